@@ -1,0 +1,170 @@
+"""The one settings object of safehood: environment variables (``SAFEHOOD_*``) over a file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+import orjson
+import yaml
+from pydantic import SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+_PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "password", ""})
+
+
+@dataclass(frozen=True, slots=True)
+class MqttEndpoint:
+    """Where the broker is and how to log in; built from ``SAFEHOOD_MQTT_URL``."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @property
+    def url(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+class Settings(BaseSettings):
+    """Configuration of every safehood process.
+
+    Environment variables (prefix ``SAFEHOOD_``) win over the optional settings file
+    (YAML, JSON or TOML, given to :meth:`load`), which wins over the defaults.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SAFEHOOD_", extra="forbid")
+
+    environment: Literal["development", "production"] = "development"
+
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_ca_file: Path | None = None
+    mqtt_client_id: str = "safehood-ingest"
+    mqtt_protocol: Literal["auto", "5", "3.1.1"] = "auto"
+    mqtt_session_expiry_s: int = 7 * 24 * 3600
+    mqtt_keepalive_s: int = 30
+    topic_prefix: str = "safehood"
+
+    data_dir: Path = Path(".safehood")
+    database_url: str | None = None
+    registry_file: Path | None = None
+
+    influx_url: str | None = None
+    influx_token: SecretStr | None = None
+    influx_org: str = "safehood"
+    influx_bucket: str = "safehood"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str | None = None
+
+    ingest_queue_size: int = 10_000
+    store_batch_size: int = 1_000
+    store_flush_interval_s: float = 0.5
+    deadletter_max_payload_bytes: int = 4_096
+    dedup_window: int = 4_096
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment must override them.
+        return env_settings, init_settings, dotenv_settings, file_secret_settings
+
+    @classmethod
+    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
+        """Build settings from the environment, an optional file, and explicit overrides."""
+        values: dict[str, Any] = {}
+        if config_file is not None:
+            values.update(_read_settings_file(Path(config_file)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or any(c in value for c in "+#") or "//" in value:
+            raise ValueError("topic prefix must be non-empty, without wildcards or empty levels")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
+            raise ValueError(f"{value!r} is not mqtt://host:port or mqtts://host:port")
+        return value
+
+    @field_validator("influx_url")
+    @classmethod
+    def _influx_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> Settings:
+        if self.environment == "production":
+            for name in ("mqtt_password", "influx_token"):
+                secret = getattr(self, name)
+                if secret is not None and secret.get_secret_value().lower() in _PLACEHOLDERS:
+                    raise ValueError(f"{name} is a placeholder; set a real secret in production")
+        return self
+
+    @property
+    def mqtt(self) -> MqttEndpoint:
+        parts = urlsplit(self.mqtt_url)
+        tls = parts.scheme in ("mqtts", "ssl")
+        password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
+        return MqttEndpoint(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if tls else 1883),
+            tls=tls,
+            username=self.mqtt_username or (unquote(parts.username) if parts.username else None),
+            password=password or (unquote(parts.password) if parts.password else None),
+        )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Alerts and registry database; a SQLite file in the data directory by default."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'safehood.db'}"
+
+    @property
+    def embedded_store_path(self) -> Path:
+        return self.data_dir / "readings.db"
+
+    @property
+    def uses_influx(self) -> bool:
+        return self.influx_url is not None
+
+
+def _read_settings_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(f"settings file {path} does not exist")
+    text = path.read_bytes()
+    if path.suffix in (".yaml", ".yml"):
+        data = yaml.safe_load(text) or {}
+    elif path.suffix == ".toml":
+        import tomllib
+
+        data = tomllib.loads(text.decode())
+    else:
+        data = orjson.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"settings file {path} must hold a mapping")
+    # Accept both ``mqtt_url`` and ``SAFEHOOD_MQTT_URL`` spellings in the file.
+    return {k.lower().removeprefix("safehood_"): v for k, v in data.items()}

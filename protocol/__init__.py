@@ -1,0 +1,56 @@
+"""Wire contract v1 of safehood: topics, payloads, registry, replay and alert models.
+
+Devices, the simulator, ingest, the detectors and the offline tools all speak it;
+validation happens here, once, and everything after sees typed objects.
+"""
+
+from ._alerts import (
+    Alert,
+    AlertDecision,
+    AlertEvent,
+    AlertStatus,
+    AlertType,
+    DecisionAction,
+    Severity,
+)
+from ._errors import ContractViolation, Reason
+from ._messages import Message, Scalar
+from ._payloads import decode_payload, parse_message, validate_payload
+from ._registry import Device, Household, Registry, RegistryFile, Resident
+from ._replay import Label, ReplayRecord, read_jsonl, read_labels, read_replay, write_jsonl
+from ._time import format_ts, parse_ts_ms
+from ._topics import Topic, build_topic, parse_topic, subscription
+
+__all__ = [
+    "Alert",
+    "AlertDecision",
+    "AlertEvent",
+    "AlertStatus",
+    "AlertType",
+    "ContractViolation",
+    "DecisionAction",
+    "Device",
+    "Household",
+    "Label",
+    "Message",
+    "Reason",
+    "Registry",
+    "RegistryFile",
+    "ReplayRecord",
+    "Resident",
+    "Scalar",
+    "Severity",
+    "Topic",
+    "build_topic",
+    "decode_payload",
+    "format_ts",
+    "parse_message",
+    "parse_topic",
+    "parse_ts_ms",
+    "read_jsonl",
+    "read_labels",
+    "read_replay",
+    "subscription",
+    "validate_payload",
+    "write_jsonl",
+]

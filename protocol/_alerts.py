@@ -1,0 +1,115 @@
+"""The alert model shared by detectors, alerting, the API and the offline tools."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AlertType(StrEnum):
+    FIRE = "fire"
+    SMOKE = "smoke"
+    FALL = "fall"
+    SOS = "sos"
+    WATER_LEAK = "water_leak"
+    INACTIVITY = "inactivity"
+    NIGHT_WANDERING = "night_wandering"
+    DOOR_LEFT_OPEN = "door_left_open"
+    FORCED_ENTRY = "forced_entry"
+    DEVICE_OFFLINE = "device_offline"
+    SITE_OFFLINE = "site_offline"
+    BATTERY_LOW = "battery_low"
+    TAMPER = "tamper"
+    ABNORMAL_ROUTINE = "abnormal_routine"
+
+
+class Severity(StrEnum):
+    """CAP 1.2 severity, most severe first."""
+
+    EXTREME = "Extreme"
+    SEVERE = "Severe"
+    MODERATE = "Moderate"
+    MINOR = "Minor"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.EXTREME: 4, Severity.SEVERE: 3, Severity.MODERATE: 2, Severity.MINOR: 1}
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class DecisionAction(StrEnum):
+    RAISE = "raise"
+    UPDATE = "update"
+    CLEAR = "clear"
+
+
+_NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDecision:
+    """What a detector decided about one message: raise, update or clear an alert.
+
+    ``subject`` identifies what the alert is about within its type (a device, household or
+    site id); alerting keeps at most one open alert per ``(type, subject)``.
+    ``ts_ms`` is the event time of the message that led to the decision.
+    """
+
+    action: DecisionAction
+    type: AlertType
+    severity: Severity
+    subject: str
+    site: str
+    ts_ms: int
+    household: str | None = None
+    resident: str | None = None
+    device_id: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=lambda: _NO_EVIDENCE)
+    confirmed: bool = True
+    nuisance: bool = False
+
+
+class AlertEvent(BaseModel):
+    """One step of an alert's history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: str
+    action: str
+    actor: str
+    note: str | None = None
+
+
+class Alert(BaseModel):
+    """An alert as it leaves safehood: the JSON of ``safehood detect`` and of the API."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    type: AlertType
+    severity: Severity
+    status: AlertStatus
+    site: str
+    household: str | None = None
+    resident: str | None = None
+    device_id: str | None = None
+    subject: str
+    started_at: str
+    updated_at: str | None = None
+    resolved_at: str | None = None
+    count: int = 1
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    history: list[AlertEvent] = Field(default_factory=list)

@@ -1,0 +1,262 @@
+"""The registry of households, residents and devices, and its JSON/YAML file form."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._errors import ContractViolation, Reason
+from ._messages import Message
+from ._topics import DEVICE_ID_RE, SITE_RE
+from .const import DEVICE_KINDS
+
+SiteId = Annotated[str, Field(pattern=f"^{SITE_RE.pattern}$")]
+DeviceId = Annotated[str, Field(pattern=f"^{DEVICE_ID_RE.pattern}$")]
+EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+def _parse_hhmm(value: str) -> time:
+    try:
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not HH:MM") from exc
+
+
+class HouseholdIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: EntityId
+    site: SiteId
+    lives_alone: bool = False
+    timezone: str = "UTC"
+    night: tuple[str, str] = ("22:00", "06:00")
+    building: str | None = None
+    address: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("night")
+    @classmethod
+    def _hhmm(cls, value: tuple[str, str]) -> tuple[str, str]:
+        for part in value:
+            _parse_hhmm(part)
+        return value
+
+
+class ResidentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: EntityId
+    household: EntityId
+    name: str = Field(min_length=1, max_length=200)
+    elderly: bool = False
+    dementia: bool = False
+    contacts: list[str] = Field(default_factory=list)
+
+
+class DeviceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: DeviceId
+    site: SiteId
+    kind: str
+    household: EntityId | None = None
+    room: str | None = None
+    resident: EntityId | None = None
+    building: str | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in DEVICE_KINDS:
+            raise ValueError(f"kind {value!r} is not one of {', '.join(DEVICE_KINDS)}")
+        return value
+
+
+class RegistryFile(BaseModel):
+    """The registry file of DESIGN.md, validated: ids unique and references resolved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    households: list[HouseholdIn] = Field(default_factory=list)
+    residents: list[ResidentIn] = Field(default_factory=list)
+    devices: list[DeviceIn] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> RegistryFile:
+        households = {h.id: h for h in self.households}
+        if len(households) != len(self.households):
+            raise ValueError("household ids are not unique")
+        residents = {r.id: r for r in self.residents}
+        if len(residents) != len(self.residents):
+            raise ValueError("resident ids are not unique")
+        if len({d.device_id for d in self.devices}) != len(self.devices):
+            raise ValueError("device ids are not unique")
+        for resident in self.residents:
+            if resident.household not in households:
+                raise ValueError(f"resident {resident.id} names unknown household {resident.household}")
+        for device in self.devices:
+            if device.household is not None:
+                household = households.get(device.household)
+                if household is None:
+                    raise ValueError(f"device {device.device_id} names unknown household {device.household}")
+                if household.site != device.site:
+                    raise ValueError(f"device {device.device_id} is at site {device.site}, "
+                                     f"its household at {household.site}")
+            if device.resident is not None and device.resident not in residents:
+                raise ValueError(f"device {device.device_id} names unknown resident {device.resident}")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    id: str
+    site: str
+    lives_alone: bool = False
+    timezone: str = "UTC"
+    night_start: time = time(22, 0)
+    night_end: time = time(6, 0)
+    building: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resident:
+    id: str
+    household: str
+    name: str
+    elderly: bool = False
+    dementia: bool = False
+    contacts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    device_id: str
+    site: str
+    kind: str
+    household: str | None = None
+    room: str | None = None
+    resident: str | None = None
+    building: str | None = None
+
+
+class Registry:
+    """In-memory view of the registry: lookups by id, and message enrichment.
+
+    Not thread safe for writers; readers see whole replacements made with :meth:`replace`.
+    """
+
+    def __init__(
+        self,
+        households: Iterable[Household] = (),
+        residents: Iterable[Resident] = (),
+        devices: Iterable[Device] = (),
+    ) -> None:
+        self.households: dict[str, Household] = {h.id: h for h in households}
+        self.residents: dict[str, Resident] = {r.id: r for r in residents}
+        self.devices: dict[str, Device] = {d.device_id: d for d in devices}
+
+    @classmethod
+    def from_model(cls, model: RegistryFile) -> Registry:
+        households = [
+            Household(
+                id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
+                night_start=_parse_hhmm(h.night[0]), night_end=_parse_hhmm(h.night[1]),
+                building=h.building, address=h.address,
+            )
+            for h in model.households
+        ]
+        residents = [
+            Resident(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
+                     dementia=r.dementia, contacts=tuple(r.contacts))
+            for r in model.residents
+        ]
+        devices = [Device(**d.model_dump()) for d in model.devices]
+        return cls(households, residents, devices)
+
+    @classmethod
+    def from_data(cls, data: Any) -> Registry:
+        return cls.from_model(RegistryFile.model_validate(data))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Registry:
+        """Load a registry file; ``.yaml``/``.yml`` as YAML, anything else as JSON."""
+        path = Path(path)
+        text = path.read_bytes()
+        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else orjson.loads(text)
+        return cls.from_data(data)
+
+    def to_model(self) -> RegistryFile:
+        return RegistryFile(
+            households=[
+                HouseholdIn(id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
+                            night=(h.night_start.strftime("%H:%M"), h.night_end.strftime("%H:%M")),
+                            building=h.building, address=h.address)
+                for h in self.households.values()
+            ],
+            residents=[
+                ResidentIn(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
+                           dementia=r.dementia, contacts=list(r.contacts))
+                for r in self.residents.values()
+            ],
+            devices=[DeviceIn(**dataclasses.asdict(d)) for d in self.devices.values()],
+        )
+
+    def dump(self, path: str | Path) -> None:
+        """Write the registry file (YAML for ``.yaml``/``.yml``, else JSON)."""
+        path = Path(path)
+        data = self.to_model().model_dump(exclude_none=True)
+        if path.suffix in (".yaml", ".yml"):
+            path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        else:
+            path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+
+    def device(self, device_id: str) -> Device | None:
+        return self.devices.get(device_id)
+
+    def household_devices(self, household_id: str) -> list[Device]:
+        return [d for d in self.devices.values() if d.household == household_id]
+
+    def household_residents(self, household_id: str) -> list[Resident]:
+        return [r for r in self.residents.values() if r.household == household_id]
+
+    def sites(self) -> list[str]:
+        return sorted({h.site for h in self.households.values()} | {d.site for d in self.devices.values()})
+
+    def enrich(self, message: Message) -> Message:
+        """Check ``message`` against the registry and add household, room and resident."""
+        device = self.devices.get(message.device_id)
+        if device is None:
+            raise ContractViolation(Reason.UNKNOWN_DEVICE, f"device {message.device_id!r} is not registered")
+        if device.site != message.site:
+            raise ContractViolation(
+                Reason.SITE_MISMATCH,
+                f"device {message.device_id!r} is registered at site {device.site!r}, not {message.site!r}",
+            )
+        if message.kind is not None and message.kind != device.kind:
+            raise ContractViolation(
+                Reason.KIND_MISMATCH,
+                f"device {message.device_id!r} is a {device.kind!r}, the message says {message.kind!r}",
+            )
+        return dataclasses.replace(
+            message, kind=device.kind, household=device.household, room=device.room,
+            resident=device.resident,
+        )

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ._errors import ContractViolation, Reason
+from .const import CHANNELS, CONTRACT_VERSION, DEFAULT_TOPIC_PREFIX
+
+SITE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+DEVICE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A parsed ``{prefix}/v1/{site}/{device_id}/{channel}`` topic."""
+
+    site: str
+    device_id: str
+    channel: str
+    prefix: str = DEFAULT_TOPIC_PREFIX
+
+    def __str__(self) -> str:
+        return build_topic(self.site, self.device_id, self.channel, self.prefix)
+
+
+def build_topic(site: str, device_id: str, channel: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> str:
+    """Build a contract topic, refusing parts that would not parse back."""
+    if not SITE_RE.fullmatch(site):
+        raise ValueError(f"site {site!r} does not match {SITE_RE.pattern}")
+    if not DEVICE_ID_RE.fullmatch(device_id):
+        raise ValueError(f"device_id {device_id!r} does not match {DEVICE_ID_RE.pattern}")
+    if channel not in CHANNELS:
+        raise ValueError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
+    return f"{prefix}/{CONTRACT_VERSION}/{site}/{device_id}/{channel}"
+
+
+def subscription(prefix: str = DEFAULT_TOPIC_PREFIX) -> str:
+    """The wildcard subscription that matches every contract topic under ``prefix``."""
+    return f"{prefix}/{CONTRACT_VERSION}/+/+/+"
+
+
+def parse_topic(topic: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> Topic:
+    """Parse a contract topic or raise :class:`ContractViolation` with reason ``bad_topic``."""
+    parts = topic.split("/")
+    head = f"{prefix}/{CONTRACT_VERSION}/"
+    if not topic.startswith(head) or len(parts) != len(prefix.split("/")) + 4:
+        raise ContractViolation(
+            Reason.BAD_TOPIC, f"{topic!r} is not {prefix}/{CONTRACT_VERSION}/{{site}}/{{device_id}}/{{channel}}"
+        )
+    site, device_id, channel = parts[-3:]
+    if not SITE_RE.fullmatch(site):
+        raise ContractViolation(Reason.BAD_TOPIC, f"site {site!r} does not match {SITE_RE.pattern}")
+    if not DEVICE_ID_RE.fullmatch(device_id):
+        raise ContractViolation(
+            Reason.BAD_TOPIC, f"device_id {device_id!r} does not match {DEVICE_ID_RE.pattern}"
+        )
+    if channel not in CHANNELS:
+        raise ContractViolation(
+            Reason.BAD_TOPIC, f"channel {channel!r} is not one of {', '.join(CHANNELS)}"
+        )
+    return Topic(site, device_id, channel, prefix)

@@ -1,0 +1,185 @@
+"""Local MQTT brokers for the demo and the tests: mosquitto when installed, else amqtt."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout_s: float = 15.0) -> None:
+    """Block until a TCP connection to ``host:port`` succeeds, or raise ``TimeoutError``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s}s") from None
+            time.sleep(0.05)
+
+
+class LocalBroker(Protocol):
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class MosquittoBroker:
+    """A mosquitto process on a loopback port, with its own config and persistence directory.
+
+    Queues are sized so that a persistent session keeps everything published while its
+    subscriber is away (mosquitto's default keeps only 1,000 messages).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        extra_config: list[str] | None = None,
+        executable: str = "mosquitto",
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.data_dir = Path(data_dir)
+        self.extra_config = extra_config or []
+        self.executable = shutil.which(executable) or executable
+        self.process: subprocess.Popen[bytes] | None = None
+        self.config_path = self.data_dir / "mosquitto.conf"
+        self.log_path = self.data_dir / "mosquitto.log"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def write_config(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        anonymous = not any(line.startswith("password_file") for line in self.extra_config)
+        lines = [
+            f"listener {self.port} {self.host}",
+            f"allow_anonymous {'true' if anonymous else 'false'}",
+            "persistence true",
+            f"persistence_location {self.data_dir}/",
+            "autosave_interval 5",
+            "max_queued_messages 1000000",
+            "max_queued_bytes 0",
+            "max_inflight_messages 100",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            *self.extra_config,
+        ]
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def start(self) -> None:
+        self.write_config()
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        self.process = subprocess.Popen(
+            [self.executable, "-c", str(self.config_path)], stdout=log, stderr=log
+        )
+        log.close()
+        try:
+            wait_for_port(self.host, self.port)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(
+                f"mosquitto did not start: {self.log_path.read_text(errors='replace')[-2000:]}"
+            ) from None
+
+    def reload(self) -> None:
+        """Ask mosquitto to re-read its password and ACL files (SIGHUP)."""
+        if self.process is not None:
+            self.process.send_signal(1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+class AmqttBroker:
+    """amqtt, a pure-Python MQTT 3.1.1 broker, in a thread: the demo's fallback broker."""
+
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._broker: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        from amqtt.broker import Broker
+
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "sys_interval": 0,
+            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
+            "topic-check": {"enabled": False},
+        }
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            self._broker = Broker(config, loop=loop)
+            loop.run_until_complete(self._broker.start())
+            started.set()
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="amqtt-broker", daemon=True)
+        self._thread.start()
+        started.wait(15)
+        wait_for_port(self.host, self.port)
+
+    def stop(self) -> None:
+        if self._loop is None or self._broker is None:
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._loop = None
+
+
+def start_local_broker(data_dir: Path, port: int | None = None) -> LocalBroker:
+    """Start mosquitto when it is installed, else the embedded amqtt broker."""
+    broker: LocalBroker
+    if shutil.which("mosquitto"):
+        broker = MosquittoBroker(data_dir / "mosquitto", port=port)
+    else:
+        broker = AmqttBroker(port=port)
+    broker.start()
+    return broker

@@ -1,0 +1,1 @@
+"""Subcommands of ``safehood``: one module each, with a ``register(subparsers)`` function."""

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from protocol import Message, Scalar
+
+
+class StoreError(Exception):
+    """The store could not take or give readings. ``retryable`` separates a server that is
+    down or busy (try again later) from a request it will never accept."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """One stored message as read back: event time, channel and its fields."""
+
+    ts_ms: int
+    site: str
+    device_id: str
+    kind: str
+    channel: str
+    fields: dict[str, Scalar]
+    household: str | None = None
+
+
+class ReadingStore(Protocol):
+    """Where validated messages are kept. Writes are idempotent: writing the same message
+    (device, channel, event time) twice keeps one copy."""
+
+    def write(self, messages: Sequence[Message]) -> None:
+        """Write a batch; raises :class:`StoreError` when it could not be stored."""
+
+    def query(
+        self, device_id: str, start_ms: int, end_ms: int, *, limit: int = 10_000
+    ) -> list[StoredReading]:
+        """Readings of one device with ``start_ms <= ts < end_ms``, oldest first."""
+
+    def count(self, *, site: str | None = None, channel: str | None = None) -> int:
+        """How many messages are stored (optionally of one site or channel)."""
+
+    def ping(self) -> bool:
+        """True when the store answers."""
+
+    def close(self) -> None:
+        """Flush what is pending and release connections."""
