@@ -6,11 +6,12 @@ managed by alembic migrations (:func:`migrate`).
 
 from ._engine import create_database_engine, migrate
 from ._registry_store import import_registry, load_registry
-from ._tables import dead_letters, devices, households, metadata, residents
+from ._tables import dead_letters, device_health, devices, households, metadata, residents
 
 __all__ = [
     "create_database_engine",
     "dead_letters",
+    "device_health",
     "devices",
     "households",
     "import_registry",

@@ -69,3 +69,16 @@ devices = Table(
     Column("resident", String(64), ForeignKey("residents.id", ondelete="SET NULL")),
     Column("building", String(64)),
 )
+
+device_health = Table(
+    "device_health",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("site", String(64), nullable=False, index=True),
+    Column("kind", String(16)),
+    Column("last_seen_ms", BigInteger, nullable=False),
+    Column("last_event_ms", BigInteger),
+    Column("online", Boolean),
+    Column("battery", Integer),
+    Column("rssi", Integer),
+)

@@ -57,9 +57,21 @@ def upgrade() -> None:
         sa.Column("resident", sa.String(64), sa.ForeignKey("residents.id", ondelete="SET NULL")),
         sa.Column("building", sa.String(64)),
     )
+    op.create_table(
+        "device_health",
+        sa.Column("device_id", sa.String(64), primary_key=True),
+        sa.Column("site", sa.String(64), nullable=False, index=True),
+        sa.Column("kind", sa.String(16)),
+        sa.Column("last_seen_ms", sa.BigInteger, nullable=False),
+        sa.Column("last_event_ms", sa.BigInteger),
+        sa.Column("online", sa.Boolean),
+        sa.Column("battery", sa.Integer),
+        sa.Column("rssi", sa.Integer),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("device_health")
     op.drop_table("devices")
     op.drop_table("residents")
     op.drop_table("households")
