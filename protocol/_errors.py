@@ -20,6 +20,7 @@ class Reason(StrEnum):
     UNKNOWN_DEVICE = "unknown_device"
     KIND_MISMATCH = "kind_mismatch"
     SITE_MISMATCH = "site_mismatch"
+    STORE_REJECTED = "store_rejected"
 
 
 class ContractViolation(ValueError):
