@@ -1,0 +1,60 @@
+"""``safehood run``: the live pipeline against a configured broker and store."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from ingest import BrokerUnreachable
+from safehood._pipeline import build_pipeline
+from store import StoreError
+
+from ._common import CommandError, existing_file, load_settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the live pipeline (ingest, detectors, alerting, API, dashboard)",
+        description="Run the live pipeline against the broker and store of the settings "
+        "(SAFEHOOD_MQTT_URL, SAFEHOOD_INFLUX_URL, ...). Stops cleanly on Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument("--registry", type=existing_file, metavar="FILE",
+                        help="import this registry file (JSON or YAML) before starting")
+    parser.add_argument("--mqtt-url", help="override SAFEHOOD_MQTT_URL")
+    parser.add_argument("--data-dir", help="override SAFEHOOD_DATA_DIR")
+    parser.set_defaults(func=run)
+
+
+def wait_for_shutdown() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args, mqtt_url=args.mqtt_url, data_dir=args.data_dir,
+                             registry_file=args.registry)
+    try:
+        pipeline = build_pipeline(settings)
+    except StoreError as exc:
+        raise CommandError(f"time-series store unavailable: {exc}") from None
+    try:
+        pipeline.start()
+    except BrokerUnreachable as exc:
+        pipeline.stop()
+        raise CommandError(str(exc)) from None
+    print(f"safehood: ingesting from {settings.mqtt.url} under {settings.topic_prefix}/v1/#", flush=True)
+    try:
+        wait_for_shutdown()
+    finally:
+        pipeline.stop()
+    return 0

@@ -1,0 +1,111 @@
+"""Ingest against a real mosquitto: valid messages land in the store, broken ones in the
+dead-letter record with their own reason, duplicates are dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from config import Settings
+from database import dead_letters, device_health
+from protocol import Registry
+from safehood._broker import MosquittoBroker
+from safehood._pipeline import Pipeline, build_pipeline
+from tests._mqtt import Subscriber, publish_all, wait_until
+
+T0 = 1772410500000
+SITE = "xianlin-3"
+REGISTRY = Registry.from_data({
+    "households": [{"id": "h001", "site": SITE, "lives_alone": True}],
+    "residents": [{"id": "r001", "household": "h001", "name": "Wang Fang", "elderly": True}],
+    "devices": [
+        {"device_id": "h001-smoke-kitchen", "site": SITE, "kind": "smoke", "household": "h001"},
+        {"device_id": "h001-door", "site": SITE, "kind": "door", "household": "h001"},
+        {"device_id": "r001-band", "site": SITE, "kind": "wearable", "household": "h001",
+         "resident": "r001"},
+    ],
+})
+
+
+@pytest.fixture
+def pipeline(mosquitto: MosquittoBroker, topic_prefix: str, tmp_path: Path) -> Iterator[Pipeline]:
+    settings = Settings(mqtt_url=mosquitto.url, topic_prefix=topic_prefix, data_dir=tmp_path,
+                        mqtt_client_id=f"ingest-{topic_prefix}", store_flush_interval_s=0.1)
+    running = build_pipeline(settings, registry_file=REGISTRY.to_model())
+    running.start()
+    assert running.ingest.source.connected.wait(10)
+    yield running
+    running.stop()
+
+
+def topic(prefix: str, device: str, channel: str) -> str:
+    return f"{prefix}/v1/{SITE}/{device}/{channel}"
+
+
+def test_valid_stored_broken_dead_lettered(
+    pipeline: Pipeline, mosquitto: MosquittoBroker, topic_prefix: str
+) -> None:
+    deadletter_feed = Subscriber(mosquitto.host, mosquitto.port, f"{topic_prefix}/v1/_deadletter")
+    valid = [
+        (topic(topic_prefix, "h001-smoke-kitchen", "telemetry"),
+         orjson.dumps({"ts": T0 + i * 1000, "seq": i, "kind": "smoke", "smoke": 0.2, "temp_c": 21}))
+        for i in range(50)
+    ] + [
+        (topic(topic_prefix, "h001-door", "event"),
+         orjson.dumps({"ts": T0, "seq": 1, "kind": "door", "event": "open"})),
+        (topic(topic_prefix, "r001-band", "telemetry"),
+         orjson.dumps({"ts": T0, "seq": 1, "kind": "wearable", "accel": [[0, 0, 1]] * 50, "hz": 25})),
+        (topic(topic_prefix, "h001-door", "status"), orjson.dumps({"online": True, "battery": 64})),
+    ]
+    duplicate = valid[3]
+    broken = {
+        "bad_json": (topic(topic_prefix, "h001-door", "event"), b'{"ts": 1772410500000, "kind": '),
+        "unknown_kind": (topic(topic_prefix, "h001-door", "telemetry"),
+                         orjson.dumps({"ts": T0, "kind": "teleporter"})),
+        "missing_field": (topic(topic_prefix, "h001-door", "telemetry"),
+                          orjson.dumps({"kind": "door", "open": True})),
+        "out_of_range": (topic(topic_prefix, "h001-smoke-kitchen", "telemetry"),
+                         orjson.dumps({"ts": T0, "kind": "smoke", "smoke": 250})),
+        "bad_topic": (f"{topic_prefix}/v1/{SITE}/h001-door", orjson.dumps({"ts": T0})),
+        "oversized": (topic(topic_prefix, "h001-door", "telemetry"),
+                      orjson.dumps({"ts": T0, "kind": "door", "open": True, "pad": "x" * 100 * 1024})),
+        "unknown_device": (topic(topic_prefix, "ghost-7", "telemetry"),
+                           orjson.dumps({"ts": T0, "kind": "door", "open": True})),
+    }
+    publish_all(mosquitto.host, mosquitto.port, [*valid, duplicate, *broken.values()])
+
+    wait_until(lambda: pipeline.ingest.stats.received >= len(valid) + 1 + len(broken),
+               what="ingest to receive everything")
+    pipeline.store.flush()
+    assert pipeline.store.count(site=SITE) == len(valid)
+    assert pipeline.store.count(site=SITE, channel="event") == 1
+    assert pipeline.ingest.stats.duplicates == 1
+
+    with pipeline.engine.connect() as connection:
+        rows = connection.execute(select(dead_letters)).all()
+    by_reason = {row.reason: row for row in rows}
+    assert sorted(by_reason) == sorted(broken), "each broken message has its own reason"
+    assert len(rows) == len(broken)
+    for reason, (sent_topic, payload) in broken.items():
+        row = by_reason[reason]
+        assert row.topic == sent_topic and row.detail
+        assert row.payload_size == len(payload)
+        assert row.payload == payload[: pipeline.settings.deadletter_max_payload_bytes]
+    assert pipeline.deadletters.counts == dict.fromkeys(broken, 1)
+
+    wait_until(lambda: len(deadletter_feed.messages) == len(broken), what="dead letters republished")
+    republished = {orjson.loads(m.payload)["reason"] for m in deadletter_feed.messages}
+    assert republished == set(broken)
+    deadletter_feed.close()
+
+    with pipeline.engine.connect() as connection:
+        door = connection.execute(
+            select(device_health).where(device_health.c.device_id == "h001-door")).one()
+    assert door.battery == 64 and door.online is True
+    readings = pipeline.store.query("h001-smoke-kitchen", T0, T0 + 10_000)
+    assert [r.ts_ms for r in readings] == [T0 + i * 1000 for i in range(10)]
+    assert readings[0].fields["smoke"] == pytest.approx(0.2)
