@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -44,7 +44,7 @@ def make_client(
     endpoint: MqttEndpoint,
     client_id: str,
     *,
-    protocol: int = mqtt.MQTTv5,
+    protocol: MQTTProtocolVersion = mqtt.MQTTv5,
     persistent: bool = False,
     manual_ack: bool = False,
     ca_file: str | None = None,
@@ -75,7 +75,7 @@ def connect_properties(session_expiry_s: int) -> Properties:
     return props
 
 
-def probe_protocol(endpoint: MqttEndpoint, ca_file: str | None = None) -> int:
+def probe_protocol(endpoint: MqttEndpoint, ca_file: str | None = None) -> MQTTProtocolVersion:
     """Find whether the broker speaks MQTT 5; fall back to 3.1.1 when it does not.
 
     Raises :class:`BrokerUnreachable` when neither handshake succeeds.
@@ -143,7 +143,7 @@ class MqttSource:
         self._generation = 0
         self._stopping = False
         self._client: mqtt.Client | None = None
-        self.protocol: int | None = None
+        self.protocol: MQTTProtocolVersion = mqtt.MQTTv5
 
     def start(self) -> None:
         """Connect (raising :class:`BrokerUnreachable` if the broker is not there) and start."""
@@ -208,7 +208,7 @@ class MqttSource:
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         raw = RawMessage(
             topic=message.topic,
-            payload=message.payload,
+            payload=bytes(message.payload),
             received_ms=time.time_ns() // 1_000_000,
             mid=message.mid,
             qos=message.qos,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from protocol import ContractViolation, Message, Reason, Registry, parse_message
 from store import ReadingStore, StoreError
 
-from ._dedup import SeqDeduplicator
 from ._deadletters import DeadLetter, DeadLetterRecorder
+from ._dedup import SeqDeduplicator
 from ._metrics import DUPLICATES, HANDLER_ERRORS, INGEST_LAG, MESSAGES, QUEUE_DEPTH, STORE_WRITE_ERRORS
 from ._mqtt_source import MqttSource, RawMessage
 from .const import IDLE_TICK_S
@@ -36,7 +36,7 @@ class IngestStats:
 
 
 class IngestService:
-    """Takes raw messages off the source's queue in batches (by size and by time), validates
+    """Takes raw messages off the source's queue in batches, validates
     each against the contract and the registry, drops duplicates, writes the batch to the
     store, passes it to the handlers (detectors, device health), then acknowledges it.
 
@@ -57,7 +57,6 @@ class IngestService:
         handlers: Sequence[MessageHandler] = (),
         tick_handlers: Sequence[TickHandler] = (),
         batch_size: int = 1000,
-        flush_interval_s: float = 0.5,
         dedup_window: int = 256,
     ) -> None:
         self.source = source
@@ -68,7 +67,6 @@ class IngestService:
         self.handlers = list(handlers)
         self.tick_handlers = list(tick_handlers)
         self.batch_size = batch_size
-        self.flush_interval_s = flush_interval_s
         self.dedup = SeqDeduplicator(window=dedup_window)
         self.stats = IngestStats()
         self._ignored_topics = {f"{topic_prefix}/v1/_deadletter"}
@@ -102,19 +100,18 @@ class IngestService:
             self._process(batch)
 
     def _take_batch(self, wait: bool = True) -> list[RawMessage]:
+        """Wait up to a tick for the first message, then take whatever else is already
+        queued, up to the batch size. Under load batches grow by themselves; when traffic
+        is light every message goes on at once (alerts must not wait for a timer)."""
         batch: list[RawMessage] = []
-        deadline = time.monotonic() + self.flush_interval_s
-        while len(batch) < self.batch_size:
-            timeout = deadline - time.monotonic()
-            try:
-                if wait and timeout > 0:
-                    batch.append(self.source.queue.get(timeout=min(timeout, IDLE_TICK_S)))
-                else:
-                    batch.append(self.source.queue.get_nowait())
-            except queue.Empty:
-                if not wait or time.monotonic() >= deadline or self._stop.is_set():
-                    break
-        QUEUE_DEPTH.set(self.source.queue.qsize())
+        source = self.source.queue
+        try:
+            batch.append(source.get(timeout=IDLE_TICK_S) if wait else source.get_nowait())
+            while len(batch) < self.batch_size:
+                batch.append(source.get_nowait())
+        except queue.Empty:
+            pass
+        QUEUE_DEPTH.set(source.qsize())
         return batch
 
     def _process(self, batch: list[RawMessage]) -> None:

@@ -45,7 +45,8 @@ def parse_topic(topic: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> Topic:
     head = f"{prefix}/{CONTRACT_VERSION}/"
     if not topic.startswith(head) or len(parts) != len(prefix.split("/")) + 4:
         raise ContractViolation(
-            Reason.BAD_TOPIC, f"{topic!r} is not {prefix}/{CONTRACT_VERSION}/{{site}}/{{device_id}}/{{channel}}"
+            Reason.BAD_TOPIC,
+            f"{topic!r} is not {prefix}/{CONTRACT_VERSION}/{{site}}/{{device_id}}/{{channel}}",
         )
     site, device_id, channel = parts[-3:]
     if not SITE_RE.fullmatch(site):

@@ -127,7 +127,6 @@ def build_pipeline(
         handlers=handlers,
         tick_handlers=list(extra_tick_handlers or []),
         batch_size=settings.store_batch_size,
-        flush_interval_s=settings.store_flush_interval_s,
         dedup_window=settings.dedup_window,
     )
     return Pipeline(settings=settings, engine=engine, registry=registry, store=store,
