@@ -18,12 +18,19 @@ class StoreError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class StoredReading:
-    """One stored message as read back: event time, channel and its fields."""
+    """One stored message as read back: event time, channel and its fields.
+
+    ``fields`` holds the readings with stable types (numbers as floats, ``seq`` and
+    ``samples`` as ints), plus ``battery``, ``seq``, ``event``/``credential`` of event
+    messages and the wearable's accel summary (``accel_peak_g``, ``accel_min_g``,
+    ``accel_mean_g``, ``samples``, ``hz``). ``kind`` is ``None`` for a status message of a
+    device the registry did not name.
+    """
 
     ts_ms: int
     site: str
     device_id: str
-    kind: str
+    kind: str | None
     channel: str
     fields: dict[str, Scalar]
     household: str | None = None
@@ -31,10 +38,21 @@ class StoredReading:
 
 class ReadingStore(Protocol):
     """Where validated messages are kept. Writes are idempotent: writing the same message
-    (device, channel, event time) twice keeps one copy."""
+    (device, channel, event time) twice keeps one copy. Implementations are thread safe:
+    one thread writes while others query."""
 
     def write(self, messages: Sequence[Message]) -> None:
-        """Write a batch; raises :class:`StoreError` when it could not be stored."""
+        """Write a batch; raises :class:`StoreError` when it could not be stored.
+
+        May return before the batch is stored (InfluxDB batches in the background);
+        :meth:`flush` waits for it.
+        """
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Block until everything handed to :meth:`write` is stored or safely spooled.
+
+        Raises :class:`StoreError` (retryable) when that takes longer than ``timeout_s``.
+        """
 
     def query(
         self, device_id: str, start_ms: int, end_ms: int, *, limit: int = 10_000

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from safehood._broker import MosquittoBroker
+from tests._influxdb import InfluxServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -29,3 +30,31 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBro
 def topic_prefix() -> str:
     """A topic prefix of the test's own, so tests sharing the broker never see each other."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+# --- InfluxDB (store tests) -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
+    """A real influxd on free loopback ports for the whole session, with the forwarder that
+    lets influxdb-client's ``/api/v2/write`` reach it: use ``influxdb.client_url`` as the
+    InfluxDB URL, ``influxdb.forwarder.stop()``/``start()`` (or ``with
+    influxdb.forwarder.down():``) to take it away."""
+    if shutil.which("influxd") is None:
+        pytest.fail("influxd is not installed: apt-get install influxdb (1.6+)")
+    server = InfluxServer(tmp_path_factory.mktemp("influxdb"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def influx_database(influxdb: InfluxServer) -> Iterator[str]:
+    """A database (InfluxDB 2 bucket) of the test's own, dropped afterwards."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    influxdb.create_database(name)
+    yield name
+    # A test may have left the forwarder stopped; the next one needs it.
+    influxdb.forwarder.start()
+    influxdb.drop_database(name)

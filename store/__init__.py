@@ -1,0 +1,19 @@
+"""Time-series store of readings: InfluxDB, or an embedded SQLite file by default.
+
+``open_store(settings)`` picks one; both keep the same fields with the same types and
+write idempotently, so ingest, the API and the tests treat them alike.
+"""
+
+from ._base import ReadingStore, StoredReading, StoreError
+from ._influx import InfluxReadingStore
+from ._open import open_store
+from ._sqlite import SqliteReadingStore
+
+__all__ = [
+    "InfluxReadingStore",
+    "ReadingStore",
+    "SqliteReadingStore",
+    "StoreError",
+    "StoredReading",
+    "open_store",
+]

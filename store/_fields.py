@@ -1,0 +1,70 @@
+"""What a message becomes in a store: the same field set and field types in every backend."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from protocol import Message, Scalar
+
+from .const import INT_FIELDS
+
+_NEWLINES = str.maketrans({"\n": " ", "\r": " "})
+
+
+def stable(value: Scalar) -> Scalar:
+    """A reading with the type it is always stored as: bools as they are, every other
+    number as a float (1 and 1.5 must land in the same float field), strings on one line
+    (line protocol has no safe way to carry a newline)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.translate(_NEWLINES)
+    return float(value)
+
+
+def stored_fields(message: Message) -> dict[str, Scalar]:
+    """The fields a store keeps for ``message``.
+
+    Readings keep their names; wearable windows are summarised into the magnitude of the
+    acceleration vector (``accel_peak_g``, ``accel_min_g``, ``accel_mean_g``) with
+    ``samples`` and ``hz``; ``battery``, ``seq``, ``event`` and ``credential`` are added
+    when present.
+    """
+    fields: dict[str, Scalar] = {name: stable(value) for name, value in message.fields.items()}
+    if message.hz is not None:
+        fields["hz"] = float(message.hz)
+        fields["samples"] = len(message.accel)
+    if message.accel:
+        magnitudes = [math.hypot(x, y, z) for x, y, z in message.accel]
+        fields["accel_peak_g"] = max(magnitudes)
+        fields["accel_min_g"] = min(magnitudes)
+        fields["accel_mean_g"] = math.fsum(magnitudes) / len(magnitudes)
+    if message.battery is not None:
+        fields["battery"] = float(message.battery)
+    if message.event is not None:
+        fields["event"] = stable(message.event)
+    if message.credential is not None:
+        fields["credential"] = stable(message.credential)
+    if message.seq is not None:
+        fields["seq"] = int(message.seq)
+    return fields
+
+
+def read_fields(raw: Mapping[str, Any]) -> dict[str, Scalar]:
+    """Fields as a backend returned them, back in their stored types.
+
+    InfluxDB's JSON writes the float 1.0 as ``1``; the names tell which numbers are ints.
+    """
+    fields: dict[str, Scalar] = {}
+    for name, value in raw.items():
+        if value is None:
+            continue
+        if isinstance(value, bool | str):
+            fields[name] = value
+        elif name in INT_FIELDS:
+            fields[name] = int(value)
+        else:
+            fields[name] = float(value)
+    return fields

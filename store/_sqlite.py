@@ -1,0 +1,218 @@
+"""The embedded reading store: one SQLite file in WAL mode."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from protocol import Message
+
+from . import _metrics
+from ._base import StoredReading, StoreError
+from ._fields import read_fields, stored_fields
+from .const import NO_SEQ, SQLITE_BUSY_TIMEOUT_MS, SQLITE_SCHEMA_VERSION
+
+# The primary key is the message's identity, so INSERT OR IGNORE makes writes idempotent,
+# and, led by device and time, it is also the index that query() scans. Site is part of it
+# because InfluxDB keys by all tags: both stores agree on what counts as the same message.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    device_id TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    kind TEXT,
+    household TEXT,
+    fields BLOB NOT NULL,
+    PRIMARY KEY (device_id, ts_ms, channel, seq, site)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS readings_by_site_channel ON readings (site, channel);
+CREATE INDEX IF NOT EXISTS readings_by_channel ON readings (channel);
+"""
+_INSERT = "INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_RETRYABLE_HINTS = ("locked", "busy", "disk i/o", "full", "unable to open")
+
+
+def _translate(exc: sqlite3.Error, doing: str) -> StoreError:
+    text = str(exc)
+    retryable = isinstance(exc, sqlite3.OperationalError) and any(
+        hint in text.lower() for hint in _RETRYABLE_HINTS
+    )
+    return StoreError(f"embedded store could not {doing}: {text}", retryable=retryable)
+
+
+class SqliteReadingStore:
+    """Readings in one SQLite file (WAL), the default when no InfluxDB is configured.
+
+    Writes are synchronous, batched (one transaction per :meth:`write`) and idempotent:
+    a message is identified by device, event time, channel, site and ``seq`` (when it has
+    one).
+    Thread safe: writes go through one connection under a lock, reads use a small pool of
+    connections of their own, which WAL lets run beside a write.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._write_lock = threading.Lock()
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the directory of the embedded store {self.path}: {exc}",
+                retryable=False,
+            ) from None
+        try:
+            self._writer = self._connect()
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            # WAL with synchronous=NORMAL survives a crash of the process; a power cut may
+            # lose the last transactions, which MQTT redelivery covers.
+            self._writer.execute("PRAGMA synchronous=NORMAL")
+            version = self._writer.execute("PRAGMA user_version").fetchone()[0]
+            if version > SQLITE_SCHEMA_VERSION:
+                raise StoreError(
+                    f"embedded store {self.path} has schema version {version}; this safehood "
+                    f"knows up to {SQLITE_SCHEMA_VERSION}",
+                    retryable=False,
+                )
+            self._writer.executescript(_SCHEMA)
+            self._writer.execute(f"PRAGMA user_version={SQLITE_SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(
+                f"cannot open the embedded store {self.path}: {exc}", retryable=False
+            ) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            check_same_thread=False,
+        )
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        self._check_open()
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            self._readers.put(conn)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the embedded store is closed", retryable=False)
+
+    def write(self, messages: Sequence[Message]) -> None:
+        """Store a batch in one transaction; messages already stored are skipped."""
+        if not messages:
+            return
+        rows = [
+            (
+                m.device_id, m.ts_ms, m.channel, NO_SEQ if m.seq is None else m.seq, m.site,
+                m.kind, m.household, orjson.dumps(stored_fields(m)),
+            )
+            for m in messages
+        ]
+        with self._write_lock:
+            self._check_open()
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    self._writer.executemany(_INSERT, rows)
+                    self._writer.execute("COMMIT")
+                except BaseException:
+                    self._writer.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _translate(exc, f"write {len(rows)} messages") from None
+        _metrics.WRITTEN.labels("sqlite").inc(len(rows))
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Nothing to wait for: :meth:`write` returns once the batch is committed."""
+        self._check_open()
+
+    def query(
+        self, device_id: str, start_ms: int, end_ms: int, *, limit: int = 10_000
+    ) -> list[StoredReading]:
+        """Readings of one device with ``start_ms <= ts < end_ms``, oldest first."""
+        if limit <= 0:
+            raise StoreError(f"limit must be positive, not {limit}", retryable=False)
+        sql = (
+            "SELECT ts_ms, site, device_id, kind, channel, fields, household FROM readings"
+            " WHERE device_id = ? AND ts_ms >= ? AND ts_ms < ?"
+            " ORDER BY ts_ms, channel, seq LIMIT ?"
+        )
+        with self._reader() as conn:
+            try:
+                rows = conn.execute(sql, (device_id, start_ms, end_ms, limit)).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, "query readings") from None
+        return [
+            StoredReading(
+                ts_ms=ts_ms, site=site, device_id=dev, kind=kind, channel=channel,
+                fields=read_fields(orjson.loads(fields)), household=household,
+            )
+            for ts_ms, site, dev, kind, channel, fields, household in rows
+        ]
+
+    def count(self, *, site: str | None = None, channel: str | None = None) -> int:
+        """How many messages are stored (optionally of one site or channel)."""
+        where: list[str] = []
+        params: list[Any] = []
+        if site is not None:
+            where.append("site = ?")
+            params.append(site)
+        if channel is not None:
+            where.append("channel = ?")
+            params.append(channel)
+        sql = "SELECT count(*) FROM readings" + (" WHERE " + " AND ".join(where) if where else "")
+        with self._reader() as conn:
+            try:
+                return int(conn.execute(sql, params).fetchone()[0])
+            except sqlite3.Error as exc:
+                raise _translate(exc, "count readings") from None
+
+    def ping(self) -> bool:
+        """True while the file can be read."""
+        try:
+            with self._reader() as conn:
+                conn.execute("SELECT 1 FROM readings LIMIT 1").fetchall()
+        except (StoreError, sqlite3.Error):
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close every connection; later calls raise :class:`StoreError`. Idempotent."""
+        with self._write_lock:
+            self._closed = True
+            with self._all_lock:
+                conns, self._all = self._all, []
+            for conn in conns:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+
+    def __enter__(self) -> SqliteReadingStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteReadingStore({str(self.path)!r})"

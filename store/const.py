@@ -1,0 +1,32 @@
+"""Constants of the reading stores: the InfluxDB mapping and the default write options."""
+
+from typing import Final
+
+# InfluxDB mapping: one measurement per device kind, status messages in their own.
+STATUS_MEASUREMENT: Final = "device_status"
+UNKNOWN_MEASUREMENT: Final = "device"
+TAG_KEYS: Final = ("channel", "device_id", "household", "kind", "site")  # sorted, as Influx likes
+# Present (= 1) on every point: lets count() count messages across sparse field sets, and
+# gives a button press with no reading a field to carry.
+COUNT_FIELD: Final = "msg"
+# Our own counters are integers; every other number is written as a float so that a reading
+# sent once as 1 and once as 1.5 never conflicts on the field's type.
+INT_FIELDS: Final = frozenset({"seq", "samples"})
+
+# Embedded store.
+SQLITE_SCHEMA_VERSION: Final = 1
+SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+NO_SEQ: Final = -1  # stands for "no seq" in the embedded store's unique key (seq >= 0)
+
+# InfluxDB writes: influxdb-client's WriteOptions, in our units.
+DEFAULT_BATCH_SIZE: Final = 1_000
+DEFAULT_FLUSH_INTERVAL_S: Final = 0.5
+DEFAULT_MAX_RETRIES: Final = 3
+DEFAULT_RETRY_INTERVAL_S: Final = 1.0
+DEFAULT_MAX_RETRY_DELAY_S: Final = 10.0
+DEFAULT_MAX_RETRY_TIME_S: Final = 30.0
+DEFAULT_EXPONENTIAL_BASE: Final = 2
+DEFAULT_TIMEOUT_S: Final = 10.0
+# The spool re-checks a server that is down with this backoff.
+SPOOL_MAX_BACKOFF_S: Final = 30.0
+SPOOL_FILE_NAME: Final = "influx-spool.db"
