@@ -93,6 +93,23 @@ class AlertEvent(BaseModel):
     note: str | None = None
 
 
+class AlertNotification(BaseModel):
+    """One attempt to notify someone of an alert (the notification log; secrets masked)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: str
+    change: str
+    tier: int | None = None
+    audience: str
+    target: str
+    url: str | None = None
+    attempt: int = 1
+    ok: bool
+    result: str
+    error: str | None = None
+
+
 class Alert(BaseModel):
     """An alert as it leaves safehood: the JSON of ``safehood detect`` and of the API."""
 
@@ -113,3 +130,13 @@ class Alert(BaseModel):
     count: int = 1
     evidence: dict[str, Any] = Field(default_factory=dict)
     history: list[AlertEvent] = Field(default_factory=list)
+    # Lifecycle details kept by alerting (optional; absent in older alert files).
+    last_seen_at: str | None = None
+    acknowledged_at: str | None = None
+    cleared_at: str | None = None
+    confirmed: bool = True
+    exercise: bool = False
+    flapping: bool = False
+    tier: int | None = None
+    silenced_by: str | None = None
+    notifications: list[AlertNotification] = Field(default_factory=list)
