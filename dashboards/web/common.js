@@ -1,0 +1,163 @@
+// Shared by the duty desk and the family view: the API client, the token, DOM building,
+// alert ordering. Everything that shows data from the server goes through h()/text nodes,
+// never innerHTML: alert evidence and names come from devices and people.
+
+const TOKEN_KEY = "safehood.token";
+
+// The pages are served under /ui/; the API lives next to it, whatever prefix a proxy adds.
+export const API_BASE = new URL("../api/v1/", document.baseURI);
+
+export const SEVERITY_RANK = { Extreme: 4, Severe: 3, Moderate: 2, Minor: 1 };
+export const CRITICAL = new Set(["Extreme", "Severe"]);
+
+/** An error answer of the API, with its HTTP status and the server's readable detail. */
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export function getToken() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export function clearToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** Absolute URL of an API path ("alerts?status=firing"). */
+export function apiUrl(path, params = {}) {
+  const url = new URL(path.replace(/^\/+/, ""), API_BASE);
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, String(v));
+  }
+  return url;
+}
+
+/**
+ * Call the API with the stored token. Resolves to the decoded JSON body;
+ * rejects with ApiError (status 0 when the server could not be reached).
+ */
+export async function api(path, { method = "GET", body, params, token } = {}) {
+  const headers = { Accept: "application/json" };
+  const auth = token ?? getToken();
+  if (auth) headers.Authorization = `Bearer ${auth}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(apiUrl(path, params), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, String(err.message || err));
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const detail = data && typeof data.detail === "string" ? data.detail : response.statusText;
+    throw new ApiError(response.status, detail || `HTTP ${response.status}`);
+  }
+  return data;
+}
+
+/**
+ * Build an element: h("button", {class: "x", onclick: fn, "aria-label": "..."}, "text", child).
+ * Strings become text nodes; null/false children are skipped; arrays are flattened.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = tag.startsWith("svg:")
+    ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4))
+    : document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      el.addEventListener(name.slice(2), value);
+    } else if (name === "dataset") {
+      Object.assign(el.dataset, value);
+    } else {
+      el.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else if (child instanceof Node) el.appendChild(child);
+    else el.appendChild(document.createTextNode(String(child)));
+  }
+}
+
+/** Replace the children of `el` with `children`. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+export function isOpen(alert) {
+  return alert.status !== "resolved";
+}
+
+/** The API's order: open first, then most severe, then newest. */
+export function compareAlerts(a, b) {
+  return (
+    Number(isOpen(b)) - Number(isOpen(a)) ||
+    (SEVERITY_RANK[b.severity] || 0) - (SEVERITY_RANK[a.severity] || 0) ||
+    Date.parse(b.started_at) - Date.parse(a.started_at) ||
+    String(a.id).localeCompare(String(b.id))
+  );
+}
+
+/** A severity badge: colour plus its written name, never colour alone. */
+export function severityBadge(severity, label) {
+  return h("span", { class: `badge sev sev-${String(severity).toLowerCase()}` }, label);
+}
+
+export function statusBadge(status, label) {
+  return h("span", { class: `badge status status-${status}` }, label);
+}
+
+/** Write `message` into a polite live region so screen readers announce it. */
+export function announce(region, message) {
+  // Clearing first makes repeated identical messages announced again.
+  region.textContent = "";
+  setTimeout(() => {
+    region.textContent = message;
+  }, 50);
+}
+
+/** Keep Tab focus inside `dialog` while it is open (the rest of the page is inert anyway). */
+export function trapFocus(dialog) {
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const focusable = [
+      ...dialog.querySelectorAll("button, [href], input, select, textarea, [tabindex]"),
+    ].filter((el) => !el.disabled && el.tabIndex >= 0 && el.offsetParent !== null);
+    if (focusable.length === 0) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+}
