@@ -1,0 +1,13 @@
+"""Streaming detectors of safehood: small pure rule objects over event time.
+
+:class:`DetectorEngine` takes validated, enriched messages one at a time and returns
+:class:`protocol.AlertDecision` objects (raise, update, clear) for alerting. Each rule is a
+:class:`Detector` in its own module; :class:`DetectorConfig` holds every threshold with its
+documented default.
+"""
+
+from .base import Detector
+from .config import DetectorConfig
+from .engine import DetectorEngine, EngineStats
+
+__all__ = ["Detector", "DetectorConfig", "DetectorEngine", "EngineStats"]

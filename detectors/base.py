@@ -1,0 +1,160 @@
+"""The abstract detector and what detectors know about the registry.
+
+A detector keeps the state of one rule for one scope (a device, a household, a site): it
+takes one enriched :class:`protocol.Message` at a time and returns decisions. It never
+does I/O and never reads a clock; time reaches it only as event time, in the messages and
+in :meth:`Detector.advance`, which the engine calls when the site's watermark passes the
+deadline the detector asked for in :attr:`Detector.deadline_ms`.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    Household,
+    Message,
+    Registry,
+    Resident,
+    Severity,
+)
+
+Decisions = list[AlertDecision]
+
+
+class Detector(abc.ABC):
+    """One rule over one scope, fed one message at a time (river's ``anomaly.base`` style).
+
+    Subclasses implement :meth:`process_one`; those that learn a normal pattern implement
+    :meth:`learn_one`, and those with timers :attr:`deadline_ms` and :meth:`advance`.
+    Contract:
+
+    - ``process_one`` and ``advance`` never raise on well-typed input, whatever its order:
+      out-of-order, late and repeated messages are expected;
+    - decisions carry the event time that caused them: a message's ``ts_ms``, or for a
+      timer the deadline itself;
+    - no I/O, no clock reads, no globals.
+    """
+
+    #: Device kinds whose messages this detector wants; the engine routes by it.
+    kinds: frozenset[str] = frozenset()
+
+    def learn_one(self, message: Message) -> None:  # noqa: B027 - optional hook
+        """Update the learned normal pattern with ``message`` without deciding anything."""
+
+    @abc.abstractmethod
+    def process_one(self, message: Message) -> Decisions:
+        """Take one message into account; return the decisions it leads to."""
+
+    @property
+    def deadline_ms(self) -> int | None:
+        """Event time at which :meth:`advance` must be called next, or None."""
+        return None
+
+    def advance(self, now_ms: int) -> Decisions:
+        """Fire the timers due at or before event time ``now_ms``."""
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdScope:
+    """A household as the detectors need it: who lives there and its local night."""
+
+    id: str
+    site: str
+    building: str | None
+    lives_alone: bool
+    zone: ZoneInfo
+    night_start: time
+    night_end: time
+    residents: tuple[Resident, ...]
+
+    @classmethod
+    def from_registry(cls, household: Household, registry: Registry) -> HouseholdScope:
+        return cls(
+            id=household.id,
+            site=household.site,
+            building=household.building,
+            lives_alone=household.lives_alone,
+            zone=ZoneInfo(household.timezone),
+            night_start=household.night_start,
+            night_end=household.night_end,
+            residents=tuple(registry.household_residents(household.id)),
+        )
+
+    @property
+    def watch_inactivity(self) -> bool:
+        """Inactivity is watched where an elderly person lives alone."""
+        return self.lives_alone and any(r.elderly for r in self.residents)
+
+    @property
+    def at_risk_residents(self) -> tuple[Resident, ...]:
+        """Residents whose leaving at night is night wandering (flagged with dementia)."""
+        return tuple(r for r in self.residents if r.dementia)
+
+    @property
+    def sole_resident(self) -> str | None:
+        """The resident of a household with exactly one, else None."""
+        return self.residents[0].id if len(self.residents) == 1 else None
+
+    def local(self, ts_ms: int) -> datetime:
+        """``ts_ms`` as local time in the household's zone."""
+        return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(self.zone)
+
+    def is_night(self, ts_ms: int) -> bool:
+        """True when ``ts_ms`` falls in the household's night hours (local time)."""
+        return in_window(self.local(ts_ms).time(), self.night_start, self.night_end)
+
+
+def in_window(moment: time, start: time, end: time) -> bool:
+    """True when ``moment`` is in ``[start, end)``, a window that may wrap midnight.
+
+    >>> in_window(time(23, 30), time(22, 0), time(6, 0)), in_window(time(12), time(22), time(6))
+    (True, False)
+    """
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def decision(
+    action: DecisionAction,
+    alert_type: AlertType,
+    severity: Severity,
+    *,
+    subject: str,
+    site: str,
+    ts_ms: int,
+    household: str | None = None,
+    resident: str | None = None,
+    device_id: str | None = None,
+    evidence: Mapping[str, Any] | None = None,
+    confirmed: bool = True,
+    nuisance: bool = False,
+) -> AlertDecision:
+    """Build an :class:`AlertDecision`; evidence values are rounded to keep output readable."""
+    return AlertDecision(
+        action=action, type=alert_type, severity=severity, subject=subject, site=site,
+        ts_ms=ts_ms, household=household, resident=resident, device_id=device_id,
+        evidence=_tidy(evidence or {}), confirmed=confirmed, nuisance=nuisance,
+    )
+
+
+def _tidy(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in evidence.items():
+        if isinstance(value, float):
+            value = round(value, 3) if math.isfinite(value) else None
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            value = list(value)
+        out[key] = value
+    return out

@@ -1,0 +1,333 @@
+"""Thresholds of every detector, with their documented defaults.
+
+All durations are in seconds (``*_s``), levels in the unit of the contract field they are
+compared with. The classes are frozen pydantic dataclasses: building one validates it, and
+:meth:`DetectorConfig.load` reads one from a JSON or YAML file where any field may be left
+out to keep its default, e.g. ``{"smoke": {"verify_window_s": 45}}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import yaml
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
+
+_CONFIG = ConfigDict(extra="forbid")
+
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class EventTimeConfig:
+    """Event time and duplicate handling of the engine.
+
+    Parameters
+    ----------
+    allowed_lateness_s
+        How far behind the newest event time of a site a message may arrive and still be
+        taken into account before timers fire. Timers (inactivity, offline, door left open,
+        confirmation windows) fire when the site's watermark, ``latest ts - allowed
+        lateness``, passes their deadline.
+    dedup_window
+        How many recent ``(channel, seq, ts)`` keys are remembered per device to drop
+        repeated deliveries.
+    """
+
+    allowed_lateness_s: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    dedup_window: Annotated[int, Field(ge=1, le=100_000)] = 256
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class SmokeConfig:
+    """``smoke`` (first signal) and ``fire`` (confirmed) from smoke alarms.
+
+    Parameters
+    ----------
+    alarm_obscuration
+        Obscuration (%/m) at which a reading counts as an alarm (a ``alarm`` event always
+        does). Domestic photoelectric alarms trip between about 2 and 13 %/m.
+    clear_obscuration
+        Below this (%/m) a detector counts as clear again (hysteresis).
+    verify_window_s
+        After the first alarm, how long confirmation is looked for (at most 90 s).
+    sustain_s
+        A detector still in alarm this long after its first alarm reading confirms a fire.
+    rise_factor
+        A reading at least this many times the first alarm level confirms (rising smoke).
+    temp_rise_c
+        A temperature this much above the detector's lowest reading of the last
+        ``temp_baseline_s`` confirms, as does any reading at or above ``temp_fixed_c``.
+    """
+
+    alarm_obscuration: Annotated[float, Field(gt=0, le=30)] = 3.0
+    clear_obscuration: Annotated[float, Field(ge=0, le=30)] = 1.0
+    verify_window_s: Annotated[float, Field(gt=0, le=90)] = 90.0
+    sustain_s: Seconds = 45.0
+    rise_factor: Annotated[float, Field(gt=1)] = 2.5
+    temp_rise_c: Annotated[float, Field(gt=0)] = 10.0
+    temp_fixed_c: float = 57.0
+    temp_baseline_s: Seconds = 600.0
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> SmokeConfig:
+        if self.clear_obscuration >= self.alarm_obscuration:
+            raise ValueError("clear_obscuration must be below alarm_obscuration")
+        return self
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class FallConfig:
+    """``fall`` from the wearable's own event and from its accelerometer windows.
+
+    Parameters
+    ----------
+    impact_g
+        Peak acceleration magnitude (g) that counts as an impact.
+    still_std_g
+        Standard deviation of the magnitude (g) below which the wearer counts as still.
+    still_after_s
+        How much of the window after the impact must be still for a possible fall.
+    posture_change_deg
+        Minimum change in the direction of gravity from before the impact to after it
+        (lying down after standing); with stillness after the impact it makes a possible fall.
+    move_std_g
+        A window whose magnitude varies more than this (g) is movement: the wearer is up.
+    long_lie_s
+        A possible fall followed by no movement for this long becomes a confirmed fall.
+    """
+
+    impact_g: Annotated[float, Field(gt=1)] = 2.5
+    still_std_g: Annotated[float, Field(gt=0)] = 0.1
+    still_after_s: Seconds = 1.0
+    posture_change_deg: Annotated[float, Field(ge=0, le=180)] = 45.0
+    move_std_g: Annotated[float, Field(gt=0)] = 0.15
+    long_lie_s: Seconds = 60.0
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class SosConfig:
+    """``sos`` from buttons and wearables.
+
+    Parameters
+    ----------
+    repeat_s
+        Presses of the same device within this time of the previous one update the alert
+        instead of raising a new one.
+    """
+
+    repeat_s: Seconds = 600.0
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class WaterConfig:
+    """``water_leak`` from leak sensors and, as a slow leak, from the household meter.
+
+    Parameters
+    ----------
+    slow_leak_flow_lpm
+        Flow (l/min) at or above which the meter counts as running.
+    slow_leak_s
+        Flow running without a pause for longer than this is a slow leak.
+    """
+
+    slow_leak_flow_lpm: Annotated[float, Field(gt=0)] = 0.05
+    slow_leak_s: Seconds = 2 * 3600.0
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class DoorConfig:
+    """``forced_entry`` and ``door_left_open``.
+
+    Parameters
+    ----------
+    left_open_s
+        A door open this long raises ``door_left_open`` (Minor).
+    left_open_long_s
+        Still open this long, or open at night, the alert is raised to Moderate.
+    """
+
+    left_open_s: Seconds = 600.0
+    left_open_long_s: Seconds = 1800.0
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class NightWanderingConfig:
+    """``night_wandering``: a resident with dementia leaves at night and does not come back.
+
+    Parameters
+    ----------
+    return_s
+        The resident counts as back when the front door opens again, or there is movement
+        inside the home once the door has been shut at least ``inside_after_close_s``,
+        within this time of the door opening.
+    inside_after_close_s
+        Movement this soon after the door shut is the resident walking away from it inside,
+        or the sensor's own hold time, and does not count as being back.
+    front_door_rooms
+        Rooms whose door is a way out of the home; a household door with no room is one too.
+    """
+
+    return_s: Seconds = 600.0
+    inside_after_close_s: Annotated[float, Field(ge=0)] = 30.0
+    front_door_rooms: tuple[str, ...] = ("entrance", "front_door", "hall", "hallway", "entry")
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class InactivityConfig:
+    """``inactivity`` for homes where an elderly person lives alone.
+
+    The quiet time allowed after a sign of life depends on the hour of day it falls in. It
+    is learned per household from its own history: for each hour, the longest quiet gap
+    that started in it on each day seen, and the threshold is ``margin`` times the
+    ``quantile`` of those, within ``[floor_s, ceiling_s]`` (``[night_floor_s, ceiling_s]``
+    during the household's night hours). Until ``warmup_days`` of history are seen, the
+    defaults ``warmup_day_s`` and ``warmup_night_s`` are used.
+
+    Parameters
+    ----------
+    floor_s, night_floor_s, ceiling_s
+        Bounds of the learned threshold.
+    warmup_day_s, warmup_night_s
+        Thresholds before enough history is seen.
+    warmup_days
+        Days of history needed before the learned thresholds are trusted.
+    quantile, margin
+        Which of the daily longest gaps to take, and how much to add to it.
+    neighbour_hours
+        Gaps of this many hours either side are pooled with an hour's own.
+    history_days
+        How many days of daily longest gaps are kept per hour.
+    flow_lpm
+        Water flow (l/min) at or above which the meter shows a person using water.
+    move_std_g
+        Wearable movement (std of magnitude, g) that counts as a sign of life.
+    """
+
+    floor_s: Seconds = 2 * 3600.0
+    night_floor_s: Seconds = 4 * 3600.0
+    ceiling_s: Seconds = 12 * 3600.0
+    warmup_day_s: Seconds = 4 * 3600.0
+    warmup_night_s: Seconds = 10 * 3600.0
+    warmup_days: Annotated[int, Field(ge=1)] = 3
+    quantile: Annotated[float, Field(gt=0, le=1)] = 0.9
+    margin: Annotated[float, Field(ge=1)] = 1.5
+    neighbour_hours: Annotated[int, Field(ge=0, le=6)] = 1
+    history_days: Annotated[int, Field(ge=1)] = 28
+    flow_lpm: Annotated[float, Field(gt=0)] = 1.0
+    move_std_g: Annotated[float, Field(gt=0)] = 0.15
+
+    @model_validator(mode="after")
+    def _bounds(self) -> InactivityConfig:
+        if not self.floor_s <= self.ceiling_s or not self.night_floor_s <= self.ceiling_s:
+            raise ValueError("floor_s and night_floor_s must not exceed ceiling_s")
+        return self
+
+
+def _default_budgets() -> dict[str, float]:
+    return {
+        "smoke": 2 * 3600.0,
+        "wearable": 30 * 60.0,
+        "water": 2 * 3600.0,
+        "door": 2 * 3600.0,
+        "motion": 2 * 3600.0,
+        "button": 26 * 3600.0,
+    }
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class DeviceHealthConfig:
+    """``device_offline``, ``site_offline``, ``battery_low`` and ``tamper``.
+
+    Parameters
+    ----------
+    heartbeat_budget_s
+        Per device kind: silence longer than this is ``device_offline``. A last will
+        (``{"online": false}``) raises it at once.
+    default_budget_s
+        Budget of a kind missing from ``heartbeat_budget_s``.
+    site_silence_s
+        A site with at least ``group_min_devices`` devices from which nothing at all is heard
+        for this long raises one ``site_offline`` instead of one alert per device.
+    gateway_silence_s
+        The same for the devices of one household (its gateway): one ``device_offline``
+        whose subject is the household.
+    group_min_devices
+        Smallest group that is reported as a whole.
+    battery_low_pct, battery_ok_pct
+        Battery at or below ``battery_low_pct`` raises ``battery_low``; it clears at or above
+        ``battery_ok_pct`` (a new battery).
+    """
+
+    heartbeat_budget_s: dict[str, float] = field(default_factory=_default_budgets)
+    default_budget_s: Seconds = 2 * 3600.0
+    site_silence_s: Seconds = 15 * 60.0
+    gateway_silence_s: Seconds = 45 * 60.0
+    group_min_devices: Annotated[int, Field(ge=2)] = 3
+    battery_low_pct: Annotated[float, Field(ge=0, le=100)] = 15.0
+    battery_ok_pct: Annotated[float, Field(ge=0, le=100)] = 30.0
+
+    @model_validator(mode="after")
+    def _check(self) -> DeviceHealthConfig:
+        if any(not value > 0 for value in self.heartbeat_budget_s.values()):
+            raise ValueError("every heartbeat budget must be greater than 0")
+        if self.battery_ok_pct <= self.battery_low_pct:
+            raise ValueError("battery_ok_pct must be above battery_low_pct")
+        return self
+
+    def budget_s(self, kind: str | None) -> float:
+        """Heartbeat budget of a device kind, in seconds."""
+        if kind is None:
+            return self.default_budget_s
+        return self.heartbeat_budget_s.get(kind, self.default_budget_s)
+
+
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class DetectorConfig:
+    """Every threshold of the detector engine. ``DetectorConfig()`` gives the defaults.
+
+    Examples
+    --------
+    >>> config = DetectorConfig.from_data({"smoke": {"verify_window_s": 60}})
+    >>> config.smoke.verify_window_s, config.sos.repeat_s
+    (60.0, 600.0)
+    """
+
+    time: EventTimeConfig = field(default_factory=EventTimeConfig)
+    smoke: SmokeConfig = field(default_factory=SmokeConfig)
+    fall: FallConfig = field(default_factory=FallConfig)
+    sos: SosConfig = field(default_factory=SosConfig)
+    water: WaterConfig = field(default_factory=WaterConfig)
+    door: DoorConfig = field(default_factory=DoorConfig)
+    night_wandering: NightWanderingConfig = field(default_factory=NightWanderingConfig)
+    inactivity: InactivityConfig = field(default_factory=InactivityConfig)
+    device_health: DeviceHealthConfig = field(default_factory=DeviceHealthConfig)
+
+    @classmethod
+    def from_data(cls, data: Any) -> DetectorConfig:
+        """Build from a mapping (e.g. a parsed file); raises ``ValueError`` when invalid."""
+        try:
+            return _ADAPTER.validate_python(data or {})
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"]) or "config"
+            raise ValueError(f"bad detector setting {where}: {err['msg']}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> DetectorConfig:
+        """Read a JSON or YAML (``.yaml``/``.yml``) file of thresholds."""
+        path = Path(path)
+        text = path.read_bytes()
+        try:
+            data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else orjson.loads(text)
+        except (yaml.YAMLError, orjson.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+        return cls.from_data(data)
+
+
+_ADAPTER: TypeAdapter[DetectorConfig] = TypeAdapter(DetectorConfig)

@@ -1,0 +1,143 @@
+"""``forced_entry`` and ``door_left_open`` from door contacts and locks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+
+from .base import Decisions, Detector, decision
+from .config import DoorConfig
+from .const import MS_PER_S
+
+FORCED_ENTRY_SEVERITY = Severity.SEVERE
+DOOR_LEFT_OPEN_SEVERITY = Severity.MINOR
+DOOR_LEFT_OPEN_LONG_SEVERITY = Severity.MODERATE
+
+_OPENING = {"open": True, "close": False}
+
+
+def door_state(message: Message) -> bool | None:
+    """Whether ``message`` says the door is open (True), shut (False), or nothing (None)."""
+    if message.channel == "event":
+        return _OPENING.get(message.event or "")
+    if message.channel == "telemetry":
+        value = message.fields.get("open")
+        return value if isinstance(value, bool) else None
+    return None
+
+
+class DoorDetector(Detector):
+    """One door: ``forced_entry`` at once, ``door_left_open`` when it stays open.
+
+    ``forced_entry`` (Severe) is raised on the lock's ``forced`` event; someone has to look,
+    so it is never cleared here. ``door_left_open`` (Minor) is raised when the door has been
+    open for ``left_open_s`` and goes to Moderate after ``left_open_long_s`` or at once when
+    it is raised during the household's night; it clears when the door shuts. Open/shut
+    readings older than the newest one taken are stale and ignored.
+
+    Parameters
+    ----------
+    device_id, site, household
+        The door.
+    is_night
+        Whether an event time is in the household's night hours (a door with no household
+        has no night).
+    config
+        :class:`~detectors.config.DoorConfig`.
+
+    Examples
+    --------
+    >>> from protocol import Message
+    >>> detector = DoorDetector("h1-door", site="s1", household="h1")
+    >>> opened = Message(site="s1", device_id="h1-door", channel="event", ts_ms=0,
+    ...                  kind="door", event="open", household="h1")
+    >>> detector.process_one(opened), detector.deadline_ms
+    ([], 600000)
+    >>> [(d.action.value, d.severity.value) for d in detector.advance(600_000)]
+    [('raise', 'Minor')]
+    >>> [(d.action.value, d.severity.value) for d in detector.advance(1_800_000)]
+    [('update', 'Moderate')]
+    """
+
+    kinds = frozenset({"door"})
+
+    def __init__(
+        self,
+        device_id: str,
+        *,
+        site: str,
+        household: str | None,
+        is_night: Callable[[int], bool] | None = None,
+        config: DoorConfig | None = None,
+    ) -> None:
+        self.device_id = device_id
+        self.site = site
+        self.household = household
+        self.is_night = is_night or (lambda _ts: False)
+        self.config = config or DoorConfig()
+        self.open_since: int | None = None
+        self._state_ms: int | None = None
+        self._raised: Severity | None = None
+        self._room: str | None = None
+
+    @property
+    def deadline_ms(self) -> int | None:
+        if self.open_since is None or self._raised is DOOR_LEFT_OPEN_LONG_SEVERITY:
+            return None
+        after_s = self.config.left_open_s if self._raised is None else self.config.left_open_long_s
+        return self.open_since + int(after_s * MS_PER_S)
+
+    def process_one(self, message: Message) -> Decisions:
+        self._room = message.room
+        if message.channel == "event" and message.event == "forced":
+            return [decision(
+                DecisionAction.RAISE, AlertType.FORCED_ENTRY, FORCED_ENTRY_SEVERITY,
+                subject=self.device_id, site=self.site, ts_ms=message.ts_ms,
+                household=self.household, device_id=self.device_id,
+                evidence={"event": "forced", "room": message.room,
+                          "credential": message.credential},
+            )]
+        is_open = door_state(message)
+        if is_open is None or (self._state_ms is not None and message.ts_ms < self._state_ms):
+            return []
+        self._state_ms = message.ts_ms
+        if is_open:
+            if self.open_since is None:
+                self.open_since = message.ts_ms
+            return []
+        opened, self.open_since = self.open_since, None
+        if self._raised is None:
+            return []
+        self._raised = None
+        return [self._left_open(DecisionAction.CLEAR, message.ts_ms, DOOR_LEFT_OPEN_SEVERITY,
+                                opened)]
+
+    def advance(self, now_ms: int) -> Decisions:
+        out: Decisions = []
+        while (deadline := self.deadline_ms) is not None and deadline <= now_ms:
+            if self._raised is None:
+                night = self.is_night(deadline)
+                severity = DOOR_LEFT_OPEN_LONG_SEVERITY if night else DOOR_LEFT_OPEN_SEVERITY
+                out.append(self._left_open(DecisionAction.RAISE, deadline, severity,
+                                           self.open_since, night=night))
+            else:
+                severity = DOOR_LEFT_OPEN_LONG_SEVERITY
+                out.append(self._left_open(DecisionAction.UPDATE, deadline, severity,
+                                           self.open_since))
+            self._raised = severity
+        return out
+
+    def _left_open(
+        self, action: DecisionAction, ts_ms: int, severity: Severity, opened: int | None,
+        night: bool = False,
+    ) -> AlertDecision:
+        evidence: dict[str, object] = {"open_since_ms": opened, "room": self._room}
+        if opened is not None:
+            evidence["open_s"] = (ts_ms - opened) / MS_PER_S
+        if night:
+            evidence["night"] = True
+        return decision(
+            action, AlertType.DOOR_LEFT_OPEN, severity, subject=self.device_id, site=self.site,
+            ts_ms=ts_ms, household=self.household, device_id=self.device_id, evidence=evidence,
+        )

@@ -1,0 +1,397 @@
+"""The detector engine: routes each message to the detectors of its device, household and
+site, keeps each site's event time, and fires detector timers as the watermark passes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from protocol import AlertDecision, Device, Message, Registry
+
+from .base import Detector, HouseholdScope
+from .clock import DuplicateFilter, SiteClock, TimerQueue
+from .config import DetectorConfig
+from .const import (
+    MS_PER_S,
+    RULE_BATTERY,
+    RULE_DEVICE_HEALTH,
+    RULE_DOOR,
+    RULE_FALL,
+    RULE_GATEWAY_HEALTH,
+    RULE_INACTIVITY,
+    RULE_NIGHT_WANDERING,
+    RULE_ORDER,
+    RULE_SITE_HEALTH,
+    RULE_SLOW_LEAK,
+    RULE_SMOKE,
+    RULE_SOS,
+    RULE_TAMPER,
+    RULE_WATER_LEAK,
+)
+from .device_health import (
+    BatteryDetector,
+    DeviceOfflineDetector,
+    GroupHealthDetector,
+    TamperDetector,
+)
+from .door import DoorDetector
+from .fall import FallDetector
+from .inactivity import InactivityDetector
+from .night_wandering import NightWanderingDetector
+from .smoke import SmokeDetector
+from .sos import SosDetector
+from .water import LeakDetector, SlowLeakDetector
+
+Key = tuple[int, str]
+"""A detector's key: (its rule's place in RULE_ORDER, its scope id)."""
+
+_RULE_INDEX = {rule: index for index, rule in enumerate(RULE_ORDER)}
+
+
+def _key(rule: str, scope: str) -> Key:
+    return (_RULE_INDEX[rule], scope)
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """Counters of what the engine has seen, for progress lines and metrics."""
+
+    messages: int = 0
+    duplicates: int = 0
+    late: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+
+
+class DetectorEngine:
+    """Every detector of a community, fed one enriched message at a time, in event time.
+
+    Parameters
+    ----------
+    registry
+        Households, residents and devices; messages are expected to have gone through
+        ``registry.enrich`` (household, room and resident filled in).
+    config
+        Thresholds; :class:`DetectorConfig` defaults when None.
+
+    Notes
+    -----
+    Each site has its own event time: its watermark is the newest event time seen at the site
+    (or passed to :meth:`advance`) minus the allowed lateness. Before a message is taken,
+    the timers of its site that the new watermark passes fire, earliest first; a decision of a
+    timer carries its deadline as ``ts_ms``. So a recording gives the same decisions fed at
+    once, replayed live, or advanced by wall-clock ticks in between. Repeated deliveries
+    (same device, channel, ``seq``, ``ts`` and event) are dropped; messages older than the
+    watermark are still taken (each detector decides what a stale reading may change), and
+    nothing in a message's timing can make the engine raise.
+
+    Not thread safe: one thread feeds it.
+
+    Examples
+    --------
+    >>> from protocol import Registry, parse_message
+    >>> registry = Registry.from_data({
+    ...     "households": [{"id": "h1", "site": "s1", "lives_alone": True}],
+    ...     "residents": [{"id": "r1", "household": "h1", "name": "Wang Fang", "elderly": True}],
+    ...     "devices": [{"device_id": "h1-button", "site": "s1", "kind": "button",
+    ...                  "household": "h1", "resident": "r1"}]})
+    >>> engine = DetectorEngine(registry)
+    >>> message = parse_message("safehood/v1/s1/h1-button/event",
+    ...     b'{"ts": 1700000000000, "kind": "button", "event": "sos", "seq": 1}', 0, registry)
+    >>> [(d.action.value, d.type.value, d.subject) for d in engine.process_one(message)]
+    [('raise', 'sos', 'r1')]
+    >>> engine.process_one(message)  # the same message delivered twice
+    []
+    """
+
+    def __init__(self, registry: Registry, config: DetectorConfig | None = None) -> None:
+        self.config = config or DetectorConfig()
+        self.stats = EngineStats()
+        self._lateness_ms = int(self.config.time.allowed_lateness_s * MS_PER_S)
+        self._clocks: dict[str, SiteClock] = {}
+        self._timers: dict[str, TimerQueue[Key]] = {}
+        self._detectors: dict[Key, Detector] = {}
+        self._sites_of: dict[Key, str] = {}
+        self._dedup = DuplicateFilter(self.config.time.dedup_window)
+        self.registry = registry
+        self._households: dict[str, HouseholdScope] = {}
+        self._site_devices: dict[str, list[Device]] = {}
+        self._household_devices: dict[str, list[Device]] = {}
+        self._front_doors: dict[str, frozenset[str]] = {}
+        self.update_registry(registry)
+
+    # -- registry ---------------------------------------------------------------------
+
+    def update_registry(self, registry: Registry) -> None:
+        """Use a new registry from now on; learned state of what is still there is kept.
+
+        Detectors of devices and households that are gone are dropped with their timers.
+        """
+        self.registry = registry
+        self._households = {
+            h.id: HouseholdScope.from_registry(h, registry) for h in registry.households.values()
+        }
+        self._site_devices = {}
+        self._household_devices = {}
+        for device in registry.devices.values():
+            self._site_devices.setdefault(device.site, []).append(device)
+            if device.household is not None:
+                self._household_devices.setdefault(device.household, []).append(device)
+        rooms = set(self.config.night_wandering.front_door_rooms)
+        self._front_doors = {
+            household: frozenset(
+                d.device_id for d in devices
+                if d.kind == "door" and (d.room is None or d.room in rooms)
+            )
+            for household, devices in self._household_devices.items()
+        }
+        for key in list(self._detectors):
+            self._rebind(key)
+        for site, clock in self._clocks.items():
+            if clock.latest_ms is not None:
+                self._start_site(site, clock.latest_ms)
+
+    def _rebind(self, key: Key) -> None:
+        """Point a live detector at the new registry's view of its scope, or drop it."""
+        detector = self._detectors[key]
+        site = self._sites_of[key]
+        keep = True
+        if isinstance(detector, InactivityDetector | NightWanderingDetector):
+            scope = self._households.get(detector.household.id)
+            keep = scope is not None and (
+                scope.watch_inactivity if isinstance(detector, InactivityDetector)
+                else bool(scope.at_risk_residents)
+            )
+            if scope is not None and keep:
+                detector.household = scope
+                if isinstance(detector, NightWanderingDetector):
+                    detector.front_doors = self._front_doors.get(scope.id, frozenset())
+        elif isinstance(detector, GroupHealthDetector):
+            members = (
+                self._site_devices.get(detector.subject, []) if detector.scope == "site"
+                else self._household_devices.get(detector.subject, [])
+            )
+            detector.size = len(members)
+            keep = bool(members)
+        elif isinstance(
+            detector, DeviceOfflineDetector | BatteryDetector | TamperDetector | DoorDetector
+            | LeakDetector | SlowLeakDetector
+        ):
+            device = self.registry.device(detector.device_id)
+            keep = device is not None and device.household == detector.household
+        if not keep:
+            del self._detectors[key]
+            del self._sites_of[key]
+            self._timers[site].schedule(key, None)
+
+    # -- feeding ----------------------------------------------------------------------
+
+    def process_one(self, message: Message) -> list[AlertDecision]:
+        """Take one validated, enriched message; return the decisions it leads to.
+
+        First the timers of the message's site that its event time makes due fire, then the
+        message goes to the detectors of its device, household and site.
+        """
+        if self._dedup.is_duplicate(message):
+            self.stats.duplicates += 1
+            return []
+        self.stats.messages += 1
+        clock = self._clock(message.site)
+        if message.ts_from_receipt and clock.latest_ms is not None:
+            # A last will carries no time of its own: it happened "now" in the site's time,
+            # whatever the receiving machine's clock says.
+            message = dataclasses.replace(message, ts_ms=clock.latest_ms)
+        out: list[AlertDecision] = []
+        if clock.latest_ms is None:
+            clock.observe(message.ts_ms)
+            self._start_site(message.site, message.ts_ms)
+        else:
+            if clock.is_late(message.ts_ms):
+                self.stats.late += 1
+            clock.observe(message.ts_ms)
+            out += self._fire(message.site)
+        for key, make in self._routes(message):
+            detector = self._detector(key, message.site, make)
+            out += detector.process_one(message)
+            self._schedule(message.site, key, detector)
+        self._count(out)
+        return out
+
+    def learn_one(self, message: Message) -> None:
+        """Learn from a message of the past (e.g. history from the store at start-up).
+
+        Detectors update what they learn (inactivity's usual quiet times) without deciding
+        anything; no timer fires.
+        """
+        clock = self._clock(message.site)
+        if clock.latest_ms is None:
+            clock.observe(message.ts_ms)
+            self._start_site(message.site, message.ts_ms)
+        clock.observe(message.ts_ms)
+        for key, make in self._routes(message):
+            detector = self._detector(key, message.site, make)
+            detector.learn_one(message)
+            self._schedule(message.site, key, detector)
+
+    def advance(self, now_ms: int, site: str | None = None) -> list[AlertDecision]:
+        """Move event time of ``site`` (all sites when None) on to ``now_ms``; fire timers.
+
+        The watermark becomes ``now_ms`` minus the allowed lateness. In live mode call it with
+        the wall clock about once a second, so that a site that has gone silent still gets
+        its timers; at the end of an offline run call it with the last event time plus the
+        allowed lateness, so that every timer up to the end of the recording fires.
+        """
+        sites = [site] if site is not None else sorted(set(self._clocks) | set(self._site_devices))
+        out: list[AlertDecision] = []
+        for name in sites:
+            clock = self._clock(name)
+            if clock.latest_ms is None:
+                clock.observe(now_ms)
+                self._start_site(name, now_ms)
+            clock.advance_to(now_ms)
+            out += self._fire(name)
+        self._count(out)
+        return out
+
+    @property
+    def allowed_lateness_ms(self) -> int:
+        """How far each site's watermark trails its newest event time."""
+        return self._lateness_ms
+
+    def watermark_ms(self, site: str) -> int | None:
+        """The current watermark of ``site``, or None before anything was seen there."""
+        clock = self._clocks.get(site)
+        return None if clock is None else clock.watermark_ms
+
+    @property
+    def detectors(self) -> int:
+        """How many detector instances are live."""
+        return len(self._detectors)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _count(self, decisions: Iterable[AlertDecision]) -> None:
+        for item in decisions:
+            self.stats.decisions[f"{item.type.value}:{item.action.value}"] += 1
+
+    def _clock(self, site: str) -> SiteClock:
+        clock = self._clocks.get(site)
+        if clock is None:
+            clock = self._clocks[site] = SiteClock(self._lateness_ms)
+            self._timers[site] = TimerQueue()
+        return clock
+
+    def _fire(self, site: str) -> list[AlertDecision]:
+        watermark = self._clocks[site].watermark_ms
+        if watermark is None:
+            return []
+        out: list[AlertDecision] = []
+        timers = self._timers[site]
+        for deadline, key in timers.pop_due(watermark):
+            detector = self._detectors.get(key)
+            if detector is None:
+                continue
+            out += detector.advance(deadline)
+            self._schedule(site, key, detector)
+        return out
+
+    def _schedule(self, site: str, key: Key, detector: Detector) -> None:
+        self._timers[site].schedule(key, detector.deadline_ms)
+
+    def _detector(self, key: Key, site: str, make: Callable[[], Detector]) -> Detector:
+        detector = self._detectors.get(key)
+        if detector is None:
+            detector = self._detectors[key] = make()
+            self._sites_of[key] = site
+        return detector
+
+    def _start_site(self, site: str, now_ms: int) -> None:
+        """Start the silence budgets of a site's registered devices at ``now_ms``."""
+        for device in self._site_devices.get(site, []):
+            for key, make in self._health_routes(device):
+                detector = self._detector(key, site, make)
+                if isinstance(detector, DeviceOfflineDetector | GroupHealthDetector):
+                    detector.start(now_ms)
+                self._schedule(site, key, detector)
+
+    def _health_routes(self, device: Device) -> list[tuple[Key, Callable[[], Detector]]]:
+        config = self.config.device_health
+        site, household = device.site, device.household
+        site_key = _key(RULE_SITE_HEALTH, site)
+        routes: list[tuple[Key, Callable[[], Detector]]] = [(site_key, lambda: GroupHealthDetector(
+            site, site=site, household=None, scope="site", silence_s=config.site_silence_s,
+            size=len(self._site_devices.get(site, [])), min_devices=config.group_min_devices,
+        ))]
+        if household is not None:
+            gateway_key = _key(RULE_GATEWAY_HEALTH, household)
+            routes.append((gateway_key, lambda: GroupHealthDetector(
+                household, site=site, household=household, scope="gateway",
+                silence_s=config.gateway_silence_s,
+                size=len(self._household_devices.get(household, [])),
+                min_devices=config.group_min_devices,
+            )))
+
+        group_routes = list(routes)
+
+        def offline() -> Detector:
+            groups = [self._detector(k, site, make) for k, make in group_routes]
+            return DeviceOfflineDetector(
+                device.device_id, site=site, household=household, kind=device.kind,
+                groups=[g for g in groups if isinstance(g, GroupHealthDetector)][::-1],
+                config=config,
+            )
+
+        routes.append((_key(RULE_DEVICE_HEALTH, device.device_id), offline))
+        return routes
+
+    def _routes(self, message: Message) -> list[tuple[Key, Callable[[], Detector]]]:
+        """The detectors a message goes to, in a fixed order, with how to make each."""
+        device = self.registry.device(message.device_id) or Device(
+            message.device_id, message.site, message.kind or "unknown", message.household,
+            message.room, message.resident,
+        )
+        config = self.config
+        site, household, kind = message.site, device.household, device.kind
+        scope = self._households.get(household) if household is not None else None
+        device_id = device.device_id
+        routes = self._health_routes(device)
+        routes.append((_key(RULE_BATTERY, device_id), lambda: BatteryDetector(
+            device_id, site=site, household=household, config=config.device_health)))
+        routes.append((_key(RULE_TAMPER, device_id), lambda: TamperDetector(
+            device_id, site=site, household=household)))
+        if kind == "smoke":
+            building = device.building or (scope.building if scope is not None else None)
+            smoke_scope = (f"building:{building}" if building else
+                           f"household:{household}" if household else f"device:{device_id}")
+            routes.append((_key(RULE_SMOKE, smoke_scope), lambda: SmokeDetector(
+                smoke_scope, site=site, config=config.smoke)))
+        if kind in ("button", "wearable"):
+            person = device.resident or device_id
+            routes.append((_key(RULE_SOS, person), lambda: SosDetector(
+                person, site=site, household=household, config=config.sos)))
+        if kind == "wearable":
+            person = device.resident or device_id
+            routes.append((_key(RULE_FALL, person), lambda: FallDetector(
+                person, site=site, household=household, config=config.fall)))
+        if kind == "water":
+            routes.append((_key(RULE_WATER_LEAK, device_id), lambda: LeakDetector(
+                device_id, site=site, household=household)))
+            routes.append((_key(RULE_SLOW_LEAK, device_id), lambda: SlowLeakDetector(
+                device_id, site=site, household=household, config=config.water)))
+        if kind == "door":
+            is_night = scope.is_night if scope is not None else None
+            routes.append((_key(RULE_DOOR, device_id), lambda: DoorDetector(
+                device_id, site=site, household=household, is_night=is_night,
+                config=config.door)))
+        if scope is not None:
+            home = scope
+            if kind in ("door", "motion") and home.at_risk_residents:
+                routes.append((_key(RULE_NIGHT_WANDERING, home.id), lambda: NightWanderingDetector(
+                    home, self._front_doors.get(home.id, frozenset()),
+                    config=config.night_wandering)))
+            if kind in InactivityDetector.kinds and home.watch_inactivity:
+                routes.append((_key(RULE_INACTIVITY, home.id), lambda: InactivityDetector(
+                    home, config=config.inactivity)))
+        return routes

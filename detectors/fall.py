@@ -1,0 +1,220 @@
+"""``fall`` from a wearable: its own ``fall`` event, and its accelerometer windows.
+
+A possible fall is the wearable's ``fall`` event, or in its accelerometer samples an impact
+(a peak of the acceleration magnitude of at least ``impact_g``) followed by stillness (the
+magnitude barely varies) in a new posture (the direction of gravity turned by at least
+``posture_change_deg``). It is raised at once as a Severe, unconfirmed ``fall``. If no
+movement follows for ``long_lie_s``, the wearer is lying where they fell ("long lie"): the
+alert is updated to a confirmed, Extreme fall. Movement before that is noted on the alert,
+which stays open for someone to check on them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+
+from .base import Decisions, Detector, decision
+from .config import FallConfig
+from .const import MS_PER_S
+
+POSSIBLE_FALL_SEVERITY = Severity.SEVERE
+CONFIRMED_FALL_SEVERITY = Severity.EXTREME
+
+# Samples around the impact itself (the body hitting the floor, bouncing) belong to
+# neither the posture before nor the stillness after.
+_IMPACT_SETTLE_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFeatures:
+    """What the fall rules read from one accelerometer window."""
+
+    peak_g: float
+    impact_at_s: float | None
+    std_g: float
+    still_after: bool | None
+    posture_change_deg: float | None
+    tail_direction: tuple[float, float, float] | None
+
+
+def window_features(
+    samples: Sequence[tuple[float, float, float]],
+    hz: float,
+    config: FallConfig,
+    previous_direction: tuple[float, float, float] | None = None,
+) -> WindowFeatures:
+    """Impact, stillness and posture change of one window of ``[x, y, z]`` samples (g).
+
+    ``still_after`` and ``posture_change_deg`` are None when the window has no impact, or
+    too little of it follows the impact to tell. The posture before the impact is the mean
+    direction of the samples before it, or ``previous_direction`` (the end of the last
+    window) when the impact opens the window.
+
+    Examples
+    --------
+    >>> config = FallConfig()
+    >>> upright = [(0.0, 0.0, 1.0)] * 50
+    >>> lying = [(1.0, 0.0, 0.0)] * 50
+    >>> features = window_features(upright + [(2.0, 2.0, 1.0)] + lying, hz=25, config=config)
+    >>> features.peak_g, features.still_after, round(features.posture_change_deg)
+    (3.0, True, 90)
+    """
+    data = np.asarray(samples, dtype=float).reshape(-1, 3)
+    if len(data) == 0:
+        return WindowFeatures(0.0, None, 0.0, None, None, previous_direction)
+    magnitude = np.linalg.norm(data, axis=1)
+    peak_index = int(np.argmax(magnitude))
+    peak = float(magnitude[peak_index])
+    std = float(np.std(magnitude))
+    tail_direction = _direction(data[-max(1, int(hz)):])
+    if peak < config.impact_g:
+        return WindowFeatures(peak, None, std, None, None, tail_direction)
+    # The last impact of the window is the one whose aftermath we can see.
+    impact_index = int(np.flatnonzero(magnitude >= config.impact_g)[-1])
+    settle = max(1, round(_IMPACT_SETTLE_S * hz))
+    after = magnitude[impact_index + settle:]
+    still_after: bool | None = None
+    posture: float | None = None
+    if len(after) >= max(2, int(config.still_after_s * hz)):
+        still_after = float(np.std(after)) < config.still_std_g
+        before_end = max(0, np.flatnonzero(magnitude >= config.impact_g)[0] - settle)
+        before = _direction(data[:before_end]) if before_end >= 2 else previous_direction
+        after_direction = _direction(data[impact_index + settle:])
+        if before is not None and after_direction is not None:
+            posture = _angle_deg(before, after_direction)
+    return WindowFeatures(peak, impact_index / hz, std, still_after, posture, tail_direction)
+
+
+def _direction(block: np.ndarray) -> tuple[float, float, float] | None:
+    if len(block) == 0:
+        return None
+    mean = block.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    if norm < 1e-6:
+        return None
+    x, y, z = (float(v) for v in mean / norm)
+    return (x, y, z)
+
+
+def _angle_deg(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    dot = max(-1.0, min(1.0, a[0] * b[0] + a[1] * b[1] + a[2] * b[2]))
+    return math.degrees(math.acos(dot))
+
+
+class FallDetector(Detector):
+    """Falls of the wearer of one wearable.
+
+    Parameters
+    ----------
+    subject
+        The resident wearing it, or the device id when unknown.
+    site, household
+        Where the wearer lives.
+    config
+        :class:`~detectors.config.FallConfig`.
+
+    Examples
+    --------
+    >>> from protocol import Message
+    >>> detector = FallDetector("r001", site="s1", household="h1")
+    >>> event = Message(site="s1", device_id="band", channel="event", ts_ms=0,
+    ...                 kind="wearable", event="fall", household="h1", resident="r001")
+    >>> [(d.action.value, d.severity.value, d.confirmed) for d in detector.process_one(event)]
+    [('raise', 'Severe', False)]
+    >>> detector.deadline_ms
+    60000
+    >>> [(d.action.value, d.severity.value, d.confirmed) for d in detector.advance(60_000)]
+    [('update', 'Extreme', True)]
+    """
+
+    kinds = frozenset({"wearable"})
+
+    def __init__(
+        self, subject: str, *, site: str, household: str | None, config: FallConfig | None = None
+    ) -> None:
+        self.subject = subject
+        self.site = site
+        self.household = household
+        self.config = config or FallConfig()
+        self.fall_ms: int | None = None  # the open possible fall, until confirmed or up again
+        self._device_id: str | None = None
+        self._resident: str | None = None
+        self._evidence: dict[str, object] = {}
+        self._direction: tuple[float, float, float] | None = None
+        self._last_window_ms: int | None = None
+
+    @property
+    def deadline_ms(self) -> int | None:
+        if self.fall_ms is None:
+            return None
+        return self.fall_ms + int(self.config.long_lie_s * MS_PER_S)
+
+    def process_one(self, message: Message) -> Decisions:
+        if message.channel == "event" and message.event == "fall":
+            return self._possible_fall(message, message.ts_ms, {"source": "device"})
+        if message.channel != "telemetry" or not message.accel or not message.hz:
+            return []
+        stale = self._last_window_ms is not None and message.ts_ms < self._last_window_ms
+        features = window_features(message.accel, message.hz, self.config,
+                                   None if stale else self._direction)
+        if not stale:
+            self._last_window_ms = message.ts_ms
+            self._direction = features.tail_direction
+        out: Decisions = []
+        moving = features.std_g >= self.config.move_std_g
+        if features.impact_at_s is not None and features.still_after:
+            posture = features.posture_change_deg
+            if posture is None or posture >= self.config.posture_change_deg:
+                impact_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
+                out += self._possible_fall(message, impact_ms, {
+                    "source": "accelerometer", "peak_g": features.peak_g,
+                    "posture_change_deg": posture,
+                })
+                return out
+        if moving and self.fall_ms is not None and message.ts_ms > self.fall_ms:
+            out += self._got_up(message)
+        return out
+
+    def _possible_fall(self, message: Message, ts_ms: int, evidence: dict[str, object]) -> Decisions:
+        self._device_id = message.device_id
+        self._resident = message.resident
+        repeat = self.fall_ms is not None and abs(ts_ms - self.fall_ms) <= int(
+            self.config.long_lie_s * MS_PER_S
+        )
+        if repeat:
+            sources = self._evidence.get("sources")
+            if isinstance(sources, list) and evidence["source"] not in sources:
+                sources.append(evidence["source"])
+            return [self._decision(DecisionAction.UPDATE, ts_ms, POSSIBLE_FALL_SEVERITY, False)]
+        self.fall_ms = ts_ms
+        self._evidence = {**evidence, "sources": [evidence["source"]], "fell_at_ms": ts_ms}
+        return [self._decision(DecisionAction.RAISE, ts_ms, POSSIBLE_FALL_SEVERITY, False)]
+
+    def _got_up(self, message: Message) -> Decisions:
+        self.fall_ms = None
+        self._evidence["moved_at_ms"] = message.ts_ms
+        return [self._decision(DecisionAction.UPDATE, message.ts_ms, POSSIBLE_FALL_SEVERITY, False)]
+
+    def advance(self, now_ms: int) -> Decisions:
+        deadline = self.deadline_ms
+        if deadline is None or now_ms < deadline:
+            return []
+        self.fall_ms = None
+        self._evidence["long_lie_s"] = self.config.long_lie_s
+        return [self._decision(DecisionAction.UPDATE, deadline, CONFIRMED_FALL_SEVERITY, True)]
+
+    def _decision(
+        self, action: DecisionAction, ts_ms: int, severity: Severity, confirmed: bool
+    ) -> AlertDecision:
+        return decision(
+            action, AlertType.FALL, severity, subject=self.subject, site=self.site, ts_ms=ts_ms,
+            household=self.household,
+            resident=self._resident,
+            device_id=self._device_id, evidence=dict(self._evidence), confirmed=confirmed,
+        )

@@ -1,0 +1,214 @@
+"""``inactivity``: no sign of life, for longer than usual, where an elderly person lives alone.
+
+How long a quiet spell is normal depends on the home and the hour: an afternoon nap, a
+night's sleep. The detector learns it from the household's own history. For each local
+hour of the day it keeps, per day, the longest quiet gap that started in that hour; the
+threshold after a sign of life is ``margin`` times the ``quantile`` of those daily longest
+gaps (pooled with ``neighbour_hours`` either side), kept within a floor (a higher one at
+night) and a ceiling. Until ``warmup_days`` of history are seen it uses fixed defaults.
+Quiet gaps far longer than the threshold of their time (possible incidents) are not learned,
+so that one bad day does not teach the detector to wait longer.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import date
+
+import numpy as np
+
+from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+
+from .base import Decisions, Detector, HouseholdScope, decision
+from .config import InactivityConfig
+from .const import MS_PER_DAY, MS_PER_S
+from .door import door_state
+
+INACTIVITY_SEVERITY = Severity.SEVERE
+
+# A gap more than this many times the threshold of its hour is an incident, not a habit.
+_LEARN_LIMIT = 2.0
+
+
+def movement_g(message: Message) -> float | None:
+    """Standard deviation of a wearable window's acceleration magnitude (g), or None."""
+    if not message.accel:
+        return None
+    magnitude = np.linalg.norm(np.asarray(message.accel, dtype=float).reshape(-1, 3), axis=1)
+    return float(np.std(magnitude))
+
+
+class InactivityDetector(Detector):
+    """No sign of life in one household for longer than its usual quiet at that hour.
+
+    Signs of life: motion (``motion`` events, ``occupancy: true``), a door opened, shut,
+    locked or unlocked, water drawn (``flow_lpm`` at or above ``flow_lpm``), a moving
+    wearable, an SOS or a fall event. Periodic readings that repeat the same state are not.
+
+    Parameters
+    ----------
+    household
+        The household (inactivity is only watched where :attr:`HouseholdScope.watch_inactivity`).
+    config
+        :class:`~detectors.config.InactivityConfig`.
+
+    Examples
+    --------
+    >>> from datetime import time
+    >>> from zoneinfo import ZoneInfo
+    >>> from protocol import Message, Resident
+    >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
+    ...                       (Resident("r1", "h1", "Wang Fang", elderly=True),))
+    >>> detector = InactivityDetector(home)
+    >>> noon = 1_700_049_600_000  # 2023-11-15 12:00 UTC
+    >>> motion = Message(site="s1", device_id="m1", channel="event", ts_ms=noon,
+    ...                  kind="motion", event="motion", household="h1")
+    >>> detector.process_one(motion), (detector.deadline_ms - noon) / 3_600_000
+    ([], 4.0)
+    >>> [(d.action.value, d.evidence["quiet_s"]) for d in detector.advance(detector.deadline_ms)]
+    [('raise', 14400.0)]
+    """
+
+    kinds = frozenset({"motion", "door", "water", "wearable", "button"})
+
+    def __init__(self, household: HouseholdScope, config: InactivityConfig | None = None) -> None:
+        self.household = household
+        self.config = config or InactivityConfig()
+        self.last_activity_ms: int | None = None
+        self.raised = False
+        self._first_ms: int | None = None
+        self._threshold_ms: int | None = None
+        self._door_open: dict[str, bool] = {}
+        # hour of day -> (day, longest gap that started in that hour that day, ms)
+        self._gaps: list[deque[tuple[date, int]]] = [deque() for _ in range(24)]
+        self._last_source: str | None = None
+
+    # -- what counts ------------------------------------------------------------------
+
+    def sign_of_life(self, message: Message) -> bool:
+        """True when ``message`` shows someone moving about the home."""
+        kind, channel, event = message.kind, message.channel, message.event
+        if channel == "status":
+            return False
+        if kind == "motion":
+            return event == "motion" or message.fields.get("occupancy") is True
+        if kind == "door":
+            if channel == "event":
+                return event in ("open", "close", "lock", "unlock")
+            state = door_state(message)
+            if state is None:
+                return False
+            changed = self._door_open.get(message.device_id, state) != state
+            self._door_open[message.device_id] = state
+            return changed
+        if kind == "water":
+            flow = message.fields.get("flow_lpm")
+            return isinstance(flow, int | float) and flow >= self.config.flow_lpm
+        if kind == "wearable":
+            if channel == "event":
+                return event in ("sos", "fall")
+            moved = movement_g(message)
+            return moved is not None and moved >= self.config.move_std_g
+        if kind == "button":
+            return event == "sos"
+        return False
+
+    # -- learning ---------------------------------------------------------------------
+
+    def threshold_ms(self, since_ms: int) -> int:
+        """Quiet time allowed after a sign of life at ``since_ms``, in milliseconds."""
+        config = self.config
+        night = self.household.is_night(since_ms)
+        warm = (
+            self._first_ms is not None
+            and since_ms - self._first_ms >= config.warmup_days * MS_PER_DAY
+        )
+        gaps: list[int] = []
+        if warm:
+            hour = self.household.local(since_ms).hour
+            for offset in range(-config.neighbour_hours, config.neighbour_hours + 1):
+                gaps.extend(gap for _, gap in self._gaps[(hour + offset) % 24])
+        if len(gaps) < config.warmup_days:
+            seconds = config.warmup_night_s if night else config.warmup_day_s
+        else:
+            learned = float(np.quantile(gaps, config.quantile)) / MS_PER_S * config.margin
+            floor = config.night_floor_s if night else config.floor_s
+            seconds = min(max(learned, floor), config.ceiling_s)
+        return int(seconds * MS_PER_S)
+
+    def learn_one(self, message: Message) -> None:
+        if self.sign_of_life(message):
+            self._learn(message.ts_ms)
+
+    def _learn(self, ts_ms: int) -> None:
+        if self._first_ms is None:
+            self._first_ms = ts_ms
+        last = self.last_activity_ms
+        if last is not None and ts_ms > last:
+            gap = ts_ms - last
+            if gap <= _LEARN_LIMIT * self.threshold_ms(last):
+                self._record(last, gap)
+        if last is None or ts_ms > last:
+            self.last_activity_ms = ts_ms
+
+    def _record(self, start_ms: int, gap_ms: int) -> None:
+        local = self.household.local(start_ms)
+        days = self._gaps[local.hour]
+        if days and days[-1][0] == local.date():
+            if gap_ms > days[-1][1]:
+                days[-1] = (local.date(), gap_ms)
+            return
+        days.append((local.date(), gap_ms))
+        while len(days) > self.config.history_days:
+            days.popleft()
+
+    # -- deciding ---------------------------------------------------------------------
+
+    @property
+    def deadline_ms(self) -> int | None:
+        if self.raised or self.last_activity_ms is None:
+            return None
+        if self._threshold_ms is None:
+            self._threshold_ms = self.threshold_ms(self.last_activity_ms)
+        return self.last_activity_ms + self._threshold_ms
+
+    def process_one(self, message: Message) -> Decisions:
+        if not self.sign_of_life(message):
+            return []
+        quiet_since = self.last_activity_ms
+        self._learn(message.ts_ms)
+        if quiet_since is None or message.ts_ms > quiet_since:
+            self._threshold_ms = None
+            self._last_source = message.device_id
+        if not self.raised or quiet_since is None or message.ts_ms <= quiet_since:
+            return []
+        self.raised = False
+        return [self._decision(DecisionAction.CLEAR, message.ts_ms, quiet_since,
+                               back=message.device_id)]
+
+    def advance(self, now_ms: int) -> Decisions:
+        deadline = self.deadline_ms
+        if deadline is None or now_ms < deadline or self.last_activity_ms is None:
+            return []
+        self.raised = True
+        return [self._decision(DecisionAction.RAISE, deadline, self.last_activity_ms)]
+
+    def _decision(
+        self, action: DecisionAction, ts_ms: int, quiet_since: int, back: str | None = None
+    ) -> AlertDecision:
+        threshold = self.threshold_ms(quiet_since)
+        evidence: dict[str, object] = {
+            "last_activity_ms": quiet_since,
+            "last_activity_device": self._last_source,
+            "quiet_s": (ts_ms - quiet_since) / MS_PER_S,
+            "threshold_s": threshold / MS_PER_S,
+            "night": self.household.is_night(quiet_since),
+        }
+        if back is not None:
+            evidence["activity_from"] = back
+        elderly = [r.id for r in self.household.residents if r.elderly]
+        return decision(
+            action, AlertType.INACTIVITY, INACTIVITY_SEVERITY, subject=self.household.id,
+            site=self.household.site, ts_ms=ts_ms, household=self.household.id,
+            resident=elderly[0] if len(elderly) == 1 else None, evidence=evidence,
+        )

@@ -1,0 +1,156 @@
+"""``night_wandering``: a resident with dementia leaves home at night and is not back soon."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+
+from .base import Decisions, Detector, HouseholdScope, decision
+from .config import NightWanderingConfig
+from .const import MS_PER_S
+from .door import door_state
+
+NIGHT_WANDERING_SEVERITY = Severity.SEVERE
+
+
+@dataclass(slots=True)
+class _Outing:
+    door: str
+    opened_ms: int
+    closed_ms: int | None = None
+    raised: bool = False
+
+
+class NightWanderingDetector(Detector):
+    """Watches the front doors of a household where a resident with dementia lives.
+
+    When a front door opens during the household's night hours, the resident is taken to
+    have gone out. They count as back when, within ``return_s``, the front door opens again
+    (coming in) or there is movement inside once the door has been shut for
+    ``inside_after_close_s`` (they never left). Otherwise ``night_wandering`` (Severe) is
+    raised at ``opened + return_s``; it clears when they are back.
+
+    Which resident left cannot be seen from a door contact; the alert names the household's
+    resident with dementia when there is exactly one.
+
+    Parameters
+    ----------
+    household
+        The household.
+    front_doors
+        Device ids of its doors to the outside.
+    config
+        :class:`~detectors.config.NightWanderingConfig`.
+
+    Examples
+    --------
+    >>> from datetime import time
+    >>> from zoneinfo import ZoneInfo
+    >>> from protocol import Message, Resident
+    >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
+    ...                       (Resident("r1", "h1", "Li Wei", elderly=True, dementia=True),))
+    >>> detector = NightWanderingDetector(home, front_doors={"h1-door"})
+    >>> three_am = 1_700_017_200_000  # 2023-11-15 03:00 UTC
+    >>> opened = Message(site="s1", device_id="h1-door", channel="event", ts_ms=three_am,
+    ...                  kind="door", event="open", household="h1")
+    >>> detector.process_one(opened), (detector.deadline_ms - three_am) // 60_000
+    ([], 10)
+    >>> [(d.action.value, d.resident) for d in detector.advance(detector.deadline_ms)]
+    [('raise', 'r1')]
+    """
+
+    kinds = frozenset({"door", "motion"})
+
+    def __init__(
+        self,
+        household: HouseholdScope,
+        front_doors: set[str] | frozenset[str],
+        config: NightWanderingConfig | None = None,
+    ) -> None:
+        self.household = household
+        self.front_doors = frozenset(front_doors)
+        self.config = config or NightWanderingConfig()
+        self._outing: _Outing | None = None
+        self._door_open: dict[str, bool] = {}
+        self._door_ms: dict[str, int] = {}
+
+    @property
+    def deadline_ms(self) -> int | None:
+        outing = self._outing
+        if outing is None or outing.raised:
+            return None
+        return outing.opened_ms + int(self.config.return_s * MS_PER_S)
+
+    def process_one(self, message: Message) -> Decisions:
+        if message.kind == "door" and message.device_id in self.front_doors:
+            return self._door(message)
+        if message.kind == "motion" and (
+            message.event == "motion" or message.fields.get("occupancy") is True
+        ):
+            return self._inside(message)
+        return []
+
+    def _door(self, message: Message) -> Decisions:
+        state = door_state(message)
+        if state is None:
+            return []
+        last = self._door_ms.get(message.device_id)
+        if last is not None and message.ts_ms < last:
+            return []  # stale: the door has said something newer
+        was_open = self._door_open.get(message.device_id, False)
+        self._door_open[message.device_id] = state
+        self._door_ms[message.device_id] = message.ts_ms
+        outing = self._outing
+        if not state:
+            if outing is not None and outing.door == message.device_id and was_open:
+                outing.closed_ms = message.ts_ms
+            return []
+        if was_open:
+            return []
+        if outing is not None and message.ts_ms > outing.opened_ms:
+            # The door opens again: the resident is coming back in.
+            return self._back(message, "door")
+        if outing is None and self.household.is_night(message.ts_ms):
+            self._outing = _Outing(message.device_id, message.ts_ms)
+        return []
+
+    def _inside(self, message: Message) -> Decisions:
+        outing = self._outing
+        if outing is None or outing.closed_ms is None:
+            return []
+        if message.ts_ms - outing.closed_ms < int(self.config.inside_after_close_s * MS_PER_S):
+            return []
+        return self._back(message, "motion")
+
+    def _back(self, message: Message, how: str) -> Decisions:
+        outing, self._outing = self._outing, None
+        if outing is None or not outing.raised:
+            return []
+        return [self._decision(DecisionAction.CLEAR, message.ts_ms, outing, back=how)]
+
+    def advance(self, now_ms: int) -> Decisions:
+        deadline = self.deadline_ms
+        if deadline is None or now_ms < deadline or self._outing is None:
+            return []
+        self._outing.raised = True
+        return [self._decision(DecisionAction.RAISE, deadline, self._outing)]
+
+    def _decision(
+        self, action: DecisionAction, ts_ms: int, outing: _Outing, back: str | None = None
+    ) -> AlertDecision:
+        at_risk = self.household.at_risk_residents
+        evidence: dict[str, object] = {
+            "door": outing.door, "opened_ms": outing.opened_ms,
+            "away_s": (ts_ms - outing.opened_ms) / MS_PER_S,
+            "residents_at_risk": [r.id for r in at_risk],
+        }
+        if back is not None:
+            evidence["back_by"] = back
+        return decision(
+            action, AlertType.NIGHT_WANDERING, NIGHT_WANDERING_SEVERITY,
+            subject=at_risk[0].id if len(at_risk) == 1 else self.household.id,
+            site=self.household.site, ts_ms=ts_ms, household=self.household.id,
+            resident=at_risk[0].id if len(at_risk) == 1 else None, device_id=outing.door,
+            evidence=evidence,
+        )

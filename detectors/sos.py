@@ -1,0 +1,71 @@
+"""``sos``: a help button or a wearable's SOS, raised at once."""
+
+from __future__ import annotations
+
+from protocol import AlertType, DecisionAction, Message, Severity
+
+from .base import Decisions, Detector, decision
+from .config import SosConfig
+from .const import MS_PER_S
+
+SOS_SEVERITY = Severity.EXTREME
+"""A person asked for help: nothing can confirm or refute it, so it is treated as the worst."""
+
+
+class SosDetector(Detector):
+    """Raises ``sos`` (Extreme) on every ``sos`` event of a person's button or wearable.
+
+    One detector per person (``subject`` is the resident, or the device when it belongs to
+    no one). A press within ``repeat_s`` of the previous one updates the alert (the count of
+    presses grows) instead of raising another. Presses are never dropped, however late they
+    arrive. The alert is never cleared by the detector: someone has to answer it.
+
+    Parameters
+    ----------
+    subject
+        Resident id, or device id for a device of no one.
+    site, household
+        Where the person lives.
+    config
+        :class:`~detectors.config.SosConfig`.
+
+    Examples
+    --------
+    >>> from protocol import Message
+    >>> detector = SosDetector("r001", site="s1", household="h001")
+    >>> press = Message(site="s1", device_id="b1", channel="event", ts_ms=1_000, kind="button",
+    ...                 event="sos", household="h001", resident="r001")
+    >>> [(d.action.value, d.type.value, d.severity.value) for d in detector.process_one(press)]
+    [('raise', 'sos', 'Extreme')]
+    >>> import dataclasses
+    >>> again = dataclasses.replace(press, ts_ms=31_000)
+    >>> [(d.action.value, d.evidence["presses"]) for d in detector.process_one(again)]
+    [('update', 2)]
+    """
+
+    kinds = frozenset({"button", "wearable"})
+
+    def __init__(
+        self, subject: str, *, site: str, household: str | None, config: SosConfig | None = None
+    ) -> None:
+        self.subject = subject
+        self.site = site
+        self.household = household
+        self.config = config or SosConfig()
+        self._last_ms: int | None = None
+        self._presses = 0
+
+    def process_one(self, message: Message) -> Decisions:
+        if message.channel != "event" or message.event != "sos":
+            return []
+        repeat_ms = int(self.config.repeat_s * MS_PER_S)
+        repeat = self._last_ms is not None and abs(message.ts_ms - self._last_ms) <= repeat_ms
+        self._presses = self._presses + 1 if repeat else 1
+        self._last_ms = message.ts_ms if self._last_ms is None else max(self._last_ms, message.ts_ms)
+        return [decision(
+            DecisionAction.UPDATE if repeat else DecisionAction.RAISE,
+            AlertType.SOS, SOS_SEVERITY,
+            subject=self.subject, site=self.site, ts_ms=message.ts_ms, household=self.household,
+            resident=message.resident, device_id=message.device_id,
+            evidence={"source": message.kind, "event": "sos", "presses": self._presses},
+        )]

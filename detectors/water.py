@@ -1,0 +1,148 @@
+"""``water_leak`` from leak sensors, and slow leaks from a household's water meter."""
+
+from __future__ import annotations
+
+from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+
+from .base import Decisions, Detector, decision
+from .config import WaterConfig
+from .const import MS_PER_S
+
+WATER_LEAK_SEVERITY = Severity.MODERATE
+
+
+class LeakDetector(Detector):
+    """Raises ``water_leak`` when a leak sensor gets wet; clears it when it is dry again.
+
+    Wet is a ``leak`` event or a telemetry ``leak: true``; dry is ``dry`` or ``leak: false``.
+    A reading older than the newest one already taken is stale and does not change the
+    state (a late ``dry`` must not clear a newer leak).
+
+    Examples
+    --------
+    >>> from protocol import Message
+    >>> detector = LeakDetector("h1-leak", site="s1", household="h1")
+    >>> wet = Message(site="s1", device_id="h1-leak", channel="event", ts_ms=5_000,
+    ...               kind="water", event="leak", household="h1")
+    >>> [d.action.value for d in detector.process_one(wet)]
+    ['raise']
+    >>> dry = Message(site="s1", device_id="h1-leak", channel="telemetry", ts_ms=9_000,
+    ...               kind="water", fields={"leak": False}, household="h1")
+    >>> [d.action.value for d in detector.process_one(dry)]
+    ['clear']
+    """
+
+    kinds = frozenset({"water"})
+
+    def __init__(self, device_id: str, *, site: str, household: str | None) -> None:
+        self.device_id = device_id
+        self.site = site
+        self.household = household
+        self.wet = False
+        self._state_ms: int | None = None
+
+    def process_one(self, message: Message) -> Decisions:
+        wet = _wet(message)
+        if wet is None:
+            return []
+        if self._state_ms is not None and message.ts_ms < self._state_ms:
+            return []
+        self._state_ms = message.ts_ms
+        if wet == self.wet:
+            return []
+        self.wet = wet
+        return [decision(
+            DecisionAction.RAISE if wet else DecisionAction.CLEAR,
+            AlertType.WATER_LEAK, WATER_LEAK_SEVERITY,
+            subject=self.device_id, site=self.site, ts_ms=message.ts_ms,
+            household=self.household, device_id=self.device_id,
+            evidence={"source": "leak_sensor", "room": message.room, "wet": wet},
+        )]
+
+
+def _wet(message: Message) -> bool | None:
+    if message.channel == "event":
+        return {"leak": True, "dry": False}.get(message.event or "")
+    if message.channel == "telemetry":
+        value = message.fields.get("leak")
+        return value if isinstance(value, bool) else None
+    return None
+
+
+class SlowLeakDetector(Detector):
+    """Raises ``water_leak`` (``slow: true``) when the household meter never stops running.
+
+    Water use stops every so often; a meter whose ``flow_lpm`` stays at or above
+    ``slow_leak_flow_lpm`` for longer than ``slow_leak_s`` without one reading below it is a
+    slow leak (a dripping tap, a running cistern). It clears at the first reading below.
+
+    Examples
+    --------
+    >>> from protocol import Message
+    >>> from detectors.config import WaterConfig
+    >>> detector = SlowLeakDetector("h1-meter", site="s1", household="h1",
+    ...                             config=WaterConfig(slow_leak_s=3600))
+    >>> def meter(ts_ms, flow):
+    ...     return Message(site="s1", device_id="h1-meter", channel="telemetry", ts_ms=ts_ms,
+    ...                    kind="water", fields={"flow_lpm": flow}, household="h1")
+    >>> for minute in range(0, 61, 10):
+    ...     _ = detector.process_one(meter(minute * 60_000, 0.3))
+    >>> detector.deadline_ms
+    3600000
+    >>> [(d.action.value, d.evidence["slow"]) for d in detector.advance(3_600_000)]
+    [('raise', True)]
+    """
+
+    kinds = frozenset({"water"})
+
+    def __init__(
+        self, device_id: str, *, site: str, household: str | None, config: WaterConfig | None = None
+    ) -> None:
+        self.device_id = device_id
+        self.site = site
+        self.household = household
+        self.config = config or WaterConfig()
+        self._running_since: int | None = None
+        self._last_ms: int | None = None
+        self._last_flow = 0.0
+        self.raised = False
+
+    @property
+    def deadline_ms(self) -> int | None:
+        if self.raised or self._running_since is None:
+            return None
+        return self._running_since + int(self.config.slow_leak_s * MS_PER_S)
+
+    def process_one(self, message: Message) -> Decisions:
+        flow = message.fields.get("flow_lpm") if message.channel == "telemetry" else None
+        if not isinstance(flow, int | float) or isinstance(flow, bool):
+            return []
+        if self._last_ms is not None and message.ts_ms < self._last_ms:
+            return []
+        self._last_ms = message.ts_ms
+        self._last_flow = float(flow)
+        if flow >= self.config.slow_leak_flow_lpm:
+            if self._running_since is None:
+                self._running_since = message.ts_ms
+            return []
+        self._running_since = None
+        if not self.raised:
+            return []
+        self.raised = False
+        return [self._decision(DecisionAction.CLEAR, message.ts_ms)]
+
+    def advance(self, now_ms: int) -> Decisions:
+        deadline = self.deadline_ms
+        if deadline is None or now_ms < deadline:
+            return []
+        self.raised = True
+        return [self._decision(DecisionAction.RAISE, deadline)]
+
+    def _decision(self, action: DecisionAction, ts_ms: int) -> AlertDecision:
+        return decision(
+            action, AlertType.WATER_LEAK, WATER_LEAK_SEVERITY,
+            subject=self.device_id, site=self.site, ts_ms=ts_ms, household=self.household,
+            device_id=self.device_id,
+            evidence={"source": "meter", "slow": True, "flow_lpm": self._last_flow,
+                      "running_since_ms": self._running_since},
+        )
