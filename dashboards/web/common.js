@@ -1,6 +1,6 @@
 // Shared by the duty desk and the family view: the API client, the token, DOM building,
 // alert ordering. Everything that shows data from the server goes through h()/text nodes,
-// never innerHTML: alert evidence and names come from devices and people.
+// never parsed as markup: alert evidence and names come from devices and people.
 
 const TOKEN_KEY = "safehood.token";
 
