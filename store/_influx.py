@@ -136,6 +136,7 @@ class InfluxReadingStore:
             max_retry_delay=int(max_retry_delay_s * 1000),
             max_retry_time=int(max_retry_time_s * 1000),
             exponential_base=exponential_base,
+            max_close_wait=int(self._default_flush_timeout_s * 1000),
             write_scheduler=self._scheduler,
         )
         self._write_api = self._client.write_api(

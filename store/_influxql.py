@@ -114,7 +114,8 @@ class InfluxQLReader:
         response = self._get("/ping")
         if not response.is_success:
             raise _http_error(response, self.url)
-        self.run("SHOW MEASUREMENTS LIMIT 1")
+        # A SELECT, not SHOW: InfluxDB 1.x answers SHOW on a missing database with nothing.
+        self.run(f"SELECT * FROM {self._from()} WHERE time >= now() - 1s LIMIT 1")
 
     def query(
         self, device_id: str, start_ms: int, end_ms: int, limit: int

@@ -31,6 +31,7 @@ from safehood._broker import free_port, wait_for_port
 _HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
     "proxy-authorization", "proxy-authenticate", "host", "content-length",
+    "date", "server",  # the forwarder's own
 })
 
 _CONFIG = """\

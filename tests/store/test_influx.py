@@ -1,0 +1,173 @@
+"""InfluxDB store: outages go to the disk spool and come back exactly once; errors are
+StoreErrors; the line protocol is what the README promises."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from safehood._broker import free_port
+from store import InfluxReadingStore, SqliteReadingStore, StoreError, open_store
+from store._line_protocol import to_line
+from tests._influxdb import InfluxForwarder, InfluxServer
+
+from ._samples import T0, every_kind, message, smoke_series
+from .conftest import InfluxFactory
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout_s}s")
+        time.sleep(0.05)
+
+
+def spool_file_messages(path: Path, table: str = "pending") -> int:
+    """What the spool holds on disk, read with sqlite3 behind the store's back."""
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute(f"SELECT coalesce(sum(messages), 0) FROM {table}").fetchone()[0])
+
+
+def test_outage_is_spooled_to_disk_and_arrives_once_when_influx_is_back(
+    influxdb: InfluxServer, make_influx_store: InfluxFactory, tmp_path: Path
+) -> None:
+    store = make_influx_store()
+    before = smoke_series("d1", 100)
+    store.write(before)
+    store.flush()
+
+    influxdb.forwarder.stop()
+    series = smoke_series("d1", 450)
+    store.write(series[100:200])
+    store.write(series[200:300])
+    store.flush()
+    assert store.spooled == 200
+    # Known to be down: the next batch goes straight to disk instead of waiting in memory.
+    store.write(series[300:400])
+    assert store.spooled == 300
+
+    assert spool_file_messages(tmp_path / "spool.db") == 300
+    assert not store.ping()
+    with pytest.raises(StoreError) as down:
+        store.count()
+    assert down.value.retryable
+
+    influxdb.forwarder.start()
+    wait_until(lambda: store.spooled == 0)
+    store.write(series[400:] + before[:10])  # with a redelivered piece, for good measure
+    store.flush()
+
+    assert store.count() == 450
+    got = store.query("d1", T0, T0 + 10**7)
+    assert [r.fields["seq"] for r in got] == list(range(450))
+    assert spool_file_messages(tmp_path / "spool.db") == 0
+
+
+def test_spool_survives_a_restart_of_the_store(
+    influxdb: InfluxServer, make_influx_store: InfluxFactory, tmp_path: Path
+) -> None:
+    with influxdb.forwarder.down():
+        first = make_influx_store()
+        first.write(every_kind())
+        first.close()  # closing flushes: the batch lands in the spool file
+        assert spool_file_messages(tmp_path / "spool.db") == 13
+        second = make_influx_store()
+        assert second.spooled == 13
+    # The forwarder is back: the new store drains what the old one spooled.
+    wait_until(lambda: second.spooled == 0)
+    assert second.count() == 13
+
+
+def test_refused_writes_are_kept_aside_not_retried(
+    influxdb: InfluxServer, make_influx_store: InfluxFactory, tmp_path: Path
+) -> None:
+    store = make_influx_store(bucket="no_such_database")
+    store.write(smoke_series("d1", 20))
+    store.flush()
+
+    # InfluxDB 1.x answers 404 "database not found": that will not pass by retrying.
+    assert store.spooled == 0
+    assert store.spool.rejected_messages() == 20
+    assert spool_file_messages(tmp_path / "spool.db", "rejected") == 20
+    with pytest.raises(StoreError) as refused:
+        store.check()
+    assert not refused.value.retryable
+    assert "database not found" in str(refused.value)
+
+
+def test_read_errors_are_store_errors(tmp_path: Path, make_influx_store: InfluxFactory) -> None:
+    nothing_there = make_influx_store(url=f"http://127.0.0.1:{free_port()}", timeout_s=2.0)
+    with pytest.raises(StoreError) as unreachable:
+        nothing_there.query("d1", T0, T0 + 1)
+    assert unreachable.value.retryable
+    assert "unreachable" in str(unreachable.value)
+    assert not nothing_there.ping()
+
+    # A proxy in front of a dead server answers 502: retryable too.
+    dead_upstream = InfluxForwarder(f"http://127.0.0.1:{free_port()}")
+    dead_upstream.start()
+    try:
+        bad_gateway = make_influx_store(url=dead_upstream.url, spool_path=tmp_path / "s2.db")
+        with pytest.raises(StoreError) as server_error:
+            bad_gateway.count(site="x")
+        assert server_error.value.retryable
+        assert "502" in str(server_error.value)
+    finally:
+        dead_upstream.close()
+
+    no_database = make_influx_store(bucket="no_such_database", spool_path=tmp_path / "s3.db")
+    with pytest.raises(StoreError) as refused:
+        no_database.query("d1", T0, T0 + 1)
+    assert not refused.value.retryable
+
+
+def test_closed_store_refuses_writes(make_influx_store: InfluxFactory) -> None:
+    store = make_influx_store()
+    store.close()
+    with pytest.raises(StoreError) as closed:
+        store.write(smoke_series("d1", 1))
+    assert not closed.value.retryable
+
+
+def test_line_protocol_of_each_channel() -> None:
+    smoke, event, *_ = every_kind()
+    status = every_kind()[-1]
+    assert to_line(smoke) == (
+        "smoke,channel=telemetry,device_id=h001-smoke,household=h001,kind=smoke,site=xianlin-3"
+        " msg=1i,smoke=0.5,temp_c=21.5,co_ppm=3.0,battery=88.0,seq=1i 1700000000001"
+    )
+    assert to_line(event) == (
+        "smoke,channel=event,device_id=h001-smoke,household=h001,kind=smoke,site=xianlin-3"
+        ' msg=1i,event="alarm",seq=2i 1700000000002'
+    )
+    assert to_line(status) == (
+        "device_status,channel=status,device_id=h001-smoke,site=xianlin-3"
+        " msg=1i,online=true,rssi=-67.0,battery=87.0 1700000000013"
+    )
+    door = message("d", "event", T0, kind="door", household="a b,c=d", event="denied",
+                   credential='x"y\\z')
+    assert to_line(door) == (
+        r"door,channel=event,device_id=d,household=a\ b\,c\=d,kind=door,site=xianlin-3"
+        r' msg=1i,event="denied",credential="x\"y\\z" 1700000000000'
+    )
+
+
+def test_open_store_follows_the_settings(influxdb: InfluxServer, tmp_path: Path) -> None:
+    embedded = open_store(Settings(data_dir=tmp_path / "a"))
+    assert isinstance(embedded, SqliteReadingStore)
+    assert embedded.path == tmp_path / "a" / "readings.db"
+    embedded.close()
+
+    influx = open_store(Settings(data_dir=tmp_path / "b", influx_url=influxdb.client_url))
+    try:
+        assert isinstance(influx, InfluxReadingStore)
+        assert influx.spool.path == tmp_path / "b" / "influx-spool.db"
+        assert influx.ping()
+    finally:
+        influx.close()

@@ -1,0 +1,68 @@
+"""The embedded store's own promises: a durable file, seq in the identity, clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import store
+from store import SqliteReadingStore, StoreError
+
+from ._samples import T0, every_kind, message
+
+
+def test_readings_survive_reopening_the_file(tmp_path: Path) -> None:
+    with SqliteReadingStore(tmp_path / "r.db") as first:
+        first.write(every_kind())
+    with SqliteReadingStore(tmp_path / "r.db") as second:
+        assert second.count() == 13
+        assert len(second.query("h001-smoke", T0, T0 + 100)) == 3
+
+
+def test_same_time_different_seq_are_two_messages(tmp_path: Path) -> None:
+    # Two events in the same millisecond: seq tells them apart (InfluxDB keeps the last).
+    with SqliteReadingStore(tmp_path / "r.db") as s:
+        s.write([message("d", "event", T0, kind="door", seq=1, event="open"),
+                 message("d", "event", T0, kind="door", seq=2, event="close"),
+                 message("d", "event", T0, kind="door", seq=2, event="close")])
+        assert [r.fields["event"] for r in s.query("d", T0, T0 + 1)] == ["open", "close"]
+
+
+def test_a_path_that_cannot_hold_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StoreError, match="cannot create the directory") as err:
+        SqliteReadingStore(tmp_path / "file" / "r.db")
+    assert not err.value.retryable
+
+    (tmp_path / "junk.db").write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(StoreError, match="cannot open the embedded store"):
+        SqliteReadingStore(tmp_path / "junk.db")
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "r.db") as conn:
+        conn.execute("PRAGMA user_version=99")
+    with pytest.raises(StoreError, match="schema version 99"):
+        SqliteReadingStore(tmp_path / "r.db")
+
+
+def test_bad_limit_and_closed_store(tmp_path: Path) -> None:
+    s = SqliteReadingStore(tmp_path / "r.db")
+    with pytest.raises(StoreError, match="limit must be positive"):
+        s.query("d", T0, T0 + 1, limit=0)
+    s.close()
+    with pytest.raises(StoreError, match="closed"):
+        s.write(every_kind())
+    with pytest.raises(StoreError, match="closed"):
+        s.count()
+
+
+def test_front_door_exports_only_the_public_names() -> None:
+    assert sorted(store.__all__) == [
+        "InfluxReadingStore", "ReadingStore", "SqliteReadingStore", "StoreError",
+        "StoredReading", "open_store",
+    ]
+    public = {name for name in vars(store) if not name.startswith("_")}
+    assert public - set(store.__all__) <= {"const", "annotations"}
