@@ -1,0 +1,201 @@
+"""Alerts as CAP 1.2 (OASIS Common Alerting Protocol) messages, one by one or as an Atom feed.
+
+Over an alert's lifecycle its CAP message is an ``Alert`` (firing, unchanged since it was
+raised), then an ``Update`` (acknowledged, escalated, repeated...) and finally a ``Cancel``
+(resolved); updates and cancels reference the original ``Alert`` message. The scope is
+``Restricted``: the messages carry personal safety data of residents.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from protocol import Alert, AlertStatus, Severity, format_ts, parse_ts_ms
+
+from . import const
+
+ET.register_namespace("cap", const.CAP_NAMESPACE)
+
+_URGENCY = {
+    Severity.EXTREME: "Immediate",
+    Severity.SEVERE: "Immediate",
+    Severity.MODERATE: "Expected",
+    Severity.MINOR: "Future",
+}
+
+
+def render_cap(alert: Alert, *, exercise: bool = False, base_url: str | None = None,
+               sender: str = const.CAP_SENDER) -> str:
+    """The alert as a CAP 1.2 XML document.
+
+    ``status`` is ``Exercise`` when ``exercise`` is set or the alert is an exercise (simulated
+    traffic), ``Actual`` otherwise. ``base_url`` (the public URL of the dashboard) adds a
+    ``web`` link to the alert. ``sender`` identifies this safehood installation.
+    """
+    element = cap_element(alert, exercise=exercise, base_url=base_url, sender=sender)
+    ET.indent(element)
+    return _document(element, default_namespace=const.CAP_NAMESPACE)
+
+
+def render_cap_feed(alerts: Iterable[Alert], *, exercise: bool = False,
+                    base_url: str | None = None, sender: str = const.CAP_SENDER,
+                    title: str = "safehood alerts") -> str:
+    """An Atom feed (RFC 4287) with one entry per alert, each carrying its CAP 1.2 message
+    as ``application/cap+xml`` content (the form public CAP feeds use)."""
+    atom = const.ATOM_NAMESPACE
+    alerts = list(alerts)
+    feed = ET.Element(f"{{{atom}}}feed")
+    base = base_url.rstrip("/") if base_url else None
+    _sub(feed, f"{{{atom}}}id", f"{base}/api/alerts.cap" if base else f"urn:{sender}:alerts")
+    _sub(feed, f"{{{atom}}}title", title)
+    updated = max((_updated_ms(a) for a in alerts), default=None)
+    _sub(feed, f"{{{atom}}}updated", format_ts(updated) if updated is not None
+         else "1970-01-01T00:00:00Z")
+    author = ET.SubElement(feed, f"{{{atom}}}author")
+    _sub(author, f"{{{atom}}}name", sender)
+    for alert in alerts:
+        entry = ET.SubElement(feed, f"{{{atom}}}entry")
+        _sub(entry, f"{{{atom}}}id", f"urn:{sender}:alert:{alert.id}:{_updated_ms(alert)}")
+        _sub(entry, f"{{{atom}}}title", _headline(alert))
+        _sub(entry, f"{{{atom}}}updated", format_ts(_updated_ms(alert)))
+        if base:
+            ET.SubElement(entry, f"{{{atom}}}link", href=alert_link(base, alert.id))
+        category = const.CAP_CATEGORY.get(alert.type, "Other")
+        ET.SubElement(entry, f"{{{atom}}}category", term=category)
+        _sub(entry, f"{{{atom}}}summary", _description(alert))
+        content = ET.SubElement(entry, f"{{{atom}}}content", type="application/cap+xml")
+        content.append(cap_element(alert, exercise=exercise, base_url=base, sender=sender))
+    ET.indent(feed)
+    return _document(feed, default_namespace=atom)
+
+
+def cap_element(alert: Alert, *, exercise: bool = False, base_url: str | None = None,
+                sender: str = const.CAP_SENDER) -> ET.Element:
+    """The ``cap:alert`` element of an alert (children in the order of the CAP 1.2 schema)."""
+    ns = const.CAP_NAMESPACE
+
+    def sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
+        return _sub(parent, f"{{{ns}}}{tag}", text)
+
+    started_ms = parse_ts_ms(alert.started_at)
+    original = f"{sender}-{alert.id}"
+    if alert.status == AlertStatus.RESOLVED:
+        msg_type = "Cancel"
+        sent_ms = parse_ts_ms(alert.resolved_at) if alert.resolved_at else _updated_ms(alert)
+        identifier = f"{original}-cancel"
+    elif _updated_ms(alert) > started_ms:
+        msg_type, sent_ms = "Update", _updated_ms(alert)
+        identifier = f"{original}-{sent_ms}"
+    else:
+        msg_type, sent_ms, identifier = "Alert", started_ms, original
+    is_exercise = exercise or bool(alert.exercise)
+
+    root = ET.Element(f"{{{ns}}}alert")
+    sub(root, "identifier", identifier)
+    sub(root, "sender", sender)
+    sub(root, "sent", cap_time(sent_ms))
+    sub(root, "status", "Exercise" if is_exercise else "Actual")
+    sub(root, "msgType", msg_type)
+    sub(root, "scope", "Restricted")
+    sub(root, "restriction", const.CAP_RESTRICTION)
+    if is_exercise:
+        sub(root, "note", "Exercise: raised by simulated traffic, no real incident.")
+    if msg_type != "Alert":
+        sub(root, "references", f"{sender},{original},{cap_time(started_ms)}")
+    sub(root, "incidents", alert.id)
+
+    info = ET.SubElement(root, f"{{{ns}}}info")
+    sub(info, "language", "en-US")
+    sub(info, "category", const.CAP_CATEGORY.get(alert.type, "Other"))
+    sub(info, "event", const.EVENT_NAMES.get(alert.type, alert.type.value))
+    if msg_type == "Cancel":
+        sub(info, "responseType", "AllClear")
+    sub(info, "urgency", "Past" if msg_type == "Cancel" else _URGENCY[alert.severity])
+    sub(info, "severity", alert.severity.value)
+    sub(info, "certainty", "Observed" if alert.confirmed else "Likely")
+    sub(info, "onset", cap_time(started_ms))
+    sub(info, "senderName", sender)
+    sub(info, "headline", _headline(alert))
+    sub(info, "description", _description(alert))
+    if base_url:
+        sub(info, "web", alert_link(base_url, alert.id))
+    for name, value in (("alertId", alert.id), ("alertType", alert.type.value),
+                        ("alertStatus", alert.status.value), ("count", str(alert.count)),
+                        ("escalationTier", "" if alert.tier is None else str(alert.tier))):
+        if value:
+            parameter = ET.SubElement(info, f"{{{ns}}}parameter")
+            sub(parameter, "valueName", name)
+            sub(parameter, "value", value)
+    area = ET.SubElement(info, f"{{{ns}}}area")
+    sub(area, "areaDesc", _where(alert))
+    return root
+
+
+def cap_time(ts_ms: int) -> str:
+    """CAP 1.2 date-time: seconds precision and a numeric offset; UTC is written ``-00:00``
+    (CAP forbids ``Z``)."""
+    return datetime.fromtimestamp(ts_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S-00:00")
+
+
+def alert_link(base_url: str, alert_id: str) -> str:
+    """The dashboard page of an alert."""
+    return const.ALERT_LINK.format(public_url=base_url.rstrip("/"), id=alert_id)
+
+
+def _updated_ms(alert: Alert) -> int:
+    return parse_ts_ms(alert.updated_at or alert.started_at)
+
+
+def _where(alert: Alert) -> str:
+    parts = [f"site {alert.site}"]
+    if alert.household:
+        parts.append(f"household {alert.household}")
+    room = alert.evidence.get("room")
+    if isinstance(room, str) and room:
+        parts.append(f"room {room}")
+    if alert.device_id:
+        parts.append(f"device {alert.device_id}")
+    return ", ".join(parts)
+
+
+def _headline(alert: Alert) -> str:
+    event = const.EVENT_NAMES.get(alert.type, alert.type.value)
+    who = f"resident {alert.resident}" if alert.resident else None
+    where = f"household {alert.household}" if alert.household else f"site {alert.site}"
+    text = f"{event}: {', '.join(p for p in (who, where) if p)}"
+    if alert.status == AlertStatus.RESOLVED:
+        text = f"Resolved: {text}"
+    return text[:160]
+
+
+def _description(alert: Alert) -> str:
+    event = const.EVENT_NAMES.get(alert.type, alert.type.value)
+    lines = [
+        f"{event} ({alert.severity.value}, "
+        f"{'confirmed' if alert.confirmed else 'unconfirmed'}) at {_where(alert)}.",
+        f"Started {alert.started_at}; status {alert.status.value}; seen {alert.count} "
+        f"time{'s' if alert.count != 1 else ''}"
+        + (f", last at {alert.last_seen_at}." if alert.last_seen_at else "."),
+    ]
+    if alert.acknowledged_at:
+        lines.append(f"Acknowledged {alert.acknowledged_at}.")
+    if alert.resolved_at:
+        lines.append(f"Resolved {alert.resolved_at}.")
+    evidence = ", ".join(f"{k}={v}" for k, v in sorted(alert.evidence.items())
+                         if isinstance(v, str | int | float | bool))
+    if evidence:
+        lines.append(f"Evidence: {evidence}.")
+    return "\n".join(lines)
+
+
+def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = text
+    return element
+
+
+def _document(element: ET.Element, *, default_namespace: str) -> str:
+    body = ET.tostring(element, encoding="unicode", default_namespace=default_namespace)
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'

@@ -1,0 +1,378 @@
+"""The alert manager: wires the stages, commits what they propose and publishes the changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from functools import partial
+
+from protocol import (
+    Alert,
+    AlertDecision,
+    AlertEvent,
+    AlertStatus,
+    AlertType,
+    DecisionAction,
+    Registry,
+    Severity,
+    format_ts,
+)
+from protocol._alerts import AlertNotification
+
+from . import const
+from ._errors import AlertNotFound, InvalidTransition, SilenceNotFound, WriteConflict
+from ._models import AlertChange, AlertQuery, AlertRecord, DeliveryAttempt, HistoryEntry, Silence
+from ._policy import AlertPolicy
+from ._repository import AlertRepository
+from ._stages import (
+    AutoResolveStage,
+    DedupStage,
+    EscalationStage,
+    FlapStage,
+    PendingChange,
+    Proposal,
+    ReminderStage,
+    SilenceStage,
+    Stage,
+    run_stages,
+)
+
+logger = logging.getLogger(__name__)
+
+Subscriber = Callable[[AlertChange], None]
+AlertList = list[Alert]
+ChangeList = list[AlertChange]
+ProposalList = list[Proposal]
+SilenceList = list[Silence]
+
+
+def new_id() -> str:
+    """A random alert or silence id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class AlertManager:
+    """The alert lifecycle: ``firing`` -> ``acknowledged`` -> ``resolved``, with history.
+
+    ``apply`` takes detector decisions; ``tick`` lets time pass (escalations and reminders
+    that became due); ``acknowledge``, ``escalate`` and ``resolve`` are a person's actions.
+    Each returns the changes it made and publishes them to subscribers (the live stream, the
+    notification dispatcher). All of it is thread safe, and several managers (processes)
+    may share one repository: the repository enforces one open alert per (type, subject)
+    and rejects stale writes, and the manager then recomputes from the stored state.
+
+    Lifecycle logic never reads the clock: decisions carry their event time and ``tick``
+    takes the time; only a person's action without ``at_ms`` uses ``clock`` (epoch ms).
+    With ``exercise`` every alert raised is marked as an exercise (CAP ``Exercise``).
+    ``registry`` fills in the household and resident of a decision that names only a device.
+    """
+
+    def __init__(
+        self,
+        repository: AlertRepository,
+        *,
+        policy: AlertPolicy | None = None,
+        registry: Registry | None = None,
+        exercise: bool = False,
+        id_factory: Callable[[], str] = new_id,
+        clock: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self._repository = repository
+        self._policy = policy or AlertPolicy()
+        self._registry = registry
+        self._exercise = exercise
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._subscribers: tuple[Subscriber, ...] = ()
+        self._subscribers_lock = threading.Lock()
+        silence = SilenceStage(repository)
+        escalation = EscalationStage(self._policy)
+        reminder = ReminderStage(self._policy)
+        self._dedup = DedupStage(repository, id_factory, exercise=exercise)
+        self._intake: tuple[Stage, ...] = (
+            AutoResolveStage(self._policy), FlapStage(self._policy, repository), silence,
+            escalation, reminder)
+        self._time: tuple[Stage, ...] = (silence, escalation, reminder)
+        self._action: tuple[Stage, ...] = (silence, escalation)
+
+    @property
+    def policy(self) -> AlertPolicy:
+        return self._policy
+
+    @property
+    def repository(self) -> AlertRepository:
+        return self._repository
+
+    def set_registry(self, registry: Registry | None) -> None:
+        """Use a new registry for decisions applied from now on."""
+        self._registry = registry
+
+    # -- detector decisions and time ------------------------------------------------------
+
+    def apply(self, decisions: Sequence[AlertDecision]) -> ChangeList:
+        """Apply detector decisions in order; returns (and publishes) the changes made.
+
+        Each decision sees the state the previous one left. A decision that is malformed or
+        keeps losing write races is logged and skipped; database failures raise
+        :class:`~alerting.StorageError` (changes made before are kept and published).
+        """
+        changes: ChangeList = []
+        with self._lock:
+            for decision in decisions:
+                try:
+                    clean = self._normalise(decision)
+                except (TypeError, ValueError) as exc:
+                    logger.error("skipping malformed alert decision %r: %s", decision, exc)
+                    continue
+                try:
+                    made = self._write(partial(self._propose_decision, clean))
+                except WriteConflict as exc:
+                    logger.error("alert decision %s/%s not applied: %s",
+                                 clean.type.value, clean.subject, exc)
+                    continue
+                self._publish(made)
+                changes.extend(made)
+        return changes
+
+    def tick(self, now_ms: int) -> ChangeList:
+        """Escalations and reminders that have become due at ``now_ms`` (epoch ms); also
+        notices silences that started or ended. Call it regularly (every few seconds)."""
+        with self._lock:
+            firing = self._repository.query(
+                AlertQuery(statuses=(AlertStatus.FIRING,), limit=None))
+            batch = [Proposal(now_ms, record, record) for record in firing]
+            committed, _conflicts = self._commit(run_stages(self._time, batch, now_ms))
+            # Lost races are not retried: whoever won changed the alert, and the next tick
+            # looks at it again.
+            changes = self._changes(committed)
+            self._publish(changes)
+        return changes
+
+    # -- a person's actions ----------------------------------------------------------------
+
+    def acknowledge(self, alert_id: str, actor: str, note: str | None = None,
+                    at_ms: int | None = None) -> Alert:
+        """Someone is on it: stops the escalation chain and reminders.
+
+        Raises :class:`AlertNotFound`, or :class:`InvalidTransition` unless it is firing.
+        """
+        at = self._clock() if at_ms is None else at_ms
+
+        def propose(record: AlertRecord) -> Proposal:
+            if record.status != AlertStatus.FIRING:
+                raise InvalidTransition(alert_id, record.status.value, "acknowledge")
+            after = replace(record, status=AlertStatus.ACKNOWLEDGED, acknowledged_ms=at,
+                            updated_ms=max(record.updated_ms, at), next_reminder_ms=None)
+            return Proposal(at, after, record, (PendingChange(const.ACKNOWLEDGED, True),),
+                            (HistoryEntry(at, const.ACKNOWLEDGED, actor, note),))
+
+        return self._act(alert_id, propose)
+
+    def resolve(self, alert_id: str, actor: str, note: str | None = None,
+                at_ms: int | None = None) -> Alert:
+        """It is over. Raises :class:`AlertNotFound`, or :class:`InvalidTransition` when it is
+        resolved already."""
+        at = self._clock() if at_ms is None else at_ms
+
+        def propose(record: AlertRecord) -> Proposal:
+            if record.status == AlertStatus.RESOLVED:
+                raise InvalidTransition(alert_id, record.status.value, "resolve")
+            after = replace(record, status=AlertStatus.RESOLVED, resolved_ms=at,
+                            updated_ms=max(record.updated_ms, at), next_reminder_ms=None)
+            return Proposal(at, after, record, (PendingChange(const.RESOLVED, True),),
+                            (HistoryEntry(at, const.RESOLVED, actor, note),))
+
+        return self._act(alert_id, propose)
+
+    def escalate(self, alert_id: str, actor: str, note: str | None = None,
+                 at_ms: int | None = None, tier: int | None = None) -> Alert:
+        """Tell the next tier of the chain now (or ``tier``), even during a silence; the
+        status stays as it is. Raises :class:`AlertNotFound`, or :class:`InvalidTransition`
+        for a resolved alert or when there is no further tier."""
+        at = self._clock() if at_ms is None else at_ms
+
+        def propose(record: AlertRecord) -> Proposal:
+            if record.status == AlertStatus.RESOLVED:
+                raise InvalidTransition(alert_id, record.status.value, "escalate")
+            tiers = self._policy.for_type(record.type).tiers
+            index = tier if tier is not None else next(
+                (i for i in range(len(tiers)) if i not in record.tiers), None)
+            if index is None or not 0 <= index < len(tiers):
+                which = "further escalation tier" if index is None else f"escalation tier {index}"
+                raise InvalidTransition(alert_id, record.status.value, "escalate",
+                                        f"alert {alert_id!r} has no {which}")
+            audience = tiers[index].audience
+            after = replace(record, tiers=record.tiers | {index},
+                            updated_ms=max(record.updated_ms, at))
+            text = f"tier {index}: {', '.join(audience)}" + (f"; {note}" if note else "")
+            return Proposal(
+                at, after, record,
+                (PendingChange(const.ESCALATED, True, index, audience, forced=True),),
+                (HistoryEntry(at, const.ESCALATED, actor, text),))
+
+        return self._act(alert_id, propose)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, alert_id: str) -> Alert | None:
+        """The alert with its history and notification log, or ``None``."""
+        record = self._repository.get(alert_id)
+        return None if record is None else self._to_alerts([record])[0]
+
+    def list(self, query: AlertQuery | None = None) -> AlertList:
+        """Alerts matching ``query`` (default: the 100 newest), with history."""
+        return self._to_alerts(self._repository.query(query or AlertQuery()))
+
+    def count(self, query: AlertQuery | None = None) -> int:
+        """How many alerts match ``query``, ignoring its limit and offset."""
+        return self._repository.count(query or AlertQuery())
+
+    # -- silences ------------------------------------------------------------------------
+
+    def add_silence(self, silence: Silence) -> Silence:
+        """Store a silence; fills in its ``id`` and ``created_ms`` when empty. It applies to
+        alerts from their next change or the next ``tick``."""
+        silence = replace(silence, id=silence.id or new_id(),
+                          created_ms=self._clock() if silence.created_ms is None
+                          else silence.created_ms)
+        self._repository.add_silence(silence)
+        return silence
+
+    def list_silences(self, active_at_ms: int | None = None) -> SilenceList:
+        """Every silence, or those active at ``active_at_ms``."""
+        return self._repository.list_silences(active_at_ms)
+
+    def delete_silence(self, silence_id: str) -> None:
+        """End a silence by removing it; raises :class:`SilenceNotFound`."""
+        if not self._repository.delete_silence(silence_id):
+            raise SilenceNotFound(silence_id)
+
+    # -- subscribers ---------------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback`` with every change from now on; returns the unsubscribe function.
+
+        Callbacks run on the thread that made the change, in order, while the manager holds
+        its lock: they must be quick and must not block (hand work to a queue). An exception
+        in a callback is logged and does not affect the manager or other subscribers.
+        """
+        with self._subscribers_lock:
+            self._subscribers = (*self._subscribers, callback)
+
+        def unsubscribe() -> None:
+            with self._subscribers_lock:
+                self._subscribers = tuple(s for s in self._subscribers if s is not callback)
+
+        return unsubscribe
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _normalise(self, decision: AlertDecision) -> AlertDecision:
+        if not isinstance(decision, AlertDecision):
+            raise TypeError("not an AlertDecision")
+        decision = replace(
+            decision, action=DecisionAction(decision.action), type=AlertType(decision.type),
+            severity=Severity(decision.severity), ts_ms=int(decision.ts_ms))
+        if not decision.subject or not decision.site:
+            raise ValueError("subject and site are required")
+        registry = self._registry
+        device = registry.device(decision.device_id) if registry and decision.device_id else None
+        if device is not None and (decision.household is None or decision.resident is None):
+            decision = replace(decision, household=decision.household or device.household,
+                               resident=decision.resident or device.resident)
+        return decision
+
+    def _propose_decision(self, decision: AlertDecision) -> ProposalList:
+        return run_stages(self._intake, self._dedup.run([decision], decision.ts_ms),
+                          decision.ts_ms)
+
+    def _act(self, alert_id: str, propose: Callable[[AlertRecord], Proposal]) -> Alert:
+        with self._lock:
+            def attempt() -> ProposalList:
+                record = self._repository.get(alert_id)
+                if record is None:
+                    raise AlertNotFound(alert_id)
+                proposal = propose(record)
+                return run_stages(self._action, [proposal], proposal.at_ms)
+
+            changes = self._write(attempt)
+            self._publish(changes)
+        return changes[0].alert
+
+    def _write(self, propose: Callable[[], ProposalList]) -> ChangeList:
+        """Propose from fresh state and commit, again while another writer wins the race."""
+        for _ in range(const.MAX_WRITE_ATTEMPTS):
+            committed, conflicts = self._commit(propose())
+            if not conflicts:
+                return self._changes(committed)
+        raise WriteConflict(f"gave up after {const.MAX_WRITE_ATTEMPTS} write conflicts")
+
+    def _commit(self, batch: Iterable[Proposal]) -> tuple[ProposalList, ProposalList]:
+        committed: ProposalList = []
+        conflicts: ProposalList = []
+        for proposal in batch:
+            before = proposal.before
+            if before is not None and proposal.after == before and not proposal.changes \
+                    and not proposal.events:
+                continue
+            after = replace(proposal.after, revision=(before.revision if before else 0) + 1)
+            if self._repository.commit(before, after, proposal.events):
+                committed.append(replace(proposal, after=after))
+            else:
+                conflicts.append(proposal)
+        return committed, conflicts
+
+    def _changes(self, committed: Sequence[Proposal]) -> ChangeList:
+        with_changes = [p for p in committed if p.changes]
+        alerts = self._to_alerts([p.after for p in with_changes])
+        return [
+            AlertChange(alert=alert, kind=c.kind, notify=c.notify and bool(c.audience),
+                        tier=c.tier, audience=c.audience, revision=p.after.revision)
+            for p, alert in zip(with_changes, alerts, strict=True)
+            for c in p.changes
+        ]
+
+    def _publish(self, changes: Sequence[AlertChange]) -> None:
+        for change in changes:
+            for callback in self._subscribers:
+                try:
+                    callback(change)
+                except Exception:
+                    logger.exception("alert subscriber %r failed on %s", callback, change.key)
+
+    def _to_alerts(self, records: Sequence[AlertRecord]) -> AlertList:
+        ids = [r.id for r in records]
+        history = self._repository.history(ids) if ids else {}
+        attempts = self._repository.attempts(ids) if ids else {}
+        return [to_alert(r, history.get(r.id, ()), attempts.get(r.id, ())) for r in records]
+
+
+def to_alert(record: AlertRecord, history: Iterable[HistoryEntry] = (),
+             attempts: Iterable[DeliveryAttempt] = ()) -> Alert:
+    """The external form of a stored alert (``protocol.Alert``)."""
+
+    def ts(value: int | None) -> str | None:
+        return None if value is None else format_ts(value)
+
+    return Alert(
+        id=record.id, type=record.type, severity=record.severity, status=record.status,
+        site=record.site, household=record.household, resident=record.resident,
+        device_id=record.device_id, subject=record.subject,
+        started_at=format_ts(record.started_ms), updated_at=format_ts(record.updated_ms),
+        resolved_at=ts(record.resolved_ms), count=record.count, evidence=dict(record.evidence),
+        history=[AlertEvent(at=format_ts(e.at_ms), action=e.action, actor=e.actor, note=e.note)
+                 for e in history],
+        last_seen_at=format_ts(record.last_seen_ms), acknowledged_at=ts(record.acknowledged_ms),
+        cleared_at=ts(record.cleared_ms), confirmed=record.confirmed, exercise=record.exercise,
+        flapping=record.flapping, tier=max(record.tiers) if record.tiers else None,
+        silenced_by=record.silenced_by,
+        notifications=[AlertNotification(**a.as_dict()) for a in attempts],
+    )

@@ -1,0 +1,237 @@
+"""The alert store in the relational database (SQLite by default, PostgreSQL alike).
+
+SQLAlchemy Core only, no dialect-specific SQL: one open alert per (type, subject) is the
+unique index on ``alerts.open_key``; lost updates are prevented by ``revision`` checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+
+from database._tables import alert_history, alerts, notification_attempts, silences
+from protocol import AlertStatus, AlertType, Severity
+
+from ._errors import StorageError
+from ._models import AlertQuery, AlertRecord, DeliveryAttempt, HistoryEntry, Silence, open_key
+from ._repository import AlertRepository
+
+# Stay well below SQLite's limit of bound parameters per statement.
+_CHUNK = 500
+
+
+class SqlAlertRepository(AlertRepository):
+    """Alerts in the database of ``engine`` (made by ``database.create_database_engine`` and
+    migrated by ``database.migrate``). Thread safe; several processes may share the
+    database. The engine belongs to the caller, who disposes of it.
+    Database failures raise :class:`~alerting.StorageError`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            raise StorageError(f"alert database failed: {exc.orig or exc}") from exc
+
+    def get(self, alert_id: str) -> AlertRecord | None:
+        with self._errors(), self._engine.connect() as connection:
+            row = connection.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        return None if row is None else _record(row)
+
+    def get_open(self, alert_type: AlertType, subject: str) -> AlertRecord | None:
+        key = open_key(alert_type, subject)
+        with self._errors(), self._engine.connect() as connection:
+            row = connection.execute(select(alerts).where(alerts.c.open_key == key)).first()
+        return None if row is None else _record(row)
+
+    def commit(self, before: AlertRecord | None, after: AlertRecord,
+               events: Sequence[HistoryEntry] = ()) -> bool:
+        try:
+            with self._errors(), self._engine.begin() as connection:
+                # The write comes first in the transaction: SQLite then takes its write lock
+                # (waiting for the busy timeout) instead of failing to upgrade a read.
+                if before is None:
+                    connection.execute(insert(alerts).values(**_values(after)))
+                else:
+                    result = connection.execute(
+                        update(alerts)
+                        .where(alerts.c.id == before.id, alerts.c.revision == before.revision)
+                        .values(**_values(after)))
+                    if result.rowcount != 1:
+                        return False
+                if events:
+                    connection.execute(insert(alert_history), [
+                        {"alert_id": after.id, "at_ms": e.at_ms, "action": e.action,
+                         "actor": e.actor, "note": e.note} for e in events])
+        except IntegrityError:
+            return False
+        return True
+
+    def query(self, query: AlertQuery) -> list[AlertRecord]:
+        statement = select(alerts).where(*_filters(query))
+        if query.order == "severity":
+            statement = statement.order_by(alerts.c.severity_rank.desc())
+        statement = statement.order_by(alerts.c.started_ms.desc(), alerts.c.id.desc())
+        if query.limit is not None:
+            statement = statement.limit(query.limit)
+        if query.offset:
+            statement = statement.offset(query.offset)
+        with self._errors(), self._engine.connect() as connection:
+            return [_record(row) for row in connection.execute(statement)]
+
+    def count(self, query: AlertQuery) -> int:
+        statement = select(func.count()).select_from(alerts).where(*_filters(query))
+        with self._errors(), self._engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def count_started(self, alert_type: AlertType, subject: str, since_ms: int) -> int:
+        statement = select(func.count()).select_from(alerts).where(
+            alerts.c.type == AlertType(alert_type).value, alerts.c.subject == subject,
+            alerts.c.started_ms >= since_ms)
+        with self._errors(), self._engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def history(self, alert_ids: Sequence[str]) -> dict[str, list[HistoryEntry]]:
+        result: dict[str, list[HistoryEntry]] = {}
+        with self._errors(), self._engine.connect() as connection:
+            for chunk in _chunks(alert_ids):
+                rows = connection.execute(
+                    select(alert_history).where(alert_history.c.alert_id.in_(chunk))
+                    .order_by(alert_history.c.id))
+                for row in rows:
+                    result.setdefault(row.alert_id, []).append(
+                        HistoryEntry(row.at_ms, row.action, row.actor, row.note))
+        return result
+
+    def add_silence(self, silence: Silence) -> None:
+        with self._errors(), self._engine.begin() as connection:
+            connection.execute(insert(silences).values(
+                id=silence.id, site=silence.site, household=silence.household,
+                device_id=silence.device_id, types=[t.value for t in silence.types],
+                starts_ms=silence.starts_ms, ends_ms=silence.ends_ms,
+                created_by=silence.created_by, created_ms=silence.created_ms,
+                comment=silence.comment))
+
+    def list_silences(self, active_at_ms: int | None = None) -> list[Silence]:
+        statement = select(silences).order_by(silences.c.starts_ms, silences.c.id)
+        if active_at_ms is not None:
+            statement = statement.where(silences.c.starts_ms <= active_at_ms,
+                                        silences.c.ends_ms > active_at_ms)
+        with self._errors(), self._engine.connect() as connection:
+            return [
+                Silence(starts_ms=row.starts_ms, ends_ms=row.ends_ms, created_by=row.created_by,
+                        comment=row.comment, site=row.site, household=row.household,
+                        device_id=row.device_id, types=tuple(row.types or ()), id=row.id,
+                        created_ms=row.created_ms)
+                for row in connection.execute(statement)
+            ]
+
+    def delete_silence(self, silence_id: str) -> bool:
+        with self._errors(), self._engine.begin() as connection:
+            result = connection.execute(delete(silences).where(silences.c.id == silence_id))
+            return bool(result.rowcount)
+
+    def record_attempt(self, attempt: DeliveryAttempt, event: HistoryEntry | None = None) -> None:
+        with self._errors(), self._engine.begin() as connection:
+            connection.execute(insert(notification_attempts).values(
+                alert_id=attempt.alert_id, key=attempt.key, change=attempt.change,
+                revision=attempt.revision, tier=attempt.tier, audience=attempt.audience,
+                target=attempt.target, url=attempt.url, attempt=attempt.attempt,
+                at_ms=attempt.at_ms, ok=attempt.ok, result=attempt.result, error=attempt.error))
+            if event is not None:
+                connection.execute(insert(alert_history).values(
+                    alert_id=attempt.alert_id, at_ms=event.at_ms, action=event.action,
+                    actor=event.actor, note=event.note))
+
+    def attempts(self, alert_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
+        result: dict[str, list[DeliveryAttempt]] = {}
+        columns = notification_attempts.c
+        with self._errors(), self._engine.connect() as connection:
+            for chunk in _chunks(alert_ids):
+                rows = connection.execute(
+                    select(notification_attempts).where(columns.alert_id.in_(chunk))
+                    .order_by(columns.id))
+                for row in rows:
+                    m = row._mapping
+                    result.setdefault(m["alert_id"], []).append(DeliveryAttempt(
+                        alert_id=m["alert_id"], key=m["key"], change=m["change"],
+                        revision=m["revision"], tier=m["tier"], audience=m["audience"],
+                        target=m["target"], url=m["url"], attempt=m["attempt"],
+                        at_ms=m["at_ms"], ok=bool(m["ok"]), result=m["result"],
+                        error=m["error"]))
+        return result
+
+    def delivered(self, key: str) -> bool:
+        columns = notification_attempts.c
+        statement = select(columns.id).where(columns["key"] == key, columns.ok.is_(True)).limit(1)
+        with self._errors(), self._engine.connect() as connection:
+            return connection.execute(statement).first() is not None
+
+
+def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
+    items = list(dict.fromkeys(items))
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _filters(query: AlertQuery) -> list[ColumnElement[bool]]:
+    c = alerts.c
+    filters: list[ColumnElement[bool]] = []
+    for column, values in (
+        (c.site, query.sites), (c.household, query.households), (c.resident, query.residents),
+        (c.device_id, query.devices), (c.type, [t.value for t in query.types]),
+        (c.status, [s.value for s in query.statuses]),
+        (c.severity, [s.value for s in query.severities]),
+    ):
+        if values:
+            filters.append(column.in_(list(values)))
+    if query.since_ms is not None:
+        filters.append(c.started_ms >= query.since_ms)
+    if query.until_ms is not None:
+        filters.append(c.started_ms < query.until_ms)
+    return filters
+
+
+def _values(record: AlertRecord) -> dict[str, Any]:
+    return {
+        "id": record.id, "open_key": record.open_key, "type": record.type.value,
+        "severity": record.severity.value, "severity_rank": record.severity.rank,
+        "status": record.status.value, "site": record.site, "household": record.household,
+        "resident": record.resident, "device_id": record.device_id, "subject": record.subject,
+        "started_ms": record.started_ms, "updated_ms": record.updated_ms,
+        "last_seen_ms": record.last_seen_ms, "acknowledged_ms": record.acknowledged_ms,
+        "resolved_ms": record.resolved_ms, "cleared_ms": record.cleared_ms,
+        "count": record.count, "confirmed": record.confirmed, "exercise": record.exercise,
+        "flapping": record.flapping, "evidence": dict(record.evidence),
+        "tiers": sorted(record.tiers), "next_reminder_ms": record.next_reminder_ms,
+        "hold_until_ms": record.hold_until_ms, "silenced_by": record.silenced_by,
+        "revision": record.revision,
+    }
+
+
+def _record(row: Row[Any]) -> AlertRecord:
+    m = row._mapping
+    return AlertRecord(
+        id=m["id"], type=AlertType(m["type"]), severity=Severity(m["severity"]),
+        status=AlertStatus(m["status"]), site=m["site"], subject=m["subject"],
+        started_ms=m["started_ms"], updated_ms=m["updated_ms"], last_seen_ms=m["last_seen_ms"],
+        household=m["household"], resident=m["resident"], device_id=m["device_id"],
+        acknowledged_ms=m["acknowledged_ms"], resolved_ms=m["resolved_ms"],
+        cleared_ms=m["cleared_ms"], count=m["count"], confirmed=bool(m["confirmed"]),
+        exercise=bool(m["exercise"]), flapping=bool(m["flapping"]),
+        evidence=dict(m["evidence"] or {}), tiers=frozenset(m["tiers"] or ()),
+        next_reminder_ms=m["next_reminder_ms"], hold_until_ms=m["hold_until_ms"],
+        silenced_by=m["silenced_by"], revision=m["revision"],
+    )

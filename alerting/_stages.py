@@ -1,0 +1,340 @@
+"""The stages of the alert path, after Alertmanager's ``notify`` pipeline.
+
+Each stage is a small object with one method, ``run(batch, now_ms)``: it takes a batch of
+proposals (an alert's state before and after, the changes to publish and the history to
+append) and returns what gets through. Stages never write and never read a clock; the
+:class:`~alerting.AlertManager` feeds them, commits what comes out and publishes it.
+
+Intake of detector decisions::
+
+    DedupStage -> AutoResolveStage -> FlapStage -> SilenceStage -> EscalationStage
+               -> ReminderStage
+
+Time passing (``tick``): ``SilenceStage -> EscalationStage -> ReminderStage``; a person's
+action (acknowledge, resolve, escalate): ``SilenceStage -> EscalationStage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from protocol import AlertDecision, AlertStatus, DecisionAction
+
+from . import const
+from ._models import AlertRecord, HistoryEntry
+from ._policy import AlertPolicy
+from ._repository import AlertRepository
+
+
+@dataclass(frozen=True, slots=True)
+class PendingChange:
+    """A change not yet committed. ``forced`` changes (a person's escalation) are notified
+    even while a silence matches."""
+
+    kind: str
+    notify: bool
+    tier: int | None = None
+    audience: tuple[str, ...] = ()
+    forced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """What should happen to one alert at event time ``at_ms``."""
+
+    at_ms: int
+    after: AlertRecord
+    before: AlertRecord | None = None
+    changes: tuple[PendingChange, ...] = ()
+    events: tuple[HistoryEntry, ...] = ()
+    decision: AlertDecision | None = None
+    clear: bool = False
+
+    @property
+    def suppressed(self) -> bool:
+        """Silenced, or flapping and still held back: tiers and reminders wait."""
+        hold = self.after.hold_until_ms
+        return self.after.silenced_by is not None or (hold is not None and self.at_ms < hold)
+
+
+class Stage(Protocol):
+    """One step of the alert path."""
+
+    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
+        """Return the proposals that get through, possibly changed."""
+        ...
+
+
+def run_stages(stages: Iterable[Stage], batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
+    result = list(batch)
+    for stage in stages:
+        result = stage.run(result, now_ms)
+    return result
+
+
+class DedupStage:
+    """Decisions in, proposals out: one open alert per (type, subject).
+
+    A raise or update with no open alert makes a new one; otherwise it merges into the open
+    alert (count, last seen, evidence; severity only ever goes up; confirmation sticks) and
+    is notified only when it made the alert more severe or confirmed it. A clear of an open
+    alert passes on marked ``clear``; a clear with nothing open is dropped.
+    """
+
+    def __init__(self, repository: AlertRepository, id_factory: Callable[[], str], *,
+                 exercise: bool = False) -> None:
+        self._repository = repository
+        self._id_factory = id_factory
+        self._exercise = exercise
+
+    def run(self, batch: Sequence[AlertDecision], now_ms: int) -> list[Proposal]:
+        out: list[Proposal] = []
+        for decision in batch:
+            current = self._repository.get_open(decision.type, decision.subject)
+            if decision.action == DecisionAction.CLEAR:
+                if current is not None:
+                    out.append(Proposal(decision.ts_ms, current, current, decision=decision,
+                                        clear=True))
+            elif current is None:
+                out.append(self._new(decision))
+            else:
+                out.append(self._merge(current, decision))
+        return out
+
+    def _new(self, decision: AlertDecision) -> Proposal:
+        at = decision.ts_ms
+        record = AlertRecord(
+            id=self._id_factory(), type=decision.type, severity=decision.severity,
+            status=AlertStatus.FIRING, site=decision.site, subject=decision.subject,
+            started_ms=at, updated_ms=at, last_seen_ms=at, household=decision.household,
+            resident=decision.resident, device_id=decision.device_id,
+            confirmed=decision.confirmed, exercise=self._exercise,
+            evidence=dict(decision.evidence),
+        )
+        note = None if decision.confirmed else "unconfirmed"
+        return Proposal(at, record, None, (PendingChange(const.RAISED, True),),
+                        (HistoryEntry(at, const.RAISED, const.SYSTEM_ACTOR, note),), decision)
+
+    def _merge(self, current: AlertRecord, decision: AlertDecision) -> Proposal:
+        at = decision.ts_ms
+        notes: list[str] = []
+        severity = current.severity
+        if decision.severity.rank > severity.rank:
+            notes.append(f"severity {severity.value} -> {decision.severity.value}")
+            severity = decision.severity
+        confirmed = current.confirmed or decision.confirmed
+        if confirmed and not current.confirmed:
+            notes.append("confirmed")
+        after = replace(
+            current, severity=severity, confirmed=confirmed, count=current.count + 1,
+            last_seen_ms=max(current.last_seen_ms, at), updated_ms=max(current.updated_ms, at),
+            household=current.household or decision.household,
+            resident=current.resident or decision.resident,
+            device_id=current.device_id or decision.device_id,
+            evidence={**current.evidence, **decision.evidence},
+            # The condition is back: a clear noted earlier no longer holds.
+            cleared_ms=None,
+        )
+        events: tuple[HistoryEntry, ...] = ()
+        if notes:
+            notes.append(f"count {after.count}")
+            events = (HistoryEntry(at, const.UPDATED, const.SYSTEM_ACTOR, "; ".join(notes)),)
+        return Proposal(at, after, current, (PendingChange(const.UPDATED, bool(notes)),),
+                        events, decision)
+
+
+class AutoResolveStage:
+    """A detector's clear resolves the alert where the policy says that is safe (never a
+    fire); otherwise the clear is noted in the history and a person resolves the alert."""
+
+    def __init__(self, policy: AlertPolicy) -> None:
+        self._policy = policy
+
+    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
+        out: list[Proposal] = []
+        for proposal in batch:
+            if not proposal.clear:
+                out.append(proposal)
+                continue
+            alert, at = proposal.after, proposal.at_ms
+            nuisance = proposal.decision is not None and proposal.decision.nuisance
+            note = "condition cleared" + (" (nuisance)" if nuisance else "")
+            if self._policy.may_auto_resolve(alert.type):
+                after = replace(alert, status=AlertStatus.RESOLVED, resolved_ms=at,
+                                cleared_ms=at, updated_ms=max(alert.updated_ms, at),
+                                next_reminder_ms=None)
+                out.append(replace(
+                    proposal, after=after, clear=False,
+                    changes=(PendingChange(const.RESOLVED, True),),
+                    events=(HistoryEntry(at, const.AUTO_RESOLVED, const.SYSTEM_ACTOR, note),)))
+            elif alert.cleared_ms is None:
+                after = replace(alert, cleared_ms=at, updated_ms=max(alert.updated_ms, at))
+                out.append(replace(
+                    proposal, after=after, clear=False,
+                    changes=(PendingChange(const.UPDATED, False),),
+                    events=(HistoryEntry(at, const.CONDITION_CLEARED, const.SYSTEM_ACTOR,
+                                         note + "; a person must resolve this alert"),)))
+        return out
+
+
+class FlapStage:
+    """Marks a new alert flapping when its (type, subject) keeps coming back: it is the
+    policy's ``flap_threshold``-th alert within ``flap_window_s``. Its notifications are held
+    back for one window (if it is still firing then, it is notified)."""
+
+    def __init__(self, policy: AlertPolicy, repository: AlertRepository) -> None:
+        self._policy = policy
+        self._repository = repository
+
+    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
+        out: list[Proposal] = []
+        window = self._policy.flap_window_ms
+        for proposal in batch:
+            alert = proposal.after
+            if proposal.before is not None or not self._policy.for_type(alert.type).flap_detection:
+                out.append(proposal)
+                continue
+            earlier = self._repository.count_started(alert.type, alert.subject,
+                                                     proposal.at_ms - window)
+            if earlier + 1 < self._policy.flap_threshold:
+                out.append(proposal)
+                continue
+            note = (f"{earlier + 1} alerts within {self._policy.flap_window_s / 60:g} min: "
+                    "notifications held back")
+            out.append(replace(
+                proposal,
+                after=replace(alert, flapping=True, hold_until_ms=proposal.at_ms + window),
+                events=(*proposal.events,
+                        HistoryEntry(proposal.at_ms, const.FLAPPING, const.SYSTEM_ACTOR, note))))
+        return out
+
+
+class SilenceStage:
+    """Alerts matched by an active silence are recorded, not notified (except a person's
+    explicit escalation). Notes in the history when a silence starts to apply."""
+
+    def __init__(self, repository: AlertRepository) -> None:
+        self._repository = repository
+
+    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
+        if not batch:
+            return []
+        silences = self._repository.list_silences()
+        out: list[Proposal] = []
+        for proposal in batch:
+            alert = proposal.after
+            match = next((s for s in silences
+                          if s.active_at(proposal.at_ms) and s.matches(alert)), None)
+            silenced_by = match.id if match is not None else None
+            if silenced_by == alert.silenced_by and match is None:
+                out.append(proposal)
+                continue
+            events = proposal.events
+            changes = proposal.changes
+            if match is not None:
+                changes = tuple(c if c.forced else replace(c, notify=False) for c in changes)
+                if alert.silenced_by != match.id:
+                    note = f"silence {match.id} by {match.created_by}"
+                    if match.comment:
+                        note += f": {match.comment}"
+                    events = (*events, HistoryEntry(proposal.at_ms, const.SILENCED,
+                                                    const.SYSTEM_ACTOR, note))
+            out.append(replace(proposal, after=replace(alert, silenced_by=silenced_by),
+                               changes=changes, events=events))
+        return out
+
+
+class EscalationStage:
+    """Walks the escalation chain of the alert's type.
+
+    While an alert is firing (not acknowledged) and not suppressed, every tier whose delay
+    has passed (and whose confirmation requirement holds) is notified once: the first rides
+    on the ``raised`` change, later ones are ``escalated`` changes. Acknowledging stops the
+    chain. Updates, acknowledgements and resolutions go to everyone notified so far; when
+    nobody has been notified yet, nobody is told.
+    """
+
+    def __init__(self, policy: AlertPolicy) -> None:
+        self._policy = policy
+
+    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
+        return [self._one(p) for p in batch]
+
+    def _one(self, proposal: Proposal) -> Proposal:
+        alert, at = proposal.after, proposal.at_ms
+        rules = self._policy.for_type(alert.type)
+        told = _audiences(rules.tiers[i].audience for i in sorted(alert.tiers)
+                          if i < len(rules.tiers))
+        changes: list[PendingChange] = []
+        for change in proposal.changes:
+            if change.kind == const.RAISED:
+                change = replace(change, notify=False)
+            elif change.kind in (const.UPDATED, const.ACKNOWLEDGED, const.RESOLVED) \
+                    and change.notify and not change.audience:
+                change = replace(change, audience=told, notify=bool(told))
+            changes.append(change)
+        if alert.status != AlertStatus.FIRING or proposal.suppressed:
+            return replace(proposal, changes=tuple(changes))
+        tiers = set(alert.tiers)
+        events = list(proposal.events)
+        for index, tier in enumerate(rules.tiers):
+            if index in tiers or at - alert.started_ms < tier.after_ms:
+                continue
+            if tier.require_confirmed and not alert.confirmed:
+                continue
+            tiers.add(index)
+            raised = next((i for i, c in enumerate(changes)
+                           if c.kind == const.RAISED and c.tier is None), None)
+            if raised is not None:
+                changes[raised] = replace(changes[raised], notify=True, tier=index,
+                                          audience=tier.audience)
+                continue
+            changes.append(PendingChange(const.ESCALATED, True, index, tier.audience))
+            events.append(HistoryEntry(at, const.ESCALATED, const.SYSTEM_ACTOR,
+                                       f"tier {index}: {', '.join(tier.audience)}"))
+        if tiers == alert.tiers:
+            return replace(proposal, changes=tuple(changes))
+        interval = rules.reminder_interval_ms
+        after = replace(alert, tiers=frozenset(tiers),
+                        next_reminder_ms=None if interval is None else at + interval)
+        return replace(proposal, after=after, changes=tuple(changes), events=tuple(events))
+
+
+class ReminderStage:
+    """Reminds the policy's reminder audience of an alert still firing, unacknowledged and
+    notified, every ``reminder_interval_s`` (not in a batch that already notified it)."""
+
+    def __init__(self, policy: AlertPolicy) -> None:
+        self._policy = policy
+
+    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
+        out: list[Proposal] = []
+        for proposal in batch:
+            alert, at = proposal.after, proposal.at_ms
+            interval = self._policy.for_type(alert.type).reminder_interval_ms
+            due = (alert.status == AlertStatus.FIRING and alert.tiers and interval is not None
+                   and alert.next_reminder_ms is not None and at >= alert.next_reminder_ms
+                   and not proposal.suppressed
+                   and not any(c.notify and c.kind in (const.RAISED, const.ESCALATED)
+                               for c in proposal.changes))
+            if not due or interval is None:
+                out.append(proposal)
+                continue
+            audience = self._policy.for_type(alert.type).reminder_audience
+            out.append(replace(
+                proposal,
+                after=replace(alert, next_reminder_ms=at + interval),
+                changes=(*proposal.changes, PendingChange(const.REMINDER, True, None, audience)),
+                events=(*proposal.events, HistoryEntry(at, const.REMINDER, const.SYSTEM_ACTOR,
+                                                       ", ".join(audience))),
+            ))
+        return out
+
+
+def _audiences(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        seen.update(dict.fromkeys(group))
+    return tuple(seen)

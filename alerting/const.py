@@ -1,0 +1,109 @@
+"""Constants of the alerting package: change kinds, audiences, defaults, CAP vocabulary."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from protocol import AlertType
+
+# What happened to an alert (AlertChange.kind).
+RAISED: Final = "raised"
+UPDATED: Final = "updated"
+ACKNOWLEDGED: Final = "acknowledged"
+ESCALATED: Final = "escalated"
+RESOLVED: Final = "resolved"
+REMINDER: Final = "reminder"
+CHANGE_KINDS: Final = (RAISED, UPDATED, ACKNOWLEDGED, ESCALATED, RESOLVED, REMINDER)
+
+# Who is told (AlertChange.audience, escalation tiers, channel configuration).
+OFFICERS: Final = "officers"
+SUPERVISOR: Final = "supervisor"
+FAMILY: Final = "family"
+EMERGENCY: Final = "emergency"
+AUDIENCES: Final = (OFFICERS, SUPERVISOR, FAMILY, EMERGENCY)
+# Audiences whose channels are configured per site (family comes from the registry).
+SITE_AUDIENCES: Final = (OFFICERS, SUPERVISOR, EMERGENCY)
+ANY_SITE: Final = "*"
+
+# History actions (protocol.AlertEvent.action) beyond the change kinds.
+AUTO_RESOLVED: Final = "auto-resolved"
+CONDITION_CLEARED: Final = "condition-cleared"
+SILENCED: Final = "silenced"
+FLAPPING: Final = "flapping"
+NOTIFIED: Final = "notified"
+NOTIFY_FAILED: Final = "notify-failed"
+SYSTEM_ACTOR: Final = "system"
+NOTIFIER_ACTOR: Final = "notifier"
+
+# Alert types whose condition clearing is proof enough that the alert is over. A fire is
+# never resolved by a sensor: only a person who checked may resolve it.
+NEVER_AUTO_RESOLVE: Final = frozenset({AlertType.FIRE})
+
+# Policy defaults (see AlertPolicy.default()).
+DEFAULT_REMINDER_INTERVAL_S: Final = 10 * 60.0
+DEFAULT_FLAP_WINDOW_S: Final = 30 * 60.0
+DEFAULT_FLAP_THRESHOLD: Final = 4
+
+# A manager retries an optimistic write this many times before giving up on one decision.
+MAX_WRITE_ATTEMPTS: Final = 20
+
+# Dispatcher defaults.
+DEFAULT_QUEUE_SIZE: Final = 1_000
+DEFAULT_MAX_ATTEMPTS: Final = 6
+DEFAULT_BACKOFF_INITIAL_S: Final = 2.0
+DEFAULT_BACKOFF_MAX_S: Final = 300.0
+DEFAULT_CLOSE_TIMEOUT_S: Final = 10.0
+DROP_LOG_SIZE: Final = 1_000
+
+# Notification attempt results (notification_attempts.result).
+DELIVERED: Final = "delivered"
+FAILED: Final = "failed"
+RETRYING: Final = "retrying"
+GAVE_UP: Final = "gave_up"
+DROPPED: Final = "dropped"
+NO_TARGET: Final = "no_target"
+ABANDONED: Final = "abandoned"
+
+# Dashboard link of an alert, relative to the public URL.
+ALERT_LINK: Final = "{public_url}/ui/#/alerts/{id}"
+
+# CAP 1.2.
+CAP_NAMESPACE: Final = "urn:oasis:names:tc:emergency:cap:1.2"
+ATOM_NAMESPACE: Final = "http://www.w3.org/2005/Atom"
+CAP_SENDER: Final = "safehood"
+CAP_RESTRICTION: Final = (
+    "Personal safety data of residents: for the duty officers of the site and the registered "
+    "contacts of the resident only."
+)
+CAP_CATEGORY: Final[dict[AlertType, str]] = {
+    AlertType.FIRE: "Fire",
+    AlertType.SMOKE: "Fire",
+    AlertType.FALL: "Health",
+    AlertType.SOS: "Safety",
+    AlertType.WATER_LEAK: "Safety",
+    AlertType.INACTIVITY: "Health",
+    AlertType.NIGHT_WANDERING: "Safety",
+    AlertType.DOOR_LEFT_OPEN: "Security",
+    AlertType.FORCED_ENTRY: "Security",
+    AlertType.DEVICE_OFFLINE: "Infra",
+    AlertType.SITE_OFFLINE: "Infra",
+    AlertType.BATTERY_LOW: "Infra",
+    AlertType.TAMPER: "Security",
+    AlertType.ABNORMAL_ROUTINE: "Health",
+}
+EVENT_NAMES: Final[dict[AlertType, str]] = {
+    AlertType.FIRE: "Fire",
+    AlertType.SMOKE: "Smoke detected",
+    AlertType.FALL: "Fall",
+    AlertType.SOS: "SOS call",
+    AlertType.WATER_LEAK: "Water leak",
+    AlertType.INACTIVITY: "No sign of life",
+    AlertType.NIGHT_WANDERING: "Night wandering",
+    AlertType.DOOR_LEFT_OPEN: "Door left open",
+    AlertType.FORCED_ENTRY: "Forced entry",
+    AlertType.DEVICE_OFFLINE: "Device offline",
+    AlertType.SITE_OFFLINE: "Site offline",
+    AlertType.BATTERY_LOW: "Battery low",
+    AlertType.TAMPER: "Tamper",
+    AlertType.ABNORMAL_ROUTINE: "Abnormal daily routine",
+}

@@ -1,0 +1,87 @@
+"""Fixtures of the alerting tests: each behaviour runs on the in-memory and the SQLite
+repository; decisions and a small registry to build them from."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from alerting import AlertManager, AlertRepository, InMemoryAlertRepository, SqlAlertRepository
+from database import create_database_engine, migrate
+from protocol import AlertDecision, AlertType, DecisionAction, Registry, Severity
+
+# 2026-01-01T00:00:00Z
+T0 = 1_767_225_600_000
+MINUTE = 60_000
+
+REGISTRY = {
+    "households": [
+        {"id": "h001", "site": "xianlin-3", "lives_alone": True, "timezone": "Asia/Shanghai"},
+        {"id": "h002", "site": "xianlin-3"},
+        {"id": "h900", "site": "gulou-1"},
+    ],
+    "residents": [
+        {"id": "r001", "household": "h001", "name": "Wang Fang", "elderly": True,
+         "contacts": ["json://127.0.0.1:9/family-r001"]},
+        {"id": "r002", "household": "h002", "name": "Li Lei"},
+    ],
+    "devices": [
+        {"device_id": "h001-smoke-kitchen", "site": "xianlin-3", "kind": "smoke",
+         "household": "h001", "room": "kitchen"},
+        {"device_id": "r001-band", "site": "xianlin-3", "kind": "wearable",
+         "household": "h001", "resident": "r001"},
+        {"device_id": "h002-door", "site": "xianlin-3", "kind": "door", "household": "h002"},
+        {"device_id": "h900-water", "site": "gulou-1", "kind": "water", "household": "h900"},
+    ],
+}
+
+
+def decision(type: str = "fall", action: str = "raise", *, ts: int = T0,
+             subject: str | None = None, severity: str = "Severe", site: str = "xianlin-3",
+             **fields: Any) -> AlertDecision:
+    """A detector decision; by default a fall of r001 (household h001) at T0."""
+    defaults: dict[str, Any] = {"household": "h001", "resident": "r001", "device_id": "r001-band"}
+    defaults.update(fields)
+    return AlertDecision(
+        action=DecisionAction(action), type=AlertType(type), severity=Severity(severity),
+        subject=subject or defaults.get("resident") or defaults.get("household") or "x",
+        site=site, ts_ms=ts, **defaults)
+
+
+def sqlite_engine(path: Path) -> Engine:
+    engine = create_database_engine(f"sqlite:///{path}")
+    migrate(engine)
+    return engine
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return Registry.from_data(REGISTRY)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AlertRepository]:
+    """The same behaviour suite runs on both repositories."""
+    if request.param == "memory":
+        yield InMemoryAlertRepository()
+        return
+    engine = sqlite_engine(tmp_path / "alerts.db")
+    yield SqlAlertRepository(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def ids() -> Callable[[], str]:
+    counter = itertools.count(1)
+    return lambda: f"a{next(counter)}"
+
+
+@pytest.fixture
+def manager(repository: AlertRepository, registry: Registry,
+            ids: Callable[[], str]) -> AlertManager:
+    return AlertManager(repository, registry=registry, id_factory=ids, clock=lambda: T0)
