@@ -82,3 +82,98 @@ device_health = Table(
     Column("battery", Integer),
     Column("rssi", Integer),
 )
+
+# --- alerting: alerts, their history, silences and the notification log (owner: alerting/) --
+
+# ``open_key`` is "type|subject" while the alert is open and NULL once resolved; its unique
+# index is what keeps one open alert per (type, subject) across threads and processes
+# (NULLs never collide, in SQLite and PostgreSQL alike).
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("open_key", String(200)),
+    Column("type", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("severity_rank", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("household", String(64)),
+    Column("resident", String(64)),
+    Column("device_id", String(64)),
+    Column("subject", String(160), nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("last_seen_ms", BigInteger, nullable=False),
+    Column("acknowledged_ms", BigInteger),
+    Column("resolved_ms", BigInteger),
+    Column("cleared_ms", BigInteger),
+    Column("count", Integer, nullable=False),
+    Column("confirmed", Boolean, nullable=False),
+    Column("exercise", Boolean, nullable=False),
+    Column("flapping", Boolean, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("tiers", JSON, nullable=False),
+    Column("next_reminder_ms", BigInteger),
+    Column("hold_until_ms", BigInteger),
+    Column("silenced_by", String(64)),
+    Column("revision", Integer, nullable=False),
+    Index("ux_alerts_open_key", "open_key", unique=True),
+    Index("ix_alerts_site_started", "site", "started_ms"),
+    Index("ix_alerts_status_started", "status", "started_ms"),
+    Index("ix_alerts_household_started", "household", "started_ms"),
+    Index("ix_alerts_resident_started", "resident", "started_ms"),
+    Index("ix_alerts_type_subject_started", "type", "subject", "started_ms"),
+)
+
+alert_history = Table(
+    "alert_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(64), ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("note", Text),
+    Index("ix_alert_history_alert", "alert_id", "id"),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("site", String(64)),
+    Column("household", String(64)),
+    Column("device_id", String(64)),
+    Column("types", JSON, nullable=False),
+    Column("starts_ms", BigInteger, nullable=False),
+    Column("ends_ms", BigInteger, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_ms", BigInteger),
+    Column("comment", Text, nullable=False),
+    Index("ix_silences_ends", "ends_ms"),
+)
+
+notification_attempts = Table(
+    "notification_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(64), ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    # (alert id, change, tier, target): a key with an ok attempt is never sent again.
+    Column("key", String(400), nullable=False),
+    Column("change", String(32), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("tier", Integer),
+    Column("audience", String(32), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("error", Text),
+    Index("ix_notification_attempts_alert", "alert_id", "id"),
+    Index("ix_notification_attempts_key_ok", "key", "ok"),
+)
+
+# --- end of alerting tables -----------------------------------------------------------------
