@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_url: str | None = None
 
+    # Device provisioning (api/): mosquitto password and ACL files that safehood writes
+    # (default: in the data directory), and how to make a broker safehood did not start
+    # re-read them (e.g. "systemctl reload mosquitto"; run without a shell).
+    mqtt_password_file: Path | None = None
+    mqtt_acl_file: Path | None = None
+    broker_reload_command: str | None = None
+
     ingest_queue_size: int = 10_000
     store_batch_size: int = 1_000
     store_flush_interval_s: float = 0.5

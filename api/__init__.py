@@ -1,0 +1,29 @@
+"""The HTTP API of safehood: REST under ``/api/v1`` with roles and tokens, device
+provisioning, a live stream of alert changes, health and metrics.
+
+Build it with :func:`create_app` from an :class:`ApiContext`; serve it with
+:class:`ApiServer` (uvicorn that ends open streams on shutdown).
+"""
+
+from ._app import create_app
+from ._context import ApiContext
+from ._provisioning import MqttCredentials, Provisioner, ProvisioningError, mosquitto_hash
+from ._roles import Principal, Role
+from ._server import ApiServer
+from ._tokens import IssuedToken, TokenError, TokenRecord, TokenStore
+
+__all__ = [
+    "ApiContext",
+    "ApiServer",
+    "IssuedToken",
+    "MqttCredentials",
+    "Principal",
+    "Provisioner",
+    "ProvisioningError",
+    "Role",
+    "TokenError",
+    "TokenRecord",
+    "TokenStore",
+    "create_app",
+    "mosquitto_hash",
+]

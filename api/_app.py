@@ -1,0 +1,108 @@
+"""The app factory: one FastAPI app per :class:`ApiContext`, no globals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from ._context import ApiContext, Services
+from ._errors import install_error_handlers
+from ._metrics import api_registry
+from ._models import ErrorPublic
+from ._provisioning import Provisioner
+from ._registry import RegistryService
+from ._stream import AlertBroadcaster
+from ._tokens import TokenStore
+from .const import API_PREFIX
+from .routes import alerts, deadletters, devices, meta, registry, silences, sites, stream, tokens
+
+log = logging.getLogger(__name__)
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorPublic, "description": "no token, or an unknown, revoked or expired one"},
+    403: {"model": ErrorPublic, "description": "the token's role may not do this"},
+    404: {"model": ErrorPublic, "description": "unknown, or outside the token's scope"},
+    422: {"model": ErrorPublic, "description": "the request is not valid; detail says why"},
+}
+
+DESCRIPTION = """\
+The HTTP API of safehood: alerts and their lifecycle, the registry of households,
+residents and devices (with device provisioning), readings, dead letters, device health,
+silences, tokens, and a live stream of alert changes.
+
+Every `/api/v1` route needs `Authorization: Bearer <token>`; what a token may see and do
+depends on its role (officer, family, integrator, admin) and scope (sites, residents).
+Errors are JSON `{"detail": "..."}`.
+"""
+
+
+def _web_dir() -> Path | None:
+    try:
+        from dashboards import WEB_DIR
+    except ImportError:
+        return None
+    path = Path(WEB_DIR)
+    return path if path.is_dir() else None
+
+
+def create_app(context: ApiContext) -> FastAPI:
+    """Build the API for ``context``. Subscribes to the alert manager's changes while the
+    app runs (its lifespan); serve it with :class:`ApiServer` so shutdown ends open streams."""
+    engine = context.engine
+    services = Services(
+        context=context,
+        tokens=TokenStore(engine, clock=context.clock),
+        registry=RegistryService(engine, context.on_registry_change),
+        provisioner=context.provisioner or Provisioner.from_settings(context.settings, engine),
+        streams=AlertBroadcaster(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        services.streams.attach(asyncio.get_running_loop())
+        unsubscribe = context.alerts.subscribe(
+            lambda change: services.streams.publish(change.kind, change.alert))
+        try:
+            yield
+        finally:
+            unsubscribe()
+            services.streams.close()
+
+    app = FastAPI(
+        title="safehood API", version="1", description=DESCRIPTION, lifespan=lifespan,
+        responses=_ERRORS,
+    )
+    app.state.services = services
+    app.state.metrics = api_registry(services)
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(meta.me_router)
+    api.include_router(alerts.router)
+    api.include_router(stream.router)
+    api.include_router(sites.router)
+    # /devices/health before /devices/{device_id}: first match wins.
+    api.include_router(devices.router)
+    api.include_router(registry.router)
+    api.include_router(deadletters.router)
+    api.include_router(silences.router)
+    api.include_router(tokens.router)
+    app.include_router(api)
+    app.include_router(meta.probes)
+
+    web = _web_dir() if context.serve_ui else None
+    if web is not None:
+        app.mount("/ui", StaticFiles(directory=web, html=True), name="ui")
+
+        @app.get("/", include_in_schema=False)
+        def root() -> RedirectResponse:
+            return RedirectResponse("/ui/")
+
+    return app

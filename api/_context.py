@@ -1,0 +1,59 @@
+"""What the API needs from the process that runs it, handed over in one object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from config import Settings
+from protocol import Registry
+
+from ._provisioning import Provisioner
+from ._registry import RegistryService
+from ._stream import AlertBroadcaster
+from ._tokens import TokenStore, wall_clock_ms
+
+if TYPE_CHECKING:
+    from alerting import AlertManager
+    from store import ReadingStore
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    """Everything the routes use; built by the composition root, passed to ``create_app``.
+
+    - ``engine``: the alerts/registry database (migrated by the caller);
+    - ``alerts``: the alert manager (lifecycle actions, queries, live changes, silences);
+    - ``store``: the time-series store, for device readings;
+    - ``broker_ready``: answers whether the MQTT broker is reachable (``/readyz``);
+    - ``provisioner``: device MQTT accounts and broker files (default: from the settings,
+      reloading the broker only when ``broker_reload_command`` is set);
+    - ``on_registry_change``: called with the new registry after every registry change made
+      through the API (reload ingest and the detectors there);
+    - ``clock``: wall clock in epoch ms (tests pin it);
+    - ``serve_ui``: mount the dashboard's static files at ``/ui/``.
+    """
+
+    settings: Settings
+    engine: Engine
+    alerts: AlertManager
+    store: ReadingStore
+    broker_ready: Callable[[], bool]
+    provisioner: Provisioner | None = None
+    on_registry_change: Callable[[Registry], None] | None = None
+    clock: Callable[[], int] = wall_clock_ms
+    serve_ui: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The context plus what the API builds from it; one per app, on ``app.state``."""
+
+    context: ApiContext
+    tokens: TokenStore
+    registry: RegistryService
+    provisioner: Provisioner
+    streams: AlertBroadcaster

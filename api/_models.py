@@ -1,0 +1,376 @@
+"""Request and response bodies of the HTTP API, split by role as the FastAPI template does
+(``...Create`` in, ``...Update`` partial in, ``...Public`` out, ``...sPublic`` lists), so
+internal fields (hashes, revisions, delivery secrets) never leak."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from protocol import Alert
+from protocol._registry import DeviceId, EntityId, SiteId
+from protocol.const import DEVICE_KINDS
+
+from ._roles import Role
+from .const import MAX_NOTE_LENGTH
+
+DeviceKind = Annotated[str, Field(json_schema_extra={"enum": list(DEVICE_KINDS)},
+                                  description="device kind of wire contract v1")]
+HhMm = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}$", examples=["22:00"])]
+ShortText = Annotated[str, Field(max_length=200)]
+Rfc3339 = Annotated[str, Field(description="RFC 3339 time, UTC", examples=["2025-01-01T08:00:00.000Z"])]
+
+
+class ApiModel(BaseModel):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorPublic(BaseModel):
+    """Every 4xx/5xx body."""
+
+    detail: str
+
+
+class MePublic(BaseModel):
+    name: str
+    role: Role
+    sites: list[str]
+    residents: list[str]
+
+
+# --- alerts -----------------------------------------------------------------------------
+
+
+class AlertsPublic(BaseModel):
+    data: list[Alert]
+    count: int = Field(description="how many alerts match the filters (before limit/offset)")
+
+
+class AlertNote(ApiModel):
+    """Body of acknowledge and escalate: an optional note."""
+
+    note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
+
+
+class AlertResolution(ApiModel):
+    """Body of resolve: what was found and done (required)."""
+
+    note: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH)
+
+
+# --- registry ---------------------------------------------------------------------------
+
+
+class HouseholdFields(ApiModel):
+    site: SiteId
+    lives_alone: bool = False
+    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone")
+    night: tuple[HhMm, HhMm] = ("22:00", "06:00")
+    building: ShortText | None = None
+    address: str | None = Field(default=None, max_length=500)
+
+
+class HouseholdCreate(HouseholdFields):
+    id: EntityId
+
+
+class HouseholdUpdate(ApiModel):
+    """PATCH body: only the fields given change."""
+
+    site: SiteId | None = None
+    lives_alone: bool | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    night: tuple[HhMm, HhMm] | None = None
+    building: ShortText | None = None
+    address: str | None = Field(default=None, max_length=500)
+
+
+class HouseholdPublic(HouseholdCreate):
+    model_config = ConfigDict(extra="ignore")
+
+
+class HouseholdsPublic(BaseModel):
+    data: list[HouseholdPublic]
+    count: int
+
+
+class ResidentFields(ApiModel):
+    household: EntityId
+    name: str = Field(min_length=1, max_length=200)
+    elderly: bool = False
+    dementia: bool = False
+    contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list, max_length=20,
+        description="Apprise URLs of the family's notification targets")
+
+
+class ResidentCreate(ResidentFields):
+    id: EntityId
+
+
+class ResidentUpdate(ApiModel):
+    household: EntityId | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    elderly: bool | None = None
+    dementia: bool | None = None
+    contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] | None = Field(
+        default=None, max_length=20)
+
+
+class ResidentPublic(BaseModel):
+    id: str
+    household: str
+    name: str
+    elderly: bool
+    dementia: bool
+    contacts: list[str] | None = Field(
+        description="notification contacts; null when the caller may not see them (officers)")
+
+
+class ResidentsPublic(BaseModel):
+    data: list[ResidentPublic]
+    count: int
+
+
+class DeviceFields(ApiModel):
+    site: SiteId
+    kind: DeviceKind
+    household: EntityId | None = None
+    room: ShortText | None = None
+    resident: EntityId | None = None
+    building: ShortText | None = None
+
+
+class DeviceCreate(DeviceFields):
+    device_id: DeviceId
+
+
+class DeviceUpdate(ApiModel):
+    site: SiteId | None = None
+    kind: DeviceKind | None = None
+    household: EntityId | None = None
+    room: ShortText | None = None
+    resident: EntityId | None = None
+    building: ShortText | None = None
+
+
+class DevicePublic(BaseModel):
+    device_id: str
+    site: str
+    kind: str
+    household: str | None = None
+    room: str | None = None
+    resident: str | None = None
+    building: str | None = None
+    provisioned: bool = Field(description="whether the device has MQTT credentials")
+
+
+class DevicesPublic(BaseModel):
+    data: list[DevicePublic]
+    count: int
+
+
+class MqttCredentialsPublic(BaseModel):
+    """A device's MQTT login, returned once at provisioning: safehood keeps only a hash."""
+
+    username: str
+    password: str
+    broker: str = Field(description="the broker URL safehood is configured with")
+    publish_topic: str | None = Field(description="topic filter the device may publish under")
+    broker_reloaded: bool = Field(
+        description="whether the broker was told to re-read its password and ACL files")
+
+
+class DeviceCreated(DevicePublic):
+    mqtt: MqttCredentialsPublic | None = Field(
+        default=None, description="present when the device was provisioned by this call")
+
+
+class RegistryImportResult(BaseModel):
+    households: int
+    residents: int
+    devices: int
+    credentials: list[MqttCredentialsPublic] = Field(
+        default_factory=list, description="new MQTT credentials (with ?provision=true)")
+
+
+# --- health, readings, sites ------------------------------------------------------------
+
+Problem = Literal["offline", "battery_low", "silent"]
+
+
+class DeviceHealthPublic(BaseModel):
+    device_id: str
+    site: str
+    household: str | None
+    kind: str | None
+    room: str | None
+    last_seen: Rfc3339 | None
+    online: bool | None
+    battery: int | None
+    rssi: int | None
+    problem: Problem | None
+
+
+class DeviceHealthList(BaseModel):
+    data: list[DeviceHealthPublic]
+
+
+class ReadingPublic(BaseModel):
+    ts: Rfc3339
+    ts_ms: int
+    channel: str
+    fields: dict[str, Any]
+
+
+class ReadingsPublic(BaseModel):
+    device_id: str
+    start: Rfc3339
+    end: Rfc3339
+    data: list[ReadingPublic]
+
+
+class SitePublic(BaseModel):
+    id: str
+    households: int
+    devices: int
+    open_alerts: int
+
+
+class SitesPublic(BaseModel):
+    data: list[SitePublic]
+
+
+class ResidentRef(BaseModel):
+    id: str
+    name: str
+
+
+class HouseholdOverview(BaseModel):
+    id: str
+    building: str | None
+    lives_alone: bool
+    residents: list[ResidentRef]
+    state: Literal["alert", "device_problem", "quiet"]
+    open_alerts: int
+    worst_severity: str | None
+    last_activity: Rfc3339 | None
+    devices_offline: int
+    battery_low: int
+
+
+class SiteOverview(BaseModel):
+    site: str
+    households: list[HouseholdOverview]
+
+
+class ResidentStatusRef(ResidentRef):
+    household: str
+
+
+class ResidentStatus(BaseModel):
+    resident: ResidentStatusRef
+    last_activity: Rfc3339 | None
+    devices: list[DeviceHealthPublic]
+    devices_ok: bool
+    open_alerts: list[Alert]
+
+
+# --- dead letters -----------------------------------------------------------------------
+
+
+class DeadLetterPublic(BaseModel):
+    id: int
+    received_at: Rfc3339
+    received_ms: int
+    topic: str
+    reason: str
+    detail: str
+    payload: str = Field(description="the payload as text (invalid UTF-8 replaced), truncated")
+    payload_size: int = Field(description="size of the original payload in bytes")
+
+
+class DeadLettersPublic(BaseModel):
+    data: list[DeadLetterPublic]
+    count: int
+
+
+class DeadLetterStats(BaseModel):
+    total: int
+    by_reason: dict[str, int]
+
+
+# --- silences ---------------------------------------------------------------------------
+
+
+class SilenceCreate(ApiModel):
+    """A silence or maintenance window: matching alerts are recorded but nobody is told.
+    At least one of site, household and device_id; no types means every type."""
+
+    site: SiteId | None = None
+    household: EntityId | None = None
+    device_id: DeviceId | None = None
+    types: list[str] = Field(default_factory=list, max_length=20)
+    starts_at: str | int | None = Field(
+        default=None, description="RFC 3339 or epoch ms; default now")
+    ends_at: str | int = Field(description="RFC 3339 or epoch ms")
+    comment: str = Field(default="", max_length=MAX_NOTE_LENGTH)
+
+
+class SilencePublic(BaseModel):
+    id: str
+    site: str | None
+    household: str | None
+    device_id: str | None
+    types: list[str]
+    starts_at: Rfc3339
+    ends_at: Rfc3339
+    created_by: str
+    created_at: Rfc3339 | None
+    comment: str
+    active: bool
+
+
+class SilencesPublic(BaseModel):
+    data: list[SilencePublic]
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+class TokenCreate(ApiModel):
+    name: str = Field(min_length=1, max_length=200, description="whose token it is")
+    role: Role
+    sites: list[SiteId] = Field(default_factory=list, max_length=100,
+                                description="officer tokens: the sites they see")
+    residents: list[EntityId] = Field(default_factory=list, max_length=100,
+                                      description="family tokens: the residents they see")
+    expires_at: str | int | None = Field(default=None, description="RFC 3339 or epoch ms")
+
+
+class TokenPublic(BaseModel):
+    id: str
+    name: str
+    role: Role
+    sites: list[str]
+    residents: list[str]
+    created_at: Rfc3339
+    expires_at: Rfc3339 | None
+    revoked_at: Rfc3339 | None
+    active: bool
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="the bearer token; shown only this once")
+
+
+class TokensPublic(BaseModel):
+    data: list[TokenPublic]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    components: dict[str, str] = Field(description="'ok' or what failed, per component")

@@ -1,0 +1,191 @@
+"""The registry as the API changes it: single-entry CRUD and bulk import, each checked as a
+whole (ids unique, references resolved, devices at their household's site) before it is
+written, then announced to ``on_change`` so ingest and the detectors can reload."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+
+from database import load_registry
+from database._tables import devices, households, residents
+from protocol import Registry, RegistryFile
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["households", "residents", "devices"]
+
+_TABLES: dict[Kind, tuple[Table, str]] = {
+    "households": (households, "id"),
+    "residents": (residents, "id"),
+    "devices": (devices, "device_id"),
+}
+_SINGULAR: dict[Kind, str] = {"households": "household", "residents": "resident",
+                              "devices": "device"}
+
+
+class RegistryError(Exception):
+    """Base of the registry errors the API maps to 4xx."""
+
+
+class RegistryNotFound(RegistryError, LookupError):
+    """No entry with that id (API: 404)."""
+
+
+class RegistryConflict(RegistryError):
+    """The change clashes with what is there: duplicate id, entry still in use (API: 409)."""
+
+
+class RegistryInvalid(RegistryError, ValueError):
+    """The registry would break its own rules after the change (API: 422)."""
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The first error of a pydantic validation as one readable line."""
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in first["loc"])
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
+class RegistryService:
+    """Reads and writes the registry tables. Writers are serialised by a lock (one process
+    writes the registry; ingest only reads it). ``on_change`` receives the new registry
+    after every successful change; its failures are logged, never undo the change."""
+
+    def __init__(self, engine: Engine,
+                 on_change: Callable[[Registry], None] | None = None) -> None:
+        self.engine = engine
+        self.on_change = on_change
+        self._lock = threading.Lock()
+
+    def load(self) -> Registry:
+        return load_registry(self.engine)
+
+    def create(self, kind: Kind, entry: dict[str, Any]) -> Registry:
+        """Add one entry; 409 when its id is taken."""
+        key = _TABLES[kind][1]
+        with self._lock:
+            data = self._data()
+            if any(e[key] == entry[key] for e in data[kind]):
+                raise RegistryConflict(f"{_SINGULAR[kind]} {entry[key]!r} already exists")
+            data[kind].append(entry)
+            model = _validate(data)
+            with self.engine.begin() as connection:
+                _write(connection, kind, _find(model, kind, entry[key]), exists=False)
+        return self._changed()
+
+    def update(self, kind: Kind, entry_id: str, changes: dict[str, Any], *,
+               replace: bool = False) -> Registry:
+        """Change one entry: ``replace`` swaps all its fields (PUT), else only those given
+        (PATCH). The id itself cannot change."""
+        key = _TABLES[kind][1]
+        with self._lock:
+            data = self._data()
+            index = next((i for i, e in enumerate(data[kind]) if e[key] == entry_id), None)
+            if index is None:
+                raise RegistryNotFound(f"no {_SINGULAR[kind]} {entry_id!r}")
+            if changes.get(key, entry_id) != entry_id:
+                raise RegistryInvalid(f"{key}: cannot be changed (delete and create instead)")
+            base = {} if replace else data[kind][index]
+            data[kind][index] = {**base, **changes, key: entry_id}
+            model = _validate(data)
+            with self.engine.begin() as connection:
+                _write(connection, kind, _find(model, kind, entry_id), exists=True)
+        return self._changed()
+
+    def delete(self, kind: Kind, entry_id: str) -> Registry:
+        """Remove one entry. A household still holding residents or devices is refused (409);
+        a resident's devices lose their resident."""
+        table, key = _TABLES[kind]
+        with self._lock:
+            registry = self.load()
+            known: set[str] = set(
+                registry.households if kind == "households"
+                else registry.residents if kind == "residents" else registry.devices)
+            if entry_id not in known:
+                raise RegistryNotFound(f"no {_SINGULAR[kind]} {entry_id!r}")
+            if kind == "households":
+                n_res = len(registry.household_residents(entry_id))
+                n_dev = len(registry.household_devices(entry_id))
+                if n_res or n_dev:
+                    raise RegistryConflict(
+                        f"household {entry_id!r} still has {n_res} resident(s) and {n_dev} "
+                        "device(s); delete or move them first")
+            with self.engine.begin() as connection:
+                if kind == "residents":
+                    connection.execute(update(devices).where(devices.c.resident == entry_id)
+                                       .values(resident=None))
+                connection.execute(delete(table).where(table.c[key] == entry_id))
+        return self._changed()
+
+    def import_file(self, file: RegistryFile, *, replace: bool = False) -> Registry:
+        """Bulk import: insert or update every entry of ``file``; with ``replace`` remove
+        every entry the file does not name. Checked as a whole before anything is written."""
+        with self._lock:
+            if replace:
+                model = file
+            else:
+                data = self._data()
+                incoming = file.model_dump()
+                for kind, (_, key) in _TABLES.items():
+                    ids = {e[key] for e in incoming[kind]}
+                    data[kind] = [e for e in data[kind] if e[key] not in ids] + incoming[kind]
+                model = _validate(data)
+            with self.engine.begin() as connection:
+                existing = {kind: set(connection.execute(select(table.c[key])).scalars())
+                            for kind, (table, key) in _TABLES.items()}
+                if replace:
+                    # Children first, so no foreign key is left dangling.
+                    for kind in ("devices", "residents", "households"):
+                        table, key = _TABLES[kind]
+                        keep = {e[key] for e in model.model_dump()[kind]}
+                        gone = existing[kind] - keep
+                        if gone:
+                            connection.execute(delete(table).where(table.c[key].in_(gone)))
+                for kind in ("households", "residents", "devices"):
+                    key = _TABLES[kind][1]
+                    for entry in model.model_dump()[kind]:
+                        _write(connection, kind, entry, exists=entry[key] in existing[kind])
+        return self._changed()
+
+    def _data(self) -> dict[str, list[dict[str, Any]]]:
+        return self.load().to_model().model_dump()
+
+    def _changed(self) -> Registry:
+        registry = self.load()
+        if self.on_change is not None:
+            try:
+                self.on_change(registry)
+            except Exception:
+                log.exception("registry change callback failed")
+        return registry
+
+
+def _validate(data: dict[str, Any]) -> RegistryFile:
+    try:
+        return RegistryFile.model_validate(data)
+    except ValidationError as exc:
+        raise RegistryInvalid(validation_message(exc)) from None
+
+
+def _find(model: RegistryFile, kind: Kind, entry_id: str) -> dict[str, Any]:
+    key = _TABLES[kind][1]
+    return next(e for e in model.model_dump()[kind] if e[key] == entry_id)
+
+
+def _write(connection: Connection, kind: Kind, entry: dict[str, Any], *, exists: bool) -> None:
+    """Insert or update one row in place; never delete-and-insert, which would cascade."""
+    table, key = _TABLES[kind]
+    row = dict(entry)
+    if kind == "households":
+        row["night_start"], row["night_end"] = row.pop("night")
+    if exists:
+        connection.execute(update(table).where(table.c[key] == row[key]).values(**row))
+    else:
+        connection.execute(insert(table).values(**row))

@@ -1,0 +1,58 @@
+"""Serving the API with uvicorn so that shutdown never hangs on open live streams."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+from fastapi import FastAPI
+
+from ._context import Services
+
+
+class ApiServer(uvicorn.Server):
+    """uvicorn for a safehood app: ends the open live streams before uvicorn waits for its
+    connections to finish (an SSE response never finishes by itself).
+
+    ``start()`` runs it in a background thread and returns once it listens; ``stop()``
+    shuts it down. ``run()`` (blocking, with signal handling) works as in uvicorn.
+    """
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 8000, *,
+                 log_level: str = "warning", graceful_timeout_s: float = 5.0) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                timeout_graceful_shutdown=int(graceful_timeout_s) or 1,
+                                lifespan="on")
+        super().__init__(config)
+        self._services: Services = app.state.services
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.config.port}"
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._services.streams.close()
+        await super().shutdown(sockets)
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        """Serve in a daemon thread; return once the server accepts connections."""
+        self._thread = threading.Thread(target=self.run, name="api-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the API server did not start on {self.url}")
+            if time.monotonic() > deadline:
+                self.should_exit = True
+                raise TimeoutError(f"the API server did not start on {self.url} in {timeout_s}s")
+            time.sleep(0.02)
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Shut down (ending live streams) and wait for the thread."""
+        self.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None

@@ -1,0 +1,32 @@
+"""Constants of the HTTP API."""
+
+from typing import Final
+
+API_PREFIX: Final = "/api/v1"
+
+TOKEN_PREFIX: Final = "shd_"
+# Bytes of randomness in the secret part of a token (token_urlsafe: ~1.3 chars per byte).
+TOKEN_SECRET_BYTES: Final = 32
+TOKEN_ID_BYTES: Final = 6
+
+# mosquitto 2.0's own defaults for ``mosquitto_passwd`` ($7$ = PBKDF2-HMAC-SHA512).
+MQTT_HASH_ITERATIONS: Final = 101
+MQTT_SALT_BYTES: Final = 12
+MQTT_PASSWORD_BYTES: Final = 24
+INGEST_ACCOUNT_ROLE: Final = "ingest"
+DEVICE_ACCOUNT_ROLE: Final = "device"
+BROKER_RELOAD_TIMEOUT_S: Final = 10.0
+
+DEFAULT_LIMIT: Final = 100
+MAX_LIMIT: Final = 1000
+DEFAULT_READINGS_WINDOW_MS: Final = 3600 * 1000
+MAX_READINGS: Final = 10_000
+
+# A device is "silent" when nothing was heard from it for this long (wall clock).
+SILENT_AFTER_MS: Final = 6 * 3600 * 1000
+BATTERY_LOW_PERCENT: Final = 20
+
+STREAM_KEEPALIVE_S: Final = 15.0
+STREAM_QUEUE_SIZE: Final = 256
+
+MAX_NOTE_LENGTH: Final = 2000

@@ -1,0 +1,158 @@
+"""Fixtures of the API tests: a migrated SQLite database with a small registry, the real
+alert manager and reading store, and one token per role."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from alerting import AlertManager, SqlAlertRepository
+from api import ApiContext, Provisioner, Role, TokenStore, create_app
+from config import Settings
+from database import create_database_engine, import_registry, migrate
+from protocol import AlertDecision, DecisionAction, Message, RegistryFile, Severity
+from protocol import AlertType as T
+from store import SqliteReadingStore
+
+NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: the tests' wall clock
+
+REGISTRY = {
+    "households": [
+        {"id": "h001", "site": "xianlin-3", "lives_alone": False, "building": "b1"},
+        {"id": "h002", "site": "xianlin-3", "lives_alone": True, "building": "b2"},
+        {"id": "h101", "site": "gulou-1", "lives_alone": True},
+    ],
+    "residents": [
+        {"id": "r001", "household": "h001", "name": "Wang Fang", "elderly": True,
+         "contacts": ["mailto://family@example.org"]},
+        {"id": "r002", "household": "h001", "name": "Wang Lei"},
+        {"id": "r003", "household": "h002", "name": "Zhao Min", "elderly": True},
+        {"id": "r101", "household": "h101", "name": "Sun Li", "elderly": True},
+    ],
+    "devices": [
+        {"device_id": "h001-smoke", "site": "xianlin-3", "kind": "smoke", "household": "h001",
+         "room": "kitchen"},
+        {"device_id": "r001-band", "site": "xianlin-3", "kind": "wearable", "household": "h001",
+         "resident": "r001"},
+        {"device_id": "r002-band", "site": "xianlin-3", "kind": "wearable", "household": "h001",
+         "resident": "r002"},
+        {"device_id": "h002-motion", "site": "xianlin-3", "kind": "motion", "household": "h002"},
+        {"device_id": "h101-water", "site": "gulou-1", "kind": "water", "household": "h101"},
+        {"device_id": "stair-smoke", "site": "xianlin-3", "kind": "smoke"},
+    ],
+}
+
+
+@dataclass
+class Tokens:
+    admin: str
+    officer: str
+    officer_gulou: str
+    family: str
+    integrator: str
+
+    def of(self, role: str) -> str:
+        return getattr(self, role)
+
+
+@dataclass
+class Api:
+    """Everything a test needs: the app, its client, the manager and tokens."""
+
+    app: FastAPI
+    client: TestClient
+    engine: Engine
+    manager: AlertManager
+    store: SqliteReadingStore
+    tokens: Tokens
+    settings: Settings
+    provisioner: Provisioner
+    registry_changes: list[object]
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens.of(role)}"}
+
+    def raise_alert(self, alert_type: T, subject: str, site: str, *, household: str | None = None,
+                    resident: str | None = None, device_id: str | None = None,
+                    severity: Severity = Severity.SEVERE, ts_ms: int = NOW_MS - 60_000) -> str:
+        changes = self.manager.apply([AlertDecision(
+            action=DecisionAction.RAISE, type=alert_type, severity=severity, subject=subject,
+            site=site, ts_ms=ts_ms, household=household, resident=resident, device_id=device_id,
+            evidence={"why": "test"},
+        )])
+        return changes[0].alert.id
+
+
+def make_engine(path: Path) -> Engine:
+    engine = create_database_engine(f"sqlite:///{path}")
+    migrate(engine)
+    return engine
+
+
+def issue_tokens(engine: Engine) -> Tokens:
+    store = TokenStore(engine)
+    return Tokens(
+        admin=store.create(name="Ada", role=Role.ADMIN).token,
+        officer=store.create(name="Li Wei", role=Role.OFFICER, sites=["xianlin-3"]).token,
+        officer_gulou=store.create(name="Chen", role=Role.OFFICER, sites=["gulou-1"]).token,
+        family=store.create(name="Wang Jun", role=Role.FAMILY, residents=["r001"]).token,
+        integrator=store.create(name="Ivan", role=Role.INTEGRATOR).token,
+    )
+
+
+@pytest.fixture
+def build_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
+    """Builds an :class:`Api` (optionally with a broker-readiness callable or reload)."""
+    closers: list[Callable[[], None]] = []
+
+    def build(broker_ready: Callable[[], bool] = lambda: True,
+              reload: Callable[[], None] | None = None) -> Api:
+        engine = make_engine(tmp_path / "safehood.db")
+        import_registry(engine, RegistryFile.model_validate(REGISTRY))
+        settings = Settings(data_dir=tmp_path / "data", topic_prefix="safehood")
+        manager = AlertManager(SqlAlertRepository(engine), clock=lambda: NOW_MS)
+        store = SqliteReadingStore(tmp_path / "readings.db")
+        provisioner = Provisioner.from_settings(settings, engine, reload=reload)
+        changes: list[object] = []
+        context = ApiContext(settings=settings, engine=engine, alerts=manager, store=store,
+                             broker_ready=broker_ready, provisioner=provisioner,
+                             on_registry_change=changes.append, clock=lambda: NOW_MS)
+        app = create_app(context)
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        closers.append(lambda: client.__exit__(None, None, None))
+        closers.append(store.close)
+        closers.append(engine.dispose)
+        return Api(app, client, engine, manager, store, issue_tokens(engine), settings,
+                   provisioner, changes)
+
+    yield build
+    for close in closers:
+        close()
+
+
+@pytest.fixture
+def api(build_api: Callable[..., Api]) -> Api:
+    return build_api()
+
+
+def write_readings(store: SqliteReadingStore, device_id: str, site: str, kind: str,
+                   times_ms: list[int]) -> None:
+    store.write([Message(site=site, device_id=device_id, channel="telemetry", ts_ms=t, kind=kind,
+                         fields={"smoke": 0.1, "temp_c": 21.5}, received_ms=t)
+                 for t in times_ms])
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0, what: str = "it") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
