@@ -210,7 +210,9 @@ class AlertManager:
                 raise InvalidTransition(alert_id, record.status.value, "escalate",
                                         f"alert {alert_id!r} has no {which}")
             audience = tiers[index].audience
-            after = replace(record, tiers=record.tiers | {index},
+            delay = record.escalation_delay_ms if record.tiers else max(
+                0, at - record.started_ms - tiers[index].after_ms)
+            after = replace(record, tiers=record.tiers | {index}, escalation_delay_ms=delay,
                             updated_ms=max(record.updated_ms, at))
             text = f"tier {index}: {', '.join(audience)}" + (f"; {note}" if note else "")
             return Proposal(

@@ -20,8 +20,10 @@ OPEN_STATUSES = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED)
 class AlertRecord:
     """The stored state of one alert (times in UTC epoch milliseconds, event time).
 
-    ``tiers`` holds the escalation tiers already notified; ``revision`` grows by one with
-    every committed change and guards optimistic writes between processes.
+    ``tiers`` holds the escalation tiers already notified; ``escalation_delay_ms`` is how much
+    later than planned the chain started (a silence or flapping held it back), and shifts
+    the later tiers alike. ``revision`` grows by one with every committed change and guards
+    optimistic writes between processes.
     ``hold_until_ms`` delays notifications of a flapping alert; ``silenced_by`` names the
     silence that matched it when it last changed.
     """
@@ -47,6 +49,7 @@ class AlertRecord:
     flapping: bool = False
     evidence: Mapping[str, Any] = field(default_factory=lambda: _NO_EVIDENCE)
     tiers: frozenset[int] = frozenset()
+    escalation_delay_ms: int = 0
     next_reminder_ms: int | None = None
     hold_until_ms: int | None = None
     silenced_by: str | None = None

@@ -215,7 +215,8 @@ def _values(record: AlertRecord) -> dict[str, Any]:
         "resolved_ms": record.resolved_ms, "cleared_ms": record.cleared_ms,
         "count": record.count, "confirmed": record.confirmed, "exercise": record.exercise,
         "flapping": record.flapping, "evidence": dict(record.evidence),
-        "tiers": sorted(record.tiers), "next_reminder_ms": record.next_reminder_ms,
+        "tiers": sorted(record.tiers), "escalation_delay_ms": record.escalation_delay_ms,
+        "next_reminder_ms": record.next_reminder_ms,
         "hold_until_ms": record.hold_until_ms, "silenced_by": record.silenced_by,
         "revision": record.revision,
     }
@@ -232,6 +233,7 @@ def _record(row: Row[Any]) -> AlertRecord:
         cleared_ms=m["cleared_ms"], count=m["count"], confirmed=bool(m["confirmed"]),
         exercise=bool(m["exercise"]), flapping=bool(m["flapping"]),
         evidence=dict(m["evidence"] or {}), tiers=frozenset(m["tiers"] or ()),
+        escalation_delay_ms=m["escalation_delay_ms"],
         next_reminder_ms=m["next_reminder_ms"], hold_until_ms=m["hold_until_ms"],
         silenced_by=m["silenced_by"], revision=m["revision"],
     )

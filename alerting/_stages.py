@@ -251,8 +251,9 @@ class EscalationStage:
 
     While an alert is firing (not acknowledged) and not suppressed, every tier whose delay
     has passed (and whose confirmation requirement holds) is notified once: the first rides
-    on the ``raised`` change, later ones are ``escalated`` changes. Acknowledging stops the
-    chain. Updates, acknowledgements and resolutions go to everyone notified so far; when
+    on the ``raised`` change, later ones are ``escalated`` changes. When a silence or
+    flapping held the first tier back, the whole chain shifts by as much, so that nobody is
+    skipped over at the end of a silence. Acknowledging stops the chain. Updates, acknowledgements and resolutions go to everyone notified so far; when
     nobody has been notified yet, nobody is told.
     """
 
@@ -279,11 +280,16 @@ class EscalationStage:
             return replace(proposal, changes=tuple(changes))
         tiers = set(alert.tiers)
         events = list(proposal.events)
+        delay = alert.escalation_delay_ms if alert.tiers else None
         for index, tier in enumerate(rules.tiers):
-            if index in tiers or at - alert.started_ms < tier.after_ms:
+            due_ms = alert.started_ms + tier.after_ms
+            if index in tiers or at < due_ms + (delay or 0):
                 continue
             if tier.require_confirmed and not alert.confirmed:
                 continue
+            if delay is None:
+                # The chain starts now: later tiers keep their spacing from this moment.
+                delay = max(0, at - due_ms)
             tiers.add(index)
             raised = next((i for i, c in enumerate(changes)
                            if c.kind == const.RAISED and c.tier is None), None)
@@ -297,7 +303,7 @@ class EscalationStage:
         if tiers == alert.tiers:
             return replace(proposal, changes=tuple(changes))
         interval = rules.reminder_interval_ms
-        after = replace(alert, tiers=frozenset(tiers),
+        after = replace(alert, tiers=frozenset(tiers), escalation_delay_ms=delay or 0,
                         next_reminder_ms=None if interval is None else at + interval)
         return replace(proposal, after=after, changes=tuple(changes), events=tuple(events))
 

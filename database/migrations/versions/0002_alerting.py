@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("flapping", sa.Boolean, nullable=False),
         sa.Column("evidence", sa.JSON, nullable=False),
         sa.Column("tiers", sa.JSON, nullable=False),
+        sa.Column("escalation_delay_ms", sa.BigInteger, nullable=False),
         sa.Column("next_reminder_ms", sa.BigInteger),
         sa.Column("hold_until_ms", sa.BigInteger),
         sa.Column("silenced_by", sa.String(64)),

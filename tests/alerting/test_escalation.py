@@ -1,0 +1,280 @@
+"""Escalation chains, reminders, flapping, silences and the policy, on both repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from alerting import (
+    AlertManager,
+    AlertPolicy,
+    AlertRepository,
+    EscalationTier,
+    InvalidSilence,
+    InvalidTransition,
+    PolicyError,
+    Silence,
+    SilenceNotFound,
+    TypePolicy,
+)
+from protocol import AlertType
+
+from .conftest import MINUTE, T0, decision
+
+HOUR = 60 * MINUTE
+
+
+def kinds(changes: list) -> list[tuple[str, bool, int | None, tuple[str, ...]]]:
+    return [(c.kind, c.notify, c.tier, c.audience) for c in changes]
+
+
+def test_unacknowledged_fall_walks_the_escalation_chain(manager: AlertManager) -> None:
+    [raised] = manager.apply([decision("fall")])
+    assert kinds([raised]) == [("raised", True, 0, ("officers", "family"))]
+    assert manager.tick(T0 + 4 * MINUTE) == []
+    assert kinds(manager.tick(T0 + 5 * MINUTE)) == [("escalated", True, 1, ("supervisor",))]
+    # Each tier is notified once, however often time is ticked.
+    assert manager.tick(T0 + 5 * MINUTE + 1000) == []
+    [emergency] = manager.tick(T0 + 15 * MINUTE)
+    assert kinds([emergency]) == [("escalated", True, 2, ("emergency",))]
+    assert emergency.alert.tier == 2
+    history = [(e.action, e.note) for e in emergency.alert.history]
+    assert history == [("raised", None), ("escalated", "tier 1: supervisor"),
+                       ("escalated", "tier 2: emergency")]
+
+
+def test_acknowledging_stops_the_chain_and_reminders(manager: AlertManager) -> None:
+    [raised] = manager.apply([decision("sos")])
+    manager.acknowledge(raised.alert.id, "officer-li", at_ms=T0 + 2 * MINUTE)
+    assert manager.tick(T0 + 5 * MINUTE) == []
+    assert manager.tick(T0 + 2 * HOUR) == []
+    alert = manager.get(raised.alert.id)
+    assert alert is not None and alert.tier == 0
+
+
+def test_acknowledged_and_resolved_go_to_everyone_told(manager: AlertManager) -> None:
+    [raised] = manager.apply([decision("fall")])
+    manager.tick(T0 + 5 * MINUTE)
+    told = ("officers", "family", "supervisor")
+    acked = _changes_of(manager, lambda: manager.acknowledge(
+        raised.alert.id, "officer-li", "calling her", at_ms=T0 + 6 * MINUTE))
+    assert kinds(acked) == [("acknowledged", True, None, told)]
+    resolved = _changes_of(manager, lambda: manager.resolve(
+        raised.alert.id, "officer-li", at_ms=T0 + 9 * MINUTE))
+    assert kinds(resolved) == [("resolved", True, None, told)]
+
+
+def test_reminders_repeat_while_unacknowledged(manager: AlertManager) -> None:
+    manager.apply([decision("battery_low", subject="h002-door", household="h002",
+                            resident=None, device_id="h002-door", severity="Minor")])
+    assert manager.tick(T0 + 5 * HOUR) == []  # battery_low: no reminders by default
+    [raised] = manager.apply([decision("tamper", subject="h002-door", household="h002",
+                                       resident=None, device_id="h002-door")])
+    assert manager.tick(T0 + 29 * MINUTE) == []
+    # 30 min: the supervisor tier and the reminder are both due; the escalation wins.
+    assert kinds(manager.tick(T0 + 30 * MINUTE)) == [("escalated", True, 1, ("supervisor",))]
+    assert manager.tick(T0 + 59 * MINUTE) == []
+    [reminder] = manager.tick(T0 + 60 * MINUTE)
+    assert kinds([reminder]) == [("reminder", True, None, ("officers",))]
+    assert kinds(manager.tick(T0 + 90 * MINUTE)) == [("reminder", True, None, ("officers",))]
+    manager.acknowledge(raised.alert.id, "officer-li", at_ms=T0 + 95 * MINUTE)
+    assert manager.tick(T0 + 3 * HOUR) == []
+
+
+def test_manual_escalation_goes_to_the_next_tier(manager: AlertManager) -> None:
+    [raised] = manager.apply([decision("fall")])
+    seen: list = []
+    manager.subscribe(seen.append)
+    manager.acknowledge(raised.alert.id, "officer-li", at_ms=T0 + MINUTE)
+    alert = manager.escalate(raised.alert.id, "officer-li", "needs a second pair of hands",
+                             at_ms=T0 + 2 * MINUTE)
+    assert alert.status == "acknowledged" and alert.tier == 1
+    assert kinds(seen[-1:]) == [("escalated", True, 1, ("supervisor",))]
+    assert alert.history[-1].actor == "officer-li"
+    assert alert.history[-1].note == "tier 1: supervisor; needs a second pair of hands"
+    manager.escalate(raised.alert.id, "officer-li", at_ms=T0 + 3 * MINUTE)
+    with pytest.raises(InvalidTransition, match="no further escalation tier"):
+        manager.escalate(raised.alert.id, "officer-li", at_ms=T0 + 4 * MINUTE)
+    with pytest.raises(InvalidTransition, match="no escalation tier 7"):
+        manager.escalate(raised.alert.id, "officer-li", tier=7)
+
+
+def test_fire_calls_the_emergency_contact_once_confirmed(manager: AlertManager) -> None:
+    unconfirmed = manager.apply([decision("fire", subject="h001", severity="Extreme",
+                                          resident=None, device_id="h001-smoke-kitchen",
+                                          confirmed=False)])
+    assert kinds(unconfirmed) == [("raised", True, 0, ("officers", "family"))]
+    assert unconfirmed[0].alert.confirmed is False
+    confirmed = manager.apply([decision("fire", subject="h001", severity="Extreme",
+                                        resident=None, device_id="h001-smoke-kitchen",
+                                        ts=T0 + 20_000)])
+    assert kinds(confirmed) == [("updated", True, None, ("officers", "family")),
+                                ("escalated", True, 1, ("emergency",))]
+
+
+def test_flapping_alerts_are_recorded_and_held_back(repository: AlertRepository,
+                                                    ids: Callable[[], str]) -> None:
+    policy = AlertPolicy(flap_threshold=3, flap_window_s=600)
+    manager = AlertManager(repository, policy=policy, id_factory=ids)
+    door = {"subject": "h002-door", "household": "h002", "resident": None,
+            "device_id": "h002-door", "severity": "Minor"}
+    notified = []
+    for i in range(4):
+        at = T0 + i * MINUTE
+        raised = manager.apply([decision("door_left_open", ts=at, **door)])
+        closed = manager.apply([decision("door_left_open", "clear", ts=at + 20_000, **door)])
+        notified.append((raised[0].notify, closed[0].notify, raised[0].alert.flapping))
+    # The first two are told (and their clearing); from the third on it is flapping.
+    assert notified == [(True, True, False), (True, True, False), (False, False, True),
+                        (False, False, True)]
+    # A flapping alert that stays firing past the window is notified after all.
+    [stuck] = manager.apply([decision("door_left_open", ts=T0 + 5 * MINUTE, **door)])
+    assert stuck.alert.flapping and not stuck.notify
+    assert manager.tick(T0 + 10 * MINUTE) == []
+    [late] = manager.tick(T0 + 15 * MINUTE)
+    assert kinds([late]) == [("escalated", True, 0, ("officers",))]
+    history = [e.action for e in late.alert.history]
+    assert history == ["raised", "flapping", "escalated"]
+
+
+def test_fall_is_never_held_back_as_flapping(manager: AlertManager) -> None:
+    for i in range(6):
+        [raised] = manager.apply([decision("fall", ts=T0 + i * MINUTE)])
+        manager.resolve(raised.alert.id, "officer-li", at_ms=T0 + i * MINUTE + 1000)
+        assert raised.notify and not raised.alert.flapping
+
+
+def test_silenced_alerts_are_recorded_not_notified(manager: AlertManager) -> None:
+    silence = manager.add_silence(Silence(
+        starts_ms=T0 - MINUTE, ends_ms=T0 + 30 * MINUTE, created_by="technician-zhao",
+        comment="replacing smoke detectors", household="h001"))
+    assert silence.id and silence.created_ms == T0
+    [smoke] = manager.apply([decision("smoke", subject="h001-smoke-kitchen", resident=None,
+                                      device_id="h001-smoke-kitchen", confirmed=False)])
+    assert smoke.kind == "raised" and not smoke.notify
+    assert smoke.alert.silenced_by == silence.id
+    assert smoke.alert.history[-1].note == \
+        f"silence {silence.id} by technician-zhao: replacing smoke detectors"
+    # Other households are not silenced.
+    [other] = manager.apply([decision("sos", subject="r002", household="h002",
+                                      resident="r002", device_id=None)])
+    assert other.notify
+    # A fall in the silenced household: recorded, and no escalation while silenced...
+    [fall] = manager.apply([decision("fall", ts=T0 + MINUTE)])
+    assert not fall.notify
+    silenced = {smoke.alert.id, fall.alert.id}
+    assert [c for c in manager.tick(T0 + 20 * MINUTE) if c.alert.id in silenced] == []
+    # ...but still firing when the silence ends: the chain starts now, from the first tier,
+    # and keeps its spacing (supervisor 5 min later, emergency 15 min later).
+    def fall_changes(at_ms: int) -> list:
+        return kinds([c for c in manager.tick(at_ms)
+                      if c.alert.id == fall.alert.id and c.kind == "escalated"])
+
+    assert fall_changes(T0 + 30 * MINUTE) == [("escalated", True, 0, ("officers", "family"))]
+    assert fall_changes(T0 + 34 * MINUTE) == []
+    assert fall_changes(T0 + 35 * MINUTE) == [("escalated", True, 1, ("supervisor",))]
+    assert fall_changes(T0 + 44 * MINUTE) == []
+    assert fall_changes(T0 + 45 * MINUTE) == [("escalated", True, 2, ("emergency",))]
+
+
+def test_silence_by_device_and_type(manager: AlertManager) -> None:
+    manager.add_silence(Silence(starts_ms=T0, ends_ms=T0 + HOUR, created_by="officer-li",
+                                device_id="h002-door", types=("door_left_open",)))
+    door = {"subject": "h002-door", "household": "h002", "resident": None,
+            "device_id": "h002-door"}
+    [left_open] = manager.apply([decision("door_left_open", **door)])
+    [forced] = manager.apply([decision("forced_entry", **door)])
+    assert not left_open.notify and forced.notify
+
+
+def test_a_persons_escalation_is_notified_during_a_silence(manager: AlertManager) -> None:
+    manager.add_silence(Silence(starts_ms=T0, ends_ms=T0 + HOUR, created_by="officer-li",
+                                site="xianlin-3"))
+    [raised] = manager.apply([decision("fall")])
+    assert not raised.notify
+    seen: list = []
+    manager.subscribe(seen.append)
+    manager.escalate(raised.alert.id, "officer-li", at_ms=T0 + MINUTE)
+    assert kinds(seen) == [("escalated", True, 0, ("officers", "family"))]
+
+
+def test_silences_are_listed_and_deleted(manager: AlertManager) -> None:
+    a = manager.add_silence(Silence(starts_ms=T0, ends_ms=T0 + HOUR, created_by="li",
+                                    site="xianlin-3"))
+    b = manager.add_silence(Silence(starts_ms=T0 + 2 * HOUR, ends_ms=T0 + 3 * HOUR,
+                                    created_by="li", household="h002", types=("battery_low",)))
+    assert [s.id for s in manager.list_silences()] == [a.id, b.id]
+    assert [s.id for s in manager.list_silences(active_at_ms=T0 + 150 * MINUTE)] == [b.id]
+    assert manager.list_silences()[1].types == (AlertType.BATTERY_LOW,)
+    manager.delete_silence(a.id)
+    assert [s.id for s in manager.list_silences()] == [b.id]
+    with pytest.raises(SilenceNotFound):
+        manager.delete_silence(a.id)
+
+
+def test_bad_silences_are_refused() -> None:
+    with pytest.raises(InvalidSilence, match="site, a household or a device"):
+        Silence(starts_ms=T0, ends_ms=T0 + 1, created_by="li")
+    with pytest.raises(InvalidSilence, match="end after it starts"):
+        Silence(starts_ms=T0, ends_ms=T0, created_by="li", site="x")
+    with pytest.raises(InvalidSilence, match="not a valid AlertType"):
+        Silence(starts_ms=T0, ends_ms=T0 + 1, created_by="li", site="x", types=("meteor",))
+
+
+def test_policy_file_overrides_defaults(tmp_path: Path, repository: AlertRepository) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "types:\n"
+        "  fall:\n"
+        "    tiers:\n"
+        "      - {audience: officers}\n"
+        "      - {audience: [supervisor, family], after_s: 60}\n"
+        "    no_reminders: true\n"
+        "flap_threshold: 5\n"
+        "channels:\n"
+        "  xianlin-3: {officers: ['json://127.0.0.1:9/officers']}\n"
+    )
+    policy = AlertPolicy.load(path)
+    assert policy.for_type(AlertType.FALL) == TypePolicy(
+        tiers=(EscalationTier(("officers",)), EscalationTier(("supervisor", "family"), 60.0)),
+        reminder_interval_s=None)
+    assert policy.for_type(AlertType.SOS) == AlertPolicy().for_type(AlertType.SOS)
+    assert policy.flap_threshold == 5
+    assert policy.site_channels("xianlin-3", "officers") == ("json://127.0.0.1:9/officers",)
+    manager = AlertManager(repository, policy=policy)
+    manager.apply([decision("fall")])
+    assert kinds(manager.tick(T0 + MINUTE)) == [("escalated", True, 1, ("supervisor", "family"))]
+    assert manager.tick(T0 + HOUR) == []
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("types: {fire: {auto_resolve: true}}", "fire: may never auto-resolve"),
+    ("types: {fall: {tiers: [{audience: neighbours}]}}", "unknown audience 'neighbours'"),
+    ("types: {meteor: {}}", "bad alert policy at types.meteor"),
+    ("channels: {x: {family: ['json://x']}}", "unknown audience 'family'"),
+    ("flap_threshold: 1", "bad alert policy at flap_threshold"),
+    ("types: [", "not valid YAML/JSON"),
+])
+def test_bad_policy_files_are_refused_in_one_line(tmp_path: Path, text: str,
+                                                  message: str) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text)
+    with pytest.raises(PolicyError, match=message):
+        AlertPolicy.load(path)
+
+
+def test_missing_policy_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="cannot read alert policy"):
+        AlertPolicy.load(tmp_path / "nope.yaml")
+
+
+def _changes_of(manager: AlertManager, action: Callable[[], object]) -> list:
+    seen: list = []
+    unsubscribe = manager.subscribe(seen.append)
+    try:
+        action()
+    finally:
+        unsubscribe()
+    return seen
