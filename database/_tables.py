@@ -178,3 +178,33 @@ notification_attempts = Table(
 )
 
 # --- end of alerting tables -----------------------------------------------------------------
+
+# --- api: bearer tokens and the MQTT accounts of provisioned devices (owner: api/) ---------
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    # SHA-256 of the whole token, hex; the token itself is never stored.
+    Column("token_hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("sites", JSON, nullable=False, default=list),
+    Column("residents", JSON, nullable=False, default=list),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger),
+    Column("revoked_ms", BigInteger),
+)
+
+# No foreign key to ``devices``: a registry import deletes and re-inserts device rows, which
+# must not wipe credentials. The provisioner drops accounts whose device is gone.
+mqtt_accounts = Table(
+    "mqtt_accounts",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    # mosquitto's PBKDF2-SHA512 form: $7$iterations$salt_b64$hash_b64
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("device_id", String(64), index=True),
+    Column("created_ms", BigInteger, nullable=False),
+)
