@@ -111,7 +111,9 @@ def bench_influx(
     store.flush()
     elapsed = time.perf_counter() - started
     count = store.count()
-    assert count == len(messages) and store.spooled == 0, (count, store.spooled)
+    journaled = store.spool.journaled_messages()
+    assert count == len(messages) and store.spooled == 0 and journaled == 0, (
+        count, store.spooled, journaled)
     store.close()
     server.drop_database(database)
     return in_write, elapsed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -67,14 +68,16 @@ def _lines_in(body: bytes | str) -> int:
 class InfluxReadingStore:
     """Readings in InfluxDB (1.8+ for ``/api/v2/write``, 2.x, 3.x).
 
-    Writes go through influxdb-client's batching ``WriteApi``: :meth:`write` only turns the
-    messages into line protocol and hands them over; batches of ``batch_size`` lines (or
-    what ``flush_interval_s`` collected) are sent from the client's own thread and retried
-    with exponential backoff. A batch that still fails with a retryable error goes to a disk
-    spool (``spool_path``, SQLite) and is re-submitted once ``/ping`` answers again; until
-    the spool is empty, new writes go straight to the spool instead of queueing behind
-    retries in memory. A batch refused for good (4xx) is kept in the spool file's
-    ``rejected`` table and counted. Points are keyed by measurement, tags and millisecond
+    Writes go through influxdb-client's batching ``WriteApi``: :meth:`write` turns the
+    messages into line protocol, journals them in the disk spool (``spool_path``, SQLite)
+    and hands them over; batches of ``batch_size`` lines (or what ``flush_interval_s``
+    collected) are sent from the client's own thread and retried with exponential backoff.
+    A batch that still fails with a retryable error goes to the spool's pending table and
+    is re-submitted once ``/ping`` answers again; until the spool is empty, new writes go
+    straight to it instead of queueing behind retries in memory. A batch refused for good
+    (4xx) is kept in the spool's ``rejected`` table and counted. What a crash leaves in the
+    journal is re-submitted at the next start, so once :meth:`write` returns a message is
+    not lost to a crash or an outage. Points are keyed by measurement, tags and millisecond
     time, so re-writing a message overwrites it: writes are idempotent.
 
     Reads use InfluxQL on ``/query`` over httpx. Thread safe.
@@ -112,6 +115,10 @@ class InfluxReadingStore:
         )
         self._cond = threading.Condition()
         self._pending = 0  # lines handed to the WriteApi and not yet written or spooled
+        # Journal ids of the batches in the WriteApi with their unanswered lines, oldest
+        # first: the client answers for lines in the order they were handed over.
+        self._inflight: deque[list[int]] = deque()
+        self._submit_lock = threading.Lock()
         self._closed = False
         self._spool_lock = threading.Lock()
         self.spool = DiskSpool(spool_path)
@@ -181,22 +188,31 @@ class InfluxReadingStore:
         if not messages:
             return
         lines = [to_line(m).encode() for m in messages]
+        body = b"\n".join(lines)
         if self._closed:
             raise StoreError("the InfluxDB store is closed", retryable=False)
         if self._spool_first:
             with self._spool_lock:
                 if self._spool_first:
-                    self._spool_put(b"\n".join(lines), len(lines), "InfluxDB was unavailable")
+                    self._spool_put(body, len(lines), "InfluxDB was unavailable")
                     return
-        with self._cond:
-            self._pending += len(lines)
-        self._write_api.write(self.bucket, self.org, lines, _MS)
+        with self._submit_lock:
+            # Journaled first: a crash before InfluxDB answers loses nothing (see DiskSpool).
+            try:
+                journal_id = self.spool.journal(body, len(lines))
+            except Exception as exc:
+                raise StoreError(
+                    f"cannot write to the spool {self.spool.path}: {exc}", retryable=True
+                ) from exc
+            with self._cond:
+                self._pending += len(lines)
+                self._inflight.append([journal_id, len(lines)])
+            self._write_api.write(self.bucket, self.org, lines, _MS)
 
     def _spool_put(self, body: bytes, messages: int, reason: str) -> None:
         try:
             self.spool.put(body, messages, reason)
         except Exception as exc:
-            _metrics.LOST.inc(messages)
             raise StoreError(
                 f"cannot write to the spool {self.spool.path}: {exc}", retryable=True
             ) from exc
@@ -204,11 +220,27 @@ class InfluxReadingStore:
         _metrics.SPOOL_DEPTH.set(self.spool.pending_messages)
         self._wake.set()
 
-    def _done(self, lines: int) -> None:
+    def _done(self, lines: int, *, settle: bool = True) -> None:
+        """``lines`` more lines were answered for; forget the journal rows now complete
+        (unless they could not be kept elsewhere: then the next start recovers them)."""
+        complete: list[int] = []
         with self._cond:
             self._pending -= lines
+            while lines > 0 and self._inflight:
+                head = self._inflight[0]
+                taken = min(lines, head[1])
+                head[1] -= taken
+                lines -= taken
+                if head[1] == 0:
+                    complete.append(head[0])
+                    self._inflight.popleft()
             if self._pending <= 0:
                 self._cond.notify_all()
+        if settle and complete:
+            try:
+                self.spool.settle(complete)
+            except Exception:
+                log.exception("cannot clear %d batches from the journal", len(complete))
 
     def _on_success(self, _conf: tuple[str, str, str], data: bytes | str) -> None:
         lines = _lines_in(data)
@@ -219,6 +251,7 @@ class InfluxReadingStore:
         body = data if isinstance(data, bytes) else data.encode()
         lines = _lines_in(body)
         reason = _describe(exc)
+        kept = False
         try:
             if _is_retryable(exc):
                 log.warning("InfluxDB did not take %d messages, spooling them: %s", lines, reason)
@@ -229,10 +262,12 @@ class InfluxReadingStore:
                 log.error("InfluxDB refused %d messages: %s", lines, reason)
                 _metrics.REJECTED.inc(lines)
                 self.spool.reject(body, lines, reason)
+            kept = True
         except Exception:
-            log.exception("could not keep %d messages InfluxDB did not take", lines)
+            # Their journal rows stay: the next start re-submits them.
+            log.exception("could not spool %d messages InfluxDB did not take", lines)
         finally:
-            self._done(lines)
+            self._done(lines, settle=kept)
 
     def _on_retry(self, _conf: tuple[str, str, str], _data: Any, exc: Exception) -> None:
         _metrics.RETRIES.inc()

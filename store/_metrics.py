@@ -25,10 +25,6 @@ REJECTED = Counter(
     "safehood_store_rejected_messages",
     "Messages InfluxDB refused for good (4xx); kept in the spool file's rejected table.",
 )
-LOST = Counter(
-    "safehood_store_lost_messages",
-    "Messages that could be neither written nor spooled (the spool itself failed).",
-)
 SPOOL_DEPTH = Gauge(
     "safehood_store_spool_messages",
     "Messages waiting in the disk spool for InfluxDB to come back.",

@@ -4,6 +4,8 @@ StoreErrors; the line protocol is what the README promises."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +69,7 @@ def test_outage_is_spooled_to_disk_and_arrives_once_when_influx_is_back(
     got = store.query("d1", T0, T0 + 10**7)
     assert [r.fields["seq"] for r in got] == list(range(450))
     assert spool_file_messages(tmp_path / "spool.db") == 0
+    assert spool_file_messages(tmp_path / "spool.db", "journal") == 0
 
 
 def test_spool_survives_a_restart_of_the_store(
@@ -82,6 +85,46 @@ def test_spool_survives_a_restart_of_the_store(
     # The forwarder is back: the new store drains what the old one spooled.
     wait_until(lambda: second.spooled == 0)
     assert second.count() == 13
+
+
+# A process that hands messages to the store and is killed before the WriteApi sends them
+# (its batching window is an hour long).
+CRASHING_WRITER = """
+import sys, time
+from store import InfluxReadingStore
+from tests.store._samples import smoke_series
+store = InfluxReadingStore(sys.argv[1], None, "safehood", sys.argv[2], spool_path=sys.argv[3],
+                           batch_size=100_000, flush_interval_s=3600)
+store.write(smoke_series("d1", 250))
+print("written", flush=True)
+time.sleep(3600)
+"""
+
+
+def test_a_crash_after_write_loses_nothing(
+    influxdb: InfluxServer, influx_database: str, make_influx_store: InfluxFactory,
+    tmp_path: Path,
+) -> None:
+    spool = tmp_path / "spool.db"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_WRITER, influxdb.client_url, influx_database, str(spool)],
+        stdout=subprocess.PIPE, cwd=Path(__file__).parents[2],
+    )
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == b"written"
+    finally:
+        writer.kill()
+        writer.wait()
+
+    assert spool_file_messages(spool, "journal") == 250
+    nothing = influxdb.query('SELECT count("msg") FROM /.*/', influx_database)
+    assert "series" not in nothing["results"][0]  # nothing had reached InfluxDB
+
+    store = make_influx_store()  # the next start: the dead process's journal is re-submitted
+    wait_until(lambda: store.spooled == 0)
+    assert store.count() == 250
+    assert spool_file_messages(spool, "journal") == 0
 
 
 def test_refused_writes_are_kept_aside_not_retried(
