@@ -8,9 +8,10 @@ Build it with :func:`create_app` from an :class:`ApiContext`; serve it with
 from ._app import create_app
 from ._context import ApiContext
 from ._provisioning import MqttCredentials, Provisioner, ProvisioningError, mosquitto_hash
+from ._registry import RegistryError, RegistryService
 from ._roles import Principal, Role
 from ._server import ApiServer
-from ._tokens import IssuedToken, TokenError, TokenRecord, TokenStore
+from ._tokens import IssuedToken, TokenError, TokenNotFound, TokenRecord, TokenStore
 
 __all__ = [
     "ApiContext",
@@ -20,8 +21,11 @@ __all__ = [
     "Principal",
     "Provisioner",
     "ProvisioningError",
+    "RegistryError",
+    "RegistryService",
     "Role",
     "TokenError",
+    "TokenNotFound",
     "TokenRecord",
     "TokenStore",
     "create_app",

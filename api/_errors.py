@@ -54,13 +54,24 @@ def _message(exc: Exception, status: int) -> str:
     return str(exc) or exc.__class__.__name__
 
 
+def _where(loc: Any) -> str:
+    """``("query", "type", 0)`` -> ``type[0]``; a missing body stays ``body``."""
+    parts = list(loc or ())
+    if len(parts) > 1 and parts[0] in ("query", "path", "body", "header", "cookie"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 def validation_detail(errors: list[Any]) -> str:
-    """FastAPI's validation errors as one line: ``query.limit: Input should be ...``."""
+    """FastAPI's validation errors as one line: ``limit: Input should be ...``."""
     parts = []
     for error in errors[:3]:
-        loc = [str(p) for p in error.get("loc", ()) if p != "body" or len(error["loc"]) == 1]
+        where = _where(error.get("loc"))
         msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+        parts.append(f"{where}: {msg}" if where else msg)
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return "; ".join(parts) + more
 

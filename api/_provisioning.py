@@ -10,12 +10,14 @@ atomically), then the broker is told to reload.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
 import os
 import secrets
 import shlex
+import stat
 import subprocess
 import tempfile
 import threading
@@ -38,14 +40,11 @@ from .const import (
     MQTT_HASH_ITERATIONS,
     MQTT_PASSWORD_BYTES,
     MQTT_SALT_BYTES,
+    PUBLISHER_ACCOUNT_ROLE,
+    SERVICE_ROLES,
 )
 
 log = logging.getLogger(__name__)
-
-# Service account roles and what they may do (besides devices, which publish under their own
-# topic only): ingest reads every contract topic and publishes dead letters; a publisher
-# (simulator, replayer, a gateway bridging Zigbee2MQTT) may publish any contract topic.
-SERVICE_ROLES = (INGEST_ACCOUNT_ROLE, "publisher")
 
 
 class ProvisioningError(Exception):
@@ -310,7 +309,7 @@ class Provisioner:
             if role == INGEST_ACCOUNT_ROLE:
                 lines.append(f"topic read {self.topic_prefix}/#")
                 lines.append(f"topic write {prefix}/{DEADLETTER_CHANNEL}")
-            elif role == "publisher":
+            elif role == PUBLISHER_ACCOUNT_ROLE:
                 lines.append(f"topic write {prefix}/#")
             else:
                 device_id = r.device_id
@@ -320,13 +319,25 @@ class Provisioner:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` in one step so the broker never reads half a file."""
+    """Replace ``path`` in one step so the broker never reads half a file.
+
+    An existing file keeps its mode and owner (set them as the broker needs, e.g.
+    ``root:mosquitto 0640``); a new one is ``0644``, since mosquitto drops privileges to its
+    own user before it reads the files. It holds only salted PBKDF2 hashes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        old = path.stat()
+    except FileNotFoundError:
+        old = None
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o600)
+        os.chmod(tmp, stat.S_IMODE(old.st_mode) if old else 0o644)
+        if old is not None and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+            with contextlib.suppress(PermissionError):
+                os.chown(tmp, old.st_uid, old.st_gid)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

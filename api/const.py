@@ -15,6 +15,10 @@ MQTT_SALT_BYTES: Final = 12
 MQTT_PASSWORD_BYTES: Final = 24
 INGEST_ACCOUNT_ROLE: Final = "ingest"
 DEVICE_ACCOUNT_ROLE: Final = "device"
+PUBLISHER_ACCOUNT_ROLE: Final = "publisher"
+# Service accounts: ingest reads everything under the prefix and publishes dead letters; a
+# publisher (simulator, replayer, a Zigbee2MQTT bridge) may publish any device topic.
+SERVICE_ROLES: Final = (INGEST_ACCOUNT_ROLE, PUBLISHER_ACCOUNT_ROLE)
 BROKER_RELOAD_TIMEOUT_S: Final = 10.0
 
 DEFAULT_LIMIT: Final = 100

@@ -113,10 +113,11 @@ def build_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
     closers: list[Callable[[], None]] = []
 
     def build(broker_ready: Callable[[], bool] = lambda: True,
-              reload: Callable[[], None] | None = None) -> Api:
+              reload: Callable[[], None] | None = None, **settings_overrides: object) -> Api:
         engine = make_engine(tmp_path / "safehood.db")
         import_registry(engine, RegistryFile.model_validate(REGISTRY))
-        settings = Settings(data_dir=tmp_path / "data", topic_prefix="safehood")
+        settings = Settings(data_dir=tmp_path / "data", topic_prefix="safehood",
+                            **settings_overrides)
         manager = AlertManager(SqlAlertRepository(engine), clock=lambda: NOW_MS)
         store = SqliteReadingStore(tmp_path / "readings.db")
         provisioner = Provisioner.from_settings(settings, engine, reload=reload)
