@@ -65,5 +65,9 @@ class ReadingStore(Protocol):
     def ping(self) -> bool:
         """True when the store answers."""
 
+    def check(self) -> None:
+        """Raise :class:`StoreError` with a one-line reason unless the store answers and
+        its database can be read: for a fail-fast start."""
+
     def close(self) -> None:
         """Flush what is pending and release connections."""

@@ -193,11 +193,18 @@ class SqliteReadingStore:
     def ping(self) -> bool:
         """True while the file can be read."""
         try:
-            with self._reader() as conn:
-                conn.execute("SELECT 1 FROM readings LIMIT 1").fetchall()
-        except (StoreError, sqlite3.Error):
+            self.check()
+        except StoreError:
             return False
         return True
+
+    def check(self) -> None:
+        """Raise :class:`StoreError` unless the file can be read."""
+        with self._reader() as conn:
+            try:
+                conn.execute("SELECT 1 FROM readings LIMIT 1").fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, "read its file") from None
 
     def close(self) -> None:
         """Close every connection; later calls raise :class:`StoreError`. Idempotent."""

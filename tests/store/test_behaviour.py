@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from protocol import Message
-from store import ReadingStore, StoredReading
+from store import ReadingStore, StoredReading, StoreError
 
 from ._samples import T0, every_kind, message, smoke_series
 
@@ -175,7 +177,10 @@ def test_reads_while_another_thread_writes(store: ReadingStore) -> None:
     assert seen <= 1_000
 
 
-def test_ping_and_close(store: ReadingStore) -> None:
+def test_ping_check_and_close(store: ReadingStore) -> None:
     assert store.ping()
+    store.check()
     store.close()
     assert not store.ping()
+    with pytest.raises(StoreError, match="closed"):
+        store.check()
