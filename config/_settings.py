@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".safehood")
     database_url: str | None = None
     registry_file: Path | None = None
+    alert_policy_file: Path | None = None
+    detector_config_file: Path | None = None
 
     influx_url: str | None = None
     influx_token: SecretStr | None = None

@@ -10,8 +10,18 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from alerting import (
+    AlertManager,
+    AlertPolicy,
+    AppriseNotifier,
+    ContactDirectory,
+    NotificationDispatcher,
+    SqlAlertRepository,
+)
+from api import ApiContext, ApiServer, create_app
 from config import Settings
 from database import create_database_engine, import_registry, load_registry, migrate
+from detectors import DetectorConfig, DetectorEngine
 from ingest import (
     DeadLetterRecorder,
     DeviceHealthRecorder,
@@ -22,6 +32,8 @@ from ingest import (
 )
 from protocol import Registry, RegistryFile
 from store import ReadingStore, open_store
+
+from ._detection import DetectionStage
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +67,31 @@ class Pipeline:
     store: ReadingStore
     ingest: IngestService
     deadletters: DeadLetterRecorder
+    detection: DetectionStage
+    alerts: AlertManager
+    notifications: NotificationDispatcher
+    api: ApiServer | None
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _started: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
+        """Start ingest (raising ``ingest.BrokerUnreachable``), then the API."""
         self.ingest.start()
         self._started.set()
+        if self.api is not None:
+            self.api.start()
+
+    @property
+    def api_url(self) -> str | None:
+        return self.api.url if self.api is not None else None
 
     def stop(self) -> None:
-        """Stop ingest first (finishing its batch), then everything downstream, in order."""
+        """Stop the API and ingest (finishing its batch), then everything downstream."""
+        if self.api is not None:
+            self.api.stop()
         if self._started.is_set():
             self.ingest.stop()
+        self.notifications.close()
         for close in reversed(self._closers):
             try:
                 close()
@@ -91,9 +117,12 @@ def build_pipeline(
     registry_file: RegistryFile | None = None,
     extra_handlers: list[MessageHandler] | None = None,
     extra_tick_handlers: list[TickHandler] | None = None,
+    serve_api: bool = True,
+    exercise: bool = False,
 ) -> Pipeline:
     """Build the live pipeline from settings. A ``registry_file`` (or ``settings.registry_file``)
-    is imported into the database first; the database's registry is what ingest checks."""
+    is imported into the database first; the database's registry is what ingest checks.
+    With ``exercise`` every alert is marked as an exercise (simulated traffic)."""
     engine = open_database(settings)
     if registry_file is None and settings.registry_file is not None:
         registry_file = Registry.load(settings.registry_file).to_model()
@@ -117,7 +146,21 @@ def build_pipeline(
         publish=lambda topic, payload: source.publish(topic, payload),
         max_payload=settings.deadletter_max_payload_bytes,
     )
-    handlers: list[MessageHandler] = [DeviceHealthRecorder(engine), *(extra_handlers or [])]
+    policy = AlertPolicy.load(settings.alert_policy_file) if settings.alert_policy_file else AlertPolicy()
+    detector_config = (DetectorConfig.load(settings.detector_config_file)
+                       if settings.detector_config_file else DetectorConfig())
+    repository = SqlAlertRepository(engine)
+    alerts = AlertManager(repository, policy=policy, registry=registry.get(), exercise=exercise)
+    directory = ContactDirectory(registry.get(), policy)
+    notifications = NotificationDispatcher(
+        AppriseNotifier(), repository, directory=directory, public_url=settings.public_url)
+    alerts.subscribe(notifications.submit)
+    detection = DetectionStage(DetectorEngine(registry.get(), detector_config), alerts)
+    registry.on_change(detection.update_registry)
+    registry.on_change(directory.set_registry)
+    registry.on_change(alerts.set_registry)
+    handlers: list[MessageHandler] = [DeviceHealthRecorder(engine), detection,
+                                      *(extra_handlers or [])]
     ingest = IngestService(
         source,
         store,
@@ -125,9 +168,17 @@ def build_pipeline(
         registry=registry.get,
         topic_prefix=settings.topic_prefix,
         handlers=handlers,
-        tick_handlers=list(extra_tick_handlers or []),
+        tick_handlers=[detection.tick, *(extra_tick_handlers or [])],
         batch_size=settings.store_batch_size,
         dedup_window=settings.dedup_window,
     )
+    api = None
+    if serve_api:
+        app = create_app(ApiContext(
+            settings=settings, engine=engine, alerts=alerts, store=store,
+            broker_ready=source.connected.is_set, on_registry_change=registry.replace,
+        ))
+        api = ApiServer(app, host=settings.api_host, port=settings.api_port)
     return Pipeline(settings=settings, engine=engine, registry=registry, store=store,
-                    ingest=ingest, deadletters=deadletters)
+                    ingest=ingest, deadletters=deadletters, detection=detection, alerts=alerts,
+                    notifications=notifications, api=api)

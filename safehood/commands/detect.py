@@ -6,7 +6,7 @@ import argparse
 import itertools
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -104,7 +104,7 @@ class AlertSink:
         return sorted(alerts, key=lambda a: a.id)
 
 
-def _records(handle: IO[bytes], summary: DetectSummary) -> Iterator[ReplayRecord]:
+def _records(handle: Iterable[bytes], summary: DetectSummary) -> Iterator[ReplayRecord]:
     for raw in handle:
         summary.lines += 1
         if not raw.strip():

@@ -1,0 +1,75 @@
+"""Where the live pipeline meets the detectors: runs them on ingest's consumer thread, moves
+each site's event time on with the wall clock, and hands decisions to alerting."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from alerting import AlertManager
+from detectors import DetectorEngine
+from protocol import AlertDecision, Message, Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _SiteTime:
+    event_ms: int
+    wall_ms: int
+
+
+class DetectionStage:
+    """A message handler and tick handler for :class:`ingest.IngestService`.
+
+    Event time drives the detectors. Between messages a site's event time is carried on by
+    the wall clock from its newest message (newest ``ts`` plus the wall time since it came),
+    so a site that falls silent still reaches its offline and inactivity deadlines, while a
+    recording replayed at any speed, or from the past, keeps its own time line.
+    Everything runs on the consumer thread; a registry change from another thread is picked
+    up at the next batch or tick.
+    """
+
+    def __init__(self, engine: DetectorEngine, alerts: AlertManager) -> None:
+        self.engine = engine
+        self.alerts = alerts
+        self._sites: dict[str, _SiteTime] = {}
+        self._pending_registry: Registry | None = None
+        self._lock = threading.Lock()
+
+    def update_registry(self, registry: Registry) -> None:
+        with self._lock:
+            self._pending_registry = registry
+
+    def __call__(self, messages: Sequence[Message]) -> None:
+        self._swap_registry()
+        decisions: list[AlertDecision] = []
+        for message in messages:
+            decisions += self.engine.process_one(message)
+            if message.received_ms is not None and not message.ts_from_receipt:
+                site = self._sites.get(message.site)
+                if site is None or message.ts_ms >= site.event_ms:
+                    self._sites[message.site] = _SiteTime(message.ts_ms, message.received_ms)
+        if decisions:
+            self.alerts.apply(decisions)
+
+    def tick(self, now_ms: int) -> None:
+        self._swap_registry()
+        decisions: list[AlertDecision] = []
+        latest = 0
+        for name, site in self._sites.items():
+            event_now = site.event_ms + max(0, now_ms - site.wall_ms)
+            latest = max(latest, event_now)
+            decisions += self.engine.advance(event_now, name)
+        if decisions:
+            self.alerts.apply(decisions)
+        if latest:
+            self.alerts.tick(latest)
+
+    def _swap_registry(self) -> None:
+        with self._lock:
+            registry, self._pending_registry = self._pending_registry, None
+        if registry is not None:
+            self.engine.update_registry(registry)

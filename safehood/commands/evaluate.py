@@ -1,0 +1,384 @@
+"""``safehood evaluate``: score alerts against the simulator's labels, per alert type."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from pydantic import ValidationError
+
+from protocol import Alert, Label, Registry, parse_ts_ms
+
+from ._common import CommandError, existing_file, positive_float, positive_int
+
+MS_PER_S = 1000
+MS_PER_DAY = 86_400_000
+
+# How long after a label ends an alert still counts as detecting it (the detector's own
+# waiting time: inactivity and device silence are only known after their thresholds).
+DEFAULT_MAX_DELAY_S: dict[str, float] = {
+    "fire": 300, "smoke": 300, "sos": 120, "fall": 600, "water_leak": 3600,
+    "forced_entry": 120, "door_left_open": 3600, "night_wandering": 3600,
+    "inactivity": 3600, "device_offline": 3 * 3600, "site_offline": 3600,
+    "battery_low": 3600, "tamper": 600,
+}
+FALLBACK_MAX_DELAY_S = 600.0
+DEFAULT_TOLERANCE_S = 60.0
+
+# Label types (or negative labels) whose alerts are false alarms: a fire alert on burnt toast,
+# a fall alert on a dropped band.
+NEGATIVE_LABELS: dict[str, str] = {"nuisance_smoke": "fire", "fall_negative": "fall"}
+# Alert types scored against labels of other types: ``smoke`` is the first signal of both a
+# fire and burnt toast, and is right to be raised on either.
+EXTRA_POSITIVES: dict[str, tuple[str, ...]] = {"smoke": ("fire", "nuisance_smoke")}
+
+TYPE_ORDER = (
+    "fire", "smoke", "sos", "fall", "forced_entry", "water_leak", "inactivity",
+    "night_wandering", "door_left_open", "device_offline", "site_offline", "battery_low",
+    "tamper", "abnormal_routine",
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score alerts against labels: recall, precision, false alarms, delay",
+        description=(
+            "Match the alerts of `safehood detect` to the simulator's labels, per alert type: "
+            "an alert detects a label of its type when it is about the same household, "
+            "resident or device (where both say) and starts between the label's start (minus "
+            "a tolerance) and its end plus the type's longest allowed delay. Prints recall, "
+            "precision, false alarms per 100 household-days and detection delay percentiles."
+        ),
+    )
+    parser.add_argument("--labels", required=True, type=existing_file, metavar="FILE",
+                        help="labels (JSON Lines) written by the simulator")
+    parser.add_argument("--alerts", required=True, type=existing_file, metavar="FILE",
+                        help="alerts (JSON Lines) written by safehood detect")
+    parser.add_argument("--registry", type=existing_file, metavar="FILE",
+                        help="registry file, for the number of households")
+    parser.add_argument("--households", type=positive_int, metavar="N",
+                        help="number of households (instead of --registry)")
+    parser.add_argument("--days", type=positive_float, metavar="D",
+                        help="days recorded (default: the span of labels and alerts)")
+    parser.add_argument("--tolerance", type=positive_float, default=DEFAULT_TOLERANCE_S,
+                        metavar="S", help="seconds an alert may start before its label")
+    parser.add_argument("--max-delay", action="append", default=[], metavar="TYPE=S",
+                        help="longest delay after a label's end for TYPE, in seconds "
+                             "(repeatable)")
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="also draw the scores to PNG")
+    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    parser.set_defaults(func=run)
+
+
+@dataclass(frozen=True, slots=True)
+class TypeScore:
+    """Detection quality for one alert type."""
+
+    type: str
+    labels: int
+    detected: int
+    alerts: int
+    true_alerts: int
+    false_alarms: int
+    false_alarms_per_100_household_days: float
+    delays_s: tuple[float, ...] = ()
+
+    @property
+    def recall(self) -> float | None:
+        return self.detected / self.labels if self.labels else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.true_alerts / self.alerts if self.alerts else None
+
+    def delay_percentile(self, q: float) -> float | None:
+        return float(np.percentile(self.delays_s, q)) if self.delays_s else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type, "labels": self.labels, "detected": self.detected,
+            "alerts": self.alerts, "true_alerts": self.true_alerts,
+            "false_alarms": self.false_alarms, "recall": self.recall,
+            "precision": self.precision,
+            "false_alarms_per_100_household_days": self.false_alarms_per_100_household_days,
+            "delay_p50_s": self.delay_percentile(50), "delay_p90_s": self.delay_percentile(90),
+            "delay_max_s": max(self.delays_s) if self.delays_s else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    """The scores of every alert type seen in the labels or the alerts."""
+
+    household_days: float
+    scores: tuple[TypeScore, ...] = field(default_factory=tuple)
+    missed: tuple[Label, ...] = ()
+
+    def score(self, alert_type: str) -> TypeScore | None:
+        return next((s for s in self.scores if s.type == alert_type), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"household_days": self.household_days,
+                "scores": [s.as_dict() for s in self.scores]}
+
+
+def _ms(value: str) -> int:
+    return parse_ts_ms(value)
+
+
+# What must agree between a label and an alert of each type (where both name it). A fire
+# is about a household whichever detector confirmed it; an SOS about a person whichever
+# button they pressed.
+_HOUSEHOLD_LEVEL = ("site", "household", "resident")
+_DEVICE_LEVEL = ("site", "household", "device_id")
+ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "fire": _HOUSEHOLD_LEVEL, "smoke": _HOUSEHOLD_LEVEL, "inactivity": _HOUSEHOLD_LEVEL,
+    "night_wandering": _HOUSEHOLD_LEVEL, "sos": _HOUSEHOLD_LEVEL, "fall": _HOUSEHOLD_LEVEL,
+    "site_offline": ("site",),
+}
+
+
+def _same_entity(label: Label, alert: Alert) -> bool:
+    for name in ENTITY_FIELDS.get(alert.type.value, _DEVICE_LEVEL):
+        want, got = getattr(label, name), getattr(alert, name)
+        if want is not None and got is not None and want != got:
+            return False
+    return True
+
+
+def _is_negative(label: Label) -> bool:
+    extra = label.model_extra or {}
+    return bool(extra.get("negative")) or label.type in NEGATIVE_LABELS
+
+
+def _negative_target(label: Label) -> str:
+    return NEGATIVE_LABELS.get(label.type, label.type.removesuffix("_negative"))
+
+
+def score(
+    labels: Sequence[Label],
+    alerts: Sequence[Alert],
+    *,
+    household_days: float,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    max_delay_s: Mapping[str, float] | None = None,
+) -> Scorecard:
+    """Match ``alerts`` to ``labels`` per type and compute the scores.
+
+    An alert is a true alert when it matches a positive label of a type it answers for;
+    every other alert of the type is a false alarm (alerts on negative labels included).
+    A label is detected when at least one alert matches it; its delay is that of the
+    earliest match (negative delays, an alert slightly before the label, count as 0).
+    """
+    delays = {**DEFAULT_MAX_DELAY_S, **(max_delay_s or {})}
+    tolerance_ms = int(tolerance_s * MS_PER_S)
+    by_type: dict[str, list[Alert]] = defaultdict(list)
+    for alert in alerts:
+        by_type[alert.type.value].append(alert)
+    positives: dict[str, list[Label]] = defaultdict(list)
+    for label in labels:
+        if _is_negative(label):
+            continue
+        positives[label.type].append(label)
+        for alert_type, sources in EXTRA_POSITIVES.items():
+            if label.type in sources:
+                positives[alert_type].append(label)
+    types = set(by_type) | set(positives)
+    ordered = sorted(types, key=lambda t: (TYPE_ORDER.index(t) if t in TYPE_ORDER else 99, t))
+    scores: list[TypeScore] = []
+    missed: list[Label] = []
+    for alert_type in ordered:
+        type_alerts = sorted(by_type.get(alert_type, []), key=lambda a: a.started_at)
+        starts = [_ms(a.started_at) for a in type_alerts]
+        late_ms = int(delays.get(alert_type, FALLBACK_MAX_DELAY_S) * MS_PER_S)
+        matched_alerts: set[int] = set()
+        type_delays: list[float] = []
+        type_labels = positives.get(alert_type, [])
+        for label in type_labels:
+            lo, hi = label.start - tolerance_ms, label.end + late_ms
+            first: int | None = None
+            for index, (alert, start) in enumerate(zip(type_alerts, starts, strict=True)):
+                if start < lo:
+                    continue
+                if start > hi:
+                    break
+                if _same_entity(label, alert):
+                    matched_alerts.add(index)
+                    first = start if first is None else min(first, start)
+            if first is None:
+                missed.append(label)
+            else:
+                type_delays.append(max(0.0, (first - label.start) / MS_PER_S))
+        false_alarms = len(type_alerts) - len(matched_alerts)
+        scores.append(TypeScore(
+            type=alert_type, labels=len(type_labels), detected=len(type_delays),
+            alerts=len(type_alerts), true_alerts=len(matched_alerts), false_alarms=false_alarms,
+            false_alarms_per_100_household_days=(
+                100.0 * false_alarms / household_days if household_days > 0 else math.nan),
+            delays_s=tuple(type_delays),
+        ))
+    return Scorecard(household_days, tuple(scores), tuple(missed))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def format_table(card: Scorecard) -> str:
+    """The scorecard as plain aligned text."""
+    header = ("type", "labels", "detected", "recall", "alerts", "precision", "FA", "FA/100hd",
+              "delay p50", "p90", "max")
+    rows = [header]
+    for s in card.scores:
+        rows.append((
+            s.type, str(s.labels), str(s.detected), _pct(s.recall), str(s.alerts),
+            _pct(s.precision), str(s.false_alarms),
+            f"{s.false_alarms_per_100_household_days:.2f}",
+            _duration(s.delay_percentile(50)), _duration(s.delay_percentile(90)),
+            _duration(max(s.delays_s) if s.delays_s else None),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:],
+                                                                          strict=True)]
+        lines.append("  ".join(cells))
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append(f"household-days: {card.household_days:.1f}")
+    return "\n".join(lines)
+
+
+def plot(card: Scorecard, path: Path, title: str = "safehood detectors") -> None:
+    """Draw recall/precision, false alarms and delays per type to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scores = [s for s in card.scores if s.labels or s.alerts]
+    names = [s.type for s in scores]
+    x = np.arange(len(names))
+    fig, axes = plt.subplots(3, 1, figsize=(max(8, 0.8 * len(names) + 2), 10), sharex=True)
+    recall = [s.recall if s.recall is not None else np.nan for s in scores]
+    precision = [s.precision if s.precision is not None else np.nan for s in scores]
+    axes[0].bar(x - 0.2, recall, 0.4, label="recall")
+    axes[0].bar(x + 0.2, precision, 0.4, label="precision")
+    axes[0].set_ylim(0, 1.05)
+    axes[0].axhline(0.9, color="grey", lw=0.8, ls="--")
+    axes[0].legend(loc="lower right")
+    axes[0].set_title(title)
+    axes[1].bar(x, [s.false_alarms_per_100_household_days for s in scores], color="tab:red")
+    axes[1].set_ylabel("false alarms /\n100 household-days")
+    data = [[d / 60 for d in s.delays_s] or [np.nan] for s in scores]
+    axes[2].boxplot(data, positions=x, widths=0.5, showfliers=True)
+    axes[2].set_yscale("symlog", linthresh=1)
+    axes[2].set_ylabel("detection delay (min)")
+    axes[2].set_xticks(x, names, rotation=35, ha="right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def read_alerts(path: Path) -> tuple[list[Alert], int]:
+    """Alerts of a JSON Lines file, and how many lines were not alerts."""
+    alerts: list[Alert] = []
+    bad = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                alerts.append(Alert.model_validate(orjson.loads(line)))
+            except (orjson.JSONDecodeError, ValidationError):
+                bad += 1
+    return alerts, bad
+
+
+def read_label_file(path: Path) -> tuple[list[Label], int]:
+    """Labels of a JSON Lines file, and how many lines were not labels."""
+    labels: list[Label] = []
+    bad = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                labels.append(Label.model_validate(orjson.loads(line)))
+            except (orjson.JSONDecodeError, ValidationError, TypeError, ValueError):
+                bad += 1
+    return labels, bad
+
+
+def span_days(labels: Iterable[Label], alerts: Iterable[Alert]) -> float:
+    """Days from the earliest to the latest time in labels and alerts (at least one)."""
+    times = [t for label in labels for t in (label.start, label.end)]
+    times += [_ms(a.started_at) for a in alerts]
+    if not times:
+        return 1.0
+    return max(1.0, (max(times) - min(times)) / MS_PER_DAY)
+
+
+def _parse_delays(items: Sequence[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not sep or not name or not seconds >= 0:
+            raise CommandError(f"--max-delay {item!r} is not TYPE=SECONDS")
+        out[name.strip()] = seconds
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    delays = _parse_delays(args.max_delay)
+    labels, bad_labels = read_label_file(args.labels)
+    alerts, bad_alerts = read_alerts(args.alerts)
+    if not labels and bad_labels:
+        raise CommandError(f"{args.labels} holds no labels ({bad_labels} unreadable lines)")
+    households = args.households
+    if households is None and args.registry is not None:
+        try:
+            households = len(Registry.load(args.registry).households)
+        except (ValidationError, ValueError, OSError) as exc:
+            raise CommandError(f"cannot load registry {args.registry}: {exc}") from None
+    if households is None:
+        raise CommandError("give --registry or --households (for false alarms per household-day)")
+    days = args.days if args.days is not None else span_days(labels, alerts)
+    card = score(labels, alerts, household_days=households * days, tolerance_s=args.tolerance,
+                 max_delay_s=delays)
+    if args.json:
+        sys.stdout.write(orjson.dumps(card.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(format_table(card))
+    if bad_labels or bad_alerts:
+        print(f"safehood evaluate: skipped {bad_labels} bad label lines, {bad_alerts} bad alert "
+              "lines", file=sys.stderr)
+    if args.plot is not None:
+        try:
+            plot(card, args.plot)
+        except OSError as exc:
+            raise CommandError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
+    return 0
