@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from alerting import (
+    AlertChange,
     AlertManager,
     AlertPolicy,
     AppriseNotifier,
@@ -154,7 +155,11 @@ def build_pipeline(
     directory = ContactDirectory(registry.get(), policy)
     notifications = NotificationDispatcher(
         AppriseNotifier(), repository, directory=directory, public_url=settings.public_url)
-    alerts.subscribe(notifications.submit)
+
+    def notify(change: AlertChange) -> None:
+        notifications.submit(change)
+
+    alerts.subscribe(notify)
     detection = DetectionStage(DetectorEngine(registry.get(), detector_config), alerts)
     registry.on_change(detection.update_registry)
     registry.on_change(directory.set_registry)
