@@ -197,6 +197,8 @@ class InfluxReadingStore:
                     self._spool_put(body, len(lines), "InfluxDB was unavailable")
                     return
         with self._submit_lock:
+            if self._closed:
+                raise StoreError("the InfluxDB store is closed", retryable=False)
             # Journaled first: a crash before InfluxDB answers loses nothing (see DiskSpool).
             try:
                 journal_id = self.spool.journal(body, len(lines))
@@ -369,9 +371,10 @@ class InfluxReadingStore:
 
         What is still in the spool stays there for the next start. Idempotent.
         """
-        if self._closed:
-            return
-        self._closed = True
+        with self._submit_lock:
+            if self._closed:
+                return
+            self._closed = True
         # Closing the batching WriteApi sends what it holds and waits for the callbacks.
         self._write_api.close()
         self._stop.set()
