@@ -139,4 +139,5 @@ class Alert(BaseModel):
     flapping: bool = False
     tier: int | None = None
     silenced_by: str | None = None
+    inhibited_by: str | None = None
     notifications: list[AlertNotification] = Field(default_factory=list)
