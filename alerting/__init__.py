@@ -30,7 +30,7 @@ from ._notify import (
     RecordingNotifier,
     Target,
 )
-from ._policy import AlertPolicy, EscalationTier, TypePolicy
+from ._policy import AlertPolicy, EscalationTier, InhibitRule, TypePolicy
 from ._repository import AlertRepository, InMemoryAlertRepository
 from ._sql import SqlAlertRepository
 
@@ -48,6 +48,7 @@ __all__ = [
     "DispatcherStats",
     "EscalationTier",
     "InMemoryAlertRepository",
+    "InhibitRule",
     "InvalidSilence",
     "InvalidTransition",
     "NotFound",

@@ -16,8 +16,6 @@ from protocol import Alert, AlertStatus, Severity, format_ts, parse_ts_ms
 
 from . import const
 
-ET.register_namespace("cap", const.CAP_NAMESPACE)
-
 _URGENCY = {
     Severity.EXTREME: "Immediate",
     Severity.SEVERE: "Immediate",
@@ -36,7 +34,7 @@ def render_cap(alert: Alert, *, exercise: bool = False, base_url: str | None = N
     """
     element = cap_element(alert, exercise=exercise, base_url=base_url, sender=sender)
     ET.indent(element)
-    return _document(element, default_namespace=const.CAP_NAMESPACE)
+    return _document(element)
 
 
 def render_cap_feed(alerts: Iterable[Alert], *, exercise: bool = False,
@@ -44,40 +42,40 @@ def render_cap_feed(alerts: Iterable[Alert], *, exercise: bool = False,
                     title: str = "safehood alerts") -> str:
     """An Atom feed (RFC 4287) with one entry per alert, each carrying its CAP 1.2 message
     as ``application/cap+xml`` content (the form public CAP feeds use)."""
-    atom = const.ATOM_NAMESPACE
     alerts = list(alerts)
-    feed = ET.Element(f"{{{atom}}}feed")
+    # Plain tags with an xmlns attribute give the usual unprefixed Atom and CAP documents.
+    feed = ET.Element("feed", xmlns=const.ATOM_NAMESPACE)
     base = base_url.rstrip("/") if base_url else None
-    _sub(feed, f"{{{atom}}}id", f"{base}/api/alerts.cap" if base else f"urn:{sender}:alerts")
-    _sub(feed, f"{{{atom}}}title", title)
+    _sub(feed, "id", f"urn:{sender}:alerts")
+    _sub(feed, "title", title)
+    if base:
+        ET.SubElement(feed, "link", rel="alternate", href=f"{base}/ui/#/alerts")
     updated = max((_updated_ms(a) for a in alerts), default=None)
-    _sub(feed, f"{{{atom}}}updated", format_ts(updated) if updated is not None
+    _sub(feed, "updated", format_ts(updated) if updated is not None
          else "1970-01-01T00:00:00Z")
-    author = ET.SubElement(feed, f"{{{atom}}}author")
-    _sub(author, f"{{{atom}}}name", sender)
+    author = ET.SubElement(feed, "author")
+    _sub(author, "name", sender)
     for alert in alerts:
-        entry = ET.SubElement(feed, f"{{{atom}}}entry")
-        _sub(entry, f"{{{atom}}}id", f"urn:{sender}:alert:{alert.id}:{_updated_ms(alert)}")
-        _sub(entry, f"{{{atom}}}title", _headline(alert))
-        _sub(entry, f"{{{atom}}}updated", format_ts(_updated_ms(alert)))
+        entry = ET.SubElement(feed, "entry")
+        _sub(entry, "id", f"urn:{sender}:alert:{alert.id}")
+        _sub(entry, "title", _headline(alert))
+        _sub(entry, "updated", format_ts(_updated_ms(alert)))
         if base:
-            ET.SubElement(entry, f"{{{atom}}}link", href=alert_link(base, alert.id))
+            ET.SubElement(entry, "link", href=alert_link(base, alert.id))
         category = const.CAP_CATEGORY.get(alert.type, "Other")
-        ET.SubElement(entry, f"{{{atom}}}category", term=category)
-        _sub(entry, f"{{{atom}}}summary", _description(alert))
-        content = ET.SubElement(entry, f"{{{atom}}}content", type="application/cap+xml")
+        ET.SubElement(entry, "category", term=category)
+        _sub(entry, "summary", _description(alert))
+        content = ET.SubElement(entry, "content", type="application/cap+xml")
         content.append(cap_element(alert, exercise=exercise, base_url=base, sender=sender))
     ET.indent(feed)
-    return _document(feed, default_namespace=atom)
+    return _document(feed)
 
 
 def cap_element(alert: Alert, *, exercise: bool = False, base_url: str | None = None,
                 sender: str = const.CAP_SENDER) -> ET.Element:
-    """The ``cap:alert`` element of an alert (children in the order of the CAP 1.2 schema)."""
-    ns = const.CAP_NAMESPACE
-
-    def sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
-        return _sub(parent, f"{{{ns}}}{tag}", text)
+    """The CAP ``alert`` element of an alert (children in the order of the CAP 1.2 schema);
+    its tags are plain and its namespace an ``xmlns`` attribute, as it serialises."""
+    sub = _sub
 
     started_ms = parse_ts_ms(alert.started_at)
     original = f"{sender}-{alert.id}"
@@ -92,7 +90,7 @@ def cap_element(alert: Alert, *, exercise: bool = False, base_url: str | None = 
         msg_type, sent_ms, identifier = "Alert", started_ms, original
     is_exercise = exercise or bool(alert.exercise)
 
-    root = ET.Element(f"{{{ns}}}alert")
+    root = ET.Element("alert", xmlns=const.CAP_NAMESPACE)
     sub(root, "identifier", identifier)
     sub(root, "sender", sender)
     sub(root, "sent", cap_time(sent_ms))
@@ -106,7 +104,7 @@ def cap_element(alert: Alert, *, exercise: bool = False, base_url: str | None = 
         sub(root, "references", f"{sender},{original},{cap_time(started_ms)}")
     sub(root, "incidents", alert.id)
 
-    info = ET.SubElement(root, f"{{{ns}}}info")
+    info = ET.SubElement(root, "info")
     sub(info, "language", "en-US")
     sub(info, "category", const.CAP_CATEGORY.get(alert.type, "Other"))
     sub(info, "event", const.EVENT_NAMES.get(alert.type, alert.type.value))
@@ -125,10 +123,10 @@ def cap_element(alert: Alert, *, exercise: bool = False, base_url: str | None = 
                         ("alertStatus", alert.status.value), ("count", str(alert.count)),
                         ("escalationTier", "" if alert.tier is None else str(alert.tier))):
         if value:
-            parameter = ET.SubElement(info, f"{{{ns}}}parameter")
+            parameter = ET.SubElement(info, "parameter")
             sub(parameter, "valueName", name)
             sub(parameter, "value", value)
-    area = ET.SubElement(info, f"{{{ns}}}area")
+    area = ET.SubElement(info, "area")
     sub(area, "areaDesc", _where(alert))
     return root
 
@@ -196,6 +194,6 @@ def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
     return element
 
 
-def _document(element: ET.Element, *, default_namespace: str) -> str:
-    body = ET.tostring(element, encoding="unicode", default_namespace=default_namespace)
+def _document(element: ET.Element) -> str:
+    body = ET.tostring(element, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'

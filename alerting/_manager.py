@@ -33,6 +33,7 @@ from ._stages import (
     DedupStage,
     EscalationStage,
     FlapStage,
+    InhibitStage,
     PendingChange,
     Proposal,
     ReminderStage,
@@ -94,14 +95,15 @@ class AlertManager:
         self._subscribers: tuple[Subscriber, ...] = ()
         self._subscribers_lock = threading.Lock()
         silence = SilenceStage(repository)
+        inhibit = InhibitStage(self._policy, repository)
         escalation = EscalationStage(self._policy)
         reminder = ReminderStage(self._policy)
         self._dedup = DedupStage(repository, id_factory, exercise=exercise)
         self._intake: tuple[Stage, ...] = (
             AutoResolveStage(self._policy), FlapStage(self._policy, repository), silence,
-            escalation, reminder)
-        self._time: tuple[Stage, ...] = (silence, escalation, reminder)
-        self._action: tuple[Stage, ...] = (silence, escalation)
+            inhibit, escalation, reminder)
+        self._time: tuple[Stage, ...] = (silence, inhibit, escalation, reminder)
+        self._action: tuple[Stage, ...] = (silence, inhibit, escalation)
 
     @property
     def policy(self) -> AlertPolicy:
@@ -375,6 +377,6 @@ def to_alert(record: AlertRecord, history: Iterable[HistoryEntry] = (),
         last_seen_at=format_ts(record.last_seen_ms), acknowledged_at=ts(record.acknowledged_ms),
         cleared_at=ts(record.cleared_ms), confirmed=record.confirmed, exercise=record.exercise,
         flapping=record.flapping, tier=max(record.tiers) if record.tiers else None,
-        silenced_by=record.silenced_by,
+        silenced_by=record.silenced_by, inhibited_by=record.inhibited_by,
         notifications=[AlertNotification(**a.as_dict()) for a in attempts],
     )

@@ -25,7 +25,8 @@ class AlertRecord:
     the later tiers alike. ``revision`` grows by one with every committed change and guards
     optimistic writes between processes.
     ``hold_until_ms`` delays notifications of a flapping alert; ``silenced_by`` names the
-    silence that matched it when it last changed.
+    silence that matched it when it last changed, ``inhibited_by`` the open alert that
+    covers it (a fire covers the smoke alerts of its household).
     """
 
     id: str
@@ -53,6 +54,7 @@ class AlertRecord:
     next_reminder_ms: int | None = None
     hold_until_ms: int | None = None
     silenced_by: str | None = None
+    inhibited_by: str | None = None
     revision: int = 0
 
     @property

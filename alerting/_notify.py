@@ -10,6 +10,7 @@ Apprise (any Apprise URL, routed by tags), :class:`RecordingNotifier` into a lis
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections import defaultdict, deque
@@ -28,6 +29,8 @@ from . import const
 from ._cap import alert_link
 from ._models import AlertChange
 from ._policy import AlertPolicy
+
+logger = logging.getLogger(__name__)
 
 # Apprise reports an HTTP failure as "..., error=500."; 4xx other than these is permanent.
 _HTTP_ERROR = re.compile(r"error=(\d{3})")
@@ -169,9 +172,15 @@ def _last_problem(result: object) -> str | None:
     if logs is None:
         return None
     message = None
-    for entry in logs():
-        if getattr(entry, "level", 0) >= 30:
-            message = str(getattr(entry, "message", entry))
+    try:
+        for entry in logs():
+            level = getattr(entry, "level", logging.WARNING)
+            if isinstance(level, str):
+                level = logging.getLevelName(level.upper())
+            if isinstance(level, int) and level >= logging.WARNING:
+                message = str(getattr(entry, "message", entry))
+    except Exception:  # only an error text; never fail the delivery result over it
+        logger.debug("could not read Apprise's logs", exc_info=True)
     return message
 
 

@@ -62,6 +62,28 @@ class TypePolicy:
         return None if self.reminder_interval_s is None else int(self.reminder_interval_s * 1000)
 
 
+_INHIBIT_FIELDS = ("site", "household", "device_id")
+
+
+@dataclass(frozen=True, slots=True)
+class InhibitRule:
+    """While an alert of type ``source`` is open, alerts of type ``target`` with the same
+    ``equal`` field (``household``, ``site`` or ``device_id``) are recorded, not notified:
+    the source alert covers them (Alertmanager's inhibition)."""
+
+    source: AlertType
+    target: AlertType
+    equal: str = "household"
+
+
+DEFAULT_INHIBIT: tuple[InhibitRule, ...] = (
+    # The fire alert of a household already says there is smoke.
+    InhibitRule(AlertType.FIRE, AlertType.SMOKE, "household"),
+    # A site that is offline as a whole takes all of its devices with it.
+    InhibitRule(AlertType.SITE_OFFLINE, AlertType.DEVICE_OFFLINE, "site"),
+)
+
+
 def _tier(*audience: str, after_min: float = 0.0, confirmed: bool = False) -> EscalationTier:
     return EscalationTier(tuple(audience), after_min * _MINUTE, confirmed)
 
@@ -148,6 +170,8 @@ class AlertPolicy:
     recorded, and nobody is notified unless it is still firing ``flap_window_s`` later.
     ``channels`` maps a site (or ``"*"`` for every site) to the Apprise URLs of its
     officers, supervisor and emergency audiences; families come from the registry.
+    ``inhibit`` lists the :class:`InhibitRule` s (default: a fire covers the smoke alerts of
+    its household, a site offline the device-offline alerts of the site).
     """
 
     types: Mapping[AlertType, TypePolicy] = field(default_factory=lambda: DEFAULT_TYPES)
@@ -156,8 +180,16 @@ class AlertPolicy:
     flap_threshold: int = const.DEFAULT_FLAP_THRESHOLD
     channels: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
         default_factory=lambda: MappingProxyType({}))
+    inhibit: tuple[InhibitRule, ...] = DEFAULT_INHIBIT
 
     def __post_init__(self) -> None:
+        for rule in self.inhibit:
+            if rule.equal not in _INHIBIT_FIELDS:
+                raise PolicyError(f"inhibit rule {rule.source.value} -> {rule.target.value}: "
+                                  f"equal must be one of {', '.join(_INHIBIT_FIELDS)}")
+            if rule.source == rule.target:
+                raise PolicyError(f"inhibit rule {rule.source.value}: an alert type cannot "
+                                  "inhibit itself")
         if self.flap_threshold < 2:
             raise PolicyError("flap_threshold must be at least 2")
         if self.flap_window_s <= 0:
@@ -174,6 +206,10 @@ class AlertPolicy:
     @property
     def flap_window_ms(self) -> int:
         return int(self.flap_window_s * 1000)
+
+    def inhibitors(self, alert_type: AlertType) -> tuple[InhibitRule, ...]:
+        """The rules under which alerts of ``alert_type`` are inhibited."""
+        return tuple(rule for rule in self.inhibit if rule.target == alert_type)
 
     def for_type(self, alert_type: AlertType) -> TypePolicy:
         return self.types.get(alert_type, self.fallback)
@@ -209,6 +245,8 @@ class AlertPolicy:
                 site: MappingProxyType({a: tuple(urls) for a, urls in audiences.items()})
                 for site, audiences in model.channels.items()
             }),
+            inhibit=DEFAULT_INHIBIT if model.inhibit is None else tuple(
+                InhibitRule(r.source, r.target, r.equal) for r in model.inhibit),
         )
 
     @classmethod
@@ -288,6 +326,14 @@ class _TypeIn(BaseModel):
         return rules
 
 
+class _InhibitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: AlertType
+    target: AlertType
+    equal: str = "household"
+
+
 class _PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -295,3 +341,4 @@ class _PolicyFile(BaseModel):
     flap_window_s: float | None = Field(default=None, gt=0)
     flap_threshold: int | None = Field(default=None, ge=2)
     channels: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    inhibit: list[_InhibitIn] | None = None

@@ -218,6 +218,7 @@ def _values(record: AlertRecord) -> dict[str, Any]:
         "tiers": sorted(record.tiers), "escalation_delay_ms": record.escalation_delay_ms,
         "next_reminder_ms": record.next_reminder_ms,
         "hold_until_ms": record.hold_until_ms, "silenced_by": record.silenced_by,
+        "inhibited_by": record.inhibited_by,
         "revision": record.revision,
     }
 
@@ -235,5 +236,5 @@ def _record(row: Row[Any]) -> AlertRecord:
         evidence=dict(m["evidence"] or {}), tiers=frozenset(m["tiers"] or ()),
         escalation_delay_ms=m["escalation_delay_ms"],
         next_reminder_ms=m["next_reminder_ms"], hold_until_ms=m["hold_until_ms"],
-        silenced_by=m["silenced_by"], revision=m["revision"],
+        silenced_by=m["silenced_by"], inhibited_by=m["inhibited_by"], revision=m["revision"],
     )

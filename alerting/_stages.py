@@ -7,11 +7,12 @@ append) and returns what gets through. Stages never write and never read a clock
 
 Intake of detector decisions::
 
-    DedupStage -> AutoResolveStage -> FlapStage -> SilenceStage -> EscalationStage
-               -> ReminderStage
+    DedupStage -> AutoResolveStage -> FlapStage -> SilenceStage -> InhibitStage
+               -> EscalationStage -> ReminderStage
 
-Time passing (``tick``): ``SilenceStage -> EscalationStage -> ReminderStage``; a person's
-action (acknowledge, resolve, escalate): ``SilenceStage -> EscalationStage``.
+Time passing (``tick``): ``SilenceStage -> InhibitStage -> EscalationStage ->
+ReminderStage``; a person's action (acknowledge, resolve, escalate): ``SilenceStage ->
+InhibitStage -> EscalationStage``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Protocol
 from protocol import AlertDecision, AlertStatus, DecisionAction
 
 from . import const
-from ._models import AlertRecord, HistoryEntry
+from ._models import OPEN_STATUSES, AlertQuery, AlertRecord, HistoryEntry, Silence
 from ._policy import AlertPolicy
 from ._repository import AlertRepository
 
@@ -54,9 +55,10 @@ class Proposal:
 
     @property
     def suppressed(self) -> bool:
-        """Silenced, or flapping and still held back: tiers and reminders wait."""
+        """Silenced, inhibited, or flapping and still held back: tiers and reminders wait."""
         hold = self.after.hold_until_ms
-        return self.after.silenced_by is not None or (hold is not None and self.at_ms < hold)
+        return (self.after.silenced_by is not None or self.after.inhibited_by is not None
+                or (hold is not None and self.at_ms < hold))
 
 
 class Stage(Protocol):
@@ -219,14 +221,13 @@ class SilenceStage:
         self._repository = repository
 
     def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
-        if not batch:
-            return []
-        silences = self._repository.list_silences()
+        active: dict[int, list[Silence]] = {}
         out: list[Proposal] = []
         for proposal in batch:
             alert = proposal.after
-            match = next((s for s in silences
-                          if s.active_at(proposal.at_ms) and s.matches(alert)), None)
+            if proposal.at_ms not in active:
+                active[proposal.at_ms] = self._repository.list_silences(proposal.at_ms)
+            match = next((s for s in active[proposal.at_ms] if s.matches(alert)), None)
             silenced_by = match.id if match is not None else None
             if silenced_by == alert.silenced_by and match is None:
                 out.append(proposal)
@@ -246,6 +247,50 @@ class SilenceStage:
         return out
 
 
+class InhibitStage:
+    """Alerts covered by another open alert (the policy's inhibit rules: a fire covers the
+    smoke alerts of its household) are recorded, not notified, while that alert is open;
+    when it is resolved, they are notified like any alert held back."""
+
+    def __init__(self, policy: AlertPolicy, repository: AlertRepository) -> None:
+        self._policy = policy
+        self._repository = repository
+
+    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
+        out: list[Proposal] = []
+        for proposal in batch:
+            alert = proposal.after
+            source = self._source(alert) if alert.is_open else None
+            inhibited_by = source.id if source is not None else None
+            if inhibited_by == alert.inhibited_by and source is None:
+                out.append(proposal)
+                continue
+            events, changes = proposal.events, proposal.changes
+            if source is not None:
+                changes = tuple(c if c.forced else replace(c, notify=False) for c in changes)
+                if alert.inhibited_by != source.id:
+                    events = (*events, HistoryEntry(
+                        proposal.at_ms, const.INHIBITED, const.SYSTEM_ACTOR,
+                        f"covered by {source.type.value} alert {source.id}"))
+            out.append(replace(proposal, after=replace(alert, inhibited_by=inhibited_by),
+                               changes=changes, events=events))
+        return out
+
+    def _source(self, alert: AlertRecord) -> AlertRecord | None:
+        for rule in self._policy.inhibitors(alert.type):
+            value = getattr(alert, rule.equal)
+            if value is None:
+                continue
+            found = self._repository.query(AlertQuery(
+                types=(rule.source,), statuses=OPEN_STATUSES, limit=1,
+                sites=(value,) if rule.equal == "site" else (),
+                households=(value,) if rule.equal == "household" else (),
+                devices=(value,) if rule.equal == "device_id" else ()))
+            if found and found[0].id != alert.id:
+                return found[0]
+        return None
+
+
 class EscalationStage:
     """Walks the escalation chain of the alert's type.
 
@@ -253,8 +298,9 @@ class EscalationStage:
     has passed (and whose confirmation requirement holds) is notified once: the first rides
     on the ``raised`` change, later ones are ``escalated`` changes. When a silence or
     flapping held the first tier back, the whole chain shifts by as much, so that nobody is
-    skipped over at the end of a silence. Acknowledging stops the chain. Updates, acknowledgements and resolutions go to everyone notified so far; when
-    nobody has been notified yet, nobody is told.
+    skipped over at the end of a silence. Acknowledging stops the chain. Updates,
+    acknowledgements and resolutions go to everyone notified so far; when nobody has been
+    notified yet, nobody is told.
     """
 
     def __init__(self, policy: AlertPolicy) -> None:

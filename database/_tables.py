@@ -118,6 +118,7 @@ alerts = Table(
     Column("next_reminder_ms", BigInteger),
     Column("hold_until_ms", BigInteger),
     Column("silenced_by", String(64)),
+    Column("inhibited_by", String(64)),
     Column("revision", Integer, nullable=False),
     Index("ux_alerts_open_key", "open_key", unique=True),
     Index("ix_alerts_site_started", "site", "started_ms"),

@@ -12,6 +12,7 @@ from alerting import (
     AlertPolicy,
     AlertRepository,
     EscalationTier,
+    InhibitRule,
     InvalidSilence,
     InvalidTransition,
     PolicyError,
@@ -200,6 +201,40 @@ def test_a_persons_escalation_is_notified_during_a_silence(manager: AlertManager
     assert kinds(seen) == [("escalated", True, 0, ("officers", "family"))]
 
 
+def test_an_open_fire_covers_the_smoke_alerts_of_its_household(manager: AlertManager) -> None:
+    smoke = {"subject": "h001-smoke-kitchen", "resident": None,
+             "device_id": "h001-smoke-kitchen", "severity": "Moderate", "confirmed": False}
+    [fire, _emergency] = manager.apply([decision("fire", subject="h001", resident=None,
+                                                 device_id="h001-smoke-kitchen",
+                                                 severity="Extreme")])
+    [covered] = manager.apply([decision("smoke", ts=T0 + 1000, **smoke)])
+    assert not covered.notify
+    assert covered.alert.inhibited_by == fire.alert.id
+    assert covered.alert.history[-1].note == f"covered by fire alert {fire.alert.id}"
+    # Smoke in another household is its own alert.
+    [elsewhere] = manager.apply([decision("smoke", ts=T0 + 1000, subject="h002-smoke",
+                                          household="h002", resident=None, device_id=None)])
+    assert elsewhere.notify
+    assert [c for c in manager.tick(T0 + 10 * MINUTE) if c.alert.id == covered.alert.id] == []
+    # Once the fire is resolved, the smoke alert still firing is notified.
+    manager.resolve(fire.alert.id, "officer-li", "false alarm: burnt toast",
+                    at_ms=T0 + 11 * MINUTE)
+    changes = [c for c in manager.tick(T0 + 12 * MINUTE) if c.alert.id == covered.alert.id]
+    assert kinds(changes) == [("escalated", True, 0, ("officers",))]
+    assert changes[0].alert.inhibited_by is None
+
+
+def test_a_site_offline_covers_its_devices_offline(manager: AlertManager) -> None:
+    manager.apply([decision("site_offline", subject="xianlin-3", household=None,
+                            resident=None, device_id=None)])
+    [device] = manager.apply([decision("device_offline", subject="h002-door", household="h002",
+                                       resident=None, device_id="h002-door", severity="Minor")])
+    [other_site] = manager.apply([decision("device_offline", subject="h900-water",
+                                           site="gulou-1", household="h900", resident=None,
+                                           device_id="h900-water", severity="Minor")])
+    assert not device.notify and other_site.notify
+
+
 def test_silences_are_listed_and_deleted(manager: AlertManager) -> None:
     a = manager.add_silence(Silence(starts_ms=T0, ends_ms=T0 + HOUR, created_by="li",
                                     site="xianlin-3"))
@@ -235,6 +270,7 @@ def test_policy_file_overrides_defaults(tmp_path: Path, repository: AlertReposit
         "flap_threshold: 5\n"
         "channels:\n"
         "  xianlin-3: {officers: ['json://127.0.0.1:9/officers']}\n"
+        "inhibit: [{source: sos, target: fall, equal: device_id}]\n"
     )
     policy = AlertPolicy.load(path)
     assert policy.for_type(AlertType.FALL) == TypePolicy(
@@ -243,6 +279,7 @@ def test_policy_file_overrides_defaults(tmp_path: Path, repository: AlertReposit
     assert policy.for_type(AlertType.SOS) == AlertPolicy().for_type(AlertType.SOS)
     assert policy.flap_threshold == 5
     assert policy.site_channels("xianlin-3", "officers") == ("json://127.0.0.1:9/officers",)
+    assert policy.inhibit == (InhibitRule(AlertType.SOS, AlertType.FALL, "device_id"),)
     manager = AlertManager(repository, policy=policy)
     manager.apply([decision("fall")])
     assert kinds(manager.tick(T0 + MINUTE)) == [("escalated", True, 1, ("supervisor", "family"))]
@@ -255,6 +292,8 @@ def test_policy_file_overrides_defaults(tmp_path: Path, repository: AlertReposit
     ("types: {meteor: {}}", "bad alert policy at types.meteor"),
     ("channels: {x: {family: ['json://x']}}", "unknown audience 'family'"),
     ("flap_threshold: 1", "bad alert policy at flap_threshold"),
+    ("inhibit: [{source: fire, target: smoke, equal: room}]", "equal must be one of"),
+    ("inhibit: [{source: fire, target: fire}]", "cannot inhibit itself"),
     ("types: [", "not valid YAML/JSON"),
 ])
 def test_bad_policy_files_are_refused_in_one_line(tmp_path: Path, text: str,

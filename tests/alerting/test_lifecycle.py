@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -273,3 +275,35 @@ def test_exercise_alerts_are_marked(repository: SqlAlertRepository) -> None:
     [raised] = manager.apply([decision("sos")])
     assert raised.alert.exercise
     assert parse_ts_ms(raised.alert.started_at) == T0
+
+
+def _apply_in_process(path: str, start: Any, repeats: int) -> None:
+    """Child process: its own engine and manager on the shared SQLite file."""
+    engine = sqlite_engine(Path(path))
+    manager = AlertManager(SqlAlertRepository(engine))
+    start.wait(60)
+    for i in range(repeats):
+        manager.apply([decision("fall", ts=T0 + i)])
+    engine.dispose()
+
+
+def test_two_processes_on_one_sqlite_file_keep_one_open_alert(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    sqlite_engine(path).dispose()  # migrate once, before the race
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    processes = [context.Process(target=_apply_in_process, args=(str(path), start, 30))
+                 for _ in range(2)]
+    for process in processes:
+        process.start()
+    start.set()
+    for process in processes:
+        process.join(120)
+    assert [p.exitcode for p in processes] == [0, 0]
+    engine = sqlite_engine(path)
+    try:
+        [alert] = AlertManager(SqlAlertRepository(engine)).list(AlertQuery())
+        assert alert.count == 60
+        assert [e.action for e in alert.history] == ["raised"]
+    finally:
+        engine.dispose()

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("next_reminder_ms", sa.BigInteger),
         sa.Column("hold_until_ms", sa.BigInteger),
         sa.Column("silenced_by", sa.String(64)),
+        sa.Column("inhibited_by", sa.String(64)),
         sa.Column("revision", sa.Integer, nullable=False),
     )
     # One open alert per (type, subject): NULL (resolved) keys never collide.

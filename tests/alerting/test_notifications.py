@@ -1,0 +1,367 @@
+"""Notification routing, retries and the notification log; real Apprise delivery over HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from alerting import (
+    AlertChange,
+    AlertManager,
+    AlertPolicy,
+    AlertRepository,
+    AppriseNotifier,
+    ContactDirectory,
+    DeliveryResult,
+    InMemoryAlertRepository,
+    Notification,
+    NotificationDispatcher,
+    RecordingNotifier,
+    SqlAlertRepository,
+)
+from protocol import Registry
+
+from .conftest import REGISTRY, T0, decision, sqlite_engine
+
+PUBLIC_URL = "https://safe.example"
+OFFICERS = "json://127.0.0.1:9/officers"
+
+
+def policy_with(channels: dict[str, dict[str, tuple[str, ...]]]) -> AlertPolicy:
+    return AlertPolicy(channels=MappingProxyType(channels))
+
+
+def dispatcher_for(notifier: RecordingNotifier | AppriseNotifier, repository: AlertRepository,
+                   policy: AlertPolicy, registry: Registry, **options: object
+                   ) -> NotificationDispatcher:
+    return NotificationDispatcher(
+        notifier, repository, directory=ContactDirectory(registry, policy),
+        public_url=PUBLIC_URL, backoff_initial_s=0.01, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def policy() -> AlertPolicy:
+    return policy_with({"xianlin-3": {"officers": (OFFICERS,)}})
+
+
+def results(alert_id: str, manager: AlertManager) -> list[tuple[str, int, str]]:
+    alert = manager.get(alert_id)
+    assert alert is not None
+    return [(n.audience, n.attempt, n.result) for n in alert.notifications]
+
+
+def test_a_fall_reaches_the_officers_and_the_family(registry: Registry,
+                                                    policy: AlertPolicy) -> None:
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    notifier = RecordingNotifier()
+    with dispatcher_for(notifier, repository, policy, registry) as dispatcher:
+        manager.subscribe(dispatcher.submit)
+        [raised] = manager.apply([decision("fall")])
+        assert dispatcher.wait_idle(10)
+    assert sorted(n.target.audience for n in notifier.sent) == ["family", "officers"]
+    family = next(n for n in notifier.sent if n.target.audience == "family")
+    assert family.target.url == "json://127.0.0.1:9/family-r001"
+    assert family.title == "[Severe] Fall - Wang Fang (r001)"
+    assert family.body.splitlines() == [
+        "What: Fall, Severe",
+        "Who: Wang Fang (r001)",
+        "Where: household h001, site xianlin-3",
+        "When: 2026-01-01 08:00:00 CST (Asia/Shanghai) / 2026-01-01 00:00:00 UTC",
+        "Status: firing",
+        "Please acknowledge in the dashboard when someone is on it.",
+        f"Open: {PUBLIC_URL}/ui/#/alerts/{raised.alert.id}",
+    ]
+    alert = manager.get(raised.alert.id)
+    assert alert is not None
+    assert sorted(results(alert.id, manager)) == [("family", 1, "delivered"),
+                                                   ("officers", 1, "delivered")]
+    notified = [e for e in alert.history if e.action == "notified"]
+    assert len(notified) == 2 and all(e.actor == "notifier" for e in notified)
+
+
+def test_a_change_is_never_delivered_twice(registry: Registry, policy: AlertPolicy) -> None:
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    notifier = RecordingNotifier()
+    [raised] = manager.apply([decision("sos")])
+    with dispatcher_for(notifier, repository, policy, registry) as dispatcher:
+        assert dispatcher.submit(raised)
+        assert dispatcher.wait_idle(10)
+        # The same change again (a replayed stream, a second dispatcher after a restart).
+        assert dispatcher.submit(raised)
+        assert dispatcher.wait_idle(10)
+        stats = dispatcher.stats
+    assert len(notifier.sent) == 2
+    assert (stats.delivered, stats.skipped) == (2, 2)
+
+
+def test_retryable_failures_are_retried_until_delivered(registry: Registry,
+                                                        policy: AlertPolicy) -> None:
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    notifier = RecordingNotifier()
+    [raised] = manager.apply([decision("sos")])
+    officers = ContactDirectory(registry, policy).targets(raised.alert, "officers")[0]
+    notifier.fail(officers.id, 2, error="HTTP 503")
+    with dispatcher_for(notifier, repository, policy, registry) as dispatcher:
+        dispatcher.submit(raised)
+        assert dispatcher.wait_idle(10)
+    assert [n.target.audience for n in notifier.attempts].count("officers") == 3
+    officer_results = [r for r in results(raised.alert.id, manager) if r[0] == "officers"]
+    assert officer_results == [("officers", 1, "retrying"), ("officers", 2, "retrying"),
+                               ("officers", 3, "delivered")]
+
+
+def test_permanent_failures_and_exhausted_retries_are_recorded(registry: Registry,
+                                                               policy: AlertPolicy) -> None:
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    notifier = RecordingNotifier()
+    [raised] = manager.apply([decision("sos")])
+    directory = ContactDirectory(registry, policy)
+    notifier.fail(directory.targets(raised.alert, "officers")[0].id, 10)
+    notifier.fail(directory.targets(raised.alert, "family")[0].id, 1, retryable=False,
+                  error="HTTP 404")
+    with dispatcher_for(notifier, repository, policy, registry, max_attempts=3) as dispatcher:
+        dispatcher.submit(raised)
+        assert dispatcher.wait_idle(10)
+        assert dispatcher.stats.failed == 2
+    assert sorted(results(raised.alert.id, manager)) == [
+        ("family", 1, "failed"), ("officers", 1, "retrying"), ("officers", 2, "retrying"),
+        ("officers", 3, "gave_up")]
+    alert = manager.get(raised.alert.id)
+    assert alert is not None
+    failed = sorted(e.note or "" for e in alert.history if e.action == "notify-failed")
+    assert len(failed) == 2
+    assert failed[0].startswith("family json://127.0.0.1:9/family-r001 (raised, tier 0, "
+                                "attempt 1): HTTP 404")
+
+
+def test_an_audience_without_contacts_is_recorded(registry: Registry) -> None:
+    repository = InMemoryAlertRepository()
+    policy = AlertPolicy()  # no officer channels configured
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    notifier = RecordingNotifier()
+    [raised] = manager.apply([decision("sos", subject="r002", household="h002",
+                                       resident="r002", device_id=None)])
+    with dispatcher_for(notifier, repository, policy, registry) as dispatcher:
+        dispatcher.submit(raised)
+        assert dispatcher.wait_idle(10)
+    assert notifier.attempts == []
+    assert sorted(results(raised.alert.id, manager)) == [("family", 0, "no_target"),
+                                                          ("officers", 0, "no_target")]
+
+
+def test_changes_nobody_is_told_of_are_not_queued(registry: Registry,
+                                                  policy: AlertPolicy) -> None:
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager.apply([decision("sos")])
+    [repeat] = manager.apply([decision("sos", ts=T0 + 1)])
+    with dispatcher_for(RecordingNotifier(), repository, policy, registry) as dispatcher:
+        assert not repeat.notify
+        assert not dispatcher.submit(repeat)
+        assert dispatcher.stats.queued == 0
+
+
+class BlockingNotifier(RecordingNotifier):
+    """Holds every send until released: a notification service that hangs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def send(self, notification: Notification) -> DeliveryResult:
+        self.entered.set()
+        self.release.wait(30)
+        return super().send(notification)
+
+
+def test_a_full_queue_drops_loudly_and_never_blocks(registry: Registry, policy: AlertPolicy,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    notifier = BlockingNotifier()
+    raised = [manager.apply([decision("sos", subject=f"s{i}")])[0] for i in range(4)]
+    dispatcher = dispatcher_for(notifier, repository, policy, registry, queue_size=2)
+    try:
+        assert dispatcher.submit(raised[0])
+        assert notifier.entered.wait(10)  # the worker is stuck in the first send
+        assert dispatcher.submit(raised[1]) and dispatcher.submit(raised[2])
+        assert not dispatcher.submit(raised[3])  # returns at once although nothing moves
+        assert dispatcher.stats.dropped == 1
+        assert "notification queue full" in caplog.text
+    finally:
+        notifier.release.set()
+        dispatcher.close()
+    assert results(raised[3].alert.id, manager) == [("officers,family", 0, "dropped")]
+    alert = manager.get(raised[3].alert.id)
+    assert alert is not None and alert.history[-1].action == "notify-failed"
+    assert len(notifier.sent) == 6
+
+
+def test_close_delivers_what_is_queued(registry: Registry, policy: AlertPolicy) -> None:
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    notifier = RecordingNotifier()
+    dispatcher = dispatcher_for(notifier, repository, policy, registry)
+    manager.subscribe(dispatcher.submit)
+    manager.apply([decision("sos", subject=f"s{i}") for i in range(5)])
+    dispatcher.close(timeout_s=30)
+    assert len(notifier.sent) == 10
+    [late] = manager.apply([decision("sos", subject="late")])
+    assert not dispatcher.submit(late)
+
+
+# -- real Apprise delivery --------------------------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    """A tiny HTTP server on a loopback port that Apprise ``json://`` targets post to.
+
+    A path's first ``fail[path]`` requests get the status in ``status[path]`` (default 500).
+    """
+
+    port: int = 0
+    received: list[tuple[str, int, dict]] = field(default_factory=list)
+    fail: dict[str, int] = field(default_factory=dict)
+    status: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self, path: str) -> str:
+        return f"json://127.0.0.1:{self.port}/{path}"
+
+    def bodies(self, path: str, ok_only: bool = True) -> list[dict]:
+        with self.lock:
+            return [body for p, code, body in self.received
+                    if p == f"/{path}" and (code == 200 or not ok_only)]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with state.lock:
+                left = state.fail.get(self.path, 0)
+                if left:
+                    state.fail[self.path] = left - 1
+                code = state.status.get(self.path, 500) if left else 200
+                state.received.append((self.path, code, body))
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_apprise_delivers_retries_and_records(receiver: Receiver, tmp_path: Path) -> None:
+    data = json.loads(json.dumps(REGISTRY))
+    data["residents"][0]["contacts"] = [receiver.url("family-r001")]
+    registry = Registry.from_data(data)
+    policy = policy_with({"xianlin-3": {
+        "officers": (receiver.url("officers"),),
+        "supervisor": (receiver.url("supervisor"),),
+        "emergency": (f"json://127.0.0.1:{closed_port()}/emergency",),
+    }})
+    receiver.fail["/officers"] = 2                      # 500 twice, then fine
+    receiver.fail["/supervisor"] = 1                    # 403: permanent, never retried
+    receiver.status["/supervisor"] = 403
+    engine = sqlite_engine(tmp_path / "alerts.db")
+    repository = SqlAlertRepository(engine)
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    dispatcher = NotificationDispatcher(
+        AppriseNotifier(), repository, directory=ContactDirectory(registry, policy),
+        public_url=PUBLIC_URL, backoff_initial_s=0.05, max_attempts=3)
+    manager.subscribe(dispatcher.submit)
+    try:
+        [raised] = manager.apply([decision("fall", evidence={"peak_g": 3.4})])
+        alert_id = raised.alert.id
+        manager.escalate(alert_id, "officer-li", "no answer at the door", at_ms=T0 + 60_000)
+        manager.escalate(alert_id, "officer-li", at_ms=T0 + 120_000)
+        assert dispatcher.wait_idle(60)
+    finally:
+        dispatcher.close()
+
+    [family] = receiver.bodies("family-r001")
+    assert family["title"] == "[Severe] Fall - Wang Fang (r001)"
+    assert "When: 2026-01-01 08:00:00 CST (Asia/Shanghai) / 2026-01-01 00:00:00 UTC" \
+        in family["message"]
+    assert f"Open: {PUBLIC_URL}/ui/#/alerts/{alert_id}" in family["message"]
+    # Officers: two failed posts, then exactly one delivery.
+    assert len(receiver.bodies("officers", ok_only=False)) == 3
+    [officers] = receiver.bodies("officers")
+    assert officers["message"] == family["message"]
+    assert receiver.bodies("supervisor") == []
+    assert len(receiver.bodies("supervisor", ok_only=False)) == 1
+    supervisor = receiver.bodies("supervisor", ok_only=False)[0]
+    assert supervisor["title"] == "[Severe] Escalated: Fall - Wang Fang (r001)"
+
+    alert = manager.get(alert_id)
+    assert alert is not None
+    attempts = [(n.audience, n.attempt, n.result, n.ok) for n in alert.notifications]
+    assert sorted(attempts) == [
+        ("emergency", 1, "retrying", False), ("emergency", 2, "retrying", False),
+        ("emergency", 3, "gave_up", False),
+        ("family", 1, "delivered", True),
+        ("officers", 1, "retrying", False), ("officers", 2, "retrying", False),
+        ("officers", 3, "delivered", True),
+        ("supervisor", 1, "failed", False),
+    ]
+    officer_errors = [n.error for n in alert.notifications
+                      if n.audience == "officers" and not n.ok]
+    assert all(e and "500" in e for e in officer_errors)
+    # Secrets never reach the log: targets are ids, URLs are masked.
+    assert all(n.target.startswith(f"{n.audience}:") for n in alert.notifications)
+    actions = [e.action for e in alert.history]
+    assert actions.count("notified") == 2 and actions.count("notify-failed") == 2
+    engine.dispose()
+
+
+def test_subscribed_dispatcher_with_unreachable_service_never_breaks_apply(
+        registry: Registry) -> None:
+    policy = policy_with({"*": {"officers": (f"json://127.0.0.1:{closed_port()}/x",)}})
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    dispatcher = NotificationDispatcher(
+        AppriseNotifier(), repository, directory=ContactDirectory(registry, policy),
+        backoff_initial_s=0.01, max_attempts=2)
+    manager.subscribe(dispatcher.submit)
+    changes: list[AlertChange] = []
+    try:
+        for i in range(20):
+            changes += manager.apply([decision("sos", subject=f"s{i}", resident=None,
+                                               household=None, device_id=None)])
+        assert dispatcher.wait_idle(60)
+    finally:
+        dispatcher.close()
+    assert [c.kind for c in changes] == ["raised"] * 20
+    assert dispatcher.stats.failed == 20
