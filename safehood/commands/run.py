@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
                              registry_file=args.registry)
     try:
         pipeline = build_pipeline(settings)
+        pipeline.store.check()
     except StoreError as exc:
         raise CommandError(f"time-series store unavailable: {exc}") from None
     try:
