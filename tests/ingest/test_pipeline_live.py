@@ -31,11 +31,24 @@ REGISTRY = Registry.from_data({
 })
 
 
+@pytest.fixture(params=["embedded", "influxdb"])
+def store_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The end-to-end tests run once on the embedded store and once on a real InfluxDB."""
+    if request.param == "embedded":
+        return {}
+    influxdb = request.getfixturevalue("influxdb")
+    bucket = request.getfixturevalue("influx_database")
+    return {"influx_url": influxdb.client_url, "influx_bucket": bucket, "influx_token": "test"}
+
+
 @pytest.fixture
-def pipeline(mosquitto: MosquittoBroker, topic_prefix: str, tmp_path: Path) -> Iterator[Pipeline]:
+def pipeline(
+    mosquitto: MosquittoBroker, topic_prefix: str, tmp_path: Path, store_settings: dict[str, str]
+) -> Iterator[Pipeline]:
     settings = Settings(mqtt_url=mosquitto.url, topic_prefix=topic_prefix, data_dir=tmp_path,
-                        mqtt_client_id=f"ingest-{topic_prefix}", store_flush_interval_s=0.1)
-    running = build_pipeline(settings, registry_file=REGISTRY.to_model())
+                        mqtt_client_id=f"ingest-{topic_prefix}", store_flush_interval_s=0.1,
+                        **store_settings)
+    running = build_pipeline(settings, registry_file=REGISTRY.to_model(), serve_api=False)
     running.start()
     assert running.ingest.source.connected.wait(10)
     yield running
