@@ -1,0 +1,308 @@
+"""The simulated community: sites, buildings, households, residents and their devices."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from protocol import Device, Household, Registry, Resident
+from protocol._registry import _parse_hhmm
+
+from ._rng import py_rng
+from .const import (
+    COMPOSITION_SHARES,
+    DEFAULT_DEMENTIA_SHARE,
+    DEFAULT_SITE_PREFIX,
+    DEFAULT_TIMEZONE,
+    HOUSEHOLDS_PER_BUILDING,
+    HOUSEHOLDS_PER_SITE,
+    NIGHT_HOURS,
+    ROOMS,
+)
+
+_SURNAMES = (
+    "Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu", "Xu", "Sun",
+    "Hu", "Zhu", "Gao", "Lin", "He", "Guo", "Ma", "Luo", "Liang", "Song", "Zheng", "Xie",
+)
+_GIVEN = (
+    "Fang", "Wei", "Min", "Jing", "Li", "Qiang", "Lei", "Jun", "Yang", "Yong", "Yan", "Jie",
+    "Tao", "Ming", "Chao", "Xiu", "Hua", "Ping", "Gang", "Hui", "Lan", "Mei", "Guo", "Feng",
+)
+
+# Which residents each composition has: (role, count) with role "elderly" or "adult".
+_MEMBERS: dict[str, tuple[str, ...]] = {
+    "elderly_alone": ("elderly",),
+    "elderly_couple": ("elderly", "elderly"),
+    "family_with_elder": ("adult", "adult", "elderly"),
+    "couple": ("adult", "adult"),
+    "single": ("adult",),
+    "family": ("adult", "adult", "adult"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentSpec:
+    """A resident as the simulator sees them: registry facts plus routine traits."""
+
+    id: str
+    name: str
+    elderly: bool
+    dementia: bool
+    works: bool  # leaves for work or school on weekdays
+    cook: bool  # cooks the household's meals
+    bedroom: str
+    wearable: str | None  # device id of their band (elderly residents only)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdDevices:
+    """Device ids of one household, by role."""
+
+    smoke_kitchen: str
+    smoke_hall: str
+    leak: str
+    meter: str
+    door: str
+    lock: str
+    button: str
+    motion: tuple[tuple[str, str], ...]  # (room, device id)
+
+    def motion_in(self, room: str) -> str | None:
+        for name, device_id in self.motion:
+            if name == room:
+                return device_id
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdSpec:
+    index: int
+    id: str
+    site: str
+    building: str
+    timezone: str
+    night: tuple[str, str]
+    composition: str
+    residents: tuple[ResidentSpec, ...]
+    rooms: tuple[str, ...]
+    devices: HouseholdDevices
+    unit: int = 1
+
+    @property
+    def lives_alone(self) -> bool:
+        return len(self.residents) == 1
+
+    @property
+    def elderly_alone(self) -> bool:
+        return self.lives_alone and self.residents[0].elderly
+
+    @property
+    def wearers(self) -> tuple[ResidentSpec, ...]:
+        return tuple(r for r in self.residents if r.wearable is not None)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def device_ids(self) -> list[str]:
+        d = self.devices
+        ids = [d.smoke_kitchen, d.smoke_hall, d.leak, d.meter, d.door, d.lock, d.button]
+        ids += [device_id for _, device_id in d.motion]
+        ids += [r.wearable for r in self.residents if r.wearable is not None]
+        return ids
+
+
+@dataclass(frozen=True, slots=True)
+class BuildingSpec:
+    """A building's shared spaces: a stairwell smoke detector and the main door."""
+
+    index: int
+    id: str
+    site: str
+    households: int
+    stair_smoke: str
+    main_door: str
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """A generated community; :attr:`registry` is what safehood is told about it.
+
+    Build one with :meth:`generate`; the same arguments always give the same community.
+    """
+
+    seed: int
+    households: tuple[HouseholdSpec, ...]
+    buildings: tuple[BuildingSpec, ...]
+    registry: Registry
+
+    @classmethod
+    def generate(
+        cls,
+        households: int,
+        seed: int = 0,
+        *,
+        sites: int | None = None,
+        site_prefix: str = DEFAULT_SITE_PREFIX,
+        timezone: str = DEFAULT_TIMEZONE,
+        elderly_alone_share: float = COMPOSITION_SHARES["elderly_alone"],
+        dementia_share: float = DEFAULT_DEMENTIA_SHARE,
+    ) -> Community:
+        """Generate ``households`` households over ``sites`` sites (one per 500 by default).
+
+        Raises ``ValueError`` for a count below one, unknown time zone or share outside 0-1.
+        """
+        if households < 1:
+            raise ValueError("a community needs at least one household")
+        if sites is not None and not 1 <= sites <= households:
+            raise ValueError(f"sites must be between 1 and the number of households ({households})")
+        for name, share in (("elderly_alone_share", elderly_alone_share),
+                            ("dementia_share", dementia_share)):
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {timezone!r}") from None
+        site_count = sites or math.ceil(households / HOUSEHOLDS_PER_SITE)
+        shares = _composition_shares(elderly_alone_share)
+        width = max(4, len(str(households)))
+        resident_width = max(4, len(str(households * 3)))
+
+        per_site = [households // site_count + (1 if i < households % site_count else 0)
+                    for i in range(site_count)]
+        specs: list[HouseholdSpec] = []
+        buildings: list[BuildingSpec] = []
+        resident_counter = 0
+        building_width = max(3, len(str(math.ceil(households / HOUSEHOLDS_PER_BUILDING) + site_count)))
+        for site_index, count in enumerate(per_site):
+            site = f"{site_prefix}-{site_index + 1}"
+            for offset in range(0, count, HOUSEHOLDS_PER_BUILDING):
+                in_building = min(HOUSEHOLDS_PER_BUILDING, count - offset)
+                building_id = f"b{len(buildings) + 1:0{building_width}d}"
+                buildings.append(BuildingSpec(
+                    index=len(buildings), id=building_id, site=site, households=in_building,
+                    stair_smoke=f"{building_id}-smoke-stair", main_door=f"{building_id}-door-main",
+                ))
+                for unit in range(1, in_building + 1):
+                    index = len(specs)
+                    spec = _household(
+                        index, f"h{index + 1:0{width}d}", site, building_id, unit, timezone,
+                        seed, shares, dementia_share, resident_counter, resident_width,
+                    )
+                    resident_counter += len(spec.residents)
+                    specs.append(spec)
+        return cls(seed=seed, households=tuple(specs), buildings=tuple(buildings),
+                   registry=_registry(specs, buildings))
+
+    def household(self, household_id: str) -> HouseholdSpec:
+        for spec in self.households:
+            if spec.id == household_id:
+                return spec
+        raise KeyError(household_id)
+
+    @property
+    def sites(self) -> list[str]:
+        return sorted({h.site for h in self.households})
+
+
+def _composition_shares(elderly_alone: float) -> dict[str, float]:
+    rest = 1.0 - COMPOSITION_SHARES["elderly_alone"]
+    scale = (1.0 - elderly_alone) / rest
+    shares = {k: v * scale for k, v in COMPOSITION_SHARES.items()}
+    shares["elderly_alone"] = elderly_alone
+    return shares
+
+
+def _household(
+    index: int,
+    household_id: str,
+    site: str,
+    building: str,
+    unit: int,
+    timezone: str,
+    seed: int,
+    shares: dict[str, float],
+    dementia_share: float,
+    first_resident: int,
+    resident_width: int,
+) -> HouseholdSpec:
+    rng = py_rng(seed, "household", index)
+    composition = rng.choices(list(shares), weights=list(shares.values()))[0]
+    roles = _MEMBERS[composition]
+    surname = rng.choice(_SURNAMES)
+    rooms = list(ROOMS) + (["bedroom2"] if len(roles) >= 3 else [])
+    cook_index = roles.index("elderly") if "elderly" in roles else 0
+    residents: list[ResidentSpec] = []
+    for i, role in enumerate(roles):
+        resident_id = f"r{first_resident + i + 1:0{resident_width}d}"
+        elderly = role == "elderly"
+        # In a three-person household the third person sleeps in the second bedroom.
+        bedroom = "bedroom2" if i >= 2 else "bedroom"
+        residents.append(ResidentSpec(
+            id=resident_id,
+            name=f"{surname} {rng.choice(_GIVEN)}{rng.choice(_GIVEN).lower()}",
+            elderly=elderly,
+            dementia=elderly and rng.random() < dementia_share,
+            works=not elderly,
+            cook=i == cook_index,
+            bedroom=bedroom,
+            wearable=f"{resident_id}-band" if elderly else None,
+        ))
+    night = NIGHT_HOURS[rng.choices(range(len(NIGHT_HOURS)), weights=(6, 2, 2))[0]]
+    devices = HouseholdDevices(
+        smoke_kitchen=f"{household_id}-smoke-kitchen",
+        smoke_hall=f"{household_id}-smoke-hall",
+        leak=f"{household_id}-leak-kitchen",
+        meter=f"{household_id}-water-meter",
+        door=f"{household_id}-door-front",
+        lock=f"{household_id}-lock-front",
+        button=f"{household_id}-sos-bedroom",
+        motion=tuple((room, f"{household_id}-motion-{room}") for room in rooms),
+    )
+    return HouseholdSpec(
+        index=index, id=household_id, site=site, building=building, timezone=timezone,
+        night=night, composition=composition, residents=tuple(residents), rooms=tuple(rooms),
+        devices=devices, unit=unit,
+    )
+
+
+def _registry(specs: list[HouseholdSpec], buildings: list[BuildingSpec]) -> Registry:
+    households: list[Household] = []
+    residents: list[Resident] = []
+    devices: list[Device] = []
+    for b in buildings:
+        devices.append(Device(b.stair_smoke, b.site, "smoke", room="stairwell", building=b.id))
+        devices.append(Device(b.main_door, b.site, "door", room="entrance", building=b.id))
+    for h in specs:
+        households.append(Household(
+            id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
+            night_start=_parse_hhmm(h.night[0]), night_end=_parse_hhmm(h.night[1]),
+            building=h.building, address=f"building {h.building}, unit {h.unit}",
+        ))
+        elderly = [r for r in h.residents if r.elderly]
+        for r in h.residents:
+            contacts = (f"mailto://family-{r.id}@example.org",) if r.elderly else ()
+            residents.append(Resident(id=r.id, household=h.id, name=r.name, elderly=r.elderly,
+                                      dementia=r.dementia, contacts=contacts))
+        d = h.devices
+
+        def add(device_id: str, kind: str, room: str | None, resident: str | None = None,
+                h: HouseholdSpec = h) -> None:
+            devices.append(Device(device_id, h.site, kind, household=h.id, room=room,
+                                  resident=resident, building=h.building))
+
+        add(d.smoke_kitchen, "smoke", "kitchen")
+        add(d.smoke_hall, "smoke", "hall")
+        add(d.leak, "water", "kitchen")
+        add(d.meter, "water", None)
+        add(d.door, "door", "entrance")
+        add(d.lock, "door", "entrance")
+        add(d.button, "button", "bedroom", elderly[0].id if len(elderly) == 1 else None)
+        for room, device_id in d.motion:
+            add(device_id, "motion", room)
+        for r in h.residents:
+            if r.wearable is not None:
+                add(r.wearable, "wearable", None, r.id)
+    return Registry(households, residents, devices)

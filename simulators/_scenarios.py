@@ -1,0 +1,802 @@
+"""Incidents the simulator injects, each written down as a ground-truth label.
+
+Every scenario has a name (what ``--scenarios`` takes), the label type it produces (an alert
+type of DESIGN.md, or ``nuisance_smoke`` / ``fall_negative`` for things that must *not*
+raise that alert), the households it can happen in, the local hours at which random
+placement puts it, and how it changes the household's traffic. Label ``start`` is when the
+incident physically starts; the descriptions below say what that is for each.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+from . import _physics as physics
+from ._community import Community, HouseholdSpec
+from ._rng import np_rng, py_rng
+from ._timeline import (
+    AWAY,
+    CHORES,
+    COLLAPSED,
+    COOK,
+    FALLEN,
+    RESTING,
+    SHOWER,
+    SIT,
+    SLEEP,
+    STILL,
+    WANDER,
+    Segment,
+    dates_between,
+    local_date,
+    local_midnight,
+    minute_of_day,
+)
+from ._units import RELIABLE, WILL, HouseholdUnit, SmokeProfile, Visit
+from .const import (
+    BATTERY_LOW_PCT,
+    DAY_MS,
+    HOUR_MS,
+    MINUTE_MS,
+    OUT,
+    SMOKE_ALARM,
+    SMOKE_PREALARM,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRequest:
+    """A scenario asked for at a chosen time, optionally in a chosen household."""
+
+    name: str
+    at_ms: int
+    household: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioInstance:
+    """One planned incident: which scenario, where, when (the simulator may move it a little
+    later to when it can happen, e.g. when the resident is at home), who and which device."""
+
+    index: int
+    name: str
+    household: str
+    at_ms: int
+    resident: str | None = None
+    device: str | None = None
+
+
+Apply = Callable[[HouseholdUnit, ScenarioInstance, random.Random, np.random.Generator], None]
+Pick = Callable[[HouseholdSpec, random.Random], tuple[str | None, str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A kind of incident the simulator can inject (see the module docstring)."""
+
+    name: str
+    label: str
+    description: str
+    eligible: Callable[[HouseholdSpec], bool]
+    hours: tuple[tuple[float, float], ...]  # local hours for random placement; () = night
+    min_ms: int  # how long it needs before the recording ends
+    pick: Pick
+    apply: Apply
+    needs: str = "any household"
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _awake_home(seg: Segment) -> bool:
+    return seg.home and seg.act not in RESTING and seg.act not in STILL and seg.act != SHOWER
+
+
+def _skip(unit: HouseholdUnit, inst: ScenarioInstance, why: str) -> None:
+    unit.stats["skipped"] += 1
+    unit.skipped.append(f"{inst.name} in {inst.household}: {why}")
+
+
+def _event(unit: HouseholdUnit, t: int, device_id: str, kind: str, event: str,
+           **extra: Any) -> None:
+    unit.emit(t, device_id, "event", {"ts": t, "kind": kind, "event": event, **extra}, RELIABLE)
+
+
+def _label(unit: HouseholdUnit, inst: ScenarioInstance, type_: str, start: int, end: int | None,
+           **extra: Any) -> dict[str, Any]:
+    return unit.label(type=type_, household=unit.spec.id, start=start, end=end,
+                      scenario=inst.name, **extra)
+
+
+def _posture(window: physics.Window) -> np.ndarray:
+    tail = window.accel[-int(window.hz * 0.5):].mean(axis=0)
+    return np.asarray(tail / np.linalg.norm(tail))
+
+
+def _staff(unit: HouseholdUnit, t: int, room: str, minutes: float) -> None:
+    rooms = (room,) if unit.spec.devices.motion_in(room) else ("living",)
+    unit.visits.append(Visit(t, t + int(minutes * MINUTE_MS), rooms, credential="card:staff"))
+
+
+# -- smoke ------------------------------------------------------------------------------------------
+
+
+def _fire_profile(start: int, out: int, smax: float, tau: float, alarm_s: float, temp_max: float,
+                  temp_delay: float, co_max: float) -> SmokeProfile:
+    mid = alarm_s + tau * math.log(smax / SMOKE_ALARM - 1)
+    out_s = (out - start) / 1000
+
+    def logistic(s: float) -> float:
+        return smax / (1 + math.exp(-(s - mid) / tau))
+
+    base = logistic(0.0)
+    peak = logistic(out_s) - base
+
+    def smoke(s: float) -> float:
+        if s <= out_s:
+            return logistic(s) - base
+        return peak * math.exp(-(s - out_s) / 150)
+
+    def temp(s: float) -> float:
+        rise = s - temp_delay
+        if rise <= 0:
+            return 0.0
+        top = temp_max * (1 - math.exp(-min(rise, out_s - temp_delay) / 240))
+        return top if s <= out_s else top * math.exp(-(s - out_s) / 400)
+
+    def co(s: float) -> float:
+        return co_max * smoke(s) / smax
+
+    return SmokeProfile(start, out + 30 * MINUTE_MS, smoke, temp, co)
+
+
+def _fire(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random, _: np.random.Generator) -> None:
+    t0 = inst.at_ms
+    d = unit.spec.devices
+    out = t0 + int(rng.uniform(25, 45) * MINUTE_MS)
+    tau = rng.uniform(35, 60)
+    alarm_s = rng.uniform(120, 300)
+    kitchen = _fire_profile(t0, out, rng.uniform(24, 29.5), tau, alarm_s, rng.uniform(35, 80), 60,
+                            rng.uniform(150, 400))
+    lag = rng.uniform(60, 180)
+    hall = _fire_profile(t0, out, rng.uniform(14, 24), tau * 1.3, alarm_s + lag, rng.uniform(8, 25),
+                         lag + 60, rng.uniform(80, 200))
+    unit.smoke_profiles[d.smoke_kitchen].append(kitchen)
+    unit.smoke_profiles[d.smoke_hall].append(hall)
+    # Whoever is at home gets out once the alarm sounds, and comes back after the fire brigade.
+    for r in unit.spec.residents:
+        leave = t0 + int((alarm_s + rng.uniform(30, 150)) * 1000)
+        seg = unit.timelines[r.id].at(leave)
+        if seg is not None and seg.home:
+            back = out + int(rng.uniform(15, 40) * MINUTE_MS)
+            unit.override(r.id, leave, back, [Segment(leave, back, OUT, AWAY)])
+    label = _label(unit, inst, "fire", t0, None, device_id=d.smoke_kitchen,
+                   devices=[d.smoke_kitchen, d.smoke_hall])
+
+    def finish() -> bool:
+        if "done" not in kitchen.result or "done" not in hall.result:
+            return False
+        label["end"] = max(kitchen.result.get("clear", out), hall.result.get("clear", out))
+        return True
+
+    unit.finishers.append(finish)
+
+
+def _cooking_smoke(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+                   _: np.random.Generator) -> None:
+    d = unit.spec.devices
+    t0 = inst.at_ms
+    cook = next((r for r in unit.spec.residents if r.cook), unit.spec.residents[0])
+    found = unit.find_time(cook.id, inst.at_ms - 90 * MINUTE_MS, lambda s: s.act == COOK,
+                           within_ms=3 * HOUR_MS, margin_ms=60_000)
+    if found is not None and found[0] >= unit.origin_ms:
+        t, seg = found
+        t0 = t + int(rng.uniform(0.0, 0.6) * max(0, seg.end - t - 3 * MINUTE_MS))
+    peak = rng.uniform(8.5, 14.0) if rng.random() < 0.75 else rng.uniform(3.0, 7.0)
+    rise = rng.uniform(20, 45)
+    tau_r = rise / 3
+    tau_d = rng.uniform(12, 25)
+    norm = 1 - math.exp(-rise / tau_r)
+
+    def smoke(s: float) -> float:
+        if s < rise:
+            return peak * (1 - math.exp(-s / tau_r)) / norm
+        return peak * math.exp(-(s - rise) / tau_d)
+
+    end_s = rise + tau_d * math.log(peak / 0.1)
+    unit.smoke_profiles[d.smoke_kitchen].append(SmokeProfile(t0, t0 + int(end_s * 1000) + 10_000, smoke))
+    below = t0 + int((rise + tau_d * math.log(peak / SMOKE_PREALARM)) * 1000)
+    _label(unit, inst, "nuisance_smoke", t0, below, device_id=d.smoke_kitchen, negative=True,
+           peak=round(peak, 1), alarm=peak >= SMOKE_ALARM)
+
+
+# -- wearable ---------------------------------------------------------------------------------------
+
+
+def _fall(recovered: bool) -> Apply:
+    def apply(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+              nrng: np.random.Generator) -> None:
+        assert inst.resident is not None
+        r = unit.resident(inst.resident)
+        found = unit.find_time(r.id, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
+        if found is None or r.wearable is None:
+            _skip(unit, inst, "the resident is never at home and awake")
+            return
+        t, seg = found
+        window = physics.fall(nrng)
+        impact = t + int(window.impact_s * 1000) if window.impact_s else t
+        unit.window(r, t, window, "fall")
+        if rng.random() < 0.85:  # the band's own detector misses some falls
+            _event(unit, impact + rng.randint(800, 2500), r.wearable, "wearable", "fall")
+        posture = _posture(window)
+        room = seg.place
+        if recovered:
+            up = impact + rng.randint(15_000, 90_000)
+            unit.override(r.id, t, up + 3000, [Segment(t, up + 3000, room, FALLEN)])
+            unit.window(r, up, physics.get_up(nrng, posture=posture), "get_up")
+            _label(unit, inst, "fall", impact, up, resident=r.id, device_id=r.wearable,
+                   recovered=True)
+            return
+        help_at = impact + int(rng.uniform(20, 45) * MINUTE_MS)
+        up = help_at + int(rng.uniform(2, 5) * MINUTE_MS)
+        unit.override(r.id, t, up + 5000, [Segment(t, up + 5000, room, FALLEN),
+                                           Segment(up + 5000, up + 30 * MINUTE_MS, "living", SIT)])
+        tick = impact + 2 * MINUTE_MS
+        while tick < up - 30_000:
+            unit.window(r, tick, physics.lying(nrng, posture=posture), "lying")
+            tick += 2 * MINUTE_MS
+        unit.window(r, up, physics.get_up(nrng, posture=posture), "get_up")
+        _staff(unit, help_at, room, rng.uniform(20, 40))
+        _label(unit, inst, "fall", impact, up, resident=r.id, device_id=r.wearable, recovered=False)
+
+    return apply
+
+
+def _negative(variant: str) -> Apply:
+    def apply(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+              nrng: np.random.Generator) -> None:
+        assert inst.resident is not None
+        r = unit.resident(inst.resident)
+        found = unit.find_time(r.id, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
+        if found is None or r.wearable is None:
+            _skip(unit, inst, "the resident is never at home and awake")
+            return
+        t, seg = found
+        make = {"drop": physics.drop, "sit_hard": physics.sit_hard, "jump": physics.jump}[variant]
+        window = make(nrng)
+        impact = t + int((window.impact_s or 0.0) * 1000)
+        unit.window(r, t, window, "fall" if variant == "drop" else variant)
+        end = t + window.duration_ms
+        if variant == "drop":
+            end += rng.randint(5_000, 40_000)
+            unit.window(r, end, physics.pick_up(nrng), "pick_up")
+            if rng.random() < 0.2:  # the band's own detector is fooled now and then
+                _event(unit, impact + rng.randint(800, 2500), r.wearable, "wearable", "fall")
+        elif variant == "sit_hard":
+            sit_end = t + int(rng.uniform(5, 20) * MINUTE_MS)
+            unit.override(r.id, t, sit_end, [Segment(t, sit_end, seg.place, SIT)])
+        _label(unit, inst, "fall_negative", impact, end, resident=r.id, device_id=r.wearable,
+               negative=True, variant=variant)
+
+    return apply
+
+
+def _sos(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+         _: np.random.Generator) -> None:
+    assert inst.resident is not None and inst.device is not None
+    found = unit.find_time(inst.resident, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
+    if found is None:
+        _skip(unit, inst, "the resident is never at home and awake")
+        return
+    t, seg = found
+    kind = "wearable" if inst.device.endswith("-band") else "button"
+    _event(unit, t, inst.device, kind, "sos")
+    if rng.random() < 0.5:
+        _event(unit, t + rng.randint(20_000, 60_000), inst.device, kind, "sos")
+    help_at = t + int(rng.uniform(8, 25) * MINUTE_MS)
+    _staff(unit, help_at, seg.place, rng.uniform(15, 40))
+    _label(unit, inst, "sos", t, help_at, resident=inst.resident, device_id=inst.device)
+
+
+# -- water ------------------------------------------------------------------------------------------
+
+
+def _water_leak(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+                _: np.random.Generator) -> None:
+    d = unit.spec.devices
+    t0 = inst.at_ms
+    t1 = t0 + int(rng.uniform(30, 120) * MINUTE_MS)
+    unit.wet.append((t0, t1 + 1))
+    unit.add_flow(t0, (t1 - t0) / 1000, rng.uniform(2.0, 6.0))
+    unit.emit(t0, d.leak, "telemetry", {"ts": t0, "kind": "water", "leak": True})
+    _event(unit, t0, d.leak, "water", "leak")
+    tick = t0 + 10 * MINUTE_MS
+    while tick < t1:
+        unit.emit(tick, d.leak, "telemetry", {"ts": tick, "kind": "water", "leak": True})
+        tick += 10 * MINUTE_MS
+    unit.emit(t1, d.leak, "telemetry", {"ts": t1, "kind": "water", "leak": False})
+    _event(unit, t1, d.leak, "water", "dry")
+    _label(unit, inst, "water_leak", t0, t1, device_id=d.leak, devices=[d.leak, d.meter],
+           variant="sensor")
+
+
+def _slow_leak(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+               _: np.random.Generator) -> None:
+    d = unit.spec.devices
+    t0 = inst.at_ms
+    t1 = t0 + int(rng.uniform(8, 16) * HOUR_MS)
+    unit.add_flow(t0, (t1 - t0) / 1000, rng.uniform(0.2, 0.8))
+    _label(unit, inst, "water_leak", t0, t1, device_id=d.meter, variant="slow")
+
+
+# -- doors ------------------------------------------------------------------------------------------
+
+
+def _forced_entry(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+                  _: np.random.Generator) -> None:
+    d = unit.spec.devices
+    t0 = inst.at_ms
+    # Burglars come when nobody is at home, if that happens within a few hours.
+    for t in range(inst.at_ms, inst.at_ms + 8 * HOUR_MS, 5 * MINUTE_MS):
+        if not unit.someone_home(t) and not unit.someone_home(t + 30 * MINUTE_MS):
+            t0 = t + rng.randint(0, 4 * MINUTE_MS)
+            break
+    if rng.random() < 0.5:
+        denied = t0 - rng.randint(20_000, 60_000)
+        _event(unit, denied, d.lock, "door", "denied", credential="pin")
+    _event(unit, t0, d.lock, "door", "forced")
+    unit.door_cycle(t0 + rng.randint(1000, 3000), None, open_ms=rng.randint(20_000, 60_000),
+                    lock=False, unlock=False)
+    leave = t0 + int(rng.uniform(5, 15) * MINUTE_MS)
+    unit.visits.append(Visit(t0 + 30_000, leave, ("hall", "living", "bedroom"), door=False))
+    closed = unit.door_cycle(leave, None, lock=False, unlock=False)
+    unit.door_holds.append((t0 - 60_000, closed))
+    _label(unit, inst, "forced_entry", t0, closed, device_id=d.lock, devices=[d.lock, d.door])
+
+
+def _door_left_open(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+                    _: np.random.Generator) -> None:
+    d = unit.spec.devices
+    t0 = inst.at_ms
+    open_ms = int(rng.uniform(15, 60) * MINUTE_MS)
+    closed = unit.door_cycle(t0, "inside", open_ms=open_ms)
+    unit.door_holds.append((t0 - 15_000, closed + 25_000))
+    _label(unit, inst, "door_left_open", t0, closed, device_id=d.door)
+
+
+def _night_wandering(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+                     _: np.random.Generator) -> None:
+    assert inst.resident is not None
+    r = unit.resident(inst.resident)
+    d = unit.spec.devices
+    found = unit.find_time(r.id, inst.at_ms, lambda s: s.act == SLEEP, within_ms=HOUR_MS,
+                           margin_ms=20 * MINUTE_MS)
+    if found is None:
+        _skip(unit, inst, "the resident is not asleep at that time")
+        return
+    wake, sleep = found
+    t0 = wake + int(rng.uniform(3, 8) * MINUTE_MS)
+    back = t0 + int(rng.uniform(20, 90) * MINUTE_MS)
+    settle = back + int(rng.uniform(10, 20) * MINUTE_MS)
+    end = max(sleep.end, settle + 10 * MINUTE_MS)
+    unit.override(r.id, wake, end, [
+        Segment(wake, wake + 2 * MINUTE_MS, r.bedroom, CHORES),
+        Segment(wake + 2 * MINUTE_MS, t0, "hall", CHORES),
+        Segment(t0, back, OUT, WANDER),
+        Segment(back, settle, "living", SIT),
+        Segment(settle, end, r.bedroom, SLEEP),
+    ])
+    # Brought back by a neighbour or the night guard, who lets them in.
+    unit.arrival_credentials[(r.id, back)] = "card:staff"
+    _label(unit, inst, "night_wandering", t0, back, resident=r.id, device_id=d.door,
+           devices=[d.door, d.lock] + ([r.wearable] if r.wearable else []))
+
+
+# -- inactivity -------------------------------------------------------------------------------------
+
+
+def _inactivity(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+                nrng: np.random.Generator) -> None:
+    r = unit.spec.residents[0]
+    found = unit.find_time(r.id, inst.at_ms, _awake_home, within_ms=4 * HOUR_MS)
+    if found is None:
+        _skip(unit, inst, "the resident is never at home and awake")
+        return
+    t0, seg = found
+    zone = unit.zone
+    late = local_midnight(zone, local_date(zone, t0)) + int(20.5 * HOUR_MS)
+    found_at = min(t0 + int(rng.uniform(5, 9) * HOUR_MS), late)
+    found_at = max(found_at, t0 + 4 * HOUR_MS)
+    gone = found_at + 20 * MINUTE_MS
+    # Taken to hospital, back two days later.
+    unit.override(r.id, t0, gone + 2 * DAY_MS, [
+        Segment(t0, gone, seg.place, COLLAPSED),
+        Segment(gone, gone + 2 * DAY_MS, OUT, AWAY),
+    ])
+    worn = rng.random() < 0.5
+    if r.wearable is not None:
+        unit.band_off.setdefault(r.id, []).append((gone, gone + 2 * DAY_MS))  # left at home
+        if not worn:
+            unit.band_off.setdefault(r.id, []).append((t0 - rng.randint(10, 60) * MINUTE_MS, gone))
+        posture = physics.SITTING if seg.act in (SIT,) else physics.LYING[0]
+        tick = t0 + 20 * MINUTE_MS
+        while tick < found_at:
+            if worn:
+                unit.window(r, tick, physics.lying(nrng, posture=posture), "lying", 0)
+            else:
+                unit.window(r, tick, physics.off_wrist(nrng), "lying", 0)
+            tick += 20 * MINUTE_MS
+    _staff(unit, found_at, seg.place, 20)
+    _label(unit, inst, "inactivity", t0, found_at, resident=r.id,
+           variant="band_worn" if worn and r.wearable else "band_off")
+
+
+# -- device health ----------------------------------------------------------------------------------
+
+
+def _offline(last_will: bool) -> Apply:
+    def apply(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+              _: np.random.Generator) -> None:
+        assert inst.device is not None
+        device_id = inst.device
+        t0 = inst.at_ms
+        back = t0 + int(rng.uniform(2, 8) * HOUR_MS)
+        unit.kill(device_id, t0, back)
+        spec = unit.status_spec(device_id)
+        unit.status(spec, back)  # it comes back on line
+        if last_will:
+            unit.emit(t0, device_id, "status", {"ts": t0, "online": False, "will": True}, WILL)
+            _label(unit, inst, "device_offline", t0, back, device_id=device_id, variant="last_will")
+            return
+        label = _label(unit, inst, "device_offline", t0, None, device_id=device_id,
+                       variant="silent")
+        unit.watch[device_id] = (t0, unit.origin_ms)
+
+        def finish() -> bool:
+            death, last = unit.watch[device_id]
+            if unit.window_end <= death:
+                return False
+            label["start"] = last
+            label["end"] = back
+            return True
+
+        unit.finishers.append(finish)
+
+    return apply
+
+
+def _battery_low(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+                 _: np.random.Generator) -> None:
+    assert inst.device is not None
+    spec = unit.status_spec(inst.device)
+    t0 = inst.at_ms
+    spec.low_at = t0
+    report = t0 + 5 * MINUTE_MS  # the first report below the mark
+    unit.status(spec, report)
+    end = unit.end_ms if unit.end_ms is not None else report + DAY_MS
+    _label(unit, inst, "battery_low", report, end, device_id=inst.device,
+           threshold=BATTERY_LOW_PCT)
+
+
+def _tamper(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
+            _: np.random.Generator) -> None:
+    assert inst.device is not None
+    t0 = inst.at_ms
+    back = t0 + int(rng.uniform(5, 40) * MINUTE_MS)
+    _event(unit, t0, inst.device, "smoke", "tamper")
+    _event(unit, back, inst.device, "smoke", "test")  # put back on its base: self test
+    _label(unit, inst, "tamper", t0, back, device_id=inst.device)
+
+
+# -- choosing who and what ---------------------------------------------------------------------------
+
+
+def _any(_: HouseholdSpec) -> bool:
+    return True
+
+
+def _has_wearer(h: HouseholdSpec) -> bool:
+    return bool(h.wearers)
+
+
+def _has_dementia(h: HouseholdSpec) -> bool:
+    return any(r.dementia for r in h.residents)
+
+
+def _pick_wearer(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
+    r = rng.choice(h.wearers)
+    return r.id, r.wearable
+
+
+def _pick_nothing(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
+    return None, None
+
+
+def _pick_sos(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
+    if h.wearers and rng.random() < 0.4:
+        r = rng.choice(h.wearers)
+        return r.id, r.wearable
+    elderly = [r for r in h.residents if r.elderly] or list(h.residents)
+    return rng.choice(elderly).id, h.devices.button
+
+
+def _pick_dementia(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
+    return rng.choice([r for r in h.residents if r.dementia]).id, None
+
+
+def _pick_alone(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
+    return h.residents[0].id, None
+
+
+def _pick_device(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
+    d = h.devices
+    choices = [d.smoke_kitchen, d.smoke_hall, d.leak, d.meter, d.door, d.lock,
+               *(device_id for _, device_id in d.motion)]
+    return None, rng.choice(choices)
+
+
+def _pick_battery(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
+    d = h.devices
+    return None, rng.choice([d.smoke_kitchen, d.smoke_hall, d.leak, d.door, d.lock, d.button,
+                             *(device_id for _, device_id in d.motion)])
+
+
+def _pick_smoke(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
+    return None, rng.choice([h.devices.smoke_kitchen, h.devices.smoke_hall])
+
+
+_DAY = ((8.0, 20.0),)
+_ALWAYS = ((0.0, 24.0),)
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("fire", "fire",
+             "a real fire in the kitchen: obscuration rises over minutes past the alarm level on "
+             "the kitchen detector, then on the hall detector, temperature and CO rise; the "
+             "residents leave. Start: ignition (first smoke rise); end: both detectors clear.",
+             _any, _ALWAYS, 45 * MINUTE_MS, _pick_nothing, _fire),
+    Scenario("cooking_smoke", "nuisance_smoke",
+             "burnt food while cooking: a short spike on the kitchen detector only (mostly past "
+             "the alarm level) that clears within about two minutes, no temperature rise. "
+             "Start: spike begins; end: back below the pre-alarm level.",
+             _any, ((6.75, 7.5), (11.0, 12.25), (17.0, 18.75)), 10 * MINUTE_MS, _pick_nothing,
+             _cooking_smoke),
+    Scenario("fall", "fall",
+             "a fall that the resident cannot get up from: free fall, impact, lying still "
+             "(the band reports every 2 min) until staff arrive. Start: impact; end: helped up.",
+             _has_wearer, _DAY, 60 * MINUTE_MS, _pick_wearer, _fall(False),
+             "an elderly resident with a band"),
+    Scenario("fall_recovered", "fall",
+             "a fall the resident gets up from after 15-90 s. Start: impact; end: up again.",
+             _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _fall(True),
+             "an elderly resident with a band"),
+    Scenario("drop_wearable", "fall_negative",
+             "hard negative: the band slips off and hits the floor (free fall and impact, then "
+             "dead still and flat, no heart rate) and is picked up again.",
+             _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("drop"),
+             "an elderly resident with a band"),
+    Scenario("sit_hard", "fall_negative",
+             "hard negative: dropping heavily onto a chair (no free fall, peak below 2.5 g).",
+             _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("sit_hard"),
+             "an elderly resident with a band"),
+    Scenario("jump", "fall_negative",
+             "hard negative: a jump (flight and a landing above 2.5 g, but upright throughout).",
+             _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("jump"),
+             "an elderly resident with a band"),
+    Scenario("sos", "sos",
+             "an SOS press on the household's button or a resident's band (sometimes twice). "
+             "Start: the press; end: staff arrive.",
+             _any, ((8.0, 21.0),), 30 * MINUTE_MS, _pick_sos, _sos),
+    Scenario("water_leak", "water_leak",
+             "a leak under the kitchen sink: the leak sensor reports wet (telemetry and a "
+             "'leak' event) and the meter sees 2-6 l/min until it is fixed ('dry').",
+             _any, _ALWAYS, 60 * MINUTE_MS, _pick_nothing, _water_leak),
+    Scenario("slow_leak", "water_leak",
+             "a running toilet: 0.2-0.8 l/min on the main water meter for 8-16 hours, nights "
+             "included; no leak sensor sees it.",
+             _any, _ALWAYS, 6 * HOUR_MS, _pick_nothing, _slow_leak),
+    Scenario("forced_entry", "forced_entry",
+             "a break-in while nobody is home if possible: the lock reports 'forced' (maybe "
+             "after a 'denied'), the door opens with no unlock, an intruder moves about. "
+             "Start: 'forced'; end: the intruder leaves.",
+             _any, ((9.0, 16.0),), 30 * MINUTE_MS, _pick_nothing, _forced_entry),
+    Scenario("door_left_open", "door_left_open",
+             "the front door is left open for 15-60 minutes. Start: opening; end: closing.",
+             _any, _DAY, 70 * MINUTE_MS, _pick_nothing, _door_left_open),
+    Scenario("night_wandering", "night_wandering",
+             "a resident with dementia gets up in the household's night hours and leaves by the "
+             "front door for 20-90 minutes, then is brought back. Start: the door opening; "
+             "end: back in.",
+             _has_dementia, (), 2 * HOUR_MS, _pick_dementia, _night_wandering,
+             "a resident with dementia"),
+    Scenario("inactivity", "inactivity",
+             "an elderly person living alone collapses at home: all activity stops (no motion, "
+             "water or door; the band, if worn, lies still) until found hours later. "
+             "Start: the last activity; end: found.",
+             lambda h: h.elderly_alone, ((9.0, 14.0),), 5 * HOUR_MS, _pick_alone, _inactivity,
+             "an elderly person living alone"),
+    Scenario("device_offline", "device_offline",
+             "a device's connection is cut: the broker publishes its last will "
+             "{\"online\": false} (live mode runs it on its own MQTT connection and cuts the "
+             "socket); it comes back 2-8 h later. Start: the cut.",
+             _any, _ALWAYS, 3 * HOUR_MS, _pick_device, _offline(True)),
+    Scenario("device_silent", "device_offline",
+             "a device dies silently (no last will): its messages and heartbeats just stop, "
+             "for 2-8 h. Start: its last message.",
+             _any, _ALWAYS, 3 * HOUR_MS, _pick_device, _offline(False)),
+    Scenario("battery_low", "battery_low",
+             f"a failing battery drains about 1.2 points an hour past {BATTERY_LOW_PCT:g} %. "
+             "Start: the first status report below it.",
+             _any, _ALWAYS, 60 * MINUTE_MS, _pick_battery, _battery_low),
+    Scenario("tamper", "tamper",
+             "a smoke detector is taken off its base ('tamper' event) and put back 5-40 min "
+             "later ('test'). Start: 'tamper'; end: put back.",
+             _any, ((8.0, 22.0),), 45 * MINUTE_MS, _pick_smoke, _tamper),
+)}
+
+
+def apply_scenario(unit: HouseholdUnit, inst: ScenarioInstance) -> None:
+    """Change ``unit``'s routine and traffic for ``inst`` and record its label."""
+    SCENARIOS[inst.name].apply(unit, inst, py_rng(unit.seed, "scenario", inst.index),
+                               np_rng(unit.seed, "scenario", inst.index))
+
+
+def describe_scenarios() -> str:
+    """The scenario list for ``--help``, generated from :data:`SCENARIOS`."""
+    lines = []
+    for s in SCENARIOS.values():
+        where = "" if s.needs == "any household" else f" [needs {s.needs}]"
+        lines.append(f"  {s.name} (label {s.label}){where}: {s.description}")
+    return "\n".join(lines)
+
+
+def parse_scenario_names(text: str) -> tuple[str, ...]:
+    """``all``, ``none`` or a comma-separated list of scenario names."""
+    text = text.strip()
+    if text == "all":
+        return tuple(SCENARIOS)
+    if text in ("none", ""):
+        return ()
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise ValueError(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    return names
+
+
+# -- planning ----------------------------------------------------------------------------------------
+
+
+def _windows(kind: Scenario, h: HouseholdSpec, start: int, end: int) -> list[tuple[int, int]]:
+    """Where ``kind`` may start in ``h``: its local hours, an hour after the recording starts,
+    and early enough to play out before it ends."""
+    lo_limit = start + HOUR_MS
+    hi_limit = end - kind.min_ms
+    if hi_limit <= lo_limit:
+        return []
+    zone = h.zone
+    out: list[tuple[int, int]] = []
+    for day in dates_between(zone, start - DAY_MS, end):
+        midnight = local_midnight(zone, day)
+        if kind.hours:
+            spans = [(midnight + int(a * HOUR_MS), midnight + int(b * HOUR_MS)) for a, b in kind.hours]
+        else:
+            ns = _minutes(h.night[0])
+            ne = _minutes(h.night[1])
+            following = local_midnight(zone, day + timedelta(days=1))
+            spans = [(midnight + (ns + 30) * MINUTE_MS, following + (ne - 60) * MINUTE_MS)]
+        for a, b in spans:
+            a, b = max(a, lo_limit), min(b, hi_limit)
+            if b > a:
+                out.append((a, b))
+    return out
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def in_night(h: HouseholdSpec, t: int) -> bool:
+    """Whether ``t`` falls in ``h``'s night hours (local time)."""
+    minute = minute_of_day(h.zone, t)
+    ns, ne = _minutes(h.night[0]), _minutes(h.night[1])
+    return minute >= ns or minute < ne if ns > ne else ns <= minute < ne
+
+
+def plan_scenarios(
+    community: Community,
+    *,
+    seed: int,
+    start_ms: int,
+    end_ms: int,
+    names: Sequence[str],
+    rate: float,
+    requests: Sequence[ScenarioRequest] = (),
+    first_index: int = 0,
+) -> tuple[list[ScenarioInstance], list[str]]:
+    """Place incidents: each of ``names`` at least once, ``rate`` per 100 household-days in
+    all, at most one random incident per household and local day; plus ``requests``.
+
+    Returns the instances and a note for each scenario that could not be placed. Raises
+    ``ValueError`` for a request that cannot be honoured (unknown household, outside the
+    recording, a household where it cannot happen, night wandering by day).
+    """
+    rng = py_rng(seed, "plan", start_ms)
+    instances: list[ScenarioInstance] = []
+    notes: list[str] = []
+    index = first_index
+    by_id = {h.id: h for h in community.households}
+    for request in requests:
+        kind = SCENARIOS.get(request.name)
+        if kind is None:
+            raise ValueError(f"unknown scenario {request.name!r}; known: {', '.join(SCENARIOS)}")
+        if not start_ms <= request.at_ms < end_ms:
+            raise ValueError(f"{request.name}: the time is outside the simulated period")
+        if request.household is not None:
+            if request.household not in by_id:
+                raise ValueError(f"{request.name}: unknown household {request.household!r}")
+            household = by_id[request.household]
+            if not kind.eligible(household):
+                raise ValueError(f"{request.name} needs {kind.needs}; {household.id} has none")
+        else:
+            eligible = [h for h in community.households if kind.eligible(h)]
+            if not eligible:
+                raise ValueError(f"{request.name} needs {kind.needs}; the community has none")
+            household = rng.choice(eligible)
+        if not kind.hours and not in_night(household, request.at_ms):
+            raise ValueError(f"{request.name} happens in night hours; the time is outside "
+                             f"{household.id}'s ({household.night[0]}-{household.night[1]})")
+        resident, device = kind.pick(household, rng)
+        instances.append(ScenarioInstance(index, request.name, household.id, request.at_ms,
+                                          resident, device))
+        index += 1
+
+    if not names:
+        return instances, notes
+    days = (end_ms - start_ms) / DAY_MS
+    count = max(len(names), round(rate * len(community.households) * days / 100))
+    order = list(names)
+    rng.shuffle(order)
+    order += [rng.choice(names) for _ in range(count - len(names))]
+    used: set[tuple[str, date]] = set()
+    eligible_cache: dict[str, list[HouseholdSpec]] = {}
+    for name in order:
+        kind = SCENARIOS[name]
+        eligible = eligible_cache.setdefault(
+            name, [h for h in community.households if kind.eligible(h)])
+        if not eligible:
+            notes.append(f"{name}: no household with {kind.needs}")
+            continue
+        placed = False
+        for _ in range(30):
+            household = rng.choice(eligible)
+            windows = _windows(kind, household, start_ms, end_ms)
+            total = sum(b - a for a, b in windows)
+            if total <= 0:
+                break
+            pick = rng.randrange(total)
+            for a, b in windows:
+                if pick < b - a:
+                    at = a + pick
+                    break
+                pick -= b - a
+            key = (household.id, local_date(household.zone, at))
+            if key in used:
+                continue
+            used.add(key)
+            resident, device = kind.pick(household, rng)
+            instances.append(ScenarioInstance(index, name, household.id, at, resident, device))
+            index += 1
+            placed = True
+            break
+        if not placed:
+            notes.append(f"{name}: no room for it in the simulated period")
+    return instances, notes
+
