@@ -201,11 +201,11 @@ class NotificationDispatcher:
 
     def _expand(self, change: AlertChange) -> None:
         registry = self._directory.registry
-        title, body = render_message(change, registry, self._public_url)
         link = None
         if self._public_url:
             link = const.ALERT_LINK.format(public_url=self._public_url, id=change.alert.id)
         for audience, targets in targets_for(self._directory, change).items():
+            title, body = render_message(change, registry, self._public_url, audience)
             if not targets:
                 self._record(DeliveryAttempt(
                     alert_id=change.alert.id, key=f"{change.key}:{audience}:-",

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
 
+import orjson
+
 from protocol import (
     Alert,
     AlertDecision,
@@ -282,9 +284,13 @@ class AlertManager:
     def _normalise(self, decision: AlertDecision) -> AlertDecision:
         if not isinstance(decision, AlertDecision):
             raise TypeError("not an AlertDecision")
+        # Evidence is stored as JSON: numbers from numpy, tuples and the like become plain.
+        evidence = orjson.loads(orjson.dumps(
+            dict(decision.evidence), default=str,
+            option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS))
         decision = replace(
             decision, action=DecisionAction(decision.action), type=AlertType(decision.type),
-            severity=Severity(decision.severity), ts_ms=int(decision.ts_ms))
+            severity=Severity(decision.severity), ts_ms=int(decision.ts_ms), evidence=evidence)
         if not decision.subject or not decision.site:
             raise ValueError("subject and site are required")
         registry = self._registry

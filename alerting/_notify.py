@@ -264,9 +264,10 @@ _TITLES = {
 
 
 def render_message(change: AlertChange, registry: Registry | None = None,
-                   public_url: str | None = None) -> tuple[str, str]:
-    """Title and body of a notification: what happened, to whom, where, when (the
-    household's local time and UTC) and a link to the alert in the dashboard."""
+                   public_url: str | None = None, audience: str | None = None
+                   ) -> tuple[str, str]:
+    """Title and body of a notification for one audience: what happened, to whom, where,
+    when (the household's local time and UTC) and a link to the alert in the dashboard."""
     alert = change.alert
     event = const.EVENT_NAMES.get(alert.type, alert.type.value)
     resident = registry.residents.get(alert.resident) if registry and alert.resident else None
@@ -298,14 +299,16 @@ def render_message(change: AlertChange, registry: Registry | None = None,
     status = alert.status.value
     if change.kind == const.ESCALATED and change.tier is not None:
         status += f", escalated to tier {change.tier} ({', '.join(change.audience)})"
-    last = alert.history[-1] if alert.history else None
+    actions = {change.kind, const.AUTO_RESOLVED} if change.kind == const.RESOLVED else {change.kind}
+    last = next((e for e in reversed(alert.history) if e.action in actions), None)
     if change.kind in (const.ACKNOWLEDGED, const.RESOLVED) and last is not None:
         status += f" by {last.actor} at {_when(last.at, zone)}"
         if last.note:
             status += f": {last.note}"
     lines.append(f"Status: {status}")
     if alert.status == AlertStatus.FIRING and change.kind != const.RESOLVED:
-        lines.append("Please acknowledge in the dashboard when someone is on it.")
+        lines.append("The duty officers have been told." if audience == const.FAMILY
+                     else "Please acknowledge in the dashboard when someone is on it.")
     if public_url:
         lines.append(f"Open: {alert_link(public_url, alert.id)}")
     return title, "\n".join(lines)

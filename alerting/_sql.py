@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from database._tables import alert_history, alerts, notification_attempts, silences
@@ -44,6 +44,8 @@ class SqlAlertRepository(AlertRepository):
             raise
         except DBAPIError as exc:
             raise StorageError(f"alert database failed: {exc.orig or exc}") from exc
+        except SQLAlchemyError as exc:
+            raise StorageError(f"alert database failed: {exc}") from exc
 
     def get(self, alert_id: str) -> AlertRecord | None:
         with self._errors(), self._engine.connect() as connection:

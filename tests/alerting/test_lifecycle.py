@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +265,17 @@ def test_malformed_decisions_are_skipped_not_raised(manager: AlertManager) -> No
     assert [c.kind for c in changes] == ["raised"]
 
 
+def test_evidence_is_kept_as_plain_json(manager: AlertManager) -> None:
+    import numpy as np
+
+    [raised] = manager.apply([decision("fall", evidence={
+        "peak_g": np.float64(3.5), "samples": (1, 2), "at": datetime(2026, 1, 1, tzinfo=UTC)})])
+    stored = manager.get(raised.alert.id)
+    assert stored is not None
+    assert stored.evidence == {"peak_g": 3.5, "samples": [1, 2],
+                               "at": "2026-01-01T00:00:00+00:00"}
+
+
 def test_registry_fills_in_household_and_resident(manager: AlertManager) -> None:
     [raised] = manager.apply([decision("fall", household=None, resident=None,
                                        device_id="r001-band", subject="r001-band")])
@@ -305,5 +317,20 @@ def test_two_processes_on_one_sqlite_file_keep_one_open_alert(tmp_path: Path) ->
         [alert] = AlertManager(SqlAlertRepository(engine)).list(AlertQuery())
         assert alert.count == 60
         assert [e.action for e in alert.history] == ["raised"]
+    finally:
+        engine.dispose()
+
+
+def test_database_failures_are_storage_errors(tmp_path: Path) -> None:
+    from alerting import StorageError
+    from database import create_database_engine
+
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'never-migrated.db'}")
+    manager = AlertManager(SqlAlertRepository(engine))
+    try:
+        with pytest.raises(StorageError, match="no such table: alerts"):
+            manager.apply([decision("sos")])
+        with pytest.raises(StorageError):
+            manager.list()
     finally:
         engine.dispose()

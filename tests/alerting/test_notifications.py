@@ -77,9 +77,11 @@ def test_a_fall_reaches_the_officers_and_the_family(registry: Registry,
         "Where: household h001, site xianlin-3",
         "When: 2026-01-01 08:00:00 CST (Asia/Shanghai) / 2026-01-01 00:00:00 UTC",
         "Status: firing",
-        "Please acknowledge in the dashboard when someone is on it.",
+        "The duty officers have been told.",
         f"Open: {PUBLIC_URL}/ui/#/alerts/{raised.alert.id}",
     ]
+    officers = next(n for n in notifier.sent if n.target.audience == "officers")
+    assert "Please acknowledge in the dashboard when someone is on it." in officers.body
     alert = manager.get(raised.alert.id)
     assert alert is not None
     assert sorted(results(alert.id, manager)) == [("family", 1, "delivered"),
@@ -319,7 +321,7 @@ def test_apprise_delivers_retries_and_records(receiver: Receiver, tmp_path: Path
     # Officers: two failed posts, then exactly one delivery.
     assert len(receiver.bodies("officers", ok_only=False)) == 3
     [officers] = receiver.bodies("officers")
-    assert officers["message"] == family["message"]
+    assert officers["title"] == family["title"]
     assert receiver.bodies("supervisor") == []
     assert len(receiver.bodies("supervisor", ok_only=False)) == 1
     supervisor = receiver.bodies("supervisor", ok_only=False)[0]
