@@ -4,12 +4,16 @@ repository; decisions and a small registry to build them from."""
 from __future__ import annotations
 
 import itertools
+import os
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from alerting import AlertManager, AlertRepository, InMemoryAlertRepository, SqlAlertRepository
 from database import create_database_engine, migrate
@@ -64,15 +68,45 @@ def registry() -> Registry:
     return Registry.from_data(REGISTRY)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+# PostgreSQL runs too when its URL is given, e.g.
+# SAFEHOOD_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+POSTGRES_URL = os.environ.get("SAFEHOOD_TEST_POSTGRES_URL")
+BACKENDS = ["memory", "sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
 def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AlertRepository]:
-    """The same behaviour suite runs on both repositories."""
+    """The same behaviour suite runs on every repository."""
     if request.param == "memory":
         yield InMemoryAlertRepository()
         return
-    engine = sqlite_engine(tmp_path / "alerts.db")
-    yield SqlAlertRepository(engine)
-    engine.dispose()
+    if request.param == "sqlite":
+        engine = sqlite_engine(tmp_path / "alerts.db")
+        yield SqlAlertRepository(engine)
+        engine.dispose()
+        return
+    with throwaway_postgres() as engine:
+        yield SqlAlertRepository(engine)
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[Engine]:
+    """A migrated database of its own on the PostgreSQL server, dropped afterwards."""
+    assert POSTGRES_URL is not None
+    name = f"alerting_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_database_engine(make_url(POSTGRES_URL).set(database=name)
+                                    .render_as_string(hide_password=False))
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}"'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import threading
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,12 @@ from alerting import (
     AlertQuery,
     InvalidTransition,
     SqlAlertRepository,
+    StorageError,
 )
+from database import create_database_engine
 from protocol import AlertStatus, parse_ts_ms
 
-from .conftest import MINUTE, T0, decision, sqlite_engine
+from .conftest import BACKENDS, MINUTE, T0, decision, sqlite_engine, throwaway_postgres
 
 
 def test_raise_acknowledge_resolve_keeps_history(manager: AlertManager) -> None:
@@ -181,34 +184,40 @@ def test_two_threads_applying_the_same_decision_make_one_alert(manager: AlertMan
     assert alert.count == 40
 
 
-def test_two_managers_on_one_sqlite_file_keep_one_open_alert(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
-    engines = [sqlite_engine(path), sqlite_engine(path)]
-    managers = [AlertManager(SqlAlertRepository(e)) for e in engines]
-    barrier = threading.Barrier(len(managers))
-    raised: list[str] = []
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "memory"])
+def test_two_managers_on_one_database_keep_one_open_alert(tmp_path: Path, backend: str) -> None:
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            engines = [sqlite_engine(tmp_path / "shared.db") for _ in range(2)]
+            for engine in engines:
+                stack.callback(engine.dispose)
+        else:
+            url = stack.enter_context(throwaway_postgres()).url
+            engines = [create_database_engine(url.render_as_string(hide_password=False))
+                       for _ in range(2)]
+            for engine in engines:
+                stack.callback(engine.dispose)
+        managers = [AlertManager(SqlAlertRepository(e)) for e in engines]
+        barrier = threading.Barrier(len(managers))
+        raised: list[str] = []
 
-    def apply(manager: AlertManager) -> None:
-        barrier.wait()
-        for i in range(25):
-            for change in manager.apply([decision("fall", ts=T0 + i)]):
-                if change.kind == "raised":
-                    raised.append(change.alert.id)
+        def apply(manager: AlertManager) -> None:
+            barrier.wait()
+            for i in range(25):
+                for change in manager.apply([decision("fall", ts=T0 + i)]):
+                    if change.kind == "raised":
+                        raised.append(change.alert.id)
 
-    threads = [threading.Thread(target=apply, args=(m,)) for m in managers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    try:
+        threads = [threading.Thread(target=apply, args=(m,)) for m in managers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
         alerts = managers[0].list(AlertQuery())
         assert len(raised) == 1
         assert [a.id for a in alerts] == raised
         assert alerts[0].count == 50
         assert managers[1].get(raised[0]) == alerts[0]
-    finally:
-        for engine in engines:
-            engine.dispose()
 
 
 def test_list_filters_orders_and_pages(manager: AlertManager) -> None:
@@ -322,9 +331,6 @@ def test_two_processes_on_one_sqlite_file_keep_one_open_alert(tmp_path: Path) ->
 
 
 def test_database_failures_are_storage_errors(tmp_path: Path) -> None:
-    from alerting import StorageError
-    from database import create_database_engine
-
     engine = create_database_engine(f"sqlite:///{tmp_path / 'never-migrated.db'}")
     manager = AlertManager(SqlAlertRepository(engine))
     try:
