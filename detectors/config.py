@@ -3,7 +3,7 @@
 All durations are in seconds (``*_s``), levels in the unit of the contract field they are
 compared with. The classes are frozen pydantic dataclasses: building one validates it, and
 :meth:`DetectorConfig.load` reads one from a JSON or YAML file where any field may be left
-out to keep its default, e.g. ``{"smoke": {"verify_window_s": 45}}``.
+out to keep its default, e.g. ``{"smoke": {"sustain_s": 60}}``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class SmokeConfig:
         After the first alarm, how long confirmation is looked for (at most 90 s).
     sustain_s
         A detector still in alarm this long after its first alarm reading confirms a fire.
+        Burnt food clears within about a minute; a fire keeps going.
     rise_factor
         A reading at least this many times the first alarm level confirms (rising smoke).
     temp_rise_c
@@ -65,10 +66,10 @@ class SmokeConfig:
         ``temp_baseline_s`` confirms, as does any reading at or above ``temp_fixed_c``.
     """
 
-    alarm_obscuration: Annotated[float, Field(gt=0, le=30)] = 3.0
-    clear_obscuration: Annotated[float, Field(ge=0, le=30)] = 1.0
+    alarm_obscuration: Annotated[float, Field(gt=0, le=30)] = 8.0
+    clear_obscuration: Annotated[float, Field(ge=0, le=30)] = 6.0
     verify_window_s: Annotated[float, Field(gt=0, le=90)] = 90.0
-    sustain_s: Seconds = 45.0
+    sustain_s: Seconds = 75.0
     rise_factor: Annotated[float, Field(gt=1)] = 2.5
     temp_rise_c: Annotated[float, Field(gt=0)] = 10.0
     temp_fixed_c: float = 57.0
@@ -78,6 +79,8 @@ class SmokeConfig:
     def _hysteresis(self) -> SmokeConfig:
         if self.clear_obscuration >= self.alarm_obscuration:
             raise ValueError("clear_obscuration must be below alarm_obscuration")
+        if self.sustain_s >= self.verify_window_s:
+            raise ValueError("sustain_s must be shorter than verify_window_s")
         return self
 
 
@@ -93,6 +96,9 @@ class FallConfig:
         Standard deviation of the magnitude (g) below which the wearer counts as still.
     still_after_s
         How much of the window after the impact must be still for a possible fall.
+    worn_min_std_g
+        A body on the floor still breathes and trembles; after an impact, a magnitude that
+        varies less than this (g) is a band that fell off a wrist, not a person.
     posture_change_deg
         Minimum change in the direction of gravity from before the impact to after it
         (lying down after standing); with stillness after the impact it makes a possible fall.
@@ -100,14 +106,20 @@ class FallConfig:
         A window whose magnitude varies more than this (g) is movement: the wearer is up.
     long_lie_s
         A possible fall followed by no movement for this long becomes a confirmed fall.
+    veto_s
+        The wearable's own ``fall`` event is not believed when, within this time before it,
+        its accelerometer showed an impact after which the band lay dead still or reported
+        no heart rate: the band was dropped, nobody fell.
     """
 
     impact_g: Annotated[float, Field(gt=1)] = 2.5
     still_std_g: Annotated[float, Field(gt=0)] = 0.1
     still_after_s: Seconds = 1.0
+    worn_min_std_g: Annotated[float, Field(ge=0)] = 0.008
     posture_change_deg: Annotated[float, Field(ge=0, le=180)] = 45.0
-    move_std_g: Annotated[float, Field(gt=0)] = 0.15
-    long_lie_s: Seconds = 60.0
+    move_std_g: Annotated[float, Field(gt=0)] = 0.06
+    long_lie_s: Seconds = 120.0
+    veto_s: Seconds = 10.0
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
@@ -136,7 +148,7 @@ class WaterConfig:
         Flow running without a pause for longer than this is a slow leak.
     """
 
-    slow_leak_flow_lpm: Annotated[float, Field(gt=0)] = 0.05
+    slow_leak_flow_lpm: Annotated[float, Field(gt=0)] = 0.01
     slow_leak_s: Seconds = 2 * 3600.0
 
 
@@ -165,17 +177,24 @@ class NightWanderingConfig:
     return_s
         The resident counts as back when the front door opens again, or there is movement
         inside the home once the door has been shut at least ``inside_after_close_s``,
-        within this time of the door opening.
+        within this time of the door opening. Movement inside only counts where the resident
+        at risk lives alone: anyone else at home moves about too.
     inside_after_close_s
         Movement this soon after the door shut is the resident walking away from it inside,
         or the sensor's own hold time, and does not count as being back.
     front_door_rooms
         Rooms whose door is a way out of the home; a household door with no room is one too.
+    arrival_s, exit_credentials
+        An opening within ``arrival_s`` after the lock was unlocked with a credential from
+        outside (a fingerprint, a card, a PIN: any credential not in ``exit_credentials``)
+        is someone coming home, not leaving.
     """
 
     return_s: Seconds = 600.0
     inside_after_close_s: Annotated[float, Field(ge=0)] = 30.0
     front_door_rooms: tuple[str, ...] = ("entrance", "front_door", "hall", "hallway", "entry")
+    arrival_s: Seconds = 60.0
+    exit_credentials: tuple[str, ...] = ("inside", "manual", "button", "thumb_turn")
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
@@ -220,7 +239,7 @@ class InactivityConfig:
     neighbour_hours: Annotated[int, Field(ge=0, le=6)] = 1
     history_days: Annotated[int, Field(ge=1)] = 28
     flow_lpm: Annotated[float, Field(gt=0)] = 1.0
-    move_std_g: Annotated[float, Field(gt=0)] = 0.15
+    move_std_g: Annotated[float, Field(gt=0)] = 0.06
 
     @model_validator(mode="after")
     def _bounds(self) -> InactivityConfig:
@@ -229,14 +248,19 @@ class InactivityConfig:
         return self
 
 
+# Every device sends a status at least once an hour; a budget of two of those plus a margin
+# lets one be lost without an alert. Smoke alarms also report their reading every 5 minutes.
+_HOURLY_BUDGET_S = 2.25 * 3600.0
+
+
 def _default_budgets() -> dict[str, float]:
     return {
-        "smoke": 2 * 3600.0,
-        "wearable": 30 * 60.0,
-        "water": 2 * 3600.0,
-        "door": 2 * 3600.0,
-        "motion": 2 * 3600.0,
-        "button": 26 * 3600.0,
+        "smoke": 30 * 60.0,
+        "wearable": _HOURLY_BUDGET_S,
+        "water": _HOURLY_BUDGET_S,
+        "door": _HOURLY_BUDGET_S,
+        "motion": _HOURLY_BUDGET_S,
+        "button": _HOURLY_BUDGET_S,
     }
 
 
@@ -265,7 +289,7 @@ class DeviceHealthConfig:
     """
 
     heartbeat_budget_s: dict[str, float] = field(default_factory=_default_budgets)
-    default_budget_s: Seconds = 2 * 3600.0
+    default_budget_s: Seconds = _HOURLY_BUDGET_S
     site_silence_s: Seconds = 15 * 60.0
     gateway_silence_s: Seconds = 45 * 60.0
     group_min_devices: Annotated[int, Field(ge=2)] = 3
@@ -293,9 +317,13 @@ class DetectorConfig:
 
     Examples
     --------
-    >>> config = DetectorConfig.from_data({"smoke": {"verify_window_s": 60}})
-    >>> config.smoke.verify_window_s, config.sos.repeat_s
-    (60.0, 600.0)
+    >>> config = DetectorConfig.from_data({"smoke": {"sustain_s": 60}})
+    >>> config.smoke.sustain_s, config.smoke.verify_window_s
+    (60.0, 90.0)
+    >>> DetectorConfig.from_data({"smoke": {"verify_window_s": 120}})
+    Traceback (most recent call last):
+    ...
+    ValueError: bad detector setting smoke.verify_window_s: Input should be less than or equal to 90
     """
 
     time: EventTimeConfig = field(default_factory=EventTimeConfig)

@@ -56,8 +56,10 @@ class GroupHealthDetector(Detector):
         silence_s: float,
         size: int,
         min_devices: int,
+        parent: GroupHealthDetector | None = None,
     ) -> None:
         self.subject = subject
+        self.parent = parent
         self.site = site
         self.household = household
         self.scope = scope
@@ -66,17 +68,32 @@ class GroupHealthDetector(Detector):
         self.min_devices = min_devices
         self.last_seen_ms: int | None = None
         self.offline = False
+        self.covered = False  # silent, but inside a parent group whose alert says so
         self.returned_ms: int | None = None
+        self._check_ms: int | None = None
 
     @property
     def reportable(self) -> bool:
         return self.size >= self.min_devices
 
     @property
+    def down(self) -> bool:
+        """True while the group is known to be silent (reported, or covered by its parent)."""
+        return self.offline or self.covered
+
+    @property
     def deadline_ms(self) -> int | None:
         if self.offline or not self.reportable or self.last_seen_ms is None:
             return None
-        return self.last_seen_ms + self.silence_ms
+        if self.covered:
+            return self._check_ms
+        # Silence counts from when the group could have been heard again: after its parent
+        # came back. (That only ever moves the deadline later; the engine's earlier timer
+        # then just finds nothing due and asks again.)
+        since = self.last_seen_ms
+        if self.parent is not None and self.parent.returned_ms is not None:
+            since = max(since, self.parent.returned_ms)
+        return since + self.silence_ms
 
     def start(self, now_ms: int) -> None:
         """Count the group as heard at ``now_ms`` when nothing was heard from it before."""
@@ -98,6 +115,10 @@ class GroupHealthDetector(Detector):
         if previous is not None and message.ts_ms <= previous:
             return []
         self.last_seen_ms = message.ts_ms
+        if self.covered:
+            self.covered = False
+            self.returned_ms = message.ts_ms
+            return []
         if not self.offline:
             return []
         self.offline = False
@@ -110,6 +131,16 @@ class GroupHealthDetector(Detector):
         deadline = self.deadline_ms
         if deadline is None or now_ms < deadline:
             return []
+        if self.parent is not None and self.parent.down:
+            # The whole site is silent and already reported: look again a silence later.
+            self.covered = True
+            self._check_ms = deadline + self.silence_ms
+            return []
+        if self.covered:
+            self.covered = False
+            deadline = self.deadline_ms
+            if deadline is None or now_ms < deadline:
+                return []
         self.offline = True
         return [self._decision(DecisionAction.RAISE, deadline, None,
                                silent_since=self.last_seen_ms)]
@@ -208,7 +239,7 @@ class DeviceOfflineDetector(Detector):
             self._offline_since = message.ts_ms
             self.state = _State.OFFLINE
             self._check_ms = None
-            if any(group.offline for group in self.groups):
+            if any(group.down for group in self.groups):
                 # The group's alert already says it; keep quiet but remember the will.
                 self.state = _State.WAITING
                 self._check_ms = message.ts_ms + self.budget_ms
@@ -228,7 +259,7 @@ class DeviceOfflineDetector(Detector):
         check = self.deadline_ms
         if check is None or now_ms < check:
             return []
-        if any(group.offline for group in self.groups):
+        if any(group.down for group in self.groups):
             self.state = _State.WAITING
             self._check_ms = check + self.budget_ms
             return []

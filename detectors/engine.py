@@ -80,8 +80,9 @@ class DetectorEngine:
     -----
     Each site has its own event time: its watermark is the newest event time seen at the site
     (or passed to :meth:`advance`) minus the allowed lateness. Before a message is taken,
-    the timers of its site that the new watermark passes fire, earliest first; a decision of a
-    timer carries its deadline as ``ts_ms``. So a recording gives the same decisions fed at
+    the timers of its site that the new watermark passes fire, earliest first, and so do the
+    timers of the detectors it goes to that fall due at or before its own time; a decision of
+    a timer carries its deadline as ``ts_ms``. So a recording gives the same decisions fed at
     once, replayed live, or advanced by wall-clock ticks in between. Repeated deliveries
     (same device, channel, ``seq``, ``ts`` and event) are dropped; messages older than the
     watermark are still taken (each detector decides what a stale reading may change), and
@@ -214,6 +215,13 @@ class DetectorEngine:
             out += self._fire(message.site)
         for key, make in self._routes(message):
             detector = self._detector(key, message.site, make)
+            deadline = detector.deadline_ms
+            if deadline is not None and deadline <= message.ts_ms:
+                # The message is past this detector's deadline: what it asked to be woken for
+                # happened before the message, even though the watermark (which trails by the
+                # allowed lateness) has not got there yet. A door shut 5 s after it had been
+                # open for too long still was open for too long.
+                out += detector.advance(message.ts_ms)
             out += detector.process_one(message)
             self._schedule(message.site, key, detector)
         self._count(out)
@@ -326,12 +334,18 @@ class DetectorEngine:
         ))]
         if household is not None:
             gateway_key = _key(RULE_GATEWAY_HEALTH, household)
-            routes.append((gateway_key, lambda: GroupHealthDetector(
-                household, site=site, household=household, scope="gateway",
-                silence_s=config.gateway_silence_s,
-                size=len(self._household_devices.get(household, [])),
-                min_devices=config.group_min_devices,
-            )))
+
+            def gateway() -> Detector:
+                parent = self._detector(site_key, site, routes[0][1])
+                return GroupHealthDetector(
+                    household, site=site, household=household, scope="gateway",
+                    silence_s=config.gateway_silence_s,
+                    size=len(self._household_devices.get(household, [])),
+                    min_devices=config.group_min_devices,
+                    parent=parent if isinstance(parent, GroupHealthDetector) else None,
+                )
+
+            routes.append((gateway_key, gateway))
 
         group_routes = list(routes)
 

@@ -3,7 +3,10 @@
 A possible fall is the wearable's ``fall`` event, or in its accelerometer samples an impact
 (a peak of the acceleration magnitude of at least ``impact_g``) followed by stillness (the
 magnitude barely varies) in a new posture (the direction of gravity turned by at least
-``posture_change_deg``). It is raised at once as a Severe, unconfirmed ``fall``. If no
+``posture_change_deg``). It is raised at once as a Severe, unconfirmed ``fall``. An impact
+after which the band lies dead still (no tremor, no breathing) or stops reporting a heart
+rate is the band falling off a wrist: it is no fall, and a ``fall`` event of the band's own
+detector just after it is not believed either. If no
 movement follows for ``long_lie_s``, the wearer is lying where they fell ("long lie"): the
 alert is updated to a confirmed, Extreme fall. Movement before that is noted on the alert,
 which stays open for someone to check on them.
@@ -39,8 +42,10 @@ class WindowFeatures:
     impact_at_s: float | None
     std_g: float
     still_after: bool | None
+    after_std_g: float | None
     posture_change_deg: float | None
     tail_direction: tuple[float, float, float] | None
+    turn_deg: float | None = None
 
 
 def window_features(
@@ -51,10 +56,12 @@ def window_features(
 ) -> WindowFeatures:
     """Impact, stillness and posture change of one window of ``[x, y, z]`` samples (g).
 
-    ``still_after`` and ``posture_change_deg`` are None when the window has no impact, or
-    too little of it follows the impact to tell. The posture before the impact is the mean
-    direction of the samples before it, or ``previous_direction`` (the end of the last
-    window) when the impact opens the window.
+    ``still_after``, ``after_std_g`` and ``posture_change_deg`` are None when the window has no
+    impact, or too little of it follows the impact to tell. The posture before the impact is
+    the mean direction of the samples before it (leaving out the half second of falling just
+    before it), or ``previous_direction`` (the end of the last window) when the impact opens
+    the window. ``turn_deg`` is how far the direction of gravity turned from
+    ``previous_direction`` (or the window's first second) to the window's last second.
 
     Examples
     --------
@@ -64,31 +71,39 @@ def window_features(
     >>> features = window_features(upright + [(2.0, 2.0, 1.0)] + lying, hz=25, config=config)
     >>> features.peak_g, features.still_after, round(features.posture_change_deg)
     (3.0, True, 90)
+    >>> features.after_std_g  # a perfectly still body: no real wearer is
+    0.0
     """
     data = np.asarray(samples, dtype=float).reshape(-1, 3)
     if len(data) == 0:
-        return WindowFeatures(0.0, None, 0.0, None, None, previous_direction)
+        return WindowFeatures(0.0, None, 0.0, None, None, None, previous_direction)
     magnitude = np.linalg.norm(data, axis=1)
-    peak_index = int(np.argmax(magnitude))
-    peak = float(magnitude[peak_index])
+    peak = float(magnitude.max())
     std = float(np.std(magnitude))
-    tail_direction = _direction(data[-max(1, int(hz)):])
+    second = max(1, int(hz))
+    tail_direction = _direction(data[-second:])
+    head_direction = previous_direction or _direction(data[:second])
+    turn = (_angle_deg(head_direction, tail_direction)
+            if head_direction is not None and tail_direction is not None else None)
     if peak < config.impact_g:
-        return WindowFeatures(peak, None, std, None, None, tail_direction)
+        return WindowFeatures(peak, None, std, None, None, None, tail_direction, turn)
     # The last impact of the window is the one whose aftermath we can see.
     impact_index = int(np.flatnonzero(magnitude >= config.impact_g)[-1])
     settle = max(1, round(_IMPACT_SETTLE_S * hz))
     after = magnitude[impact_index + settle:]
     still_after: bool | None = None
+    after_std: float | None = None
     posture: float | None = None
     if len(after) >= max(2, int(config.still_after_s * hz)):
-        still_after = float(np.std(after)) < config.still_std_g
-        before_end = max(0, np.flatnonzero(magnitude >= config.impact_g)[0] - settle)
+        after_std = float(np.std(after))
+        still_after = after_std < config.still_std_g
+        before_end = max(0, int(np.flatnonzero(magnitude >= config.impact_g)[0]) - settle)
         before = _direction(data[:before_end]) if before_end >= 2 else previous_direction
         after_direction = _direction(data[impact_index + settle:])
         if before is not None and after_direction is not None:
             posture = _angle_deg(before, after_direction)
-    return WindowFeatures(peak, impact_index / hz, std, still_after, posture, tail_direction)
+    return WindowFeatures(peak, impact_index / hz, std, still_after, after_std, posture,
+                          tail_direction, turn)
 
 
 def _direction(block: np.ndarray) -> tuple[float, float, float] | None:
@@ -128,8 +143,8 @@ class FallDetector(Detector):
     >>> [(d.action.value, d.severity.value, d.confirmed) for d in detector.process_one(event)]
     [('raise', 'Severe', False)]
     >>> detector.deadline_ms
-    60000
-    >>> [(d.action.value, d.severity.value, d.confirmed) for d in detector.advance(60_000)]
+    120000
+    >>> [(d.action.value, d.severity.value, d.confirmed) for d in detector.advance(120_000)]
     [('update', 'Extreme', True)]
     """
 
@@ -148,6 +163,8 @@ class FallDetector(Detector):
         self._evidence: dict[str, object] = {}
         self._direction: tuple[float, float, float] | None = None
         self._last_window_ms: int | None = None
+        self._reports_hr = False
+        self._dropped_ms: int | None = None
 
     @property
     def deadline_ms(self) -> int | None:
@@ -157,29 +174,46 @@ class FallDetector(Detector):
 
     def process_one(self, message: Message) -> Decisions:
         if message.channel == "event" and message.event == "fall":
+            veto_ms = int(self.config.veto_s * MS_PER_S)
+            if self._dropped_ms is not None and 0 <= message.ts_ms - self._dropped_ms <= veto_ms:
+                return []  # the band's own detector was fooled by the band falling off
             return self._possible_fall(message, message.ts_ms, {"source": "device"})
         if message.channel != "telemetry" or not message.accel or not message.hz:
             return []
+        has_hr = "hr_bpm" in message.fields
+        self._reports_hr = self._reports_hr or has_hr
         stale = self._last_window_ms is not None and message.ts_ms < self._last_window_ms
         features = window_features(message.accel, message.hz, self.config,
                                    None if stale else self._direction)
         if not stale:
             self._last_window_ms = message.ts_ms
             self._direction = features.tail_direction
-        out: Decisions = []
-        moving = features.std_g >= self.config.move_std_g
-        if features.impact_at_s is not None and features.still_after:
+        if features.impact_at_s is not None and features.still_after and not self._worn(
+            features, has_hr
+        ):
+            self._dropped_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
+        elif features.impact_at_s is not None and features.still_after:
             posture = features.posture_change_deg
             if posture is None or posture >= self.config.posture_change_deg:
                 impact_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
-                out += self._possible_fall(message, impact_ms, {
+                return self._possible_fall(message, impact_ms, {
                     "source": "accelerometer", "peak_g": features.peak_g,
                     "posture_change_deg": posture,
                 })
-                return out
-        if moving and self.fall_ms is not None and message.ts_ms > self.fall_ms:
-            out += self._got_up(message)
-        return out
+        if self.fall_ms is not None and message.ts_ms > self.fall_ms and self._moved(features):
+            return self._got_up(message)
+        return []
+
+    def _worn(self, features: WindowFeatures, has_hr: bool) -> bool:
+        """False when the band lies somewhere on its own: dead still, or no heart rate."""
+        if self._reports_hr and not has_hr:
+            return False
+        return features.after_std_g is None or features.after_std_g >= self.config.worn_min_std_g
+
+    def _moved(self, features: WindowFeatures) -> bool:
+        """The wearer moves: the magnitude varies, or the arm turned (getting up)."""
+        turned = features.turn_deg is not None and features.turn_deg >= self.config.posture_change_deg
+        return features.std_g >= self.config.move_std_g or turned
 
     def _possible_fall(self, message: Message, ts_ms: int, evidence: dict[str, object]) -> Decisions:
         self._device_id = message.device_id

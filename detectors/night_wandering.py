@@ -26,8 +26,9 @@ class NightWanderingDetector(Detector):
     """Watches the front doors of a household where a resident with dementia lives.
 
     When a front door opens during the household's night hours, the resident is taken to
-    have gone out. They count as back when, within ``return_s``, the front door opens again
-    (coming in) or there is movement inside once the door has been shut for
+    have gone out, unless the lock was just unlocked from outside (someone coming home). They
+    count as back when, within ``return_s``, the front door opens again (coming in) or, where
+    they live alone, there is movement inside once the door has been shut for
     ``inside_after_close_s`` (they never left). Otherwise ``night_wandering`` (Severe) is
     raised at ``opened + return_s``; it clears when they are back.
 
@@ -72,8 +73,8 @@ class NightWanderingDetector(Detector):
         self.front_doors = frozenset(front_doors)
         self.config = config or NightWanderingConfig()
         self._outing: _Outing | None = None
-        self._door_open: dict[str, bool] = {}
-        self._door_ms: dict[str, int] = {}
+        self._closed_ms: dict[str, int] = {}
+        self._arrivals: list[int] = []
 
     @property
     def deadline_ms(self) -> int | None:
@@ -92,32 +93,42 @@ class NightWanderingDetector(Detector):
         return []
 
     def _door(self, message: Message) -> Decisions:
+        # Openings and closings are facts whatever order they arrive in (a retried event
+        # comes late): an opening is never "stale" here.
+        if message.channel == "event" and message.event == "unlock":
+            credential = message.credential
+            if credential is not None and credential not in self.config.exit_credentials:
+                self._arrivals.append(message.ts_ms)
+                del self._arrivals[:-8]
+            return []
         state = door_state(message)
         if state is None:
             return []
-        last = self._door_ms.get(message.device_id)
-        if last is not None and message.ts_ms < last:
-            return []  # stale: the door has said something newer
-        was_open = self._door_open.get(message.device_id, False)
-        self._door_open[message.device_id] = state
-        self._door_ms[message.device_id] = message.ts_ms
+        door, ts = message.device_id, message.ts_ms
         outing = self._outing
         if not state:
-            if outing is not None and outing.door == message.device_id and was_open:
-                outing.closed_ms = message.ts_ms
+            self._closed_ms[door] = max(self._closed_ms.get(door, ts), ts)
+            if outing is not None and outing.door == door and ts >= outing.opened_ms:
+                outing.closed_ms = max(outing.closed_ms or ts, ts)
             return []
-        if was_open:
+        if outing is not None:
+            # Opened again after it was shut: the resident is coming back in. (The same
+            # opening reported again, as event and telemetry, has not been shut in between.)
+            if outing.closed_ms is not None and ts > outing.closed_ms:
+                return self._back(message, "door")
             return []
-        if outing is not None and message.ts_ms > outing.opened_ms:
-            # The door opens again: the resident is coming back in.
-            return self._back(message, "door")
-        if outing is None and self.household.is_night(message.ts_ms):
-            self._outing = _Outing(message.device_id, message.ts_ms)
+        arrival_ms = int(self.config.arrival_s * MS_PER_S)
+        if any(0 <= ts - unlocked <= arrival_ms for unlocked in self._arrivals):
+            return []  # unlocked from outside just before: someone is coming home
+        if self.household.is_night(ts):
+            closed = self._closed_ms.get(door)
+            self._outing = _Outing(door, ts, closed if closed is not None and closed >= ts
+                                   else None)
         return []
 
     def _inside(self, message: Message) -> Decisions:
         outing = self._outing
-        if outing is None or outing.closed_ms is None:
+        if outing is None or outing.closed_ms is None or len(self.household.residents) != 1:
             return []
         if message.ts_ms - outing.closed_ms < int(self.config.inside_after_close_s * MS_PER_S):
             return []

@@ -80,15 +80,15 @@ class SmokeDetector(Detector):
     >>> def smoke(device, ts_ms, level):
     ...     return Message(site="s1", device_id=device, channel="telemetry", ts_ms=ts_ms,
     ...                    kind="smoke", fields={"smoke": level}, household="h1")
-    >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("k", 0, 4.0))]
+    >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("k", 0, 9.0))]
     [('raise', 'smoke')]
-    >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("l", 20_000, 3.5))]
+    >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("l", 20_000, 8.5))]
     [('raise', 'fire'), ('update', 'smoke')]
 
     Burnt toast: one detector, cleared within the window, is a nuisance.
 
     >>> detector = SmokeDetector("h1", site="s1")
-    >>> _ = detector.process_one(smoke("k", 0, 4.0))
+    >>> _ = detector.process_one(smoke("k", 0, 9.0))
     >>> detector.process_one(smoke("k", 30_000, 0.2))
     []
     >>> [(d.action.value, d.nuisance) for d in detector.advance(detector.deadline_ms)]
@@ -156,10 +156,6 @@ class SmokeDetector(Detector):
         alarm.last_ms = message.ts_ms
         alarm.room = message.room or alarm.room
         out: Decisions = []
-        if isinstance(temp, int | float) and not isinstance(temp, bool):
-            out += self._temperature(alarm, message.ts_ms, float(temp))
-        if level is None:
-            return out
         if level == "alarm" or (isinstance(level, float) and level >= self.config.alarm_obscuration):
             value = level if isinstance(level, float) else None
             out += self._alarm_on(alarm, message.ts_ms, value)
@@ -167,6 +163,8 @@ class SmokeDetector(Detector):
             isinstance(level, float) and level < self.config.clear_obscuration
         ):
             out += self._alarm_off(alarm, message.ts_ms)
+        if isinstance(temp, int | float) and not isinstance(temp, bool):
+            out += self._temperature(alarm, message.ts_ms, float(temp))
         return out
 
     def _level(self, message: Message) -> float | str | None:

@@ -19,10 +19,12 @@ from detectors import DetectorConfig, DetectorEngine
 from protocol import (
     Alert,
     AlertDecision,
+    AlertStatus,
     ContractViolation,
     Registry,
     ReplayRecord,
     parse_message,
+    parse_ts_ms,
     write_jsonl,
 )
 from protocol.const import DEFAULT_TOPIC_PREFIX
@@ -80,11 +82,14 @@ class DetectSummary:
 class AlertSink:
     """Turns decisions into alerts through the alerting package's lifecycle, in memory.
 
-    Alert ids are numbered in order of raising, so two runs over the same recording write
-    the same file.
+    Nobody works the alerts of an offline run, yet the same resident may fall twice in a
+    week: like a duty officer, the sink resolves an alert ``resolve_after_s`` of event time
+    after its last change (``None``: never), so that the next incident raises a new alert
+    instead of merging into an old one. Alert ids are numbered in order of raising, so two
+    runs over the same recording write the same file.
     """
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, resolve_after_s: float | None = 3600.0) -> None:
         from alerting import AlertManager, InMemoryAlertRepository
 
         counter = itertools.count(1)
@@ -92,16 +97,39 @@ class AlertSink:
             repository=InMemoryAlertRepository(), registry=registry,
             id_factory=lambda: f"a{next(counter):07d}", clock=lambda: 0,
         )
+        self._resolve_after_ms = None if resolve_after_s is None else int(resolve_after_s * 1000)
+        self._next_sweep_ms: int | None = None
 
     def apply(self, decisions: list[AlertDecision]) -> None:
+        for decision in decisions:
+            self.sweep(decision.ts_ms)
         if decisions:
             self._manager.apply(decisions)
+
+    def sweep(self, now_ms: int) -> None:
+        """Resolve the open alerts whose last change is ``resolve_after_s`` before ``now_ms``."""
+        from alerting import AlertQuery
+
+        after = self._resolve_after_ms
+        if after is None or (self._next_sweep_ms is not None and now_ms < self._next_sweep_ms):
+            return
+        self._next_sweep_ms = now_ms + _SWEEP_MS
+        query = AlertQuery(statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), limit=None)
+        for alert in self._manager.list(query):
+            changed = parse_ts_ms(alert.updated_at or alert.started_at)
+            if changed + after <= now_ms:
+                self._manager.resolve(alert.id, _OFFICER, "resolved by the offline run",
+                                      at_ms=changed + after)
 
     def alerts(self) -> list[Alert]:
         from alerting import AlertQuery
 
         alerts = self._manager.list(AlertQuery(limit=None))
         return sorted(alerts, key=lambda a: a.id)
+
+
+_SWEEP_MS = 60_000
+_OFFICER = "offline-run"
 
 
 def _records(handle: Iterable[bytes], summary: DetectSummary) -> Iterator[ReplayRecord]:
@@ -152,6 +180,7 @@ def detect(
             summary.first_ms = message.ts_ms if summary.first_ms is None else min(
                 summary.first_ms, message.ts_ms)
             sink.apply(engine.process_one(message))
+            sink.sweep(message.ts_ms)
     if latest is not None:
         # Let every timer up to the end of the recording fire, as a live run left running
         # for the allowed lateness after the last message would.

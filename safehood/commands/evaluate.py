@@ -37,7 +37,7 @@ DEFAULT_TOLERANCE_S = 60.0
 # a fall alert on a dropped band.
 NEGATIVE_LABELS: dict[str, str] = {"nuisance_smoke": "fire", "fall_negative": "fall"}
 # Alert types scored against labels of other types: ``smoke`` is the first signal of both a
-# fire and burnt toast, and is right to be raised on either.
+# fire and burnt toast that reached the alarm level, and is right to be raised on either.
 EXTRA_POSITIVES: dict[str, tuple[str, ...]] = {"smoke": ("fire", "nuisance_smoke")}
 
 TYPE_ORDER = (
@@ -91,6 +91,8 @@ class TypeScore:
     false_alarms: int
     false_alarms_per_100_household_days: float
     delays_s: tuple[float, ...] = ()
+    negatives: int = 0
+    negatives_alerted: int = 0
 
     @property
     def recall(self) -> float | None:
@@ -112,6 +114,7 @@ class TypeScore:
             "false_alarms_per_100_household_days": self.false_alarms_per_100_household_days,
             "delay_p50_s": self.delay_percentile(50), "delay_p90_s": self.delay_percentile(90),
             "delay_max_s": max(self.delays_s) if self.delays_s else None,
+            "negatives": self.negatives, "negatives_alerted": self.negatives_alerted,
         }
 
 
@@ -148,11 +151,25 @@ ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def _same_entity(label: Label, alert: Alert) -> bool:
+    extra = label.model_extra or {}
+    devices = extra.get("devices")
     for name in ENTITY_FIELDS.get(alert.type.value, _DEVICE_LEVEL):
         want, got = getattr(label, name), getattr(alert, name)
-        if want is not None and got is not None and want != got:
-            return False
+        if want is None or got is None or want == got:
+            continue
+        # A label may name every device that saw the incident (a leak: sensor and meter).
+        if name == "device_id" and isinstance(devices, list) and got in devices:
+            continue
+        return False
     return True
+
+
+def _answers(alert_type: str, label: Label) -> bool:
+    """Whether ``label`` is one that alerts of ``alert_type`` should be raised for."""
+    if label.type in EXTRA_POSITIVES.get(alert_type, ()):
+        # Burnt food that never reached the alarm level is right to raise nothing.
+        return bool((label.model_extra or {}).get("alarm", True))
+    return label.type == alert_type and not _is_negative(label)
 
 
 def _is_negative(label: Label) -> bool:
@@ -161,6 +178,7 @@ def _is_negative(label: Label) -> bool:
 
 
 def _negative_target(label: Label) -> str:
+    """The alert type that must not be raised on a negative label."""
     return NEGATIVE_LABELS.get(label.type, label.type.removesuffix("_negative"))
 
 
@@ -185,14 +203,14 @@ def score(
     for alert in alerts:
         by_type[alert.type.value].append(alert)
     positives: dict[str, list[Label]] = defaultdict(list)
+    negatives: dict[str, list[Label]] = defaultdict(list)
     for label in labels:
-        if _is_negative(label):
-            continue
-        positives[label.type].append(label)
-        for alert_type, sources in EXTRA_POSITIVES.items():
-            if label.type in sources:
+        for alert_type in {label.type, *EXTRA_POSITIVES}:
+            if _answers(alert_type, label):
                 positives[alert_type].append(label)
-    types = set(by_type) | set(positives)
+        if _is_negative(label):
+            negatives[_negative_target(label)].append(label)
+    types = set(by_type) | set(positives) | set(negatives)
     ordered = sorted(types, key=lambda t: (TYPE_ORDER.index(t) if t in TYPE_ORDER else 99, t))
     scores: list[TypeScore] = []
     missed: list[Label] = []
@@ -219,12 +237,19 @@ def score(
             else:
                 type_delays.append(max(0.0, (first - label.start) / MS_PER_S))
         false_alarms = len(type_alerts) - len(matched_alerts)
+        alerted = sum(
+            1 for label in negatives.get(alert_type, [])
+            if any(label.start - tolerance_ms <= start <= label.end + late_ms
+                   and _same_entity(label, alert)
+                   for alert, start in zip(type_alerts, starts, strict=True))
+        )
         scores.append(TypeScore(
             type=alert_type, labels=len(type_labels), detected=len(type_delays),
             alerts=len(type_alerts), true_alerts=len(matched_alerts), false_alarms=false_alarms,
             false_alarms_per_100_household_days=(
                 100.0 * false_alarms / household_days if household_days > 0 else math.nan),
-            delays_s=tuple(type_delays),
+            delays_s=tuple(type_delays), negatives=len(negatives.get(alert_type, [])),
+            negatives_alerted=alerted,
         ))
     return Scorecard(household_days, tuple(scores), tuple(missed))
 
@@ -246,13 +271,14 @@ def _duration(seconds: float | None) -> str:
 def format_table(card: Scorecard) -> str:
     """The scorecard as plain aligned text."""
     header = ("type", "labels", "detected", "recall", "alerts", "precision", "FA", "FA/100hd",
-              "delay p50", "p90", "max")
+              "negatives hit", "delay p50", "p90", "max")
     rows = [header]
     for s in card.scores:
         rows.append((
             s.type, str(s.labels), str(s.detected), _pct(s.recall), str(s.alerts),
             _pct(s.precision), str(s.false_alarms),
             f"{s.false_alarms_per_100_household_days:.2f}",
+            f"{s.negatives_alerted}/{s.negatives}" if s.negatives else "-",
             _duration(s.delay_percentile(50)), _duration(s.delay_percentile(90)),
             _duration(max(s.delays_s) if s.delays_s else None),
         ))

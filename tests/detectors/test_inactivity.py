@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detectors import DetectorConfig
+
+from ._support import DAY, HOUR, MIN, S, T0, engine, feed, msg, of_type, registry, summary
+
+CONFIG = DetectorConfig().inactivity
+NOON = T0 + 12 * HOUR
+
+
+def quiet(decisions):
+    return summary(of_type(decisions, "inactivity"))
+
+
+def alerts_after(reg, messages, until, **config):
+    eng = engine(reg, **config)
+    return feed(eng, messages) + eng.advance(until)
+
+
+@pytest.mark.parametrize(("gap_ms", "raised"), [(int(CONFIG.warmup_day_s * S) - 1, False),
+                                                (int(CONFIG.warmup_day_s * S), True)])
+def test_warm_up_threshold_by_day(gap_ms: int, raised: bool) -> None:
+    reg = registry()
+    decisions = alerts_after(reg, [
+        msg(reg, "h3-motion-living", NOON, event="motion"),
+        msg(reg, "h3-motion-living", NOON + gap_ms, event="motion"),
+    ], NOON + gap_ms)
+    expected = [("raise", "inactivity", "h3", 12 * 3600 + int(CONFIG.warmup_day_s)),
+                ("clear", "inactivity", "h3", (12 * HOUR + gap_ms) // S)] if raised else []
+    assert quiet(decisions) == expected
+
+
+def test_alert_names_the_elderly_resident_and_is_severe() -> None:
+    reg = registry()
+    decisions = alerts_after(reg, [msg(reg, "h3-motion-living", NOON, event="motion")],
+                             NOON + 12 * HOUR)
+    (alert,) = of_type(decisions, "inactivity")
+    assert (alert.severity.value, alert.household, alert.resident) == ("Severe", "h3", "r4")
+    assert alert.evidence["quiet_s"] == CONFIG.warmup_day_s
+
+
+def test_warm_up_threshold_at_night_is_longer() -> None:
+    reg = registry()
+    eleven_pm = T0 + 23 * HOUR
+    decisions = alerts_after(reg, [msg(reg, "h1-motion-living", eleven_pm, event="motion")],
+                             eleven_pm + 24 * HOUR)
+    assert quiet(decisions)[0] == ("raise", "inactivity", "h1",
+                                   23 * 3600 + int(CONFIG.warmup_night_s))
+
+
+def test_household_not_living_alone_is_not_watched() -> None:
+    reg = registry()
+    decisions = alerts_after(reg, [msg(reg, "h2-door", NOON, event="open")], NOON + DAY)
+    assert [d for d in of_type(decisions, "inactivity") if d.household == "h2"] == []
+
+
+def test_repeated_door_telemetry_is_not_a_sign_of_life_but_a_change_is() -> None:
+    reg = registry()
+    eng = engine(reg)
+    feed(eng, [msg(reg, "h1-door", NOON, open=False)])
+    start = eng.process_one(msg(reg, "h1-motion-hall", NOON + MIN, event="motion"))
+    assert start == []
+    heartbeat = feed(eng, [msg(reg, "h1-door", NOON + MIN + h * HOUR, open=False)
+                           for h in range(1, 6)])
+    assert len(of_type(heartbeat, "inactivity")) == 1  # raised despite the door heartbeats
+    change = eng.process_one(msg(reg, "h1-door", NOON + 6 * HOUR, open=True))
+    assert [d.action.value for d in of_type(change, "inactivity")] == ["clear"]
+
+
+def test_wearable_counts_only_when_it_moves() -> None:
+    reg = registry()
+    rng = np.random.default_rng(0)
+    lying = [(0.95, -0.05, -0.3)] * 50
+    walking = [(0.1, 1.0 + 0.2 * np.sin(t / 2), 0.2) for t in range(50)]
+    eng = engine(reg)
+    feed(eng, [msg(reg, "h1-motion-hall", NOON, event="motion")])
+    still = feed(eng, [msg(reg, "r1-band", NOON + h * HOUR, accel=lying, hz=25, hr_bpm=60)
+                       for h in range(1, 5)])
+    assert [d.action.value for d in of_type(still, "inactivity")] == ["raise"]
+    moving = eng.process_one(msg(reg, "r1-band", NOON + 5 * HOUR, accel=walking, hz=25))
+    assert [d.action.value for d in of_type(moving, "inactivity")] == ["clear"]
+    del rng
+
+
+@pytest.mark.parametrize(("flow", "counts"), [(CONFIG.flow_lpm - 0.01, False),
+                                               (CONFIG.flow_lpm, True)])
+def test_water_drawn_is_a_sign_of_life(flow: float, counts: bool) -> None:
+    reg = registry()
+    decisions = alerts_after(reg, [
+        msg(reg, "h1-motion-hall", NOON, event="motion"),
+        msg(reg, "h1-meter", NOON + 3 * HOUR, flow_lpm=flow),
+    ], NOON + int(CONFIG.warmup_day_s * S) + 30 * MIN)
+    assert bool(quiet(decisions)) is not counts
+
+
+def test_late_old_sign_of_life_does_not_move_the_deadline_back() -> None:
+    reg = registry()
+    eng = engine(reg)
+    feed(eng, [msg(reg, "h3-motion-living", NOON, event="motion"),
+               msg(reg, "h3-motion-living", NOON - HOUR, event="motion")])
+    decisions = eng.advance(NOON + int(CONFIG.warmup_day_s * S) - 1 + eng.allowed_lateness_ms)
+    assert quiet(decisions) == []
+
+
+def routine_days(reg, days: int, nap_hours: float, until_ms: int | None = None) -> list:
+    """h3's days: motion every 30 min from 07:00 to 21:00 except a nap from 14:00, and once
+    an hour through the night; up to and including ``until_ms``."""
+    messages = []
+    for day in range(days):
+        base = T0 + day * DAY
+        minute = 0
+        while minute < 24 * 60:
+            awake = 7 * 60 <= minute < 21 * 60
+            napping = 14 * 60 < minute < 14 * 60 + nap_hours * 60
+            if not napping and (until_ms is None or base + minute * MIN <= until_ms):
+                messages.append(msg(reg, "h3-motion-living", base + minute * MIN,
+                                    event="motion"))
+            minute += 30 if awake else 60
+    return messages
+
+
+def test_learned_threshold_follows_the_households_own_quiet_hours() -> None:
+    reg = registry()
+    eng = engine(reg)
+    day6 = T0 + 5 * DAY
+    history = routine_days(reg, 6, nap_hours=3, until_ms=day6 + 10 * HOUR)
+    # A 3 h nap by day is under the 4 h warm-up default.
+    decisions = feed(eng, history)
+    assert quiet(decisions) == []
+    # Silence from 10:00: at that hour the home is never quiet for long, so the floor applies.
+    decisions += eng.advance(day6 + 10 * HOUR + int(CONFIG.floor_s * S) + eng.allowed_lateness_ms)
+    assert quiet(decisions) == [("raise", "inactivity", "h3",
+                                 (5 * DAY + 10 * HOUR) // S + int(CONFIG.floor_s))]
+    assert decisions[-1].evidence["threshold_s"] == CONFIG.floor_s
+
+
+def test_learned_threshold_allows_the_usual_afternoon_nap() -> None:
+    reg = registry()
+    eng = engine(reg)
+    day6 = T0 + 5 * DAY
+    decisions = feed(eng, routine_days(reg, 6, nap_hours=3, until_ms=day6 + 14 * HOUR))
+    decisions += eng.advance(day6 + 22 * HOUR)
+    (alert,) = of_type(decisions, "inactivity")
+    # The daily longest quiet spell from 14:00 was 3 h; margin 1.5 gives 4.5 h.
+    assert alert.evidence["threshold_s"] == pytest.approx(3 * 3600 * CONFIG.margin)
+
+
+def test_learned_threshold_never_exceeds_the_ceiling() -> None:
+    reg = registry()
+    eng = engine(reg, inactivity={"ceiling_s": 5 * 3600})
+    day6 = T0 + 5 * DAY
+    decisions = feed(eng, routine_days(reg, 6, nap_hours=3.5, until_ms=day6 + 14 * HOUR))
+    decisions += eng.advance(day6 + 23 * HOUR)
+    (alert,) = of_type(decisions, "inactivity")
+    assert alert.evidence["threshold_s"] == 5 * 3600
