@@ -15,7 +15,7 @@ import re
 import threading
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol
@@ -45,8 +45,8 @@ class Target:
 
     id: str
     audience: str
-    url: str
-    label: str
+    url: str = field(repr=False)
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,6 +225,33 @@ def test_close_delivers_what_is_queued(registry: Registry, policy: AlertPolicy) 
     assert not dispatcher.submit(late)
 
 
+def test_secrets_of_urls_stay_out_of_reprs_and_labels(registry: Registry) -> None:
+    policy = policy_with({"*": {"officers": ("json://duty:s3cret@127.0.0.1:9/officers",)}})
+    [raised] = AlertManager(InMemoryAlertRepository(), registry=registry).apply(
+        [decision("sos")])
+    [target] = ContactDirectory(registry, policy).targets(raised.alert, "officers")
+    assert target.url == "json://duty:s3cret@127.0.0.1:9/officers"
+    assert "s3cret" not in repr(target) and "s3cret" not in target.id
+    assert target.label == "json://duty:****@127.0.0.1:9/officers"
+
+
+def test_close_records_what_it_could_not_deliver(registry: Registry,
+                                                 policy: AlertPolicy) -> None:
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, policy=policy, registry=registry)
+    notifier = RecordingNotifier()
+    [raised] = manager.apply([decision("sos")])
+    officers = ContactDirectory(registry, policy).targets(raised.alert, "officers")[0]
+    notifier.fail(officers.id, 5)
+    dispatcher = NotificationDispatcher(
+        notifier, repository, directory=ContactDirectory(registry, policy),
+        backoff_initial_s=600)
+    dispatcher.submit(raised)
+    dispatcher.close(timeout_s=0.5)
+    officer_results = [r for r in results(raised.alert.id, manager) if r[0] == "officers"]
+    assert officer_results == [("officers", 1, "retrying"), ("officers", 2, "abandoned")]
+
+
 # -- real Apprise delivery --------------------------------------------------------------------
 
 
