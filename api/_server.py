@@ -50,9 +50,14 @@ class ApiServer(uvicorn.Server):
                 raise TimeoutError(f"the API server did not start on {self.url} in {timeout_s}s")
             time.sleep(0.02)
 
-    def stop(self, timeout_s: float = 15.0) -> None:
-        """Shut down (ending live streams) and wait for the thread."""
+    def stop(self, timeout_s: float = 15.0) -> bool:
+        """Shut down (ending live streams) and wait for the thread; False when it is still
+        running after ``timeout_s``."""
         self.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        if self._thread is None:
+            return True
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            return False
+        self._thread = None
+        return True

@@ -3,6 +3,7 @@ alert manager and reading store, and one token per role."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from alerting import AlertManager, SqlAlertRepository
+from alerting import AlertManager, Silence, SqlAlertRepository
 from api import ApiContext, Provisioner, Role, TokenStore, create_app
 from config import Settings
 from database import create_database_engine, import_registry, migrate
@@ -75,6 +76,7 @@ class Api:
     settings: Settings
     provisioner: Provisioner
     registry_changes: list[object]
+    seed: Seed
 
     def headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens.of(role)}"}
@@ -107,19 +109,57 @@ def issue_tokens(engine: Engine) -> Tokens:
     )
 
 
-@pytest.fixture
-def build_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
-    """Builds an :class:`Api` (optionally with a broker-readiness callable or reload)."""
-    closers: list[Callable[[], None]] = []
+@dataclass(frozen=True)
+class Seed:
+    """A migrated database with the registry, tokens, one alert and one silence, built once
+    per session and copied for every test (migrations take longer than the tests)."""
 
-    def build(broker_ready: Callable[[], bool] = lambda: True,
-              reload: Callable[[], None] | None = None, **settings_overrides: object) -> Api:
-        engine = make_engine(tmp_path / "safehood.db")
-        import_registry(engine, RegistryFile.model_validate(REGISTRY))
-        settings = Settings(data_dir=tmp_path / "data", topic_prefix="safehood",
+    path: Path
+    tokens: Tokens
+    alert_id: str  # a fall of r001 at xianlin-3
+    silence_id: str  # a maintenance window of xianlin-3
+    spare_token_id: str  # an officer token a test may revoke
+
+
+@pytest.fixture(scope="session")
+def seed(tmp_path_factory: pytest.TempPathFactory) -> Seed:
+    path = tmp_path_factory.mktemp("seed") / "safehood.db"
+    engine = make_engine(path)
+    import_registry(engine, RegistryFile.model_validate(REGISTRY))
+    tokens = issue_tokens(engine)
+    spare = TokenStore(engine).create(name="Spare", role=Role.OFFICER, sites=["xianlin-3"])
+    manager = AlertManager(SqlAlertRepository(engine), clock=lambda: NOW_MS)
+    alert_id = manager.apply([AlertDecision(
+        action=DecisionAction.RAISE, type=T.FALL, severity=Severity.SEVERE, subject="r001-band",
+        site="xianlin-3", ts_ms=NOW_MS - 600_000, household="h001", resident="r001",
+        device_id="r001-band", evidence={"why": "test"})])[0].alert.id
+    silence = manager.add_silence(Silence(starts_ms=NOW_MS, ends_ms=NOW_MS + 3_600_000,
+                                          created_by="admin:Ada", site="xianlin-3"))
+    engine.dispose()
+    return Seed(path, tokens, alert_id, silence.id, spare.record.id)
+
+
+class ApiBuilder:
+    """Builds :class:`Api` instances in a directory from the seed; closes them all at the end."""
+
+    def __init__(self, directory: Path, seed: Seed) -> None:
+        self.directory = directory
+        self.seed = seed
+        self.closers: list[Callable[[], None]] = []
+
+    def __call__(self, broker_ready: Callable[[], bool] = lambda: True,
+                 reload: Callable[[], None] | None = None, *, test_client: bool = True,
+                 **settings_overrides: object) -> Api:
+        """``test_client=False`` leaves the app unstarted, for a real server to run."""
+        base = self.directory / f"api{len(self.closers)}"
+        base.mkdir(parents=True)
+        db = base / "safehood.db"
+        shutil.copyfile(self.seed.path, db)
+        engine = make_engine(db)
+        settings = Settings(data_dir=base / "data", topic_prefix="safehood",
                             **settings_overrides)
         manager = AlertManager(SqlAlertRepository(engine), clock=lambda: NOW_MS)
-        store = SqliteReadingStore(tmp_path / "readings.db")
+        store = SqliteReadingStore(base / "readings.db")
         provisioner = Provisioner.from_settings(settings, engine, reload=reload)
         changes: list[object] = []
         context = ApiContext(settings=settings, engine=engine, alerts=manager, store=store,
@@ -127,20 +167,43 @@ def build_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
                              on_registry_change=changes.append, clock=lambda: NOW_MS)
         app = create_app(context)
         client = TestClient(app, raise_server_exceptions=False)
-        client.__enter__()
-        closers.append(lambda: client.__exit__(None, None, None))
-        closers.append(store.close)
-        closers.append(engine.dispose)
-        return Api(app, client, engine, manager, store, issue_tokens(engine), settings,
-                   provisioner, changes)
+        if test_client:
+            client.__enter__()
 
-    yield build
-    for close in closers:
-        close()
+        def close() -> None:
+            if test_client:
+                client.__exit__(None, None, None)
+            store.close()
+            engine.dispose()
+
+        self.closers.append(close)
+        return Api(app, client, engine, manager, store, self.seed.tokens, settings, provisioner,
+                   changes, self.seed)
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
 
 
 @pytest.fixture
-def api(build_api: Callable[..., Api]) -> Api:
+def build_api(tmp_path: Path, seed: Seed) -> Iterator[ApiBuilder]:
+    """Builds an :class:`Api` (optionally with a broker-readiness callable, a reload, or
+    settings) of the test's own."""
+    builder = ApiBuilder(tmp_path, seed)
+    yield builder
+    builder.close()
+
+
+@pytest.fixture(scope="module")
+def shared_api(tmp_path_factory: pytest.TempPathFactory, seed: Seed) -> Iterator[Api]:
+    """One :class:`Api` for the read-only tests of a module."""
+    builder = ApiBuilder(tmp_path_factory.mktemp("shared"), seed)
+    yield builder()
+    builder.close()
+
+
+@pytest.fixture
+def api(build_api: ApiBuilder) -> Api:
     return build_api()
 
 
