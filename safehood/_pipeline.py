@@ -154,7 +154,8 @@ def build_pipeline(
     alerts = AlertManager(repository, policy=policy, registry=registry.get(), exercise=exercise)
     directory = ContactDirectory(registry.get(), policy)
     notifications = NotificationDispatcher(
-        AppriseNotifier(), repository, directory=directory, public_url=settings.public_url)
+        AppriseNotifier(), repository, directory=directory,
+        public_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}")
 
     def notify(change: AlertChange) -> None:
         notifications.submit(change)
