@@ -1,25 +1,42 @@
 """Simulated communities and their sensor traffic, with ground-truth labels.
 
-Generate a :class:`Community`, then either simulate it in memory (:func:`simulate`), write a
+Generate a :class:`Community`, then simulate it in memory (:func:`simulate`), write a
 recording (:func:`write_recording`: registry, replay file, labels), publish it live to a broker
 (:class:`LiveSimulator`), or publish a recording (:class:`Replayer`).
 """
 
 from ._community import Community
-from ._engine import RecordingSummary, SimMessage, Simulation, SimulationConfig, simulate, write_recording
-from ._scenarios import SCENARIOS, ScenarioRequest, describe_scenarios
+from ._engine import (
+    RecordingSummary,
+    SimMessage,
+    Simulation,
+    SimulationConfig,
+    simulate,
+    write_recording,
+)
+from ._live import LiveSimulator, LiveStats
+from ._mqtt import BrokerUnreachable, parse_broker_url
+from ._replayer import Replayer, ReplayStats
+from ._scenarios import SCENARIOS, ScenarioRequest, describe_scenarios, parse_scenario_names
 from ._units import Radio
 
 __all__ = [
     "SCENARIOS",
+    "BrokerUnreachable",
     "Community",
+    "LiveSimulator",
+    "LiveStats",
     "Radio",
     "RecordingSummary",
+    "ReplayStats",
+    "Replayer",
     "ScenarioRequest",
     "SimMessage",
     "Simulation",
     "SimulationConfig",
     "describe_scenarios",
+    "parse_broker_url",
+    "parse_scenario_names",
     "simulate",
     "write_recording",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -193,6 +194,8 @@ class Community:
                     )
                     resident_counter += len(spec.residents)
                     specs.append(spec)
+        if dementia_share > 0:
+            _ensure_dementia(specs, seed)
         return cls(seed=seed, households=tuple(specs), buildings=tuple(buildings),
                    registry=_registry(specs, buildings))
 
@@ -205,6 +208,17 @@ class Community:
     @property
     def sites(self) -> list[str]:
         return sorted({h.site for h in self.households})
+
+
+def _ensure_dementia(specs: list[HouseholdSpec], seed: int) -> None:
+    """Some resident has dementia (in a small community chance may have given none)."""
+    elderly = [(i, j) for i, h in enumerate(specs) for j, r in enumerate(h.residents) if r.elderly]
+    if not elderly or any(r.dementia for h in specs for r in h.residents):
+        return
+    i, j = py_rng(seed, "dementia").choice(elderly)
+    residents = list(specs[i].residents)
+    residents[j] = dataclasses.replace(residents[j], dementia=True)
+    specs[i] = dataclasses.replace(specs[i], residents=tuple(residents))
 
 
 def _composition_shares(elderly_alone: float) -> dict[str, float]:

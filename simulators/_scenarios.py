@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -578,15 +579,18 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "an elderly resident with a band"),
     Scenario("drop_wearable", "fall_negative",
              "hard negative: the band slips off and hits the floor (free fall and impact, then "
-             "dead still and flat, no heart rate) and is picked up again.",
+             "dead still and flat, no heart rate) and is picked up again. Start: the impact; "
+             "end: picked up.",
              _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("drop"),
              "an elderly resident with a band"),
     Scenario("sit_hard", "fall_negative",
-             "hard negative: dropping heavily onto a chair (no free fall, peak below 2.5 g).",
+             "hard negative: dropping heavily onto a chair (no free fall, peak below 2.5 g). "
+             "Start: hitting the seat.",
              _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("sit_hard"),
              "an elderly resident with a band"),
     Scenario("jump", "fall_negative",
-             "hard negative: a jump (flight and a landing above 2.5 g, but upright throughout).",
+             "hard negative: a jump (flight and a landing above 2.5 g, but upright throughout). "
+             "Start: the landing.",
              _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("jump"),
              "an elderly resident with a band"),
     Scenario("sos", "sos",
@@ -651,8 +655,10 @@ def describe_scenarios() -> str:
     """The scenario list for ``--help``, generated from :data:`SCENARIOS`."""
     lines = []
     for s in SCENARIOS.values():
-        where = "" if s.needs == "any household" else f" [needs {s.needs}]"
-        lines.append(f"  {s.name} (label {s.label}){where}: {s.description}")
+        where = "" if s.needs == "any household" else f"; needs {s.needs}"
+        lines.append(f"  {s.name} (label {s.label}{where})")
+        lines.extend(textwrap.wrap(s.description, width=88, initial_indent="      ",
+                                   subsequent_indent="      "))
     return "\n".join(lines)
 
 
@@ -720,9 +726,11 @@ def plan_scenarios(
     rate: float,
     requests: Sequence[ScenarioRequest] = (),
     first_index: int = 0,
+    each_once: bool = True,
 ) -> tuple[list[ScenarioInstance], list[str]]:
-    """Place incidents: each of ``names`` at least once, ``rate`` per 100 household-days in
-    all, at most one random incident per household and local day; plus ``requests``.
+    """Place incidents: ``rate`` per 100 household-days in all (and each of ``names`` at
+    least once when ``each_once``), at most one random incident per household and local day;
+    plus ``requests``.
 
     Returns the instances and a note for each scenario that could not be placed. Raises
     ``ValueError`` for a request that cannot be honoured (unknown household, outside the
@@ -749,6 +757,8 @@ def plan_scenarios(
             eligible = [h for h in community.households if kind.eligible(h)]
             if not eligible:
                 raise ValueError(f"{request.name} needs {kind.needs}; the community has none")
+            if not kind.hours:
+                eligible = [h for h in eligible if in_night(h, request.at_ms)] or eligible
             household = rng.choice(eligible)
         if not kind.hours and not in_night(household, request.at_ms):
             raise ValueError(f"{request.name} happens in night hours; the time is outside "
@@ -761,10 +771,12 @@ def plan_scenarios(
     if not names:
         return instances, notes
     days = (end_ms - start_ms) / DAY_MS
-    count = max(len(names), round(rate * len(community.households) * days / 100))
-    order = list(names)
+    expected = rate * len(community.households) * days / 100
+    # Whole incidents: the fraction becomes one more incident with that probability.
+    count = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
+    order = list(names) if each_once else []
     rng.shuffle(order)
-    order += [rng.choice(names) for _ in range(count - len(names))]
+    order += [rng.choice(names) for _ in range(max(0, count - len(order)))]
     used: set[tuple[str, date]] = set()
     eligible_cache: dict[str, list[HouseholdSpec]] = {}
     for name in order:

@@ -1,0 +1,64 @@
+"""``safehood replay``: publish a recording to a broker at a chosen speed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tqdm import tqdm
+
+from safehood.commands._common import CommandError, existing_file, load_settings
+from safehood.commands.simulate import speed
+from simulators import BrokerUnreachable, Replayer, parse_broker_url
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "replay",
+        help="publish a replay file (JSON Lines of topic and payload) to a broker",
+        description=(
+            "Publish every message of a replay file in order, QoS 1, retained where the file "
+            "says so, keeping the recorded gaps between event times divided by --speed."
+        ),
+        epilog="example:\n  safehood replay rec/traffic.jsonl --broker mqtt://127.0.0.1:1883 "
+        "--speed 600",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", type=existing_file, metavar="FILE", help="the replay file")
+    parser.add_argument("--broker", metavar="URL", help="mqtt://host:port (default: settings)")
+    parser.add_argument("--speed", type=speed, default=1.0,
+                        help="1 recorded pace, 60 a minute a second, 'max' as fast as possible "
+                        "(default 1)")
+    parser.add_argument("--topic-prefix", default=None,
+                        help="publish under this prefix instead of the recorded one")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    endpoint = settings.mqtt
+    try:
+        if args.broker:
+            endpoint = parse_broker_url(args.broker, endpoint.username, endpoint.password)
+        replayer = Replayer(args.file, endpoint, speed=args.speed, topic_prefix=args.topic_prefix)
+    except (ValueError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    bar = tqdm(total=replayer.count(), unit="msg", unit_scale=True, desc="replay",
+               disable=args.no_progress, file=sys.stderr, dynamic_ncols=True)
+    try:
+        stats = replayer.run(progress=bar.update)
+    except BrokerUnreachable as exc:
+        raise CommandError(str(exc)) from None
+    except ValueError as exc:
+        raise CommandError(f"{args.file}: {str(exc).splitlines()[0]}") from None
+    except KeyboardInterrupt:
+        replayer.stop()
+        return 130
+    finally:
+        bar.close()
+    if stats.errors:
+        raise CommandError("; ".join(stats.errors), exit_code=1)
+    print(f"published {stats.published} messages ({stats.retained} retained) to {endpoint.url} "
+          f"in {stats.wall_s:.1f} s")
+    return 0
