@@ -145,11 +145,13 @@ class WaterConfig:
     slow_leak_flow_lpm
         Flow (l/min) at or above which the meter counts as running.
     slow_leak_s
-        Flow running without a pause for longer than this is a slow leak.
+        Flow running without a pause for longer than this is a slow leak. Households draw
+        water in bursts; even a busy morning leaves the meter still within two or three
+        hours, while a running cistern or a dripping pipe runs all night.
     """
 
     slow_leak_flow_lpm: Annotated[float, Field(gt=0)] = 0.01
-    slow_leak_s: Seconds = 2 * 3600.0
+    slow_leak_s: Seconds = 4 * 3600.0
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
@@ -162,10 +164,17 @@ class DoorConfig:
         A door open this long raises ``door_left_open`` (Minor).
     left_open_long_s
         Still open this long, or open at night, the alert is raised to Moderate.
+    arrival_s, exit_credentials
+        How the lock tells coming from going: an opening within ``arrival_s`` after the
+        lock was unlocked with a credential from outside (a fingerprint, a card, a PIN: any
+        credential not in ``exit_credentials``) is someone coming home, not leaving.
+        Night wandering and inactivity use it.
     """
 
     left_open_s: Seconds = 600.0
     left_open_long_s: Seconds = 1800.0
+    arrival_s: Seconds = 60.0
+    exit_credentials: tuple[str, ...] = ("inside", "manual", "button", "thumb_turn")
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
@@ -184,17 +193,11 @@ class NightWanderingConfig:
         or the sensor's own hold time, and does not count as being back.
     front_door_rooms
         Rooms whose door is a way out of the home; a household door with no room is one too.
-    arrival_s, exit_credentials
-        An opening within ``arrival_s`` after the lock was unlocked with a credential from
-        outside (a fingerprint, a card, a PIN: any credential not in ``exit_credentials``)
-        is someone coming home, not leaving.
     """
 
     return_s: Seconds = 600.0
     inside_after_close_s: Annotated[float, Field(ge=0)] = 30.0
     front_door_rooms: tuple[str, ...] = ("entrance", "front_door", "hall", "hallway", "entry")
-    arrival_s: Seconds = 60.0
-    exit_credentials: tuple[str, ...] = ("inside", "manual", "button", "thumb_turn")
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
@@ -226,6 +229,10 @@ class InactivityConfig:
         Water flow (l/min) at or above which the meter shows a person using water.
     move_std_g
         Wearable movement (std of magnitude, g) that counts as a sign of life.
+    away_after_exit
+        When the last sign of life is the front door (opened, shut, locked) with no
+        movement inside after it, the resident has gone out: an empty home is not watched
+        until someone is back.
     """
 
     floor_s: Seconds = 2 * 3600.0
@@ -240,6 +247,7 @@ class InactivityConfig:
     history_days: Annotated[int, Field(ge=1)] = 28
     flow_lpm: Annotated[float, Field(gt=0)] = 1.0
     move_std_g: Annotated[float, Field(gt=0)] = 0.06
+    away_after_exit: bool = True
 
     @model_validator(mode="after")
     def _bounds(self) -> InactivityConfig:
@@ -284,7 +292,7 @@ class DeviceHealthConfig:
     group_min_devices
         Smallest group that is reported as a whole.
     battery_low_pct, battery_ok_pct
-        Battery at or below ``battery_low_pct`` raises ``battery_low``; it clears at or above
+        Battery below ``battery_low_pct`` raises ``battery_low``; it clears at or above
         ``battery_ok_pct`` (a new battery).
     """
 

@@ -293,7 +293,7 @@ class DeviceOfflineDetector(Detector):
 
 
 class BatteryDetector(Detector):
-    """``battery_low`` (Minor) at or below ``battery_low_pct``; clears at ``battery_ok_pct``.
+    """``battery_low`` (Minor) below ``battery_low_pct``; clears at or above ``battery_ok_pct``.
 
     Examples
     --------
@@ -321,7 +321,7 @@ class BatteryDetector(Detector):
         if battery is None or (self._last_ms is not None and message.ts_ms < self._last_ms):
             return []
         self._last_ms = message.ts_ms
-        if not self.low and battery <= self.config.battery_low_pct:
+        if not self.low and battery < self.config.battery_low_pct:
             self.low = True
             action = DecisionAction.RAISE
         elif self.low and battery >= self.config.battery_ok_pct:

@@ -17,6 +17,38 @@ DOOR_LEFT_OPEN_LONG_SEVERITY = Severity.MODERATE
 _OPENING = {"open": True, "close": False}
 
 
+class ArrivalTracker:
+    """Remembers the household's recent unlocks from outside, to tell arrivals from exits.
+
+    Examples
+    --------
+    >>> from protocol import Message
+    >>> arrivals = ArrivalTracker()
+    >>> arrivals.observe(Message(site="s1", device_id="lock", channel="event", ts_ms=1_000,
+    ...                          kind="door", event="unlock", credential="fingerprint:r1"))
+    >>> arrivals.is_arrival(7_000), arrivals.is_arrival(90_000)
+    (True, False)
+    """
+
+    def __init__(self, config: DoorConfig | None = None) -> None:
+        self.config = config or DoorConfig()
+        self._unlocks: list[int] = []
+
+    def observe(self, message: Message) -> None:
+        """Take an ``unlock`` event into account (anything else is ignored)."""
+        if message.channel != "event" or message.event != "unlock":
+            return
+        credential = message.credential
+        if credential is not None and credential not in self.config.exit_credentials:
+            self._unlocks.append(message.ts_ms)
+            del self._unlocks[:-8]
+
+    def is_arrival(self, opened_ms: int) -> bool:
+        """True when a door opening at ``opened_ms`` follows an unlock from outside."""
+        window_ms = int(self.config.arrival_s * MS_PER_S)
+        return any(0 <= opened_ms - unlocked <= window_ms for unlocked in self._unlocks)
+
+
 def door_state(message: Message) -> bool | None:
     """Whether ``message`` says the door is open (True), shut (False), or nothing (None)."""
     if message.channel == "event":

@@ -404,8 +404,8 @@ class DetectorEngine:
             if kind in ("door", "motion") and home.at_risk_residents:
                 routes.append((_key(RULE_NIGHT_WANDERING, home.id), lambda: NightWanderingDetector(
                     home, self._front_doors.get(home.id, frozenset()),
-                    config=config.night_wandering)))
+                    config=config.night_wandering, door_config=config.door)))
             if kind in InactivityDetector.kinds and home.watch_inactivity:
                 routes.append((_key(RULE_INACTIVITY, home.id), lambda: InactivityDetector(
-                    home, config=config.inactivity)))
+                    home, config=config.inactivity, door_config=config.door)))
         return routes

@@ -20,9 +20,9 @@ import numpy as np
 from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, HouseholdScope, decision
-from .config import InactivityConfig
+from .config import DoorConfig, InactivityConfig
 from .const import MS_PER_DAY, MS_PER_S
-from .door import door_state
+from .door import ArrivalTracker, door_state
 
 INACTIVITY_SEVERITY = Severity.SEVERE
 
@@ -44,6 +44,9 @@ class InactivityDetector(Detector):
     Signs of life: motion (``motion`` events, ``occupancy: true``), a door opened, shut,
     locked or unlocked, water drawn (``flow_lpm`` at or above ``flow_lpm``), a moving
     wearable, an SOS or a fall event. Periodic readings that repeat the same state are not.
+    A home whose front door was last shut behind someone leaving (not after an unlock from
+    outside), with no movement inside since, is empty (the resident went out, or was taken
+    to hospital) and is not watched until someone moves inside again.
 
     Parameters
     ----------
@@ -71,7 +74,12 @@ class InactivityDetector(Detector):
 
     kinds = frozenset({"motion", "door", "water", "wearable", "button"})
 
-    def __init__(self, household: HouseholdScope, config: InactivityConfig | None = None) -> None:
+    def __init__(
+        self,
+        household: HouseholdScope,
+        config: InactivityConfig | None = None,
+        door_config: DoorConfig | None = None,
+    ) -> None:
         self.household = household
         self.config = config or InactivityConfig()
         self.last_activity_ms: int | None = None
@@ -82,11 +90,16 @@ class InactivityDetector(Detector):
         # hour of day -> (day, longest gap that started in that hour that day, ms)
         self._gaps: list[deque[tuple[date, int]]] = [deque() for _ in range(24)]
         self._last_source: str | None = None
+        self._last_inside_ms: int | None = None
+        self._exit_ms: int | None = None
+        self._arriving = False
+        self._arrivals = ArrivalTracker(door_config)
 
     # -- what counts ------------------------------------------------------------------
 
     def sign_of_life(self, message: Message) -> bool:
-        """True when ``message`` shows someone moving about the home."""
+        """True when ``message`` shows someone moving about the home (or wearing a band that
+        moves)."""
         kind, channel, event = message.kind, message.channel, message.event
         if channel == "status":
             return False
@@ -165,8 +178,36 @@ class InactivityDetector(Detector):
     # -- deciding ---------------------------------------------------------------------
 
     @property
+    def away(self) -> bool:
+        """True when the home is empty: the front door was last shut behind someone leaving
+        (not after an unlock from outside), with no movement inside since."""
+        exit_ms, inside = self._exit_ms, self._last_inside_ms
+        return (
+            self.config.away_after_exit and exit_ms is not None
+            and (inside is None or exit_ms > inside)
+        )
+
+    def _where(self, message: Message) -> None:
+        """Follow who comes and goes: movement inside, and door cycles that are exits."""
+        if message.kind in ("motion", "water", "button"):
+            if self._last_inside_ms is None or message.ts_ms > self._last_inside_ms:
+                self._last_inside_ms = message.ts_ms
+            return
+        if message.kind != "door":
+            return
+        self._arrivals.observe(message)
+        state = door_state(message)
+        if state is True:
+            self._arriving = self._arrivals.is_arrival(message.ts_ms)
+        elif state is False:
+            if self._arriving:
+                self._exit_ms = None
+            elif self._exit_ms is None or message.ts_ms > self._exit_ms:
+                self._exit_ms = message.ts_ms
+
+    @property
     def deadline_ms(self) -> int | None:
-        if self.raised or self.last_activity_ms is None:
+        if self.raised or self.last_activity_ms is None or self.away:
             return None
         if self._threshold_ms is None:
             self._threshold_ms = self.threshold_ms(self.last_activity_ms)
@@ -175,6 +216,7 @@ class InactivityDetector(Detector):
     def process_one(self, message: Message) -> Decisions:
         if not self.sign_of_life(message):
             return []
+        self._where(message)
         quiet_since = self.last_activity_ms
         self._learn(message.ts_ms)
         if quiet_since is None or message.ts_ms > quiet_since:

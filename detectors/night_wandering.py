@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, HouseholdScope, decision
-from .config import NightWanderingConfig
+from .config import DoorConfig, NightWanderingConfig
 from .const import MS_PER_S
-from .door import door_state
+from .door import ArrivalTracker, door_state
 
 NIGHT_WANDERING_SEVERITY = Severity.SEVERE
 
@@ -43,6 +43,8 @@ class NightWanderingDetector(Detector):
         Device ids of its doors to the outside.
     config
         :class:`~detectors.config.NightWanderingConfig`.
+    door_config
+        :class:`~detectors.config.DoorConfig`: how the lock tells arrivals from exits.
 
     Examples
     --------
@@ -68,13 +70,14 @@ class NightWanderingDetector(Detector):
         household: HouseholdScope,
         front_doors: set[str] | frozenset[str],
         config: NightWanderingConfig | None = None,
+        door_config: DoorConfig | None = None,
     ) -> None:
         self.household = household
         self.front_doors = frozenset(front_doors)
         self.config = config or NightWanderingConfig()
         self._outing: _Outing | None = None
         self._closed_ms: dict[str, int] = {}
-        self._arrivals: list[int] = []
+        self._arrivals = ArrivalTracker(door_config)
 
     @property
     def deadline_ms(self) -> int | None:
@@ -95,12 +98,7 @@ class NightWanderingDetector(Detector):
     def _door(self, message: Message) -> Decisions:
         # Openings and closings are facts whatever order they arrive in (a retried event
         # comes late): an opening is never "stale" here.
-        if message.channel == "event" and message.event == "unlock":
-            credential = message.credential
-            if credential is not None and credential not in self.config.exit_credentials:
-                self._arrivals.append(message.ts_ms)
-                del self._arrivals[:-8]
-            return []
+        self._arrivals.observe(message)
         state = door_state(message)
         if state is None:
             return []
@@ -117,8 +115,7 @@ class NightWanderingDetector(Detector):
             if outing.closed_ms is not None and ts > outing.closed_ms:
                 return self._back(message, "door")
             return []
-        arrival_ms = int(self.config.arrival_s * MS_PER_S)
-        if any(0 <= ts - unlocked <= arrival_ms for unlocked in self._arrivals):
+        if self._arrivals.is_arrival(ts):
             return []  # unlocked from outside just before: someone is coming home
         if self.household.is_night(ts):
             closed = self._closed_ms.get(door)

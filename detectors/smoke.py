@@ -69,8 +69,9 @@ class SmokeDetector(Detector):
     Notes
     -----
     Each incident has a subject: the household of the alarm, or for a detector of a shared
-    space (no household) the device itself. Any two detectors of the scope in alarm within
-    the window confirm each other's incidents. Readings of a device older than its newest
+    space (no household) the device itself. Two detectors in alarm within the window confirm
+    each other's incidents when they are of the same household, or one is in a shared space
+    of the building. Readings of a device older than its newest
     reading are stale and ignored: the device has already said something newer.
 
     Examples
@@ -212,13 +213,18 @@ class SmokeDetector(Detector):
         return out
 
     def _second_detector(self, alarm: _Alarm, ts_ms: int) -> Decisions:
-        """Two detectors of the scope alarming within the window confirm each other."""
+        """Two detectors alarming within the window confirm each other when they are of the
+        same household, or one of them is in a shared space of the building (a stairwell).
+        Kitchens of two households do not: at dinner time two of them burn food now and
+        then, independently."""
         window_ms = int(self.config.verify_window_s * MS_PER_S)
         others = [
             other for other in self._alarms.values()
             if other.device_id != alarm.device_id and other.alarm_since is not None
             and (other.alarming or ts_ms - other.alarm_since <= window_ms)
             and other.subject in self._incidents
+            and (other.household == alarm.household or other.household is None
+                 or alarm.household is None)
         ]
         if not others:
             return []

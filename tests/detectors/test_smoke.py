@@ -183,3 +183,12 @@ def test_duplicate_alarm_is_harmless() -> None:
     alarm = smoke(reg, "h1-smoke-kitchen", 0, ALARM, seq=42)
     decisions = feed(engine(reg), [alarm, alarm])
     assert fire_and_smoke(decisions) == [("raise", "smoke", "h1", 0)]
+
+
+def test_kitchens_of_two_households_do_not_confirm_each_other() -> None:
+    reg = registry()
+    decisions = feed(engine(reg), [
+        smoke(reg, "h1-smoke-kitchen", 0, ALARM + 1),
+        smoke(reg, "h2-smoke-kitchen", 20, ALARM + 1),
+    ])
+    assert fire_and_smoke(decisions) == [("raise", "smoke", "h1", 0), ("raise", "smoke", "h2", 20)]
