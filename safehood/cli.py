@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        for noisy in ("alembic", "apprise"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         result = args.func(args)
     except CommandError as exc:

@@ -90,8 +90,13 @@ class AlertSink:
     """
 
     def __init__(self, registry: Registry, resolve_after_s: float | None = 3600.0) -> None:
-        from alerting import AlertManager, InMemoryAlertRepository
+        # Imported here: every command module is imported to build the parser, and the
+        # alerting package pulls in the database layer.
+        from alerting import AlertManager, AlertQuery, InMemoryAlertRepository
 
+        self._open_query = AlertQuery(
+            statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), limit=None)
+        self._all_query = AlertQuery(limit=None)
         counter = itertools.count(1)
         self._manager = AlertManager(
             repository=InMemoryAlertRepository(), registry=registry,
@@ -108,23 +113,18 @@ class AlertSink:
 
     def sweep(self, now_ms: int) -> None:
         """Resolve the open alerts whose last change is ``resolve_after_s`` before ``now_ms``."""
-        from alerting import AlertQuery
-
         after = self._resolve_after_ms
         if after is None or (self._next_sweep_ms is not None and now_ms < self._next_sweep_ms):
             return
         self._next_sweep_ms = now_ms + _SWEEP_MS
-        query = AlertQuery(statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), limit=None)
-        for alert in self._manager.list(query):
+        for alert in self._manager.list(self._open_query):
             changed = parse_ts_ms(alert.updated_at or alert.started_at)
             if changed + after <= now_ms:
                 self._manager.resolve(alert.id, _OFFICER, "resolved by the offline run",
                                       at_ms=changed + after)
 
     def alerts(self) -> list[Alert]:
-        from alerting import AlertQuery
-
-        alerts = self._manager.list(AlertQuery(limit=None))
+        alerts = self._manager.list(self._all_query)
         return sorted(alerts, key=lambda a: a.id)
 
 

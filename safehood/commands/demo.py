@@ -1,0 +1,166 @@
+"""``safehood demo``: broker, pipeline, API, dashboard and a simulated community, at once."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import orjson
+
+from alerting import AlertQuery
+from api import TokenStore
+from ingest import BrokerUnreachable
+from protocol import AlertStatus, Registry
+from safehood._broker import LocalBroker, free_port, start_local_broker
+from safehood._demo_inbox import DemoInbox
+from safehood._pipeline import Pipeline, build_pipeline
+from simulators import Community, LiveSimulator, ScenarioRequest, SimulationConfig
+
+from ._common import CommandError, load_settings, positive_float, positive_int
+
+DEMO_INCIDENT_RATE = 400.0  # per 100 household-days: something happens every hour or so
+# The first incidents come at chosen times (simulated minutes after the start) so that a new
+# user sees the detectors at work within a minute at the default speed.
+DEMO_OPENING = (("sos", 2), ("cooking_smoke", 6), ("fall", 10), ("water_leak", 16),
+                ("fire", 22), ("forced_entry", 30), ("door_left_open", 38), ("tamper", 45))
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run everything on embedded defaults with a simulated community",
+        description="Start a local MQTT broker (mosquitto when installed, else the embedded "
+        "amqtt), the pipeline on the embedded store, the API and dashboard, and a simulated "
+        "community whose incidents raise alerts. Prints where to look and tokens to log in "
+        "with. Stops cleanly on Ctrl-C.",
+    )
+    parser.add_argument("--households", type=positive_int, default=20,
+                        help="households in the simulated community (default 20)")
+    parser.add_argument("--speed", type=positive_float, default=60.0,
+                        help="simulated seconds per real second (default 60: an hour a minute)")
+    parser.add_argument("--seed", type=int, default=7, help="community and incident seed")
+    parser.add_argument("--port", type=int, default=None,
+                        help="API and dashboard port (default: 8000, or a free one if taken)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="keep the demo's databases here (default: a temporary directory)")
+    parser.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS",
+                        help="stop after this many seconds (default: run until Ctrl-C)")
+    parser.set_defaults(func=demo)
+
+
+def _port(requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    try:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 8000))
+        return 8000
+    except OSError:
+        return free_port()
+
+
+def _print_access(pipeline: Pipeline, registry: Registry, sites: list[str]) -> None:
+    tokens = TokenStore(pipeline.engine)
+    officer = tokens.create(name="Demo duty officer", role="officer", sites=sites)
+    admin = tokens.create(name="Demo admin", role="admin")
+    elderly = next((r for r in registry.residents.values() if r.elderly), None)
+    url = pipeline.api_url
+    print(f"""
+safehood demo is running (simulated traffic; alerts are marked as exercises)
+
+  dashboard      {url}/ui/
+  family view    {url}/ui/family.html
+  API docs       {url}/docs
+  metrics        {url}/metrics
+  broker         {pipeline.settings.mqtt.url}   (topics: {pipeline.settings.topic_prefix}/v1/#)
+  data           {pipeline.settings.data_dir}
+  notifications  printed below as [notify -> who] (each goes to a local json:// inbox)
+
+  duty officer token ({', '.join(sites)}):
+    {officer.token}
+  admin token:
+    {admin.token}""")
+    if elderly is not None:
+        family = tokens.create(name=f"Family of {elderly.name}", role="family",
+                               residents=[elderly.id])
+        print(f"  family token (relative: {elderly.name}):\n    {family.token}")
+    print("\nCtrl-C stops everything.\n", flush=True)
+
+
+def demo(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="safehood-demo-"))
+    port = _port(args.port)
+    inbox = DemoInbox()
+    broker: LocalBroker | None = None
+    pipeline: Pipeline | None = None
+    simulator: LiveSimulator | None = None
+    try:
+        inbox.start()
+        broker = start_local_broker(data_dir)
+        policy_file = data_dir / "alert-policy.json"
+        policy_file.write_bytes(orjson.dumps({"channels": {"*": {
+            audience: [inbox.url(audience)] for audience in ("officers", "supervisor", "emergency")
+        }}}))
+        settings = load_settings(args, mqtt_url=broker.url, data_dir=data_dir, api_port=port,
+                                 public_url=f"http://127.0.0.1:{port}",
+                                 alert_policy_file=policy_file)
+        community = Community.generate(args.households, seed=args.seed)
+        registry = community.registry.to_model()
+        for resident in registry.residents:
+            resident.contacts = [inbox.url("family", resident.id)]
+        pipeline = build_pipeline(settings, registry_file=registry, exercise=True)
+        pipeline.start()
+        start_ms = time.time_ns() // 1_000_000
+        opening = tuple(ScenarioRequest(name, start_ms + minutes * 60_000)
+                        for name, minutes in DEMO_OPENING)
+        config = SimulationConfig(seed=args.seed, rate=DEMO_INCIDENT_RATE, days=3650,
+                                  start_ms=start_ms, requests=opening,
+                                  topic_prefix=settings.topic_prefix)
+        simulator = LiveSimulator(community, broker.url, config=config, speed=args.speed,
+                                  start_ms=start_ms)
+        simulator.start()
+        _print_access(pipeline, community.registry, community.sites)
+        _report_until_stopped(pipeline, simulator, args.duration)
+    except BrokerUnreachable as exc:
+        raise CommandError(str(exc)) from None
+    except (OSError, RuntimeError) as exc:
+        raise CommandError(f"could not start the demo: {exc}") from None
+    finally:
+        if simulator is not None:
+            simulator.stop()
+        if pipeline is not None:
+            pipeline.stop()
+        if broker is not None:
+            broker.stop()
+        inbox.stop()
+        if args.data_dir is None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration: float | None) -> None:
+    """Print a status line every 10 s until Ctrl-C or the duration is over."""
+    deadline = None if duration is None else time.monotonic() + duration
+    stop = threading.Event()
+    last = 0.0
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            if simulator.error is not None:
+                raise RuntimeError(f"the simulator failed: {simulator.error}")
+            if time.monotonic() - last >= 10:
+                last = time.monotonic()
+                stats = pipeline.ingest.stats
+                open_alerts = pipeline.alerts.count(AlertQuery(
+                    statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED)))
+                print(f"[demo] published {simulator.stats.total:,}  ingested {stats.valid:,}  "
+                      f"dead letters {stats.dead_letters:,}  duplicates dropped "
+                      f"{stats.duplicates:,}  open alerts {open_alerts}", flush=True)
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
