@@ -361,8 +361,15 @@ function dl(pairs) {
     .map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
 }
 
-function evidenceValue(v) {
+const PLAUSIBLE_MS = [946684800000, 4102444800000]; // 2000 to 2100, as the wire contract
+
+function evidenceValue(key, v) {
   if (v === null || v === undefined) return "–";
+  // Detectors record instants as epoch milliseconds ("fell_at_ms"): show them as times.
+  if (key.endsWith("_ms") && typeof v === "number" && v >= PLAUSIBLE_MS[0] && v <= PLAUSIBLE_MS[1]) {
+    return fmtTime(new Date(v).toISOString());
+  }
+  if (Array.isArray(v) && v.every((x) => typeof x !== "object" || x === null)) return v.join(", ");
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
@@ -438,7 +445,7 @@ function renderDetailBody(alert) {
       h("section", { class: "card", "aria-labelledby": "evidence-heading" },
         h("h2", { id: "evidence-heading" }, t("evidence_heading")),
         evidence.length
-          ? dl(evidence.map(([k, v]) => [k, evidenceValue(v)]))
+          ? dl(evidence.map(([k, v]) => [k, evidenceValue(k, v)]))
           : h("p", { class: "muted" }, t("evidence_empty"))),
       h("section", { class: "card", "aria-labelledby": "history-heading" },
         h("h2", { id: "history-heading" }, t("history_heading")),
@@ -728,10 +735,17 @@ function init() {
   $("login-form").addEventListener("submit", signIn);
   $("logout").addEventListener("click", signOut);
   $("note-form").addEventListener("submit", submitNote);
+  // Closing is handled synchronously here rather than in the dialog's "close" event, which
+  // arrives later and could restore focus for a dialog opened again in between.
   $("note-cancel").addEventListener("click", () => {
     closeNoteDialog();
+    restoreFocus();
   });
-  $("note-dialog").addEventListener("close", restoreFocus);
+  $("note-dialog").addEventListener("cancel", (event) => {
+    event.preventDefault();
+    closeNoteDialog();
+    restoreFocus();
+  });
   $("banner-dismiss").addEventListener("click", () => {
     $("banner").hidden = true;
   });

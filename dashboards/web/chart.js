@@ -13,12 +13,16 @@ function svg(tag, attrs = {}, ...children) {
   return h(`svg:${tag}`, attrs, ...children);
 }
 
+// Bookkeeping the store keeps beside the readings: not worth a chart.
+const NOT_CHARTED = new Set(["seq", "samples", "hz", "msg", "credential"]);
+
 /** Split readings into numeric series (booleans as 0/1) and discrete events. */
 export function seriesOf(readings) {
   const series = new Map();
   const events = [];
   for (const r of readings) {
     for (const [name, value] of Object.entries(r.fields || {})) {
+      if (NOT_CHARTED.has(name)) continue;
       if (typeof value === "number" && Number.isFinite(value)) {
         if (!series.has(name)) series.set(name, { name, boolean: false, points: [] });
         series.get(name).points.push([r.ts_ms, value]);

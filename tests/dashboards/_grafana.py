@@ -4,7 +4,7 @@ names each query uses (InfluxQL measurements, fields and tags; PromQL metrics)."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 # Panel types shipped with Grafana that the boards may use.
@@ -229,20 +229,18 @@ def prometheus_metrics(expr: str) -> set[str]:
     return set(_METRIC_RE.findall(expr)) | set(_LABEL_VALUES_RE.findall(expr))
 
 
-def exposed_metric_names(families: Iterable[Any]) -> set[str]:
-    """The sample names Prometheus sees for prometheus_client metric families
-    (a counter ``x`` is scraped as ``x_total``; a histogram as ``x_bucket/_sum/_count``)."""
+def exposed_metric_names(exposition: str) -> set[str]:
+    """Metric names in a Prometheus text exposition, including those with no sample yet
+    (a labelled counter nobody incremented still has its ``# TYPE`` line)."""
     names: set[str] = set()
-    for family in families:
-        name, kind = family.name, family.type
-        if kind == "counter":
-            names |= {f"{name}_total", f"{name}_created"}
-        elif kind == "histogram":
-            names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count", f"{name}_created"}
-        elif kind == "summary":
-            names |= {name, f"{name}_sum", f"{name}_count", f"{name}_created"}
-        elif kind == "info":
-            names.add(f"{name}_info")
-        else:
+    for line in exposition.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(maxsplit=3)
             names.add(name)
+            if kind == "histogram":
+                names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+            elif kind == "summary":
+                names |= {f"{name}_sum", f"{name}_count"}
+        elif line and not line.startswith("#"):
+            names.add(re.split(r"[{\s]", line, maxsplit=1)[0])
     return names
