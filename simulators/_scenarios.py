@@ -292,18 +292,23 @@ def _negative(variant: str) -> Apply:
 def _sos(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
          _: np.random.Generator) -> None:
     assert inst.resident is not None and inst.device is not None
-    found = unit.find_time(inst.resident, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
-    if found is None:
-        _skip(unit, inst, "the resident is never at home and awake")
-        return
-    t, seg = found
     kind = "wearable" if inst.device.endswith("-band") else "button"
+    # Whoever is at home presses the household's button; a band's SOS is its owner's.
+    people = [inst.resident] if kind == "wearable" else [inst.resident] + [
+        r.id for r in unit.spec.residents if r.id != inst.resident]
+    options = [(found, person) for person in people
+               if (found := unit.find_time(person, inst.at_ms, _awake_home,
+                                           within_ms=12 * HOUR_MS)) is not None]
+    if not options:
+        _skip(unit, inst, "nobody is at home and awake")
+        return
+    (t, seg), resident = min(options, key=lambda option: option[0][0])
     _event(unit, t, inst.device, kind, "sos")
     if rng.random() < 0.5:
         _event(unit, t + rng.randint(20_000, 60_000), inst.device, kind, "sos")
     help_at = t + int(rng.uniform(8, 25) * MINUTE_MS)
     _staff(unit, help_at, seg.place, rng.uniform(15, 40))
-    _label(unit, inst, "sos", t, help_at, resident=inst.resident, device_id=inst.device)
+    _label(unit, inst, "sos", t, help_at, resident=resident, device_id=inst.device)
 
 
 # -- water ------------------------------------------------------------------------------------------

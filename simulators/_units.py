@@ -38,6 +38,7 @@ from ._timeline import (
     SHOWER,
     SIT,
     SLEEP,
+    STILL,
     TOILET,
     VISIT,
     WANDER,
@@ -246,6 +247,9 @@ class _Unit:
             if self.end_ms is not None:
                 end = min(end, self.end_ms - 1)
                 if start >= self.end_ms:
+                    self.skipped.append(f"{label.get('scenario', label['type'])} in "
+                                        f"{label.get('household')}: could only happen after "
+                                        "the end of the simulated period")
                     continue
             out.append({**label, "start": start, "end": max(start, end)})
         return out
@@ -532,7 +536,7 @@ class HouseholdUnit(_Unit):
                 apply_scenario(self, inst)
         self._residents(a, b)
         for visit in self.visits:
-            if a <= visit.start < b:
+            if a <= visit.start < b and self._admitted(visit):
                 self._visit(visit)
         self._motion(b)
         self._smoke(a, b)
@@ -566,9 +570,11 @@ class HouseholdUnit(_Unit):
                     self._segment_wear(wearers[r.id], prev, seg)
                 prev = seg
         for visit in self.visits:
-            if a <= visit.start < b and visit.door:
+            if not visit.door or not self._admitted(visit):
+                continue
+            if a <= visit.start < b:
                 transitions.append((visit.start, visit.credential))
-            if a <= visit.end < b and visit.door:
+            if a <= visit.end < b:
                 transitions.append((visit.end, "inside"))
         transitions.sort(key=lambda x: x[0])
         last = -(10**15)
@@ -603,6 +609,16 @@ class HouseholdUnit(_Unit):
         while t < end:
             times.append(t)
             t += rng.randint(lo, hi) * 1000
+
+    def _admitted(self, visit: Visit) -> bool:
+        """A guest only gets in if someone at home is able to open the door."""
+        if visit.credential != "inside":
+            return True
+        for timeline in self.timelines.values():
+            seg = timeline.at(visit.start)
+            if seg is not None and seg.home and seg.act not in STILL:
+                return True
+        return False
 
     def _visit(self, visit: Visit) -> None:
         rng = self.rng
