@@ -264,6 +264,11 @@ def test_keyboard_only_resolve_needs_a_note_and_escape_closes(live: Live, open_p
         if page.evaluate("document.activeElement.dataset.action") == "resolve":
             break
     assert page.evaluate("document.activeElement.dataset.action") == "resolve"
+    outline = page.evaluate("""() => {
+        const s = getComputedStyle(document.activeElement);
+        return [s.outlineStyle, parseFloat(s.outlineWidth)];
+    }""")
+    assert outline[0] != "none" and outline[1] >= 2, f"focus is not visible: {outline}"
     page.keyboard.press("Enter")
     assert page.locator("#note-dialog").is_visible()
     assert page.evaluate("document.activeElement.id") == "note-text"
@@ -443,3 +448,66 @@ def assert_fits(page: Any, width: int) -> None:
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"page is {scroll_width}px wide on a {width}px screen"
 
+
+
+CONTRAST_JS = """
+(samples) => {
+  const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 4).map(Number);
+  const lum = ([r, g, b]) => {
+    const c = [r, g, b].map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  const out = {};
+  for (const [name, parentClass, cls, text] of samples) {
+    const parent = document.createElement("div");
+    parent.className = parentClass;
+    const el = document.createElement(cls.startsWith("a ") ? "a" : "span");
+    el.className = cls.replace(/^a /, "");
+    el.textContent = text;
+    parent.appendChild(el);
+    document.body.appendChild(parent);
+    const [l1, l2] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+    out[name] = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    parent.remove();
+  }
+  return out;
+}
+"""
+CONTRAST_SAMPLES = [
+    ["extreme", "", "badge sev sev-extreme", "Extreme"],
+    ["severe", "", "badge sev sev-severe", "Severe"],
+    ["moderate", "", "badge sev sev-moderate", "Moderate"],
+    ["minor", "", "badge sev sev-minor", "Minor"],
+    ["firing", "", "badge status status-firing", "Firing"],
+    ["acknowledged", "", "badge status status-acknowledged", "Acknowledged"],
+    ["resolved", "", "badge status status-resolved", "Resolved"],
+    ["offline", "", "badge problem-offline", "Offline"],
+    ["battery", "", "badge problem-battery_low", "Battery low"],
+    ["muted text", "card", "muted", "5 minutes ago"],
+    ["error", "", "error", "The token was not accepted"],
+    ["alert state", "household state-alert", "household-state", "Alert"],
+    ["device state", "household state-device_problem", "household-state", "Device problem"],
+    ["quiet state", "household state-quiet", "household-state", "Quiet"],
+    ["banner", "banner sev-extreme", "a banner-text", "New Extreme alert"],
+    ["top bar", "topbar", "user", "Signed in as Li Wei"],
+]
+
+
+def test_colours_meet_wcag_aa_contrast(live: Live, open_page: Any) -> None:
+    p = open_page(DESKTOP)
+    p.page.goto(f"{live.url}/ui/index.html")
+    p.page.wait_for_selector("#login-form")
+    ratios = p.page.evaluate(CONTRAST_JS, CONTRAST_SAMPLES)
+    assert set(ratios) == {s[0] for s in CONTRAST_SAMPLES}
+    low = {name: round(r, 2) for name, r in ratios.items() if r < 4.5}
+    assert not low, f"below WCAG AA 4.5:1: {low}"

@@ -73,3 +73,25 @@ def test_no_html_injection_sinks_and_no_remote_resources(name: str) -> None:
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in text, f"{name} uses {sink}"
     assert "@import" not in text and "url(http" not in text
+
+
+def _keys(block: str) -> list[str]:
+    return re.findall(r"^ {4}(\w+):", block, flags=re.MULTILINE)
+
+
+def test_every_text_exists_in_english_and_chinese() -> None:
+    text = (WEB_DIR / "i18n.js").read_text(encoding="utf-8")
+    english, chinese = text.split('\n  "zh-CN": {', 1)
+    english = english.split("\n  en: {", 1)[1]
+    chinese = chinese.split("\n  },", 1)[0]
+    assert len(_keys(english)) > 150
+    assert _keys(english) == _keys(chinese)
+    used = set()
+    for name in [s for s in SCRIPTS if s != "i18n.js"] + list(PAGES):
+        source = (WEB_DIR / name).read_text(encoding="utf-8")
+        used |= set(re.findall(r'\bt\("(\w+)"', source))
+        used |= set(re.findall(r'data-i18n="(\w+)"', source))
+        for pairs in re.findall(r'data-i18n-attr="([^"]+)"', source):
+            used |= {pair.split(":")[1] for pair in pairs.split(";")}
+    missing = used - set(_keys(english))
+    assert not missing, f"texts used but not translated: {sorted(missing)}"
