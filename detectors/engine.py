@@ -131,6 +131,7 @@ class DetectorEngine:
         Detectors of devices and households that are gone are dropped with their timers.
         """
         self.registry = registry
+        self._route_cache: dict[str, list[tuple[Key, Callable[[], Detector]]]] = {}
         self._households = {
             h.id: HouseholdScope.from_registry(h, registry) for h in registry.households.values()
         }
@@ -213,7 +214,7 @@ class DetectorEngine:
                 self.stats.late += 1
             clock.observe(message.ts_ms)
             out += self._fire(message.site)
-        for key, make in self._routes(message):
+        for key, make in self._routes_of(message):
             detector = self._detector(key, message.site, make)
             deadline = detector.deadline_ms
             if deadline is not None and deadline <= message.ts_ms:
@@ -238,7 +239,7 @@ class DetectorEngine:
             clock.observe(message.ts_ms)
             self._start_site(message.site, message.ts_ms)
         clock.observe(message.ts_ms)
-        for key, make in self._routes(message):
+        for key, make in self._routes_of(message):
             detector = self._detector(key, message.site, make)
             detector.learn_one(message)
             self._schedule(message.site, key, detector)
@@ -358,6 +359,15 @@ class DetectorEngine:
             )
 
         routes.append((_key(RULE_DEVICE_HEALTH, device.device_id), offline))
+        return routes
+
+    def _routes_of(self, message: Message) -> list[tuple[Key, Callable[[], Detector]]]:
+        """The routes of the message's device, worked out once per device and registry."""
+        routes = self._route_cache.get(message.device_id)
+        if routes is None or message.device_id not in self.registry.devices:
+            routes = self._routes(message)
+            if message.device_id in self.registry.devices:
+                self._route_cache[message.device_id] = routes
         return routes
 
     def _routes(self, message: Message) -> list[tuple[Key, Callable[[], Detector]]]:

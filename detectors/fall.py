@@ -157,7 +157,9 @@ class FallDetector(Detector):
         self.site = site
         self.household = household
         self.config = config or FallConfig()
-        self.fall_ms: int | None = None  # the open possible fall, until confirmed or up again
+        self.fall_ms: int | None = None  # the latest possible fall
+        self._down = False  # on the floor since fall_ms, as far as the band can tell
+        self._confirmed = False  # the latest fall became a long lie
         self._device_id: str | None = None
         self._resident: str | None = None
         self._evidence: dict[str, object] = {}
@@ -168,7 +170,7 @@ class FallDetector(Detector):
 
     @property
     def deadline_ms(self) -> int | None:
-        if self.fall_ms is None:
+        if self.fall_ms is None or self._confirmed or not self._down:
             return None
         return self.fall_ms + int(self.config.long_lie_s * MS_PER_S)
 
@@ -200,7 +202,8 @@ class FallDetector(Detector):
                     "source": "accelerometer", "peak_g": features.peak_g,
                     "posture_change_deg": posture,
                 })
-        if self.fall_ms is not None and message.ts_ms > self.fall_ms and self._moved(features):
+        if self._down and self.fall_ms is not None and message.ts_ms > self.fall_ms \
+                and self._moved(features):
             return self._got_up(message)
         return []
 
@@ -227,19 +230,22 @@ class FallDetector(Detector):
                 sources.append(evidence["source"])
             return [self._decision(DecisionAction.UPDATE, ts_ms, POSSIBLE_FALL_SEVERITY, False)]
         self.fall_ms = ts_ms
+        self._down = True
+        self._confirmed = False
         self._evidence = {**evidence, "sources": [evidence["source"]], "fell_at_ms": ts_ms}
         return [self._decision(DecisionAction.RAISE, ts_ms, POSSIBLE_FALL_SEVERITY, False)]
 
     def _got_up(self, message: Message) -> Decisions:
-        self.fall_ms = None
+        self._down = False
         self._evidence["moved_at_ms"] = message.ts_ms
-        return [self._decision(DecisionAction.UPDATE, message.ts_ms, POSSIBLE_FALL_SEVERITY, False)]
+        severity = CONFIRMED_FALL_SEVERITY if self._confirmed else POSSIBLE_FALL_SEVERITY
+        return [self._decision(DecisionAction.UPDATE, message.ts_ms, severity, self._confirmed)]
 
     def advance(self, now_ms: int) -> Decisions:
         deadline = self.deadline_ms
         if deadline is None or now_ms < deadline:
             return []
-        self.fall_ms = None
+        self._confirmed = True
         self._evidence["long_lie_s"] = self.config.long_lie_s
         return [self._decision(DecisionAction.UPDATE, deadline, CONFIRMED_FALL_SEVERITY, True)]
 

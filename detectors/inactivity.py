@@ -151,9 +151,11 @@ class InactivityDetector(Detector):
 
     def learn_one(self, message: Message) -> None:
         if self.sign_of_life(message):
-            self._learn(message.ts_ms)
+            self._where(message)
+            self._learn(message)
 
-    def _learn(self, ts_ms: int) -> None:
+    def _learn(self, message: Message) -> None:
+        ts_ms = message.ts_ms
         if self._first_ms is None:
             self._first_ms = ts_ms
         last = self.last_activity_ms
@@ -163,6 +165,8 @@ class InactivityDetector(Detector):
                 self._record(last, gap)
         if last is None or ts_ms > last:
             self.last_activity_ms = ts_ms
+            self._last_source = message.device_id
+            self._threshold_ms = None
 
     def _record(self, start_ms: int, gap_ms: int) -> None:
         local = self.household.local(start_ms)
@@ -217,31 +221,31 @@ class InactivityDetector(Detector):
         if not self.sign_of_life(message):
             return []
         self._where(message)
-        quiet_since = self.last_activity_ms
-        self._learn(message.ts_ms)
-        if quiet_since is None or message.ts_ms > quiet_since:
-            self._threshold_ms = None
-            self._last_source = message.device_id
+        quiet_since, quiet_source = self.last_activity_ms, self._last_source
+        threshold = self._threshold_ms
+        self._learn(message)
         if not self.raised or quiet_since is None or message.ts_ms <= quiet_since:
             return []
         self.raised = False
-        return [self._decision(DecisionAction.CLEAR, message.ts_ms, quiet_since,
-                               back=message.device_id)]
+        return [self._decision(DecisionAction.CLEAR, message.ts_ms, quiet_since, quiet_source,
+                               threshold, back=message.device_id)]
 
     def advance(self, now_ms: int) -> Decisions:
         deadline = self.deadline_ms
         if deadline is None or now_ms < deadline or self.last_activity_ms is None:
             return []
         self.raised = True
-        return [self._decision(DecisionAction.RAISE, deadline, self.last_activity_ms)]
+        return [self._decision(DecisionAction.RAISE, deadline, self.last_activity_ms,
+                               self._last_source, self._threshold_ms)]
 
     def _decision(
-        self, action: DecisionAction, ts_ms: int, quiet_since: int, back: str | None = None
+        self, action: DecisionAction, ts_ms: int, quiet_since: int, source: str | None,
+        threshold_ms: int | None, back: str | None = None,
     ) -> AlertDecision:
-        threshold = self.threshold_ms(quiet_since)
+        threshold = threshold_ms if threshold_ms is not None else self.threshold_ms(quiet_since)
         evidence: dict[str, object] = {
             "last_activity_ms": quiet_since,
-            "last_activity_device": self._last_source,
+            "last_activity_device": source,
             "quiet_s": (ts_ms - quiet_since) / MS_PER_S,
             "threshold_s": threshold / MS_PER_S,
             "night": self.household.is_night(quiet_since),

@@ -4,7 +4,7 @@ from datetime import time
 
 import pytest
 
-from ._support import HOUR, MIN, S, T0, engine, feed, msg, of_type, registry, summary
+from ._support import HOUR, MIN, T0, S, engine, feed, msg, of_type, registry, summary
 
 NOON = T0 + 12 * HOUR  # households of the test registry are in UTC
 

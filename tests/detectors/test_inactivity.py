@@ -5,7 +5,7 @@ import pytest
 
 from detectors import DetectorConfig
 
-from ._support import DAY, HOUR, MIN, S, T0, engine, feed, msg, of_type, registry, summary
+from ._support import DAY, HOUR, MIN, T0, S, engine, feed, msg, of_type, registry, summary
 
 CONFIG = DetectorConfig().inactivity
 NOON = T0 + 12 * HOUR

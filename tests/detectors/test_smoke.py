@@ -4,7 +4,7 @@ import pytest
 
 from detectors import DetectorConfig
 
-from ._support import S, T0, engine, feed, msg, of_type, registry, summary
+from ._support import T0, S, engine, feed, msg, of_type, registry, summary
 
 SMOKE = DetectorConfig().smoke
 ALARM = SMOKE.alarm_obscuration

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ._support import MIN, S, T0, engine, feed, msg, of_type, registry, summary
+from ._support import MIN, T0, S, engine, feed, msg, of_type, registry, summary
 
 
 def test_button_press_raises_sos_at_once_as_extreme() -> None:

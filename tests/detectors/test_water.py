@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._support import MIN, S, T0, engine, feed, msg, of_type, registry, summary
+from ._support import MIN, T0, S, engine, feed, msg, of_type, registry, summary
 
 
 def leaks(decisions):

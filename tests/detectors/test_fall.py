@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detectors import DetectorConfig
+from detectors.fall import window_features
+from simulators import _physics as physics
+
+from ._support import MIN, T0, S, engine, feed, msg, of_type, registry, summary
+
+FALL = DetectorConfig().fall
+
+
+def band(reg, offset_ms, window, hr=70):
+    extra = {} if hr is None else {"hr_bpm": hr}
+    return msg(reg, "r1-band", T0 + offset_ms, accel=window.accel.tolist(), hz=window.hz, **extra)
+
+
+def falls(decisions):
+    return of_type(decisions, "fall")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fall_window_raises_a_possible_fall_at_the_impact(seed: int) -> None:
+    reg = registry()
+    window = physics.fall(np.random.default_rng(seed))
+    decisions = engine(reg).process_one(band(reg, 0, window, hr=100))
+    (fall,) = falls(decisions)
+    assert (fall.action.value, fall.severity.value, fall.confirmed) == ("raise", "Severe", False)
+    assert (fall.subject, fall.resident, fall.household) == ("r1", "r1", "h1")
+    assert abs(fall.ts_ms - (T0 + window.impact_s * 1000)) <= 40
+
+
+@pytest.mark.parametrize("make", [physics.drop, physics.sit_hard, physics.jump])
+@pytest.mark.parametrize("seed", range(5))
+def test_hard_negatives_raise_nothing(make, seed: int) -> None:
+    reg = registry()
+    window = make(np.random.default_rng(seed))
+    hr = None if not window.worn else 80
+    assert falls(engine(reg).process_one(band(reg, 0, window, hr=hr))) == []
+
+
+def test_dropped_band_is_caught_by_stillness_even_with_a_heart_rate() -> None:
+    reg = registry()
+    window = physics.drop(np.random.default_rng(7))
+    assert falls(engine(reg).process_one(band(reg, 0, window, hr=80))) == []
+
+
+def test_band_own_fall_event_right_after_a_drop_is_not_believed() -> None:
+    reg = registry()
+    window = physics.drop(np.random.default_rng(3))
+    impact_ms = int(window.impact_s * 1000)
+    decisions = feed(engine(reg), [
+        band(reg, 0, window, hr=None),
+        msg(reg, "r1-band", T0 + impact_ms + 1500, event="fall"),
+    ])
+    assert falls(decisions) == []
+
+
+def test_band_own_fall_event_raises_and_the_window_of_the_same_fall_updates() -> None:
+    reg = registry()
+    window = physics.fall(np.random.default_rng(1))
+    impact_ms = int(window.impact_s * 1000)
+    decisions = feed(engine(reg), [
+        msg(reg, "r1-band", T0 + impact_ms + 1200, event="fall"),
+        band(reg, 0, window, hr=100),  # the window arrives after the event
+    ])
+    assert [d.action.value for d in falls(decisions)] == ["raise", "update"]
+    assert falls(decisions)[-1].evidence["sources"] == ["device", "accelerometer"]
+
+
+@pytest.mark.parametrize(("impact", "raised"), [(FALL.impact_g - 0.05, False),
+                                                (FALL.impact_g + 0.05, True)])
+def test_impact_threshold(impact: float, raised: bool) -> None:
+    # Standing, an impact of the given peak, then lying still with a wearer's tremor.
+    rng = np.random.default_rng(0)
+    upright = np.tile([0.0, 1.0, 0.0], (50, 1))
+    lying = np.tile([1.0, 0.0, 0.0], (60, 1)) + rng.normal(0, 0.015, (60, 3))
+    samples = np.vstack([upright, [[impact, 0.0, 0.0]], lying])
+    features = window_features(samples.tolist(), 25.0, FALL)
+    assert (features.impact_at_s is not None and bool(features.still_after)) is raised
+
+
+@pytest.mark.parametrize(("angle", "raised"), [(FALL.posture_change_deg - 2, False),
+                                               (FALL.posture_change_deg + 2, True)])
+def test_posture_change_threshold(angle: float, raised: bool) -> None:
+    reg = registry()
+    rng = np.random.default_rng(0)
+    rad = np.radians(angle)
+    after = np.tile([np.sin(rad), np.cos(rad), 0.0], (60, 1)) + rng.normal(0, 0.015, (60, 3))
+    samples = np.vstack([np.tile([0.0, 1.0, 0.0], (50, 1)), [[0.0, 3.0, 0.0]], after])
+    message = msg(reg, "r1-band", T0, accel=samples.tolist(), hz=25.0, hr_bpm=90)
+    assert bool(falls(engine(reg).process_one(message))) is raised
+
+
+def lying_windows(reg, start_ms, count, posture):
+    rng = np.random.default_rng(11)
+    return [band(reg, start_ms + i * 2 * MIN, physics.lying(rng, posture=posture), hr=60)
+            for i in range(count)]
+
+
+@pytest.mark.parametrize(("up_after_s", "confirmed"), [(int(FALL.long_lie_s) - 1, False),
+                                                       (int(FALL.long_lie_s), True)])
+def test_long_lie_boundary(up_after_s: int, confirmed: bool) -> None:
+    reg = registry()
+    eng = engine(reg)
+    window = physics.fall(np.random.default_rng(2))
+    impact_ms = int(window.impact_s * 1000)
+    decisions = eng.process_one(band(reg, 0, window, hr=100))
+    up = physics.get_up(np.random.default_rng(3))
+    decisions += eng.process_one(band(reg, impact_ms + up_after_s * S, up, hr=90))
+    decisions += eng.advance(T0 + 30 * MIN)
+    updates = [(d.action.value, d.severity.value, d.confirmed) for d in falls(decisions)]
+    assert (("update", "Extreme", True) in updates) is confirmed
+    assert "moved_at_ms" in falls(decisions)[-1].evidence
+
+
+def test_lying_still_after_a_fall_confirms_it_and_getting_up_later_is_noted() -> None:
+    reg = registry()
+    eng = engine(reg)
+    window = physics.fall(np.random.default_rng(4))
+    posture = window.accel[-10:].mean(axis=0)
+    posture = posture / np.linalg.norm(posture)
+    decisions = feed(eng, [band(reg, 0, window, hr=100),
+                           *lying_windows(reg, 2 * MIN, 10, posture)])
+    decisions += eng.advance(T0 + 25 * MIN)
+    assert [(d.action.value, d.severity.value) for d in falls(decisions)] == [
+        ("raise", "Severe"), ("update", "Extreme")]
+
+
+def test_duplicate_and_out_of_order_windows_are_harmless() -> None:
+    reg = registry()
+    window = physics.fall(np.random.default_rng(5))
+    fall_message = band(reg, 0, window, hr=100)
+    earlier = band(reg, -5 * MIN, physics.walking(np.random.default_rng(6)), hr=90)
+    decisions = feed(engine(reg), [fall_message, fall_message, earlier])
+    assert [d.action.value for d in falls(decisions)] == ["raise"]
+
+
+def test_walking_is_not_a_fall() -> None:
+    reg = registry()
+    rng = np.random.default_rng(8)
+    decisions = feed(engine(reg), [band(reg, i * 20 * S, physics.walking(rng), hr=90)
+                                   for i in range(20)])
+    assert summary(falls(decisions)) == []
