@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -156,3 +158,42 @@ def test_learned_threshold_never_exceeds_the_ceiling() -> None:
     decisions += eng.advance(day6 + 23 * HOUR)
     (alert,) = of_type(decisions, "inactivity")
     assert alert.evidence["threshold_s"] == 5 * 3600
+
+
+def test_home_left_by_the_front_door_is_not_watched_until_someone_is_back() -> None:
+    reg = registry()
+    noon = NOON
+    leaving = [
+        msg(reg, "h1-motion-hall", noon - 20 * S, event="motion"),
+        dataclasses.replace(msg(reg, "h1-door", noon - 8 * S, event="unlock"),
+                            credential="inside"),
+        msg(reg, "h1-door", noon, event="open"),
+        msg(reg, "h1-door", noon + 6 * S, event="close"),
+    ]
+    decisions = alerts_after(reg, leaving, noon + 2 * DAY)
+    assert [d for d in quiet(decisions) if d[2] == "h1"] == []
+
+
+def test_coming_home_and_collapsing_at_once_is_still_watched() -> None:
+    reg = registry()
+    noon = NOON
+    arriving = [
+        dataclasses.replace(msg(reg, "h1-door", noon - 8 * S, event="unlock"),
+                            credential="fingerprint:r1"),
+        msg(reg, "h1-door", noon, event="open"),
+        msg(reg, "h1-motion-hall", noon + 3 * S, event="motion"),
+        msg(reg, "h1-door", noon + 6 * S, event="close"),  # shut after the last movement
+    ]
+    decisions = alerts_after(reg, arriving, noon + DAY)
+    assert [d[0] for d in quiet(decisions) if d[2] == "h1"] == ["raise"]
+
+
+def test_away_can_be_switched_off() -> None:
+    reg = registry()
+    leaving = [
+        msg(reg, "h1-motion-hall", NOON - 20 * S, event="motion"),
+        msg(reg, "h1-door", NOON, event="open"),
+        msg(reg, "h1-door", NOON + 6 * S, event="close"),
+    ]
+    decisions = alerts_after(reg, leaving, NOON + DAY, inactivity={"away_after_exit": False})
+    assert [d[0] for d in quiet(decisions) if d[2] == "h1"] == ["raise"]
