@@ -129,6 +129,11 @@ export function severityBadge(severity, label) {
   return h("span", { class: `badge sev sev-${String(severity).toLowerCase()}` }, label);
 }
 
+/** "Exercise" next to alerts raised from simulated traffic (CAP status Exercise), or null. */
+export function exerciseBadge(alert, label, hint) {
+  return alert.exercise ? h("span", { class: "badge exercise", title: hint }, label) : null;
+}
+
 export function statusBadge(status, label) {
   return h("span", { class: `badge status status-${status}` }, label);
 }

@@ -493,6 +493,7 @@ CONTRAST_SAMPLES = [
     ["resolved", "", "badge status status-resolved", "Resolved"],
     ["offline", "", "badge problem-offline", "Offline"],
     ["battery", "", "badge problem-battery_low", "Battery low"],
+    ["exercise", "", "badge exercise", "Exercise"],
     ["muted text", "card", "muted", "5 minutes ago"],
     ["error", "", "error", "The token was not accepted"],
     ["alert state", "household state-alert", "household-state", "Alert"],
