@@ -59,9 +59,9 @@ class AlertBroadcaster:
         return len(self._clients)
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start delivering on ``loop`` (the server's event loop)."""
+        """Deliver on ``loop`` (the server's event loop). After :meth:`close` streams end at
+        once, attached or not: closing is final."""
         self._loop = loop
-        self._closed.clear()
 
     def publish(self, kind: str, alert: Alert) -> None:
         """Queue one change for every client allowed to see it. Thread safe, never blocks."""
@@ -108,7 +108,8 @@ class AlertBroadcaster:
         self._clients.discard(client)
 
     def close(self) -> None:
-        """End every open stream (server shutdown). Thread safe."""
+        """End every open stream and make new ones end at once (server shutdown). Thread
+        safe."""
         self._closed.set()
         loop = self._loop
         if loop is None:

@@ -71,7 +71,8 @@ def create_silence(body: SilenceCreate, services: ServicesDep,
     now = services.context.clock()
     starts_ms = parse_time(body.starts_at, "starts_at") or now
     ends_ms = parse_time(body.ends_at, "ends_at")
-    assert ends_ms is not None  # required by the model
+    if ends_ms is None:
+        raise HTTPException(422, "ends_at: give RFC 3339 or epoch milliseconds")
     silence = Silence(
         starts_ms=starts_ms, ends_ms=ends_ms, created_by=principal.actor, comment=body.comment,
         site=body.site, household=body.household, device_id=body.device_id,
