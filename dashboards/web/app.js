@@ -123,12 +123,19 @@ function onStreamEvent(event) {
   }
   const alert = change.alert;
   if (!alert || !alert.id) return;
-  const known = state.alerts.has(alert.id);
+  const before = state.alerts.get(alert.id);
+  const known = before !== undefined;
   upsert(alert);
   const vars = { severity: tv("severity", alert.severity), type: tv("type", alert.type), where: where(alert) };
+  const critical = CRITICAL.has(alert.severity) && isOpen(alert);
   if ((change.kind === "raised" || !known) && isOpen(alert)) {
     announce($("announcer"), t("announce_new", vars));
-    if (CRITICAL.has(alert.severity)) cueCritical(alert);
+    if (critical) cueCritical(alert);
+  } else if (critical && (!CRITICAL.has(before.severity) ||
+             (change.kind === "reminder" && alert.status === "firing"))) {
+    // A possible fall confirmed as Extreme, or nobody has acknowledged yet: sound again.
+    announce($("announcer"), t("announce_new", vars));
+    cueCritical(alert);
   } else if (known && ["acknowledged", "escalated", "resolved"].includes(change.kind)) {
     announce($("announcer"), t("announce_changed", { ...vars, status: tv("status", alert.status) }));
   }
@@ -181,15 +188,14 @@ function openStream() {
 // ---------- actions ----------
 
 const ACTIONS = {
-  acknowledge: { label: "action_acknowledge", dialog: "dialog_acknowledge", done: "acknowledged" },
-  escalate: { label: "action_escalate", dialog: "dialog_escalate", done: "escalated" },
-  resolve: { label: "action_resolve", dialog: "dialog_resolve", done: "resolved", noteRequired: true },
+  acknowledge: { label: "action_acknowledge", dialog: "dialog_acknowledge" },
+  escalate: { label: "action_escalate", dialog: "dialog_escalate" },
+  resolve: { label: "action_resolve", dialog: "dialog_resolve", noteRequired: true },
 };
 
 function actionsFor(alert) {
   if (alert.status === "resolved") return [];
-  const names = alert.status === "firing" ? ["acknowledge", "escalate", "resolve"] : ["escalate", "resolve"];
-  return names;
+  return alert.status === "firing" ? ["acknowledge", "escalate", "resolve"] : ["escalate", "resolve"];
 }
 
 function actionButtons(alert) {
@@ -240,7 +246,8 @@ function restoreFocus() {
   const key = dialogTarget.returnKey;
   const again = document.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
   const fallback = document.querySelector(`[data-focus-key="${CSS.escape(dialogTarget.alertId)}:link"]`);
-  (again || fallback || $("main")).focus();
+  const detailAction = document.querySelector("#detail .action");
+  (again || fallback || detailAction || $("main")).focus();
   dialogTarget = null;
 }
 
