@@ -54,8 +54,9 @@ class LiveSimulator:
     with a real last will (``{"online": false}`` on its retained status topic), and the
     simulator cuts that socket without DISCONNECT, so that the broker publishes the will.
 
-    Runs for ``days`` of event time, or until :meth:`stop`. :meth:`start` connects first and
-    raises :class:`~simulators.BrokerUnreachable` when the broker cannot be reached.
+    Runs for ``days`` of event time, or until :meth:`stop`. Raises ``ValueError`` for a
+    requested scenario that cannot happen; :meth:`start` connects first and raises
+    :class:`~simulators.BrokerUnreachable` when the broker cannot be reached.
     """
 
     def __init__(
@@ -84,6 +85,14 @@ class LiveSimulator:
         self.connections = connections
         self.client_prefix = client_prefix
         self.window_ms = window_ms
+        if self.config.requests:
+            # Refuse impossible requests now rather than from the generating thread later.
+            last = max(r.at_ms for r in self.config.requests)
+            plan_scenarios(community, seed=self.config.seed, start_ms=self.start_ms,
+                           end_ms=max(last + 1, self.start_ms + 1), names=(), rate=0.0,
+                           requests=self.config.requests)
+            if self.end_ms is not None and last >= self.end_ms:
+                raise ValueError("a requested scenario is after the end of the run")
         self.stats = LiveStats()
         self.labels: list[Label] = []
         self.notes: list[str] = []

@@ -231,12 +231,12 @@ def _live(args: argparse.Namespace, settings: Settings, community: Community,
             endpoint = parse_broker_url(args.broker, endpoint.username, endpoint.password)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    simulator = LiveSimulator(community, endpoint, config=config, speed=args.speed,
-                              start_ms=config.start_ms, days=args.days,
-                              connections=args.connections)
     try:
+        simulator = LiveSimulator(community, endpoint, config=config, speed=args.speed,
+                                  start_ms=config.start_ms, days=args.days,
+                                  connections=args.connections)
         simulator.start()
-    except BrokerUnreachable as exc:
+    except (ValueError, BrokerUnreachable) as exc:
         raise CommandError(str(exc)) from None
     print(f"publishing {len(community.households)} households to {endpoint.url} under "
           f"{config.topic_prefix}/ at speed {args.speed or 'max'}; Ctrl-C to stop",

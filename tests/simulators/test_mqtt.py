@@ -171,3 +171,12 @@ def test_the_commands_record_and_replay(mosquitto: MosquittoBroker, tmp_path: Pa
     assert main(["simulate", "--out", str(out), "--at", "nothing@+1h"]) == 2
     err = capsys.readouterr().err
     assert "bad time 'yesterday'" in err and "unknown scenario 'nothing'" in err
+
+
+def test_live_mode_refuses_an_impossible_request_before_connecting() -> None:
+    community = Community.generate(5, seed=1)
+    noon = 1_772_424_000_000  # 2026-03-02 12:00 in Shanghai
+    config = SimulationConfig(seed=1, scenarios=(),
+                              requests=(ScenarioRequest("night_wandering", noon + 60_000),))
+    with pytest.raises(ValueError, match="night hours"):
+        LiveSimulator(community, f"mqtt://127.0.0.1:{free_port()}", config=config, start_ms=noon)
