@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -15,6 +16,8 @@ from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 from database import load_registry
 from database._tables import devices, households, residents
 from protocol import Registry, RegistryFile
+
+from .const import REGISTRY_MAX_AGE_S
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +59,33 @@ def validation_message(exc: ValidationError) -> str:
 class RegistryService:
     """Reads and writes the registry tables. Writers are serialised by a lock (one process
     writes the registry; ingest only reads it). ``on_change`` receives the new registry
-    after every successful change; its failures are logged, never undo the change."""
+    after every successful change; its failures are logged, never undo the change.
 
-    def __init__(self, engine: Engine,
-                 on_change: Callable[[Registry], None] | None = None) -> None:
+    Reads are served from a copy at most ``max_age_s`` old (loading a large registry takes
+    a while and every request needs it); changes made here replace it at once, changes
+    made by another process (``safehood registry import``) show within ``max_age_s``.
+    """
+
+    def __init__(self, engine: Engine, on_change: Callable[[Registry], None] | None = None,
+                 *, max_age_s: float = REGISTRY_MAX_AGE_S) -> None:
         self.engine = engine
         self.on_change = on_change
+        self.max_age_s = max_age_s
         self._lock = threading.Lock()
+        self._cached: tuple[float, Registry] | None = None
 
     def load(self) -> Registry:
-        return load_registry(self.engine)
+        """The registry (a cached copy, see the class docs). Callers must not modify it."""
+        cached = self._cached
+        if cached is not None and time.monotonic() - cached[0] < self.max_age_s:
+            return cached[1]
+        return self._reload()
+
+    def _reload(self) -> Registry:
+        loaded_at = time.monotonic()
+        registry = load_registry(self.engine)
+        self._cached = (loaded_at, registry)
+        return registry
 
     def create(self, kind: Kind, entry: dict[str, Any]) -> Registry:
         """Add one entry; 409 when its id is taken."""
@@ -104,7 +124,7 @@ class RegistryService:
         a resident's devices lose their resident."""
         table, key = _TABLES[kind]
         with self._lock:
-            registry = self.load()
+            registry = self._reload()
             known: set[str] = set(
                 registry.households if kind == "households"
                 else registry.residents if kind == "residents" else registry.devices)
@@ -155,10 +175,10 @@ class RegistryService:
         return self._changed()
 
     def _data(self) -> dict[str, list[dict[str, Any]]]:
-        return self.load().to_model().model_dump()
+        return self._reload().to_model().model_dump()
 
     def _changed(self) -> Registry:
-        registry = self.load()
+        registry = self._reload()
         if self.on_change is not None:
             try:
                 self.on_change(registry)

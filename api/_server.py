@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import socket
 import threading
 import time
@@ -10,6 +12,24 @@ import uvicorn
 from fastapi import FastAPI
 
 from ._context import Services
+
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]+")
+
+
+class RedactTokens(logging.Filter):
+    """Hides ``?token=...`` (the live stream's EventSource login) in uvicorn's access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_TOKEN_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
 
 
 class ApiServer(uvicorn.Server):
@@ -26,6 +46,7 @@ class ApiServer(uvicorn.Server):
                                 timeout_graceful_shutdown=int(graceful_timeout_s) or 1,
                                 lifespan="on")
         super().__init__(config)
+        _redact_access_log()
         self._services: Services = app.state.services
         self._thread: threading.Thread | None = None
 

@@ -34,3 +34,6 @@ STREAM_KEEPALIVE_S: Final = 15.0
 STREAM_QUEUE_SIZE: Final = 256
 
 MAX_NOTE_LENGTH: Final = 2000
+
+# How stale the API's copy of the registry may be when another process changed it.
+REGISTRY_MAX_AGE_S: Final = 5.0

@@ -29,8 +29,8 @@ def device_health(services: ServicesDep, principal: Operators,
                   household: Annotated[str | None, Query(max_length=64)] = None,
                   ) -> DeviceHealthList:
     devices = [d for d in services.registry.load().devices.values()
-               if principal.sees_site(d.site) and (site is None or d.site == site)
-               and (household is None or d.household == household)]
+               if principal.sees_site(d.site) and (not site or d.site == site)
+               and (not household or d.household == household)]
     devices.sort(key=lambda d: (d.site, d.household or "", d.device_id))
     rows, _ = health_rows(services.context.engine, devices, services.context.clock())
     return DeviceHealthList(data=rows)

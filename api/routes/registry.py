@@ -98,7 +98,7 @@ def list_households(services: ServicesDep, principal: RegistryReaders,
                     site: SiteFilter = None, limit: Limit = DEFAULT_LIMIT,
                     offset: Offset = 0) -> HouseholdsPublic:
     found = [h for h in services.registry.load().households.values()
-             if principal.sees_site(h.site) and (site is None or h.site == site)]
+             if principal.sees_site(h.site) and (not site or h.site == site)]
     found.sort(key=lambda h: (h.site, h.id))
     return HouseholdsPublic(data=[household_public(h) for h in _page(found, limit, offset)],
                             count=len(found))
@@ -163,8 +163,8 @@ def list_residents(services: ServicesDep, principal: RegistryReaders,
     found = []
     for r in registry.residents.values():
         r_site = _resident_site(registry, r)
-        if (principal.sees_site(r_site) and (household is None or r.household == household)
-                and (site is None or r_site == site)):
+        if (principal.sees_site(r_site) and (not household or r.household == household)
+                and (not site or r_site == site)):
             found.append(r)
     found.sort(key=lambda r: (r.household, r.id))
     return ResidentsPublic(
@@ -229,9 +229,9 @@ def list_devices(services: ServicesDep, principal: RegistryReaders,
                  kind: Annotated[str | None, Query(max_length=16)] = None,
                  limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> DevicesPublic:
     found = [d for d in services.registry.load().devices.values()
-             if principal.sees_site(d.site) and (site is None or d.site == site)
-             and (household is None or d.household == household)
-             and (kind is None or d.kind == kind)]
+             if principal.sees_site(d.site) and (not site or d.site == site)
+             and (not household or d.household == household)
+             and (not kind or d.kind == kind)]
     found.sort(key=lambda d: (d.site, d.device_id))
     page = _page(found, limit, offset)
     provisioned = services.provisioner.provisioned([d.device_id for d in page])

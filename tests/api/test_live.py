@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -154,3 +155,15 @@ def test_keepalive_comments() -> None:
 
     chunks = asyncio.run(scenario())
     assert chunks[1:3] == [": keepalive\n\n", ": keepalive\n\n"]
+
+
+def test_tokens_in_the_query_are_not_logged() -> None:
+    from api._server import RedactTokens
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/api/v1/stream?token=shd_abc_secret&x=1",
+                                "1.1", 200), None)
+    assert RedactTokens().filter(record)
+    assert "secret" not in record.getMessage()
+    assert "/api/v1/stream?token=***&x=1" in record.getMessage()
