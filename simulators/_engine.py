@@ -16,7 +16,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,7 +148,8 @@ def _unit(community: Community, config: SimulationConfig, index: int,
 
 
 def _run_chunk(community: Community, config: SimulationConfig,
-               instances: dict[str, list[ScenarioInstance]], lo: int, hi: int) -> _ChunkResult:
+               instances: dict[str, list[ScenarioInstance]], lo: int, hi: int,
+               progress: Callable[[int], object] | None = None) -> _ChunkResult:
     lines: list[bytes] = []
     labels: list[dict[str, Any]] = []
     stats: Counter[str] = Counter()
@@ -164,6 +165,8 @@ def _run_chunk(community: Community, config: SimulationConfig,
         if unit.labels:
             notes.extend(f"unfinished label {label['type']} in {label.get('household')}"
                          for label in unit.labels)
+        if progress is not None and isinstance(unit, HouseholdUnit):
+            progress(1)
     lines.sort()
     return _ChunkResult(lines, labels, stats, notes, hi - lo)
 
@@ -267,8 +270,7 @@ def write_recording(
                disable=not progress, file=sys.stderr, dynamic_ncols=True)
     households_before = len(community.buildings)
     if len(bounds) == 1:
-        result = _run_chunk(community, config, grouped, 0, units)
-        bar.update(len(community.households))
+        result = _run_chunk(community, config, grouped, 0, units, bar.update)
         bar.close()
         with open(traffic, "wb") as handle:
             handle.writelines(line[13:] for line in result.lines)

@@ -18,7 +18,7 @@ from protocol import Label, build_topic
 
 from ._community import Community
 from ._engine import SimulationConfig
-from ._mqtt import Connection, parse_broker_url
+from ._mqtt import BrokerUnreachable, Connection, parse_broker_url
 from ._scenarios import ScenarioInstance, plan_scenarios
 from ._units import BuildingUnit, HouseholdUnit
 from .const import DAY_MS, DEFAULT_CONNECTIONS, HOUR_MS
@@ -111,10 +111,15 @@ class LiveSimulator:
 
     def start(self) -> None:
         """Connect and start publishing in background threads."""
-        self._shared = [
-            Connection(self.endpoint, f"{self.client_prefix}-{self.config.seed}-{i}")
-            for i in range(self.connections)
-        ]
+        try:
+            for i in range(self.connections):
+                self._shared.append(
+                    Connection(self.endpoint, f"{self.client_prefix}-{self.config.seed}-{i}"))
+        except BrokerUnreachable:
+            for connection in self._shared:
+                connection.close()
+            self._shared = []
+            raise
         self._threads = [
             threading.Thread(target=self._guard(self._produce), name="sim-produce", daemon=True),
             threading.Thread(target=self._guard(self._publish), name="sim-publish", daemon=True),

@@ -90,6 +90,15 @@ class Timeline:
         i = bisect.bisect_left(self._starts, seg.start) - 1
         return self.segments[i] if i >= 0 else None
 
+    def prune(self, before: int) -> None:
+        """Forget segments that ended before ``before`` (a long live run keeps going)."""
+        i = 0
+        while i < len(self.segments) and self.segments[i].end < before:
+            i += 1
+        if i:
+            del self.segments[:i]
+            del self._starts[:i]
+
     def override(self, start: int, end: int, replacement: list[Segment]) -> None:
         """Replace whatever happens in ``[start, end)`` by ``replacement`` (which must cover it)."""
         kept: list[Segment] = []

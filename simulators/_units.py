@@ -48,6 +48,7 @@ from ._timeline import (
     Segment,
     Timeline,
     dates_between,
+    local_date,
     night,
     plan_day,
     visitor,
@@ -552,6 +553,11 @@ class HouseholdUnit(_Unit):
             if inst.index not in self.applied and inst.at_ms < b + DAY_MS:
                 self.applied.add(inst.index)
                 apply_scenario(self, inst)
+        for timeline in self.timelines.values():
+            timeline.prune(a - DAY_MS)
+        if len(self._plans) > 64:
+            oldest = local_date(self.zone, a - 2 * DAY_MS).toordinal()
+            self._plans = {k: v for k, v in self._plans.items() if k[1] >= oldest}
         self._residents(a, b)
         for visit in self.visits:
             if a <= visit.start < b and self._admitted(visit):
