@@ -148,10 +148,14 @@ class WaterConfig:
         Flow running without a pause for longer than this is a slow leak. Households draw
         water in bursts; even a busy morning leaves the meter still within two or three
         hours, while a running cistern or a dripping pipe runs all night.
+    max_reading_gap_s
+        Readings further apart than this break a run: nobody saw the water running in
+        between (the meter reports every 15 minutes, or went silent).
     """
 
     slow_leak_flow_lpm: Annotated[float, Field(gt=0)] = 0.01
     slow_leak_s: Seconds = 4 * 3600.0
+    max_reading_gap_s: Seconds = 45 * 60.0
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
@@ -193,10 +197,14 @@ class NightWanderingConfig:
         or the sensor's own hold time, and does not count as being back.
     front_door_rooms
         Rooms whose door is a way out of the home; a household door with no room is one too.
+    evacuation_s
+        Within this time of a smoke alarm of the household, people leaving are getting out
+        of a fire (which has its own alert), not wandering.
     """
 
     return_s: Seconds = 600.0
     inside_after_close_s: Annotated[float, Field(ge=0)] = 30.0
+    evacuation_s: Annotated[float, Field(ge=0)] = 1800.0
     front_door_rooms: tuple[str, ...] = ("entrance", "front_door", "hall", "hallway", "entry")
 
 
@@ -233,6 +241,9 @@ class InactivityConfig:
         When the last sign of life is the front door (opened, shut, locked) with no
         movement inside after it, the resident has gone out: an empty home is not watched
         until someone is back.
+    leak_flow_grace_s
+        Water running while a leak sensor of the household is wet, and this long after it
+        dries (the meter reports averages), is the leak, not a person.
     """
 
     floor_s: Seconds = 2 * 3600.0
@@ -248,6 +259,7 @@ class InactivityConfig:
     flow_lpm: Annotated[float, Field(gt=0)] = 1.0
     move_std_g: Annotated[float, Field(gt=0)] = 0.06
     away_after_exit: bool = True
+    leak_flow_grace_s: Annotated[float, Field(ge=0)] = 900.0
 
     @model_validator(mode="after")
     def _bounds(self) -> InactivityConfig:

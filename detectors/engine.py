@@ -411,10 +411,11 @@ class DetectorEngine:
                 config=config.door)))
         if scope is not None:
             home = scope
-            if kind in ("door", "motion") and home.at_risk_residents:
+            if kind in NightWanderingDetector.kinds and home.at_risk_residents:
                 routes.append((_key(RULE_NIGHT_WANDERING, home.id), lambda: NightWanderingDetector(
                     home, self._front_doors.get(home.id, frozenset()),
-                    config=config.night_wandering, door_config=config.door)))
+                    config=config.night_wandering, door_config=config.door,
+                    smoke_alarm_level=config.smoke.alarm_obscuration)))
             if kind in InactivityDetector.kinds and home.watch_inactivity:
                 routes.append((_key(RULE_INACTIVITY, home.id), lambda: InactivityDetector(
                     home, config=config.inactivity, door_config=config.door)))

@@ -125,6 +125,12 @@ def _angle_deg(a: tuple[float, float, float], b: tuple[float, float, float]) -> 
 class FallDetector(Detector):
     """Falls of the wearer of one wearable.
 
+    A possible fall found in an accelerometer window is raised at once. The band's own
+    ``fall`` event is raised ``veto_s`` after it happened unless the window of that moment
+    shows the band was dropped (the window may arrive after the event); if the window shows
+    the fall, it is raised from the window with both sources. Either way the decision
+    carries the time of the fall.
+
     Parameters
     ----------
     subject
@@ -140,8 +146,10 @@ class FallDetector(Detector):
     >>> detector = FallDetector("r001", site="s1", household="h1")
     >>> event = Message(site="s1", device_id="band", channel="event", ts_ms=0,
     ...                 kind="wearable", event="fall", household="h1", resident="r001")
-    >>> [(d.action.value, d.severity.value, d.confirmed) for d in detector.process_one(event)]
-    [('raise', 'Severe', False)]
+    >>> detector.process_one(event), detector.deadline_ms
+    ([], 10000)
+    >>> [(d.action.value, d.severity.value, d.ts_ms) for d in detector.advance(10_000)]
+    [('raise', 'Severe', 0)]
     >>> detector.deadline_ms
     120000
     >>> [(d.action.value, d.severity.value, d.confirmed) for d in detector.advance(120_000)]
@@ -160,26 +168,31 @@ class FallDetector(Detector):
         self.fall_ms: int | None = None  # the latest possible fall
         self._down = False  # on the floor since fall_ms, as far as the band can tell
         self._confirmed = False  # the latest fall became a long lie
+        self._pending: Message | None = None  # the band's own fall event, awaiting its window
         self._device_id: str | None = None
         self._resident: str | None = None
         self._evidence: dict[str, object] = {}
         self._direction: tuple[float, float, float] | None = None
         self._last_window_ms: int | None = None
         self._reports_hr = False
-        self._dropped_ms: int | None = None
+        self._dropped_ms: list[int] = []
+
+    @property
+    def _veto_ms(self) -> int:
+        return int(self.config.veto_s * MS_PER_S)
 
     @property
     def deadline_ms(self) -> int | None:
-        if self.fall_ms is None or self._confirmed or not self._down:
-            return None
-        return self.fall_ms + int(self.config.long_lie_s * MS_PER_S)
+        deadlines = []
+        if self._pending is not None:
+            deadlines.append(self._pending.ts_ms + self._veto_ms)
+        if self.fall_ms is not None and self._down and not self._confirmed:
+            deadlines.append(self.fall_ms + int(self.config.long_lie_s * MS_PER_S))
+        return min(deadlines) if deadlines else None
 
     def process_one(self, message: Message) -> Decisions:
         if message.channel == "event" and message.event == "fall":
-            veto_ms = int(self.config.veto_s * MS_PER_S)
-            if self._dropped_ms is not None and 0 <= message.ts_ms - self._dropped_ms <= veto_ms:
-                return []  # the band's own detector was fooled by the band falling off
-            return self._possible_fall(message, message.ts_ms, {"source": "device"})
+            return self._fall_event(message)
         if message.channel != "telemetry" or not message.accel or not message.hz:
             return []
         has_hr = "hr_bpm" in message.fields
@@ -190,14 +203,12 @@ class FallDetector(Detector):
         if not stale:
             self._last_window_ms = message.ts_ms
             self._direction = features.tail_direction
-        if features.impact_at_s is not None and features.still_after and not self._worn(
-            features, has_hr
-        ):
-            self._dropped_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
-        elif features.impact_at_s is not None and features.still_after:
+        if features.impact_at_s is not None and features.still_after:
+            impact_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
+            if not self._worn(features, has_hr):
+                return self._dropped(impact_ms)
             posture = features.posture_change_deg
             if posture is None or posture >= self.config.posture_change_deg:
-                impact_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
                 return self._possible_fall(message, impact_ms, {
                     "source": "accelerometer", "peak_g": features.peak_g,
                     "posture_change_deg": posture,
@@ -206,6 +217,27 @@ class FallDetector(Detector):
                 and self._moved(features):
             return self._got_up(message)
         return []
+
+    def _fall_event(self, message: Message) -> Decisions:
+        ts = message.ts_ms
+        if any(abs(ts - dropped) <= self._veto_ms for dropped in self._dropped_ms):
+            return []  # the band's own detector was fooled by the band falling off
+        if self._is_repeat(ts):
+            return self._possible_fall(message, ts, {"source": "device"})
+        if self._pending is None or ts < self._pending.ts_ms:
+            self._pending = message
+        return []
+
+    def _dropped(self, impact_ms: int) -> Decisions:
+        self._dropped_ms = [*self._dropped_ms[-3:], impact_ms]
+        pending = self._pending
+        if pending is not None and abs(pending.ts_ms - impact_ms) <= self._veto_ms:
+            self._pending = None
+        return []
+
+    def _is_repeat(self, ts_ms: int) -> bool:
+        long_lie_ms = int(self.config.long_lie_s * MS_PER_S)
+        return self.fall_ms is not None and abs(ts_ms - self.fall_ms) <= long_lie_ms
 
     def _worn(self, features: WindowFeatures, has_hr: bool) -> bool:
         """False when the band lies somewhere on its own: dead still, or no heart rate."""
@@ -221,18 +253,22 @@ class FallDetector(Detector):
     def _possible_fall(self, message: Message, ts_ms: int, evidence: dict[str, object]) -> Decisions:
         self._device_id = message.device_id
         self._resident = message.resident
-        repeat = self.fall_ms is not None and abs(ts_ms - self.fall_ms) <= int(
-            self.config.long_lie_s * MS_PER_S
-        )
-        if repeat:
-            sources = self._evidence.get("sources")
-            if isinstance(sources, list) and evidence["source"] not in sources:
-                sources.append(evidence["source"])
-            return [self._decision(DecisionAction.UPDATE, ts_ms, POSSIBLE_FALL_SEVERITY, False)]
+        sources = [evidence["source"]]
+        pending = self._pending
+        if pending is not None and abs(pending.ts_ms - ts_ms) <= self._veto_ms:
+            # The band's own event of this very fall.
+            self._pending = None
+            sources.append("device")
+        if self._is_repeat(ts_ms):
+            known = self._evidence.get("sources")
+            if isinstance(known, list):
+                known.extend(source for source in sources if source not in known)
+            severity = CONFIRMED_FALL_SEVERITY if self._confirmed else POSSIBLE_FALL_SEVERITY
+            return [self._decision(DecisionAction.UPDATE, ts_ms, severity, self._confirmed)]
         self.fall_ms = ts_ms
         self._down = True
         self._confirmed = False
-        self._evidence = {**evidence, "sources": [evidence["source"]], "fell_at_ms": ts_ms}
+        self._evidence = {**evidence, "sources": sources, "fell_at_ms": ts_ms}
         return [self._decision(DecisionAction.RAISE, ts_ms, POSSIBLE_FALL_SEVERITY, False)]
 
     def _got_up(self, message: Message) -> Decisions:
@@ -242,19 +278,24 @@ class FallDetector(Detector):
         return [self._decision(DecisionAction.UPDATE, message.ts_ms, severity, self._confirmed)]
 
     def advance(self, now_ms: int) -> Decisions:
-        deadline = self.deadline_ms
-        if deadline is None or now_ms < deadline:
-            return []
-        self._confirmed = True
-        self._evidence["long_lie_s"] = self.config.long_lie_s
-        return [self._decision(DecisionAction.UPDATE, deadline, CONFIRMED_FALL_SEVERITY, True)]
+        out: Decisions = []
+        while (deadline := self.deadline_ms) is not None and deadline <= now_ms:
+            pending = self._pending
+            if pending is not None and pending.ts_ms + self._veto_ms == deadline:
+                self._pending = None
+                out += self._possible_fall(pending, pending.ts_ms, {"source": "device"})
+                continue
+            self._confirmed = True
+            self._evidence["long_lie_s"] = self.config.long_lie_s
+            out.append(self._decision(DecisionAction.UPDATE, deadline, CONFIRMED_FALL_SEVERITY,
+                                      True))
+        return out
 
     def _decision(
         self, action: DecisionAction, ts_ms: int, severity: Severity, confirmed: bool
     ) -> AlertDecision:
         return decision(
             action, AlertType.FALL, severity, subject=self.subject, site=self.site, ts_ms=ts_ms,
-            household=self.household,
-            resident=self._resident,
-            device_id=self._device_id, evidence=dict(self._evidence), confirmed=confirmed,
+            household=self.household, resident=self._resident, device_id=self._device_id,
+            evidence=dict(self._evidence), confirmed=confirmed,
         )

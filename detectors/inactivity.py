@@ -23,6 +23,7 @@ from .base import Decisions, Detector, HouseholdScope, decision
 from .config import DoorConfig, InactivityConfig
 from .const import MS_PER_DAY, MS_PER_S
 from .door import ArrivalTracker, door_state
+from .water import wet_state as _wet
 
 INACTIVITY_SEVERITY = Severity.SEVERE
 
@@ -87,6 +88,8 @@ class InactivityDetector(Detector):
         self._first_ms: int | None = None
         self._threshold_ms: int | None = None
         self._door_open: dict[str, bool] = {}
+        self._wet: dict[str, bool] = {}
+        self._dried_ms: int | None = None
         # hour of day -> (day, longest gap that started in that hour that day, ms)
         self._gaps: list[deque[tuple[date, int]]] = [deque() for _ in range(24)]
         self._last_source: str | None = None
@@ -115,8 +118,19 @@ class InactivityDetector(Detector):
             self._door_open[message.device_id] = state
             return changed
         if kind == "water":
+            wet = _wet(message)
+            if wet is not None:
+                self._wet[message.device_id] = wet
+                if not wet:
+                    self._dried_ms = message.ts_ms
+                return False
             flow = message.fields.get("flow_lpm")
-            return isinstance(flow, int | float) and flow >= self.config.flow_lpm
+            if not isinstance(flow, int | float) or flow < self.config.flow_lpm:
+                return False
+            grace_ms = int(self.config.leak_flow_grace_s * MS_PER_S)
+            leaking = any(self._wet.values()) or (
+                self._dried_ms is not None and message.ts_ms - self._dried_ms <= grace_ms)
+            return not leaking
         if kind == "wearable":
             if channel == "event":
                 return event in ("sos", "fall")

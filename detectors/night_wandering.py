@@ -26,7 +26,8 @@ class NightWanderingDetector(Detector):
     """Watches the front doors of a household where a resident with dementia lives.
 
     When a front door opens during the household's night hours, the resident is taken to
-    have gone out, unless the lock was just unlocked from outside (someone coming home). They
+    have gone out, unless the lock was just unlocked from outside (someone coming home) or a
+    smoke alarm of the household went off within ``evacuation_s`` (getting out of a fire). They
     count as back when, within ``return_s``, the front door opens again (coming in) or, where
     they live alone, there is movement inside once the door has been shut for
     ``inside_after_close_s`` (they never left). Otherwise ``night_wandering`` (Severe) is
@@ -45,6 +46,8 @@ class NightWanderingDetector(Detector):
         :class:`~detectors.config.NightWanderingConfig`.
     door_config
         :class:`~detectors.config.DoorConfig`: how the lock tells arrivals from exits.
+    smoke_alarm_level
+        Smoke obscuration (%/m) that is an alarm (people leaving then are evacuating).
 
     Examples
     --------
@@ -63,7 +66,7 @@ class NightWanderingDetector(Detector):
     [('raise', 'r1')]
     """
 
-    kinds = frozenset({"door", "motion"})
+    kinds = frozenset({"door", "motion", "smoke"})
 
     def __init__(
         self,
@@ -71,6 +74,7 @@ class NightWanderingDetector(Detector):
         front_doors: set[str] | frozenset[str],
         config: NightWanderingConfig | None = None,
         door_config: DoorConfig | None = None,
+        smoke_alarm_level: float = 8.0,
     ) -> None:
         self.household = household
         self.front_doors = frozenset(front_doors)
@@ -78,6 +82,8 @@ class NightWanderingDetector(Detector):
         self._outing: _Outing | None = None
         self._closed_ms: dict[str, int] = {}
         self._arrivals = ArrivalTracker(door_config)
+        self._smoke_ms: int | None = None
+        self.smoke_alarm_level = smoke_alarm_level
 
     @property
     def deadline_ms(self) -> int | None:
@@ -87,6 +93,10 @@ class NightWanderingDetector(Detector):
         return outing.opened_ms + int(self.config.return_s * MS_PER_S)
 
     def process_one(self, message: Message) -> Decisions:
+        if message.kind == "smoke":
+            if _smoke_alarm(message, self.smoke_alarm_level):
+                self._smoke_ms = max(self._smoke_ms or message.ts_ms, message.ts_ms)
+            return []
         if message.kind == "door" and message.device_id in self.front_doors:
             return self._door(message)
         if message.kind == "motion" and (
@@ -117,6 +127,9 @@ class NightWanderingDetector(Detector):
             return []
         if self._arrivals.is_arrival(ts):
             return []  # unlocked from outside just before: someone is coming home
+        evacuation_ms = int(self.config.evacuation_s * MS_PER_S)
+        if self._smoke_ms is not None and 0 <= ts - self._smoke_ms <= evacuation_ms:
+            return []  # getting out of a fire
         if self.household.is_night(ts):
             closed = self._closed_ms.get(door)
             self._outing = _Outing(door, ts, closed if closed is not None and closed >= ts
@@ -162,3 +175,10 @@ class NightWanderingDetector(Detector):
             resident=at_risk[0].id if len(at_risk) == 1 else None, device_id=outing.door,
             evidence=evidence,
         )
+
+
+def _smoke_alarm(message: Message, level: float) -> bool:
+    if message.channel == "event":
+        return message.event == "alarm"
+    value = message.fields.get("smoke")
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= level

@@ -60,6 +60,11 @@ class LeakDetector(Detector):
         )]
 
 
+def wet_state(message: Message) -> bool | None:
+    """Whether a leak sensor's message says wet (True), dry (False), or nothing (None)."""
+    return _wet(message)
+
+
 def _wet(message: Message) -> bool | None:
     if message.channel == "event":
         return {"leak": True, "dry": False}.get(message.event or "")
@@ -74,7 +79,9 @@ class SlowLeakDetector(Detector):
 
     Water use stops every so often; a meter whose ``flow_lpm`` stays at or above
     ``slow_leak_flow_lpm`` for longer than ``slow_leak_s`` without one reading below it is a
-    slow leak (a dripping tap, a running cistern). It clears at the first reading below.
+    slow leak (a dripping tap, a running cistern). It clears at the first reading below. A
+    run only counts while the meter keeps reporting it: readings more than
+    ``max_reading_gap_s`` apart, or a meter gone silent, break it.
 
     Examples
     --------
@@ -119,6 +126,9 @@ class SlowLeakDetector(Detector):
             return []
         if self._last_ms is not None and message.ts_ms < self._last_ms:
             return []
+        gap_ms = int(self.config.max_reading_gap_s * MS_PER_S)
+        if self._last_ms is not None and message.ts_ms - self._last_ms > gap_ms:
+            self._running_since = None  # unseen in between: the run, if any, starts anew
         self._last_ms = message.ts_ms
         self._last_flow = float(flow)
         if flow >= self.config.slow_leak_flow_lpm:
@@ -134,6 +144,11 @@ class SlowLeakDetector(Detector):
     def advance(self, now_ms: int) -> Decisions:
         deadline = self.deadline_ms
         if deadline is None or now_ms < deadline:
+            return []
+        gap_ms = int(self.config.max_reading_gap_s * MS_PER_S)
+        if self._last_ms is None or deadline - self._last_ms > gap_ms:
+            # The meter stopped reporting while the water ran: nothing says it still runs.
+            self._running_since = None
             return []
         self.raised = True
         return [self._decision(DecisionAction.RAISE, deadline)]

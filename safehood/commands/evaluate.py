@@ -32,6 +32,10 @@ DEFAULT_MAX_DELAY_S: dict[str, float] = {
 }
 FALLBACK_MAX_DELAY_S = 600.0
 DEFAULT_TOLERANCE_S = 60.0
+# How early an alert may start before its label, where a label's start is known only to
+# within a reporting period: a battery crosses the mark between two status reports, and a
+# label may name a later report than the first one below it.
+TYPE_TOLERANCE_S: dict[str, float] = {"battery_low": 600.0}
 
 # Label types (or negative labels) whose alerts are false alarms: a fire alert on burnt toast,
 # a fall alert on a dropped band.
@@ -218,11 +222,12 @@ def score(
         type_alerts = sorted(by_type.get(alert_type, []), key=lambda a: a.started_at)
         starts = [_ms(a.started_at) for a in type_alerts]
         late_ms = int(delays.get(alert_type, FALLBACK_MAX_DELAY_S) * MS_PER_S)
+        early_ms = max(tolerance_ms, int(TYPE_TOLERANCE_S.get(alert_type, 0.0) * MS_PER_S))
         matched_alerts: set[int] = set()
         type_delays: list[float] = []
         type_labels = positives.get(alert_type, [])
         for label in type_labels:
-            lo, hi = label.start - tolerance_ms, label.end + late_ms
+            lo, hi = label.start - early_ms, label.end + late_ms
             first: int | None = None
             for index, (alert, start) in enumerate(zip(type_alerts, starts, strict=True)):
                 if start < lo:
@@ -239,7 +244,7 @@ def score(
         false_alarms = len(type_alerts) - len(matched_alerts)
         alerted = sum(
             1 for label in negatives.get(alert_type, [])
-            if any(label.start - tolerance_ms <= start <= label.end + late_ms
+            if any(label.start - early_ms <= start <= label.end + late_ms
                    and _same_entity(label, alert)
                    for alert, start in zip(type_alerts, starts, strict=True))
         )

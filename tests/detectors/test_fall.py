@@ -58,7 +58,7 @@ def test_band_own_fall_event_right_after_a_drop_is_not_believed() -> None:
     assert falls(decisions) == []
 
 
-def test_band_own_fall_event_raises_and_the_window_of_the_same_fall_updates() -> None:
+def test_band_own_fall_event_and_the_window_of_the_same_fall_make_one_alert() -> None:
     reg = registry()
     window = physics.fall(np.random.default_rng(1))
     impact_ms = int(window.impact_s * 1000)
@@ -66,8 +66,30 @@ def test_band_own_fall_event_raises_and_the_window_of_the_same_fall_updates() ->
         msg(reg, "r1-band", T0 + impact_ms + 1200, event="fall"),
         band(reg, 0, window, hr=100),  # the window arrives after the event
     ])
-    assert [d.action.value for d in falls(decisions)] == ["raise", "update"]
-    assert falls(decisions)[-1].evidence["sources"] == ["device", "accelerometer"]
+    (fall,) = falls(decisions)
+    assert fall.action.value == "raise"
+    assert fall.evidence["sources"] == ["accelerometer", "device"]
+
+
+def test_band_own_fall_event_alone_raises_after_the_veto_time_at_its_own_time() -> None:
+    reg = registry()
+    eng = engine(reg)
+    assert falls(eng.process_one(msg(reg, "r1-band", T0, event="fall"))) == []
+    lateness = eng.allowed_lateness_ms
+    assert falls(eng.advance(T0 + int(FALL.veto_s * S) + lateness - 1)) == []
+    (fall,) = falls(eng.advance(T0 + int(FALL.veto_s * S) + lateness))
+    assert (fall.action.value, fall.ts_ms, fall.evidence["sources"]) == ("raise", T0, ["device"])
+
+
+def test_drop_window_arriving_after_the_bands_own_fall_event_still_vetoes_it() -> None:
+    reg = registry()
+    eng = engine(reg)
+    window = physics.drop(np.random.default_rng(3))
+    impact_ms = int(window.impact_s * 1000)
+    decisions = eng.process_one(msg(reg, "r1-band", T0 + impact_ms + 1500, event="fall"))
+    decisions += eng.process_one(band(reg, 0, window, hr=None))
+    decisions += eng.advance(T0 + 10 * MIN)
+    assert falls(decisions) == []
 
 
 @pytest.mark.parametrize(("impact", "raised"), [(FALL.impact_g - 0.05, False),
