@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -544,7 +545,7 @@ class HouseholdUnit(_Unit):
 
     def run(self, a: int, b: int) -> tuple[list[bytes], list[dict[str, Any]]]:
         """Everything published in ``[a, b)`` and the labels finished by then."""
-        from ._scenarios import apply_scenario
+        from ._scenarios import apply_scenario  # here: the scenarios module imports this one
 
         self.ensure(b + 2 * DAY_MS)
         # Scenarios are applied a day ahead: a long segment (a night's sleep) generates its
@@ -865,8 +866,6 @@ class BuildingUnit(_Unit):
         super().__init__(("building", spec.index), seed, radio, prefix, spec.site, origin_ms,
                          end_ms)
         self.spec = spec
-        from zoneinfo import ZoneInfo
-
         self.zone = ZoneInfo(timezone)
         self.phase = py_rng(seed, "building-phase", spec.index).randrange(SMOKE_PERIOD_MS)
         self.add_status(spec.stair_smoke, "smoke")
