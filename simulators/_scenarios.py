@@ -576,7 +576,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("fall", "fall",
              "a fall that the resident cannot get up from: free fall, impact, lying still "
              "(the band reports every 2 min) until staff arrive. Start: impact; end: helped up.",
-             _has_wearer, _DAY, 60 * MINUTE_MS, _pick_wearer, _fall(False),
+             # Early enough that the staff who come to help have left before night hours.
+             _has_wearer, ((8.0, 19.5),), 60 * MINUTE_MS, _pick_wearer, _fall(False),
              "an elderly resident with a band"),
     Scenario("fall_recovered", "fall",
              "a fall the resident gets up from after 15-90 s. Start: impact; end: up again.",
@@ -601,7 +602,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("sos", "sos",
              "an SOS press on the household's button or a resident's band (sometimes twice). "
              "Start: the press; end: staff arrive.",
-             _any, ((8.0, 21.0),), 30 * MINUTE_MS, _pick_sos, _sos),
+             _any, ((8.0, 20.0),), 30 * MINUTE_MS, _pick_sos, _sos),
     Scenario("water_leak", "water_leak",
              "a leak under the kitchen sink: the leak sensor reports wet (telemetry and a "
              "'leak' event) and the meter sees 2-6 l/min until it is fixed ('dry').",
