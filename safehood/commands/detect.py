@@ -52,7 +52,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="detector thresholds (JSON or YAML, see detectors.DetectorConfig)")
     parser.add_argument("--topic-prefix", default=DEFAULT_TOPIC_PREFIX, metavar="PREFIX",
                         help=f"topic prefix of the recording (default {DEFAULT_TOPIC_PREFIX})")
+    parser.add_argument("--resolve-after", type=float, default=DEFAULT_RESOLVE_AFTER_S,
+                        metavar="S",
+                        help="resolve an alert this many seconds (event time) after its last "
+                             "change, as a duty officer would, so that a later incident of "
+                             "the same subject raises a new alert; 0 keeps alerts open "
+                             f"(default {DEFAULT_RESOLVE_AFTER_S:g})")
     parser.set_defaults(func=run)
+
+
+DEFAULT_RESOLVE_AFTER_S = 3600.0
 
 
 @dataclass(slots=True)
@@ -89,7 +98,8 @@ class AlertSink:
     runs over the same recording write the same file.
     """
 
-    def __init__(self, registry: Registry, resolve_after_s: float | None = 3600.0) -> None:
+    def __init__(self, registry: Registry,
+                 resolve_after_s: float | None = DEFAULT_RESOLVE_AFTER_S) -> None:
         # Imported here: every command module is imported to build the parser, and the
         # alerting package pulls in the database layer.
         from alerting import AlertManager, AlertQuery, InMemoryAlertRepository
@@ -218,11 +228,14 @@ def run(args: argparse.Namespace) -> int:
             config = DetectorConfig.load(args.thresholds)
         except (ValueError, OSError) as exc:
             raise CommandError(f"cannot load thresholds {args.thresholds}: {exc}") from None
+    if args.resolve_after < 0:
+        raise CommandError("--resolve-after must not be negative")
+    sink = AlertSink(registry, resolve_after_s=args.resolve_after or None)
     size = args.input.stat().st_size
     with tqdm(total=size, unit="B", unit_scale=True, desc="detect", file=sys.stderr,
               disable=None, mininterval=0.5) as bar:
         alerts, summary = detect(registry, args.input, config=config,
-                                 topic_prefix=args.topic_prefix, progress=bar.update)
+                                 topic_prefix=args.topic_prefix, progress=bar.update, sink=sink)
     try:
         if str(args.output) == "-":
             write_jsonl(sys.stdout.buffer, alerts)

@@ -73,6 +73,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="number of households (instead of --registry)")
     parser.add_argument("--days", type=positive_float, metavar="D",
                         help="days recorded (default: the span of labels and alerts)")
+    parser.add_argument("--summary", type=existing_file, metavar="FILE",
+                        help="the simulator's summary.json, for households and days")
     parser.add_argument("--tolerance", type=positive_float, default=DEFAULT_TOLERANCE_S,
                         metavar="S", help="seconds an alert may start before its label")
     parser.add_argument("--max-delay", action="append", default=[], metavar="TYPE=S",
@@ -390,14 +392,24 @@ def run(args: argparse.Namespace) -> int:
     if not labels and bad_labels:
         raise CommandError(f"{args.labels} holds no labels ({bad_labels} unreadable lines)")
     households = args.households
+    days = args.days
+    if args.summary is not None:
+        try:
+            summary = orjson.loads(args.summary.read_bytes())
+            households = households or int(summary["households"])
+            days = days or (parse_ts_ms(summary["end"]) - parse_ts_ms(summary["start"])) / MS_PER_DAY
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise CommandError(f"{args.summary} is not a simulator summary: {exc}") from None
     if households is None and args.registry is not None:
         try:
             households = len(Registry.load(args.registry).households)
         except (ValidationError, ValueError, OSError) as exc:
             raise CommandError(f"cannot load registry {args.registry}: {exc}") from None
     if households is None:
-        raise CommandError("give --registry or --households (for false alarms per household-day)")
-    days = args.days if args.days is not None else span_days(labels, alerts)
+        raise CommandError("give --registry, --households or --summary (for false alarms per "
+                           "household-day)")
+    if days is None:
+        days = span_days(labels, alerts)
     card = score(labels, alerts, household_days=households * days, tolerance_s=args.tolerance,
                  max_delay_s=delays)
     if args.json:

@@ -119,7 +119,24 @@ def test_evaluate_needs_the_number_of_households(recording_dir: Path, alerts_fil
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["evaluate", "--labels", str(recording_dir / "labels.jsonl"),
                  "--alerts", str(alerts_file)])
-    assert code == 2 and "--registry or --households" in capsys.readouterr().err
+    assert code == 2 and "--registry, --households or --summary" in capsys.readouterr().err
+
+
+def test_evaluate_reads_households_and_days_from_the_simulator_summary(
+    recording_dir: Path, alerts_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["evaluate", "--labels", str(recording_dir / "labels.jsonl"),
+                 "--alerts", str(alerts_file), "--summary", str(recording_dir / "summary.json")])
+    assert code == 0 and "household-days: 40.0" in capsys.readouterr().out
+
+
+def test_detect_can_keep_alerts_open(recording_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "open.jsonl"
+    assert main(["detect", "--registry", str(recording_dir / "registry.json"),
+                 "--input", str(recording_dir / "traffic.jsonl"), "--output", str(out),
+                 "--resolve-after", "0"]) == 0
+    statuses = {a.status.value for a in read_alerts(out) if a.type.value == "sos"}
+    assert statuses == {"firing"}
 
 
 def test_evaluate_rejects_a_bad_max_delay(recording_dir: Path, alerts_file: Path,
