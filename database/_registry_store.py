@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 
 from protocol import Registry, RegistryFile
 
@@ -35,21 +35,26 @@ def load_registry(engine: Engine) -> Registry:
 
 
 def import_registry(engine: Engine, registry: RegistryFile, *, replace: bool = False) -> None:
-    """Insert or update every entry of a registry file; with ``replace`` drop the rest first."""
+    """Insert or update every entry of a registry file in place (so that residents and
+    devices of a household survive an update of the household); with ``replace`` drop
+    everything else first."""
+    rows = [
+        (households, households.c.id, [
+            {"id": h.id, "site": h.site, "lives_alone": h.lives_alone, "timezone": h.timezone,
+             "night_start": h.night[0], "night_end": h.night[1], "building": h.building,
+             "address": h.address} for h in registry.households]),
+        (residents, residents.c.id, [r.model_dump() for r in registry.residents]),
+        (devices, devices.c.device_id, [d.model_dump() for d in registry.devices]),
+    ]
     with engine.begin() as connection:
         if replace:
             connection.execute(delete(devices))
             connection.execute(delete(residents))
             connection.execute(delete(households))
-        for h in registry.households:
-            connection.execute(delete(households).where(households.c.id == h.id))
-            connection.execute(insert(households).values(
-                id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
-                night_start=h.night[0], night_end=h.night[1], building=h.building,
-                address=h.address))
-        for r in registry.residents:
-            connection.execute(delete(residents).where(residents.c.id == r.id))
-            connection.execute(insert(residents).values(**r.model_dump()))
-        for d in registry.devices:
-            connection.execute(delete(devices).where(devices.c.device_id == d.device_id))
-            connection.execute(insert(devices).values(**d.model_dump()))
+        for table, key, values in rows:
+            existing = set(connection.execute(select(key)).scalars())
+            for row in values:
+                if row[key.name] in existing:
+                    connection.execute(update(table).where(key == row[key.name]).values(**row))
+                else:
+                    connection.execute(insert(table).values(**row))

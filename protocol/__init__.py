@@ -16,12 +16,23 @@ from ._alerts import (
 from ._errors import ContractViolation, Reason
 from ._messages import Message, Scalar
 from ._payloads import decode_payload, parse_message, validate_payload
-from ._registry import Device, Household, Registry, RegistryFile, Resident
+from ._registry import (
+    Device,
+    DeviceId,
+    EntityId,
+    Household,
+    Registry,
+    RegistryFile,
+    Resident,
+    SiteId,
+)
 from ._replay import Label, ReplayRecord, read_jsonl, read_labels, read_replay, write_jsonl
 from ._time import format_ts, parse_ts_ms
-from ._topics import Topic, build_topic, parse_topic, subscription
+from ._topics import DEVICE_ID_RE, SITE_RE, Topic, build_topic, parse_topic, subscription
 
 __all__ = [
+    "DEVICE_ID_RE",
+    "SITE_RE",
     "Alert",
     "AlertDecision",
     "AlertEvent",
@@ -30,6 +41,8 @@ __all__ = [
     "ContractViolation",
     "DecisionAction",
     "Device",
+    "DeviceId",
+    "EntityId",
     "Household",
     "Label",
     "Message",
@@ -40,6 +53,7 @@ __all__ = [
     "Resident",
     "Scalar",
     "Severity",
+    "SiteId",
     "Topic",
     "build_topic",
     "decode_payload",

@@ -23,6 +23,7 @@ from simulators import Community, LiveSimulator, ScenarioRequest, SimulationConf
 from ._common import CommandError, load_settings, positive_float, positive_int
 
 DEMO_INCIDENT_RATE = 400.0  # per 100 household-days: something happens every hour or so
+DEMO_CATCH_UP_S = 3600
 # The first incidents come at chosen times (simulated minutes after the start) so that a new
 # user sees the detectors at work within a minute at the default speed.
 DEMO_OPENING = (("sos", 2), ("cooking_smoke", 6), ("fall", 10), ("water_leak", 16),
@@ -116,7 +117,11 @@ def demo(args: argparse.Namespace) -> int:
             resident.contacts = [inbox.url("family", resident.id)]
         pipeline = build_pipeline(settings, registry_file=registry, exercise=True)
         pipeline.start()
-        start_ms = time.time_ns() // 1_000_000
+        # Accelerated event time must not run into the future (the dashboard would say an
+        # alert starts "in 20 minutes"): start far enough back that it reaches the present
+        # only after DEMO_CATCH_UP_S of wall time.
+        now_ms = time.time_ns() // 1_000_000
+        start_ms = now_ms - int(max(0.0, args.speed - 1) * DEMO_CATCH_UP_S * 1000)
         opening = tuple(ScenarioRequest(name, start_ms + minutes * 60_000)
                         for name, minutes in DEMO_OPENING)
         config = SimulationConfig(seed=args.seed, rate=DEMO_INCIDENT_RATE, days=3650,

@@ -162,3 +162,4 @@ def test_replay_and_labels_files(tmp_path: Path) -> None:
     labels.write_text(json.dumps({"type": "fall", "household": "h001", "start": TS, "end": TS_MS + 1}))
     (label,) = read_labels(labels)
     assert label.start == TS_MS and label.end == TS_MS + 1
+
