@@ -8,13 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from config import Settings
 from database import dead_letters, device_health
 from protocol import Registry, parse_message
-from safehood._broker import MosquittoBroker
+from safehood._broker import AmqttBroker, MosquittoBroker
 from safehood._pipeline import Pipeline, build_pipeline
 from simulators import Community, LiveSimulator, SimulationConfig
 from tests._mqtt import Subscriber, publish_all, wait_until
@@ -166,3 +168,34 @@ def test_simulated_community_lands_in_the_store(
     finally:
         observer.close()
         pipeline.stop()
+
+
+def test_falls_back_to_mqtt_311_on_a_broker_without_mqtt5(
+    topic_prefix: str, tmp_path: Path
+) -> None:
+    """amqtt speaks only MQTT 3.1.1 (it is also the demo's broker when mosquitto is missing):
+    ingest notices, connects with 3.1.1 and a persistent session, and stores what comes."""
+    broker = AmqttBroker()
+    broker.start()
+    settings = Settings(mqtt_url=broker.url, topic_prefix=topic_prefix, data_dir=tmp_path,
+                        mqtt_client_id=f"ingest-{topic_prefix}")
+    pipeline = build_pipeline(settings, registry_file=REGISTRY.to_model(), serve_api=False)
+    try:
+        pipeline.start()
+        assert pipeline.ingest.source.connected.wait(10)
+        assert pipeline.ingest.source.protocol == mqtt.MQTTv311
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                             protocol=mqtt.MQTTv311)
+        client.connect(broker.host, broker.port)
+        client.loop_start()
+        for i in range(20):
+            client.publish(topic(topic_prefix, "h001-door", "event"), orjson.dumps(
+                {"ts": T0 + i, "seq": i, "kind": "door", "event": "open"}), qos=1).wait_for_publish(10)
+        client.disconnect()
+        client.loop_stop()
+        wait_until(lambda: pipeline.ingest.stats.valid == 20, what="20 messages via MQTT 3.1.1")
+        pipeline.store.flush()
+        assert pipeline.store.count(site=SITE) == 20
+    finally:
+        pipeline.stop()
+        broker.stop()
