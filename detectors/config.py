@@ -217,7 +217,10 @@ class InactivityConfig:
     that started in it on each day seen, and the threshold is ``margin`` times the
     ``quantile`` of those, within ``[floor_s, ceiling_s]`` (``[night_floor_s, ceiling_s]``
     during the household's night hours). Until ``warmup_days`` of history are seen, the
-    defaults ``warmup_day_s`` and ``warmup_night_s`` are used.
+    conservative defaults ``warmup_day_s`` and ``warmup_night_s`` are used (never above the
+    ceiling). The defaults suit an elderly person living alone: motion sensors fire every
+    few minutes while they are up and every hour or so while they sleep, outings last an
+    hour or two, naps about one.
 
     Parameters
     ----------

@@ -156,7 +156,8 @@ class InactivityDetector(Detector):
             for offset in range(-config.neighbour_hours, config.neighbour_hours + 1):
                 gaps.extend(gap for _, gap in self._gaps[(hour + offset) % 24])
         if len(gaps) < config.warmup_days:
-            seconds = config.warmup_night_s if night else config.warmup_day_s
+            seconds = min(config.warmup_night_s if night else config.warmup_day_s,
+                          config.ceiling_s)
         else:
             learned = float(np.quantile(gaps, config.quantile)) / MS_PER_S * config.margin
             floor = config.night_floor_s if night else config.floor_s
