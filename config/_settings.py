@@ -29,6 +29,25 @@ class MqttEndpoint:
     def url(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
+    @classmethod
+    def from_url(cls, url: str, username: str | None = None,
+                 password: str | None = None) -> MqttEndpoint:
+        """``mqtt://[user:pass@]host[:port]`` (or ``mqtts://``); explicit credentials win over
+        those in the URL. Raises ``ValueError`` for anything else."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
+            raise ValueError(f"{url!r} is not mqtt://host:port or mqtts://host:port")
+        tls = parts.scheme in ("mqtts", "ssl")
+        try:
+            port = parts.port or (8883 if tls else 1883)
+        except ValueError:
+            raise ValueError(f"{url!r} has a bad port") from None
+        return cls(
+            host=parts.hostname, port=port, tls=tls,
+            username=username or (unquote(parts.username) if parts.username else None),
+            password=password or (unquote(parts.password) if parts.password else None),
+        )
+
 
 class Settings(BaseSettings):
     """Configuration of every safehood process.
@@ -111,9 +130,7 @@ class Settings(BaseSettings):
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
-            raise ValueError(f"{value!r} is not mqtt://host:port or mqtts://host:port")
+        MqttEndpoint.from_url(value)
         return value
 
     @field_validator("influx_url")
@@ -136,16 +153,8 @@ class Settings(BaseSettings):
 
     @property
     def mqtt(self) -> MqttEndpoint:
-        parts = urlsplit(self.mqtt_url)
-        tls = parts.scheme in ("mqtts", "ssl")
         password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
-        return MqttEndpoint(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or (8883 if tls else 1883),
-            tls=tls,
-            username=self.mqtt_username or (unquote(parts.username) if parts.username else None),
-            password=password or (unquote(parts.password) if parts.password else None),
-        )
+        return MqttEndpoint.from_url(self.mqtt_url, self.mqtt_username, password)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -7,7 +7,6 @@ import socket
 import ssl
 import threading
 from collections import deque
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -27,19 +26,7 @@ def parse_broker_url(url: str, username: str | None = None,
 
     Raises ``ValueError`` for anything else.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
-        raise ValueError(f"{url!r} is not mqtt://host:port or mqtts://host:port")
-    tls = parts.scheme in ("mqtts", "ssl")
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError:
-        raise ValueError(f"{url!r} has a bad port") from None
-    return MqttEndpoint(
-        host=parts.hostname, port=port, tls=tls,
-        username=username or (unquote(parts.username) if parts.username else None),
-        password=password or (unquote(parts.password) if parts.password else None),
-    )
+    return MqttEndpoint.from_url(url, username, password)
 
 
 class Connection:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -36,21 +37,39 @@ def existing_file(value: str) -> Path:
     return path
 
 
-def positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be greater than 0")
-    return number
+def number_in(
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    cast: type[float] | type[int] = float,
+    meaning: str = "",
+) -> Callable[[str], float]:
+    """An argparse type: a number (``cast``) within ``[low, high]`` (ends open as told);
+    ``meaning`` words the range in the error (default: the bounds themselves)."""
+
+    def parse(value: str) -> float:
+        try:
+            number = cast(value)
+        except ValueError:
+            kind = "whole number" if cast is int else "number"
+            raise argparse.ArgumentTypeError(f"{value!r} is not a {kind}") from None
+        too_low = low is not None and (number <= low if low_open else number < low)
+        too_high = high is not None and (number >= high if high_open else number > high)
+        if too_low or too_high:
+            if not meaning:
+                parts = []
+                if low is not None:
+                    parts.append(f"{'greater than' if low_open else 'at least'} {low:g}")
+                if high is not None:
+                    parts.append(f"{'below' if high_open else 'at most'} {high:g}")
+                raise argparse.ArgumentTypeError(f"{value!r} must be {' and '.join(parts)}")
+            raise argparse.ArgumentTypeError(f"{value!r} {meaning}")
+        return number
+
+    return parse
 
 
-def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be greater than 0")
-    return number
+positive_float = number_in(0, low_open=True, meaning="must be greater than 0")
+positive_int = number_in(0, low_open=True, cast=int, meaning="must be greater than 0")

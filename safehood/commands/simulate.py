@@ -13,7 +13,13 @@ from tqdm import tqdm
 
 from config import Settings
 from protocol import format_ts, parse_ts_ms
-from safehood.commands._common import CommandError, load_settings, positive_float, positive_int
+from safehood.commands._common import (
+    CommandError,
+    load_settings,
+    number_in,
+    positive_float,
+    positive_int,
+)
 from simulators import (
     BrokerUnreachable,
     Community,
@@ -48,34 +54,9 @@ def duration_s(value: str) -> float:
     return positive_float(value)
 
 
-def probability(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0 <= number < 0.5:
-        raise argparse.ArgumentTypeError(f"{value!r} must be at least 0 and below 0.5")
-    return number
-
-
-def share(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0 <= number <= 1:
-        raise argparse.ArgumentTypeError(f"{value!r} must be between 0 and 1")
-    return number
-
-
-def rate(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} cannot be negative")
-    return number
+probability = number_in(0, 0.5, high_open=True, meaning="must be at least 0 and below 0.5")
+share = number_in(0, 1, meaning="must be between 0 and 1")
+rate = number_in(0, meaning="cannot be negative")
 
 
 def parse_when(text: str, start_ms: int) -> int:
