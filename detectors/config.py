@@ -33,13 +33,15 @@ class EventTimeConfig:
         How far behind the newest event time of a site a message may arrive and still be
         taken into account before timers fire. Timers (inactivity, offline, door left open,
         confirmation windows) fire when the site's watermark, ``latest ts - allowed
-        lateness``, passes their deadline.
+        lateness``, passes their deadline. Every timer-based alert (a fall event waiting for
+        its accelerometer window, fire confirmation, door left open) comes this much later
+        live, so it is kept short: MQTT delivers a site's traffic nearly in order.
     dedup_window
         How many recent ``(channel, seq, ts)`` keys are remembered per device to drop
         repeated deliveries.
     """
 
-    allowed_lateness_s: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    allowed_lateness_s: Annotated[float, Field(ge=0, le=3600)] = 10.0
     dedup_window: Annotated[int, Field(ge=1, le=100_000)] = 256
 
 

@@ -139,7 +139,7 @@ def live(mosquitto: MosquittoBroker, tmp_path_factory: pytest.TempPathFactory) -
         wait_until(lambda: pipeline.ingest.stats.received >= len(traffic),
                    what="ingest to receive the seed traffic")
         wait_until(lambda: run.open_alerts("fall") and run.open_alerts("water_leak"),
-                   what="the fall and the leak to be raised")
+                   timeout_s=90, what="the fall and the leak to be raised")
         run.fall_id = run.open_alerts("fall")[0]["id"]
         run.leak_id = run.open_alerts("water_leak")[0]["id"]
         yield run
