@@ -12,12 +12,9 @@ the end of an offline run.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
-
-from protocol import Message
 
 K = TypeVar("K", bound=Hashable)
 
@@ -130,36 +127,3 @@ class TimerQueue(Generic[K]):
             _, key = heapq.heappop(self._heap)
             del self._live[key]
             yield deadline, key
-
-
-class DuplicateFilter:
-    """Recognises repeated deliveries of a device's message.
-
-    The key is ``(channel, seq, ts, event)``: a repeat has all of them equal, while a device
-    whose counter restarted after a reboot sends a new time. Messages without ``seq`` are
-    keyed on the rest, so an exact repeat of an event is still caught. Keeps the last
-    ``window`` keys per device.
-    """
-
-    def __init__(self, window: int) -> None:
-        self.window = window
-        self._seen: dict[str, tuple[deque[Hashable], set[Hashable]]] = {}
-
-    def is_duplicate(self, message: Message) -> bool:
-        # Telemetry without seq may legitimately repeat a reading at the same instant
-        # only by mistake; status messages stamped on receipt have no identity to compare.
-        if message.ts_from_receipt:
-            return False
-        key = (message.channel, message.seq, message.ts_ms, message.event)
-        entry = self._seen.get(message.device_id)
-        if entry is None:
-            entry = (deque(), set())
-            self._seen[message.device_id] = entry
-        order, keys = entry
-        if key in keys:
-            return True
-        order.append(key)
-        keys.add(key)
-        if len(order) > self.window:
-            keys.discard(order.popleft())
-        return False

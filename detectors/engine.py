@@ -9,10 +9,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from protocol import AlertDecision, Device, Message, Registry
+from protocol import AlertDecision, Device, DuplicateFilter, Message, Registry
 
 from .base import Detector, HouseholdScope
-from .clock import DuplicateFilter, SiteClock, TimerQueue
+from .clock import SiteClock, TimerQueue
 from .config import DetectorConfig
 from .const import (
     MS_PER_S,

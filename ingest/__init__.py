@@ -5,7 +5,6 @@ record with its reason and the pipeline runs on.
 """
 
 from ._deadletters import DeadLetter, DeadLetterRecorder
-from ._dedup import SeqDeduplicator
 from ._device_health import DeviceHealthRecorder
 from ._mqtt_source import BrokerUnreachable, MqttSource, RawMessage, make_client, probe_protocol
 from ._service import IngestService, IngestStats, MessageHandler, TickHandler
@@ -20,7 +19,6 @@ __all__ = [
     "MessageHandler",
     "MqttSource",
     "RawMessage",
-    "SeqDeduplicator",
     "TickHandler",
     "make_client",
     "probe_protocol",

@@ -9,11 +9,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from protocol import ContractViolation, Message, Reason, Registry, parse_message
+from protocol import (
+    ContractViolation,
+    DuplicateFilter,
+    Message,
+    Reason,
+    Registry,
+    parse_message,
+)
 from store import ReadingStore, StoreError
 
 from ._deadletters import DeadLetter, DeadLetterRecorder
-from ._dedup import SeqDeduplicator
 from ._metrics import DUPLICATES, HANDLER_ERRORS, INGEST_LAG, MESSAGES, QUEUE_DEPTH, STORE_WRITE_ERRORS
 from ._mqtt_source import MqttSource, RawMessage
 from .const import IDLE_TICK_S
@@ -67,7 +73,7 @@ class IngestService:
         self.handlers = list(handlers)
         self.tick_handlers = list(tick_handlers)
         self.batch_size = batch_size
-        self.dedup = SeqDeduplicator(window=dedup_window)
+        self.dedup = DuplicateFilter(window=dedup_window)
         self.stats = IngestStats()
         self._ignored_topics = {f"{topic_prefix}/v1/_deadletter"}
         self._stop = threading.Event()

@@ -13,6 +13,7 @@ from ._alerts import (
     DecisionAction,
     Severity,
 )
+from ._dedup import DuplicateFilter
 from ._errors import ContractViolation, Reason
 from ._messages import Message, Scalar
 from ._payloads import decode_payload, parse_message, validate_payload
@@ -42,6 +43,7 @@ __all__ = [
     "DecisionAction",
     "Device",
     "DeviceId",
+    "DuplicateFilter",
     "EntityId",
     "Household",
     "Label",

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Hashable
+
+from ._messages import Message
+
+
+class DuplicateFilter:
+    """Recognises repeated deliveries of a device's message (ingest and the detectors both
+    use it: the offline detector reads recordings that never went through ingest).
+
+    The key is ``(channel, seq, ts, event)``: a repeat has all of them equal, while a device
+    whose counter restarted after a reboot sends a new time. Messages without ``seq`` are
+    keyed on the rest, so an exact repeat of an event is still caught; a status stamped on
+    receipt has no identity of its own and always passes. Keeps the last ``window`` keys per
+    device, for at most ``max_devices`` devices (the least recently heard forgotten first).
+    Not thread safe.
+    """
+
+    def __init__(self, window: int = 256, max_devices: int = 1_000_000) -> None:
+        self.window = window
+        self.max_devices = max_devices
+        self._seen: OrderedDict[str, tuple[deque[Hashable], set[Hashable]]] = OrderedDict()
+
+    def is_duplicate(self, message: Message) -> bool:
+        if message.ts_from_receipt:
+            return False
+        key = (message.channel, message.seq, message.ts_ms, message.event)
+        entry = self._seen.get(message.device_id)
+        if entry is None:
+            entry = (deque(), set())
+            self._seen[message.device_id] = entry
+            if len(self._seen) > self.max_devices:
+                self._seen.popitem(last=False)
+        else:
+            self._seen.move_to_end(message.device_id)
+        order, keys = entry
+        if key in keys:
+            return True
+        order.append(key)
+        keys.add(key)
+        if len(order) > self.window:
+            keys.discard(order.popleft())
+        return False
