@@ -278,8 +278,9 @@ def render_message(change: AlertChange, registry: Registry | None = None,
     place = ", ".join(p for p in (
         f"household {alert.household}" if alert.household else None,
         f"room {device.room}" if device and device.room else None,
+        # The address, when there is one, names the building itself.
+        household.address if household and household.address else
         f"building {household.building}" if household and household.building else None,
-        household.address if household and household.address else None,
         f"site {alert.site}",
     ) if p)
     title = _TITLES.get(change.kind, "{event}").format(event=event)
