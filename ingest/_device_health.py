@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,17 +12,32 @@ from sqlalchemy.dialects import postgresql, sqlite
 from database import device_health
 from protocol import Message
 
+from .const import HEALTH_FLUSH_INTERVAL_S
+
 
 class DeviceHealthRecorder:
-    """A message handler that upserts one row per device per batch (the newest state)."""
+    """A message handler that keeps the newest state of each device and upserts it at most
+    every ``flush_interval_s`` (one row per device heard since), off the per-message path.
+    :meth:`tick` flushes when due; :meth:`flush` at once (call it on shutdown)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, flush_interval_s: float = HEALTH_FLUSH_INTERVAL_S) -> None:
         self.engine = engine
+        self.flush_interval_s = flush_interval_s
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert = dialect.insert
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._last_flush = time.monotonic()
 
     def __call__(self, messages: Sequence[Message]) -> None:
-        rows: dict[str, dict[str, Any]] = {}
+        self._merge(messages)
+        self.tick(0)
+
+    def tick(self, _now_ms: int) -> None:
+        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+            self.flush()
+
+    def _merge(self, messages: Sequence[Message]) -> None:
+        rows = self._pending
         for m in messages:
             row = rows.get(m.device_id)
             if row is None:
@@ -42,6 +58,11 @@ class DeviceHealthRecorder:
             rssi = m.fields.get("rssi") if m.channel == "status" else None
             if isinstance(rssi, int):
                 row["rssi"] = rssi
+
+    def flush(self) -> None:
+        """Write what is pending now."""
+        self._last_flush = time.monotonic()
+        rows, self._pending = self._pending, {}
         if not rows:
             return
         stmt = self._insert(device_health)

@@ -165,8 +165,8 @@ def build_pipeline(
     registry.on_change(detection.update_registry)
     registry.on_change(directory.set_registry)
     registry.on_change(alerts.set_registry)
-    handlers: list[MessageHandler] = [DeviceHealthRecorder(engine), detection,
-                                      *(extra_handlers or [])]
+    health = DeviceHealthRecorder(engine)
+    handlers: list[MessageHandler] = [health, detection, *(extra_handlers or [])]
     ingest = IngestService(
         source,
         store,
@@ -174,7 +174,7 @@ def build_pipeline(
         registry=registry.get,
         topic_prefix=settings.topic_prefix,
         handlers=handlers,
-        tick_handlers=[detection.tick, *(extra_tick_handlers or [])],
+        tick_handlers=[detection.tick, health.tick, *(extra_tick_handlers or [])],
         batch_size=settings.store_batch_size,
         dedup_window=settings.dedup_window,
     )
@@ -185,6 +185,8 @@ def build_pipeline(
             broker_ready=source.connected.is_set, on_registry_change=registry.replace,
         ))
         api = ApiServer(app, host=settings.api_host, port=settings.api_port)
-    return Pipeline(settings=settings, engine=engine, registry=registry, store=store,
-                    ingest=ingest, deadletters=deadletters, detection=detection, alerts=alerts,
-                    notifications=notifications, api=api)
+    pipeline = Pipeline(settings=settings, engine=engine, registry=registry, store=store,
+                        ingest=ingest, deadletters=deadletters, detection=detection,
+                        alerts=alerts, notifications=notifications, api=api)
+    pipeline._closers.append(health.flush)
+    return pipeline

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -119,9 +120,13 @@ def test_valid_stored_broken_dead_lettered(
     assert republished == set(broken)
     deadletter_feed.close()
 
-    with pipeline.engine.connect() as connection:
-        door = connection.execute(
-            select(device_health).where(device_health.c.device_id == "h001-door")).one()
+    def door_health() -> Any:
+        with pipeline.engine.connect() as connection:
+            return connection.execute(
+                select(device_health).where(device_health.c.device_id == "h001-door")).first()
+
+    wait_until(lambda: door_health() is not None, what="the device health to be written")
+    door = door_health()
     assert door.battery == 64 and door.online is True
     readings = pipeline.store.query("h001-smoke-kitchen", T0, T0 + 10_000)
     assert [r.ts_ms for r in readings] == [T0 + i * 1000 for i in range(10)]
