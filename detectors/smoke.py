@@ -250,11 +250,13 @@ class SmokeDetector(Detector):
         temps = alarm.temps
         while temps and temps[0][0] < ts_ms - baseline_ms:
             temps.popleft()
-        baseline = min((t for _, t in temps), default=temp)
-        temps.append((ts_ms, temp))
         incident = self._incidents.get(alarm.subject)
         if incident is None or incident.confirmed_by is not None or not alarm.alarming:
+            temps.append((ts_ms, temp))
             return []
+        # The baseline is only needed while alarming: keep the common path cheap.
+        baseline = min((t for _, t in temps), default=temp)
+        temps.append((ts_ms, temp))
         if temp >= self.config.temp_fixed_c or temp - baseline >= self.config.temp_rise_c:
             return self._confirm(incident, ts_ms, "temperature", alarm.device_id)
         return []
