@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from types import TracebackType
 
 from . import const
+from ._metrics import NOTIFICATION_ATTEMPTS, NOTIFICATION_FAILURES
 from ._models import AlertChange, DeliveryAttempt, HistoryEntry
 from ._notify import (
     ContactDirectory,
@@ -243,6 +244,9 @@ class NotificationDispatcher:
         else:
             self._count("failed")
             outcome = const.GAVE_UP if result.retryable else const.FAILED
+        NOTIFICATION_ATTEMPTS.labels(job.audience, outcome).inc()
+        if not result.ok:
+            NOTIFICATION_FAILURES.labels(job.audience).inc()
         target = notification.target
         note = (f"{job.audience} {target.label} ({notification.change}"
                 + ("" if notification.tier is None else f", tier {notification.tier}")

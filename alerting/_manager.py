@@ -27,6 +27,7 @@ from protocol._alerts import AlertNotification
 
 from . import const
 from ._errors import AlertNotFound, InvalidTransition, SilenceNotFound, WriteConflict
+from ._metrics import ALERT_CHANGES
 from ._models import AlertChange, AlertQuery, AlertRecord, DeliveryAttempt, HistoryEntry, Silence
 from ._policy import AlertPolicy
 from ._repository import AlertRepository
@@ -352,6 +353,7 @@ class AlertManager:
 
     def _publish(self, changes: Sequence[AlertChange]) -> None:
         for change in changes:
+            ALERT_CHANGES.labels(change.alert.type.value, change.kind).inc()
             for callback in self._subscribers:
                 try:
                     callback(change)

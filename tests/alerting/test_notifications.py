@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from prometheus_client import REGISTRY as METRICS
 
 from alerting import (
     AlertChange,
@@ -106,6 +107,10 @@ def test_a_change_is_never_delivered_twice(registry: Registry, policy: AlertPoli
     assert (stats.delivered, stats.skipped) == (2, 2)
 
 
+def metric(name: str, **labels: str) -> float:
+    return METRICS.get_sample_value(name, labels) or 0.0
+
+
 def test_retryable_failures_are_retried_until_delivered(registry: Registry,
                                                         policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
@@ -114,10 +119,13 @@ def test_retryable_failures_are_retried_until_delivered(registry: Registry,
     [raised] = manager.apply([decision("sos")])
     officers = ContactDirectory(registry, policy).targets(raised.alert, "officers")[0]
     notifier.fail(officers.id, 2, error="HTTP 503")
+    failures_before = metric("safehood_notification_failures_total", audience="officers")
     with dispatcher_for(notifier, repository, policy, registry) as dispatcher:
         dispatcher.submit(raised)
         assert dispatcher.wait_idle(10)
     assert [n.target.audience for n in notifier.attempts].count("officers") == 3
+    # /metrics counts them (the API exposes the default registry)
+    assert metric("safehood_notification_failures_total", audience="officers") == failures_before + 2
     officer_results = [r for r in results(raised.alert.id, manager) if r[0] == "officers"]
     assert officer_results == [("officers", 1, "retrying"), ("officers", 2, "retrying"),
                                ("officers", 3, "delivered")]
@@ -394,3 +402,4 @@ def test_subscribed_dispatcher_with_unreachable_service_never_breaks_apply(
         dispatcher.close()
     assert [c.kind for c in changes] == ["raised"] * 20
     assert dispatcher.stats.failed == 20
+
