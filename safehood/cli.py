@@ -40,8 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:
-        for noisy in ("alembic", "apprise"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        for noisy in ("alembic", "apprise", "amqtt", "transitions"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL if noisy == "amqtt" else logging.WARNING)
     try:
         result = args.func(args)
     except CommandError as exc:
