@@ -38,6 +38,8 @@ from ._detection import DetectionStage
 
 log = logging.getLogger(__name__)
 
+REGISTRY_POLL_S = 15.0
+
 
 class RegistryHolder:
     """The current registry; replaced whole when it changes (readers never see half)."""
@@ -72,15 +74,26 @@ class Pipeline:
     alerts: AlertManager
     notifications: NotificationDispatcher
     api: ApiServer | None
+    registry_poll_s: float = REGISTRY_POLL_S
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _started: threading.Event = field(default_factory=threading.Event)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
-        """Start ingest (raising ``ingest.BrokerUnreachable``), then the API."""
+        """Start ingest (raising ``ingest.BrokerUnreachable``), then the API, and a watcher
+        that picks up registry changes made by other processes (``safehood registry``)."""
         self.ingest.start()
         self._started.set()
         if self.api is not None:
             self.api.start()
+        threading.Thread(target=self._watch_registry, name="registry-watcher", daemon=True).start()
+
+    def _watch_registry(self) -> None:
+        while not self._stopping.wait(self.registry_poll_s):
+            try:
+                self.reload_registry()
+            except Exception:
+                log.exception("could not reload the registry; keeping the current one")
 
     @property
     def api_url(self) -> str | None:
@@ -88,6 +101,7 @@ class Pipeline:
 
     def stop(self) -> None:
         """Stop the API and ingest (finishing its batch), then everything downstream."""
+        self._stopping.set()
         if self.api is not None:
             self.api.stop()
         if self._started.is_set():
@@ -101,8 +115,16 @@ class Pipeline:
         self.store.close()
         self.engine.dispose()
 
-    def reload_registry(self) -> None:
-        self.registry.replace(load_registry(self.engine))
+    def reload_registry(self) -> bool:
+        """Read the registry from the database; replace the current one (and tell ingest,
+        the detectors and the notifier) when it differs. Returns whether it changed."""
+        fresh = load_registry(self.engine)
+        current = self.registry.get()
+        if (fresh.households, fresh.residents, fresh.devices) == (
+                current.households, current.residents, current.devices):
+            return False
+        self.registry.replace(fresh)
+        return True
 
 
 def open_database(settings: Settings) -> Engine:

@@ -15,8 +15,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from config import Settings
-from database import dead_letters, device_health
+from database import create_database_engine, dead_letters, device_health, import_registry
 from protocol import Registry, parse_message
+from protocol._registry import DeviceIn
 from safehood._broker import AmqttBroker, MosquittoBroker
 from safehood._pipeline import Pipeline, build_pipeline
 from simulators import Community, LiveSimulator, SimulationConfig
@@ -204,3 +205,30 @@ def test_falls_back_to_mqtt_311_on_a_broker_without_mqtt5(
     finally:
         pipeline.stop()
         broker.stop()
+
+
+def test_registry_changed_by_another_process_is_picked_up(
+    mosquitto: MosquittoBroker, topic_prefix: str, tmp_path: Path
+) -> None:
+    """A device registered through `safehood registry import` (another process, the same
+    database) is accepted by a running pipeline without a restart."""
+    settings = Settings(mqtt_url=mosquitto.url, topic_prefix=topic_prefix, data_dir=tmp_path,
+                        mqtt_client_id=f"ingest-{topic_prefix}")
+    pipeline = build_pipeline(settings, registry_file=REGISTRY.to_model(), serve_api=False)
+    pipeline.registry_poll_s = 0.2
+    pipeline.start()
+    try:
+        newcomer = REGISTRY.to_model()
+        newcomer.devices.append(DeviceIn(device_id="h001-leak", site=SITE, kind="water",
+                                         household="h001"))
+        other_process = create_database_engine(settings.sqlalchemy_url)
+        import_registry(other_process, newcomer)
+        other_process.dispose()
+        wait_until(lambda: pipeline.registry.get().device("h001-leak") is not None,
+                   what="the running pipeline to see the new device")
+        publish_all(mosquitto.host, mosquitto.port, [(topic(topic_prefix, "h001-leak", "event"),
+                    orjson.dumps({"ts": T0, "kind": "water", "event": "leak"}))])
+        wait_until(lambda: pipeline.ingest.stats.valid == 1, what="the new device's message")
+        assert pipeline.ingest.stats.dead_letters == 0
+    finally:
+        pipeline.stop()
