@@ -15,8 +15,8 @@ import {
   h,
   isOpen,
   replace,
-  setToken,
   severityBadge,
+  signInWith,
   statusBadge,
   trapFocus,
 } from "./common.js";
@@ -711,26 +711,9 @@ async function start(me) {
   await route();
 }
 
-async function signIn(event) {
-  event.preventDefault();
+function signIn(event) {
   unlockAudio();
-  const token = $("token").value.trim();
-  if (!token) {
-    $("login-error").textContent = t("login_failed");
-    $("login-error").hidden = false;
-    $("token").focus();
-    return;
-  }
-  try {
-    const me = await api("me", { token });
-    setToken(token);
-    $("token").value = "";
-    await start(me);
-  } catch (err) {
-    $("login-error").textContent = err instanceof ApiError && err.status === 401 ? t("login_failed") : errorText(err);
-    $("login-error").hidden = false;
-    $("token").focus();
-  }
+  return signInWith(event, start, { failed: t("login_failed"), describe: errorText });
 }
 
 function renderSoundButton() {

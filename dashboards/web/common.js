@@ -166,3 +166,23 @@ export function trapFocus(dialog) {
     }
   });
 }
+
+// The login form of both pages: check the token against /me, keep it, start the page.
+// `describe` words any other failure in the page's own terms.
+export async function signInWith(event, start, { failed, describe }) {
+  event.preventDefault();
+  const field = document.getElementById("token");
+  const error = document.getElementById("login-error");
+  const token = field.value.trim();
+  try {
+    if (!token) throw new ApiError(401, "no token");
+    const me = await api("me", { token });
+    setToken(token);
+    field.value = "";
+    await start(me);
+  } catch (err) {
+    error.textContent = err instanceof ApiError && err.status === 401 ? failed : describe(err);
+    error.hidden = false;
+    field.focus();
+  }
+}

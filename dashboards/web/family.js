@@ -14,8 +14,8 @@ import {
   h,
   isOpen,
   replace,
-  setToken,
   severityBadge,
+  signInWith,
   statusBadge,
 } from "./common.js";
 import { applyI18n, bindLangButton, fmtRelative, fmtTime, onLangChange, t, tv } from "./i18n.js";
@@ -206,20 +206,8 @@ async function start(me) {
   state.timer = setInterval(refresh, REFRESH_MS);
 }
 
-async function signIn(event) {
-  event.preventDefault();
-  const token = $("token").value.trim();
-  try {
-    if (!token) throw new ApiError(401, "no token");
-    const me = await api("me", { token });
-    setToken(token);
-    $("token").value = "";
-    await start(me);
-  } catch (err) {
-    $("login-error").textContent = err instanceof ApiError && err.status === 401 ? t("login_failed") : errorText(err);
-    $("login-error").hidden = false;
-    $("token").focus();
-  }
+function signIn(event) {
+  return signInWith(event, start, { failed: t("login_failed"), describe: errorText });
 }
 
 function init() {

@@ -9,15 +9,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from protocol import Alert, Label, Registry, parse_ts_ms
 
 from ._common import CommandError, existing_file, positive_float, positive_int
+
+M = TypeVar("M", bound=BaseModel)
 
 MS_PER_S = 1000
 MS_PER_DAY = 86_400_000
@@ -332,34 +334,29 @@ def plot(card: Scorecard, path: Path, title: str = "safehood detectors") -> None
     plt.close(fig)
 
 
-def read_alerts(path: Path) -> tuple[list[Alert], int]:
-    """Alerts of a JSON Lines file, and how many lines were not alerts."""
-    alerts: list[Alert] = []
+def read_models(path: Path, model: type[M]) -> tuple[list[M], int]:
+    """The ``model`` objects of a JSON Lines file, and how many lines were not one."""
+    items: list[M] = []
     bad = 0
     with open(path, "rb") as handle:
         for line in handle:
             if not line.strip():
                 continue
             try:
-                alerts.append(Alert.model_validate(orjson.loads(line)))
-            except (orjson.JSONDecodeError, ValidationError):
+                items.append(model.model_validate(orjson.loads(line)))
+            except (orjson.JSONDecodeError, ValidationError, TypeError, ValueError):
                 bad += 1
-    return alerts, bad
+    return items, bad
+
+
+def read_alerts(path: Path) -> tuple[list[Alert], int]:
+    """Alerts of a JSON Lines file, and how many lines were not alerts."""
+    return read_models(path, Alert)
 
 
 def read_label_file(path: Path) -> tuple[list[Label], int]:
     """Labels of a JSON Lines file, and how many lines were not labels."""
-    labels: list[Label] = []
-    bad = 0
-    with open(path, "rb") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                labels.append(Label.model_validate(orjson.loads(line)))
-            except (orjson.JSONDecodeError, ValidationError, TypeError, ValueError):
-                bad += 1
-    return labels, bad
+    return read_models(path, Label)
 
 
 def span_days(labels: Iterable[Label], alerts: Iterable[Alert]) -> float:
