@@ -152,8 +152,21 @@ def decode_payload(raw: bytes) -> dict[str, Any]:
     return data
 
 
-def validate_payload(topic: Topic, data: dict[str, Any], received_ms: int) -> Message:
-    """Validate a decoded payload against the contract for ``topic``'s channel."""
+def _placed(registry: Registry | None, topic: Topic, kind: str | None) -> dict[str, Any]:
+    """Kind, household, room and resident of the message's device (checked against the
+    registry when there is one), so that the message is built once, whole."""
+    if registry is None:
+        return {"kind": kind}
+    device = registry.placement(topic.device_id, topic.site, kind)
+    return {"kind": device.kind, "household": device.household, "room": device.room,
+            "resident": device.resident}
+
+
+def validate_payload(
+    topic: Topic, data: dict[str, Any], received_ms: int, registry: Registry | None = None
+) -> Message:
+    """Validate a decoded payload against the contract for ``topic``'s channel; with a
+    ``registry`` also check the device (see :meth:`Registry.placement`) and place it."""
     try:
         if topic.channel == "status":
             status = StatusPayload.model_validate(data)
@@ -165,6 +178,7 @@ def validate_payload(topic: Topic, data: dict[str, Any], received_ms: int) -> Me
                 ts_ms=status.ts if status.ts is not None else received_ms,
                 battery=status.battery, fields=MappingProxyType(status_fields),
                 received_ms=received_ms, ts_from_receipt=status.ts is None,
+                **_placed(registry, topic, None),
             )
         if "ts" not in data:
             raise ContractViolation(Reason.MISSING_FIELD, "field 'ts' is required")
@@ -185,8 +199,9 @@ def validate_payload(topic: Topic, data: dict[str, Any], received_ms: int) -> Me
                 )
             return Message(
                 site=topic.site, device_id=topic.device_id, channel="event", ts_ms=event.ts,
-                kind=kind, seq=event.seq, battery=event.battery, event=event.event,
+                seq=event.seq, battery=event.battery, event=event.event,
                 credential=event.credential, received_ms=received_ms,
+                **_placed(registry, topic, kind),
             )
         model = _TELEMETRY_MODELS[kind].model_validate(data)
         readings: dict[str, Scalar] = {}
@@ -203,8 +218,8 @@ def validate_payload(topic: Topic, data: dict[str, Any], received_ms: int) -> Me
                     readings[name] = value
         return Message(
             site=topic.site, device_id=topic.device_id, channel="telemetry", ts_ms=model.ts,
-            kind=kind, seq=model.seq, battery=model.battery, fields=MappingProxyType(readings),
-            accel=accel, hz=hz, received_ms=received_ms,
+            seq=model.seq, battery=model.battery, fields=MappingProxyType(readings),
+            accel=accel, hz=hz, received_ms=received_ms, **_placed(registry, topic, kind),
         )
     except ValidationError as exc:
         raise _violation(exc) from None
@@ -223,9 +238,4 @@ def parse_message(
     and the message is enriched with its household, room and resident.
     Raises :class:`ContractViolation` with a specific reason on any breach.
     """
-    parsed_topic = parse_topic(topic, prefix)
-    data = decode_payload(raw)
-    message = validate_payload(parsed_topic, data, received_ms)
-    if registry is None:
-        return message
-    return registry.enrich(message)
+    return validate_payload(parse_topic(topic, prefix), decode_payload(raw), received_ms, registry)

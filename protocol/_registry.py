@@ -241,21 +241,28 @@ class Registry:
     def sites(self) -> list[str]:
         return sorted({h.site for h in self.households.values()} | {d.site for d in self.devices.values()})
 
-    def enrich(self, message: Message) -> Message:
-        """Check ``message`` against the registry and add household, room and resident."""
-        device = self.devices.get(message.device_id)
+    def placement(self, device_id: str, site: str, kind: str | None) -> Device:
+        """The registered device that a message from ``device_id`` at ``site`` claiming
+        ``kind`` (None: no claim) comes from; :class:`ContractViolation` when there is none
+        or it is elsewhere or of another kind."""
+        device = self.devices.get(device_id)
         if device is None:
-            raise ContractViolation(Reason.UNKNOWN_DEVICE, f"device {message.device_id!r} is not registered")
-        if device.site != message.site:
+            raise ContractViolation(Reason.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
+        if device.site != site:
             raise ContractViolation(
                 Reason.SITE_MISMATCH,
-                f"device {message.device_id!r} is registered at site {device.site!r}, not {message.site!r}",
+                f"device {device_id!r} is registered at site {device.site!r}, not {site!r}",
             )
-        if message.kind is not None and message.kind != device.kind:
+        if kind is not None and kind != device.kind:
             raise ContractViolation(
                 Reason.KIND_MISMATCH,
-                f"device {message.device_id!r} is a {device.kind!r}, the message says {message.kind!r}",
+                f"device {device_id!r} is a {device.kind!r}, the message says {kind!r}",
             )
+        return device
+
+    def enrich(self, message: Message) -> Message:
+        """Check ``message`` against the registry and add household, room and resident."""
+        device = self.placement(message.device_id, message.site, message.kind)
         return dataclasses.replace(
             message, kind=device.kind, household=device.household, room=device.room,
             resident=device.resident,
