@@ -8,27 +8,26 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy import Engine, delete, update
 
-from database import load_registry
-from database._tables import devices, households, residents
+from database import (
+    REGISTRY_TABLES,
+    RegistryKind,
+    devices,
+    import_registry,
+    load_registry,
+    write_registry_entry,
+)
 from protocol import Registry, RegistryFile
 
 from .const import REGISTRY_MAX_AGE_S
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["households", "residents", "devices"]
-
-_TABLES: dict[Kind, tuple[Table, str]] = {
-    "households": (households, "id"),
-    "residents": (residents, "id"),
-    "devices": (devices, "device_id"),
-}
-_SINGULAR: dict[Kind, str] = {"households": "household", "residents": "resident",
+_SINGULAR: dict[RegistryKind, str] = {"households": "household", "residents": "resident",
                               "devices": "device"}
 
 
@@ -87,9 +86,9 @@ class RegistryService:
         self._cached = (loaded_at, registry)
         return registry
 
-    def create(self, kind: Kind, entry: dict[str, Any]) -> Registry:
+    def create(self, kind: RegistryKind, entry: dict[str, Any]) -> Registry:
         """Add one entry; 409 when its id is taken."""
-        key = _TABLES[kind][1]
+        key = REGISTRY_TABLES[kind][1]
         with self._lock:
             data = self._data()
             if any(e[key] == entry[key] for e in data[kind]):
@@ -97,14 +96,14 @@ class RegistryService:
             data[kind].append(entry)
             model = _validate(data)
             with self.engine.begin() as connection:
-                _write(connection, kind, _find(model, kind, entry[key]), exists=False)
+                write_registry_entry(connection, kind, _find(model, kind, entry[key]), exists=False)
         return self._changed()
 
-    def update(self, kind: Kind, entry_id: str, changes: dict[str, Any], *,
+    def update(self, kind: RegistryKind, entry_id: str, changes: dict[str, Any], *,
                replace: bool = False) -> Registry:
         """Change one entry: ``replace`` swaps all its fields (PUT), else only those given
         (PATCH). The id itself cannot change."""
-        key = _TABLES[kind][1]
+        key = REGISTRY_TABLES[kind][1]
         with self._lock:
             data = self._data()
             index = next((i for i, e in enumerate(data[kind]) if e[key] == entry_id), None)
@@ -116,13 +115,13 @@ class RegistryService:
             data[kind][index] = {**base, **changes, key: entry_id}
             model = _validate(data)
             with self.engine.begin() as connection:
-                _write(connection, kind, _find(model, kind, entry_id), exists=True)
+                write_registry_entry(connection, kind, _find(model, kind, entry_id), exists=True)
         return self._changed()
 
-    def delete(self, kind: Kind, entry_id: str) -> Registry:
+    def delete(self, kind: RegistryKind, entry_id: str) -> Registry:
         """Remove one entry. A household still holding residents or devices is refused (409);
         a resident's devices lose their resident."""
-        table, key = _TABLES[kind]
+        table, key = REGISTRY_TABLES[kind]
         with self._lock:
             registry = self._reload()
             known: set[str] = set(
@@ -153,25 +152,11 @@ class RegistryService:
             else:
                 data = self._data()
                 incoming = file.model_dump()
-                for kind, (_, key) in _TABLES.items():
+                for kind, (_, key) in REGISTRY_TABLES.items():
                     ids = {e[key] for e in incoming[kind]}
                     data[kind] = [e for e in data[kind] if e[key] not in ids] + incoming[kind]
                 model = _validate(data)
-            with self.engine.begin() as connection:
-                existing = {kind: set(connection.execute(select(table.c[key])).scalars())
-                            for kind, (table, key) in _TABLES.items()}
-                if replace:
-                    # Children first, so no foreign key is left dangling.
-                    for kind in ("devices", "residents", "households"):
-                        table, key = _TABLES[kind]
-                        keep = {e[key] for e in model.model_dump()[kind]}
-                        gone = existing[kind] - keep
-                        if gone:
-                            connection.execute(delete(table).where(table.c[key].in_(gone)))
-                for kind in ("households", "residents", "devices"):
-                    key = _TABLES[kind][1]
-                    for entry in model.model_dump()[kind]:
-                        _write(connection, kind, entry, exists=entry[key] in existing[kind])
+            import_registry(self.engine, model, replace=replace)
         return self._changed()
 
     def _data(self) -> dict[str, list[dict[str, Any]]]:
@@ -194,18 +179,7 @@ def _validate(data: dict[str, Any]) -> RegistryFile:
         raise RegistryInvalid(validation_message(exc)) from None
 
 
-def _find(model: RegistryFile, kind: Kind, entry_id: str) -> dict[str, Any]:
-    key = _TABLES[kind][1]
+def _find(model: RegistryFile, kind: RegistryKind, entry_id: str) -> dict[str, Any]:
+    key = REGISTRY_TABLES[kind][1]
     return next(e for e in model.model_dump()[kind] if e[key] == entry_id)
 
-
-def _write(connection: Connection, kind: Kind, entry: dict[str, Any], *, exists: bool) -> None:
-    """Insert or update one row in place; never delete-and-insert, which would cascade."""
-    table, key = _TABLES[kind]
-    row = dict(entry)
-    if kind == "households":
-        row["night_start"], row["night_end"] = row.pop("night")
-    if exists:
-        connection.execute(update(table).where(table.c[key] == row[key]).values(**row))
-    else:
-        connection.execute(insert(table).values(**row))

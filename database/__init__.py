@@ -5,10 +5,18 @@ managed by alembic migrations (:func:`migrate`).
 """
 
 from ._engine import create_database_engine, migrate
-from ._registry_store import import_registry, load_registry
+from ._registry_store import (
+    REGISTRY_TABLES,
+    RegistryKind,
+    import_registry,
+    load_registry,
+    write_registry_entry,
+)
 from ._tables import dead_letters, device_health, devices, households, metadata, residents
 
 __all__ = [
+    "REGISTRY_TABLES",
+    "RegistryKind",
     "create_database_engine",
     "dead_letters",
     "device_health",
@@ -19,4 +27,5 @@ __all__ = [
     "metadata",
     "migrate",
     "residents",
+    "write_registry_entry",
 ]

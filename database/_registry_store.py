@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, insert, select, update
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 
 from protocol import Registry, RegistryFile
 
@@ -34,27 +36,44 @@ def load_registry(engine: Engine) -> Registry:
     return Registry.from_data(data)
 
 
+RegistryKind = Literal["households", "residents", "devices"]
+
+REGISTRY_TABLES: dict[RegistryKind, tuple[Table, str]] = {
+    "households": (households, "id"),
+    "residents": (residents, "id"),
+    "devices": (devices, "device_id"),
+}
+"""Each registry kind's table and key column, parents before children."""
+
+
+def write_registry_entry(connection: Connection, kind: RegistryKind, entry: dict[str, Any], *,
+                         exists: bool) -> None:
+    """Insert or update one entry (a ``RegistryFile`` item as a dict) in place; never
+    delete-and-insert, which would cascade to the household's residents and devices."""
+    table, key = REGISTRY_TABLES[kind]
+    row = dict(entry)
+    if kind == "households":
+        row["night_start"], row["night_end"] = row.pop("night")
+    if exists:
+        connection.execute(update(table).where(table.c[key] == row[key]).values(**row))
+    else:
+        connection.execute(insert(table).values(**row))
+
+
 def import_registry(engine: Engine, registry: RegistryFile, *, replace: bool = False) -> None:
     """Insert or update every entry of a registry file in place (so that residents and
-    devices of a household survive an update of the household); with ``replace`` drop
-    everything else first."""
-    rows = [
-        (households, households.c.id, [
-            {"id": h.id, "site": h.site, "lives_alone": h.lives_alone, "timezone": h.timezone,
-             "night_start": h.night[0], "night_end": h.night[1], "building": h.building,
-             "address": h.address} for h in registry.households]),
-        (residents, residents.c.id, [r.model_dump() for r in registry.residents]),
-        (devices, devices.c.device_id, [d.model_dump() for d in registry.devices]),
-    ]
+    devices of a household survive an update of the household); with ``replace`` also
+    remove every entry the file does not name, children first."""
+    data = registry.model_dump()
     with engine.begin() as connection:
+        existing = {kind: set(connection.execute(select(table.c[key])).scalars())
+                    for kind, (table, key) in REGISTRY_TABLES.items()}
         if replace:
-            connection.execute(delete(devices))
-            connection.execute(delete(residents))
-            connection.execute(delete(households))
-        for table, key, values in rows:
-            existing = set(connection.execute(select(key)).scalars())
-            for row in values:
-                if row[key.name] in existing:
-                    connection.execute(update(table).where(key == row[key.name]).values(**row))
-                else:
-                    connection.execute(insert(table).values(**row))
+            for kind in reversed(REGISTRY_TABLES):
+                table, key = REGISTRY_TABLES[kind]
+                gone = existing[kind] - {e[key] for e in data[kind]}
+                if gone:
+                    connection.execute(delete(table).where(table.c[key].in_(gone)))
+        for kind, (_, key) in REGISTRY_TABLES.items():
+            for entry in data[kind]:
+                write_registry_entry(connection, kind, entry, exists=entry[key] in existing[kind])
