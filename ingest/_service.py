@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -125,7 +126,6 @@ class IngestService:
         valid: list[Message] = []
         valid_raw: list[RawMessage] = []
         letters: list[DeadLetter] = []
-        now_s = time.time()
         for raw in batch:
             if raw.topic in self._ignored_topics:
                 continue
@@ -147,9 +147,6 @@ class IngestService:
                 continue
             valid.append(message)
             valid_raw.append(raw)
-            MESSAGES.labels(message.channel, message.kind or "unknown").inc()
-            if not message.ts_from_receipt:
-                INGEST_LAG.observe(max(0.0, now_s - message.ts_ms / 1000))
         outcome = self._write(valid)
         if outcome == "stopped":
             return  # not acknowledged: the broker delivers the batch again after restart
@@ -159,6 +156,7 @@ class IngestService:
                            for r in valid_raw)
             valid = []
         self._record_deadletters(letters)
+        self._measure(valid)
         for handler in self.handlers:
             try:
                 handler(valid)
@@ -171,6 +169,18 @@ class IngestService:
         self.stats.valid += len(valid)
         self.stats.dead_letters += len(letters)
         self.stats.batches += 1
+
+    @staticmethod
+    def _measure(messages: list[Message]) -> None:
+        """Count a stored batch per channel and kind (one metric update per label set, not
+        per message) and record how far behind event time it arrived."""
+        for (channel, kind), count in Counter(
+                (m.channel, m.kind or "unknown") for m in messages).items():
+            MESSAGES.labels(channel, kind).inc(count)
+        now_s = time.time()
+        for m in messages:
+            if not m.ts_from_receipt:
+                INGEST_LAG.observe(max(0.0, now_s - m.ts_ms / 1000))
 
     def _write(self, messages: list[Message]) -> str:
         """Write to the store, retrying with backoff until it takes the batch or we stop.
