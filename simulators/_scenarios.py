@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import _physics as physics
-from ._community import Community, HouseholdSpec
+from ._community import Community, HouseholdSpec, ResidentSpec
 from ._rng import np_rng, py_rng
 from ._timeline import (
     AWAY,
@@ -98,6 +98,21 @@ class Scenario:
 
 def _awake_home(seg: Segment) -> bool:
     return seg.home and seg.act not in RESTING and seg.act not in STILL and seg.act != SHOWER
+
+
+def _wearer_awake_at_home(
+    unit: HouseholdUnit, inst: ScenarioInstance
+) -> tuple[ResidentSpec, int, Segment] | None:
+    """The wearer of a wearable scenario and the first moment (and segment) within 12 h of
+    ``inst.at_ms`` that they are at home and awake; None, with the skip noted, if never."""
+    assert inst.resident is not None
+    r = unit.resident(inst.resident)
+    found = unit.find_time(r.id, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
+    if found is None or r.wearable is None:
+        _skip(unit, inst, "the resident is never at home and awake")
+        return None
+    t, seg = found
+    return r, t, seg
 
 
 def _skip(unit: HouseholdUnit, inst: ScenarioInstance, why: str) -> None:
@@ -224,13 +239,11 @@ def _cooking_smoke(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Rand
 def _fall(recovered: bool) -> Apply:
     def apply(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
               nrng: np.random.Generator) -> None:
-        assert inst.resident is not None
-        r = unit.resident(inst.resident)
-        found = unit.find_time(r.id, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
-        if found is None or r.wearable is None:
-            _skip(unit, inst, "the resident is never at home and awake")
+        worn = _wearer_awake_at_home(unit, inst)
+        if worn is None:
             return
-        t, seg = found
+        r, t, seg = worn
+        assert r.wearable is not None  # checked by _wearer_awake_at_home
         window = physics.fall(nrng)
         impact = t + int(window.impact_s * 1000) if window.impact_s else t
         unit.window(r, t, window, "fall")
@@ -263,13 +276,11 @@ def _fall(recovered: bool) -> Apply:
 def _negative(variant: str) -> Apply:
     def apply(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
               nrng: np.random.Generator) -> None:
-        assert inst.resident is not None
-        r = unit.resident(inst.resident)
-        found = unit.find_time(r.id, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
-        if found is None or r.wearable is None:
-            _skip(unit, inst, "the resident is never at home and awake")
+        worn = _wearer_awake_at_home(unit, inst)
+        if worn is None:
             return
-        t, seg = found
+        r, t, seg = worn
+        assert r.wearable is not None  # checked by _wearer_awake_at_home
         make = {"drop": physics.drop, "sit_hard": physics.sit_hard, "jump": physics.jump}[variant]
         window = make(nrng)
         impact = t + int((window.impact_s or 0.0) * 1000)
