@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from alerting import (
     SqlAlertRepository,
 )
 from protocol import Registry
+from safehood._broker import free_port
 
 from .conftest import REGISTRY, T0, decision, sqlite_engine
 
@@ -314,10 +314,6 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_apprise_delivers_retries_and_records(receiver: Receiver, tmp_path: Path) -> None:
@@ -327,7 +323,7 @@ def test_apprise_delivers_retries_and_records(receiver: Receiver, tmp_path: Path
     policy = policy_with({"xianlin-3": {
         "officers": (receiver.url("officers"),),
         "supervisor": (receiver.url("supervisor"),),
-        "emergency": (f"json://127.0.0.1:{closed_port()}/emergency",),
+        "emergency": (f"json://127.0.0.1:{free_port()}/emergency",),
     }})
     receiver.fail["/officers"] = 2                      # 500 twice, then fine
     receiver.fail["/supervisor"] = 1                    # 403: permanent, never retried
@@ -385,7 +381,7 @@ def test_apprise_delivers_retries_and_records(receiver: Receiver, tmp_path: Path
 
 def test_subscribed_dispatcher_with_unreachable_service_never_breaks_apply(
         registry: Registry) -> None:
-    policy = policy_with({"*": {"officers": (f"json://127.0.0.1:{closed_port()}/x",)}})
+    policy = policy_with({"*": {"officers": (f"json://127.0.0.1:{free_port()}/x",)}})
     repository = InMemoryAlertRepository()
     manager = AlertManager(repository, policy=policy, registry=registry)
     dispatcher = NotificationDispatcher(

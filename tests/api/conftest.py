@@ -4,7 +4,6 @@ alert manager and reading store, and one token per role."""
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,11 +211,3 @@ def write_readings(store: SqliteReadingStore, device_id: str, site: str, kind: s
     store.write([Message(site=site, device_id=device_id, channel="telemetry", ts_ms=t, kind=kind,
                          fields={"smoke": 0.1, "temp_c": 21.5}, received_ms=t)
                  for t in times_ms])
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0, what: str = "it") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)

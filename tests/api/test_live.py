@@ -17,8 +17,9 @@ from api._stream import AlertBroadcaster
 from protocol import Alert, AlertStatus, Severity
 from protocol import AlertType as T
 from safehood._broker import free_port
+from tests._mqtt import wait_until
 
-from .conftest import Api, ApiBuilder, wait_until
+from .conftest import Api, ApiBuilder
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from safehood._broker import MosquittoBroker
+from tests._mqtt import wait_until
 
-from .conftest import Api, wait_until
+from .conftest import Api
 
 
 class Client:

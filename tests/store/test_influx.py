@@ -6,8 +6,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,17 +15,10 @@ from safehood._broker import free_port
 from store import InfluxReadingStore, SqliteReadingStore, StoreError, open_store
 from store._line_protocol import to_line
 from tests._influxdb import InfluxForwarder, InfluxServer
+from tests._mqtt import wait_until
 
 from ._samples import T0, every_kind, message, smoke_series
 from .conftest import InfluxFactory
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout_s}s")
-        time.sleep(0.05)
 
 
 def spool_file_messages(path: Path, table: str = "pending") -> int:
@@ -61,7 +52,7 @@ def test_outage_is_spooled_to_disk_and_arrives_once_when_influx_is_back(
     assert down.value.retryable
 
     influxdb.forwarder.start()
-    wait_until(lambda: store.spooled == 0)
+    wait_until(lambda: store.spooled == 0, 60, "the spool to drain")
     store.write(series[400:] + before[:10])  # with a redelivered piece, for good measure
     store.flush()
 
@@ -83,7 +74,7 @@ def test_spool_survives_a_restart_of_the_store(
         second = make_influx_store()
         assert second.spooled == 13
     # The forwarder is back: the new store drains what the old one spooled.
-    wait_until(lambda: second.spooled == 0)
+    wait_until(lambda: second.spooled == 0, 60, "the spool to drain")
     assert second.count() == 13
 
 
@@ -122,7 +113,7 @@ def test_a_crash_after_write_loses_nothing(
     assert "series" not in nothing["results"][0]  # nothing had reached InfluxDB
 
     store = make_influx_store()  # the next start: the dead process's journal is re-submitted
-    wait_until(lambda: store.spooled == 0)
+    wait_until(lambda: store.spooled == 0, 60, "the spool to drain")
     assert store.count() == 250
     assert spool_file_messages(spool, "journal") == 0
 
