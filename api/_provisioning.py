@@ -30,7 +30,8 @@ from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from config import Settings
 from database._tables import devices, mqtt_accounts
-from protocol.const import CONTRACT_VERSION, DEADLETTER_CHANNEL
+from protocol import deadletter_topic
+from protocol.const import CONTRACT_VERSION
 
 from ._tokens import wall_clock_ms
 from .const import (
@@ -308,7 +309,7 @@ class Provisioner:
             lines.append(f"user {username}")
             if role == INGEST_ACCOUNT_ROLE:
                 lines.append(f"topic read {self.topic_prefix}/#")
-                lines.append(f"topic write {prefix}/{DEADLETTER_CHANNEL}")
+                lines.append(f"topic write {deadletter_topic(self.topic_prefix)}")
             elif role == PUBLISHER_ACCOUNT_ROLE:
                 lines.append(f"topic write {prefix}/#")
             else:

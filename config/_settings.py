@@ -165,9 +165,6 @@ class Settings(BaseSettings):
     def embedded_store_path(self) -> Path:
         return self.data_dir / "readings.db"
 
-    @property
-    def uses_influx(self) -> bool:
-        return self.influx_url is not None
 
 
 def _read_settings_file(path: Path) -> dict[str, Any]:

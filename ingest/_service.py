@@ -16,6 +16,7 @@ from protocol import (
     Message,
     Reason,
     Registry,
+    deadletter_topic,
     parse_message,
 )
 from store import ReadingStore, StoreError
@@ -39,7 +40,6 @@ class IngestStats:
     valid: int = 0
     duplicates: int = 0
     dead_letters: int = 0
-    batches: int = 0
 
 
 class IngestService:
@@ -76,7 +76,7 @@ class IngestService:
         self.batch_size = batch_size
         self.dedup = DuplicateFilter(window=dedup_window)
         self.stats = IngestStats()
-        self._ignored_topics = {f"{topic_prefix}/v1/_deadletter"}
+        self._ignored_topics = {deadletter_topic(topic_prefix)}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_tick = 0.0
@@ -168,7 +168,6 @@ class IngestService:
         self.stats.received += len(batch)
         self.stats.valid += len(valid)
         self.stats.dead_letters += len(letters)
-        self.stats.batches += 1
 
     @staticmethod
     def _measure(messages: list[Message]) -> None:

@@ -29,7 +29,7 @@ from ._registry import (
 )
 from ._replay import Label, ReplayRecord, read_jsonl, read_labels, read_replay, write_jsonl
 from ._time import format_ts, parse_ts_ms
-from ._topics import DEVICE_ID_RE, SITE_RE, Topic, build_topic, parse_topic, subscription
+from ._topics import DEVICE_ID_RE, SITE_RE, Topic, build_topic, deadletter_topic, parse_topic
 
 __all__ = [
     "DEVICE_ID_RE",
@@ -58,6 +58,7 @@ __all__ = [
     "SiteId",
     "Topic",
     "build_topic",
+    "deadletter_topic",
     "decode_payload",
     "format_ts",
     "parse_message",
@@ -66,7 +67,6 @@ __all__ = [
     "read_jsonl",
     "read_labels",
     "read_replay",
-    "subscription",
     "validate_payload",
     "write_jsonl",
 ]

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 
 from ._errors import ContractViolation, Reason
-from .const import CHANNELS, CONTRACT_VERSION, DEFAULT_TOPIC_PREFIX
+from .const import CHANNELS, CONTRACT_VERSION, DEADLETTER_CHANNEL, DEFAULT_TOPIC_PREFIX
 
 SITE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 DEVICE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -34,9 +34,9 @@ def build_topic(site: str, device_id: str, channel: str, prefix: str = DEFAULT_T
     return f"{prefix}/{CONTRACT_VERSION}/{site}/{device_id}/{channel}"
 
 
-def subscription(prefix: str = DEFAULT_TOPIC_PREFIX) -> str:
-    """The wildcard subscription that matches every contract topic under ``prefix``."""
-    return f"{prefix}/{CONTRACT_VERSION}/+/+/+"
+def deadletter_topic(prefix: str = DEFAULT_TOPIC_PREFIX) -> str:
+    """Where messages that broke the contract are republished, with their reason."""
+    return f"{prefix}/{CONTRACT_VERSION}/{DEADLETTER_CHANNEL}"
 
 
 def parse_topic(topic: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> Topic:

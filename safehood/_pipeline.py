@@ -31,7 +31,7 @@ from ingest import (
     MqttSource,
     TickHandler,
 )
-from protocol import Registry, RegistryFile
+from protocol import Registry, RegistryFile, deadletter_topic
 from store import ReadingStore, open_store
 
 from ._detection import DetectionStage
@@ -165,7 +165,7 @@ def build_pipeline(
     )
     deadletters = DeadLetterRecorder(
         engine,
-        topic=f"{settings.topic_prefix}/v1/_deadletter",
+        topic=deadletter_topic(settings.topic_prefix),
         publish=lambda topic, payload: source.publish(topic, payload),
         max_payload=settings.deadletter_max_payload_bytes,
     )
