@@ -30,9 +30,13 @@ class DeviceHealthRecorder:
 
     def __call__(self, messages: Sequence[Message]) -> None:
         self._merge(messages)
-        self.tick(0)
+        self._flush_if_due()
 
     def tick(self, _now_ms: int) -> None:
+        """Tick handler: a quiet spell still gets the last state written."""
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 

@@ -13,6 +13,10 @@ from collections.abc import Sequence
 from safehood import commands
 from safehood.commands._common import CommandError
 
+# Libraries whose routine chatter would drown safehood's own lines; amqtt (the demo's
+# fallback broker) logs our readiness probe's bare connect as an error.
+_QUIET_LOGGERS = {"alembic": logging.WARNING, "apprise": logging.WARNING,
+                  "transitions": logging.WARNING, "amqtt": logging.CRITICAL}
 _ORDER = ["demo", "run", "simulate", "replay", "detect", "evaluate", "train"]
 
 
@@ -40,8 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:
-        for noisy in ("alembic", "apprise", "amqtt", "transitions"):
-            logging.getLogger(noisy).setLevel(logging.CRITICAL if noisy == "amqtt" else logging.WARNING)
+        for noisy, level in _QUIET_LOGGERS.items():
+            logging.getLogger(noisy).setLevel(level)
     try:
         result = args.func(args)
     except CommandError as exc:
