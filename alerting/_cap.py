@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from protocol import Alert, AlertStatus, Severity, format_ts, parse_ts_ms
+from safehood.protocol import Alert, AlertStatus, Severity, format_ts, parse_ts_ms
 
 from . import const
 

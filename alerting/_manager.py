@@ -12,7 +12,7 @@ from functools import partial
 
 import orjson
 
-from protocol import (
+from safehood.protocol import (
     Alert,
     AlertDecision,
     AlertEvent,
@@ -23,7 +23,7 @@ from protocol import (
     Severity,
     format_ts,
 )
-from protocol._alerts import AlertNotification
+from safehood.protocol._alerts import AlertNotification
 
 from . import const
 from ._errors import AlertNotFound, InvalidTransition, SilenceNotFound, WriteConflict

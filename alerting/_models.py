@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from protocol import Alert, AlertStatus, AlertType, Severity, format_ts
+from safehood.protocol import Alert, AlertStatus, AlertType, Severity, format_ts
 
 from ._errors import InvalidSilence
 

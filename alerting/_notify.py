@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import apprise
 
-from protocol import Alert, AlertStatus, Registry, Severity, parse_ts_ms
+from safehood.protocol import Alert, AlertStatus, Registry, Severity, parse_ts_ms
 
 from . import const
 from ._cap import alert_link

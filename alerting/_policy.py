@@ -12,7 +12,7 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from protocol import AlertType
+from safehood.protocol import AlertType
 
 from . import const
 from ._errors import PolicyError

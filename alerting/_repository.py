@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Sequence
 
-from protocol import AlertType
+from safehood.protocol import AlertType
 
 from ._models import AlertQuery, AlertRecord, DeliveryAttempt, HistoryEntry, Silence, open_key
 

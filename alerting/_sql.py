@@ -15,8 +15,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from database._tables import alert_history, alerts, notification_attempts, silences
-from protocol import AlertStatus, AlertType, Severity
+from safehood.database._tables import alert_history, alerts, notification_attempts, silences
+from safehood.protocol import AlertStatus, AlertType, Severity
 
 from ._errors import StorageError
 from ._models import AlertQuery, AlertRecord, DeliveryAttempt, HistoryEntry, Silence, open_key

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from protocol import AlertDecision, AlertStatus, DecisionAction
+from safehood.protocol import AlertDecision, AlertStatus, DecisionAction
 
 from . import const
 from ._models import OPEN_STATUSES, AlertQuery, AlertRecord, HistoryEntry, Silence

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from protocol import AlertType
+from safehood.protocol import AlertType
 
 # What happened to an alert (AlertChange.kind).
 RAISED: Final = "raised"

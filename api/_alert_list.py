@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from alerting import AlertManager, AlertQuery
-from protocol import Alert, AlertStatus
+from safehood.alerting import AlertManager, AlertQuery
+from safehood.protocol import Alert, AlertStatus
 
 OPEN = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED)
 CLOSED = (AlertStatus.RESOLVED,)

@@ -45,7 +45,7 @@ Errors are JSON `{"detail": "..."}`.
 
 def _web_dir() -> Path | None:
     try:
-        from dashboards import WEB_DIR
+        from safehood.dashboards import WEB_DIR
     except ImportError:
         return None
     path = Path(WEB_DIR)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from config import Settings
-from protocol import Registry
+from safehood.config import Settings
+from safehood.protocol import Registry
 
 from ._provisioning import Provisioner
 from ._registry import RegistryService
@@ -17,8 +17,8 @@ from ._stream import AlertBroadcaster
 from ._tokens import TokenStore, wall_clock_ms
 
 if TYPE_CHECKING:
-    from alerting import AlertManager
-    from store import ReadingStore
+    from safehood.alerting import AlertManager
+    from safehood.store import ReadingStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from alerting import InvalidSilence, InvalidTransition, NotFound, StorageError, WriteConflict
-from store import StoreError
+from safehood.alerting import InvalidSilence, InvalidTransition, NotFound, StorageError, WriteConflict
+from safehood.store import StoreError
 
 from ._provisioning import ProvisioningError, UnknownDevice
 from ._registry import RegistryConflict, RegistryInvalid, RegistryNotFound

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, select
 
-from database import device_health
-from protocol import Device
+from safehood.database import device_health
+from safehood.protocol import Device
 
 from ._models import DeviceHealthPublic, Problem
 from ._time import rfc3339

@@ -11,9 +11,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from alerting import AlertQuery
-from database import dead_letters
-from protocol import AlertStatus, AlertType
+from safehood.alerting import AlertQuery
+from safehood.database import dead_letters
+from safehood.protocol import AlertStatus, AlertType
 
 if TYPE_CHECKING:
     from ._context import Services

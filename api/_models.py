@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from protocol import Alert
-from protocol._registry import DeviceId, EntityId, SiteId
-from protocol.const import DEVICE_KINDS
+from safehood.protocol import Alert
+from safehood.protocol._registry import DeviceId, EntityId, SiteId
+from safehood.protocol.const import DEVICE_KINDS
 
 from ._roles import Role
 from .const import MAX_NOTE_LENGTH

@@ -28,10 +28,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
-from config import Settings
-from database._tables import devices, mqtt_accounts
-from protocol import deadletter_topic
-from protocol.const import CONTRACT_VERSION
+from safehood.config import Settings
+from safehood.database._tables import devices, mqtt_accounts
+from safehood.protocol import deadletter_topic
+from safehood.protocol.const import CONTRACT_VERSION
 
 from ._tokens import wall_clock_ms
 from .const import (

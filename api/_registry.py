@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine, delete, update
 
-from database import (
+from safehood.database import (
     REGISTRY_TABLES,
     RegistryKind,
     devices,
@@ -21,7 +21,7 @@ from database import (
     load_registry,
     write_registry_entry,
 )
-from protocol import Registry, RegistryFile
+from safehood.protocol import Registry, RegistryFile
 
 from .const import REGISTRY_MAX_AGE_S
 

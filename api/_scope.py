@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
-from database import residents
-from protocol import Alert
+from safehood.database import residents
+from safehood.protocol import Alert
 
 from ._roles import Principal, Role
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from protocol import Alert
+from safehood.protocol import Alert
 
 from .const import STREAM_KEEPALIVE_S, STREAM_QUEUE_SIZE
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from protocol import format_ts, parse_ts_ms
+from safehood.protocol import format_ts, parse_ts_ms
 
 
 def parse_time(value: str | int | None, name: str) -> int | None:

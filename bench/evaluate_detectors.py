@@ -23,11 +23,11 @@ from pathlib import Path
 import orjson
 from tqdm import tqdm
 
-from detectors import DetectorConfig
-from protocol import Alert, Label, Registry, read_labels, write_jsonl
 from safehood.commands.detect import DetectSummary, detect
 from safehood.commands.evaluate import Scorecard, format_table, plot, score
-from simulators import Community, SimulationConfig, write_recording
+from safehood.detectors import DetectorConfig
+from safehood.protocol import Alert, Label, Registry, read_labels, write_jsonl
+from safehood.simulators import Community, SimulationConfig, write_recording
 
 MUST_BE_PERFECT = ("fire", "sos", "forced_entry", "water_leak")
 AT_LEAST_90 = ("fall", "inactivity", "night_wandering")

@@ -19,10 +19,10 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config import Settings
-from protocol import Registry
 from safehood._broker import MosquittoBroker
 from safehood._pipeline import build_pipeline
+from safehood.config import Settings
+from safehood.protocol import Registry
 from tests._mqtt import publish_all
 
 T0 = 1772410500000

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulators import Community, SimulationConfig, write_recording
+from safehood.simulators import Community, SimulationConfig, write_recording
 
 
 def main() -> int:

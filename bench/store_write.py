@@ -28,9 +28,9 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from protocol import Message
-from store import InfluxReadingStore, SqliteReadingStore
-from store._line_protocol import to_line
+from safehood.protocol import Message
+from safehood.store import InfluxReadingStore, SqliteReadingStore
+from safehood.store._line_protocol import to_line
 from tests._influxdb import InfluxServer
 
 T0 = 1_700_000_000_000

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 
-from protocol import Registry, RegistryFile
+from safehood.protocol import Registry, RegistryFile
 
 from ._tables import devices, households, residents
 

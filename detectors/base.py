@@ -17,7 +17,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from protocol import (
+from safehood.protocol import (
     AlertDecision,
     AlertType,
     DecisionAction,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, decision
 from .config import DeviceHealthConfig
@@ -184,8 +184,8 @@ class DeviceOfflineDetector(Detector):
 
     Examples
     --------
-    >>> from protocol import Message
-    >>> from detectors.config import DeviceHealthConfig
+    >>> from safehood.protocol import Message
+    >>> from safehood.detectors.config import DeviceHealthConfig
     >>> config = DeviceHealthConfig(heartbeat_budget_s={"smoke": 600})
     >>> detector = DeviceOfflineDetector("d1", site="s1", household="h1", kind="smoke",
     ...                                  config=config)
@@ -297,7 +297,7 @@ class BatteryDetector(Detector):
 
     Examples
     --------
-    >>> from protocol import Message
+    >>> from safehood.protocol import Message
     >>> detector = BatteryDetector("d1", site="s1", household=None)
     >>> low = Message(site="s1", device_id="d1", channel="status", ts_ms=0, battery=12.0,
     ...               fields={"online": True})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, decision
 from .config import DoorConfig
@@ -22,7 +22,7 @@ class ArrivalTracker:
 
     Examples
     --------
-    >>> from protocol import Message
+    >>> from safehood.protocol import Message
     >>> arrivals = ArrivalTracker()
     >>> arrivals.observe(Message(site="s1", device_id="lock", channel="event", ts_ms=1_000,
     ...                          kind="door", event="unlock", credential="fingerprint:r1"))
@@ -80,7 +80,7 @@ class DoorDetector(Detector):
 
     Examples
     --------
-    >>> from protocol import Message
+    >>> from safehood.protocol import Message
     >>> detector = DoorDetector("h1-door", site="s1", household="h1")
     >>> opened = Message(site="s1", device_id="h1-door", channel="event", ts_ms=0,
     ...                  kind="door", event="open", household="h1")

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from protocol import AlertDecision, Device, DuplicateFilter, Message, Registry
+from safehood.protocol import AlertDecision, Device, DuplicateFilter, Message, Registry
 
 from .base import Detector, HouseholdScope
 from .clock import SiteClock, TimerQueue
@@ -92,7 +92,7 @@ class DetectorEngine:
 
     Examples
     --------
-    >>> from protocol import Registry, parse_message
+    >>> from safehood.protocol import Registry, parse_message
     >>> registry = Registry.from_data({
     ...     "households": [{"id": "h1", "site": "s1", "lives_alone": True}],
     ...     "residents": [{"id": "r1", "household": "h1", "name": "Wang Fang", "elderly": True}],

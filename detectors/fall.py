@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, decision
 from .config import FallConfig
@@ -142,7 +142,7 @@ class FallDetector(Detector):
 
     Examples
     --------
-    >>> from protocol import Message
+    >>> from safehood.protocol import Message
     >>> detector = FallDetector("r001", site="s1", household="h1")
     >>> event = Message(site="s1", device_id="band", channel="event", ts_ms=0,
     ...                 kind="wearable", event="fall", household="h1", resident="r001")

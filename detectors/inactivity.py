@@ -17,7 +17,7 @@ from datetime import date
 
 import numpy as np
 
-from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, HouseholdScope, decision
 from .config import DoorConfig, InactivityConfig
@@ -60,7 +60,7 @@ class InactivityDetector(Detector):
     --------
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
-    >>> from protocol import Message, Resident
+    >>> from safehood.protocol import Message, Resident
     >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
     ...                       (Resident("r1", "h1", "Wang Fang", elderly=True),))
     >>> detector = InactivityDetector(home)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, HouseholdScope, decision
 from .config import DoorConfig, NightWanderingConfig
@@ -53,7 +53,7 @@ class NightWanderingDetector(Detector):
     --------
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
-    >>> from protocol import Message, Resident
+    >>> from safehood.protocol import Message, Resident
     >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
     ...                       (Resident("r1", "h1", "Li Wei", elderly=True, dementia=True),))
     >>> detector = NightWanderingDetector(home, front_doors={"h1-door"})

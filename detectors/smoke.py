@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, decision
 from .config import SmokeConfig
@@ -76,7 +76,7 @@ class SmokeDetector(Detector):
 
     Examples
     --------
-    >>> from protocol import Message
+    >>> from safehood.protocol import Message
     >>> detector = SmokeDetector("h1", site="s1")
     >>> def smoke(device, ts_ms, level):
     ...     return Message(site="s1", device_id=device, channel="telemetry", ts_ms=ts_ms,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol import AlertType, DecisionAction, Message, Severity
+from safehood.protocol import AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, decision
 from .config import SosConfig
@@ -31,7 +31,7 @@ class SosDetector(Detector):
 
     Examples
     --------
-    >>> from protocol import Message
+    >>> from safehood.protocol import Message
     >>> detector = SosDetector("r001", site="s1", household="h001")
     >>> press = Message(site="s1", device_id="b1", channel="event", ts_ms=1_000, kind="button",
     ...                 event="sos", household="h001", resident="r001")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
 from .base import Decisions, Detector, decision
 from .config import WaterConfig
@@ -20,7 +20,7 @@ class LeakDetector(Detector):
 
     Examples
     --------
-    >>> from protocol import Message
+    >>> from safehood.protocol import Message
     >>> detector = LeakDetector("h1-leak", site="s1", household="h1")
     >>> wet = Message(site="s1", device_id="h1-leak", channel="event", ts_ms=5_000,
     ...               kind="water", event="leak", household="h1")
@@ -85,8 +85,8 @@ class SlowLeakDetector(Detector):
 
     Examples
     --------
-    >>> from protocol import Message
-    >>> from detectors.config import WaterConfig
+    >>> from safehood.protocol import Message
+    >>> from safehood.detectors.config import WaterConfig
     >>> detector = SlowLeakDetector("h1-meter", site="s1", household="h1",
     ...                             config=WaterConfig(slow_leak_s=3600))
     >>> def meter(ts_ms, flow):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import Engine, insert
 
-from database import dead_letters
-from protocol import ContractViolation, format_ts
+from safehood.database import dead_letters
+from safehood.protocol import ContractViolation, format_ts
 
 from ._metrics import DEAD_LETTERS
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlalchemy.dialects import postgresql, sqlite
 
-from database import device_health
-from protocol import Message
+from safehood.database import device_health
+from safehood.protocol import Message
 
 from .const import HEALTH_FLUSH_INTERVAL_S
 

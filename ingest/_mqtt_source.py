@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from config import MqttEndpoint
+from safehood.config import MqttEndpoint
 
 from .const import PROTOCOL_PROBE_TIMEOUT_S, RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S
 

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from protocol import (
+from safehood.protocol import (
     ContractViolation,
     DuplicateFilter,
     Message,
@@ -19,7 +19,7 @@ from protocol import (
     deadletter_topic,
     parse_message,
 )
-from store import ReadingStore, StoreError
+from safehood.store import ReadingStore, StoreError
 
 from ._deadletters import DeadLetter, DeadLetterRecorder
 from ._metrics import DUPLICATES, HANDLER_ERRORS, INGEST_LAG, MESSAGES, QUEUE_DEPTH, STORE_WRITE_ERRORS

@@ -8,9 +8,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alerting import AlertManager
-from detectors import DetectorEngine
-from protocol import AlertDecision, Message, Registry
+from safehood.alerting import AlertManager
+from safehood.detectors import DetectorEngine
+from safehood.protocol import AlertDecision, Message, Registry
 
 log = logging.getLogger(__name__)
 

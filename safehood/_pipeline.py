@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from alerting import (
+from safehood.alerting import (
     AlertChange,
     AlertManager,
     AlertPolicy,
@@ -19,11 +19,11 @@ from alerting import (
     NotificationDispatcher,
     SqlAlertRepository,
 )
-from api import ApiContext, ApiServer, create_app
-from config import Settings
-from database import create_database_engine, import_registry, load_registry, migrate
-from detectors import DetectorConfig, DetectorEngine
-from ingest import (
+from safehood.api import ApiContext, ApiServer, create_app
+from safehood.config import Settings
+from safehood.database import create_database_engine, import_registry, load_registry, migrate
+from safehood.detectors import DetectorConfig, DetectorEngine
+from safehood.ingest import (
     DeadLetterRecorder,
     DeviceHealthRecorder,
     IngestService,
@@ -31,8 +31,8 @@ from ingest import (
     MqttSource,
     TickHandler,
 )
-from protocol import Registry, RegistryFile, deadletter_topic
-from store import ReadingStore, open_store
+from safehood.protocol import Registry, RegistryFile, deadletter_topic
+from safehood.store import ReadingStore, open_store
 
 from ._detection import DetectionStage
 

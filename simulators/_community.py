@@ -7,8 +7,8 @@ import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from protocol import Device, Household, Registry, Resident
-from protocol._registry import _parse_hhmm
+from safehood.protocol import Device, Household, Registry, Resident
+from safehood.protocol._registry import _parse_hhmm
 
 from ._rng import py_rng
 from .const import (

@@ -25,8 +25,8 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
-from protocol import Label, parse_ts_ms, write_jsonl
-from protocol.const import DEFAULT_TOPIC_PREFIX
+from safehood.protocol import Label, parse_ts_ms, write_jsonl
+from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
 
 from ._community import Community
 from ._scenarios import SCENARIOS, ScenarioInstance, ScenarioRequest, plan_scenarios

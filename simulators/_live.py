@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from config import MqttEndpoint
-from protocol import Label, build_topic
+from safehood.config import MqttEndpoint
+from safehood.protocol import Label, build_topic
 
 from ._community import Community
 from ._engine import SimulationConfig

@@ -11,7 +11,7 @@ from collections import deque
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from config import MqttEndpoint
+from safehood.config import MqttEndpoint
 
 _WINDOW = 2_000  # publishes in flight or queued in paho before we wait for acknowledgements
 

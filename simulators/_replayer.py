@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config import MqttEndpoint
-from protocol import parse_ts_ms, read_replay
+from safehood.config import MqttEndpoint
+from safehood.protocol import parse_ts_ms, read_replay
 
 from ._mqtt import Connection, parse_broker_url
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from protocol import build_topic
+from safehood.protocol import build_topic
 
 from . import _physics as physics
 from ._community import BuildingSpec, HouseholdSpec, ResidentSpec

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from protocol import Message, Scalar
+from safehood.protocol import Message, Scalar
 
 
 class StoreError(Exception):

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from protocol import Message, Scalar
+from safehood.protocol import Message, Scalar
 
 from .const import INT_FIELDS
 

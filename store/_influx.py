@@ -14,7 +14,7 @@ from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import WriteOptions, WriteType
 from reactivex.scheduler import ThreadPoolScheduler
 
-from protocol import Message
+from safehood.protocol import Message
 
 from . import _metrics
 from ._base import StoredReading, StoreError
@@ -35,7 +35,7 @@ from .const import (
 )
 
 if TYPE_CHECKING:
-    from config import Settings
+    from safehood.config import Settings
 
 log = logging.getLogger(__name__)
 

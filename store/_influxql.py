@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from protocol.const import MAX_TS_MS, MIN_TS_MS
+from safehood.protocol.const import MAX_TS_MS, MIN_TS_MS
 
 from ._base import StoredReading, StoreError
 from ._fields import read_fields

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol import Message, Scalar
+from safehood.protocol import Message, Scalar
 
 from ._fields import stored_fields
 from .const import COUNT_FIELD, INT_FIELDS, STATUS_MEASUREMENT, UNKNOWN_MEASUREMENT

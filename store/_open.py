@@ -7,7 +7,7 @@ from ._influx import InfluxReadingStore
 from ._sqlite import SqliteReadingStore
 
 if TYPE_CHECKING:
-    from config import Settings
+    from safehood.config import Settings
 
 
 def open_store(settings: Settings) -> ReadingStore:

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from protocol import Message
+from safehood.protocol import Message
 
 from . import _metrics
 from ._base import StoredReading, StoreError

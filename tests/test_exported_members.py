@@ -14,7 +14,7 @@ PACKAGES = ["protocol", "config", "database", "ingest", "store", "detectors", "a
 
 @pytest.mark.parametrize("name", PACKAGES)
 def test_public_names_are_exactly_all(name: str) -> None:
-    package = importlib.import_module(name)
+    package = importlib.import_module(f"safehood.{name}")
     exported = set(package.__all__)
     assert len(exported) == len(package.__all__), "a name is listed twice"
     missing = {n for n in exported if not hasattr(package, n)}

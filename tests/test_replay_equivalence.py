@@ -8,14 +8,14 @@ from pathlib import Path
 
 import orjson
 
-from alerting import AlertQuery
-from config import Settings
-from detectors import DetectorConfig
-from protocol import Registry, parse_ts_ms
 from safehood._broker import MosquittoBroker
 from safehood._pipeline import build_pipeline
+from safehood.alerting import AlertQuery
 from safehood.commands.detect import AlertSink, detect
-from simulators import Community, Replayer, SimulationConfig, write_recording
+from safehood.config import Settings
+from safehood.detectors import DetectorConfig
+from safehood.protocol import Registry, parse_ts_ms
+from safehood.simulators import Community, Replayer, SimulationConfig, write_recording
 from tests._mqtt import wait_until
 
 LATENESS_S = 2.0

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from alerting import AlertQuery, render_cap, render_cap_feed
-from protocol import Alert, AlertStatus, AlertType, Severity
+from safehood.alerting import AlertQuery, render_cap, render_cap_feed
+from safehood.protocol import Alert, AlertStatus, AlertType, Severity
 
 from .._alert_list import OPEN, list_alerts
 from .._context import Services

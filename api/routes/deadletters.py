@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
-from database import dead_letters
-from protocol import Reason, format_ts
+from safehood.database import dead_letters
+from safehood.protocol import Reason, format_ts
 
 from .._deps import IntegratorOrAdmin, ServicesDep
 from .._models import DeadLetterPublic, DeadLettersPublic, DeadLetterStats

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from protocol import format_ts
-from protocol._registry import DEVICE_ID_RE
+from safehood.protocol import format_ts
+from safehood.protocol._registry import DEVICE_ID_RE
 
 from .._deps import Operators, ServicesDep
 from .._health import health_rows

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from alerting import Silence
-from protocol import Registry
+from safehood.alerting import Silence
+from safehood.protocol import Registry
 
 from .._deps import Operators, ServicesDep
 from .._models import SilenceCreate, SilencePublic, SilencesPublic

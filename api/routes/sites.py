@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
-from alerting import AlertQuery
-from protocol import Alert, Severity
-from protocol._registry import SITE_RE
+from safehood.alerting import AlertQuery
+from safehood.protocol import Alert, Severity
+from safehood.protocol._registry import SITE_RE
 
 from .._alert_list import OPEN
 from .._deps import Operators, ServicesDep, StatusReaders

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from config import Settings
+from safehood.config import Settings
 
 
 class CommandError(Exception):

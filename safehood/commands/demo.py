@@ -11,14 +11,14 @@ from pathlib import Path
 
 import orjson
 
-from alerting import AlertQuery
-from api import TokenStore
-from ingest import BrokerUnreachable
-from protocol import AlertStatus, Registry
 from safehood._broker import LocalBroker, free_port, start_local_broker
 from safehood._demo_inbox import DemoInbox
 from safehood._pipeline import Pipeline, build_pipeline
-from simulators import Community, LiveSimulator, ScenarioRequest, SimulationConfig
+from safehood.alerting import AlertQuery
+from safehood.api import TokenStore
+from safehood.ingest import BrokerUnreachable
+from safehood.protocol import AlertStatus, Registry
+from safehood.simulators import Community, LiveSimulator, ScenarioRequest, SimulationConfig
 
 from ._common import CommandError, load_settings, positive_float, positive_int
 

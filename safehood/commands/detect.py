@@ -15,8 +15,8 @@ import orjson
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from detectors import DetectorConfig, DetectorEngine
-from protocol import (
+from safehood.detectors import DetectorConfig, DetectorEngine
+from safehood.protocol import (
     Alert,
     AlertDecision,
     AlertStatus,
@@ -27,7 +27,7 @@ from protocol import (
     parse_ts_ms,
     write_jsonl,
 )
-from protocol.const import DEFAULT_TOPIC_PREFIX
+from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
 
 from ._common import CommandError, existing_file
 
@@ -102,7 +102,7 @@ class AlertSink:
                  resolve_after_s: float | None = DEFAULT_RESOLVE_AFTER_S) -> None:
         # Imported here: every command module is imported to build the parser, and the
         # alerting package pulls in the database layer.
-        from alerting import AlertManager, AlertQuery, InMemoryAlertRepository
+        from safehood.alerting import AlertManager, AlertQuery, InMemoryAlertRepository
 
         self._open_query = AlertQuery(
             statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), limit=None)

@@ -15,7 +15,7 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from protocol import Alert, Label, Registry, parse_ts_ms
+from safehood.protocol import Alert, Label, Registry, parse_ts_ms
 
 from ._common import CommandError, existing_file, positive_float, positive_int
 

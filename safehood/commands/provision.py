@@ -7,9 +7,9 @@ import sys
 
 import orjson
 
-from api import Provisioner, ProvisioningError, RegistryError, RegistryService
-from api.const import SERVICE_ROLES
-from protocol.const import DEVICE_KINDS
+from safehood.api import Provisioner, ProvisioningError, RegistryError, RegistryService
+from safehood.api.const import SERVICE_ROLES
+from safehood.protocol.const import DEVICE_KINDS
 
 from ._common import CommandError, load_settings
 from .token import open_engine

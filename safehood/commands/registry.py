@@ -10,8 +10,8 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
-from api import MqttCredentials, Provisioner, ProvisioningError, RegistryError, RegistryService
-from protocol import RegistryFile
+from safehood.api import MqttCredentials, Provisioner, ProvisioningError, RegistryError, RegistryService
+from safehood.protocol import RegistryFile
 
 from ._common import CommandError, existing_file, load_settings
 from .token import open_engine

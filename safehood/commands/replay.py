@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from safehood.commands._common import CommandError, existing_file, load_settings
 from safehood.commands.simulate import speed
-from simulators import BrokerUnreachable, Replayer, parse_broker_url
+from safehood.simulators import BrokerUnreachable, Replayer, parse_broker_url
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,9 +6,9 @@ import argparse
 import signal
 import threading
 
-from ingest import BrokerUnreachable
 from safehood._pipeline import build_pipeline
-from store import StoreError
+from safehood.ingest import BrokerUnreachable
+from safehood.store import StoreError
 
 from ._common import CommandError, existing_file, load_settings
 

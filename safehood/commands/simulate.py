@@ -11,8 +11,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from config import Settings
-from protocol import format_ts, parse_ts_ms
 from safehood.commands._common import (
     CommandError,
     load_settings,
@@ -20,7 +18,9 @@ from safehood.commands._common import (
     positive_float,
     positive_int,
 )
-from simulators import (
+from safehood.config import Settings
+from safehood.protocol import format_ts, parse_ts_ms
+from safehood.simulators import (
     BrokerUnreachable,
     Community,
     LiveSimulator,
@@ -32,7 +32,7 @@ from simulators import (
     parse_scenario_names,
     write_recording,
 )
-from simulators.const import DEFAULT_CONNECTIONS, DEFAULT_RATE, DEFAULT_START, DEFAULT_TIMEZONE
+from safehood.simulators.const import DEFAULT_CONNECTIONS, DEFAULT_RATE, DEFAULT_START, DEFAULT_TIMEZONE
 
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)([smhd])$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}

@@ -8,10 +8,10 @@ import time
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from api import Role, TokenError, TokenNotFound, TokenStore
-from config import Settings
-from database import load_registry
-from protocol import format_ts, parse_ts_ms
+from safehood.api import Role, TokenError, TokenNotFound, TokenStore
+from safehood.config import Settings
+from safehood.database import load_registry
+from safehood.protocol import format_ts, parse_ts_ms
 
 from ._common import CommandError, load_settings, positive_float
 

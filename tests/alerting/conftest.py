@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from alerting import AlertManager, AlertRepository, InMemoryAlertRepository, SqlAlertRepository
-from database import create_database_engine, migrate
-from protocol import AlertDecision, AlertType, DecisionAction, Registry, Severity
+from safehood.alerting import AlertManager, AlertRepository, InMemoryAlertRepository, SqlAlertRepository
+from safehood.database import create_database_engine, migrate
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Registry, Severity
 
 # 2026-01-01T00:00:00Z
 T0 = 1_767_225_600_000

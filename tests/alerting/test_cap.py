@@ -6,8 +6,8 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 
-from alerting import AlertManager, InMemoryAlertRepository, render_cap, render_cap_feed
-from protocol import Alert
+from safehood.alerting import AlertManager, InMemoryAlertRepository, render_cap, render_cap_feed
+from safehood.protocol import Alert
 
 from .conftest import MINUTE, T0, decision
 

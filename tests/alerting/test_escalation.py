@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alerting import (
+from safehood.alerting import (
     AlertManager,
     AlertPolicy,
     AlertRepository,
@@ -20,7 +20,7 @@ from alerting import (
     SilenceNotFound,
     TypePolicy,
 )
-from protocol import AlertType
+from safehood.protocol import AlertType
 
 from .conftest import MINUTE, T0, decision
 

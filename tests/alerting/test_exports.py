@@ -1,6 +1,6 @@
 """The front door of the alerting package: exactly the documented names."""
 
-import alerting
+from safehood import alerting
 
 
 def test_public_names() -> None:

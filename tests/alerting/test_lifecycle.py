@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from alerting import (
+from safehood.alerting import (
     AlertChange,
     AlertManager,
     AlertNotFound,
@@ -21,8 +21,8 @@ from alerting import (
     SqlAlertRepository,
     StorageError,
 )
-from database import create_database_engine
-from protocol import AlertStatus, parse_ts_ms
+from safehood.database import create_database_engine
+from safehood.protocol import AlertStatus, parse_ts_ms
 
 from .conftest import BACKENDS, MINUTE, T0, decision, sqlite_engine, throwaway_postgres
 

@@ -13,7 +13,8 @@ from types import MappingProxyType
 import pytest
 from prometheus_client import REGISTRY as METRICS
 
-from alerting import (
+from safehood._broker import free_port
+from safehood.alerting import (
     AlertChange,
     AlertManager,
     AlertPolicy,
@@ -27,8 +28,7 @@ from alerting import (
     RecordingNotifier,
     SqlAlertRepository,
 )
-from protocol import Registry
-from safehood._broker import free_port
+from safehood.protocol import Registry
 
 from .conftest import REGISTRY, T0, decision, sqlite_engine
 

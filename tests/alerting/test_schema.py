@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from database import metadata
+from safehood.database import metadata
 
 from .conftest import sqlite_engine
 

@@ -13,13 +13,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from alerting import AlertManager, Silence, SqlAlertRepository
-from api import ApiContext, Provisioner, Role, TokenStore, create_app
-from config import Settings
-from database import create_database_engine, import_registry, migrate
-from protocol import AlertDecision, DecisionAction, Message, RegistryFile, Severity
-from protocol import AlertType as T
-from store import SqliteReadingStore
+from safehood.alerting import AlertManager, Silence, SqlAlertRepository
+from safehood.api import ApiContext, Provisioner, Role, TokenStore, create_app
+from safehood.config import Settings
+from safehood.database import create_database_engine, import_registry, migrate
+from safehood.protocol import AlertDecision, DecisionAction, Message, RegistryFile, Severity
+from safehood.protocol import AlertType as T
+from safehood.store import SqliteReadingStore
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: the tests' wall clock
 

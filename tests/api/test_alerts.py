@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from protocol import AlertType as T
-from protocol import Severity
+from safehood.protocol import AlertType as T
+from safehood.protocol import Severity
 
 from .conftest import NOW_MS, Api
 

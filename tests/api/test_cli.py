@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from api import TokenStore
-from api._provisioning import verify_mosquitto_hash
-from database import create_database_engine, load_registry
+from safehood.api import TokenStore
+from safehood.api._provisioning import verify_mosquitto_hash
 from safehood.cli import main
+from safehood.database import create_database_engine, load_registry
 
 from .conftest import REGISTRY
 

@@ -1,6 +1,6 @@
 """The api package's front door stays small: a new public name must be added on purpose."""
 
-import api
+from safehood import api
 
 
 def test_exported_names() -> None:

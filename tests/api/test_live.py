@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from api import ApiServer
-from api._stream import AlertBroadcaster
-from protocol import Alert, AlertStatus, Severity
-from protocol import AlertType as T
 from safehood._broker import free_port
+from safehood.api import ApiServer
+from safehood.api._stream import AlertBroadcaster
+from safehood.protocol import Alert, AlertStatus, Severity
+from safehood.protocol import AlertType as T
 from tests._mqtt import wait_until
 
 from .conftest import Api, ApiBuilder
@@ -159,7 +159,7 @@ def test_keepalive_comments() -> None:
 
 
 def test_tokens_in_the_query_are_not_logged() -> None:
-    from api._server import RedactTokens
+    from safehood.api._server import RedactTokens
 
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
                                '%s - "%s %s HTTP/%s" %d',

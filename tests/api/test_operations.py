@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert
 
-from api import TokenStore
-from database import dead_letters, device_health
+from safehood.api import TokenStore
+from safehood.database import dead_letters, device_health
 
 from .conftest import NOW_MS, Api, ApiBuilder, write_readings
 

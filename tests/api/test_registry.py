@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from api import mosquitto_hash
-from api._provisioning import verify_mosquitto_hash
-from database import load_registry
+from safehood.api import mosquitto_hash
+from safehood.api._provisioning import verify_mosquitto_hash
+from safehood.database import load_registry
 
 from .conftest import Api
 

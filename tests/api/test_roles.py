@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from database import households
+from safehood.database import households
 
 from .conftest import Api, ApiBuilder
 
@@ -167,7 +167,7 @@ def test_without_a_valid_token_every_route_is_401(reader: Api, route: Route,
 
 
 def test_revoked_and_expired_tokens_are_refused(api: Api) -> None:
-    from api import TokenStore
+    from safehood.api import TokenStore
 
     tokens = TokenStore(api.engine, clock=lambda: 1_767_225_600_000)
     issued = tokens.create(name="Temp", role="admin", expires_ms=1_767_225_600_000 + 1000)

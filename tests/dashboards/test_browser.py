@@ -18,11 +18,11 @@ import httpx
 import orjson
 import pytest
 
-from api import Role, TokenStore
-from config import Settings
-from protocol import Registry
 from safehood._broker import MosquittoBroker, free_port
 from safehood._pipeline import Pipeline, build_pipeline
+from safehood.api import Role, TokenStore
+from safehood.config import Settings
+from safehood.protocol import Registry
 from tests._mqtt import publish_all, wait_until
 
 from .conftest import DESKTOP, PHONE, OpenPage

@@ -21,15 +21,15 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from alerting import AlertManager, SqlAlertRepository
-from api import ApiContext, create_app
-from config import Settings
-from dashboards import GRAFANA_DIR
-from database import create_database_engine, migrate
-from protocol import Registry, parse_message
-from protocol.const import DEVICE_KINDS, EVENTS_BY_KIND
-from store import InfluxReadingStore, SqliteReadingStore
-from store.const import STATUS_MEASUREMENT, TAG_KEYS
+from safehood.alerting import AlertManager, SqlAlertRepository
+from safehood.api import ApiContext, create_app
+from safehood.config import Settings
+from safehood.dashboards import GRAFANA_DIR
+from safehood.database import create_database_engine, migrate
+from safehood.protocol import Registry, parse_message
+from safehood.protocol.const import DEVICE_KINDS, EVENTS_BY_KIND
+from safehood.store import InfluxReadingStore, SqliteReadingStore
+from safehood.store.const import STATUS_MEASUREMENT, TAG_KEYS
 
 from ._grafana import (
     dashboard_problems,
@@ -45,7 +45,7 @@ DASHBOARD_FILES = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
 SITE = "xianlin-3"
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 # Packages whose modules define safehood's Prometheus metrics (all exposed on /metrics).
-METRIC_MODULES = ("ingest", "store", "alerting", "detectors", "api")
+METRIC_MODULES = tuple(f"safehood.{name}" for name in ("ingest", "store", "alerting", "detectors", "api"))
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-import dashboards
-from dashboards import GRAFANA_DIR, WEB_DIR
+from safehood import dashboards
+from safehood.dashboards import GRAFANA_DIR, WEB_DIR
 
 PAGES = ("index.html", "family.html")
 SCRIPTS = sorted(p.name for p in WEB_DIR.glob("*.js"))

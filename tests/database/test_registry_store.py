@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from database import create_database_engine, import_registry, load_registry, migrate
+from safehood.database import create_database_engine, import_registry, load_registry, migrate
 from tests.protocol.test_contract import REGISTRY
 
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from detectors import DetectorConfig, DetectorEngine
-from protocol import AlertDecision, Message, Registry
+from safehood.detectors import DetectorConfig, DetectorEngine
+from safehood.protocol import AlertDecision, Message, Registry
 
 SITE = "s1"
 # 2026-03-02T00:00:00Z, a Monday; households below are in UTC unless said otherwise.

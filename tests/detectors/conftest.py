@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol import ContractViolation, Label, Message, Registry, ReplayRecord, parse_message
-from simulators import Community, SimulationConfig, simulate, write_recording
+from safehood.protocol import ContractViolation, Label, Message, Registry, ReplayRecord, parse_message
+from safehood.simulators import Community, SimulationConfig, simulate, write_recording
 
 HOUSEHOLDS = 20
 DAYS = 2.0

@@ -13,23 +13,23 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from detectors import Detector, DetectorConfig
-from detectors.base import HouseholdScope
-from detectors.device_health import (
+from safehood.detectors import Detector, DetectorConfig
+from safehood.detectors.base import HouseholdScope
+from safehood.detectors.device_health import (
     BatteryDetector,
     DeviceOfflineDetector,
     GroupHealthDetector,
     TamperDetector,
 )
-from detectors.door import DoorDetector
-from detectors.fall import FallDetector
-from detectors.inactivity import InactivityDetector
-from detectors.night_wandering import NightWanderingDetector
-from detectors.smoke import SmokeDetector
-from detectors.sos import SosDetector
-from detectors.water import LeakDetector, SlowLeakDetector
-from protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
-from simulators import _physics as physics
+from safehood.detectors.door import DoorDetector
+from safehood.detectors.fall import FallDetector
+from safehood.detectors.inactivity import InactivityDetector
+from safehood.detectors.night_wandering import NightWanderingDetector
+from safehood.detectors.smoke import SmokeDetector
+from safehood.detectors.sos import SosDetector
+from safehood.detectors.water import LeakDetector, SlowLeakDetector
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.simulators import _physics as physics
 
 from ._support import DAY, T0, msg, registry
 
@@ -220,7 +220,7 @@ def test_never_reads_a_clock(case: Case, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_every_rule_has_a_case() -> None:
-    import detectors.engine as engine_module
+    import safehood.detectors.engine as engine_module
 
     classes = {obj for obj in vars(engine_module).values()
                if isinstance(obj, type) and issubclass(obj, Detector) and obj is not Detector}

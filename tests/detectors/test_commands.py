@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from protocol import Alert
 from safehood.cli import main
+from safehood.protocol import Alert
 
 from .conftest import DAYS
 

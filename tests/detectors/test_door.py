@@ -68,7 +68,7 @@ def test_stale_open_reading_does_not_reopen_a_shut_door() -> None:
 
 
 def test_night_hours_boundaries_use_local_time() -> None:
-    from detectors.base import in_window
+    from safehood.detectors.base import in_window
 
     assert in_window(time(22, 0), time(22, 0), time(6, 0))
     assert not in_window(time(6, 0), time(22, 0), time(6, 0))

@@ -3,8 +3,8 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from detectors import DetectorConfig, DetectorEngine
-from protocol import AlertDecision, Registry
+from safehood.detectors import DetectorConfig, DetectorEngine
+from safehood.protocol import AlertDecision, Registry
 
 from ._support import DAY, HOUR, MIN, T0, S, engine, feed, msg, of_type, registry, registry_data
 from .conftest import Recording

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from protocol import Alert, Label, format_ts
 from safehood.commands.evaluate import format_table, score
+from safehood.protocol import Alert, Label, format_ts
 
 from ._support import HOUR, MIN, T0, S
 

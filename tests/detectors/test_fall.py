@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors import DetectorConfig
-from detectors.fall import window_features
-from simulators import _physics as physics
+from safehood.detectors import DetectorConfig
+from safehood.detectors.fall import window_features
+from safehood.simulators import _physics as physics
 
 from ._support import MIN, T0, S, engine, feed, msg, of_type, registry, summary
 

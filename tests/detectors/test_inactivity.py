@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from detectors import DetectorConfig
+from safehood.detectors import DetectorConfig
 
 from ._support import DAY, HOUR, MIN, T0, S, engine, feed, msg, of_type, registry, summary
 

@@ -96,7 +96,7 @@ def test_out_of_order_close_and_duplicate_open_are_harmless() -> None:
 
 
 def test_time_zone_of_the_household_decides_what_night_is() -> None:
-    from protocol import Registry
+    from safehood.protocol import Registry
 
     from ._support import registry_data
 

@@ -13,7 +13,7 @@ from .conftest import DAYS, HOUSEHOLDS, Recording
 
 @pytest.fixture(scope="module")
 def card(recording: Recording) -> Scorecard:
-    from detectors import DetectorEngine
+    from safehood.detectors import DetectorEngine
 
     engine = DetectorEngine(recording.registry)
     sink = AlertSink(recording.registry)

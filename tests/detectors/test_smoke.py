@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from detectors import DetectorConfig
+from safehood.detectors import DetectorConfig
 
 from ._support import T0, S, engine, feed, msg, of_type, registry, summary
 

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from detectors import DetectorConfig
-from detectors.config import FallConfig
-from detectors.fall import window_features
+from safehood.detectors import DetectorConfig
+from safehood.detectors.config import FallConfig
+from safehood.detectors.fall import window_features
 
 from ._support import DAY, HOUR, MIN, T0, S, engine, feed, msg, of_type, registry
 

@@ -14,13 +14,13 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
-from config import Settings
-from database import create_database_engine, dead_letters, device_health, import_registry
-from protocol import Registry, parse_message
-from protocol._registry import DeviceIn
 from safehood._broker import AmqttBroker, MosquittoBroker
 from safehood._pipeline import Pipeline, build_pipeline
-from simulators import Community, LiveSimulator, SimulationConfig
+from safehood.config import Settings
+from safehood.database import create_database_engine, dead_letters, device_health, import_registry
+from safehood.protocol import Registry, parse_message
+from safehood.protocol._registry import DeviceIn
+from safehood.simulators import Community, LiveSimulator, SimulationConfig
 from tests._mqtt import Subscriber, publish_all, wait_until
 
 T0 = 1772410500000

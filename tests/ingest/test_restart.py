@@ -14,9 +14,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from protocol import Registry
 from safehood._broker import MosquittoBroker, free_port
-from store import SqliteReadingStore
+from safehood.protocol import Registry
+from safehood.store import SqliteReadingStore
 from tests._mqtt import publish_all, wait_until
 
 T0 = 1772410500000

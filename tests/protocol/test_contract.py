@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from protocol import (
+from safehood.protocol import (
     ContractViolation,
     Reason,
     Registry,

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from protocol import Label, Registry, read_labels
-from simulators import Community, RecordingSummary, SimulationConfig, write_recording
+from safehood.protocol import Label, Registry, read_labels
+from safehood.simulators import Community, RecordingSummary, SimulationConfig, write_recording
 
 
 @dataclass

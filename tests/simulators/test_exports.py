@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import simulators
+from safehood import simulators
 
 
 def test_the_package_exports_only_its_public_interface() -> None:

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import numpy as np
 
-from protocol import AlertType
-from simulators import SCENARIOS
-from simulators.const import BATTERY_LOW_PCT
+from safehood.protocol import AlertType
+from safehood.simulators import SCENARIOS
+from safehood.simulators.const import BATTERY_LOW_PCT
 
 from .conftest import Recording
 

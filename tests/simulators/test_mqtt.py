@@ -11,7 +11,7 @@ import pytest
 
 from safehood._broker import MosquittoBroker, free_port
 from safehood.cli import main
-from simulators import (
+from safehood.simulators import (
     BrokerUnreachable,
     Community,
     LiveSimulator,

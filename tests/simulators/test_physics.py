@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from protocol import Label
-from simulators import _physics as physics
+from safehood.protocol import Label
+from safehood.simulators import _physics as physics
 
 from .conftest import Recording
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import orjson
 
-from config import Settings
-from protocol import Registry
 from safehood._broker import MosquittoBroker
 from safehood._pipeline import build_pipeline
-from simulators import Community, Replayer, SimulationConfig, write_recording
+from safehood.config import Settings
+from safehood.protocol import Registry
+from safehood.simulators import Community, Replayer, SimulationConfig, write_recording
 from tests._mqtt import wait_until
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulators.const import SMOKE_ALARM, SMOKE_PREALARM
+from safehood.simulators.const import SMOKE_ALARM, SMOKE_PREALARM
 
 from .conftest import Recording
 

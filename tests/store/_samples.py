@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from protocol import Message
+from safehood.protocol import Message
 
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z
 

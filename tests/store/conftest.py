@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from store import InfluxReadingStore, ReadingStore, SqliteReadingStore
+from safehood.store import InfluxReadingStore, ReadingStore, SqliteReadingStore
 from tests._influxdb import InfluxServer
 
 # Short windows and retries keep the tests quick; the behaviour is the same as in production.

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from protocol import Message
-from store import ReadingStore, StoredReading, StoreError
+from safehood.protocol import Message
+from safehood.store import ReadingStore, StoredReading, StoreError
 
 from ._samples import T0, every_kind, message, smoke_series
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from config import Settings
 from safehood._broker import free_port
-from store import InfluxReadingStore, SqliteReadingStore, StoreError, open_store
-from store._line_protocol import to_line
+from safehood.config import Settings
+from safehood.store import InfluxReadingStore, SqliteReadingStore, StoreError, open_store
+from safehood.store._line_protocol import to_line
 from tests._influxdb import InfluxForwarder, InfluxServer
 from tests._mqtt import wait_until
 
@@ -82,7 +82,7 @@ def test_spool_survives_a_restart_of_the_store(
 # (its batching window is an hour long).
 CRASHING_WRITER = """
 import sys, time
-from store import InfluxReadingStore
+from safehood.store import InfluxReadingStore
 from tests.store._samples import smoke_series
 store = InfluxReadingStore(sys.argv[1], None, "safehood", sys.argv[2], spool_path=sys.argv[3],
                            batch_size=100_000, flush_interval_s=3600)

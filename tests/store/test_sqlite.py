@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import store
-from store import SqliteReadingStore, StoreError
+from safehood import store
+from safehood.store import SqliteReadingStore, StoreError
 
 from ._samples import T0, every_kind, message
 
