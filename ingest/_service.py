@@ -1,9 +1,16 @@
-"""The ingest consumer: validate, drop duplicates, store, hand on; acknowledge last."""
+"""The ingest consumer: validate, drop duplicates, store, hand on; acknowledge last.
+
+Durability from MQTT to the store is one rule: a batch is acknowledged to the source only
+after the sink took it for good. Until then the broker's persistent session holds it (a
+crash or a restart gets it delivered again, and the store's idempotent writes absorb the
+repeat); once acknowledged, the store holds it: a committed SQLite transaction, or for
+InfluxDB the store's disk spool, its one log and outage buffer. Nothing else keeps a copy:
+while the store refuses a batch, ingest waits for it with backoff and acknowledges nothing.
+"""
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections import Counter
@@ -19,12 +26,12 @@ from safehood.protocol import (
     deadletter_topic,
     parse_message,
 )
-from safehood.store import ReadingStore, StoreError
+from safehood.store import StoreError
 
 from ._deadletters import DeadLetter, DeadLetterRecorder
-from ._metrics import DUPLICATES, HANDLER_ERRORS, INGEST_LAG, MESSAGES, QUEUE_DEPTH, STORE_WRITE_ERRORS
-from ._mqtt_source import MqttSource, RawMessage
-from .const import IDLE_TICK_S
+from ._metrics import DUPLICATES, HANDLER_ERRORS, INGEST_LAG, MESSAGES, STORE_WRITE_ERRORS
+from ._source import RawMessage, ReadingSink, ReadingSource, Received
+from .const import IDLE_TICK_S, STORE_RETRY_MAX_DELAY_S, STORE_RETRY_MIN_DELAY_S
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +50,18 @@ class IngestStats:
 
 
 class IngestService:
-    """Takes raw messages off the source's queue in batches, validates
-    each against the contract and the registry, drops duplicates, writes the batch to the
-    store, passes it to the handlers (detectors, device health), then acknowledges it.
+    """Takes batches from the source, validates each message against the contract and the
+    registry, drops duplicates, writes the batch to the sink, passes it to the handlers
+    (detectors, device health), then acknowledges it (see the module's docstring).
 
-    A batch is acknowledged only after the store took it, so a crash loses nothing: the
-    broker redelivers and the store's idempotent writes absorb the repeat. Handlers run on
-    the consumer thread, one batch at a time; an exception in one is logged and counted,
-    never allowed to stop ingest.
+    The caller starts and stops the source. Handlers run on the consumer thread, one batch
+    at a time; an exception in one is logged and counted, never allowed to stop ingest.
     """
 
     def __init__(
         self,
-        source: MqttSource,
-        store: ReadingStore,
+        source: ReadingSource,
+        sink: ReadingSink,
         deadletters: DeadLetterRecorder,
         *,
         registry: Callable[[], Registry | None],
@@ -67,7 +72,7 @@ class IngestService:
         dedup_window: int = 256,
     ) -> None:
         self.source = source
-        self.store = store
+        self.sink = sink
         self.deadletters = deadletters
         self.registry = registry
         self.topic_prefix = topic_prefix
@@ -82,46 +87,27 @@ class IngestService:
         self._last_tick = 0.0
 
     def start(self) -> None:
-        self.source.start()
         self._thread = threading.Thread(target=self._run, name="ingest-consumer", daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop taking messages, finish the batch in hand, and disconnect."""
+        """Stop taking messages and finish the batches already received."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
-        self.source.stop()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            batch = self._take_batch()
-            if batch:
-                self._process(batch)
+            self._process(self.source.receive(self.batch_size, IDLE_TICK_S))
             self._maybe_tick()
-        # Drain what already arrived so a clean stop acknowledges everything it received.
-        while True:
-            batch = self._take_batch(wait=False)
-            if not batch:
-                break
-            self._process(batch)
+        # Finish what already arrived so a clean stop acknowledges everything it received.
+        while (received := self.source.receive(self.batch_size, 0)).messages:
+            self._process(received)
 
-    def _take_batch(self, wait: bool = True) -> list[RawMessage]:
-        """Wait up to a tick for the first message, then take whatever else is already
-        queued, up to the batch size. Under load batches grow by themselves; when traffic
-        is light every message goes on at once (alerts must not wait for a timer)."""
-        batch: list[RawMessage] = []
-        source = self.source.queue
-        try:
-            batch.append(source.get(timeout=IDLE_TICK_S) if wait else source.get_nowait())
-            while len(batch) < self.batch_size:
-                batch.append(source.get_nowait())
-        except queue.Empty:
-            pass
-        QUEUE_DEPTH.set(source.qsize())
-        return batch
-
-    def _process(self, batch: list[RawMessage]) -> None:
+    def _process(self, received: Received) -> None:
+        batch = received.messages
+        if not batch:
+            return
         registry = self.registry()
         valid: list[Message] = []
         valid_raw: list[RawMessage] = []
@@ -149,7 +135,7 @@ class IngestService:
             valid_raw.append(raw)
         outcome = self._write(valid)
         if outcome == "stopped":
-            return  # not acknowledged: the broker delivers the batch again after restart
+            return  # not acknowledged: delivered again after the restart
         if outcome == "rejected":
             rejected = ContractViolation(Reason.STORE_REJECTED, "the store refused the batch")
             letters.extend(self.deadletters.make(r.topic, r.payload, r.received_ms, rejected)
@@ -163,8 +149,7 @@ class IngestService:
             except Exception:
                 HANDLER_ERRORS.labels(getattr(handler, "__qualname__", repr(handler))).inc()
                 log.exception("handler %r failed on a batch of %d", handler, len(valid))
-        for raw in batch:
-            self.source.ack(raw)
+        received.ack()
         self.stats.received += len(batch)
         self.stats.valid += len(valid)
         self.stats.dead_letters += len(letters)
@@ -182,13 +167,12 @@ class IngestService:
                 INGEST_LAG.observe(max(0.0, now_s - m.ts_ms / 1000))
 
     def _write(self, messages: list[Message]) -> str:
-        """Write to the store, retrying with backoff until it takes the batch or we stop.
-        Not acknowledging meanwhile is the point: the broker keeps what we could not store.
+        """Write to the sink, retrying with backoff until it takes the batch or we stop.
         Returns ``stored``, ``rejected`` (never storable: dead-lettered) or ``stopped``."""
-        delay = 0.5
+        delay = STORE_RETRY_MIN_DELAY_S
         while messages:
             try:
-                self.store.write(messages)
+                self.sink.write(messages)
                 return "stored"
             except StoreError as exc:
                 STORE_WRITE_ERRORS.inc()
@@ -199,7 +183,7 @@ class IngestService:
                     return "stopped"
                 log.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
                 self._stop.wait(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, STORE_RETRY_MAX_DELAY_S)
         return "stored"
 
     def _record_deadletters(self, letters: list[DeadLetter]) -> None:

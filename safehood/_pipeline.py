@@ -68,6 +68,7 @@ class Pipeline:
     engine: Engine
     registry: RegistryHolder
     store: ReadingStore
+    source: MqttSource
     ingest: IngestService
     deadletters: DeadLetterRecorder
     detection: DetectionStage
@@ -80,8 +81,9 @@ class Pipeline:
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
-        """Start ingest (raising ``ingest.BrokerUnreachable``), then the API, and a watcher
+        """Start ingest (raising ``mqtt.BrokerUnreachable``), then the API, and a watcher
         that picks up registry changes made by other processes (``safehood registry``)."""
+        self.source.start()
         self.ingest.start()
         self._started.set()
         if self.api is not None:
@@ -106,6 +108,7 @@ class Pipeline:
             self.api.stop()
         if self._started.is_set():
             self.ingest.stop()
+            self.source.stop()
         self.notifications.close()
         for close in reversed(self._closers):
             try:
@@ -208,7 +211,7 @@ def build_pipeline(
         ))
         api = ApiServer(app, host=settings.api_host, port=settings.api_port)
     pipeline = Pipeline(settings=settings, engine=engine, registry=registry, store=store,
-                        ingest=ingest, deadletters=deadletters, detection=detection,
+                        source=source, ingest=ingest, deadletters=deadletters, detection=detection,
                         alerts=alerts, notifications=notifications, api=api)
     pipeline._closers.append(health.flush)
     return pipeline

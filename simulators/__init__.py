@@ -5,6 +5,9 @@ recording (:func:`write_recording`: registry, replay file, labels), publish it l
 (:class:`LiveSimulator`), or publish a recording (:class:`Replayer`).
 """
 
+from safehood.config import MqttEndpoint as _MqttEndpoint
+from safehood.mqtt import BrokerUnreachable
+
 from ._community import Community
 from ._engine import (
     RecordingSummary,
@@ -15,10 +18,12 @@ from ._engine import (
     write_recording,
 )
 from ._live import LiveSimulator, LiveStats
-from ._mqtt import BrokerUnreachable, parse_broker_url
 from ._replayer import Replayer, ReplayStats
 from ._scenarios import SCENARIOS, ScenarioRequest, describe_scenarios, parse_scenario_names
 from ._units import Radio
+
+# ``mqtt://[user:pass@]host[:port]`` (or ``mqtts://``) as an endpoint; ValueError otherwise.
+parse_broker_url = _MqttEndpoint.from_url
 
 __all__ = [
     "SCENARIOS",

@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 
 from safehood.config import MqttEndpoint
+from safehood.mqtt import BrokerUnreachable, Publisher
 from safehood.protocol import Label, build_topic
 
 from ._community import Community
 from ._engine import SimulationConfig
-from ._mqtt import BrokerUnreachable, Connection, parse_broker_url
 from ._scenarios import ScenarioInstance, plan_scenarios
 from ._units import BuildingUnit, HouseholdUnit
 from .const import DAY_MS, DEFAULT_CONNECTIONS, HOUR_MS
@@ -56,7 +56,7 @@ class LiveSimulator:
 
     Runs for ``days`` of event time, or until :meth:`stop`. Raises ``ValueError`` for a
     requested scenario that cannot happen; :meth:`start` connects first and raises
-    :class:`~simulators.BrokerUnreachable` when the broker cannot be reached.
+    :class:`~safehood.mqtt.BrokerUnreachable` when the broker cannot be reached.
     """
 
     def __init__(
@@ -77,7 +77,7 @@ class LiveSimulator:
         if connections < 1:
             raise ValueError("at least one connection is needed")
         self.community = community
-        self.endpoint = parse_broker_url(broker) if isinstance(broker, str) else broker
+        self.endpoint = MqttEndpoint.from_url(broker) if isinstance(broker, str) else broker
         self.config = config or SimulationConfig(seed=community.seed)
         self.speed = speed or None
         self.start_ms = start_ms if start_ms is not None else int(time.time() * 1000)
@@ -99,8 +99,8 @@ class LiveSimulator:
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._queue: queue.Queue[tuple[list[bytes], list[dict[str, Any]]] | None] = queue.Queue(2)
-        self._shared: list[Connection] = []
-        self._own: dict[str, Connection] = {}
+        self._shared: list[Publisher] = []
+        self._own: dict[str, Publisher] = {}
         self._will_devices: set[str] = set()
         self._to_connect: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -114,7 +114,7 @@ class LiveSimulator:
         try:
             for i in range(self.connections):
                 self._shared.append(
-                    Connection(self.endpoint, f"{self.client_prefix}-{self.config.seed}-{i}"))
+                    Publisher(self.endpoint, f"{self.client_prefix}-{self.config.seed}-{i}"))
         except BrokerUnreachable:
             for connection in self._shared:
                 connection.close()
@@ -300,12 +300,12 @@ class LiveSimulator:
         if isinstance(ts, int):
             self.stats.event_ms = ts
 
-    def _connection(self, device_id: str, topic: str) -> Connection:
+    def _connection(self, device_id: str, topic: str) -> Publisher:
         if device_id in self._will_devices:
             own = self._own.get(device_id)
             if own is None:
                 status_topic = topic.rsplit("/", 1)[0] + "/status"
-                own = Connection(self.endpoint, f"{self.client_prefix}-{device_id}",
+                own = Publisher(self.endpoint, f"{self.client_prefix}-{device_id}",
                                  will=(status_topic, _WILL_PAYLOAD))
                 self._own[device_id] = own
                 self.stats.own_connections += 1

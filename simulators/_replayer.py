@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from safehood.config import MqttEndpoint
+from safehood.mqtt import Publisher
 from safehood.protocol import parse_ts_ms, read_replay
-
-from ._mqtt import Connection, parse_broker_url
 
 
 @dataclass(slots=True)
@@ -35,7 +34,7 @@ class Replayer:
     (``None`` or ``0``: as fast as possible); a line whose ``ts`` goes back in time (a
     duplicate, a retry) goes out at once. With ``topic_prefix`` the recorded prefix is
     replaced. :meth:`run` blocks; :meth:`start`, :meth:`stop` and :meth:`join` run it in a
-    thread. Raises :class:`~simulators.BrokerUnreachable` when the broker cannot be reached
+    thread. Raises :class:`~safehood.mqtt.BrokerUnreachable` when the broker cannot be reached
     and ``ValueError`` for a line that is not a replay record.
     """
 
@@ -53,7 +52,7 @@ class Replayer:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path} is not a file")
-        self.endpoint = parse_broker_url(broker) if isinstance(broker, str) else broker
+        self.endpoint = MqttEndpoint.from_url(broker) if isinstance(broker, str) else broker
         self.speed = speed or None
         self.topic_prefix = topic_prefix.strip("/") if topic_prefix else None
         self.client_id = client_id
@@ -81,7 +80,7 @@ class Replayer:
 
     def run(self, progress: Callable[[int], None] | None = None) -> ReplayStats:
         """Publish the whole file (or until :meth:`stop`); ``progress(n)`` after each batch."""
-        connection = Connection(self.endpoint, self.client_id)
+        connection = Publisher(self.endpoint, self.client_id)
         began = time.monotonic()
         stats = self.stats
         base_ts: int | None = None

@@ -1,4 +1,4 @@
-"""Test helpers that speak MQTT to the real broker."""
+"""Test helpers that speak MQTT to the real broker, through the same edge as ingest."""
 
 from __future__ import annotations
 
@@ -9,24 +9,23 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+
+from safehood.config import MqttEndpoint
+from safehood.mqtt import Publisher, connect
 
 
-def publish_all(host: str, port: int, messages: Iterable[tuple[str, bytes]], qos: int = 1) -> int:
-    """Publish every ``(topic, payload)`` and wait until the broker has acknowledged all."""
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"test-pub-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5)
-    client.max_queued_messages_set(0)
-    client.max_inflight_messages_set(100)
-    client.connect(host, port)
-    client.loop_start()
-    infos = [client.publish(topic, payload, qos=qos) for topic, payload in messages]
-    for info in infos:
-        info.wait_for_publish(timeout=30)
-        assert info.is_published(), "the broker did not acknowledge a publish"
-    client.disconnect()
-    client.loop_stop()
-    return len(infos)
+def _endpoint(host: str, port: int) -> MqttEndpoint:
+    return MqttEndpoint(host=host, port=port, tls=False, username=None, password=None)
+
+
+def publish_all(host: str, port: int, messages: Iterable[tuple[str, bytes]]) -> int:
+    """Publish every ``(topic, payload)`` at QoS 1 and wait until the broker has acknowledged all."""
+    publisher = Publisher(_endpoint(host, port), f"test-pub-{uuid.uuid4().hex[:8]}")
+    for topic, payload in messages:
+        publisher.publish(topic, payload)
+    assert publisher.flush(), "the broker did not acknowledge a publish"
+    publisher.close()
+    return publisher.published
 
 
 class Subscriber:
@@ -35,16 +34,16 @@ class Subscriber:
     def __init__(self, host: str, port: int, topic: str) -> None:
         self.messages: list[mqtt.MQTTMessage] = []
         self._lock = threading.Lock()
-        self._subscribed = threading.Event()
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id=f"test-sub-{uuid.uuid4().hex[:8]}",
-                                  protocol=mqtt.MQTTv5)
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *_a: self._subscribed.set()
-        self.client.connect(host, port)
+        subscribed = threading.Event()
+
+        def setup(client: mqtt.Client) -> None:
+            client.on_message = self._on_message
+            client.on_subscribe = lambda *_a: subscribed.set()
+
+        self.client = connect(_endpoint(host, port), f"test-sub-{uuid.uuid4().hex[:8]}",
+                              protocol="5", setup=setup)
         self.client.subscribe(topic, qos=1)
-        self.client.loop_start()
-        assert self._subscribed.wait(10), "subscription was not acknowledged"
+        assert subscribed.wait(10), "subscription was not acknowledged"
 
     def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("protocol", "config", "database", "ingest", "store", "detectors", "alerting", "api",
+STAGES = ("protocol", "config", "mqtt", "database", "ingest", "store", "detectors", "alerting", "api",
           "dashboards", "simulators")
 
 

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-PACKAGES = ["protocol", "config", "database", "ingest", "store", "detectors", "alerting", "api",
+PACKAGES = ["protocol", "config", "mqtt", "database", "ingest", "store", "detectors", "alerting", "api",
             "dashboards", "simulators"]
 
 

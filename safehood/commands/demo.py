@@ -16,7 +16,7 @@ from safehood._demo_inbox import DemoInbox
 from safehood._pipeline import Pipeline, build_pipeline
 from safehood.alerting import AlertQuery
 from safehood.api import TokenStore
-from safehood.ingest import BrokerUnreachable
+from safehood.mqtt import BrokerUnreachable
 from safehood.protocol import AlertStatus, Registry
 from safehood.simulators import Community, LiveSimulator, ScenarioRequest, SimulationConfig
 

@@ -7,7 +7,7 @@ import signal
 import threading
 
 from safehood._pipeline import build_pipeline
-from safehood.ingest import BrokerUnreachable
+from safehood.mqtt import BrokerUnreachable
 from safehood.store import StoreError
 
 from ._common import CommandError, existing_file, load_settings

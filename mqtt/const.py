@@ -1,0 +1,13 @@
+"""Constants of the MQTT edge."""
+
+from typing import Final
+
+RECONNECT_MIN_DELAY_S: Final = 1
+RECONNECT_MAX_DELAY_S: Final = 30
+CONNECT_TIMEOUT_S: Final = 5.0
+# CONNACK reason codes that refuse the login (3.1.1: 4, 5; MQTT 5: 134, 135): no other
+# protocol version will do better.
+LOGIN_REFUSED: Final = frozenset({4, 5, 134, 135})
+# Publishes in flight or queued in paho before the publisher waits for acknowledgements.
+PUBLISH_WINDOW: Final = 2_000
+MAX_INFLIGHT: Final = 100
