@@ -1,18 +1,26 @@
-"""The InfluxDB reading store: batched writes through influxdb-client, a disk spool for
-outages, InfluxQL reads."""
+"""The InfluxDB reading store: every batch goes through one durable log (the disk spool)
+and one forwarder thread that sends it on; InfluxQL reads.
+
+Why one log: ingest acknowledges a batch to the broker as soon as :meth:`write` returns, so
+from then on the store alone must keep it, through a crash and through an outage. The
+spool does both jobs with one file and one thread: :meth:`write` commits the batch to the
+spool's journal and returns; the forwarder sends the journal in batches and deletes what
+InfluxDB took; when InfluxDB is away the journal moves to the spool's outage buffer, which
+the forwarder re-sends once ``/ping`` answers. There is no second copy in memory, no
+in-flight bookkeeping between a client-side batching queue and the spool, and no retry
+loop beside the spool's own.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import WriteOptions, WriteType
-from reactivex.scheduler import ThreadPoolScheduler
 
 from safehood.protocol import Message
 
@@ -23,15 +31,11 @@ from ._line_protocol import to_line
 from ._spool import DiskSpool, SpooledBatch
 from .const import (
     DEFAULT_BATCH_SIZE,
-    DEFAULT_EXPONENTIAL_BASE,
     DEFAULT_FLUSH_INTERVAL_S,
-    DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_DELAY_S,
-    DEFAULT_MAX_RETRY_TIME_S,
     DEFAULT_RETRY_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
     SPOOL_FILE_NAME,
-    SPOOL_MAX_BACKOFF_S,
 )
 
 if TYPE_CHECKING:
@@ -58,26 +62,18 @@ def _describe(exc: BaseException) -> str:
     return f"{prefix}{type(exc).__name__}: {message}"[:500]
 
 
-def _lines_in(body: bytes | str) -> int:
-    # One message a line; newlines inside values are escaped by the line builder.
-    if isinstance(body, bytes):
-        return body.count(b"\n") + 1
-    return body.count("\n") + 1
-
-
 class InfluxReadingStore:
     """Readings in InfluxDB (1.8+ for ``/api/v2/write``, 2.x, 3.x).
 
-    Writes go through influxdb-client's batching ``WriteApi``: :meth:`write` turns the
-    messages into line protocol, journals them in the disk spool (``spool_path``, SQLite)
-    and hands them over; batches of ``batch_size`` lines (or what ``flush_interval_s``
-    collected) are sent from the client's own thread and retried with exponential backoff.
-    A batch that still fails with a retryable error goes to the spool's pending table and
-    is re-submitted once ``/ping`` answers again; until the spool is empty, new writes go
-    straight to it instead of queueing behind retries in memory. A batch refused for good
-    (4xx) is kept in the spool's ``rejected`` table and counted. What a crash leaves in the
-    journal is re-submitted at the next start, so once :meth:`write` returns a message is
-    not lost to a crash or an outage. Points are keyed by measurement, tags and millisecond
+    :meth:`write` turns the messages into line protocol and commits them to the disk spool
+    (``spool_path``, SQLite); once it returns, neither a crash nor an outage loses them. A
+    forwarder thread sends what the spool's journal holds, ``batch_size`` lines at a time
+    or what ``flush_interval_s`` gathered, through influxdb-client. A batch that fails for
+    a reason that may pass (network, 5xx) moves with the rest of the journal to the spool's
+    outage buffer, and what is written meanwhile joins it; the forwarder re-sends it oldest
+    first once ``/ping`` answers, backing off from ``retry_interval_s`` to
+    ``max_retry_delay_s``. A batch refused for good (4xx) is kept in the spool's
+    ``rejected`` table and counted. Points are keyed by measurement, tags and millisecond
     time, so re-writing a message overwrites it: writes are idempotent.
 
     Reads use InfluxQL on ``/query`` over httpx. Thread safe.
@@ -93,76 +89,44 @@ class InfluxReadingStore:
         spool_path: str | Path,
         batch_size: int = DEFAULT_BATCH_SIZE,
         flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
-        max_retries: int = DEFAULT_MAX_RETRIES,
         retry_interval_s: float = DEFAULT_RETRY_INTERVAL_S,
         max_retry_delay_s: float = DEFAULT_MAX_RETRY_DELAY_S,
-        max_retry_time_s: float = DEFAULT_MAX_RETRY_TIME_S,
-        exponential_base: int = DEFAULT_EXPONENTIAL_BASE,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        if batch_size <= 0 or flush_interval_s <= 0 or max_retries < 0 or timeout_s <= 0:
+        if batch_size <= 0 or flush_interval_s <= 0 or timeout_s <= 0 or retry_interval_s <= 0:
             raise ValueError(
-                "batch_size, flush_interval_s and timeout_s must be positive, max_retries >= 0"
-            )
+                "batch_size, flush_interval_s, retry_interval_s and timeout_s must be positive")
         self.url = url.rstrip("/")
         self.org = org
         self.bucket = bucket
         database, _, retention_policy = bucket.partition("/")
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
         self._retry_interval_s = retry_interval_s
-        # Long enough for a batch to wait its window, use up its retries and be spooled.
-        self._default_flush_timeout_s = (
-            flush_interval_s + max_retry_time_s + (max_retries + 2) * timeout_s + 5.0
-        )
-        self._cond = threading.Condition()
-        self._pending = 0  # lines handed to the WriteApi and not yet written or spooled
-        # Journal ids of the batches in the WriteApi with their unanswered lines, oldest
-        # first: the client answers for lines in the order they were handed over.
-        self._inflight: deque[list[int]] = deque()
-        self._submit_lock = threading.Lock()
-        self._closed = False
-        self._spool_lock = threading.Lock()
+        self._max_retry_delay_s = max(max_retry_delay_s, retry_interval_s)
+        # Long enough for the send under way and one more.
+        self._default_flush_timeout_s = flush_interval_s + 2 * timeout_s + 5.0
         self.spool = DiskSpool(spool_path)
-        # While the spool holds anything, new writes join it rather than pile up in memory.
-        self._spool_first = self.spool.pending_messages > 0
         _metrics.SPOOL_DEPTH.set(self.spool.pending_messages)
-
         self._reader = InfluxQLReader(
             self.url, token, database, retention_policy or None, timeout_s
         )
         self._client = InfluxDBClient(
             url=self.url, token=token or "", org=org, timeout=int(timeout_s * 1000)
         )
-        # A scheduler of our own: WriteOptions' default one is shared by every client.
-        self._scheduler = ThreadPoolScheduler(1)
-        self.write_options = WriteOptions(
-            write_type=WriteType.batching,
-            batch_size=batch_size,
-            flush_interval=int(flush_interval_s * 1000),
-            retry_interval=int(retry_interval_s * 1000),
-            max_retries=max_retries,
-            max_retry_delay=int(max_retry_delay_s * 1000),
-            max_retry_time=int(max_retry_time_s * 1000),
-            exponential_base=exponential_base,
-            max_close_wait=int(self._default_flush_timeout_s * 1000),
-            write_scheduler=self._scheduler,
-        )
+        # One request per send and no retries of the client's own: the spool is the retry.
         self._write_api = self._client.write_api(
-            write_options=self.write_options,
-            success_callback=self._on_success,
-            error_callback=self._on_error,
-            retry_callback=self._on_retry,
-        )
-        # The spool is re-submitted synchronously, one batch at a time, without client
-        # retries: the drain loop does its own backoff.
-        self._resubmit_api = self._client.write_api(
             write_options=WriteOptions(write_type=WriteType.synchronous, max_retries=0)
         )
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._drainer = threading.Thread(
-            target=self._drain_loop, name="influx-spool-drainer", daemon=True
+        # Signalled when something is written, a flush waits, the store closes, or the
+        # journal was sent.
+        self._changed = threading.Condition()
+        self._flushes = 0
+        self._closed = False
+        self._forwarder = threading.Thread(
+            target=self._forward_loop, name="influx-forwarder", daemon=True
         )
-        self._drainer.start()
+        self._forwarder.start()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InfluxReadingStore:
@@ -180,162 +144,142 @@ class InfluxReadingStore:
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, messages: Sequence[Message]) -> None:
-        """Hand a batch to the background writer (or the spool while InfluxDB is away).
+        """Commit a batch to the spool for the forwarder to send.
 
-        Returns before the batch is stored; :meth:`flush` waits. Raises
-        :class:`StoreError` only when the store is closed or the spool cannot be written.
+        Returns before InfluxDB has it; :meth:`flush` waits. Raises :class:`StoreError`
+        when the store is closed or the spool cannot be written.
         """
         if not messages:
             return
-        lines = [to_line(m).encode() for m in messages]
-        body = b"\n".join(lines)
         if self._closed:
             raise StoreError("the InfluxDB store is closed", retryable=False)
-        if self._spool_first:
-            with self._spool_lock:
-                if self._spool_first:
-                    self._spool_put(body, len(lines), "InfluxDB was unavailable")
-                    return
-        with self._submit_lock:
-            if self._closed:
-                raise StoreError("the InfluxDB store is closed", retryable=False)
-            # Journaled first: a crash before InfluxDB answers loses nothing (see DiskSpool).
-            try:
-                journal_id = self.spool.journal(body, len(lines))
-            except Exception as exc:
-                raise StoreError(
-                    f"cannot write to the spool {self.spool.path}: {exc}", retryable=True
-                ) from exc
-            with self._cond:
-                self._pending += len(lines)
-                self._inflight.append([journal_id, len(lines)])
-            self._write_api.write(self.bucket, self.org, lines, _MS)
-
-    def _spool_put(self, body: bytes, messages: int, reason: str) -> None:
+        body = b"\n".join(to_line(m).encode() for m in messages)
         try:
-            self.spool.put(body, messages, reason)
+            spooled = self.spool.add(body, len(messages))
         except Exception as exc:
             raise StoreError(
                 f"cannot write to the spool {self.spool.path}: {exc}", retryable=True
             ) from exc
-        _metrics.SPOOLED.inc(messages)
-        _metrics.SPOOL_DEPTH.set(self.spool.pending_messages)
-        self._wake.set()
-
-    def _done(self, lines: int, *, settle: bool = True) -> None:
-        """``lines`` more lines were answered for; forget the journal rows now complete
-        (unless they could not be kept elsewhere: then the next start recovers them)."""
-        complete: list[int] = []
-        with self._cond:
-            self._pending -= lines
-            while lines > 0 and self._inflight:
-                head = self._inflight[0]
-                taken = min(lines, head[1])
-                head[1] -= taken
-                lines -= taken
-                if head[1] == 0:
-                    complete.append(head[0])
-                    self._inflight.popleft()
-            if self._pending <= 0:
-                self._cond.notify_all()
-        if settle and complete:
-            try:
-                self.spool.settle(complete)
-            except Exception:
-                log.exception("cannot clear %d batches from the journal", len(complete))
-
-    def _on_success(self, _conf: tuple[str, str, str], data: bytes | str) -> None:
-        lines = _lines_in(data)
-        _metrics.WRITTEN.labels("influx").inc(lines)
-        self._done(lines)
-
-    def _on_error(self, _conf: tuple[str, str, str], data: bytes | str, exc: Exception) -> None:
-        body = data if isinstance(data, bytes) else data.encode()
-        lines = _lines_in(body)
-        reason = _describe(exc)
-        kept = False
-        try:
-            if _is_retryable(exc):
-                log.warning("InfluxDB did not take %d messages, spooling them: %s", lines, reason)
-                with self._spool_lock:
-                    self._spool_put(body, lines, reason)
-                    self._spool_first = True
-            else:
-                log.error("InfluxDB refused %d messages: %s", lines, reason)
-                _metrics.REJECTED.inc(lines)
-                self.spool.reject(body, lines, reason)
-            kept = True
-        except Exception:
-            # Their journal rows stay: the next start re-submits them.
-            log.exception("could not spool %d messages InfluxDB did not take", lines)
-        finally:
-            self._done(lines, settle=kept)
-
-    def _on_retry(self, _conf: tuple[str, str, str], _data: Any, exc: Exception) -> None:
-        _metrics.RETRIES.inc()
-        log.info("InfluxDB write will be retried: %s", _describe(exc))
+        if spooled:
+            _metrics.SPOOLED.inc(len(messages))
+            _metrics.SPOOL_DEPTH.set(self.spool.pending_messages)
+        with self._changed:
+            self._changed.notify_all()
 
     def flush(self, timeout_s: float | None = None) -> None:
-        """Block until every message handed to :meth:`write` is in InfluxDB or the spool.
-
-        It does not wait for the spool to drain (see :attr:`spooled`).
+        """Block until every message handed to :meth:`write` is in InfluxDB or waits in the
+        spool's outage buffer. It does not wait for that buffer to drain (see :attr:`spooled`).
         """
         timeout = self._default_flush_timeout_s if timeout_s is None else timeout_s
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._pending <= 0, timeout):
-                raise StoreError(
-                    f"{self._pending} messages still on their way to InfluxDB after {timeout:.0f}s",
-                    retryable=True,
-                )
+        with self._changed:
+            self._flushes += 1
+            self._changed.notify_all()
+            try:
+                sent = self._changed.wait_for(
+                    lambda: self.spool.journaled_messages() == 0, timeout)
+            finally:
+                self._flushes -= 1
+        if not sent:
+            raise StoreError(
+                f"{self.spool.journaled_messages()} messages still on their way to InfluxDB"
+                f" after {timeout:.0f}s", retryable=True)
 
     @property
     def spooled(self) -> int:
-        """Messages in the disk spool, waiting for InfluxDB to come back."""
+        """Messages in the spool's outage buffer, waiting for InfluxDB to come back."""
         return self.spool.pending_messages
 
-    # -- the spool ---------------------------------------------------------------------------
+    # -- the forwarder -----------------------------------------------------------------------
 
-    def _drain_loop(self) -> None:
+    def _forward_loop(self) -> None:
         backoff = self._retry_interval_s
-        while not self._stop.is_set():
-            self._wake.clear()
+        while True:
             try:
-                batch = self.spool.oldest()
+                if self.spool.pending_messages:
+                    if self._closed:
+                        return  # it waits in the spool for the next start
+                    if self._resend_oldest():
+                        backoff = self._retry_interval_s
+                    else:
+                        self._wait(backoff)
+                        backoff = min(backoff * 2, self._max_retry_delay_s)
+                elif self.spool.journaled_messages():
+                    self._wait(self.flush_interval_s, batch_ready=True)
+                    self._send_journal()
+                elif self._closed:
+                    return
+                else:
+                    self._wait(None)
             except Exception:
-                log.exception("cannot read the spool %s", self.spool.path)
-                batch = None
-            if batch is None:
-                with self._spool_lock:
-                    if self.spool.pending_messages == 0:
-                        self._spool_first = False
-                self._wake.wait()
-                backoff = self._retry_interval_s
-                continue
-            if self._resubmit(batch):
-                backoff = self._retry_interval_s
-            else:
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, SPOOL_MAX_BACKOFF_S)
+                log.exception("cannot use the spool %s", self.spool.path)
+                self._wait(backoff)
+                backoff = min(backoff * 2, self._max_retry_delay_s)
 
-    def _resubmit(self, batch: SpooledBatch) -> bool:
-        """Send one spooled batch; False when InfluxDB is (still) away."""
+    def _wait(self, timeout_s: float | None, *, batch_ready: bool = False) -> None:
+        """Sleep until ``timeout_s`` passed or the store closes; with ``batch_ready``, also
+        until a full batch is journaled or a flush waits; with no timeout, until written to."""
+        def wake() -> bool:
+            if self._closed:
+                return True
+            if batch_ready:
+                return bool(self._flushes) or self.spool.journaled_messages() >= self.batch_size
+            return timeout_s is None and bool(
+                self.spool.journaled_messages() or self.spool.pending_messages)
+
+        with self._changed:
+            self._changed.wait_for(wake, timeout_s)
+
+    def _post(self, body: bytes) -> Exception | None:
+        try:
+            self._write_api.write(self.bucket, self.org, body, _MS)
+        except Exception as exc:
+            return exc
+        return None
+
+    def _send_journal(self) -> None:
+        batches = self.spool.journaled(self.batch_size)
+        messages = sum(b.messages for b in batches)
+        error = self._post(b"\n".join(b.body for b in batches))
+        if error is None:
+            self.spool.remove(batches)
+            _metrics.WRITTEN.labels("influx").inc(messages)
+        elif _is_retryable(error):
+            _metrics.RETRIES.inc()
+            log.warning("InfluxDB did not take %d messages, spooling them: %s",
+                        messages, _describe(error))
+            _metrics.SPOOLED.inc(self.spool.spill(_describe(error)))
+            _metrics.SPOOL_DEPTH.set(self.spool.pending_messages)
+        else:
+            self._reject(batches, error)
+        with self._changed:
+            self._changed.notify_all()
+
+    def _resend_oldest(self) -> bool:
+        """Send the batch that waited longest; False when InfluxDB is (still) away."""
+        batch = self.spool.oldest()
+        if batch is None:
+            return True
         if not self._reader.ping():
             return False
-        try:
-            self._resubmit_api.write(self.bucket, self.org, batch.body, _MS)
-        except Exception as exc:
-            if _is_retryable(exc):
-                log.info("spooled batch not taken yet: %s", _describe(exc))
-                return False
-            log.error("InfluxDB refused %d spooled messages: %s", batch.messages, _describe(exc))
-            _metrics.REJECTED.inc(batch.messages)
-            self.spool.move_to_rejected(batch, _describe(exc))
-        else:
-            self.spool.remove(batch)
+        error = self._post(batch.body)
+        if error is None:
+            self.spool.remove([batch])
             _metrics.RESUBMITTED.inc(batch.messages)
             _metrics.WRITTEN.labels("influx").inc(batch.messages)
+        elif _is_retryable(error):
+            _metrics.RETRIES.inc()
+            log.info("spooled batch not taken yet: %s", _describe(error))
+            return False
+        else:
+            self._reject([batch], error)
         _metrics.SPOOL_DEPTH.set(self.spool.pending_messages)
         return True
+
+    def _reject(self, batches: list[SpooledBatch], error: Exception) -> None:
+        messages = sum(b.messages for b in batches)
+        log.error("InfluxDB refused %d messages: %s", messages, _describe(error))
+        _metrics.REJECTED.inc(messages)
+        self.spool.move_to_rejected(batches, _describe(error))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -367,23 +311,18 @@ class InfluxReadingStore:
             raise StoreError("the InfluxDB store is closed", retryable=False)
 
     def close(self) -> None:
-        """Write what is batched (or spool it), stop the drain loop, release connections.
-
-        What is still in the spool stays there for the next start. Idempotent.
-        """
-        with self._submit_lock:
+        """Send what is journaled (or move it to the outage buffer), stop the forwarder,
+        release connections. What waits in the spool stays there for the next start.
+        Idempotent."""
+        with self._changed:
             if self._closed:
                 return
             self._closed = True
-        # Closing the batching WriteApi sends what it holds and waits for the callbacks.
+            self._changed.notify_all()
+        self._forwarder.join(timeout=self._default_flush_timeout_s)
         self._write_api.close()
-        self._stop.set()
-        self._wake.set()
-        self._drainer.join(timeout=30)
-        self._resubmit_api.close()
         self._client.close()
         self._reader.close()
-        self._scheduler.executor.shutdown(wait=False)
         self.spool.close()
 
     def __enter__(self) -> InfluxReadingStore:

@@ -1,4 +1,4 @@
-"""A durable on-disk spool of line-protocol batches on their way to InfluxDB."""
+"""The InfluxDB store's one durable log: line-protocol batches in a SQLite file."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ._base import StoreError
 
@@ -34,11 +35,11 @@ CREATE TABLE IF NOT EXISTS rejected (
     rejected_ms INTEGER NOT NULL
 );
 """
-_INSERT_PENDING = "INSERT INTO pending (body, messages, reason, spooled_ms) VALUES (?, ?, ?, ?)"
-_INSERT_REJECTED = (
-    "INSERT INTO rejected (body, messages, reason, rejected_ms) VALUES (?, ?, ?, ?)"
-)
+_SPILL = ("INSERT INTO pending (body, messages, reason, spooled_ms)"
+          " SELECT body, messages, ?, written_ms FROM journal ORDER BY id")
 _RECOVERED = "in flight when the store stopped"
+
+Table = Literal["journal", "pending"]
 
 
 def _now_ms() -> int:
@@ -47,8 +48,9 @@ def _now_ms() -> int:
 
 @dataclass(frozen=True, slots=True)
 class SpooledBatch:
-    """One batch waiting in the spool: line protocol, one message a line."""
+    """One batch in the spool: line protocol, one message a line, and where it waits."""
 
+    table: Table
     id: int
     body: bytes
     messages: int
@@ -57,12 +59,13 @@ class SpooledBatch:
 class DiskSpool:
     """Batches kept in a SQLite file until InfluxDB has them.
 
-    - ``journal``: every batch handed to the background writer, until InfluxDB answered
-      for it (or it moved to ``pending``). What a crash leaves here is moved to ``pending``
-      at the next start: a message written once is never lost to a crash in between, and
-      writing it twice is harmless (InfluxDB overwrites the same point).
-    - ``pending``: what failed for a reason that may pass (network, 5xx), re-submitted
-      when the server is back.
+    - ``journal``: batches the store took and has not sent yet. A batch is here (committed)
+      before :meth:`add` returns, so a crash after that loses nothing: what a crash leaves
+      here moves to ``pending`` at the next start. Writing a message twice is harmless
+      (InfluxDB overwrites the same point).
+    - ``pending``: the outage buffer. Batches InfluxDB could not take for a reason that may
+      pass (network, 5xx), and what is added while anything waits here, re-sent oldest first.
+      While ``pending`` holds anything, ``journal`` is empty.
     - ``rejected``: what the server refused for good (4xx), with the reason: a dead-letter
       record for an operator.
 
@@ -83,16 +86,13 @@ class DiskSpool:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
             with self._transaction():
-                self._conn.execute(
-                    "INSERT INTO pending (body, messages, reason, spooled_ms)"
-                    " SELECT body, messages, ?, written_ms FROM journal ORDER BY id",
-                    (_RECOVERED,),
-                )
+                self._conn.execute(_SPILL, (_RECOVERED,))
                 self._conn.execute("DELETE FROM journal")
             row = self._conn.execute("SELECT coalesce(sum(messages), 0) FROM pending").fetchone()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the spool {self.path}: {exc}", retryable=False) from None
         self._pending = int(row[0])
+        self._journaled = 0
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -106,35 +106,41 @@ class DiskSpool:
 
     @property
     def pending_messages(self) -> int:
-        """Messages waiting to be re-submitted."""
+        """Messages waiting for InfluxDB to come back."""
         return self._pending
 
-    def journal(self, body: bytes, messages: int) -> int:
-        """Record a batch on its way to InfluxDB; returns its id for :meth:`settle`."""
+    def journaled_messages(self) -> int:
+        """Messages taken and not sent yet."""
+        return self._journaled
+
+    def add(self, body: bytes, messages: int) -> bool:
+        """Keep a batch: in ``journal``, or in ``pending`` when that already holds something
+        (InfluxDB is away; the batch queues behind the others). Returns True for ``pending``."""
         with self._lock:
-            cursor = self._conn.execute(
+            if self._pending:
+                self._conn.execute(
+                    "INSERT INTO pending (body, messages, reason, spooled_ms) VALUES (?, ?, ?, ?)",
+                    (body, messages, "InfluxDB was unavailable", _now_ms()))
+                self._pending += messages
+                return True
+            self._conn.execute(
                 "INSERT INTO journal (body, messages, written_ms) VALUES (?, ?, ?)",
-                (body, messages, _now_ms()),
-            )
-            return int(cursor.lastrowid or 0)
+                (body, messages, _now_ms()))
+            self._journaled += messages
+            return False
 
-    def settle(self, journal_ids: Iterable[int]) -> None:
-        """Forget journaled batches InfluxDB answered for (or that were spooled)."""
-        ids = [(i,) for i in journal_ids]
-        if ids:
-            with self._lock:
-                self._conn.executemany("DELETE FROM journal WHERE id = ?", ids)
-
-    def put(self, body: bytes, messages: int, reason: str) -> None:
-        """Keep a batch for re-submission."""
+    def journaled(self, max_messages: int) -> list[SpooledBatch]:
+        """The oldest journaled batches, together at most ``max_messages`` (but at least one)."""
         with self._lock:
-            self._conn.execute(_INSERT_PENDING, (body, messages, reason, _now_ms()))
-            self._pending += messages
-
-    def reject(self, body: bytes, messages: int, reason: str) -> None:
-        """Keep a batch the server refused for good, with the reason."""
-        with self._lock:
-            self._conn.execute(_INSERT_REJECTED, (body, messages, reason, _now_ms()))
+            rows = self._conn.execute("SELECT id, body, messages FROM journal ORDER BY id")
+            batches: list[SpooledBatch] = []
+            total = 0
+            for row_id, body, messages in rows:
+                if batches and total + messages > max_messages:
+                    break
+                batches.append(SpooledBatch("journal", row_id, bytes(body), messages))
+                total += messages
+            return batches
 
     def oldest(self) -> SpooledBatch | None:
         """The pending batch that waited longest, or ``None`` when nothing waits."""
@@ -142,36 +148,43 @@ class DiskSpool:
             row = self._conn.execute(
                 "SELECT id, body, messages FROM pending ORDER BY id LIMIT 1"
             ).fetchone()
-        return None if row is None else SpooledBatch(row[0], bytes(row[1]), row[2])
+        return None if row is None else SpooledBatch("pending", row[0], bytes(row[1]), row[2])
 
-    def remove(self, batch: SpooledBatch) -> None:
-        """Forget a pending batch the server took."""
-        with self._lock:
-            if self._conn.execute("DELETE FROM pending WHERE id = ?", (batch.id,)).rowcount:
-                self._pending -= batch.messages
-
-    def move_to_rejected(self, batch: SpooledBatch, reason: str) -> None:
-        """Move a pending batch the server refused for good to ``rejected``."""
+    def spill(self, reason: str) -> int:
+        """Move the whole journal to ``pending`` (InfluxDB is away); returns the messages moved."""
         with self._lock, self._transaction():
-            self._conn.execute(
-                _INSERT_REJECTED, (batch.body, batch.messages, reason, _now_ms())
-            )
+            self._conn.execute(_SPILL, (reason,))
+            self._conn.execute("DELETE FROM journal")
+            moved, self._journaled = self._journaled, 0
+            self._pending += moved
+            return moved
+
+    def remove(self, batches: Sequence[SpooledBatch]) -> None:
+        """Forget batches the server took."""
+        with self._lock, self._transaction():
+            self._delete(batches)
+
+    def move_to_rejected(self, batches: Sequence[SpooledBatch], reason: str) -> None:
+        """Move batches the server refused for good to ``rejected``."""
+        with self._lock, self._transaction():
+            self._conn.executemany(
+                "INSERT INTO rejected (body, messages, reason, rejected_ms) VALUES (?, ?, ?, ?)",
+                [(b.body, b.messages, reason, _now_ms()) for b in batches])
+            self._delete(batches)
+
+    def _delete(self, batches: Sequence[SpooledBatch]) -> None:
+        for batch in batches:
             deleted = self._conn.execute(
-                "DELETE FROM pending WHERE id = ?", (batch.id,)
-            ).rowcount
-            if deleted:
+                f"DELETE FROM {batch.table} WHERE id = ?", (batch.id,)).rowcount
+            if deleted and batch.table == "journal":
+                self._journaled -= batch.messages
+            elif deleted:
                 self._pending -= batch.messages
 
     def rejected_messages(self) -> int:
         """Messages the server refused for good, kept in ``rejected``."""
         with self._lock:
             row = self._conn.execute("SELECT coalesce(sum(messages), 0) FROM rejected").fetchone()
-        return int(row[0])
-
-    def journaled_messages(self) -> int:
-        """Messages handed to the writer that InfluxDB has not answered for yet."""
-        with self._lock:
-            row = self._conn.execute("SELECT coalesce(sum(messages), 0) FROM journal").fetchone()
         return int(row[0])
 
     def close(self) -> None:

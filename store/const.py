@@ -18,15 +18,10 @@ SQLITE_SCHEMA_VERSION: Final = 1
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 NO_SEQ: Final = -1  # stands for "no seq" in the embedded store's unique key (seq >= 0)
 
-# InfluxDB writes: influxdb-client's WriteOptions, in our units.
+# InfluxDB writes: batches of the spool's journal, and the backoff while InfluxDB is away.
 DEFAULT_BATCH_SIZE: Final = 1_000
 DEFAULT_FLUSH_INTERVAL_S: Final = 0.5
-DEFAULT_MAX_RETRIES: Final = 3
 DEFAULT_RETRY_INTERVAL_S: Final = 1.0
-DEFAULT_MAX_RETRY_DELAY_S: Final = 10.0
-DEFAULT_MAX_RETRY_TIME_S: Final = 30.0
-DEFAULT_EXPONENTIAL_BASE: Final = 2
+DEFAULT_MAX_RETRY_DELAY_S: Final = 30.0
 DEFAULT_TIMEOUT_S: Final = 10.0
-# The spool re-checks a server that is down with this backoff.
-SPOOL_MAX_BACKOFF_S: Final = 30.0
 SPOOL_FILE_NAME: Final = "influx-spool.db"

@@ -14,10 +14,8 @@ from tests._influxdb import InfluxServer
 # Short windows and retries keep the tests quick; the behaviour is the same as in production.
 FAST_INFLUX = {
     "flush_interval_s": 0.05,
-    "max_retries": 1,
     "retry_interval_s": 0.1,
     "max_retry_delay_s": 0.2,
-    "max_retry_time_s": 2.0,
     "timeout_s": 5.0,
 }
 
