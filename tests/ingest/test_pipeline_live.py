@@ -11,13 +11,13 @@ from typing import Any
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from safehood._broker import AmqttBroker, MosquittoBroker
 from safehood._pipeline import Pipeline, build_pipeline
-from safehood.config import Settings
+from safehood.config import MqttEndpoint, Settings
 from safehood.database import create_database_engine, dead_letters, device_health, import_registry
+from safehood.mqtt import Publisher
 from safehood.protocol import Registry, parse_message
 from safehood.protocol._registry import DeviceIn
 from safehood.simulators import Community, LiveSimulator, SimulationConfig
@@ -190,15 +190,11 @@ def test_falls_back_to_mqtt_311_on_a_broker_without_mqtt5(
         pipeline.start()
         assert pipeline.ingest.source.connected.wait(10)
         assert pipeline.ingest.source.protocol == mqtt.MQTTv311
-        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                             protocol=mqtt.MQTTv311)
-        client.connect(broker.host, broker.port)
-        client.loop_start()
-        for i in range(20):
-            client.publish(topic(topic_prefix, "h001-door", "event"), orjson.dumps(
-                {"ts": T0 + i, "seq": i, "kind": "door", "event": "open"}), qos=1).wait_for_publish(10)
-        client.disconnect()
-        client.loop_stop()
+        with Publisher(MqttEndpoint.from_url(broker.url), f"pub-{topic_prefix}",
+                       protocol="3.1.1") as publisher:
+            for i in range(20):
+                publisher.publish(topic(topic_prefix, "h001-door", "event"), orjson.dumps(
+                    {"ts": T0 + i, "seq": i, "kind": "door", "event": "open"}))
         wait_until(lambda: pipeline.ingest.stats.valid == 20, what="20 messages via MQTT 3.1.1")
         pipeline.store.flush()
         assert pipeline.store.count(site=SITE) == 20

@@ -1,0 +1,69 @@
+"""Ingest over its in-memory edges (a list source, a list sink): what is acknowledged, when."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import orjson
+import pytest
+
+from safehood.database import create_database_engine, migrate
+from safehood.ingest import DeadLetterRecorder, IngestService, ListSink, ListSource, RawMessage
+from safehood.protocol import Message
+from safehood.store import StoreError
+from tests._mqtt import wait_until
+
+T0 = 1772410500000
+PREFIX = "safehood"
+TOPIC = f"{PREFIX}/v1/xianlin-3/h001-motion-hall/event"
+
+
+def raw(seq: int) -> RawMessage:
+    payload = orjson.dumps({"ts": T0 + seq, "seq": seq, "kind": "motion", "event": "motion"})
+    return RawMessage(TOPIC, payload, T0 + seq)
+
+
+class RefusingSink:
+    """A store that is down: every write fails with a retryable error."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def write(self, messages: Sequence[Message]) -> None:
+        self.attempts += 1
+        raise StoreError("down", retryable=True)
+
+
+@pytest.fixture
+def deadletters(tmp_path: Path) -> Iterator[DeadLetterRecorder]:
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    yield DeadLetterRecorder(engine, topic=f"{PREFIX}/v1/_deadletter")
+    engine.dispose()
+
+
+def test_a_batch_is_acknowledged_once_the_sink_took_it(deadletters: DeadLetterRecorder) -> None:
+    broken = RawMessage(TOPIC, b"{not json", T0)
+    source = ListSource([raw(0), raw(1), raw(1), broken])
+    sink = ListSink()
+    service = IngestService(source, sink, deadletters, registry=lambda: None, topic_prefix=PREFIX)
+    service.start()
+    try:
+        wait_until(lambda: len(source.acknowledged) == 4, what="the batch acknowledged")
+    finally:
+        service.stop()
+    assert [m.seq for batch in sink.batches for m in batch] == [0, 1]
+    assert service.stats.duplicates == 1
+    assert deadletters.counts == {"bad_json": 1}
+
+
+def test_what_the_sink_refuses_is_never_acknowledged(deadletters: DeadLetterRecorder) -> None:
+    source = ListSource([raw(0), raw(1)])
+    sink = RefusingSink()
+    service = IngestService(source, sink, deadletters, registry=lambda: None, topic_prefix=PREFIX)
+    service.start()
+    wait_until(lambda: sink.attempts >= 2, what="a retried write")
+    service.stop()
+    assert source.acknowledged == []
+    assert service.stats.received == 0
