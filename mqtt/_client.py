@@ -48,7 +48,8 @@ def connect(
     ``session_expiry_s`` asks for a persistent session (clean start off) that the broker
     keeps that long after a disconnect; otherwise the session is clean. ``will`` is a
     retained QoS 1 last will. ``setup`` installs the caller's callbacks before connecting;
-    its ``on_connect`` sees the first CONNACK too. paho reconnects on its own afterwards.
+    its ``on_connect`` sees every CONNACK but a first refusal (that one is raised, or
+    answered with the fallback). paho reconnects on its own afterwards.
 
     Raises :class:`BrokerUnreachable` when the socket cannot be opened, no CONNACK comes
     within ``timeout_s``, the login is refused, or no protocol version is accepted.
@@ -115,9 +116,10 @@ class _Connack:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                     properties: Any) -> None:
-        if self._callers is not None:
+        first = not self._answered.is_set()
+        if self._callers is not None and not (first and reason.is_failure):
             self._callers(client, userdata, flags, reason, properties)
-        if not self._answered.is_set():
+        if first:
             self._reason = reason
             self._answered.set()
 

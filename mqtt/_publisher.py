@@ -38,6 +38,12 @@ class Publisher:
         self._inflight: deque[mqtt.MQTTMessageInfo] = deque()
         self.published = 0
 
+    @property
+    def protocol(self) -> ProtocolChoice:
+        """The MQTT version the broker accepted: pass it on to further connections to the
+        same broker to spare them the fallback."""
+        return "5" if self._client.protocol == mqtt.MQTTv5 else "3.1.1"
+
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
         info = self._client.publish(topic, payload, qos=1, retain=retain)
         self.published += 1

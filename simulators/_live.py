@@ -113,8 +113,9 @@ class LiveSimulator:
         """Connect and start publishing in background threads."""
         try:
             for i in range(self.connections):
-                self._shared.append(
-                    Publisher(self.endpoint, f"{self.client_prefix}-{self.config.seed}-{i}"))
+                self._shared.append(Publisher(
+                    self.endpoint, f"{self.client_prefix}-{self.config.seed}-{i}",
+                    protocol=self._shared[0].protocol if self._shared else "auto"))
         except BrokerUnreachable:
             for connection in self._shared:
                 connection.close()
@@ -306,7 +307,8 @@ class LiveSimulator:
             if own is None:
                 status_topic = topic.rsplit("/", 1)[0] + "/status"
                 own = Publisher(self.endpoint, f"{self.client_prefix}-{device_id}",
-                                 will=(status_topic, _WILL_PAYLOAD))
+                                protocol=self._shared[0].protocol,
+                                will=(status_topic, _WILL_PAYLOAD))
                 self._own[device_id] = own
                 self.stats.own_connections += 1
             return own
