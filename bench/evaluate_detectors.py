@@ -24,8 +24,8 @@ import orjson
 from tqdm import tqdm
 
 from safehood.commands.detect import DetectSummary, detect
-from safehood.commands.evaluate import Scorecard, format_table, plot, score
 from safehood.detectors import DetectorConfig
+from safehood.evaluation import Scorecard, format_table, plot, score
 from safehood.protocol import Alert, Label, Registry, read_labels, write_jsonl
 from safehood.simulators import Community, SimulationConfig, write_recording
 

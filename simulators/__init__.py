@@ -16,16 +16,19 @@ from ._engine import (
 )
 from ._live import LiveSimulator, LiveStats
 from ._mqtt import BrokerUnreachable, parse_broker_url
+from ._population import POPULATIONS, Population
 from ._replayer import Replayer, ReplayStats
 from ._scenarios import SCENARIOS, ScenarioRequest, describe_scenarios, parse_scenario_names
 from ._units import Radio
 
 __all__ = [
+    "POPULATIONS",
     "SCENARIOS",
     "BrokerUnreachable",
     "Community",
     "LiveSimulator",
     "LiveStats",
+    "Population",
     "Radio",
     "RecordingSummary",
     "ReplayStats",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from safehood.commands.evaluate import format_table, score
+from safehood.evaluation import format_table, score
 from safehood.protocol import Alert, Label, format_ts
 
 from ._support import HOUR, MIN, T0, S
