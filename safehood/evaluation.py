@@ -33,6 +33,8 @@ DEFAULT_MAX_DELAY_S: dict[str, float] = {
 }
 FALLBACK_MAX_DELAY_S = 600.0
 DEFAULT_TOLERANCE_S = 60.0
+# False records of one subject closer together than this are one false alarm repeated.
+EPISODE_GAP_S = 6 * 3600.0
 # How early an alert may start before its label, where a label's start is known only to
 # within a reporting period: a battery crosses the mark between two status reports, and a
 # label may name a later report than the first one below it.
@@ -66,6 +68,9 @@ class TypeScore:
     delays_s: tuple[float, ...] = ()
     negatives: int = 0
     negatives_alerted: int = 0
+    # The most alert records one incident (a label) or one false alarm (false records of one
+    # subject less than EPISODE_GAP_S apart) produced: 1 when each is one alert.
+    max_records_per_incident: int = 0
 
     @property
     def recall(self) -> float | None:
@@ -88,6 +93,7 @@ class TypeScore:
             "delay_p50_s": self.delay_percentile(50), "delay_p90_s": self.delay_percentile(90),
             "delay_max_s": max(self.delays_s) if self.delays_s else None,
             "negatives": self.negatives, "negatives_alerted": self.negatives_alerted,
+            "max_records_per_incident": self.max_records_per_incident,
         }
 
 
@@ -98,6 +104,7 @@ class Scorecard:
     household_days: float
     scores: tuple[TypeScore, ...] = field(default_factory=tuple)
     missed: tuple[Label, ...] = ()
+    false_alerts: tuple[Alert, ...] = ()  # alerts that match no positive label
 
     def score(self, alert_type: str) -> TypeScore | None:
         return next((s for s in self.scores if s.type == alert_type), None)
@@ -187,17 +194,20 @@ def score(
     ordered = sorted(types, key=lambda t: (TYPE_ORDER.index(t) if t in TYPE_ORDER else 99, t))
     scores: list[TypeScore] = []
     missed: list[Label] = []
+    false_alerts: list[Alert] = []
     for alert_type in ordered:
         type_alerts = sorted(by_type.get(alert_type, []), key=lambda a: a.started_at)
         starts = [_ms(a.started_at) for a in type_alerts]
         late_ms = int(delays.get(alert_type, FALLBACK_MAX_DELAY_S) * MS_PER_S)
         early_ms = max(tolerance_ms, int(TYPE_TOLERANCE_S.get(alert_type, 0.0) * MS_PER_S))
         matched_alerts: set[int] = set()
+        records_per_label: list[int] = []
         type_delays: list[float] = []
         type_labels = positives.get(alert_type, [])
         for label in type_labels:
             lo, hi = label.start - early_ms, label.end + late_ms
             first: int | None = None
+            records = 0
             for index, (alert, start) in enumerate(zip(type_alerts, starts, strict=True)):
                 if start < lo:
                     continue
@@ -205,12 +215,18 @@ def score(
                     break
                 if _same_entity(label, alert):
                     matched_alerts.add(index)
+                    records += 1
                     first = start if first is None else min(first, start)
+            records_per_label.append(records)
             if first is None:
                 missed.append(label)
             else:
                 type_delays.append(max(0.0, (first - label.start) / MS_PER_S))
         false_alarms = len(type_alerts) - len(matched_alerts)
+        unmatched = [(alert, start) for index, (alert, start)
+                     in enumerate(zip(type_alerts, starts, strict=True))
+                     if index not in matched_alerts]
+        false_alerts.extend(alert for alert, _ in unmatched)
         alerted = sum(
             1 for label in negatives.get(alert_type, [])
             if any(label.start - early_ms <= start <= label.end + late_ms
@@ -224,8 +240,27 @@ def score(
                 100.0 * false_alarms / household_days if household_days > 0 else math.nan),
             delays_s=tuple(type_delays), negatives=len(negatives.get(alert_type, [])),
             negatives_alerted=alerted,
+            max_records_per_incident=max([*records_per_label, *_episode_sizes(unmatched)],
+                                         default=0),
         ))
-    return Scorecard(household_days, tuple(scores), tuple(missed))
+    return Scorecard(household_days, tuple(scores), tuple(missed), tuple(false_alerts))
+
+
+def _episode_sizes(alerts: Sequence[tuple[Alert, int]]) -> list[int]:
+    """Records per false alarm: one subject's records less than EPISODE_GAP_S apart are one."""
+    gap_ms = int(EPISODE_GAP_S * MS_PER_S)
+    last: dict[tuple[str | None, ...], tuple[int, int]] = {}  # subject -> (last start, episode)
+    sizes: list[int] = []
+    for alert, start in alerts:  # in start order
+        subject = (alert.site, alert.household, alert.resident, alert.device_id)
+        previous = last.get(subject)
+        if previous is not None and start - previous[0] < gap_ms:
+            sizes[previous[1]] += 1
+            last[subject] = (start, previous[1])
+        else:
+            last[subject] = (start, len(sizes))
+            sizes.append(1)
+    return sizes
 
 
 def _pct(value: float | None) -> str:
