@@ -217,7 +217,7 @@ def plot(results: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], path
 
     names = [row["type"] for row in rows]
     x = range(len(names))
-    fig, axes = plt.subplots(4, 1, figsize=(11, 12), sharex=True)
+    fig, axes = plt.subplots(4, 1, figsize=(11, 13))
     fig.suptitle(title)
     recall = [100 * row["recall"][0] if row["recall"] else 0.0 for row in rows]
     precision = [100 * row["precision"][0] if row["precision"] else 0.0 for row in rows]
@@ -242,8 +242,8 @@ def plot(results: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], path
     axes[3].axhline(MAX_FALSE_CRITICAL, color="black", linestyle="--", linewidth=0.8)
     axes[3].set_ylabel("false critical / 100 hd\nper community")
     axes[3].set_xticks(range(len(seeds)), [f"s{s}" for s in seeds], rotation=60, fontsize=7)
-    axes[2].set_xticks(list(x), names, rotation=35, ha="right")
-    axes[2].tick_params(labelbottom=True)
+    for ax in axes[:3]:
+        ax.set_xticks(list(x), names, rotation=35, ha="right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
