@@ -14,10 +14,12 @@ import random
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
+
+from safehood.protocol import in_window
 
 from . import _physics as physics
 from ._community import Community, HouseholdSpec, ResidentSpec
@@ -38,7 +40,6 @@ from ._timeline import (
     dates_between,
     local_date,
     local_midnight,
-    minute_of_day,
 )
 from ._units import RELIABLE, WILL, HouseholdUnit, SmokeProfile, Visit
 from .const import (
@@ -727,10 +728,9 @@ def _minutes(hhmm: str) -> int:
 
 
 def in_night(h: HouseholdSpec, t: int) -> bool:
-    """Whether ``t`` falls in ``h``'s night hours (local time)."""
-    minute = minute_of_day(h.zone, t)
-    ns, ne = _minutes(h.night[0]), _minutes(h.night[1])
-    return minute >= ns or minute < ne if ns > ne else ns <= minute < ne
+    """Whether ``t`` falls in ``h``'s night hours (local time), as the protocol reads them."""
+    local = datetime.fromtimestamp(t / 1000, h.zone).time()
+    return in_window(local, time.fromisoformat(h.night[0]), time.fromisoformat(h.night[1]))
 
 
 def plan_scenarios(

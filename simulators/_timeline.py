@@ -141,11 +141,6 @@ def local_date(zone: ZoneInfo, t_ms: int) -> date:
     return datetime.fromtimestamp(t_ms / 1000, tz=zone).date()
 
 
-def minute_of_day(zone: ZoneInfo, t_ms: int) -> float:
-    local = datetime.fromtimestamp(t_ms / 1000, tz=zone)
-    return local.hour * 60 + local.minute + local.second / 60
-
-
 class _Builder:
     def __init__(self, rng: random.Random, midnight: int, start_minute: float) -> None:
         self.rng = rng
