@@ -41,7 +41,7 @@ from ._timeline import (
     local_date,
     local_midnight,
 )
-from ._units import RELIABLE, WILL, HouseholdUnit, SmokeProfile, Visit
+from ._units import RELIABLE, WILL, BuildingUnit, HouseholdUnit, SmokeProfile, Visit
 from .const import (
     BATTERY_LOW_PCT,
     DAY_MS,
@@ -667,6 +667,21 @@ def apply_scenario(unit: HouseholdUnit, inst: ScenarioInstance) -> None:
     """Change ``unit``'s routine and traffic for ``inst`` and record its label."""
     SCENARIOS[inst.name].apply(unit, inst, py_rng(unit.seed, "scenario", inst.index),
                                np_rng(unit.seed, "scenario", inst.index))
+
+
+def apply_due(unit: BuildingUnit | HouseholdUnit, b: int) -> None:
+    """Apply ``unit``'s scenarios due before it generates the window ending at ``b``.
+
+    Scenarios are applied a day ahead: a long segment (a night's sleep) generates its
+    traffic in the window where it starts, so the scenario must already have cut it.
+    """
+    if not isinstance(unit, HouseholdUnit):
+        return
+    unit.ensure(b + 2 * DAY_MS)
+    for inst in sorted(unit.scenarios, key=lambda s: s.at_ms):
+        if inst.index not in unit.applied and inst.at_ms < b + DAY_MS:
+            unit.applied.add(inst.index)
+            apply_scenario(unit, inst)
 
 
 def describe_scenarios() -> str:

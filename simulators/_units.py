@@ -574,16 +574,11 @@ class HouseholdUnit(_Unit):
     # -- per window ----------------------------------------------------------------------------
 
     def run(self, a: int, b: int) -> tuple[list[bytes], list[dict[str, Any]]]:
-        """Everything published in ``[a, b)`` and the labels finished by then."""
-        from ._scenarios import apply_scenario  # here: the scenarios module imports this one
+        """Everything published in ``[a, b)`` and the labels finished by then.
 
+        The scenarios due must have been applied first (:func:`._scenarios.apply_due`).
+        """
         self.ensure(b + 2 * DAY_MS)
-        # Scenarios are applied a day ahead: a long segment (a night's sleep) generates its
-        # traffic in the window where it starts, so the scenario must already have cut it.
-        for inst in sorted(self.scenarios, key=lambda s: s.at_ms):
-            if inst.index not in self.applied and inst.at_ms < b + DAY_MS:
-                self.applied.add(inst.index)
-                apply_scenario(self, inst)
         for timeline in self.timelines.values():
             timeline.prune(a - DAY_MS)
         if len(self._plans) > 64:
