@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from safehood.cli import main
 from safehood.simulators import POPULATIONS, SCENARIOS, Community, SimulationConfig
 from safehood.simulators._population import DEFAULT_ROUTINE
 from safehood.simulators._timeline import SLEEP
@@ -94,3 +96,17 @@ def test_radio_loss_and_clock_skew_vary_by_device(diverse: Recording) -> None:
     assert max(t.drop for t in traits) > 0.05 > min(t.drop for t in traits)
     assert min(t.skew_ms for t in traits) < -10_000 and max(t.skew_ms for t in traits) > 10_000
     assert Counter(len(spec.residents) for spec in diverse.community.households)[2] >= 8
+
+
+def test_simulate_exposes_the_population(tmp_path: Path) -> None:
+    outputs = {}
+    for name in ("default", "diverse"):
+        out = tmp_path / name
+        assert main(["simulate", "--households", "4", "--days", "0.25", "--seed", "2",
+                     "--population", name, "--out", str(out), "--no-progress",
+                     "--workers", "1"]) == 0
+        outputs[name] = (out / "traffic.jsonl").read_bytes()
+    assert outputs["default"] != outputs["diverse"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", "--households", "4", "--population", "nobody", "--out", str(tmp_path)])
+    assert exit_info.value.code != 0
