@@ -1,6 +1,7 @@
 """How fast the simulator writes a recording: 10,000 households for one day by default.
 
-    .venv/bin/python bench/simulate_rate.py [--households N] [--days D] [--workers W] [--keep DIR]
+    .venv/bin/python bench/simulate_rate.py [--households N] [--days D] [--workers W] [--population P]
+        [--keep DIR]
 
 Prints wall time, messages per second, households per second and the file size.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from safehood.simulators import Community, SimulationConfig, write_recording
+from safehood.simulators import POPULATIONS, Community, SimulationConfig, write_recording
 
 
 def main() -> int:
@@ -26,12 +27,14 @@ def main() -> int:
     parser.add_argument("--days", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--population", choices=sorted(POPULATIONS), default="default")
     parser.add_argument("--keep", type=Path, default=None, help="write here and keep the files")
     args = parser.parse_args()
     out = args.keep or Path(tempfile.mkdtemp(prefix="simulate-rate-"))
     try:
         began = time.perf_counter()
-        community = Community.generate(args.households, seed=args.seed)
+        community = Community.generate(args.households, seed=args.seed,
+                                       population=POPULATIONS[args.population])
         summary = write_recording(out, community, SimulationConfig(seed=args.seed, days=args.days),
                                   workers=args.workers)
         wall = time.perf_counter() - began

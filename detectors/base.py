@@ -26,6 +26,7 @@ from safehood.protocol import (
     Registry,
     Resident,
     Severity,
+    in_window,
 )
 
 Decisions = list[AlertDecision]
@@ -113,17 +114,6 @@ class HouseholdScope:
     def is_night(self, ts_ms: int) -> bool:
         """True when ``ts_ms`` falls in the household's night hours (local time)."""
         return in_window(self.local(ts_ms).time(), self.night_start, self.night_end)
-
-
-def in_window(moment: time, start: time, end: time) -> bool:
-    """True when ``moment`` is in ``[start, end)``, a window that may wrap midnight.
-
-    >>> in_window(time(23, 30), time(22, 0), time(6, 0)), in_window(time(12), time(22), time(6))
-    (True, False)
-    """
-    if start <= end:
-        return start <= moment < end
-    return moment >= start or moment < end
 
 
 def decision(

@@ -26,6 +26,7 @@ from ._registry import (
     RegistryFile,
     Resident,
     SiteId,
+    in_window,
 )
 from ._replay import Label, ReplayRecord, read_jsonl, read_labels, read_replay, write_jsonl
 from ._time import format_ts, parse_ts_ms
@@ -61,6 +62,7 @@ __all__ = [
     "deadletter_topic",
     "decode_payload",
     "format_ts",
+    "in_window",
     "parse_message",
     "parse_topic",
     "parse_ts_ms",

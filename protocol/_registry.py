@@ -125,6 +125,17 @@ class RegistryFile(BaseModel):
         return self
 
 
+def in_window(moment: time, start: time, end: time) -> bool:
+    """True when ``moment`` is in ``[start, end)``, a window that may wrap midnight.
+
+    >>> in_window(time(23, 30), time(22, 0), time(6, 0)), in_window(time(12), time(22), time(6))
+    (True, False)
+    """
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
 @dataclass(frozen=True, slots=True)
 class Household:
     id: str

@@ -18,6 +18,7 @@ from ._engine import (
     write_recording,
 )
 from ._live import LiveSimulator, LiveStats
+from ._population import POPULATIONS, Population
 from ._replayer import Replayer, ReplayStats
 from ._scenarios import SCENARIOS, ScenarioRequest, describe_scenarios, parse_scenario_names
 from ._units import Radio
@@ -26,11 +27,13 @@ from ._units import Radio
 parse_broker_url = _MqttEndpoint.from_url
 
 __all__ = [
+    "POPULATIONS",
     "SCENARIOS",
     "BrokerUnreachable",
     "Community",
     "LiveSimulator",
     "LiveStats",
+    "Population",
     "Radio",
     "RecordingSummary",
     "ReplayStats",

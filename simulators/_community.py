@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from safehood.protocol import Device, Household, Registry, Resident
 from safehood.protocol._registry import _parse_hhmm
 
+from ._population import DEFAULT_ROUTINE, POPULATIONS, DeviceTraits, Population, Routine
 from ._rng import py_rng
 from .const import (
     COMPOSITION_SHARES,
@@ -54,6 +56,7 @@ class ResidentSpec:
     cook: bool  # cooks the household's meals
     bedroom: str
     wearable: str | None  # device id of their band (elderly residents only)
+    routine: Routine = DEFAULT_ROUTINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,9 @@ class HouseholdSpec:
     rooms: tuple[str, ...]
     devices: HouseholdDevices
     unit: int = 1
+    visit_share: float = 0.2  # chance of a visitor on a given day
+    # Drawn heartbeat, radio and clock per device id (empty: the default population's).
+    device_traits: Mapping[str, DeviceTraits] = field(default_factory=dict)
 
     @property
     def lives_alone(self) -> bool:
@@ -113,6 +119,21 @@ class HouseholdSpec:
         ids += [r.wearable for r in self.residents if r.wearable is not None]
         return ids
 
+    def kind_of(self, device_id: str) -> str:
+        """The device kind of one of this household's device ids."""
+        d = self.devices
+        if device_id in (d.smoke_kitchen, d.smoke_hall):
+            return "smoke"
+        if device_id in (d.leak, d.meter):
+            return "water"
+        if device_id in (d.door, d.lock):
+            return "door"
+        if device_id == d.button:
+            return "button"
+        if any(device_id == r.wearable for r in self.residents):
+            return "wearable"
+        return "motion"
+
 
 @dataclass(frozen=True, slots=True)
 class BuildingSpec:
@@ -124,6 +145,7 @@ class BuildingSpec:
     households: int
     stair_smoke: str
     main_door: str
+    device_traits: Mapping[str, DeviceTraits] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +171,12 @@ class Community:
         timezone: str = DEFAULT_TIMEZONE,
         elderly_alone_share: float = COMPOSITION_SHARES["elderly_alone"],
         dementia_share: float = DEFAULT_DEMENTIA_SHARE,
+        population: Population = POPULATIONS["default"],
     ) -> Community:
         """Generate ``households`` households over ``sites`` sites (one per 500 by default).
+
+        ``population`` says where residents' habits and devices' reporting come from (see
+        :mod:`._population`); the default one reproduces earlier communities seed for seed.
 
         Raises ``ValueError`` for a count below one, unknown time zone or share outside 0-1.
         """
@@ -168,6 +194,8 @@ class Community:
             raise ValueError(f"unknown IANA time zone {timezone!r}") from None
         site_count = sites or math.ceil(households / HOUSEHOLDS_PER_SITE)
         shares = _composition_shares(elderly_alone_share)
+        if population.diverse:
+            shares = _with_two_residents(shares, population.two_resident_share)
         width = max(4, len(str(households)))
         resident_width = max(4, len(str(households * 3)))
 
@@ -182,16 +210,23 @@ class Community:
             for offset in range(0, count, HOUSEHOLDS_PER_BUILDING):
                 in_building = min(HOUSEHOLDS_PER_BUILDING, count - offset)
                 building_id = f"b{len(buildings) + 1:0{building_width}d}"
-                buildings.append(BuildingSpec(
+                building = BuildingSpec(
                     index=len(buildings), id=building_id, site=site, households=in_building,
                     stair_smoke=f"{building_id}-smoke-stair", main_door=f"{building_id}-door-main",
-                ))
+                )
+                if population.diverse:
+                    building = dataclasses.replace(building, device_traits=_device_traits(
+                        population, seed, ((building.stair_smoke, "smoke"),
+                                           (building.main_door, "door"))))
+                buildings.append(building)
                 for unit in range(1, in_building + 1):
                     index = len(specs)
                     spec = _household(
                         index, f"h{index + 1:0{width}d}", site, building_id, unit, timezone,
                         seed, shares, dementia_share, resident_counter, resident_width,
                     )
+                    if population.diverse:
+                        spec = _diversify(spec, population, seed)
                     resident_counter += len(spec.residents)
                     specs.append(spec)
         if dementia_share > 0:
@@ -208,6 +243,28 @@ class Community:
     @property
     def sites(self) -> list[str]:
         return sorted({h.site for h in self.households})
+
+
+def _diversify(spec: HouseholdSpec, population: Population, seed: int) -> HouseholdSpec:
+    """Draw ``spec``'s habits, registry night window and devices from ``population``.
+
+    Each draw has its own random stream, so the default population's draws are untouched.
+    """
+    rng = py_rng(seed, "population", spec.index)
+    residents = tuple(dataclasses.replace(r, routine=population.routine(rng, r.elderly))
+                      for r in spec.residents)
+    kinds = [(device_id, spec.kind_of(device_id)) for device_id in spec.device_ids()]
+    return dataclasses.replace(
+        spec, residents=residents, night=population.registry_night(rng),
+        visit_share=rng.uniform(*population.visit_share),
+        device_traits=_device_traits(population, seed, kinds),
+    )
+
+
+def _device_traits(population: Population, seed: int,
+                   devices: Iterable[tuple[str, str]]) -> dict[str, DeviceTraits]:
+    return {device_id: population.device(py_rng(seed, "device-traits", device_id), kind)
+            for device_id, kind in devices}
 
 
 def _ensure_dementia(specs: list[HouseholdSpec], seed: int) -> None:
@@ -227,6 +284,15 @@ def _composition_shares(elderly_alone: float) -> dict[str, float]:
     shares = {k: v * scale for k, v in COMPOSITION_SHARES.items()}
     shares["elderly_alone"] = elderly_alone
     return shares
+
+
+def _with_two_residents(shares: dict[str, float], two: float) -> dict[str, float]:
+    """``shares`` scaled so that households of two residents make up ``two`` of them."""
+    pairs = ("elderly_couple", "couple")
+    paired = sum(shares[k] for k in pairs)
+    others = 1.0 - paired
+    return {k: v * (two / paired if k in pairs else (1.0 - two) / others)
+            for k, v in shares.items()}
 
 
 def _household(

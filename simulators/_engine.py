@@ -29,7 +29,7 @@ from safehood.protocol import Label, parse_ts_ms, write_jsonl
 from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
 
 from ._community import Community
-from ._scenarios import SCENARIOS, ScenarioInstance, ScenarioRequest, plan_scenarios
+from ._scenarios import SCENARIOS, ScenarioInstance, ScenarioRequest, apply_due, plan_scenarios
 from ._units import BuildingUnit, HouseholdUnit, Radio
 from .const import CHUNK_MESSAGES, DAY_MS, DEFAULT_RATE, DEFAULT_START
 
@@ -156,6 +156,7 @@ def _run_chunk(community: Community, config: SimulationConfig,
     notes: list[str] = []
     for index in range(lo, hi):
         unit = _unit(community, config, index, instances)
+        apply_due(unit, config.end_ms)
         unit_lines, unit_labels = unit.run(config.start_ms, config.end_ms)
         lines.extend(unit_lines)
         labels.extend(unit_labels)

@@ -19,7 +19,7 @@ from safehood.protocol import Label, build_topic
 
 from ._community import Community
 from ._engine import SimulationConfig
-from ._scenarios import ScenarioInstance, plan_scenarios
+from ._scenarios import ScenarioInstance, apply_due, plan_scenarios
 from ._units import BuildingUnit, HouseholdUnit
 from .const import DAY_MS, DEFAULT_CONNECTIONS, HOUR_MS
 
@@ -194,6 +194,7 @@ class LiveSimulator:
             labels: list[dict[str, Any]] = []
             radio: Counter[str] = Counter()
             for unit in units:
+                apply_due(unit, b)
                 unit_lines, unit_labels = unit.run(a, b)
                 lines.extend(unit_lines)
                 labels.extend(unit_labels)

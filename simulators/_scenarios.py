@@ -14,10 +14,12 @@ import random
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
+
+from safehood.protocol import in_window
 
 from . import _physics as physics
 from ._community import Community, HouseholdSpec, ResidentSpec
@@ -38,9 +40,8 @@ from ._timeline import (
     dates_between,
     local_date,
     local_midnight,
-    minute_of_day,
 )
-from ._units import RELIABLE, WILL, HouseholdUnit, SmokeProfile, Visit
+from ._units import RELIABLE, WILL, BuildingUnit, HouseholdUnit, SmokeProfile, Visit
 from .const import (
     BATTERY_LOW_PCT,
     DAY_MS,
@@ -668,6 +669,21 @@ def apply_scenario(unit: HouseholdUnit, inst: ScenarioInstance) -> None:
                                np_rng(unit.seed, "scenario", inst.index))
 
 
+def apply_due(unit: BuildingUnit | HouseholdUnit, b: int) -> None:
+    """Apply ``unit``'s scenarios due before it generates the window ending at ``b``.
+
+    Scenarios are applied a day ahead: a long segment (a night's sleep) generates its
+    traffic in the window where it starts, so the scenario must already have cut it.
+    """
+    if not isinstance(unit, HouseholdUnit):
+        return
+    unit.ensure(b + 2 * DAY_MS)
+    for inst in sorted(unit.scenarios, key=lambda s: s.at_ms):
+        if inst.index not in unit.applied and inst.at_ms < b + DAY_MS:
+            unit.applied.add(inst.index)
+            apply_scenario(unit, inst)
+
+
 def describe_scenarios() -> str:
     """The scenario list for ``--help``, generated from :data:`SCENARIOS`."""
     lines = []
@@ -727,10 +743,9 @@ def _minutes(hhmm: str) -> int:
 
 
 def in_night(h: HouseholdSpec, t: int) -> bool:
-    """Whether ``t`` falls in ``h``'s night hours (local time)."""
-    minute = minute_of_day(h.zone, t)
-    ns, ne = _minutes(h.night[0]), _minutes(h.night[1])
-    return minute >= ns or minute < ne if ns > ne else ns <= minute < ne
+    """Whether ``t`` falls in ``h``'s night hours (local time), as the protocol reads them."""
+    local = datetime.fromtimestamp(t / 1000, h.zone).time()
+    return in_window(local, time.fromisoformat(h.night[0]), time.fromisoformat(h.night[1]))
 
 
 def plan_scenarios(

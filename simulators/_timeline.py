@@ -141,11 +141,6 @@ def local_date(zone: ZoneInfo, t_ms: int) -> date:
     return datetime.fromtimestamp(t_ms / 1000, tz=zone).date()
 
 
-def minute_of_day(zone: ZoneInfo, t_ms: int) -> float:
-    local = datetime.fromtimestamp(t_ms / 1000, tz=zone)
-    return local.hour * 60 + local.minute + local.second / 60
-
-
 class _Builder:
     def __init__(self, rng: random.Random, midnight: int, start_minute: float) -> None:
         self.rng = rng
@@ -206,6 +201,12 @@ def _clamp(value: float, lo: float, hi: float) -> float:
     return max(lo, min(hi, value))
 
 
+def _shifted(rng: random.Random, mean: float, sd: float, lo: float, hi: float,
+             shift: float) -> float:
+    """A time of day (minutes) drawn around ``mean + shift``, clamped to the shifted range."""
+    return _clamp(rng.gauss(mean + shift, sd), lo + shift, hi + shift)
+
+
 def _meal(b: _Builder, resident: ResidentSpec, at: int, cook_minutes: float,
           idle: tuple[tuple[str, str], ...]) -> None:
     if resident.cook:
@@ -218,27 +219,34 @@ def _meal(b: _Builder, resident: ResidentSpec, at: int, cook_minutes: float,
         b.add(CLEAN, "kitchen", b.rng.uniform(4, 8))
 
 
-def _night_trips(rng: random.Random, elderly: bool) -> int:
-    weights = (0.2, 0.5, 0.3) if elderly else (0.7, 0.3, 0.0)
+def _night_trips(rng: random.Random, resident: ResidentSpec) -> int:
+    weights = resident.routine.night_trip_weights
+    if weights is None:
+        weights = (0.2, 0.5, 0.3) if resident.elderly else (0.7, 0.3, 0.0)
     return rng.choices((0, 1, 2), weights=weights)[0]
 
 
+def _share(drawn: float | None, default: float) -> float:
+    return default if drawn is None else drawn
+
+
 def _elderly_day(rng: random.Random, midnight: int, resident: ResidentSpec, meals: Meals) -> DayPlan:
-    wake = _clamp(rng.gauss(375, 25), 330, 440)
-    bed = _clamp(rng.gauss(1290, 25), 1230, 1350)
+    routine = resident.routine
+    wake = _shifted(rng, 375, 25, 330, 440, routine.wake_shift_min)
+    bed = _shifted(rng, 1290, 25, 1230, 1350, routine.bed_shift_min)
     b = _Builder(rng, midnight, wake)
     idle = _ELDERLY_IDLE
     b.add(TOILET, "bathroom", rng.uniform(3, 7))
     b.add(WASH, "bathroom", rng.uniform(5, 10))
     _meal(b, resident, meals.breakfast, rng.uniform(10, 20), idle)
-    if rng.random() < 0.7:
+    if rng.random() < _share(routine.outing_share, 0.7):
         b.fill_until(b.at(rng.uniform(480, 570)), idle)
         b.add(AWAY, OUT, rng.uniform(60, 120))
     _meal(b, resident, meals.lunch, rng.uniform(20, 40), idle)
-    if rng.random() < 0.6:
+    if rng.random() < _share(routine.nap_share, 0.6):
         b.fill_until(b.at(rng.uniform(780, 810)), idle)
         b.add(NAP, resident.bedroom, rng.uniform(40, 90))
-    if rng.random() < 0.5:
+    if rng.random() < _share(routine.afternoon_outing_share, 0.5):
         b.fill_until(b.at(rng.uniform(900, 960)), idle)
         b.add(AWAY, OUT, rng.uniform(30, 90))
     _meal(b, resident, meals.dinner, rng.uniform(25, 45), idle)
@@ -247,12 +255,12 @@ def _elderly_day(rng: random.Random, midnight: int, resident: ResidentSpec, meal
         b.add(SHOWER, "bathroom", rng.uniform(10, 15))
     b.fill_until(max(b.t, b.at(bed) - 5 * MINUTE_MS), ((SIT, "living"),))
     b.add(TOILET, "bathroom", rng.uniform(3, 5))
-    return DayPlan(b.at(wake), b.t, tuple(b.segments), _night_trips(rng, True))
+    return DayPlan(b.at(wake), b.t, tuple(b.segments), _night_trips(rng, resident))
 
 
 def _workday(rng: random.Random, midnight: int, resident: ResidentSpec, meals: Meals) -> DayPlan:
-    wake = _clamp(rng.gauss(400, 12), 375, 425)
-    bed = _clamp(rng.gauss(1365, 20), 1320, 1410)
+    wake = _shifted(rng, 400, 12, 375, 425, resident.routine.wake_shift_min)
+    bed = _shifted(rng, 1365, 20, 1320, 1410, resident.routine.bed_shift_min)
     b = _Builder(rng, midnight, wake)
     idle = _ADULT_IDLE
     b.add(TOILET, "bathroom", rng.uniform(3, 6))
@@ -270,18 +278,18 @@ def _workday(rng: random.Random, midnight: int, resident: ResidentSpec, meals: M
     b.add(EAT, "kitchen", rng.uniform(15, 25))
     b.fill_until(max(b.t, b.at(bed) - 5 * MINUTE_MS), ((SIT, "living"), (CHORES, "living")))
     b.add(TOILET, "bathroom", rng.uniform(3, 5))
-    return DayPlan(b.at(wake), b.t, tuple(b.segments), _night_trips(rng, False))
+    return DayPlan(b.at(wake), b.t, tuple(b.segments), _night_trips(rng, resident))
 
 
 def _weekend_day(rng: random.Random, midnight: int, resident: ResidentSpec, meals: Meals) -> DayPlan:
-    wake = _clamp(rng.gauss(450, 25), 400, 510)
-    bed = _clamp(rng.gauss(1380, 20), 1335, 1420)
+    wake = _shifted(rng, 450, 25, 400, 510, resident.routine.wake_shift_min)
+    bed = _shifted(rng, 1380, 20, 1335, 1420, resident.routine.bed_shift_min)
     b = _Builder(rng, midnight, wake)
     idle = _ADULT_IDLE
     b.add(TOILET, "bathroom", rng.uniform(3, 6))
     b.add(SHOWER, "bathroom", rng.uniform(8, 12))
     _meal(b, resident, max(b.t + 15 * MINUTE_MS, meals.breakfast), rng.uniform(10, 15), idle)
-    if rng.random() < 0.8:
+    if rng.random() < _share(resident.routine.outing_share, 0.8):
         b.fill_until(b.at(rng.uniform(600, 840)), idle)
         b.add(AWAY, OUT, rng.uniform(120, 240))
     else:
@@ -289,7 +297,7 @@ def _weekend_day(rng: random.Random, midnight: int, resident: ResidentSpec, meal
     _meal(b, resident, max(b.t + 30 * MINUTE_MS, meals.dinner), rng.uniform(25, 40), idle)
     b.fill_until(max(b.t, b.at(bed) - 5 * MINUTE_MS), ((SIT, "living"),))
     b.add(TOILET, "bathroom", rng.uniform(3, 5))
-    return DayPlan(b.at(wake), b.t, tuple(b.segments), _night_trips(rng, False))
+    return DayPlan(b.at(wake), b.t, tuple(b.segments), _night_trips(rng, resident))
 
 
 def night(seed: int, household: HouseholdSpec, resident: ResidentSpec, plan: DayPlan,
@@ -320,7 +328,7 @@ def night(seed: int, household: HouseholdSpec, resident: ResidentSpec, plan: Day
 def visitor(seed: int, household: HouseholdSpec, day: date) -> tuple[int, int] | None:
     """Whether someone visits on ``day``, and when: (arrival, departure) in epoch ms."""
     rng = py_rng(seed, "visit", household.index, day.toordinal())
-    if rng.random() >= 0.2:
+    if rng.random() >= household.visit_share:
         return None
     midnight = local_midnight(household.zone, day)
     arrive = midnight + int(rng.uniform(600, 1080) * MINUTE_MS)

@@ -27,6 +27,7 @@ from safehood.protocol import build_topic
 
 from . import _physics as physics
 from ._community import BuildingSpec, HouseholdSpec, ResidentSpec
+from ._population import DeviceTraits
 from ._rng import np_rng, py_rng
 from ._timeline import (
     AWAY,
@@ -144,6 +145,8 @@ class _StatusSpec:
     drain_per_day: float
     rechargeable: bool
     low_at: int | None = None  # battery_low scenario: when it crosses BATTERY_LOW_PCT
+    jitter: float = 0.0  # each interval is period_ms times 1 +- up to this
+    next_ms: int | None = None  # a jittered heartbeat's next report
 
 
 class _Unit:
@@ -175,20 +178,31 @@ class _Unit:
         # device -> (time of its silent death, event time of its last delivered message before)
         self.watch: dict[str, tuple[int, int]] = {}
         self.window_end = origin_ms
+        # Per device, where the population drew them: radio loss and clock skew.
+        self.drops: dict[str, float] = {}
+        self.skews: dict[str, int] = {}
 
     # -- building blocks -------------------------------------------------------------------
 
-    def add_status(self, device_id: str, kind: str) -> None:
+    def add_status(self, device_id: str, kind: str, traits: DeviceTraits | None = None) -> None:
         rng = py_rng(self.seed, "status", device_id)
         period = rng.randint(STATUS_PERIOD_MIN_S, STATUS_PERIOD_MAX_S) * 1000
         rechargeable = kind == "wearable"
-        self.statuses.append(_StatusSpec(
+        spec = _StatusSpec(
             device_id=device_id, kind=kind, period_ms=period, phase_ms=rng.randrange(period),
             rssi=rng.randint(-85, -45),
             battery0=rng.uniform(40, 100) if rechargeable else rng.uniform(35, 100),
             drain_per_day=rng.uniform(6, 10) if rechargeable else rng.uniform(0.005, 0.05),
             rechargeable=rechargeable,
-        ))
+        )
+        if traits is not None:
+            spec.period_ms = traits.status_period_ms
+            spec.phase_ms = rng.randrange(traits.status_period_ms)
+            spec.jitter = traits.jitter
+            self.drops[device_id] = traits.drop
+            if traits.skew_ms:
+                self.skews[device_id] = traits.skew_ms
+        self.statuses.append(spec)
 
     def status_spec(self, device_id: str) -> _StatusSpec:
         for spec in self.statuses:
@@ -219,11 +233,23 @@ class _Unit:
 
     def _statuses(self, a: int, b: int) -> None:
         for spec in self.statuses:
+            if spec.jitter:
+                self._jittered(spec, a, b)
+                continue
             k = math.ceil((a - spec.phase_ms) / spec.period_ms)
             t = spec.phase_ms + k * spec.period_ms
             while t < b:
                 self.status(spec, t)
                 t += spec.period_ms
+
+    def _jittered(self, spec: _StatusSpec, a: int, b: int) -> None:
+        t = spec.next_ms if spec.next_ms is not None else self.origin_ms + spec.phase_ms
+        rng = self.rng
+        while t < b:
+            if t >= a:
+                self.status(spec, t)
+            t += int(spec.period_ms * (1.0 + spec.jitter * (2.0 * rng.random() - 1.0)))
+        spec.next_ms = t
 
     def _dead_at(self, device_id: str, t: int) -> bool:
         return any(lo <= t < hi for lo, hi in self.dead.get(device_id, ()))
@@ -275,7 +301,9 @@ class _Unit:
         self.pending_out = [line for pub, line in pending if pub >= b]
         radio_rng = self.radio_rng
         random_ = radio_rng.random
-        drop, dup = self.radio.drop, self.radio.duplicate
+        radio_drop, dup = self.radio.drop, self.radio.duplicate
+        drops = self.drops
+        skews = self.skews
         last_ts = self.last_ts
         seqs = self.seq
         topics = self.topics
@@ -299,6 +327,8 @@ class _Unit:
                 ts = previous + 1
                 payload["ts"] = ts
             last_ts[key] = ts
+            if skews and device_id in skews:
+                payload["ts"] = ts + skews[device_id]
             if channel != "status":
                 seq = seqs.get(device_id, 0)
                 seqs[device_id] = seq + 1
@@ -311,6 +341,7 @@ class _Unit:
                 topic = self._topic(device_id, channel)
             middle = b'{"topic":"' + topic + b'","payload":' + dumps(payload, option=_NUMPY) + tail
             counts[channel] += 1
+            drop = drops.get(device_id, radio_drop) if drops else radio_drop
             u = random_()
             pub = ts
             if u < drop:
@@ -414,8 +445,7 @@ class HouseholdUnit(_Unit):
         self.warmth = rng.uniform(-1.5, 1.5)
         self._offsets: dict[int, int] = {}
         for device_id in spec.device_ids():
-            kind = "wearable" if device_id.endswith("-band") else _kind_of(spec, device_id)
-            self.add_status(device_id, kind)
+            self.add_status(device_id, spec.kind_of(device_id), spec.device_traits.get(device_id))
         self.ensure(origin_ms + DAY_MS)
 
     # -- timelines ---------------------------------------------------------------------------
@@ -544,16 +574,11 @@ class HouseholdUnit(_Unit):
     # -- per window ----------------------------------------------------------------------------
 
     def run(self, a: int, b: int) -> tuple[list[bytes], list[dict[str, Any]]]:
-        """Everything published in ``[a, b)`` and the labels finished by then."""
-        from ._scenarios import apply_scenario  # here: the scenarios module imports this one
+        """Everything published in ``[a, b)`` and the labels finished by then.
 
+        The scenarios due must have been applied first (:func:`._scenarios.apply_due`).
+        """
         self.ensure(b + 2 * DAY_MS)
-        # Scenarios are applied a day ahead: a long segment (a night's sleep) generates its
-        # traffic in the window where it starts, so the scenario must already have cut it.
-        for inst in sorted(self.scenarios, key=lambda s: s.at_ms):
-            if inst.index not in self.applied and inst.at_ms < b + DAY_MS:
-                self.applied.add(inst.index)
-                apply_scenario(self, inst)
         for timeline in self.timelines.values():
             timeline.prune(a - DAY_MS)
         if len(self._plans) > 64:
@@ -841,19 +866,6 @@ def _inside(intervals: list[tuple[int, int]], t: int) -> bool:
     return any(lo <= t < hi for lo, hi in intervals)
 
 
-def _kind_of(spec: HouseholdSpec, device_id: str) -> str:
-    d = spec.devices
-    if device_id in (d.smoke_kitchen, d.smoke_hall):
-        return "smoke"
-    if device_id in (d.leak, d.meter):
-        return "water"
-    if device_id in (d.door, d.lock):
-        return "door"
-    if device_id == d.button:
-        return "button"
-    return "motion"
-
-
 class BuildingUnit(_Unit):
     """A building's shared spaces: the stairwell smoke detector and the main door.
 
@@ -868,8 +880,8 @@ class BuildingUnit(_Unit):
         self.spec = spec
         self.zone = ZoneInfo(timezone)
         self.phase = py_rng(seed, "building-phase", spec.index).randrange(SMOKE_PERIOD_MS)
-        self.add_status(spec.stair_smoke, "smoke")
-        self.add_status(spec.main_door, "door")
+        self.add_status(spec.stair_smoke, "smoke", spec.device_traits.get(spec.stair_smoke))
+        self.add_status(spec.main_door, "door", spec.device_traits.get(spec.main_door))
 
     def run(self, a: int, b: int) -> tuple[list[bytes], list[dict[str, Any]]]:
         rng = self.rng

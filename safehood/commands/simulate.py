@@ -21,6 +21,7 @@ from safehood.commands._common import (
 from safehood.config import Settings
 from safehood.protocol import format_ts, parse_ts_ms
 from safehood.simulators import (
+    POPULATIONS,
     BrokerUnreachable,
     Community,
     LiveSimulator,
@@ -115,6 +116,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="share of households that are an elderly person living alone")
     parser.add_argument("--dementia-share", type=share, default=None,
                         help="share of elderly residents with dementia")
+    parser.add_argument("--population", choices=sorted(POPULATIONS), default="default",
+                        help="where habits and device reporting come from: default (one "
+                             "routine, as before, reproducible per seed) or diverse (bedtimes "
+                             "20:00-01:00, heartbeats 1 min to 24 h, radio loss, clock skew)")
     parser.add_argument("--scenarios", default="all", metavar="LIST",
                         help="'all' (default), 'none', or comma-separated names (below): "
                         "random incidents are drawn from these, each at least once")
@@ -161,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
             **({"elderly_alone_share": args.elderly_alone_share}
                if args.elderly_alone_share is not None else {}),
             **({"dementia_share": args.dementia_share} if args.dementia_share is not None else {}),
+            population=POPULATIONS[args.population],
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from safehood.commands.evaluate import format_table, score
+from safehood.evaluation import format_table, score
 from safehood.protocol import Alert, Label, format_ts
 
 from ._support import HOUR, MIN, T0, S
@@ -98,3 +98,19 @@ def test_table_lists_every_type_with_aligned_columns() -> None:
     rows = {line.split()[0]: line.split() for line in lines[2:-1]}
     assert rows["sos"][3] == "100.0%" and rows["fire"][3] == "0.0%"
     assert len({len(line) for line in lines[:-1]}) == 1
+
+
+def test_records_per_incident_and_per_false_alarm() -> None:
+    # A fall raised twice for one label; a device raised and resolved every few minutes for
+    # an hour is one false alarm of many records; the same device a day later is another.
+    labels = [label("fall", T0, T0 + MIN, household="h1")]
+    storm = [alert("device_offline", T0 + i * 5 * MIN, device_id="d1", household="h1")
+             for i in range(12)]
+    later = alert("device_offline", T0 + 30 * HOUR, device_id="d1", household="h1")
+    alerts = [alert("fall", T0 + 2 * S, household="h1"), alert("fall", T0 + 3 * MIN, household="h1"),
+              *storm, later]
+    card = score(labels, alerts, household_days=1)
+    assert card.score("fall").max_records_per_incident == 2
+    offline = card.score("device_offline")
+    assert (offline.false_alarms, offline.max_records_per_incident) == (13, 12)
+    assert len(card.false_alerts) == 13

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from safehood.commands.detect import AlertSink
-from safehood.commands.evaluate import Scorecard, score
+from safehood.evaluation import Scorecard, score
 
 from .conftest import DAYS, HOUSEHOLDS, Recording
 

@@ -10,7 +10,8 @@ def test_the_package_exports_only_its_public_interface() -> None:
     public -= {"const"}  # the constants module is public by convention
     assert public == set(simulators.__all__)
     assert set(simulators.__all__) == {
-        "SCENARIOS", "BrokerUnreachable", "Community", "LiveSimulator", "LiveStats", "Radio",
+        "POPULATIONS", "Population", "SCENARIOS", "BrokerUnreachable", "Community",
+        "LiveSimulator", "LiveStats", "Radio",
         "RecordingSummary", "ReplayStats", "Replayer", "ScenarioRequest", "SimMessage",
         "Simulation", "SimulationConfig", "describe_scenarios", "parse_broker_url",
         "parse_scenario_names", "simulate", "write_recording",
