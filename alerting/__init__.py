@@ -35,18 +35,11 @@ from ._models import (
     open_key,
 )
 from ._mute import Muter
-from ._notify import (
-    AppriseNotifier,
-    ContactDirectory,
-    DeliveryResult,
-    Notification,
-    Notifier,
-    RecordingNotifier,
-    Target,
-)
+from ._notify import AppriseNotifier, DeliveryResult, Notification, Notifier, RecordingNotifier, Target
 from ._pipeline import AlertPipeline, build_pipeline
 from ._policy import AlertPolicy, EscalationTier, InhibitRule, TypePolicy
 from ._repository import AlertRepository, InMemoryAlertRepository
+from ._routing import ContactDirectory
 
 __all__ = [
     "AlertChange",

@@ -17,14 +17,8 @@ from typing import Protocol
 from . import const
 from ._metrics import NOTIFICATION_ATTEMPTS, NOTIFICATION_FAILURES
 from ._models import AlertChange, DeliveryAttempt, HistoryEntry
-from ._notify import (
-    ContactDirectory,
-    DeliveryResult,
-    Notification,
-    Notifier,
-    render_message,
-    targets_for,
-)
+from ._notify import DeliveryResult, Notification, Notifier
+from ._routing import ContactDirectory, render_message, targets_for
 
 logger = logging.getLogger(__name__)
 
