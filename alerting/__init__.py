@@ -34,7 +34,7 @@ from ._models import (
     Silence,
     open_key,
 )
-from ._mute import Muter
+from ._mute import Mute, Muter
 from ._notify import AppriseNotifier, DeliveryResult, Notification, Notifier, RecordingNotifier, Target
 from ._pipeline import AlertPipeline, build_pipeline
 from ._policy import AlertPolicy, EscalationTier, InhibitRule, TypePolicy
@@ -62,6 +62,7 @@ __all__ = [
     "InhibitRule",
     "InvalidSilence",
     "InvalidTransition",
+    "Mute",
     "Muter",
     "NotFound",
     "Notification",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ._mute import Inhibitor, MuteStage, Silencer
+from ._mute import Inhibitor, Muter, MuteStage, Silencer
 from ._policy import AlertPolicy
 from ._repository import AlertRepository
 from ._stages import (
@@ -46,11 +46,15 @@ class AlertPipeline:
 
 def build_pipeline(policy: AlertPolicy, repository: AlertRepository, *,
                    id_factory: Callable[[], str] = new_id,
-                   exercise: bool = False) -> AlertPipeline:
+                   exercise: bool = False,
+                   muters: Sequence[Muter] | None = None) -> AlertPipeline:
     """The standard pipelines for ``policy``; stages read ``repository`` (the one the manager
     commits to). New alerts get ids from ``id_factory``; with ``exercise`` every alert raised
-    is marked as an exercise (CAP ``Exercise``)."""
-    mute = MuteStage(Silencer(repository), Inhibitor(policy, repository))
+    is marked as an exercise (CAP ``Exercise``). The mute stage asks ``muters`` in order
+    (default: the repository's silences, then the policy's inhibit rules)."""
+    if muters is None:
+        muters = (Silencer(repository), Inhibitor(policy, repository))
+    mute = MuteStage(*muters)
     escalation = EscalationStage(policy)
     reminder = ReminderStage(policy)
     return AlertPipeline(

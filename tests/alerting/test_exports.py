@@ -12,7 +12,7 @@ def test_public_names() -> None:
         "AlertQuery", "AlertRecord", "AlertRepository", "AlertingError", "AppriseNotifier",
         "ContactDirectory", "DeliveryAttempt", "DeliveryResult", "DispatcherStats",
         "EscalationTier", "HistoryEntry", "InMemoryAlertRepository", "InhibitRule",
-        "InvalidSilence", "InvalidTransition", "Muter", "NotFound", "Notification",
+        "InvalidSilence", "InvalidTransition", "Mute", "Muter", "NotFound", "Notification",
         "NotificationDispatcher", "NotificationLog", "Notifier", "PolicyError",
         "RecordingNotifier", "Silence", "SilenceNotFound", "StorageError", "Target",
         "TypePolicy", "WriteConflict", "build_pipeline", "open_key", "render_cap",
