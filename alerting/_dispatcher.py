@@ -1,4 +1,5 @@
-"""The notification dispatcher: delivery off the detection path, with retries and a log."""
+"""The notification dispatcher and its log: delivery off the detection path, with retries,
+recorded so that a retry never pages anyone twice (Alertmanager's ``nflog``)."""
 
 from __future__ import annotations
 
@@ -11,21 +12,28 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from types import TracebackType
+from typing import Protocol
 
 from . import const
 from ._metrics import NOTIFICATION_ATTEMPTS, NOTIFICATION_FAILURES
 from ._models import AlertChange, DeliveryAttempt, HistoryEntry
-from ._notify import (
-    ContactDirectory,
-    DeliveryResult,
-    Notification,
-    Notifier,
-    render_message,
-    targets_for,
-)
-from ._repository import AlertRepository
+from ._notify import DeliveryResult, Notification, Notifier
+from ._routing import ContactDirectory, render_message, targets_for
 
 logger = logging.getLogger(__name__)
+
+
+class NotificationLog(Protocol):
+    """What was sent, kept beside the alerts (every :class:`~alerting.AlertRepository` is
+    one). Must be thread safe: the dispatcher writes from its own thread."""
+
+    def record_attempt(self, attempt: DeliveryAttempt, event: HistoryEntry | None = None) -> None:
+        """Append ``attempt``, and ``event`` to the alert's history."""
+        ...
+
+    def delivered(self, key: str) -> bool:
+        """Whether a notification with this key was delivered successfully already."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +65,7 @@ class NotificationDispatcher:
     change to its targets (``directory``), renders the message and calls ``notifier``. A
     retryable failure is tried again after ``backoff_initial_s``, doubling up to
     ``backoff_max_s``, at most ``max_attempts`` times in all; every attempt and its result is
-    recorded on the alert (``notification_attempts`` and its history). A notification whose
+    recorded in ``log`` (the alert's notification attempts and its history). A notification whose
     key (alert, change, tier, target) was delivered once is never sent again.
 
     ``close`` stops taking changes and drains what is queued and pending for up to its
@@ -67,7 +75,7 @@ class NotificationDispatcher:
     def __init__(
         self,
         notifier: Notifier,
-        repository: AlertRepository,
+        log: NotificationLog,
         *,
         directory: ContactDirectory | None = None,
         public_url: str | None = None,
@@ -80,7 +88,7 @@ class NotificationDispatcher:
         if queue_size < 1 or max_attempts < 1 or backoff_initial_s < 0:
             raise ValueError("queue_size and max_attempts must be >= 1, backoff >= 0")
         self._notifier = notifier
-        self._repository = repository
+        self._log = log
         self._directory = directory or ContactDirectory()
         self._public_url = public_url.rstrip("/") if public_url else None
         self._queue_size = queue_size
@@ -226,7 +234,7 @@ class NotificationDispatcher:
     def _deliver(self, job: _Job) -> None:
         notification = job.notification
         try:
-            if self._repository.delivered(notification.key):
+            if self._log.delivered(notification.key):
                 self._count("skipped")
                 return
         except Exception:
@@ -304,7 +312,7 @@ class NotificationDispatcher:
 
     def _record(self, attempt: DeliveryAttempt, event: HistoryEntry | None = None) -> None:
         try:
-            self._repository.record_attempt(attempt, event)
+            self._log.record_attempt(attempt, event)
         except Exception:
             logger.exception("could not record notification attempt %s (%s)", attempt.key,
                              attempt.result)

@@ -1,11 +1,11 @@
-"""The alert manager: wires the stages, commits what they propose and publishes the changes."""
+"""The alert manager: feeds the assembled stages, commits what they propose and publishes
+the changes."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -29,21 +29,10 @@ from . import const
 from ._errors import AlertNotFound, InvalidTransition, SilenceNotFound, WriteConflict
 from ._metrics import ALERT_CHANGES
 from ._models import AlertChange, AlertQuery, AlertRecord, DeliveryAttempt, HistoryEntry, Silence
+from ._pipeline import AlertPipeline, build_pipeline, new_id
 from ._policy import AlertPolicy
 from ._repository import AlertRepository
-from ._stages import (
-    AutoResolveStage,
-    DedupStage,
-    EscalationStage,
-    FlapStage,
-    InhibitStage,
-    PendingChange,
-    Proposal,
-    ReminderStage,
-    SilenceStage,
-    Stage,
-    run_stages,
-)
+from ._stages import PendingChange, Proposal, decision_proposal
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +41,6 @@ AlertList = list[Alert]
 ChangeList = list[AlertChange]
 ProposalList = list[Proposal]
 SilenceList = list[Silence]
-
-
-def new_id() -> str:
-    """A random alert or silence id (32 hex digits)."""
-    return uuid.uuid4().hex
 
 
 def wall_clock_ms() -> int:
@@ -73,44 +57,29 @@ class AlertManager:
     may share one repository: the repository enforces one open alert per (type, subject)
     and rejects stale writes, and the manager then recomputes from the stored state.
 
-    Lifecycle logic never reads the clock: decisions carry their event time and ``tick``
-    takes the time; only a person's action without ``at_ms`` uses ``clock`` (epoch ms).
-    With ``exercise`` every alert raised is marked as an exercise (CAP ``Exercise``).
-    ``registry`` fills in the household and resident of a decision that names only a device.
+    What happens to an alert is decided by ``pipeline``, built outside the manager
+    (:func:`~alerting.build_pipeline`; by default the standard stages with the default
+    policy) on the same ``repository``. Lifecycle logic never reads the clock: decisions
+    carry their event time and ``tick`` takes the time; only a person's action without
+    ``at_ms`` uses ``clock`` (epoch ms). ``registry`` fills in the household and resident of
+    a decision that names only a device.
     """
 
     def __init__(
         self,
         repository: AlertRepository,
+        pipeline: AlertPipeline | None = None,
         *,
-        policy: AlertPolicy | None = None,
         registry: Registry | None = None,
-        exercise: bool = False,
-        id_factory: Callable[[], str] = new_id,
         clock: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self._repository = repository
-        self._policy = policy or AlertPolicy()
+        self._pipeline = pipeline or build_pipeline(AlertPolicy(), repository)
         self._registry = registry
-        self._exercise = exercise
         self._clock = clock
         self._lock = threading.RLock()
         self._subscribers: tuple[Subscriber, ...] = ()
         self._subscribers_lock = threading.Lock()
-        silence = SilenceStage(repository)
-        inhibit = InhibitStage(self._policy, repository)
-        escalation = EscalationStage(self._policy)
-        reminder = ReminderStage(self._policy)
-        self._dedup = DedupStage(repository, id_factory, exercise=exercise)
-        self._intake: tuple[Stage, ...] = (
-            AutoResolveStage(self._policy), FlapStage(self._policy, repository), silence,
-            inhibit, escalation, reminder)
-        self._time: tuple[Stage, ...] = (silence, inhibit, escalation, reminder)
-        self._action: tuple[Stage, ...] = (silence, inhibit, escalation)
-
-    @property
-    def policy(self) -> AlertPolicy:
-        return self._policy
 
     @property
     def repository(self) -> AlertRepository:
@@ -154,7 +123,7 @@ class AlertManager:
             firing = self._repository.query(
                 AlertQuery(statuses=(AlertStatus.FIRING,), limit=None))
             batch = [Proposal(now_ms, record, record) for record in firing]
-            committed, _conflicts = self._commit(run_stages(self._time, batch, now_ms))
+            committed, _conflicts = self._commit(self._pipeline.time.run(batch, now_ms))
             # Lost races are not retried: whoever won changed the alert, and the next tick
             # looks at it again.
             changes = self._changes(committed)
@@ -207,7 +176,7 @@ class AlertManager:
         def propose(record: AlertRecord) -> Proposal:
             if record.status == AlertStatus.RESOLVED:
                 raise InvalidTransition(alert_id, record.status.value, "escalate")
-            tiers = self._policy.for_type(record.type).tiers
+            tiers = self._pipeline.policy.for_type(record.type).tiers
             index = tier if tier is not None else next(
                 (i for i in range(len(tiers)) if i not in record.tiers), None)
             if index is None or not 0 <= index < len(tiers):
@@ -302,8 +271,7 @@ class AlertManager:
         return decision
 
     def _propose_decision(self, decision: AlertDecision) -> ProposalList:
-        return run_stages(self._intake, self._dedup.run([decision], decision.ts_ms),
-                          decision.ts_ms)
+        return self._pipeline.intake.run([decision_proposal(decision)], decision.ts_ms)
 
     def _act(self, alert_id: str, propose: Callable[[AlertRecord], Proposal]) -> Alert:
         with self._lock:
@@ -312,7 +280,7 @@ class AlertManager:
                 if record is None:
                     raise AlertNotFound(alert_id)
                 proposal = propose(record)
-                return run_stages(self._action, [proposal], proposal.at_ms)
+                return self._pipeline.action.run([proposal], proposal.at_ms)
 
             changes = self._write(attempt)
             self._publish(changes)

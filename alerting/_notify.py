@@ -1,34 +1,22 @@
-"""Notifications: who is told of a change (routing), what they read, and how it is sent.
-
-:class:`ContactDirectory` turns an audience of a change into concrete targets: the family
-contacts of the alert's resident (or of everyone in its household) from the registry, and
-the officer, supervisor and emergency channels of the site from the policy. A
-:class:`Notifier` sends one notification to one target: :class:`AppriseNotifier` through
-Apprise (any Apprise URL, routed by tags), :class:`RecordingNotifier` into a list.
-"""
+"""Notifiers, the edge where notifications leave: a :class:`Notifier` sends one
+notification to one target; :class:`AppriseNotifier` through Apprise (any Apprise URL,
+routed by tags), :class:`RecordingNotifier` into a list."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
 from collections import defaultdict, deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import apprise
 
-from safehood.protocol import Alert, AlertStatus, Registry, Severity, parse_ts_ms
+from safehood.protocol import Severity
 
 from . import const
-from ._cap import alert_link
-from ._models import AlertChange
-from ._policy import AlertPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -205,125 +193,3 @@ def mask_url(url: str) -> str:
         pass
     scheme = url.split("://", 1)[0] if "://" in url else "?"
     return f"{scheme}://****"
-
-
-class ContactDirectory:
-    """Resolves the audiences of a change to targets.
-
-    ``family``: the contacts of the alert's resident, or of every resident of its household
-    when the alert names no resident (a shared space has no family). ``officers``,
-    ``supervisor``, ``emergency``: the site's channels in ``policy.channels`` (and those of
-    ``"*"``). Thread safe; :meth:`set_registry` swaps the registry.
-    """
-
-    def __init__(self, registry: Registry | None = None, policy: AlertPolicy | None = None) -> None:
-        self._registry = registry
-        self._policy = policy or AlertPolicy()
-
-    @property
-    def registry(self) -> Registry | None:
-        return self._registry
-
-    def set_registry(self, registry: Registry | None) -> None:
-        self._registry = registry
-
-    def targets(self, alert: Alert, audience: str) -> list[Target]:
-        if audience == const.FAMILY:
-            owners = self._family(alert)
-        else:
-            owners = [(alert.site, url) for url in self._policy.site_channels(alert.site, audience)]
-        seen: dict[str, Target] = {}
-        for owner, url in owners:
-            digest = hashlib.sha256(url.encode()).hexdigest()[:10]
-            target_id = f"{audience}:{owner}:{digest}"
-            seen.setdefault(target_id, Target(target_id, audience, url, mask_url(url)))
-        return list(seen.values())
-
-    def _family(self, alert: Alert) -> list[tuple[str, str]]:
-        registry = self._registry
-        if registry is None:
-            return []
-        if alert.resident:
-            resident = registry.residents.get(alert.resident)
-            residents = [resident] if resident is not None else []
-        elif alert.household:
-            residents = registry.household_residents(alert.household)
-        else:
-            residents = []
-        return [(r.id, url) for r in residents for url in r.contacts]
-
-
-_TITLES = {
-    const.RAISED: "{event}",
-    const.UPDATED: "Update: {event}",
-    const.ESCALATED: "Escalated: {event}",
-    const.REMINDER: "Reminder, not yet acknowledged: {event}",
-    const.ACKNOWLEDGED: "Being handled: {event}",
-    const.RESOLVED: "Resolved: {event}",
-}
-
-
-def render_message(change: AlertChange, registry: Registry | None = None,
-                   public_url: str | None = None, audience: str | None = None
-                   ) -> tuple[str, str]:
-    """Title and body of a notification for one audience: what happened, to whom, where,
-    when (the household's local time and UTC) and a link to the alert in the dashboard."""
-    alert = change.alert
-    event = const.EVENT_NAMES.get(alert.type, alert.type.value)
-    resident = registry.residents.get(alert.resident) if registry and alert.resident else None
-    household = (registry.households.get(alert.household)
-                 if registry and alert.household else None)
-    device = registry.device(alert.device_id) if registry and alert.device_id else None
-    who = f"{resident.name} ({resident.id})" if resident else alert.resident
-    place = ", ".join(p for p in (
-        f"household {alert.household}" if alert.household else None,
-        f"room {device.room}" if device and device.room else None,
-        # The address, when there is one, names the building itself.
-        household.address if household and household.address else
-        f"building {household.building}" if household and household.building else None,
-        f"site {alert.site}",
-    ) if p)
-    title = _TITLES.get(change.kind, "{event}").format(event=event)
-    title = f"[{alert.severity.value}] {title}" + (f" - {who}" if who else f" - {place}")
-    if alert.exercise:
-        title = f"[EXERCISE] {title}"
-    zone = household.timezone if household else "UTC"
-    lines = [
-        f"What: {event}, {alert.severity.value}"
-        f"{'' if alert.confirmed else ' (unconfirmed)'}"
-        + (f", seen {alert.count} times" if alert.count > 1 else ""),
-    ]
-    if who:
-        lines.append(f"Who: {who}")
-    lines.append(f"Where: {place}")
-    lines.append(f"When: {_when(alert.started_at, zone)}")
-    status = alert.status.value
-    if change.kind == const.ESCALATED and change.tier is not None:
-        status += f", escalated to tier {change.tier} ({', '.join(change.audience)})"
-    actions = {change.kind, const.AUTO_RESOLVED} if change.kind == const.RESOLVED else {change.kind}
-    last = next((e for e in reversed(alert.history) if e.action in actions), None)
-    if change.kind in (const.ACKNOWLEDGED, const.RESOLVED) and last is not None:
-        status += f" by {last.actor} at {_when(last.at, zone)}"
-        if last.note:
-            status += f": {last.note}"
-    lines.append(f"Status: {status}")
-    if alert.status == AlertStatus.FIRING and change.kind != const.RESOLVED:
-        lines.append("The duty officers have been told." if audience == const.FAMILY
-                     else "Please acknowledge in the dashboard when someone is on it.")
-    if public_url:
-        lines.append(f"Open: {alert_link(public_url, alert.id)}")
-    return title, "\n".join(lines)
-
-
-def _when(rfc3339: str, zone: str) -> str:
-    moment = datetime.fromtimestamp(parse_ts_ms(rfc3339) / 1000, tz=UTC)
-    utc = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-    if zone == "UTC":
-        return utc
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local.strftime('%Y-%m-%d %H:%M:%S')} {local.tzname()} ({zone}) / {utc}"
-
-
-def targets_for(directory: ContactDirectory, change: AlertChange) -> dict[str, Sequence[Target]]:
-    """Targets of each audience of a change (an audience with no target maps to ``[]``)."""
-    return {audience: directory.targets(change.alert, audience) for audience in change.audience}

@@ -1,7 +1,7 @@
 """Where alerts, their history, silences and the notification log are kept.
 
 :class:`AlertRepository` is the interface; :class:`InMemoryAlertRepository` keeps everything in
-process memory (offline runs, unit tests), ``SqlAlertRepository`` in the database.
+process memory (offline runs, unit tests), ``safehood.database.SqlAlertRepository`` in the database.
 """
 
 from __future__ import annotations

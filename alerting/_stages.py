@@ -1,18 +1,11 @@
 """The stages of the alert path, after Alertmanager's ``notify`` pipeline.
 
-Each stage is a small object with one method, ``run(batch, now_ms)``: it takes a batch of
-proposals (an alert's state before and after, the changes to publish and the history to
-append) and returns what gets through. Stages never write and never read a clock; the
-:class:`~alerting.AlertManager` feeds them, commits what comes out and publishes it.
-
-Intake of detector decisions::
-
-    DedupStage -> AutoResolveStage -> FlapStage -> SilenceStage -> InhibitStage
-               -> EscalationStage -> ReminderStage
-
-Time passing (``tick``): ``SilenceStage -> InhibitStage -> EscalationStage ->
-ReminderStage``; a person's action (acknowledge, resolve, escalate): ``SilenceStage ->
-InhibitStage -> EscalationStage``.
+Every stage is a small object with the same one method, ``run(batch, now_ms)``: it takes a
+batch of proposals (an alert's state before and after, the changes to publish and the
+history to append) and returns what gets through. Stages never write and never read a
+clock; :func:`~alerting.build_pipeline` composes them (:class:`MultiStage`) and the
+:class:`~alerting.AlertManager` feeds the pipeline, commits what comes out and publishes it.
+Silences and inhibitions are muters behind one mute stage (``_mute.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +17,7 @@ from typing import Protocol
 from safehood.protocol import AlertDecision, AlertStatus, DecisionAction
 
 from . import const
-from ._models import OPEN_STATUSES, AlertQuery, AlertRecord, HistoryEntry, Silence
+from ._models import AlertRecord, HistoryEntry
 from ._policy import AlertPolicy
 from ._repository import AlertRepository
 
@@ -69,20 +62,40 @@ class Stage(Protocol):
         ...
 
 
-def run_stages(stages: Iterable[Stage], batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
-    result = list(batch)
-    for stage in stages:
-        result = stage.run(result, now_ms)
-    return result
+class MultiStage:
+    """Stages run one after the other, each on what the one before let through."""
+
+    def __init__(self, *stages: Stage) -> None:
+        self._stages = stages
+
+    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
+        result = list(batch)
+        for stage in self._stages:
+            result = stage.run(result, now_ms)
+        return result
+
+
+def decision_proposal(decision: AlertDecision) -> Proposal:
+    """A detector decision on its way in: ``after`` is the alert it would raise, not yet
+    placed (no id) until :class:`DedupStage` matches it with the open alert or keeps it."""
+    record = AlertRecord(
+        id="", type=decision.type, severity=decision.severity, status=AlertStatus.FIRING,
+        site=decision.site, subject=decision.subject, started_ms=decision.ts_ms,
+        updated_ms=decision.ts_ms, last_seen_ms=decision.ts_ms, household=decision.household,
+        resident=decision.resident, device_id=decision.device_id,
+        confirmed=decision.confirmed, evidence=dict(decision.evidence),
+    )
+    return Proposal(decision.ts_ms, record, decision=decision)
 
 
 class DedupStage:
-    """Decisions in, proposals out: one open alert per (type, subject).
+    """Places decisions (see :func:`decision_proposal`): one open alert per (type, subject).
 
-    A raise or update with no open alert makes a new one; otherwise it merges into the open
-    alert (count, last seen, evidence; severity only ever goes up; confirmation sticks) and
-    is notified only when it made the alert more severe or confirmed it. A clear of an open
-    alert passes on marked ``clear``; a clear with nothing open is dropped.
+    A raise or update with no open alert makes a new one (with an id from ``id_factory``);
+    otherwise it merges into the open alert (count, last seen, evidence; severity only ever
+    goes up; confirmation sticks) and is notified only when it made the alert more severe
+    or confirmed it. A clear of an open alert passes on marked ``clear``; a clear with
+    nothing open is dropped. Proposals already placed pass through.
     """
 
     def __init__(self, repository: AlertRepository, id_factory: Callable[[], str], *,
@@ -91,30 +104,27 @@ class DedupStage:
         self._id_factory = id_factory
         self._exercise = exercise
 
-    def run(self, batch: Sequence[AlertDecision], now_ms: int) -> list[Proposal]:
+    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
         out: list[Proposal] = []
-        for decision in batch:
+        for proposal in batch:
+            decision = proposal.decision
+            if proposal.after.id or decision is None:
+                out.append(proposal)
+                continue
             current = self._repository.get_open(decision.type, decision.subject)
             if decision.action == DecisionAction.CLEAR:
                 if current is not None:
                     out.append(Proposal(decision.ts_ms, current, current, decision=decision,
                                         clear=True))
             elif current is None:
-                out.append(self._new(decision))
+                out.append(self._new(proposal, decision))
             else:
                 out.append(self._merge(current, decision))
         return out
 
-    def _new(self, decision: AlertDecision) -> Proposal:
+    def _new(self, proposal: Proposal, decision: AlertDecision) -> Proposal:
         at = decision.ts_ms
-        record = AlertRecord(
-            id=self._id_factory(), type=decision.type, severity=decision.severity,
-            status=AlertStatus.FIRING, site=decision.site, subject=decision.subject,
-            started_ms=at, updated_ms=at, last_seen_ms=at, household=decision.household,
-            resident=decision.resident, device_id=decision.device_id,
-            confirmed=decision.confirmed, exercise=self._exercise,
-            evidence=dict(decision.evidence),
-        )
+        record = replace(proposal.after, id=self._id_factory(), exercise=self._exercise)
         note = None if decision.confirmed else "unconfirmed"
         return Proposal(at, record, None, (PendingChange(const.RAISED, True),),
                         (HistoryEntry(at, const.RAISED, const.SYSTEM_ACTOR, note),), decision)
@@ -211,84 +221,6 @@ class FlapStage:
                 events=(*proposal.events,
                         HistoryEntry(proposal.at_ms, const.FLAPPING, const.SYSTEM_ACTOR, note))))
         return out
-
-
-class SilenceStage:
-    """Alerts matched by an active silence are recorded, not notified (except a person's
-    explicit escalation). Notes in the history when a silence starts to apply."""
-
-    def __init__(self, repository: AlertRepository) -> None:
-        self._repository = repository
-
-    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
-        active: dict[int, list[Silence]] = {}
-        out: list[Proposal] = []
-        for proposal in batch:
-            alert = proposal.after
-            if proposal.at_ms not in active:
-                active[proposal.at_ms] = self._repository.list_silences(proposal.at_ms)
-            match = next((s for s in active[proposal.at_ms] if s.matches(alert)), None)
-            silenced_by = match.id if match is not None else None
-            if silenced_by == alert.silenced_by and match is None:
-                out.append(proposal)
-                continue
-            events = proposal.events
-            changes = proposal.changes
-            if match is not None:
-                changes = tuple(c if c.forced else replace(c, notify=False) for c in changes)
-                if alert.silenced_by != match.id:
-                    note = f"silence {match.id} by {match.created_by}"
-                    if match.comment:
-                        note += f": {match.comment}"
-                    events = (*events, HistoryEntry(proposal.at_ms, const.SILENCED,
-                                                    const.SYSTEM_ACTOR, note))
-            out.append(replace(proposal, after=replace(alert, silenced_by=silenced_by),
-                               changes=changes, events=events))
-        return out
-
-
-class InhibitStage:
-    """Alerts covered by another open alert (the policy's inhibit rules: a fire covers the
-    smoke alerts of its household) are recorded, not notified, while that alert is open;
-    when it is resolved, they are notified like any alert held back."""
-
-    def __init__(self, policy: AlertPolicy, repository: AlertRepository) -> None:
-        self._policy = policy
-        self._repository = repository
-
-    def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
-        out: list[Proposal] = []
-        for proposal in batch:
-            alert = proposal.after
-            source = self._source(alert) if alert.is_open else None
-            inhibited_by = source.id if source is not None else None
-            if inhibited_by == alert.inhibited_by and source is None:
-                out.append(proposal)
-                continue
-            events, changes = proposal.events, proposal.changes
-            if source is not None:
-                changes = tuple(c if c.forced else replace(c, notify=False) for c in changes)
-                if alert.inhibited_by != source.id:
-                    events = (*events, HistoryEntry(
-                        proposal.at_ms, const.INHIBITED, const.SYSTEM_ACTOR,
-                        f"covered by {source.type.value} alert {source.id}"))
-            out.append(replace(proposal, after=replace(alert, inhibited_by=inhibited_by),
-                               changes=changes, events=events))
-        return out
-
-    def _source(self, alert: AlertRecord) -> AlertRecord | None:
-        for rule in self._policy.inhibitors(alert.type):
-            value = getattr(alert, rule.equal)
-            if value is None:
-                continue
-            found = self._repository.query(AlertQuery(
-                types=(rule.source,), statuses=OPEN_STATUSES, limit=1,
-                sites=(value,) if rule.equal == "site" else (),
-                households=(value,) if rule.equal == "household" else (),
-                devices=(value,) if rule.equal == "device_id" else ()))
-            if found and found[0].id != alert.id:
-                return found[0]
-        return None
 
 
 class EscalationStage:

@@ -4,7 +4,7 @@ internal fields (hashes, revisions, delivery secrets) never leak."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,8 +44,36 @@ class MePublic(BaseModel):
 # --- alerts -----------------------------------------------------------------------------
 
 
+class AlertPublic(Alert):
+    """An alert as the API returns it. Its fields are declared once, in the wire contract's
+    ``Alert``; a view for a narrower role inherits them and names in ``hidden`` what that
+    role may not see, which :meth:`from_alert` leaves at its empty default."""
+
+    hidden: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def from_alert(cls, alert: Alert) -> Self:
+        # The alert was validated when it was built: copy its values, do not validate again.
+        shown = {name: getattr(alert, name) for name in Alert.model_fields
+                 if name not in cls.hidden}
+        return cls.model_construct(**shown, **(alert.model_extra or {}))
+
+    @staticmethod
+    def for_role(alert: Alert, role: Role) -> AlertPublic:
+        """The view of ``alert`` that ``role`` may see."""
+        view = AlertFamilyView if role is Role.FAMILY else AlertPublic
+        return view.from_alert(alert)
+
+
+class AlertFamilyView(AlertPublic):
+    """An alert as a family sees it: who else was notified, and where, is the officers'
+    business (``notifications`` stays empty)."""
+
+    hidden: ClassVar[frozenset[str]] = frozenset({"notifications"})
+
+
 class AlertsPublic(BaseModel):
-    data: list[Alert]
+    data: list[AlertPublic]
     count: int = Field(description="how many alerts match the filters (before limit/offset)")
 
 
@@ -276,7 +304,7 @@ class ResidentStatus(BaseModel):
     last_activity: Rfc3339 | None
     devices: list[DeviceHealthPublic]
     devices_ok: bool
-    open_alerts: list[Alert]
+    open_alerts: list[AlertPublic]
 
 
 # --- dead letters -----------------------------------------------------------------------

@@ -72,10 +72,3 @@ def concerns(alert: Alert, resident_id: str, household: str | None) -> bool:
         return alert.resident == resident_id
     return household is not None and alert.household == household
 
-
-def public_alert(alert: Alert, scope: AlertScope) -> Alert:
-    """The alert as this caller may see it: who else was notified, and where, is the
-    officers' business, not the family's."""
-    if scope.role is Role.FAMILY and alert.notifications:
-        return alert.model_copy(update={"notifications": []})
-    return alert

@@ -1,9 +1,11 @@
-"""The relational database of safehood (alerts, registry, dead letters, tokens).
+"""The relational database of safehood (alerts, registry, dead letters, tokens): every
+SQLAlchemy edge lives here, :class:`SqlAlertRepository` among them.
 
 SQLite in the data directory by default, PostgreSQL through the same code; the schema is
 managed by alembic migrations (:func:`migrate`).
 """
 
+from ._alert_repository import SqlAlertRepository
 from ._engine import create_database_engine, migrate
 from ._registry_store import (
     REGISTRY_TABLES,
@@ -17,6 +19,7 @@ from ._tables import dead_letters, device_health, devices, households, metadata,
 __all__ = [
     "REGISTRY_TABLES",
     "RegistryKind",
+    "SqlAlertRepository",
     "create_database_engine",
     "dead_letters",
     "device_health",

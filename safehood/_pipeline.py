@@ -17,11 +17,17 @@ from safehood.alerting import (
     AppriseNotifier,
     ContactDirectory,
     NotificationDispatcher,
-    SqlAlertRepository,
 )
+from safehood.alerting import build_pipeline as build_alert_pipeline
 from safehood.api import ApiContext, ApiServer, create_app
 from safehood.config import Settings
-from safehood.database import create_database_engine, import_registry, load_registry, migrate
+from safehood.database import (
+    SqlAlertRepository,
+    create_database_engine,
+    import_registry,
+    load_registry,
+    migrate,
+)
 from safehood.detectors import DetectorConfig, DetectorEngine
 from safehood.ingest import (
     DeadLetterRecorder,
@@ -176,7 +182,8 @@ def build_pipeline(
     detector_config = (DetectorConfig.load(settings.detector_config_file)
                        if settings.detector_config_file else DetectorConfig())
     repository = SqlAlertRepository(engine)
-    alerts = AlertManager(repository, policy=policy, registry=registry.get(), exercise=exercise)
+    alert_pipeline = build_alert_pipeline(policy, repository, exercise=exercise)
+    alerts = AlertManager(repository, alert_pipeline, registry=registry.get())
     directory = ContactDirectory(registry.get(), policy)
     notifications = NotificationDispatcher(
         AppriseNotifier(), repository, directory=directory,

@@ -14,9 +14,9 @@ from safehood.protocol import Alert, AlertStatus, AlertType, Severity
 from .._alert_list import OPEN, list_alerts
 from .._context import Services
 from .._deps import AlertReaders, OfficerOrAdmin, ServicesDep
-from .._models import AlertNote, AlertResolution, AlertsPublic
+from .._models import AlertNote, AlertPublic, AlertResolution, AlertsPublic
 from .._roles import Principal, Role
-from .._scope import AlertScope, alert_scope, concerns, public_alert
+from .._scope import AlertScope, alert_scope, concerns
 from .._time import parse_time
 from ..const import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -96,43 +96,45 @@ def get_alerts(
                          until=until)
     page, total = list_alerts(services.context.alerts, query, limit=limit, offset=offset,
                               keep=keep)
-    return AlertsPublic(data=[public_alert(a, scope) for a in page], count=total)
+    return AlertsPublic(data=[AlertPublic.for_role(a, scope.role) for a in page],
+                        count=total)
 
 
-@router.get("/alerts/{alert_id}", response_model=Alert,
+@router.get("/alerts/{alert_id}", response_model=AlertPublic,
             summary="One alert with its history and evidence")
-def get_alert(alert_id: AlertId, services: ServicesDep, principal: AlertReaders) -> Alert:
+def get_alert(alert_id: AlertId, services: ServicesDep, principal: AlertReaders) -> AlertPublic:
     alert, scope = _visible_alert(services, principal, alert_id)
-    return public_alert(alert, scope)
+    return AlertPublic.for_role(alert, scope.role)
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=Alert,
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic,
              summary="Acknowledge a firing alert (someone is on it)",
              responses={409: {"description": "the alert is not firing"}})
 def acknowledge(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin,
-                body: AlertNote | None = None) -> Alert:
+                body: AlertNote | None = None) -> AlertPublic:
     _visible_alert(services, principal, alert_id)
-    return services.context.alerts.acknowledge(alert_id, principal.actor,
-                                                body.note if body else None)
+    return AlertPublic.from_alert(services.context.alerts.acknowledge(
+        alert_id, principal.actor, body.note if body else None))
 
 
-@router.post("/alerts/{alert_id}/escalate", response_model=Alert,
+@router.post("/alerts/{alert_id}/escalate", response_model=AlertPublic,
              summary="Notify the next escalation tier now",
              responses={409: {"description": "resolved, or no further tier"}})
 def escalate(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin,
-             body: AlertNote | None = None) -> Alert:
+             body: AlertNote | None = None) -> AlertPublic:
     _visible_alert(services, principal, alert_id)
-    return services.context.alerts.escalate(alert_id, principal.actor,
-                                            body.note if body else None)
+    return AlertPublic.from_alert(services.context.alerts.escalate(
+        alert_id, principal.actor, body.note if body else None))
 
 
-@router.post("/alerts/{alert_id}/resolve", response_model=Alert,
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic,
              summary="Resolve an alert, saying what was found and done",
              responses={409: {"description": "the alert is resolved already"}})
 def resolve(alert_id: AlertId, body: AlertResolution, services: ServicesDep,
-            principal: OfficerOrAdmin) -> Alert:
+            principal: OfficerOrAdmin) -> AlertPublic:
     _visible_alert(services, principal, alert_id)
-    return services.context.alerts.resolve(alert_id, principal.actor, body.note)
+    return AlertPublic.from_alert(
+        services.context.alerts.resolve(alert_id, principal.actor, body.note))
 
 
 @router.get("/alerts/{alert_id}/cap", response_class=Response,

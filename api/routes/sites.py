@@ -16,6 +16,7 @@ from .._alert_list import OPEN
 from .._deps import Operators, ServicesDep, StatusReaders
 from .._health import health_rows
 from .._models import (
+    AlertPublic,
     HouseholdOverview,
     ResidentRef,
     ResidentStatus,
@@ -25,7 +26,7 @@ from .._models import (
     SitesPublic,
 )
 from .._roles import Role
-from .._scope import alert_scope, concerns, public_alert
+from .._scope import alert_scope, concerns
 from .._time import rfc3339
 
 router = APIRouter(tags=["sites"])
@@ -120,5 +121,5 @@ def resident_status(resident_id: EntityPath, services: ServicesDep,
         last_activity=rfc3339(max((t for t in last_event.values() if t is not None),
                                   default=None)),
         devices=rows, devices_ok=all(r.problem is None for r in rows),
-        open_alerts=[public_alert(a, scope) for a in mine],
+        open_alerts=[AlertPublic.for_role(a, scope.role) for a in mine],
     )

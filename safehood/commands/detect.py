@@ -101,17 +101,23 @@ class AlertSink:
     def __init__(self, registry: Registry,
                  resolve_after_s: float | None = DEFAULT_RESOLVE_AFTER_S) -> None:
         # Imported here: every command module is imported to build the parser, and the
-        # alerting package pulls in the database layer.
-        from safehood.alerting import AlertManager, AlertQuery, InMemoryAlertRepository
+        # alerting package pulls in Apprise.
+        from safehood.alerting import (
+            AlertManager,
+            AlertPolicy,
+            AlertQuery,
+            InMemoryAlertRepository,
+            build_pipeline,
+        )
 
         self._open_query = AlertQuery(
             statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), limit=None)
         self._all_query = AlertQuery(limit=None)
         counter = itertools.count(1)
-        self._manager = AlertManager(
-            repository=InMemoryAlertRepository(), registry=registry,
-            id_factory=lambda: f"a{next(counter):07d}", clock=lambda: 0,
-        )
+        repository = InMemoryAlertRepository()
+        pipeline = build_pipeline(AlertPolicy(), repository,
+                                  id_factory=lambda: f"a{next(counter):07d}")
+        self._manager = AlertManager(repository, pipeline, registry=registry, clock=lambda: 0)
         self._resolve_after_ms = None if resolve_after_s is None else int(resolve_after_s * 1000)
         self._next_sweep_ms: int | None = None
 

@@ -15,8 +15,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from safehood.alerting import AlertManager, AlertRepository, InMemoryAlertRepository, SqlAlertRepository
-from safehood.database import create_database_engine, migrate
+from safehood.alerting import (
+    AlertManager,
+    AlertPolicy,
+    AlertRepository,
+    InMemoryAlertRepository,
+    build_pipeline,
+)
+from safehood.database import SqlAlertRepository, create_database_engine, migrate
 from safehood.protocol import AlertDecision, AlertType, DecisionAction, Registry, Severity
 
 # 2026-01-01T00:00:00Z
@@ -118,4 +124,5 @@ def ids() -> Callable[[], str]:
 @pytest.fixture
 def manager(repository: AlertRepository, registry: Registry,
             ids: Callable[[], str]) -> AlertManager:
-    return AlertManager(repository, registry=registry, id_factory=ids, clock=lambda: T0)
+    return AlertManager(repository, build_pipeline(AlertPolicy(), repository, id_factory=ids),
+                        registry=registry, clock=lambda: T0)

@@ -6,7 +6,14 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 
-from safehood.alerting import AlertManager, InMemoryAlertRepository, render_cap, render_cap_feed
+from safehood.alerting import (
+    AlertManager,
+    AlertPolicy,
+    InMemoryAlertRepository,
+    build_pipeline,
+    render_cap,
+    render_cap_feed,
+)
 from safehood.protocol import Alert
 
 from .conftest import MINUTE, T0, decision
@@ -76,7 +83,9 @@ def check_cap(root: ET.Element) -> dict[str, str]:
 
 def lifecycle() -> tuple[AlertManager, list[Alert]]:
     counter = itertools.count(1)
-    manager = AlertManager(InMemoryAlertRepository(), id_factory=lambda: f"a{next(counter)}")
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, build_pipeline(AlertPolicy(), repository,
+                                                      id_factory=lambda: f"a{next(counter)}"))
     [raised] = manager.apply([decision("fall", evidence={"peak_g": 3.2, "room": "bathroom"})])
     manager.apply([decision("fall", ts=T0 + 10_000)])
     acked = manager.acknowledge("a1", "officer-li", at_ms=T0 + MINUTE)
@@ -112,7 +121,9 @@ def test_cap_messages_follow_the_lifecycle() -> None:
 
 
 def test_unconfirmed_and_exercise_alerts() -> None:
-    manager = AlertManager(InMemoryAlertRepository(), exercise=True)
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository,
+                           build_pipeline(AlertPolicy(), repository, exercise=True))
     [smoke] = manager.apply([decision("smoke", subject="h001-smoke-kitchen", resident=None,
                                       severity="Moderate", confirmed=False,
                                       device_id="h001-smoke-kitchen")])

@@ -19,6 +19,7 @@ from safehood.alerting import (
     Silence,
     SilenceNotFound,
     TypePolicy,
+    build_pipeline,
 )
 from safehood.protocol import AlertType
 
@@ -118,7 +119,7 @@ def test_fire_calls_the_emergency_contact_once_confirmed(manager: AlertManager) 
 def test_flapping_alerts_are_recorded_and_held_back(repository: AlertRepository,
                                                     ids: Callable[[], str]) -> None:
     policy = AlertPolicy(flap_threshold=3, flap_window_s=600)
-    manager = AlertManager(repository, policy=policy, id_factory=ids)
+    manager = AlertManager(repository, build_pipeline(policy, repository, id_factory=ids))
     door = {"subject": "h002-door", "household": "h002", "resident": None,
             "device_id": "h002-door", "severity": "Minor"}
     notified = []
@@ -280,7 +281,7 @@ def test_policy_file_overrides_defaults(tmp_path: Path, repository: AlertReposit
     assert policy.flap_threshold == 5
     assert policy.site_channels("xianlin-3", "officers") == ("json://127.0.0.1:9/officers",)
     assert policy.inhibit == (InhibitRule(AlertType.SOS, AlertType.FALL, "device_id"),)
-    manager = AlertManager(repository, policy=policy)
+    manager = AlertManager(repository, build_pipeline(policy, repository))
     manager.apply([decision("fall")])
     assert kinds(manager.tick(T0 + MINUTE)) == [("escalated", True, 1, ("supervisor", "family"))]
     assert manager.tick(T0 + HOUR) == []

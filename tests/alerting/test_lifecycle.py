@@ -16,12 +16,13 @@ from safehood.alerting import (
     AlertChange,
     AlertManager,
     AlertNotFound,
+    AlertPolicy,
     AlertQuery,
     InvalidTransition,
-    SqlAlertRepository,
     StorageError,
+    build_pipeline,
 )
-from safehood.database import create_database_engine
+from safehood.database import SqlAlertRepository, create_database_engine
 from safehood.protocol import AlertStatus, parse_ts_ms
 
 from .conftest import BACKENDS, MINUTE, T0, decision, sqlite_engine, throwaway_postgres
@@ -292,7 +293,8 @@ def test_registry_fills_in_household_and_resident(manager: AlertManager) -> None
 
 
 def test_exercise_alerts_are_marked(repository: SqlAlertRepository) -> None:
-    manager = AlertManager(repository, exercise=True)
+    manager = AlertManager(repository,
+                           build_pipeline(AlertPolicy(), repository, exercise=True))
     [raised] = manager.apply([decision("sos")])
     assert raised.alert.exercise
     assert parse_ts_ms(raised.alert.started_at) == T0

@@ -26,8 +26,9 @@ from safehood.alerting import (
     Notification,
     NotificationDispatcher,
     RecordingNotifier,
-    SqlAlertRepository,
+    build_pipeline,
 )
+from safehood.database import SqlAlertRepository
 from safehood.protocol import Registry
 
 from .conftest import REGISTRY, T0, decision, sqlite_engine
@@ -62,7 +63,7 @@ def results(alert_id: str, manager: AlertManager) -> list[tuple[str, int, str]]:
 def test_a_fall_reaches_the_officers_and_the_family(registry: Registry,
                                                     policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     notifier = RecordingNotifier()
     with dispatcher_for(notifier, repository, policy, registry) as dispatcher:
         manager.subscribe(dispatcher.submit)
@@ -93,7 +94,7 @@ def test_a_fall_reaches_the_officers_and_the_family(registry: Registry,
 
 def test_a_change_is_never_delivered_twice(registry: Registry, policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     notifier = RecordingNotifier()
     [raised] = manager.apply([decision("sos")])
     with dispatcher_for(notifier, repository, policy, registry) as dispatcher:
@@ -114,7 +115,7 @@ def metric(name: str, **labels: str) -> float:
 def test_retryable_failures_are_retried_until_delivered(registry: Registry,
                                                         policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     notifier = RecordingNotifier()
     [raised] = manager.apply([decision("sos")])
     officers = ContactDirectory(registry, policy).targets(raised.alert, "officers")[0]
@@ -134,7 +135,7 @@ def test_retryable_failures_are_retried_until_delivered(registry: Registry,
 def test_permanent_failures_and_exhausted_retries_are_recorded(registry: Registry,
                                                                policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     notifier = RecordingNotifier()
     [raised] = manager.apply([decision("sos")])
     directory = ContactDirectory(registry, policy)
@@ -159,7 +160,7 @@ def test_permanent_failures_and_exhausted_retries_are_recorded(registry: Registr
 def test_an_audience_without_contacts_is_recorded(registry: Registry) -> None:
     repository = InMemoryAlertRepository()
     policy = AlertPolicy()  # no officer channels configured
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     notifier = RecordingNotifier()
     [raised] = manager.apply([decision("sos", subject="r002", household="h002",
                                        resident="r002", device_id=None)])
@@ -174,7 +175,7 @@ def test_an_audience_without_contacts_is_recorded(registry: Registry) -> None:
 def test_changes_nobody_is_told_of_are_not_queued(registry: Registry,
                                                   policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     manager.apply([decision("sos")])
     [repeat] = manager.apply([decision("sos", ts=T0 + 1)])
     with dispatcher_for(RecordingNotifier(), repository, policy, registry) as dispatcher:
@@ -200,7 +201,7 @@ class BlockingNotifier(RecordingNotifier):
 def test_a_full_queue_drops_loudly_and_never_blocks(registry: Registry, policy: AlertPolicy,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     notifier = BlockingNotifier()
     raised = [manager.apply([decision("sos", subject=f"s{i}")])[0] for i in range(4)]
     dispatcher = dispatcher_for(notifier, repository, policy, registry, queue_size=2)
@@ -222,7 +223,7 @@ def test_a_full_queue_drops_loudly_and_never_blocks(registry: Registry, policy: 
 
 def test_close_delivers_what_is_queued(registry: Registry, policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     notifier = RecordingNotifier()
     dispatcher = dispatcher_for(notifier, repository, policy, registry)
     manager.subscribe(dispatcher.submit)
@@ -246,7 +247,7 @@ def test_secrets_of_urls_stay_out_of_reprs_and_labels(registry: Registry) -> Non
 def test_close_records_what_it_could_not_deliver(registry: Registry,
                                                  policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     notifier = RecordingNotifier()
     [raised] = manager.apply([decision("sos")])
     officers = ContactDirectory(registry, policy).targets(raised.alert, "officers")[0]
@@ -330,7 +331,7 @@ def test_apprise_delivers_retries_and_records(receiver: Receiver, tmp_path: Path
     receiver.status["/supervisor"] = 403
     engine = sqlite_engine(tmp_path / "alerts.db")
     repository = SqlAlertRepository(engine)
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     dispatcher = NotificationDispatcher(
         AppriseNotifier(), repository, directory=ContactDirectory(registry, policy),
         public_url=PUBLIC_URL, backoff_initial_s=0.05, max_attempts=3)
@@ -383,7 +384,7 @@ def test_subscribed_dispatcher_with_unreachable_service_never_breaks_apply(
         registry: Registry) -> None:
     policy = policy_with({"*": {"officers": (f"json://127.0.0.1:{free_port()}/x",)}})
     repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, policy=policy, registry=registry)
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
     dispatcher = NotificationDispatcher(
         AppriseNotifier(), repository, directory=ContactDirectory(registry, policy),
         backoff_initial_s=0.01, max_attempts=2)

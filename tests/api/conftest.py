@@ -13,10 +13,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from safehood.alerting import AlertManager, Silence, SqlAlertRepository
+from safehood.alerting import AlertManager, Silence
 from safehood.api import ApiContext, Provisioner, Role, TokenStore, create_app
 from safehood.config import Settings
-from safehood.database import create_database_engine, import_registry, migrate
+from safehood.database import SqlAlertRepository, create_database_engine, import_registry, migrate
 from safehood.protocol import AlertDecision, DecisionAction, Message, RegistryFile, Severity
 from safehood.protocol import AlertType as T
 from safehood.store import SqliteReadingStore

@@ -21,11 +21,11 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from safehood.alerting import AlertManager, SqlAlertRepository
+from safehood.alerting import AlertManager
 from safehood.api import ApiContext, create_app
 from safehood.config import Settings
 from safehood.dashboards import GRAFANA_DIR
-from safehood.database import create_database_engine, migrate
+from safehood.database import SqlAlertRepository, create_database_engine, migrate
 from safehood.protocol import Registry, parse_message
 from safehood.protocol.const import DEVICE_KINDS, EVENTS_BY_KIND
 from safehood.store import InfluxReadingStore, SqliteReadingStore

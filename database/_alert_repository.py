@@ -1,5 +1,9 @@
 """The alert store in the relational database (SQLite by default, PostgreSQL alike).
 
+It lives here, beside the tables and migrations, not in ``alerting``: the database is an
+edge like the reading store, and ``import safehood.alerting`` stays free of SQLAlchemy (the
+``detect`` command and the tests of the lifecycle run on the in-memory repository).
+
 SQLAlchemy Core only, no dialect-specific SQL: one open alert per (type, subject) is the
 unique index on ``alerts.open_key``; lost updates are prevented by ``revision`` checks.
 """
@@ -15,12 +19,19 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from safehood.database._tables import alert_history, alerts, notification_attempts, silences
+from safehood.alerting import (
+    AlertQuery,
+    AlertRecord,
+    AlertRepository,
+    DeliveryAttempt,
+    HistoryEntry,
+    Silence,
+    StorageError,
+    open_key,
+)
 from safehood.protocol import AlertStatus, AlertType, Severity
 
-from ._errors import StorageError
-from ._models import AlertQuery, AlertRecord, DeliveryAttempt, HistoryEntry, Silence, open_key
-from ._repository import AlertRepository
+from ._tables import alert_history, alerts, notification_attempts, silences
 
 # Stay well below SQLite's limit of bound parameters per statement.
 _CHUNK = 500
@@ -30,7 +41,7 @@ class SqlAlertRepository(AlertRepository):
     """Alerts in the database of ``engine`` (made by ``database.create_database_engine`` and
     migrated by ``database.migrate``). Thread safe; several processes may share the
     database. The engine belongs to the caller, who disposes of it.
-    Database failures raise :class:`~alerting.StorageError`.
+    Database failures raise :class:`safehood.alerting.StorageError`.
     """
 
     def __init__(self, engine: Engine) -> None:
