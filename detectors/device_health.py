@@ -184,13 +184,12 @@ class DeviceOfflineDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import Message, SmokeReading
     >>> from safehood.detectors.config import DeviceHealthConfig
     >>> config = DeviceHealthConfig(heartbeat_budget_s={"smoke": 600})
     >>> detector = DeviceOfflineDetector("d1", site="s1", household="h1", kind="smoke",
     ...                                  config=config)
-    >>> beat = Message(site="s1", device_id="d1", channel="telemetry", ts_ms=0, kind="smoke",
-    ...                fields={"smoke": 0.0})
+    >>> beat = Message.from_reading(SmokeReading(ts=0, smoke=0.0), site="s1", device_id="d1")
     >>> detector.process_one(beat), detector.deadline_ms
     ([], 600000)
     >>> [(d.action.value, d.evidence["reason"]) for d in detector.advance(600_000)]
@@ -297,10 +296,10 @@ class BatteryDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import Message, StatusReading
     >>> detector = BatteryDetector("d1", site="s1", household=None)
-    >>> low = Message(site="s1", device_id="d1", channel="status", ts_ms=0, battery=12.0,
-    ...               fields={"online": True})
+    >>> low = Message.from_reading(StatusReading(ts=0, online=True, battery=12.0), site="s1",
+    ...                            device_id="d1")
     >>> [(d.action.value, d.evidence["battery"]) for d in detector.process_one(low)]
     [('raise', 12.0)]
     """

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    DeviceEvent,
+    DoorReading,
+    Message,
+    Severity,
+)
 
 from .base import Decisions, Detector, decision
 from .config import DoorConfig
@@ -22,10 +30,10 @@ class ArrivalTracker:
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import DeviceEvent, Message
     >>> arrivals = ArrivalTracker()
-    >>> arrivals.observe(Message(site="s1", device_id="lock", channel="event", ts_ms=1_000,
-    ...                          kind="door", event="unlock", credential="fingerprint:r1"))
+    >>> unlock = DeviceEvent(ts=1_000, kind="door", event="unlock", credential="fingerprint:r1")
+    >>> arrivals.observe(Message.from_reading(unlock, site="s1", device_id="lock"))
     >>> arrivals.is_arrival(7_000), arrivals.is_arrival(90_000)
     (True, False)
     """
@@ -36,9 +44,10 @@ class ArrivalTracker:
 
     def observe(self, message: Message) -> None:
         """Take an ``unlock`` event into account (anything else is ignored)."""
-        if message.channel != "event" or message.event != "unlock":
+        reading = message.reading
+        if not isinstance(reading, DeviceEvent) or reading.event != "unlock":
             return
-        credential = message.credential
+        credential = reading.credential
         if credential is not None and credential not in self.config.exit_credentials:
             self._unlocks.append(message.ts_ms)
             del self._unlocks[:-8]
@@ -51,11 +60,11 @@ class ArrivalTracker:
 
 def door_state(message: Message) -> bool | None:
     """Whether ``message`` says the door is open (True), shut (False), or nothing (None)."""
-    if message.channel == "event":
-        return _OPENING.get(message.event or "")
-    if message.channel == "telemetry":
-        value = message.fields.get("open")
-        return value if isinstance(value, bool) else None
+    reading = message.reading
+    if isinstance(reading, DeviceEvent):
+        return _OPENING.get(reading.event)
+    if isinstance(reading, DoorReading):
+        return reading.open
     return None
 
 
@@ -80,10 +89,10 @@ class DoorDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import DeviceEvent, Message
     >>> detector = DoorDetector("h1-door", site="s1", household="h1")
-    >>> opened = Message(site="s1", device_id="h1-door", channel="event", ts_ms=0,
-    ...                  kind="door", event="open", household="h1")
+    >>> opened = Message.from_reading(DeviceEvent(ts=0, kind="door", event="open"), site="s1",
+    ...                               device_id="h1-door", household="h1")
     >>> detector.process_one(opened), detector.deadline_ms
     ([], 600000)
     >>> [(d.action.value, d.severity.value) for d in detector.advance(600_000)]
@@ -122,13 +131,14 @@ class DoorDetector(Detector):
 
     def process_one(self, message: Message) -> Decisions:
         self._room = message.room
-        if message.channel == "event" and message.event == "forced":
+        reading = message.reading
+        if isinstance(reading, DeviceEvent) and reading.event == "forced":
             return [decision(
                 DecisionAction.RAISE, AlertType.FORCED_ENTRY, FORCED_ENTRY_SEVERITY,
                 subject=self.device_id, site=self.site, ts_ms=message.ts_ms,
                 household=self.household, device_id=self.device_id,
                 evidence={"event": "forced", "room": message.room,
-                          "credential": message.credential},
+                          "credential": reading.credential},
             )]
         is_open = door_state(message)
         if is_open is None or (self._state_ms is not None and message.ts_ms < self._state_ms):

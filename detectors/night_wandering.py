@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    DeviceEvent,
+    Message,
+    MotionReading,
+    Severity,
+    SmokeReading,
+)
 
 from .base import Decisions, Detector, HouseholdScope, decision
 from .config import DoorConfig, NightWanderingConfig
@@ -53,13 +62,13 @@ class NightWanderingDetector(Detector):
     --------
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
-    >>> from safehood.protocol import Message, Resident
+    >>> from safehood.protocol import DeviceEvent, Message, Resident
     >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
     ...                       (Resident("r1", "h1", "Li Wei", elderly=True, dementia=True),))
     >>> detector = NightWanderingDetector(home, front_doors={"h1-door"})
     >>> three_am = 1_700_017_200_000  # 2023-11-15 03:00 UTC
-    >>> opened = Message(site="s1", device_id="h1-door", channel="event", ts_ms=three_am,
-    ...                  kind="door", event="open", household="h1")
+    >>> opened = Message.from_reading(DeviceEvent(ts=three_am, kind="door", event="open"),
+    ...                               site="s1", device_id="h1-door", household="h1")
     >>> detector.process_one(opened), (detector.deadline_ms - three_am) // 60_000
     ([], 10)
     >>> [(d.action.value, d.resident) for d in detector.advance(detector.deadline_ms)]
@@ -99,8 +108,9 @@ class NightWanderingDetector(Detector):
             return []
         if message.kind == "door" and message.device_id in self.front_doors:
             return self._door(message)
+        reading = message.reading
         if message.kind == "motion" and (
-            message.event == "motion" or message.fields.get("occupancy") is True
+            message.event == "motion" or (isinstance(reading, MotionReading) and reading.occupancy)
         ):
             return self._inside(message)
         return []
@@ -178,7 +188,7 @@ class NightWanderingDetector(Detector):
 
 
 def _smoke_alarm(message: Message, level: float) -> bool:
-    if message.channel == "event":
-        return message.event == "alarm"
-    value = message.fields.get("smoke")
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= level
+    reading = message.reading
+    if isinstance(reading, DeviceEvent):
+        return reading.event == "alarm"
+    return isinstance(reading, SmokeReading) and reading.smoke >= level
