@@ -8,15 +8,16 @@ from safehood.protocol import (
     AlertDecision,
     AlertType,
     DecisionAction,
+    Device,
     DeviceEvent,
     DoorReading,
     Message,
     Severity,
 )
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, RegistryView, Rule, decision
 from .config import DoorConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_DOOR
 
 FORCED_ENTRY_SEVERITY = Severity.SEVERE
 DOOR_LEFT_OPEN_SEVERITY = Severity.MINOR
@@ -183,3 +184,17 @@ class DoorDetector(Detector):
             action, AlertType.DOOR_LEFT_OPEN, severity, subject=self.device_id, site=self.site,
             ts_ms=ts_ms, household=self.household, device_id=self.device_id, evidence=evidence,
         )
+
+
+def _door(device_id: str, device: Device, view: RegistryView) -> DoorDetector:
+    home = view.household_of(device)
+    return DoorDetector(
+        device_id, site=device.site, household=device.household,
+        is_night=home.is_night if home is not None else None, config=view.config.door,
+    )
+
+
+DOOR_RULE = Rule(
+    RULE_DOOR, "device", DoorDetector.kinds, lambda device, view: device.device_id, _door,
+    rebind=lambda detector, view: view.still_placed(detector.device_id, detector.household),
+)

@@ -29,9 +29,9 @@ from safehood.protocol import (
     WearableWindow,
 )
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, Rule, decision
 from .config import FallConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_FALL
 
 POSSIBLE_FALL_SEVERITY = Severity.SEVERE
 CONFIRMED_FALL_SEVERITY = Severity.EXTREME
@@ -307,3 +307,10 @@ class FallDetector(Detector):
             household=self.household, resident=self._resident, device_id=self._device_id,
             evidence=dict(self._evidence), confirmed=confirmed,
         )
+
+
+FALL_RULE = Rule(
+    RULE_FALL, "person", FallDetector.kinds, lambda device, view: device.resident or device.device_id,
+    lambda person, device, view: FallDetector(
+        person, site=device.site, household=device.household, config=view.config.fall),
+)

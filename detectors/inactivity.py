@@ -21,6 +21,7 @@ from safehood.protocol import (
     AlertDecision,
     AlertType,
     DecisionAction,
+    Device,
     Message,
     MotionReading,
     Severity,
@@ -28,9 +29,9 @@ from safehood.protocol import (
     WearableWindow,
 )
 
-from .base import Decisions, Detector, HouseholdScope, decision
+from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision
 from .config import DoorConfig, InactivityConfig
-from .const import MS_PER_DAY, MS_PER_S
+from .const import MS_PER_DAY, MS_PER_S, RULE_INACTIVITY
 from .door import ArrivalTracker, door_state
 from .water import wet_state
 
@@ -283,3 +284,24 @@ class InactivityDetector(Detector):
             site=self.household.site, ts_ms=ts_ms, household=self.household.id,
             resident=elderly[0] if len(elderly) == 1 else None, evidence=evidence,
         )
+
+
+def _watched_home(device: Device, view: RegistryView) -> str | None:
+    home = view.household_of(device)
+    return home.id if home is not None and home.watch_inactivity else None
+
+
+def _rebind(detector: InactivityDetector, view: RegistryView) -> bool:
+    home = view.households.get(detector.household.id)
+    if home is None or not home.watch_inactivity:
+        return False
+    detector.household = home
+    return True
+
+
+INACTIVITY_RULE = Rule(
+    RULE_INACTIVITY, "household", InactivityDetector.kinds, _watched_home,
+    lambda household, device, view: InactivityDetector(
+        view.households[household], config=view.config.inactivity, door_config=view.config.door),
+    rebind=_rebind,
+)

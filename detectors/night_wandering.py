@@ -8,6 +8,7 @@ from safehood.protocol import (
     AlertDecision,
     AlertType,
     DecisionAction,
+    Device,
     DeviceEvent,
     Message,
     MotionReading,
@@ -15,9 +16,9 @@ from safehood.protocol import (
     SmokeReading,
 )
 
-from .base import Decisions, Detector, HouseholdScope, decision
+from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision
 from .config import DoorConfig, NightWanderingConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_NIGHT_WANDERING
 from .door import ArrivalTracker, door_state
 
 NIGHT_WANDERING_SEVERITY = Severity.SEVERE
@@ -192,3 +193,32 @@ def _smoke_alarm(message: Message, level: float) -> bool:
     if isinstance(reading, DeviceEvent):
         return reading.event == "alarm"
     return isinstance(reading, SmokeReading) and reading.smoke >= level
+
+
+def _watched_home(device: Device, view: RegistryView) -> str | None:
+    home = view.household_of(device)
+    return home.id if home is not None and home.at_risk_residents else None
+
+
+def _night_wandering(household: str, device: Device, view: RegistryView) -> NightWanderingDetector:
+    config = view.config
+    return NightWanderingDetector(
+        view.households[household], view.front_doors.get(household, frozenset()),
+        config=config.night_wandering, door_config=config.door,
+        smoke_alarm_level=config.smoke.alarm_obscuration,
+    )
+
+
+def _rebind(detector: NightWanderingDetector, view: RegistryView) -> bool:
+    home = view.households.get(detector.household.id)
+    if home is None or not home.at_risk_residents:
+        return False
+    detector.household = home
+    detector.front_doors = view.front_doors.get(home.id, frozenset())
+    return True
+
+
+NIGHT_WANDERING_RULE = Rule(
+    RULE_NIGHT_WANDERING, "household", NightWanderingDetector.kinds, _watched_home,
+    _night_wandering, rebind=_rebind,
+)

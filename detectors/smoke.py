@@ -18,15 +18,16 @@ from safehood.protocol import (
     AlertDecision,
     AlertType,
     DecisionAction,
+    Device,
     DeviceEvent,
     Message,
     Severity,
     SmokeReading,
 )
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, RegistryView, Rule, decision
 from .config import SmokeConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_SMOKE
 
 SMOKE_SEVERITY = Severity.SEVERE
 FIRE_SEVERITY = Severity.EXTREME
@@ -325,3 +326,18 @@ class SmokeDetector(Detector):
             ts_ms=ts_ms, household=incident.household, device_id=alarm.device_id,
             evidence=self._evidence(incident, alarm), confirmed=True,
         )
+
+
+def _smoke_scope(device: Device, view: RegistryView) -> str:
+    # One incident per building: a second sensor there confirms a fire.
+    home = view.household_of(device)
+    building = device.building or (home.building if home is not None else None)
+    if building:
+        return f"building:{building}"
+    return f"household:{device.household}" if device.household else f"device:{device.device_id}"
+
+
+SMOKE_RULE = Rule(
+    RULE_SMOKE, "building", SmokeDetector.kinds, _smoke_scope,
+    lambda scope, device, view: SmokeDetector(scope, site=device.site, config=view.config.smoke),
+)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from safehood.protocol import AlertType, DecisionAction, Message, Severity
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, Rule, decision
 from .config import SosConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_SOS
 
 SOS_SEVERITY = Severity.EXTREME
 """A person asked for help: nothing can confirm or refute it, so it is treated as the worst."""
@@ -69,3 +69,10 @@ class SosDetector(Detector):
             resident=message.resident, device_id=message.device_id,
             evidence={"source": message.kind, "event": "sos", "presses": self._presses},
         )]
+
+
+SOS_RULE = Rule(
+    RULE_SOS, "person", SosDetector.kinds, lambda device, view: device.resident or device.device_id,
+    lambda person, device, view: SosDetector(
+        person, site=device.site, household=device.household, config=view.config.sos),
+)

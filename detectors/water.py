@@ -12,9 +12,9 @@ from safehood.protocol import (
     WaterReading,
 )
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, RegistryView, Rule, decision
 from .config import WaterConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_SLOW_LEAK, RULE_WATER_LEAK
 
 WATER_LEAK_SEVERITY = Severity.MODERATE
 _WET_BY_EVENT = {"leak": True, "dry": False}
@@ -167,3 +167,21 @@ class SlowLeakDetector(Detector):
             evidence={"source": "meter", "slow": True, "flow_lpm": self._last_flow,
                       "running_since_ms": self._running_since},
         )
+
+
+def _rebind(detector: LeakDetector | SlowLeakDetector, view: RegistryView) -> bool:
+    return view.still_placed(detector.device_id, detector.household)
+
+
+WATER_LEAK_RULE = Rule(
+    RULE_WATER_LEAK, "device", LeakDetector.kinds, lambda device, view: device.device_id,
+    lambda device_id, device, view: LeakDetector(
+        device_id, site=device.site, household=device.household),
+    rebind=_rebind,
+)
+SLOW_LEAK_RULE = Rule(
+    RULE_SLOW_LEAK, "device", SlowLeakDetector.kinds, lambda device, view: device.device_id,
+    lambda device_id, device, view: SlowLeakDetector(
+        device_id, site=device.site, household=device.household, config=view.config.water),
+    rebind=_rebind,
+)
