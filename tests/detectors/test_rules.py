@@ -3,8 +3,9 @@ the engine with no change to the engine."""
 
 from __future__ import annotations
 
-from safehood.detectors import RULES, Detector, DetectorEngine, Rule
-from safehood.detectors.base import Decisions, decision
+from safehood.detectors import Detector, DetectorEngine
+from safehood.detectors.base import Decisions, Rule, decision
+from safehood.detectors.rules import RULES
 from safehood.protocol import AlertType, DecisionAction, Message, Severity, SmokeReading
 
 from ._support import MIN, T0, feed, msg, registry, summary
