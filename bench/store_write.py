@@ -28,7 +28,15 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from safehood.protocol import Message
+from safehood.protocol import (
+    DeviceEvent,
+    DoorReading,
+    Message,
+    Reading,
+    SmokeReading,
+    StatusReading,
+    WearableWindow,
+)
 from safehood.store import InfluxReadingStore, SqliteReadingStore
 from safehood.store._line_protocol import to_line
 from tests._influxdb import InfluxServer
@@ -46,35 +54,26 @@ def synthetic(n: int, seed: int = 7) -> list[Message]:
         ts = T0 + (i // 500) * 1_000 + device
         pick = i % 10
         household = f"h{device // 5:03d}"
+        reading: Reading
+        name = "smoke" if pick < 4 or pick == 9 else "band" if pick < 6 else "door"
         if pick < 4:
-            out.append(Message(
-                site="bench", device_id=f"smoke-{device}", channel="telemetry", ts_ms=ts,
-                kind="smoke", seq=i, battery=90.0, household=household,
-                fields={"smoke": rng.random() * 2, "temp_c": 20 + rng.random() * 3},
-            ))
+            reading = SmokeReading(ts=ts, seq=i, battery=90.0, smoke=rng.random() * 2,
+                                   temp_c=20 + rng.random() * 3)
         elif pick < 6:
             accel = tuple((rng.gauss(0, 0.1), rng.gauss(0, 0.1), rng.gauss(1, 0.1))
                           for _ in range(50))
-            out.append(Message(
-                site="bench", device_id=f"band-{device}", channel="telemetry", ts_ms=ts,
-                kind="wearable", seq=i, household=household, accel=accel, hz=50.0,
-                fields={"hr_bpm": 60 + rng.random() * 30},
-            ))
+            reading = WearableWindow(ts=ts, seq=i, accel=accel, hz=50.0,
+                                     hr_bpm=60 + rng.random() * 30)
         elif pick < 8:
-            out.append(Message(
-                site="bench", device_id=f"door-{device}", channel="telemetry", ts_ms=ts,
-                kind="door", seq=i, household=household, fields={"open": bool(i % 2)},
-            ))
+            reading = DoorReading(ts=ts, seq=i, open=bool(i % 2))
         elif pick < 9:
-            out.append(Message(
-                site="bench", device_id=f"door-{device}", channel="event", ts_ms=ts,
-                kind="door", seq=i, household=household, event="open",
-            ))
+            reading = DeviceEvent(ts=ts, seq=i, kind="door", event="open")
         else:
-            out.append(Message(
-                site="bench", device_id=f"smoke-{device}", channel="status", ts_ms=ts,
-                battery=80.0, fields={"online": True, "rssi": -60},
-            ))
+            reading = StatusReading(ts=ts, battery=80.0, online=True, rssi=-60)
+        out.append(Message.from_reading(
+            reading, site="bench", device_id=f"{name}-{device}",
+            household=None if pick == 9 else household,
+        ))
     return out
 
 

@@ -2,8 +2,9 @@
 
 :class:`DetectorEngine` takes validated, enriched messages one at a time and returns
 :class:`protocol.AlertDecision` objects (raise, update, clear) for alerting. Each rule is a
-:class:`Detector` in its own module; :class:`DetectorConfig` holds every threshold with its
-documented default.
+:class:`Detector` in its own module, declared there as a ``base.Rule`` (kinds, scope, how its
+detector is built and rebound) and listed in ``rules.RULES``, which the engine loops over;
+:class:`DetectorConfig` holds every threshold with its documented default.
 """
 
 from .base import Detector

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from safehood.protocol import (
     AlertDecision,
     AlertType,
     DecisionAction,
+    Device,
     Household,
     Message,
     Registry,
@@ -28,6 +29,8 @@ from safehood.protocol import (
     Severity,
     in_window,
 )
+
+from .config import DetectorConfig
 
 Decisions = list[AlertDecision]
 
@@ -46,7 +49,7 @@ class Detector(abc.ABC):
     - no I/O, no clock reads, no globals.
     """
 
-    #: Device kinds whose messages this detector wants; the engine routes by it.
+    #: Device kinds whose messages this detector wants; its rule routes by it.
     kinds: frozenset[str] = frozenset()
 
     def learn_one(self, message: Message) -> None:  # noqa: B027 - optional hook
@@ -148,3 +151,95 @@ def _tidy(evidence: Mapping[str, Any]) -> dict[str, Any]:
             value = list(value)
         out[key] = value
     return out
+
+
+Scope = Literal["device", "household", "building", "site", "person"]
+D = TypeVar("D", bound=Detector)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryView:
+    """What rules see of the registry (and of each other's live detectors), rebuilt by the
+    engine each time the registry changes.
+
+    ``detector_of(rule, device)`` is the live detector of the rule named ``rule`` for
+    ``device`` (made when missing), or None where that rule does not apply to it.
+    """
+
+    registry: Registry
+    config: DetectorConfig
+    households: Mapping[str, HouseholdScope]
+    site_devices: Mapping[str, Sequence[Device]]
+    household_devices: Mapping[str, Sequence[Device]]
+    front_doors: Mapping[str, frozenset[str]]
+    detector_of: Callable[[str, Device], Detector | None]
+
+    @classmethod
+    def build(
+        cls, registry: Registry, config: DetectorConfig,
+        detector_of: Callable[[str, Device], Detector | None],
+    ) -> RegistryView:
+        site_devices: dict[str, list[Device]] = {}
+        household_devices: dict[str, list[Device]] = {}
+        for device in registry.devices.values():
+            site_devices.setdefault(device.site, []).append(device)
+            if device.household is not None:
+                household_devices.setdefault(device.household, []).append(device)
+        rooms = set(config.night_wandering.front_door_rooms)
+        front_doors = {
+            household: frozenset(
+                d.device_id for d in devices
+                if d.kind == "door" and (d.room is None or d.room in rooms)
+            )
+            for household, devices in household_devices.items()
+        }
+        households = {
+            h.id: HouseholdScope.from_registry(h, registry) for h in registry.households.values()
+        }
+        return cls(registry, config, households, site_devices, household_devices, front_doors,
+                   detector_of)
+
+    def household_of(self, device: Device) -> HouseholdScope | None:
+        return self.households.get(device.household) if device.household is not None else None
+
+    def still_placed(self, device_id: str, household: str | None) -> bool:
+        """True when ``device_id`` is still registered, in ``household``."""
+        device = self.registry.device(device_id)
+        return device is not None and device.household == household
+
+
+def _keep(detector: Detector, view: RegistryView) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Rule(Generic[D]):
+    """A detector rule declared as data: the engine routes, builds and rebinds by it.
+
+    Parameters
+    ----------
+    name
+        The rule's name, first part of its detectors' keys (see ``RULES`` for their order).
+    scope
+        What one detector of the rule watches: a device, household, building, site or person.
+    kinds
+        Device kinds whose messages go to the rule; None for every kind.
+    scope_of
+        The scope id of a device's detector (e.g. its household), or None where the rule
+        does not apply to the device.
+    build
+        Makes the detector of scope id for a device from the registry view.
+    rebind
+        Points a live detector at a new registry view; False drops it.
+    start
+        For rules that watch silence: called on each registered device's detector when its
+        site's event time starts, with that time.
+    """
+
+    name: str
+    scope: Scope
+    kinds: frozenset[str] | None
+    scope_of: Callable[[Device, RegistryView], str | None]
+    build: Callable[[str, Device, RegistryView], D]
+    rebind: Callable[[D, RegistryView], bool] = _keep
+    start: Callable[[D, int], None] | None = None

@@ -13,9 +13,7 @@ MAX_SMOKE_OBSCURATION: Final = 30.0
 # Standard gravity in g: a still wearable measures a vector of this length.
 ONE_G: Final = 1.0
 
-# Rule names, also the first part of a detector's key in the engine. Their order is the
-# order in which timers that fall due at the same instant fire: site health first, so that
-# a silent site is known before its devices' own silence timers are looked at.
+# Rule names, also the first part of a detector's key in the engine (see detectors.rules).
 RULE_SITE_HEALTH: Final = "site_health"
 RULE_GATEWAY_HEALTH: Final = "gateway_health"
 RULE_DEVICE_HEALTH: Final = "device_health"
@@ -29,19 +27,3 @@ RULE_SLOW_LEAK: Final = "slow_leak"
 RULE_DOOR: Final = "door"
 RULE_NIGHT_WANDERING: Final = "night_wandering"
 RULE_INACTIVITY: Final = "inactivity"
-
-RULE_ORDER: Final = (
-    RULE_SITE_HEALTH,
-    RULE_GATEWAY_HEALTH,
-    RULE_DEVICE_HEALTH,
-    RULE_BATTERY,
-    RULE_TAMPER,
-    RULE_SMOKE,
-    RULE_SOS,
-    RULE_FALL,
-    RULE_WATER_LEAK,
-    RULE_SLOW_LEAK,
-    RULE_DOOR,
-    RULE_NIGHT_WANDERING,
-    RULE_INACTIVITY,
-)

@@ -19,11 +19,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    Device,
+    Message,
+    Severity,
+)
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, RegistryView, Rule, decision
 from .config import DeviceHealthConfig
-from .const import MS_PER_S
+from .const import (
+    MS_PER_S,
+    RULE_BATTERY,
+    RULE_DEVICE_HEALTH,
+    RULE_GATEWAY_HEALTH,
+    RULE_SITE_HEALTH,
+    RULE_TAMPER,
+)
 
 DEVICE_OFFLINE_SEVERITY = Severity.MINOR
 SITE_OFFLINE_SEVERITY = Severity.MODERATE
@@ -184,13 +198,12 @@ class DeviceOfflineDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import Message, SmokeReading
     >>> from safehood.detectors.config import DeviceHealthConfig
     >>> config = DeviceHealthConfig(heartbeat_budget_s={"smoke": 600})
     >>> detector = DeviceOfflineDetector("d1", site="s1", household="h1", kind="smoke",
     ...                                  config=config)
-    >>> beat = Message(site="s1", device_id="d1", channel="telemetry", ts_ms=0, kind="smoke",
-    ...                fields={"smoke": 0.0})
+    >>> beat = Message.from_reading(SmokeReading(ts=0, smoke=0.0), site="s1", device_id="d1")
     >>> detector.process_one(beat), detector.deadline_ms
     ([], 600000)
     >>> [(d.action.value, d.evidence["reason"]) for d in detector.advance(600_000)]
@@ -297,10 +310,10 @@ class BatteryDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import Message, StatusReading
     >>> detector = BatteryDetector("d1", site="s1", household=None)
-    >>> low = Message(site="s1", device_id="d1", channel="status", ts_ms=0, battery=12.0,
-    ...               fields={"online": True})
+    >>> low = Message.from_reading(StatusReading(ts=0, online=True, battery=12.0), site="s1",
+    ...                            device_id="d1")
     >>> [(d.action.value, d.evidence["battery"]) for d in detector.process_one(low)]
     [('raise', 12.0)]
     """
@@ -352,3 +365,81 @@ class TamperDetector(Detector):
             site=self.site, ts_ms=message.ts_ms, household=self.household,
             device_id=self.device_id, evidence={"kind": message.kind, "room": message.room},
         )]
+
+
+# -- rules ------------------------------------------------------------------------------
+
+
+def _site_health(site: str, device: Device, view: RegistryView) -> GroupHealthDetector:
+    config = view.config.device_health
+    return GroupHealthDetector(
+        site, site=site, household=None, scope="site", silence_s=config.site_silence_s,
+        size=len(view.site_devices.get(site, ())), min_devices=config.group_min_devices,
+    )
+
+
+def _rebind_site_health(detector: GroupHealthDetector, view: RegistryView) -> bool:
+    detector.size = len(view.site_devices.get(detector.subject, ()))
+    return detector.size > 0
+
+
+def _gateway_health(household: str, device: Device, view: RegistryView) -> GroupHealthDetector:
+    config = view.config.device_health
+    parent = view.detector_of(RULE_SITE_HEALTH, device)
+    return GroupHealthDetector(
+        household, site=device.site, household=household, scope="gateway",
+        silence_s=config.gateway_silence_s, size=len(view.household_devices.get(household, ())),
+        min_devices=config.group_min_devices,
+        parent=parent if isinstance(parent, GroupHealthDetector) else None,
+    )
+
+
+def _rebind_gateway_health(detector: GroupHealthDetector, view: RegistryView) -> bool:
+    detector.size = len(view.household_devices.get(detector.subject, ()))
+    return detector.size > 0
+
+
+def _device_health(device_id: str, device: Device, view: RegistryView) -> DeviceOfflineDetector:
+    site = view.detector_of(RULE_SITE_HEALTH, device)
+    gateway = view.detector_of(RULE_GATEWAY_HEALTH, device)
+    return DeviceOfflineDetector(
+        device_id, site=device.site, household=device.household, kind=device.kind,
+        groups=[g for g in (gateway, site) if isinstance(g, GroupHealthDetector)],
+        config=view.config.device_health,
+    )
+
+
+def _rebind_device(detector: DeviceOfflineDetector | BatteryDetector | TamperDetector,
+                   view: RegistryView) -> bool:
+    return view.still_placed(detector.device_id, detector.household)
+
+
+def _device_scope(device: Device, view: RegistryView) -> str:
+    return device.device_id
+
+
+SITE_HEALTH_RULE = Rule(
+    RULE_SITE_HEALTH, "site", None, lambda device, view: device.site, _site_health,
+    rebind=_rebind_site_health, start=GroupHealthDetector.start,
+)
+GATEWAY_HEALTH_RULE = Rule(
+    RULE_GATEWAY_HEALTH, "household", None, lambda device, view: device.household,
+    _gateway_health, rebind=_rebind_gateway_health, start=GroupHealthDetector.start,
+)
+DEVICE_HEALTH_RULE = Rule(
+    RULE_DEVICE_HEALTH, "device", None, _device_scope, _device_health,
+    rebind=_rebind_device, start=DeviceOfflineDetector.start,
+)
+BATTERY_RULE = Rule(
+    RULE_BATTERY, "device", None, _device_scope,
+    lambda device_id, device, view: BatteryDetector(
+        device_id, site=device.site, household=device.household,
+        config=view.config.device_health),
+    rebind=_rebind_device,
+)
+TAMPER_RULE = Rule(
+    RULE_TAMPER, "device", None, _device_scope,
+    lambda device_id, device, view: TamperDetector(
+        device_id, site=device.site, household=device.household),
+    rebind=_rebind_device,
+)

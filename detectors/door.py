@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    Device,
+    DeviceEvent,
+    DoorReading,
+    Message,
+    Severity,
+)
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, RegistryView, Rule, decision
 from .config import DoorConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_DOOR
 
 FORCED_ENTRY_SEVERITY = Severity.SEVERE
 DOOR_LEFT_OPEN_SEVERITY = Severity.MINOR
@@ -22,10 +31,10 @@ class ArrivalTracker:
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import DeviceEvent, Message
     >>> arrivals = ArrivalTracker()
-    >>> arrivals.observe(Message(site="s1", device_id="lock", channel="event", ts_ms=1_000,
-    ...                          kind="door", event="unlock", credential="fingerprint:r1"))
+    >>> unlock = DeviceEvent(ts=1_000, kind="door", event="unlock", credential="fingerprint:r1")
+    >>> arrivals.observe(Message.from_reading(unlock, site="s1", device_id="lock"))
     >>> arrivals.is_arrival(7_000), arrivals.is_arrival(90_000)
     (True, False)
     """
@@ -36,9 +45,10 @@ class ArrivalTracker:
 
     def observe(self, message: Message) -> None:
         """Take an ``unlock`` event into account (anything else is ignored)."""
-        if message.channel != "event" or message.event != "unlock":
+        reading = message.reading
+        if not isinstance(reading, DeviceEvent) or reading.event != "unlock":
             return
-        credential = message.credential
+        credential = reading.credential
         if credential is not None and credential not in self.config.exit_credentials:
             self._unlocks.append(message.ts_ms)
             del self._unlocks[:-8]
@@ -51,11 +61,11 @@ class ArrivalTracker:
 
 def door_state(message: Message) -> bool | None:
     """Whether ``message`` says the door is open (True), shut (False), or nothing (None)."""
-    if message.channel == "event":
-        return _OPENING.get(message.event or "")
-    if message.channel == "telemetry":
-        value = message.fields.get("open")
-        return value if isinstance(value, bool) else None
+    reading = message.reading
+    if isinstance(reading, DeviceEvent):
+        return _OPENING.get(reading.event)
+    if isinstance(reading, DoorReading):
+        return reading.open
     return None
 
 
@@ -80,10 +90,10 @@ class DoorDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import DeviceEvent, Message
     >>> detector = DoorDetector("h1-door", site="s1", household="h1")
-    >>> opened = Message(site="s1", device_id="h1-door", channel="event", ts_ms=0,
-    ...                  kind="door", event="open", household="h1")
+    >>> opened = Message.from_reading(DeviceEvent(ts=0, kind="door", event="open"), site="s1",
+    ...                               device_id="h1-door", household="h1")
     >>> detector.process_one(opened), detector.deadline_ms
     ([], 600000)
     >>> [(d.action.value, d.severity.value) for d in detector.advance(600_000)]
@@ -122,13 +132,14 @@ class DoorDetector(Detector):
 
     def process_one(self, message: Message) -> Decisions:
         self._room = message.room
-        if message.channel == "event" and message.event == "forced":
+        reading = message.reading
+        if isinstance(reading, DeviceEvent) and reading.event == "forced":
             return [decision(
                 DecisionAction.RAISE, AlertType.FORCED_ENTRY, FORCED_ENTRY_SEVERITY,
                 subject=self.device_id, site=self.site, ts_ms=message.ts_ms,
                 household=self.household, device_id=self.device_id,
                 evidence={"event": "forced", "room": message.room,
-                          "credential": message.credential},
+                          "credential": reading.credential},
             )]
         is_open = door_state(message)
         if is_open is None or (self._state_ms is not None and message.ts_ms < self._state_ms):
@@ -173,3 +184,17 @@ class DoorDetector(Detector):
             action, AlertType.DOOR_LEFT_OPEN, severity, subject=self.device_id, site=self.site,
             ts_ms=ts_ms, household=self.household, device_id=self.device_id, evidence=evidence,
         )
+
+
+def _door(device_id: str, device: Device, view: RegistryView) -> DoorDetector:
+    home = view.household_of(device)
+    return DoorDetector(
+        device_id, site=device.site, household=device.household,
+        is_night=home.is_night if home is not None else None, config=view.config.door,
+    )
+
+
+DOOR_RULE = Rule(
+    RULE_DOOR, "device", DoorDetector.kinds, lambda device, view: device.device_id, _door,
+    rebind=lambda detector, view: view.still_placed(detector.device_id, detector.household),
+)

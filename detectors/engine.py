@@ -8,51 +8,20 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from safehood.protocol import AlertDecision, Device, DuplicateFilter, Message, Registry
 
-from .base import Detector, HouseholdScope
+from .base import Detector, RegistryView, Rule
 from .clock import SiteClock, TimerQueue
 from .config import DetectorConfig
-from .const import (
-    MS_PER_S,
-    RULE_BATTERY,
-    RULE_DEVICE_HEALTH,
-    RULE_DOOR,
-    RULE_FALL,
-    RULE_GATEWAY_HEALTH,
-    RULE_INACTIVITY,
-    RULE_NIGHT_WANDERING,
-    RULE_ORDER,
-    RULE_SITE_HEALTH,
-    RULE_SLOW_LEAK,
-    RULE_SMOKE,
-    RULE_SOS,
-    RULE_TAMPER,
-    RULE_WATER_LEAK,
-)
-from .device_health import (
-    BatteryDetector,
-    DeviceOfflineDetector,
-    GroupHealthDetector,
-    TamperDetector,
-)
-from .door import DoorDetector
-from .fall import FallDetector
-from .inactivity import InactivityDetector
-from .night_wandering import NightWanderingDetector
-from .smoke import SmokeDetector
-from .sos import SosDetector
-from .water import LeakDetector, SlowLeakDetector
+from .const import MS_PER_S
+from .rules import RULES
 
 Key = tuple[int, str]
-"""A detector's key: (its rule's place in RULE_ORDER, its scope id)."""
-
-_RULE_INDEX = {rule: index for index, rule in enumerate(RULE_ORDER)}
-
-
-def _key(rule: str, scope: str) -> Key:
-    return (_RULE_INDEX[rule], scope)
+"""A detector's key: (its rule's place in the engine's rules, its scope id)."""
+Route = tuple[Key, Callable[[], Detector]]
 
 
 @dataclass(slots=True)
@@ -75,6 +44,9 @@ class DetectorEngine:
         ``registry.enrich`` (household, room and resident filled in).
     config
         Thresholds; :class:`DetectorConfig` defaults when None.
+    rules
+        The rules to run, in the order their timers fire when due at the same instant;
+        :data:`detectors.rules.RULES` when None.
 
     Notes
     -----
@@ -107,8 +79,13 @@ class DetectorEngine:
     []
     """
 
-    def __init__(self, registry: Registry, config: DetectorConfig | None = None) -> None:
+    def __init__(
+        self, registry: Registry, config: DetectorConfig | None = None,
+        rules: Iterable[Rule[Any]] | None = None,
+    ) -> None:
         self.config = config or DetectorConfig()
+        self._rules = tuple(RULES if rules is None else rules)
+        self._rule_index = {rule.name: index for index, rule in enumerate(self._rules)}
         self.stats = EngineStats()
         self._lateness_ms = int(self.config.time.allowed_lateness_s * MS_PER_S)
         self._clocks: dict[str, SiteClock] = {}
@@ -117,10 +94,6 @@ class DetectorEngine:
         self._sites_of: dict[Key, str] = {}
         self._dedup = DuplicateFilter(self.config.time.dedup_window)
         self.registry = registry
-        self._households: dict[str, HouseholdScope] = {}
-        self._site_devices: dict[str, list[Device]] = {}
-        self._household_devices: dict[str, list[Device]] = {}
-        self._front_doors: dict[str, frozenset[str]] = {}
         self.update_registry(registry)
 
     # -- registry ---------------------------------------------------------------------
@@ -131,62 +104,15 @@ class DetectorEngine:
         Detectors of devices and households that are gone are dropped with their timers.
         """
         self.registry = registry
-        self._route_cache: dict[str, list[tuple[Key, Callable[[], Detector]]]] = {}
-        self._households = {
-            h.id: HouseholdScope.from_registry(h, registry) for h in registry.households.values()
-        }
-        self._site_devices = {}
-        self._household_devices = {}
-        for device in registry.devices.values():
-            self._site_devices.setdefault(device.site, []).append(device)
-            if device.household is not None:
-                self._household_devices.setdefault(device.household, []).append(device)
-        rooms = set(self.config.night_wandering.front_door_rooms)
-        self._front_doors = {
-            household: frozenset(
-                d.device_id for d in devices
-                if d.kind == "door" and (d.room is None or d.room in rooms)
-            )
-            for household, devices in self._household_devices.items()
-        }
+        self._route_cache: dict[str, list[Route]] = {}
+        self._view = RegistryView.build(registry, self.config, self._detector_of)
         for key in list(self._detectors):
-            self._rebind(key)
+            if not self._rules[key[0]].rebind(self._detectors[key], self._view):
+                del self._detectors[key]
+                self._timers[self._sites_of.pop(key)].schedule(key, None)
         for site, clock in self._clocks.items():
             if clock.latest_ms is not None:
                 self._start_site(site, clock.latest_ms)
-
-    def _rebind(self, key: Key) -> None:
-        """Point a live detector at the new registry's view of its scope, or drop it."""
-        detector = self._detectors[key]
-        site = self._sites_of[key]
-        keep = True
-        if isinstance(detector, InactivityDetector | NightWanderingDetector):
-            scope = self._households.get(detector.household.id)
-            keep = scope is not None and (
-                scope.watch_inactivity if isinstance(detector, InactivityDetector)
-                else bool(scope.at_risk_residents)
-            )
-            if scope is not None and keep:
-                detector.household = scope
-                if isinstance(detector, NightWanderingDetector):
-                    detector.front_doors = self._front_doors.get(scope.id, frozenset())
-        elif isinstance(detector, GroupHealthDetector):
-            members = (
-                self._site_devices.get(detector.subject, []) if detector.scope == "site"
-                else self._household_devices.get(detector.subject, [])
-            )
-            detector.size = len(members)
-            keep = bool(members)
-        elif isinstance(
-            detector, DeviceOfflineDetector | BatteryDetector | TamperDetector | DoorDetector
-            | LeakDetector | SlowLeakDetector
-        ):
-            device = self.registry.device(detector.device_id)
-            keep = device is not None and device.household == detector.household
-        if not keep:
-            del self._detectors[key]
-            del self._sites_of[key]
-            self._timers[site].schedule(key, None)
 
     # -- feeding ----------------------------------------------------------------------
 
@@ -252,7 +178,7 @@ class DetectorEngine:
         its timers; at the end of an offline run call it with the last event time plus the
         allowed lateness, so that every timer up to the end of the recording fires.
         """
-        sites = [site] if site is not None else sorted(set(self._clocks) | set(self._site_devices))
+        sites = [site] if site is not None else sorted(set(self._clocks) | set(self._view.site_devices))
         out: list[AlertDecision] = []
         for name in sites:
             clock = self._clock(name)
@@ -318,50 +244,34 @@ class DetectorEngine:
 
     def _start_site(self, site: str, now_ms: int) -> None:
         """Start the silence budgets of a site's registered devices at ``now_ms``."""
-        for device in self._site_devices.get(site, []):
-            for key, make in self._health_routes(device):
-                detector = self._detector(key, site, make)
-                if isinstance(detector, DeviceOfflineDetector | GroupHealthDetector):
-                    detector.start(now_ms)
-                self._schedule(site, key, detector)
+        for device in self._view.site_devices.get(site, ()):
+            for index, rule in enumerate(self._rules):
+                if rule.start is None:
+                    continue
+                route = self._route(index, rule, device)
+                if route is not None:
+                    key, make = route
+                    detector = self._detector(key, site, make)
+                    rule.start(detector, now_ms)
+                    self._schedule(site, key, detector)
 
-    def _health_routes(self, device: Device) -> list[tuple[Key, Callable[[], Detector]]]:
-        config = self.config.device_health
-        site, household = device.site, device.household
-        site_key = _key(RULE_SITE_HEALTH, site)
-        routes: list[tuple[Key, Callable[[], Detector]]] = [(site_key, lambda: GroupHealthDetector(
-            site, site=site, household=None, scope="site", silence_s=config.site_silence_s,
-            size=len(self._site_devices.get(site, [])), min_devices=config.group_min_devices,
-        ))]
-        if household is not None:
-            gateway_key = _key(RULE_GATEWAY_HEALTH, household)
+    def _route(self, index: int, rule: Rule[Any], device: Device) -> Route | None:
+        """The key of ``rule``'s detector for ``device`` and how to make it, or None where
+        the rule does not apply to the device."""
+        scope = rule.scope_of(device, self._view)
+        if scope is None:
+            return None
+        return (index, scope), partial(rule.build, scope, device, self._view)
 
-            def gateway() -> Detector:
-                parent = self._detector(site_key, site, routes[0][1])
-                return GroupHealthDetector(
-                    household, site=site, household=household, scope="gateway",
-                    silence_s=config.gateway_silence_s,
-                    size=len(self._household_devices.get(household, [])),
-                    min_devices=config.group_min_devices,
-                    parent=parent if isinstance(parent, GroupHealthDetector) else None,
-                )
+    def _detector_of(self, name: str, device: Device) -> Detector | None:
+        """The live detector of the rule called ``name`` for ``device``, made when missing."""
+        index = self._rule_index.get(name)
+        route = None if index is None else self._route(index, self._rules[index], device)
+        if route is None:
+            return None
+        return self._detector(route[0], device.site, route[1])
 
-            routes.append((gateway_key, gateway))
-
-        group_routes = list(routes)
-
-        def offline() -> Detector:
-            groups = [self._detector(k, site, make) for k, make in group_routes]
-            return DeviceOfflineDetector(
-                device.device_id, site=site, household=household, kind=device.kind,
-                groups=[g for g in groups if isinstance(g, GroupHealthDetector)][::-1],
-                config=config,
-            )
-
-        routes.append((_key(RULE_DEVICE_HEALTH, device.device_id), offline))
-        return routes
-
-    def _routes_of(self, message: Message) -> list[tuple[Key, Callable[[], Detector]]]:
+    def _routes_of(self, message: Message) -> list[Route]:
         """The routes of the message's device, worked out once per device and registry."""
         routes = self._route_cache.get(message.device_id)
         if routes is None or message.device_id not in self.registry.devices:
@@ -370,53 +280,14 @@ class DetectorEngine:
                 self._route_cache[message.device_id] = routes
         return routes
 
-    def _routes(self, message: Message) -> list[tuple[Key, Callable[[], Detector]]]:
-        """The detectors a message goes to, in a fixed order, with how to make each."""
+    def _routes(self, message: Message) -> list[Route]:
+        """The detectors a message goes to, in rule order, with how to make each."""
         device = self.registry.device(message.device_id) or Device(
             message.device_id, message.site, message.kind or "unknown", message.household,
             message.room, message.resident,
         )
-        config = self.config
-        site, household, kind = message.site, device.household, device.kind
-        scope = self._households.get(household) if household is not None else None
-        device_id = device.device_id
-        routes = self._health_routes(device)
-        routes.append((_key(RULE_BATTERY, device_id), lambda: BatteryDetector(
-            device_id, site=site, household=household, config=config.device_health)))
-        routes.append((_key(RULE_TAMPER, device_id), lambda: TamperDetector(
-            device_id, site=site, household=household)))
-        if kind == "smoke":
-            building = device.building or (scope.building if scope is not None else None)
-            smoke_scope = (f"building:{building}" if building else
-                           f"household:{household}" if household else f"device:{device_id}")
-            routes.append((_key(RULE_SMOKE, smoke_scope), lambda: SmokeDetector(
-                smoke_scope, site=site, config=config.smoke)))
-        if kind in ("button", "wearable"):
-            person = device.resident or device_id
-            routes.append((_key(RULE_SOS, person), lambda: SosDetector(
-                person, site=site, household=household, config=config.sos)))
-        if kind == "wearable":
-            person = device.resident or device_id
-            routes.append((_key(RULE_FALL, person), lambda: FallDetector(
-                person, site=site, household=household, config=config.fall)))
-        if kind == "water":
-            routes.append((_key(RULE_WATER_LEAK, device_id), lambda: LeakDetector(
-                device_id, site=site, household=household)))
-            routes.append((_key(RULE_SLOW_LEAK, device_id), lambda: SlowLeakDetector(
-                device_id, site=site, household=household, config=config.water)))
-        if kind == "door":
-            is_night = scope.is_night if scope is not None else None
-            routes.append((_key(RULE_DOOR, device_id), lambda: DoorDetector(
-                device_id, site=site, household=household, is_night=is_night,
-                config=config.door)))
-        if scope is not None:
-            home = scope
-            if kind in NightWanderingDetector.kinds and home.at_risk_residents:
-                routes.append((_key(RULE_NIGHT_WANDERING, home.id), lambda: NightWanderingDetector(
-                    home, self._front_doors.get(home.id, frozenset()),
-                    config=config.night_wandering, door_config=config.door,
-                    smoke_alarm_level=config.smoke.alarm_obscuration)))
-            if kind in InactivityDetector.kinds and home.watch_inactivity:
-                routes.append((_key(RULE_INACTIVITY, home.id), lambda: InactivityDetector(
-                    home, config=config.inactivity, door_config=config.door)))
-        return routes
+        routes = (
+            self._route(index, rule, device) for index, rule in enumerate(self._rules)
+            if rule.kinds is None or device.kind in rule.kinds
+        )
+        return [route for route in routes if route is not None]

@@ -20,11 +20,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    Message,
+    Severity,
+    WearableWindow,
+)
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, Rule, decision
 from .config import FallConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_FALL
 
 POSSIBLE_FALL_SEVERITY = Severity.SEVERE
 CONFIRMED_FALL_SEVERITY = Severity.EXTREME
@@ -142,10 +149,10 @@ class FallDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import DeviceEvent, Message
     >>> detector = FallDetector("r001", site="s1", household="h1")
-    >>> event = Message(site="s1", device_id="band", channel="event", ts_ms=0,
-    ...                 kind="wearable", event="fall", household="h1", resident="r001")
+    >>> event = Message.from_reading(DeviceEvent(ts=0, kind="wearable", event="fall"),
+    ...                              site="s1", device_id="band", household="h1", resident="r001")
     >>> detector.process_one(event), detector.deadline_ms
     ([], 10000)
     >>> [(d.action.value, d.severity.value, d.ts_ms) for d in detector.advance(10_000)]
@@ -193,12 +200,13 @@ class FallDetector(Detector):
     def process_one(self, message: Message) -> Decisions:
         if message.channel == "event" and message.event == "fall":
             return self._fall_event(message)
-        if message.channel != "telemetry" or not message.accel or not message.hz:
+        window = message.reading
+        if not isinstance(window, WearableWindow) or not window.accel:
             return []
-        has_hr = "hr_bpm" in message.fields
+        has_hr = window.hr_bpm is not None
         self._reports_hr = self._reports_hr or has_hr
         stale = self._last_window_ms is not None and message.ts_ms < self._last_window_ms
-        features = window_features(message.accel, message.hz, self.config,
+        features = window_features(window.accel, window.hz, self.config,
                                    None if stale else self._direction)
         if not stale:
             self._last_window_ms = message.ts_ms
@@ -299,3 +307,10 @@ class FallDetector(Detector):
             household=self.household, resident=self._resident, device_id=self._device_id,
             evidence=dict(self._evidence), confirmed=confirmed,
         )
+
+
+FALL_RULE = Rule(
+    RULE_FALL, "person", FallDetector.kinds, lambda device, view: device.resident or device.device_id,
+    lambda person, device, view: FallDetector(
+        person, site=device.site, household=device.household, config=view.config.fall),
+)

@@ -17,13 +17,23 @@ from datetime import date
 
 import numpy as np
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    Device,
+    Message,
+    MotionReading,
+    Severity,
+    WaterReading,
+    WearableWindow,
+)
 
-from .base import Decisions, Detector, HouseholdScope, decision
+from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision
 from .config import DoorConfig, InactivityConfig
-from .const import MS_PER_DAY, MS_PER_S
+from .const import MS_PER_DAY, MS_PER_S, RULE_INACTIVITY
 from .door import ArrivalTracker, door_state
-from .water import wet_state as _wet
+from .water import wet_state
 
 INACTIVITY_SEVERITY = Severity.SEVERE
 
@@ -33,9 +43,10 @@ _LEARN_LIMIT = 2.0
 
 def movement_g(message: Message) -> float | None:
     """Standard deviation of a wearable window's acceleration magnitude (g), or None."""
-    if not message.accel:
+    reading = message.reading
+    if not isinstance(reading, WearableWindow) or not reading.accel:
         return None
-    magnitude = np.linalg.norm(np.asarray(message.accel, dtype=float).reshape(-1, 3), axis=1)
+    magnitude = np.linalg.norm(np.asarray(reading.accel, dtype=float).reshape(-1, 3), axis=1)
     return float(np.std(magnitude))
 
 
@@ -60,13 +71,13 @@ class InactivityDetector(Detector):
     --------
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
-    >>> from safehood.protocol import Message, Resident
+    >>> from safehood.protocol import DeviceEvent, Message, Resident
     >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
     ...                       (Resident("r1", "h1", "Wang Fang", elderly=True),))
     >>> detector = InactivityDetector(home)
     >>> noon = 1_700_049_600_000  # 2023-11-15 12:00 UTC
-    >>> motion = Message(site="s1", device_id="m1", channel="event", ts_ms=noon,
-    ...                  kind="motion", event="motion", household="h1")
+    >>> motion = Message.from_reading(DeviceEvent(ts=noon, kind="motion", event="motion"),
+    ...                               site="s1", device_id="m1", household="h1")
     >>> detector.process_one(motion), (detector.deadline_ms - noon) / 3_600_000
     ([], 4.0)
     >>> [(d.action.value, d.evidence["quiet_s"]) for d in detector.advance(detector.deadline_ms)]
@@ -103,11 +114,11 @@ class InactivityDetector(Detector):
     def sign_of_life(self, message: Message) -> bool:
         """True when ``message`` shows someone moving about the home (or wearing a band that
         moves)."""
-        kind, channel, event = message.kind, message.channel, message.event
+        kind, channel, event, reading = message.kind, message.channel, message.event, message.reading
         if channel == "status":
             return False
         if kind == "motion":
-            return event == "motion" or message.fields.get("occupancy") is True
+            return event == "motion" or (isinstance(reading, MotionReading) and reading.occupancy)
         if kind == "door":
             if channel == "event":
                 return event in ("open", "close", "lock", "unlock")
@@ -118,14 +129,14 @@ class InactivityDetector(Detector):
             self._door_open[message.device_id] = state
             return changed
         if kind == "water":
-            wet = _wet(message)
+            wet = wet_state(message)
             if wet is not None:
                 self._wet[message.device_id] = wet
                 if not wet:
                     self._dried_ms = message.ts_ms
                 return False
-            flow = message.fields.get("flow_lpm")
-            if not isinstance(flow, int | float) or flow < self.config.flow_lpm:
+            flow = reading.flow_lpm if isinstance(reading, WaterReading) else None
+            if flow is None or flow < self.config.flow_lpm:
                 return False
             grace_ms = int(self.config.leak_flow_grace_s * MS_PER_S)
             leaking = any(self._wet.values()) or (
@@ -273,3 +284,24 @@ class InactivityDetector(Detector):
             site=self.household.site, ts_ms=ts_ms, household=self.household.id,
             resident=elderly[0] if len(elderly) == 1 else None, evidence=evidence,
         )
+
+
+def _watched_home(device: Device, view: RegistryView) -> str | None:
+    home = view.household_of(device)
+    return home.id if home is not None and home.watch_inactivity else None
+
+
+def _rebind(detector: InactivityDetector, view: RegistryView) -> bool:
+    home = view.households.get(detector.household.id)
+    if home is None or not home.watch_inactivity:
+        return False
+    detector.household = home
+    return True
+
+
+INACTIVITY_RULE = Rule(
+    RULE_INACTIVITY, "household", InactivityDetector.kinds, _watched_home,
+    lambda household, device, view: InactivityDetector(
+        view.households[household], config=view.config.inactivity, door_config=view.config.door),
+    rebind=_rebind,
+)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    Device,
+    DeviceEvent,
+    Message,
+    MotionReading,
+    Severity,
+    SmokeReading,
+)
 
-from .base import Decisions, Detector, HouseholdScope, decision
+from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision
 from .config import DoorConfig, NightWanderingConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_NIGHT_WANDERING
 from .door import ArrivalTracker, door_state
 
 NIGHT_WANDERING_SEVERITY = Severity.SEVERE
@@ -53,13 +63,13 @@ class NightWanderingDetector(Detector):
     --------
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
-    >>> from safehood.protocol import Message, Resident
+    >>> from safehood.protocol import DeviceEvent, Message, Resident
     >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
     ...                       (Resident("r1", "h1", "Li Wei", elderly=True, dementia=True),))
     >>> detector = NightWanderingDetector(home, front_doors={"h1-door"})
     >>> three_am = 1_700_017_200_000  # 2023-11-15 03:00 UTC
-    >>> opened = Message(site="s1", device_id="h1-door", channel="event", ts_ms=three_am,
-    ...                  kind="door", event="open", household="h1")
+    >>> opened = Message.from_reading(DeviceEvent(ts=three_am, kind="door", event="open"),
+    ...                               site="s1", device_id="h1-door", household="h1")
     >>> detector.process_one(opened), (detector.deadline_ms - three_am) // 60_000
     ([], 10)
     >>> [(d.action.value, d.resident) for d in detector.advance(detector.deadline_ms)]
@@ -99,8 +109,9 @@ class NightWanderingDetector(Detector):
             return []
         if message.kind == "door" and message.device_id in self.front_doors:
             return self._door(message)
+        reading = message.reading
         if message.kind == "motion" and (
-            message.event == "motion" or message.fields.get("occupancy") is True
+            message.event == "motion" or (isinstance(reading, MotionReading) and reading.occupancy)
         ):
             return self._inside(message)
         return []
@@ -178,7 +189,36 @@ class NightWanderingDetector(Detector):
 
 
 def _smoke_alarm(message: Message, level: float) -> bool:
-    if message.channel == "event":
-        return message.event == "alarm"
-    value = message.fields.get("smoke")
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= level
+    reading = message.reading
+    if isinstance(reading, DeviceEvent):
+        return reading.event == "alarm"
+    return isinstance(reading, SmokeReading) and reading.smoke >= level
+
+
+def _watched_home(device: Device, view: RegistryView) -> str | None:
+    home = view.household_of(device)
+    return home.id if home is not None and home.at_risk_residents else None
+
+
+def _night_wandering(household: str, device: Device, view: RegistryView) -> NightWanderingDetector:
+    config = view.config
+    return NightWanderingDetector(
+        view.households[household], view.front_doors.get(household, frozenset()),
+        config=config.night_wandering, door_config=config.door,
+        smoke_alarm_level=config.smoke.alarm_obscuration,
+    )
+
+
+def _rebind(detector: NightWanderingDetector, view: RegistryView) -> bool:
+    home = view.households.get(detector.household.id)
+    if home is None or not home.at_risk_residents:
+        return False
+    detector.household = home
+    detector.front_doors = view.front_doors.get(home.id, frozenset())
+    return True
+
+
+NIGHT_WANDERING_RULE = Rule(
+    RULE_NIGHT_WANDERING, "household", NightWanderingDetector.kinds, _watched_home,
+    _night_wandering, rebind=_rebind,
+)

@@ -14,11 +14,20 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    Device,
+    DeviceEvent,
+    Message,
+    Severity,
+    SmokeReading,
+)
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, RegistryView, Rule, decision
 from .config import SmokeConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_SMOKE
 
 SMOKE_SEVERITY = Severity.SEVERE
 FIRE_SEVERITY = Severity.EXTREME
@@ -76,11 +85,11 @@ class SmokeDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import Message, SmokeReading
     >>> detector = SmokeDetector("h1", site="s1")
     >>> def smoke(device, ts_ms, level):
-    ...     return Message(site="s1", device_id=device, channel="telemetry", ts_ms=ts_ms,
-    ...                    kind="smoke", fields={"smoke": level}, household="h1")
+    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=level), site="s1",
+    ...                                 device_id=device, household="h1")
     >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("k", 0, 9.0))]
     [('raise', 'smoke')]
     >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("l", 20_000, 8.5))]
@@ -148,8 +157,9 @@ class SmokeDetector(Detector):
 
     def process_one(self, message: Message) -> Decisions:
         level = self._level(message)
-        temp = message.fields.get("temp_c") if message.channel == "telemetry" else None
-        if level is None and not isinstance(temp, int | float):
+        reading = message.reading
+        temp = reading.temp_c if isinstance(reading, SmokeReading) else None
+        if level is None and temp is None:
             return []
         alarm = self._alarm_of(message)
         if alarm.last_ms is not None and message.ts_ms < alarm.last_ms:
@@ -164,17 +174,16 @@ class SmokeDetector(Detector):
             isinstance(level, float) and level < self.config.clear_obscuration
         ):
             out += self._alarm_off(alarm, message.ts_ms)
-        if isinstance(temp, int | float) and not isinstance(temp, bool):
-            out += self._temperature(alarm, message.ts_ms, float(temp))
+        if temp is not None:
+            out += self._temperature(alarm, message.ts_ms, temp)
         return out
 
     def _level(self, message: Message) -> float | str | None:
-        if message.channel == "event":
-            return message.event if message.event in ("alarm", "clear") else None
-        if message.channel == "telemetry":
-            value = message.fields.get("smoke")
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return float(value)
+        reading = message.reading
+        if isinstance(reading, DeviceEvent):
+            return reading.event if reading.event in ("alarm", "clear") else None
+        if isinstance(reading, SmokeReading):
+            return reading.smoke
         return None
 
     def _alarm_of(self, message: Message) -> _Alarm:
@@ -317,3 +326,18 @@ class SmokeDetector(Detector):
             ts_ms=ts_ms, household=incident.household, device_id=alarm.device_id,
             evidence=self._evidence(incident, alarm), confirmed=True,
         )
+
+
+def _smoke_scope(device: Device, view: RegistryView) -> str:
+    # One incident per building: a second sensor there confirms a fire.
+    home = view.household_of(device)
+    building = device.building or (home.building if home is not None else None)
+    if building:
+        return f"building:{building}"
+    return f"household:{device.household}" if device.household else f"device:{device.device_id}"
+
+
+SMOKE_RULE = Rule(
+    RULE_SMOKE, "building", SmokeDetector.kinds, _smoke_scope,
+    lambda scope, device, view: SmokeDetector(scope, site=device.site, config=view.config.smoke),
+)

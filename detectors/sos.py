@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from safehood.protocol import AlertType, DecisionAction, Message, Severity
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, Rule, decision
 from .config import SosConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_SOS
 
 SOS_SEVERITY = Severity.EXTREME
 """A person asked for help: nothing can confirm or refute it, so it is treated as the worst."""
@@ -31,10 +31,10 @@ class SosDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import DeviceEvent, Message
     >>> detector = SosDetector("r001", site="s1", household="h001")
-    >>> press = Message(site="s1", device_id="b1", channel="event", ts_ms=1_000, kind="button",
-    ...                 event="sos", household="h001", resident="r001")
+    >>> press = Message.from_reading(DeviceEvent(ts=1_000, kind="button", event="sos"),
+    ...                              site="s1", device_id="b1", household="h001", resident="r001")
     >>> [(d.action.value, d.type.value, d.severity.value) for d in detector.process_one(press)]
     [('raise', 'sos', 'Extreme')]
     >>> import dataclasses
@@ -69,3 +69,10 @@ class SosDetector(Detector):
             resident=message.resident, device_id=message.device_id,
             evidence={"source": message.kind, "event": "sos", "presses": self._presses},
         )]
+
+
+SOS_RULE = Rule(
+    RULE_SOS, "person", SosDetector.kinds, lambda device, view: device.resident or device.device_id,
+    lambda person, device, view: SosDetector(
+        person, site=device.site, household=device.household, config=view.config.sos),
+)

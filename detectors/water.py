@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import (
+    AlertDecision,
+    AlertType,
+    DecisionAction,
+    DeviceEvent,
+    Message,
+    Severity,
+    WaterReading,
+)
 
-from .base import Decisions, Detector, decision
+from .base import Decisions, Detector, RegistryView, Rule, decision
 from .config import WaterConfig
-from .const import MS_PER_S
+from .const import MS_PER_S, RULE_SLOW_LEAK, RULE_WATER_LEAK
 
 WATER_LEAK_SEVERITY = Severity.MODERATE
+_WET_BY_EVENT = {"leak": True, "dry": False}
 
 
 class LeakDetector(Detector):
@@ -20,14 +29,14 @@ class LeakDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import DeviceEvent, Message, WaterReading
     >>> detector = LeakDetector("h1-leak", site="s1", household="h1")
-    >>> wet = Message(site="s1", device_id="h1-leak", channel="event", ts_ms=5_000,
-    ...               kind="water", event="leak", household="h1")
+    >>> wet = Message.from_reading(DeviceEvent(ts=5_000, kind="water", event="leak"), site="s1",
+    ...                            device_id="h1-leak", household="h1")
     >>> [d.action.value for d in detector.process_one(wet)]
     ['raise']
-    >>> dry = Message(site="s1", device_id="h1-leak", channel="telemetry", ts_ms=9_000,
-    ...               kind="water", fields={"leak": False}, household="h1")
+    >>> dry = Message.from_reading(WaterReading(ts=9_000, leak=False), site="s1",
+    ...                            device_id="h1-leak", household="h1")
     >>> [d.action.value for d in detector.process_one(dry)]
     ['clear']
     """
@@ -42,7 +51,7 @@ class LeakDetector(Detector):
         self._state_ms: int | None = None
 
     def process_one(self, message: Message) -> Decisions:
-        wet = _wet(message)
+        wet = wet_state(message)
         if wet is None:
             return []
         if self._state_ms is not None and message.ts_ms < self._state_ms:
@@ -62,15 +71,11 @@ class LeakDetector(Detector):
 
 def wet_state(message: Message) -> bool | None:
     """Whether a leak sensor's message says wet (True), dry (False), or nothing (None)."""
-    return _wet(message)
-
-
-def _wet(message: Message) -> bool | None:
-    if message.channel == "event":
-        return {"leak": True, "dry": False}.get(message.event or "")
-    if message.channel == "telemetry":
-        value = message.fields.get("leak")
-        return value if isinstance(value, bool) else None
+    reading = message.reading
+    if isinstance(reading, DeviceEvent):
+        return _WET_BY_EVENT.get(reading.event)
+    if isinstance(reading, WaterReading):
+        return reading.leak
     return None
 
 
@@ -85,13 +90,13 @@ class SlowLeakDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message
+    >>> from safehood.protocol import Message, WaterReading
     >>> from safehood.detectors.config import WaterConfig
     >>> detector = SlowLeakDetector("h1-meter", site="s1", household="h1",
     ...                             config=WaterConfig(slow_leak_s=3600))
     >>> def meter(ts_ms, flow):
-    ...     return Message(site="s1", device_id="h1-meter", channel="telemetry", ts_ms=ts_ms,
-    ...                    kind="water", fields={"flow_lpm": flow}, household="h1")
+    ...     return Message.from_reading(WaterReading(ts=ts_ms, flow_lpm=flow), site="s1",
+    ...                                 device_id="h1-meter", household="h1")
     >>> for minute in range(0, 61, 10):
     ...     _ = detector.process_one(meter(minute * 60_000, 0.3))
     >>> detector.deadline_ms
@@ -121,8 +126,9 @@ class SlowLeakDetector(Detector):
         return self._running_since + int(self.config.slow_leak_s * MS_PER_S)
 
     def process_one(self, message: Message) -> Decisions:
-        flow = message.fields.get("flow_lpm") if message.channel == "telemetry" else None
-        if not isinstance(flow, int | float) or isinstance(flow, bool):
+        reading = message.reading
+        flow = reading.flow_lpm if isinstance(reading, WaterReading) else None
+        if flow is None:
             return []
         if self._last_ms is not None and message.ts_ms < self._last_ms:
             return []
@@ -161,3 +167,21 @@ class SlowLeakDetector(Detector):
             evidence={"source": "meter", "slow": True, "flow_lpm": self._last_flow,
                       "running_since_ms": self._running_since},
         )
+
+
+def _rebind(detector: LeakDetector | SlowLeakDetector, view: RegistryView) -> bool:
+    return view.still_placed(detector.device_id, detector.household)
+
+
+WATER_LEAK_RULE = Rule(
+    RULE_WATER_LEAK, "device", LeakDetector.kinds, lambda device, view: device.device_id,
+    lambda device_id, device, view: LeakDetector(
+        device_id, site=device.site, household=device.household),
+    rebind=_rebind,
+)
+SLOW_LEAK_RULE = Rule(
+    RULE_SLOW_LEAK, "device", SlowLeakDetector.kinds, lambda device, view: device.device_id,
+    lambda device_id, device, view: SlowLeakDetector(
+        device_id, site=device.site, household=device.household, config=view.config.water),
+    rebind=_rebind,
+)

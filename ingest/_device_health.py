@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.dialects import postgresql, sqlite
 
 from safehood.database import device_health
-from safehood.protocol import Message
+from safehood.protocol import Message, StatusReading
 
 from .const import HEALTH_FLUSH_INTERVAL_S
 
@@ -55,13 +55,12 @@ class DeviceHealthRecorder:
             if m.channel != "status":
                 row["last_event_ms"] = max(row["last_event_ms"] or 0, m.ts_ms)
                 row["online"] = True
-            elif m.online is not None:
-                row["online"] = m.online
+            elif isinstance(m.reading, StatusReading):
+                row["online"] = m.reading.online
+                if m.reading.rssi is not None:
+                    row["rssi"] = m.reading.rssi
             if m.battery is not None:
                 row["battery"] = round(m.battery)
-            rssi = m.fields.get("rssi") if m.channel == "status" else None
-            if isinstance(rssi, int):
-                row["rssi"] = rssi
 
     def flush(self) -> None:
         """Write what is pending now."""

@@ -15,8 +15,22 @@ from ._alerts import (
 )
 from ._dedup import DuplicateFilter
 from ._errors import ContractViolation, Reason
-from ._messages import Message, Scalar
-from ._payloads import decode_payload, parse_message, validate_payload
+from ._messages import Message
+from ._payloads import decode_reading, parse_message
+from ._readings import (
+    ButtonReading,
+    DeviceEvent,
+    DoorReading,
+    MotionReading,
+    Reading,
+    Sample,
+    Scalar,
+    SmokeReading,
+    StatusReading,
+    Telemetry,
+    WaterReading,
+    WearableWindow,
+)
 from ._registry import (
     Device,
     DeviceId,
@@ -40,27 +54,38 @@ __all__ = [
     "AlertEvent",
     "AlertStatus",
     "AlertType",
+    "ButtonReading",
     "ContractViolation",
     "DecisionAction",
     "Device",
+    "DeviceEvent",
     "DeviceId",
+    "DoorReading",
     "DuplicateFilter",
     "EntityId",
     "Household",
     "Label",
     "Message",
+    "MotionReading",
+    "Reading",
     "Reason",
     "Registry",
     "RegistryFile",
     "ReplayRecord",
     "Resident",
+    "Sample",
     "Scalar",
     "Severity",
     "SiteId",
+    "SmokeReading",
+    "StatusReading",
+    "Telemetry",
     "Topic",
+    "WaterReading",
+    "WearableWindow",
     "build_topic",
     "deadletter_topic",
-    "decode_payload",
+    "decode_reading",
     "format_ts",
     "in_window",
     "parse_message",
@@ -69,6 +94,5 @@ __all__ = [
     "read_jsonl",
     "read_labels",
     "read_replay",
-    "validate_payload",
     "write_jsonl",
 ]

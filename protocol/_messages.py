@@ -1,44 +1,79 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 
-Scalar = float | int | bool | str
-Sample = tuple[float, float, float]
-
-_EMPTY: Mapping[str, Scalar] = MappingProxyType({})
+from ._readings import DeviceEvent, Reading, Scalar, StatusReading, scalars
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
     """One validated contract message, as every stage after ingest sees it.
 
-    ``ts_ms`` is event time in UTC epoch milliseconds. ``fields`` holds the scalar readings
-    of a telemetry message (``smoke``, ``temp_c``, ``leak``, ``open`` ...) or of a status
-    message (``online``, ``rssi``); ``accel``/``hz`` the wearable's samples; ``event`` the
-    event value of an ``event`` message. ``household`` comes from the registry when known.
+    ``ts_ms`` is event time in UTC epoch milliseconds (a status without ``ts`` takes its
+    receipt time, ``ts_from_receipt``). ``reading`` is the payload, decoded once into its
+    typed form: a telemetry reading of the device's kind, a :class:`DeviceEvent` or a
+    :class:`StatusReading`. ``household``, ``room`` and ``resident`` come from the registry
+    when known.
     """
 
     site: str
     device_id: str
     channel: str
     ts_ms: int
+    reading: Reading
     kind: str | None = None
     seq: int | None = None
     battery: float | None = None
-    event: str | None = None
-    fields: Mapping[str, Scalar] = field(default_factory=lambda: _EMPTY)
-    accel: tuple[Sample, ...] = ()
-    hz: float | None = None
-    credential: str | None = None
     household: str | None = None
     room: str | None = None
     resident: str | None = None
     received_ms: int | None = None
     ts_from_receipt: bool = False
 
+    @classmethod
+    def from_reading(
+        cls,
+        reading: Reading,
+        *,
+        site: str,
+        device_id: str,
+        received_ms: int | None = None,
+        kind: str | None = None,
+        household: str | None = None,
+        room: str | None = None,
+        resident: str | None = None,
+    ) -> Message:
+        """The message that carries ``reading``: channel, event time, kind, ``seq`` and
+        ``battery`` come from the reading (a status without ``ts`` takes ``received_ms``);
+        ``kind`` is needed only for a status, whose payload does not name it."""
+        if isinstance(reading, StatusReading):
+            channel, seq = "status", None
+        else:
+            channel = "event" if isinstance(reading, DeviceEvent) else "telemetry"
+            kind, seq = reading.kind, reading.seq
+        ts_ms = reading.ts if reading.ts is not None else received_ms
+        if ts_ms is None:
+            raise ValueError("a status without ts needs received_ms")
+        return cls(
+            site=site, device_id=device_id, channel=channel, ts_ms=int(ts_ms), reading=reading,
+            kind=kind, seq=seq, battery=reading.battery, household=household, room=room,
+            resident=resident, received_ms=received_ms, ts_from_receipt=reading.ts is None,
+        )
+
+    @property
+    def event(self) -> str | None:
+        """The event value of an ``event`` message, else ``None``."""
+        reading = self.reading
+        return reading.event if isinstance(reading, DeviceEvent) else None
+
     @property
     def online(self) -> bool | None:
-        value = self.fields.get("online")
-        return value if isinstance(value, bool) else None
+        """Whether a ``status`` message says the device is online, else ``None``."""
+        reading = self.reading
+        return reading.online if isinstance(reading, StatusReading) else None
+
+    @property
+    def fields(self) -> Mapping[str, Scalar]:
+        """The scalar readings present, by name (``smoke``, ``leak``, ``online`` ...)."""
+        return scalars(self.reading)

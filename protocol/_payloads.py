@@ -1,228 +1,83 @@
-"""Pydantic models of contract v1 payloads and the one function that validates a message."""
+"""The one function that decodes and validates a contract message (msgspec, strict)."""
 
 from __future__ import annotations
 
-from types import MappingProxyType
-from typing import Annotated, Any, Literal
+import re
+from typing import Any
 
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+import msgspec
 
 from ._errors import ContractViolation, Reason
-from ._messages import Message, Scalar
+from ._messages import Message
+from ._readings import DeviceEvent, EpochMs, Reading, StatusReading, Telemetry
 from ._registry import Registry
 from ._time import parse_ts_ms
-from ._topics import Topic, parse_topic
-from .const import DEFAULT_TOPIC_PREFIX, DEVICE_KINDS, EVENTS_BY_KIND, MAX_PAYLOAD_BYTES
-
-Number = Annotated[float, Field(strict=False, allow_inf_nan=False)]
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+from ._topics import parse_topic
+from .const import DEFAULT_TOPIC_PREFIX, EVENTS_BY_KIND, MAX_PAYLOAD_BYTES
 
 
-class _Payload(BaseModel):
-    # Unknown fields are ignored, not refused: the contract grows by new optional fields.
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    ts: int
-    seq: Annotated[int, Field(ge=0, strict=True)] | None = None
-    battery: Percent | None = None
-
-    @field_validator("ts", mode="before")
-    @classmethod
-    def _normalise_ts(cls, value: Any) -> int:
-        return parse_ts_ms(value)
+def _decode_hook(type_: type, value: Any) -> Any:
+    if type_ is EpochMs:
+        return EpochMs(parse_ts_ms(value))
+    raise NotImplementedError(type_)
 
 
-class SmokeTelemetry(_Payload):
-    kind: Literal["smoke"]
-    smoke: Annotated[float, Field(ge=0, le=30, allow_inf_nan=False)]
-    temp_c: Annotated[float, Field(ge=-40, le=200, allow_inf_nan=False)] | None = None
-    co_ppm: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)] | None = None
-
-
-class WearableTelemetry(_Payload):
-    kind: Literal["wearable"]
-    accel: Annotated[
-        list[tuple[
-            Annotated[float, Field(ge=-64, le=64, allow_inf_nan=False)],
-            Annotated[float, Field(ge=-64, le=64, allow_inf_nan=False)],
-            Annotated[float, Field(ge=-64, le=64, allow_inf_nan=False)],
-        ]],
-        Field(max_length=4096),
-    ]
-    hz: Annotated[float, Field(gt=0, le=2000, allow_inf_nan=False)]
-    hr_bpm: Annotated[float, Field(ge=0, le=300, allow_inf_nan=False)] | None = None
-
-
-class WaterTelemetry(_Payload):
-    kind: Literal["water"]
-    leak: StrictBool | None = None
-    flow_lpm: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] | None = None
-
-
-class DoorTelemetry(_Payload):
-    kind: Literal["door"]
-    open: StrictBool
-
-
-class MotionTelemetry(_Payload):
-    kind: Literal["motion"]
-    occupancy: StrictBool
-
-
-class ButtonTelemetry(_Payload):
-    kind: Literal["button"]
-
-
-TelemetryPayload = Annotated[
-    SmokeTelemetry | WearableTelemetry | WaterTelemetry | DoorTelemetry | MotionTelemetry
-    | ButtonTelemetry,
-    Field(discriminator="kind"),
-]
-
-
-class EventPayload(_Payload):
-    kind: str
-    event: str
-    credential: Annotated[str, Field(max_length=256)] | None = None
-
-
-class StatusPayload(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    ts: int | None = None
-    online: StrictBool
-    battery: Percent | None = None
-    rssi: Annotated[int, Field(ge=-200, le=50)] | None = None
-
-    @field_validator("ts", mode="before")
-    @classmethod
-    def _normalise_ts(cls, value: Any) -> int | None:
-        return None if value is None else parse_ts_ms(value)
-
-
-_TELEMETRY_MODELS: dict[str, type[_Payload]] = {
-    "smoke": SmokeTelemetry,
-    "wearable": WearableTelemetry,
-    "water": WaterTelemetry,
-    "door": DoorTelemetry,
-    "motion": MotionTelemetry,
-    "button": ButtonTelemetry,
+_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
+    "telemetry": msgspec.json.Decoder(Telemetry, dec_hook=_decode_hook),
+    "event": msgspec.json.Decoder(DeviceEvent, dec_hook=_decode_hook),
+    "status": msgspec.json.Decoder(StatusReading, dec_hook=_decode_hook),
 }
-_WEARABLE_SCALARS = ("hr_bpm",)
 
-_RANGE_ERRORS = frozenset({
-    "greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number",
-    "too_long", "too_short",
-})
-
-
-def _violation(exc: ValidationError) -> ContractViolation:
-    """Map pydantic's first error onto a contract reason with a readable detail."""
-    err = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in err["loc"]) or "payload"
-    kind = err["type"]
-    if kind == "missing":
-        return ContractViolation(Reason.MISSING_FIELD, f"field {where!r} is required")
-    if where == "ts" or where.startswith("ts."):
-        return ContractViolation(Reason.BAD_TIMESTAMP, f"ts: {err['msg']}")
-    if kind in _RANGE_ERRORS:
-        return ContractViolation(Reason.OUT_OF_RANGE, f"{where}: {err['msg']}")
-    return ContractViolation(Reason.BAD_TYPE, f"{where}: {err['msg']}")
+# msgspec's error text: "<what> - at `$.path`"; a top-level error has no path.
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$\.?(?P<where>[^`]*)`)?$", re.DOTALL)
+_MISSING = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
+_RANGE = re.compile(r"Expected `[^`]+` (?:[<>]=?|of length)|Number out of range")
 
 
-def decode_payload(raw: bytes) -> dict[str, Any]:
-    """Decode a raw payload into a JSON object, or raise :class:`ContractViolation`."""
+def _violation(exc: msgspec.ValidationError) -> ContractViolation:
+    """Map msgspec's error onto a contract reason with a readable detail."""
+    match = _AT.match(str(exc))
+    assert match is not None  # the pattern matches any text
+    what, where = match["what"], match["where"]
+    missing = _MISSING.match(what)
+    if missing:
+        field = f"{where}.{missing['name']}" if where else missing["name"]
+        return ContractViolation(Reason.MISSING_FIELD, f"field {field!r} is required")
+    if where is None and what.startswith("Expected `object`"):
+        return ContractViolation(Reason.NOT_AN_OBJECT, f"payload: {what}")
+    if where == "ts":
+        return ContractViolation(Reason.BAD_TIMESTAMP, f"ts: {what}")
+    if where == "kind":
+        return ContractViolation(Reason.UNKNOWN_KIND, f"kind: {what}")
+    if _RANGE.match(what):
+        return ContractViolation(Reason.OUT_OF_RANGE, f"{where}: {what}")
+    return ContractViolation(Reason.BAD_TYPE, f"{where or 'payload'}: {what}")
+
+
+def decode_reading(channel: str, raw: bytes) -> Reading:
+    """Decode a raw payload of ``channel`` into its typed reading, or raise
+    :class:`ContractViolation`."""
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise ContractViolation(
             Reason.OVERSIZED, f"payload is {len(raw)} bytes, the limit is {MAX_PAYLOAD_BYTES}"
         )
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        reading: Reading = _DECODERS[channel].decode(raw)
+    except msgspec.ValidationError as exc:
+        raise _violation(exc) from None
+    except msgspec.DecodeError as exc:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ContractViolation(Reason.BAD_ENCODING, "payload is not UTF-8") from exc
         raise ContractViolation(Reason.BAD_JSON, f"payload is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
+    if isinstance(reading, DeviceEvent) and reading.event not in EVENTS_BY_KIND[reading.kind]:
         raise ContractViolation(
-            Reason.NOT_AN_OBJECT, f"payload is a JSON {type(data).__name__}, not an object"
+            Reason.UNKNOWN_EVENT,
+            f"event {reading.event!r} is not one of {', '.join(sorted(EVENTS_BY_KIND[reading.kind]))}"
+            f" for kind {reading.kind!r}",
         )
-    return data
-
-
-def _placed(registry: Registry | None, topic: Topic, kind: str | None) -> dict[str, Any]:
-    """Kind, household, room and resident of the message's device (checked against the
-    registry when there is one), so that the message is built once, whole."""
-    if registry is None:
-        return {"kind": kind}
-    device = registry.placement(topic.device_id, topic.site, kind)
-    return {"kind": device.kind, "household": device.household, "room": device.room,
-            "resident": device.resident}
-
-
-def validate_payload(
-    topic: Topic, data: dict[str, Any], received_ms: int, registry: Registry | None = None
-) -> Message:
-    """Validate a decoded payload against the contract for ``topic``'s channel; with a
-    ``registry`` also check the device (see :meth:`Registry.placement`) and place it."""
-    try:
-        if topic.channel == "status":
-            status = StatusPayload.model_validate(data)
-            status_fields: dict[str, Scalar] = {"online": status.online}
-            if status.rssi is not None:
-                status_fields["rssi"] = status.rssi
-            return Message(
-                site=topic.site, device_id=topic.device_id, channel="status",
-                ts_ms=status.ts if status.ts is not None else received_ms,
-                battery=status.battery, fields=MappingProxyType(status_fields),
-                received_ms=received_ms, ts_from_receipt=status.ts is None,
-                **_placed(registry, topic, None),
-            )
-        if "ts" not in data:
-            raise ContractViolation(Reason.MISSING_FIELD, "field 'ts' is required")
-        kind = data.get("kind")
-        if kind is None:
-            raise ContractViolation(Reason.MISSING_FIELD, "field 'kind' is required")
-        if not isinstance(kind, str) or kind not in DEVICE_KINDS:
-            raise ContractViolation(
-                Reason.UNKNOWN_KIND, f"kind {kind!r} is not one of {', '.join(DEVICE_KINDS)}"
-            )
-        if topic.channel == "event":
-            event = EventPayload.model_validate(data)
-            if event.event not in EVENTS_BY_KIND[kind]:
-                raise ContractViolation(
-                    Reason.UNKNOWN_EVENT,
-                    f"event {event.event!r} is not one of {', '.join(sorted(EVENTS_BY_KIND[kind]))}"
-                    f" for kind {kind!r}",
-                )
-            return Message(
-                site=topic.site, device_id=topic.device_id, channel="event", ts_ms=event.ts,
-                seq=event.seq, battery=event.battery, event=event.event,
-                credential=event.credential, received_ms=received_ms,
-                **_placed(registry, topic, kind),
-            )
-        model = _TELEMETRY_MODELS[kind].model_validate(data)
-        readings: dict[str, Scalar] = {}
-        accel: tuple[tuple[float, float, float], ...] = ()
-        hz: float | None = None
-        if isinstance(model, WearableTelemetry):
-            accel = tuple(model.accel)
-            hz = model.hz
-            if model.hr_bpm is not None:
-                readings["hr_bpm"] = model.hr_bpm
-        else:
-            for name, value in model:
-                if name not in ("ts", "seq", "battery", "kind") and value is not None:
-                    readings[name] = value
-        return Message(
-            site=topic.site, device_id=topic.device_id, channel="telemetry", ts_ms=model.ts,
-            seq=model.seq, battery=model.battery, fields=MappingProxyType(readings),
-            accel=accel, hz=hz, received_ms=received_ms, **_placed(registry, topic, kind),
-        )
-    except ValidationError as exc:
-        raise _violation(exc) from None
+    return reading
 
 
 def parse_message(
@@ -238,4 +93,14 @@ def parse_message(
     and the message is enriched with its household, room and resident.
     Raises :class:`ContractViolation` with a specific reason on any breach.
     """
-    return validate_payload(parse_topic(topic, prefix), decode_payload(raw), received_ms, registry)
+    place = parse_topic(topic, prefix)
+    reading = decode_reading(place.channel, raw)
+    if registry is None:
+        return Message.from_reading(
+            reading, site=place.site, device_id=place.device_id, received_ms=received_ms)
+    device = registry.placement(
+        place.device_id, place.site, None if isinstance(reading, StatusReading) else reading.kind)
+    return Message.from_reading(
+        reading, site=place.site, device_id=place.device_id, received_ms=received_ms,
+        kind=device.kind, household=device.household, room=device.room, resident=device.resident,
+    )

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from safehood.protocol import Message, Scalar
+from safehood.protocol import DeviceEvent, Message, Scalar, WearableWindow
 
 from .const import INT_FIELDS
 
@@ -32,21 +32,22 @@ def stored_fields(message: Message) -> dict[str, Scalar]:
     ``samples`` and ``hz``; ``battery``, ``seq``, ``event`` and ``credential`` are added
     when present.
     """
+    reading = message.reading
     fields: dict[str, Scalar] = {name: stable(value) for name, value in message.fields.items()}
-    if message.hz is not None:
-        fields["hz"] = float(message.hz)
-        fields["samples"] = len(message.accel)
-    if message.accel:
-        magnitudes = [math.hypot(x, y, z) for x, y, z in message.accel]
-        fields["accel_peak_g"] = max(magnitudes)
-        fields["accel_min_g"] = min(magnitudes)
-        fields["accel_mean_g"] = math.fsum(magnitudes) / len(magnitudes)
+    if isinstance(reading, WearableWindow):
+        fields["hz"] = float(reading.hz)
+        fields["samples"] = len(reading.accel)
+        if reading.accel:
+            magnitudes = [math.hypot(x, y, z) for x, y, z in reading.accel]
+            fields["accel_peak_g"] = max(magnitudes)
+            fields["accel_min_g"] = min(magnitudes)
+            fields["accel_mean_g"] = math.fsum(magnitudes) / len(magnitudes)
     if message.battery is not None:
         fields["battery"] = float(message.battery)
-    if message.event is not None:
-        fields["event"] = stable(message.event)
-    if message.credential is not None:
-        fields["credential"] = stable(message.credential)
+    if isinstance(reading, DeviceEvent):
+        fields["event"] = stable(reading.event)
+        if reading.credential is not None:
+            fields["credential"] = stable(reading.credential)
     if message.seq is not None:
         fields["seq"] = int(message.seq)
     return fields

@@ -17,7 +17,14 @@ from safehood.alerting import AlertManager, Silence
 from safehood.api import ApiContext, Provisioner, Role, TokenStore, create_app
 from safehood.config import Settings
 from safehood.database import SqlAlertRepository, create_database_engine, import_registry, migrate
-from safehood.protocol import AlertDecision, DecisionAction, Message, RegistryFile, Severity
+from safehood.protocol import (
+    AlertDecision,
+    DecisionAction,
+    Message,
+    RegistryFile,
+    Severity,
+    SmokeReading,
+)
 from safehood.protocol import AlertType as T
 from safehood.store import SqliteReadingStore
 
@@ -208,6 +215,6 @@ def api(build_api: ApiBuilder) -> Api:
 
 def write_readings(store: SqliteReadingStore, device_id: str, site: str, kind: str,
                    times_ms: list[int]) -> None:
-    store.write([Message(site=site, device_id=device_id, channel="telemetry", ts_ms=t, kind=kind,
-                         fields={"smoke": 0.1, "temp_c": 21.5}, received_ms=t)
+    store.write([Message.from_reading(SmokeReading(ts=t, smoke=0.1, temp_c=21.5), site=site,
+                                      device_id=device_id, kind=kind, received_ms=t)
                  for t in times_ms])

@@ -5,11 +5,23 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
-from types import MappingProxyType
 from typing import Any
 
 from safehood.detectors import DetectorConfig, DetectorEngine
-from safehood.protocol import AlertDecision, Message, Registry
+from safehood.protocol import (
+    AlertDecision,
+    ButtonReading,
+    DeviceEvent,
+    DoorReading,
+    Message,
+    MotionReading,
+    Reading,
+    Registry,
+    SmokeReading,
+    StatusReading,
+    WaterReading,
+    WearableWindow,
+)
 
 SITE = "s1"
 # 2026-03-02T00:00:00Z, a Monday; households below are in UTC unless said otherwise.
@@ -20,6 +32,10 @@ HOUR = 60 * MIN
 DAY = 24 * HOUR
 
 _seq = itertools.count(1)
+_TELEMETRY: dict[str, type[SmokeReading | WaterReading | DoorReading | MotionReading | ButtonReading]] = {
+    "smoke": SmokeReading, "water": WaterReading, "door": DoorReading, "motion": MotionReading,
+    "button": ButtonReading,
+}
 
 
 def registry_data() -> dict[str, Any]:
@@ -88,19 +104,20 @@ def msg(
     telemetry (anything else). Each gets a fresh ``seq`` unless one is given."""
     device = reg.device(device_id)
     assert device is not None, device_id
+    seq = next(_seq) if seq is None else seq
+    reading: Reading
     if event is not None:
-        channel = "event"
+        reading = DeviceEvent(ts=ts_ms, seq=seq, battery=battery, kind=device.kind, event=event,
+                              **fields)
     elif "online" in fields:
-        channel = "status"
+        reading = StatusReading(ts=None if ts_from_receipt else ts_ms, battery=battery, **fields)
+    elif device.kind == "wearable":
+        reading = WearableWindow(ts=ts_ms, seq=seq, battery=battery,
+                                 accel=tuple(tuple(s) for s in accel), hz=hz, **fields)
     else:
-        channel = "telemetry"
-    message = Message(
-        site=device.site, device_id=device_id, channel=channel, ts_ms=ts_ms,
-        kind=None if channel == "status" else device.kind,
-        seq=next(_seq) if seq is None else seq, battery=battery, event=event,
-        fields=MappingProxyType(dict(fields)), accel=tuple(tuple(s) for s in accel),  # type: ignore[misc]
-        hz=hz, ts_from_receipt=ts_from_receipt,
-    )
+        reading = _TELEMETRY[device.kind](ts=ts_ms, seq=seq, battery=battery, **fields)
+    message = Message.from_reading(reading, site=device.site, device_id=device_id,
+                                   received_ms=ts_ms if ts_from_receipt else None)
     return reg.enrich(message)
 
 

@@ -28,7 +28,7 @@ from safehood.detectors.night_wandering import NightWanderingDetector
 from safehood.detectors.smoke import SmokeDetector
 from safehood.detectors.sos import SosDetector
 from safehood.detectors.water import LeakDetector, SlowLeakDetector
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity, WearableWindow
 from safehood.simulators import _physics as physics
 
 from ._support import DAY, T0, msg, registry
@@ -78,8 +78,7 @@ def random_stream(seed: int, count: int = 1500) -> list[Message]:
             if roll < 0.6:
                 event = rng.choice(["open", "close", "lock", "unlock", "forced", "denied"])
                 credential = rng.choice([None, "inside", "fingerprint:r1", "card:staff"])
-                out.append(msg(REG, d, ts, event=event) if credential is None else
-                           dataclass_replace(msg(REG, d, ts, event=event), credential))
+                out.append(msg(REG, d, ts, event=event, credential=credential))
             else:
                 out.append(msg(REG, d, ts, open=rng.random() < 0.5))
         elif kind == "motion":
@@ -92,12 +91,6 @@ def random_stream(seed: int, count: int = 1500) -> list[Message]:
     for repeat in repeats:
         out.insert(rng.randrange(len(out)), repeat)
     return out
-
-
-def dataclass_replace(message: Message, credential: str) -> Message:
-    import dataclasses
-
-    return dataclasses.replace(message, credential=credential)
 
 
 @dataclass(frozen=True)
@@ -153,7 +146,8 @@ CASES = [
 
 def _span_ms(message: Message) -> int:
     """How long after its ``ts`` a message still describes: a wearable window's length."""
-    return int(len(message.accel) / message.hz * 1000) if message.accel and message.hz else 0
+    window = message.reading
+    return int(len(window.accel) / window.hz * 1000) if isinstance(window, WearableWindow) else 0
 
 
 def drive(detector: Detector, messages: list[Message]) -> Iterator[tuple[int, AlertDecision]]:

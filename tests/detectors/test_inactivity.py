@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -165,8 +163,7 @@ def test_home_left_by_the_front_door_is_not_watched_until_someone_is_back() -> N
     noon = NOON
     leaving = [
         msg(reg, "h1-motion-hall", noon - 20 * S, event="motion"),
-        dataclasses.replace(msg(reg, "h1-door", noon - 8 * S, event="unlock"),
-                            credential="inside"),
+        msg(reg, "h1-door", noon - 8 * S, event="unlock", credential="inside"),
         msg(reg, "h1-door", noon, event="open"),
         msg(reg, "h1-door", noon + 6 * S, event="close"),
     ]
@@ -178,8 +175,7 @@ def test_coming_home_and_collapsing_at_once_is_still_watched() -> None:
     reg = registry()
     noon = NOON
     arriving = [
-        dataclasses.replace(msg(reg, "h1-door", noon - 8 * S, event="unlock"),
-                            credential="fingerprint:r1"),
+        msg(reg, "h1-door", noon - 8 * S, event="unlock", credential="fingerprint:r1"),
         msg(reg, "h1-door", noon, event="open"),
         msg(reg, "h1-motion-hall", noon + 3 * S, event="motion"),
         msg(reg, "h1-door", noon + 6 * S, event="close"),  # shut after the last movement

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from safehood.detectors import DetectorConfig
@@ -103,9 +101,8 @@ def test_max_reading_gap_s(gap_min: int, raised: bool) -> None:
 def test_arrival_s(unlocked_before_s: int, wandering: bool) -> None:
     reg = registry()
     eng = engine(reg, door={"arrival_s": 60})
-    unlock = dataclasses.replace(
-        msg(reg, "h1-door", THREE_AM - unlocked_before_s * S, event="unlock"),
-        credential="card:staff")
+    unlock = msg(reg, "h1-door", THREE_AM - unlocked_before_s * S, event="unlock",
+                 credential="card:staff")
     decisions = feed(eng, [unlock, msg(reg, "h1-door", THREE_AM, event="open")])
     decisions += eng.advance(THREE_AM + HOUR)
     assert bool(of_type(decisions, "night_wandering")) is wandering

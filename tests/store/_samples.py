@@ -2,22 +2,54 @@
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any
 
-from safehood.protocol import Message
+from safehood.protocol import (
+    ButtonReading,
+    DeviceEvent,
+    DoorReading,
+    Message,
+    MotionReading,
+    Reading,
+    SmokeReading,
+    StatusReading,
+    Telemetry,
+    WaterReading,
+    WearableWindow,
+)
 
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z
 
 
+_TELEMETRY: dict[str, type[Telemetry]] = {
+    "smoke": SmokeReading, "wearable": WearableWindow, "water": WaterReading,
+    "door": DoorReading, "motion": MotionReading, "button": ButtonReading,
+}
+
+
 def message(
-    device_id: str, channel: str, ts_ms: int, *, site: str = "xianlin-3", **kw: Any
+    device_id: str, channel: str, ts_ms: int, *, site: str = "xianlin-3",
+    kind: str | None = None, seq: int | None = None, battery: float | None = None,
+    event: str | None = None, credential: str | None = None, fields: dict[str, Any] | None = None,
+    **placement: Any,
 ) -> Message:
-    fields = kw.pop("fields", {})
-    return Message(
-        site=site, device_id=device_id, channel=channel, ts_ms=ts_ms,
-        fields=MappingProxyType(dict(fields)), **kw,
-    )
+    """A message of ``channel`` whose reading holds ``fields`` (plus ``accel``/``hz`` of a
+    wearable window, ``event``/``credential`` of an event)."""
+    values = dict(fields or {})
+    for name in ("accel", "hz"):
+        if name in placement:
+            values[name] = placement.pop(name)
+    reading: Reading
+    if channel == "status":
+        reading = StatusReading(ts=ts_ms, battery=battery, **values)
+    elif channel == "event":
+        assert kind is not None
+        reading = DeviceEvent(ts=ts_ms, seq=seq, battery=battery, kind=kind, event=event,
+                              credential=credential)
+    else:
+        assert kind is not None
+        reading = _TELEMETRY[kind](ts=ts_ms, seq=seq, battery=battery, **values)
+    return Message.from_reading(reading, site=site, device_id=device_id, kind=kind, **placement)
 
 
 def every_kind(site: str = "xianlin-3", t0: int = T0) -> list[Message]:
