@@ -24,7 +24,6 @@ from safehood.protocol import (
     Registry,
     ReplayRecord,
     parse_message,
-    parse_ts_ms,
     write_jsonl,
 )
 from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
@@ -127,10 +126,10 @@ class AlertSink:
         if after is None or (self._next_sweep_ms is not None and now_ms < self._next_sweep_ms):
             return
         self._next_sweep_ms = now_ms + _SWEEP_MS
-        for alert in self._manager.list(self._open_query):
-            changed = parse_ts_ms(alert.updated_at or alert.started_at)
+        for record in self._manager.repository.query(self._open_query):
+            changed = record.updated_ms
             if changed + after <= now_ms:
-                self._manager.resolve(alert.id, _OFFICER, "resolved by the offline run",
+                self._manager.resolve(record.id, _OFFICER, "resolved by the offline run",
                                       at_ms=changed + after)
 
     def alerts(self) -> list[Alert]:
