@@ -115,10 +115,11 @@ class AlertSink:
         self._next_sweep_ms: int | None = None
 
     def apply(self, decisions: list[AlertDecision]) -> None:
+        # A batch may span time (timers fired together): the simulated officer resolves
+        # what was due before each decision, not only before the batch.
         for decision in decisions:
             self.sweep(decision.ts_ms)
-        if decisions:
-            self._manager.apply(decisions)
+            self._manager.apply([decision])
 
     def sweep(self, now_ms: int) -> None:
         """Resolve the open alerts whose last change is ``resolve_after_s`` before ``now_ms``."""
