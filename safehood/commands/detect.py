@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Run the same detectors and alert lifecycle as the live pipeline over a replay file "
             "(JSON Lines of {topic, payload}), with no broker and no server, and write one JSON "
-            "object per alert raised. Lines that break the contract are counted and skipped."
+            "object per alert, in its final state. Lines that break the contract are counted "
+            "and skipped."
         ),
     )
     parser.add_argument("--registry", required=True, type=existing_file, metavar="FILE",
