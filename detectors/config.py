@@ -112,6 +112,10 @@ class FallConfig:
         The wearable's own ``fall`` event is not believed when, within this time before it,
         its accelerometer showed an impact after which the band lay dead still or reported
         no heart rate: the band was dropped, nobody fell.
+    incident_s
+        One fall is one incident, and one alert, until this long after its last news (the
+        fall, a repeat of it, the long lie, getting up): within it, falls and movement update
+        the alert; after it, movement is no news and the next fall is a new incident.
     """
 
     impact_g: Annotated[float, Field(gt=1)] = 2.5
@@ -122,6 +126,13 @@ class FallConfig:
     move_std_g: Annotated[float, Field(gt=0)] = 0.06
     long_lie_s: Seconds = 120.0
     veto_s: Seconds = 10.0
+    incident_s: Seconds = 1800.0
+
+    @model_validator(mode="after")
+    def _incident_outlasts_long_lie(self) -> FallConfig:
+        if self.incident_s < self.long_lie_s:
+            raise ValueError("incident_s must not be shorter than long_lie_s")
+        return self
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
@@ -131,8 +142,9 @@ class SosConfig:
     Parameters
     ----------
     repeat_s
-        Presses of the same device within this time of the previous one update the alert
-        instead of raising a new one.
+        A press within this time of the person's previous press is the same incident and
+        updates its alert (the count of presses grows); a press after a quiet gap of more
+        than this is a new incident and raises a new alert.
     """
 
     repeat_s: Seconds = 600.0

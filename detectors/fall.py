@@ -10,6 +10,13 @@ detector just after it is not believed either. If no
 movement follows for ``long_lie_s``, the wearer is lying where they fell ("long lie"): the
 alert is updated to a confirmed, Extreme fall. Movement before that is noted on the alert,
 which stays open for someone to check on them.
+
+One fall is one incident and one alert. The incident lasts until ``incident_s`` after its
+last news (the fall, a repeat of it, the long lie, getting up). Within it, another impact or
+the band's own event updates the same alert (falling again while getting up is common), and
+so does getting up. After it, the detector forgets the incident: movement is no news (the
+wearer moving hours later must not reopen an alert a person has resolved meanwhile, nor make
+a new one), and only a new fall, an impact pattern after that quiet gap, raises a new alert.
 """
 
 from __future__ import annotations
@@ -175,6 +182,7 @@ class FallDetector(Detector):
         self.fall_ms: int | None = None  # the latest possible fall
         self._down = False  # on the floor since fall_ms, as far as the band can tell
         self._confirmed = False  # the latest fall became a long lie
+        self._news_ms: int | None = None  # the latest change of the incident's alert
         self._pending: Message | None = None  # the band's own fall event, awaiting its window
         self._device_id: str | None = None
         self._resident: str | None = None
@@ -223,14 +231,14 @@ class FallDetector(Detector):
                 })
         if self._down and self.fall_ms is not None and message.ts_ms > self.fall_ms \
                 and self._moved(features):
-            return self._got_up(message)
+            return self._got_up(message) if self._in_incident(message.ts_ms) else self._over()
         return []
 
     def _fall_event(self, message: Message) -> Decisions:
         ts = message.ts_ms
         if any(abs(ts - dropped) <= self._veto_ms for dropped in self._dropped_ms):
             return []  # the band's own detector was fooled by the band falling off
-        if self._is_repeat(ts):
+        if self._in_incident(ts):
             return self._possible_fall(message, ts, {"source": "device"})
         if self._pending is None or ts < self._pending.ts_ms:
             self._pending = message
@@ -243,9 +251,18 @@ class FallDetector(Detector):
             self._pending = None
         return []
 
-    def _is_repeat(self, ts_ms: int) -> bool:
+    def _in_incident(self, ts_ms: int) -> bool:
+        """Whether ``ts_ms`` belongs to the current incident: from ``long_lie_s`` before the
+        fall (a late window of it) to ``incident_s`` after the incident's latest news."""
+        if self.fall_ms is None or self._news_ms is None:
+            return False
         long_lie_ms = int(self.config.long_lie_s * MS_PER_S)
-        return self.fall_ms is not None and abs(ts_ms - self.fall_ms) <= long_lie_ms
+        incident_ms = int(self.config.incident_s * MS_PER_S)
+        return self.fall_ms - long_lie_ms <= ts_ms <= self._news_ms + incident_ms
+
+    def _over(self) -> Decisions:
+        self._down = False
+        return []
 
     def _worn(self, features: WindowFeatures, has_hr: bool) -> bool:
         """False when the band lies somewhere on its own: dead still, or no heart rate."""
@@ -267,13 +284,15 @@ class FallDetector(Detector):
             # The band's own event of this very fall.
             self._pending = None
             sources.append("device")
-        if self._is_repeat(ts_ms):
+        if self._in_incident(ts_ms):
+            self._news_ms = max(ts_ms, self._news_ms or ts_ms)
             known = self._evidence.get("sources")
             if isinstance(known, list):
                 known.extend(source for source in sources if source not in known)
             severity = CONFIRMED_FALL_SEVERITY if self._confirmed else POSSIBLE_FALL_SEVERITY
             return [self._decision(DecisionAction.UPDATE, ts_ms, severity, self._confirmed)]
         self.fall_ms = ts_ms
+        self._news_ms = ts_ms
         self._down = True
         self._confirmed = False
         self._evidence = {**evidence, "sources": sources, "fell_at_ms": ts_ms}
@@ -281,6 +300,7 @@ class FallDetector(Detector):
 
     def _got_up(self, message: Message) -> Decisions:
         self._down = False
+        self._news_ms = max(message.ts_ms, self._news_ms or message.ts_ms)
         self._evidence["moved_at_ms"] = message.ts_ms
         severity = CONFIRMED_FALL_SEVERITY if self._confirmed else POSSIBLE_FALL_SEVERITY
         return [self._decision(DecisionAction.UPDATE, message.ts_ms, severity, self._confirmed)]
@@ -294,6 +314,7 @@ class FallDetector(Detector):
                 out += self._possible_fall(pending, pending.ts_ms, {"source": "device"})
                 continue
             self._confirmed = True
+            self._news_ms = max(deadline, self._news_ms or deadline)
             self._evidence["long_lie_s"] = self.config.long_lie_s
             out.append(self._decision(DecisionAction.UPDATE, deadline, CONFIRMED_FALL_SEVERITY,
                                       True))

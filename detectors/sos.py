@@ -16,9 +16,13 @@ class SosDetector(Detector):
     """Raises ``sos`` (Extreme) on every ``sos`` event of a person's button or wearable.
 
     One detector per person (``subject`` is the resident, or the device when it belongs to
-    no one). A press within ``repeat_s`` of the previous one updates the alert (the count of
-    presses grows) instead of raising another. Presses are never dropped, however late they
-    arrive. The alert is never cleared by the detector: someone has to answer it.
+    no one). One incident is one alert: a press within ``repeat_s`` of the person's previous
+    press (any of their devices) is the same incident and updates the alert (the count of
+    presses grows), so a person pressing every few minutes for an hour makes one alert. A
+    press after a quiet gap of more than ``repeat_s`` is a new incident and is raised as one,
+    however recently the last alert was opened. A late press of an older incident is raised on
+    its own and leaves the current incident's count alone. Presses are never dropped. The
+    alert is never cleared by the detector: someone has to answer it.
 
     Parameters
     ----------
@@ -60,14 +64,17 @@ class SosDetector(Detector):
             return []
         repeat_ms = int(self.config.repeat_s * MS_PER_S)
         repeat = self._last_ms is not None and abs(message.ts_ms - self._last_ms) <= repeat_ms
-        self._presses = self._presses + 1 if repeat else 1
+        latest = self._last_ms is None or message.ts_ms >= self._last_ms
+        presses = self._presses + 1 if repeat else 1
+        if repeat or latest:
+            self._presses = presses
         self._last_ms = message.ts_ms if self._last_ms is None else max(self._last_ms, message.ts_ms)
         return [decision(
             DecisionAction.UPDATE if repeat else DecisionAction.RAISE,
             AlertType.SOS, SOS_SEVERITY,
             subject=self.subject, site=self.site, ts_ms=message.ts_ms, household=self.household,
             resident=message.resident, device_id=message.device_id,
-            evidence={"source": message.kind, "event": "sos", "presses": self._presses},
+            evidence={"source": message.kind, "event": "sos", "presses": presses},
         )]
 
 

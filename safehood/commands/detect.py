@@ -24,7 +24,6 @@ from safehood.protocol import (
     Registry,
     ReplayRecord,
     parse_message,
-    parse_ts_ms,
     write_jsonl,
 )
 from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
@@ -39,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Run the same detectors and alert lifecycle as the live pipeline over a replay file "
             "(JSON Lines of {topic, payload}), with no broker and no server, and write one JSON "
-            "object per alert raised. Lines that break the contract are counted and skipped."
+            "object per alert, in its final state. Lines that break the contract are counted "
+            "and skipped."
         ),
     )
     parser.add_argument("--registry", required=True, type=existing_file, metavar="FILE",
@@ -122,10 +122,11 @@ class AlertSink:
         self._next_sweep_ms: int | None = None
 
     def apply(self, decisions: list[AlertDecision]) -> None:
+        # A batch may span time (timers fired together): the simulated officer resolves
+        # what was due before each decision, not only before the batch.
         for decision in decisions:
             self.sweep(decision.ts_ms)
-        if decisions:
-            self._manager.apply(decisions)
+            self._manager.apply([decision])
 
     def sweep(self, now_ms: int) -> None:
         """Resolve the open alerts whose last change is ``resolve_after_s`` before ``now_ms``."""
@@ -133,10 +134,10 @@ class AlertSink:
         if after is None or (self._next_sweep_ms is not None and now_ms < self._next_sweep_ms):
             return
         self._next_sweep_ms = now_ms + _SWEEP_MS
-        for alert in self._manager.list(self._open_query):
-            changed = parse_ts_ms(alert.updated_at or alert.started_at)
+        for record in self._manager.repository.query(self._open_query):
+            changed = record.updated_ms
             if changed + after <= now_ms:
-                self._manager.resolve(alert.id, _OFFICER, "resolved by the offline run",
+                self._manager.resolve(record.id, _OFFICER, "resolved by the offline run",
                                       at_ms=changed + after)
 
     def alerts(self) -> list[Alert]:

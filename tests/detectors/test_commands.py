@@ -36,6 +36,35 @@ def test_detect_writes_one_alert_per_line(alerts_file: Path) -> None:
     assert first.id and first.started_at.endswith("Z") and first.history
 
 
+def test_detect_writes_each_alert_once_in_its_final_state(alerts_file: Path) -> None:
+    alerts = read_alerts(alerts_file)
+    assert len({a.id for a in alerts}) == len(alerts)
+    for alert in alerts:
+        assert alert.history[0].action == "raised"
+        assert alert.updated_at == max(e.at for e in alert.history)
+        assert alert.count >= 1
+        if alert.status.value == "resolved":
+            assert alert.history[-1].at == alert.resolved_at
+
+
+def test_detect_never_raises_and_resolves_an_alert_at_the_same_instant(alerts_file: Path) -> None:
+    alerts = read_alerts(alerts_file)
+    instant = [(a.type.value, a.subject, a.started_at) for a in alerts
+               if a.resolved_at == a.started_at]
+    assert instant == []
+    assert any(a.resolved_at is not None for a in alerts)
+
+
+def test_detect_makes_one_alert_per_incident_of_a_person(recording_dir: Path,
+                                                          alerts_file: Path) -> None:
+    labels = [orjson.loads(line) for line in
+              (recording_dir / "labels.jsonl").read_bytes().splitlines()]
+    for kind in ("fall", "sos"):
+        incidents = [label for label in labels if label["type"] == kind]
+        raised = [a for a in read_alerts(alerts_file) if a.type.value == kind]
+        assert incidents and len(raised) <= len(incidents), kind
+
+
 def test_detect_is_reproducible(recording_dir: Path, alerts_file: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.jsonl"
     assert main(["detect", "--registry", str(recording_dir / "registry.json"),

@@ -166,3 +166,52 @@ def test_walking_is_not_a_fall() -> None:
     decisions = feed(engine(reg), [band(reg, i * 20 * S, physics.walking(rng), hr=90)
                                    for i in range(20)])
     assert summary(falls(decisions)) == []
+
+
+def _fallen_and_lying(reg, eng, seed: int):
+    window = physics.fall(np.random.default_rng(seed))
+    posture = window.accel[-10:].mean(axis=0)
+    posture = posture / np.linalg.norm(posture)
+    return feed(eng, [band(reg, 0, window, hr=100), *lying_windows(reg, 2 * MIN, 3, posture)])
+
+
+@pytest.mark.parametrize(("moved_after_s", "noted"), [(int(FALL.incident_s), True),
+                                                      (int(FALL.incident_s) + 60, False)])
+def test_movement_updates_the_fall_alert_only_within_the_incident(
+        moved_after_s: int, noted: bool) -> None:
+    # The last news of the incident is the long lie, confirmed long_lie_s after the fall.
+    reg = registry()
+    eng = engine(reg)
+    decisions = _fallen_and_lying(reg, eng, 4)
+    decisions += eng.advance(T0 + 6 * MIN)
+    confirmed_ms = falls(decisions)[-1].ts_ms
+    up = physics.get_up(np.random.default_rng(3))
+    moved = eng.process_one(band(reg, confirmed_ms - T0 + moved_after_s * S, up, hr=90))
+    assert [d.action.value for d in falls(moved)] == (["update"] if noted else [])
+
+
+def test_fall_then_movement_hours_later_is_one_alert_offline() -> None:
+    from safehood.commands.detect import AlertSink
+
+    reg = registry()
+    eng = engine(reg)
+    sink = AlertSink(reg)
+    sink.apply(_fallen_and_lying(reg, eng, 4))
+    sink.apply(eng.advance(T0 + 6 * MIN))
+    up = physics.get_up(np.random.default_rng(3))
+    sink.apply(eng.process_one(band(reg, 3 * 60 * MIN, up, hr=90)))
+    alerts = [a for a in sink.alerts() if a.type.value == "fall"]
+    assert [(a.severity.value, a.count) for a in alerts] == [("Extreme", 2)]
+
+
+def test_a_new_fall_after_the_quiet_gap_is_a_new_incident() -> None:
+    reg = registry()
+    eng = engine(reg)
+    first = physics.fall(np.random.default_rng(4))
+    up = physics.get_up(np.random.default_rng(3))
+    second = physics.fall(np.random.default_rng(5))
+    gap_ms = int(FALL.incident_s * 1000)
+    decisions = feed(eng, [band(reg, 0, first, hr=100), band(reg, 1 * MIN, up, hr=90),
+                           band(reg, 2 * MIN, second, hr=100),
+                           band(reg, 2 * MIN + gap_ms + 1 * MIN, second, hr=100)])
+    assert [d.action.value for d in falls(decisions)] == ["raise", "update", "update", "raise"]

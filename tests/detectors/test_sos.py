@@ -64,3 +64,30 @@ def test_other_events_of_a_wearable_are_not_sos() -> None:
     reg = registry()
     decisions = engine(reg).process_one(msg(reg, "r1-band", T0, event="fall"))
     assert of_type(decisions, "sos") == []
+
+
+def test_presses_every_few_minutes_are_one_incident_and_one_after_a_gap_a_new_one() -> None:
+    from safehood.commands.detect import AlertSink
+
+    reg = registry()
+    eng = engine(reg, sos={"repeat_s": 600})
+    sink = AlertSink(reg)
+    presses = [msg(reg, "h1-button", T0 + i * 5 * MIN, event="sos") for i in range(12)]
+    weeks_later = msg(reg, "h1-button", T0 + 21 * 24 * 60 * MIN, event="sos")
+    decisions = of_type(feed(eng, [*presses, weeks_later]), "sos")
+    sink.apply(decisions)
+    assert [d.action.value for d in decisions] == ["raise"] + ["update"] * 11 + ["raise"]
+    assert [d.evidence["presses"] for d in decisions][-2:] == [12, 1]
+    assert [a.count for a in sink.alerts()] == [12, 1]
+
+
+def test_a_late_press_of_an_old_incident_leaves_the_current_count_alone() -> None:
+    reg = registry()
+    decisions = feed(engine(reg), [
+        msg(reg, "h1-button", T0 + 60 * MIN, event="sos"),
+        msg(reg, "h1-button", T0 + 61 * MIN, event="sos"),
+        msg(reg, "h1-button", T0, event="sos"),
+        msg(reg, "h1-button", T0 + 62 * MIN, event="sos"),
+    ])
+    assert [(d.action.value, d.evidence["presses"]) for d in decisions] == [
+        ("raise", 1), ("update", 2), ("raise", 1), ("update", 3)]
