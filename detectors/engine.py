@@ -13,6 +13,7 @@ from safehood.protocol import AlertDecision, Device, DuplicateFilter, Message, R
 
 from .base import Detector, HouseholdScope
 from .clock import SiteClock, TimerQueue
+from .community_prior import CommunityPrior
 from .config import DetectorConfig
 from .const import (
     MS_PER_S,
@@ -121,6 +122,7 @@ class DetectorEngine:
         self._site_devices: dict[str, list[Device]] = {}
         self._household_devices: dict[str, list[Device]] = {}
         self._front_doors: dict[str, frozenset[str]] = {}
+        self._priors: dict[str, CommunityPrior] = {}  # per site, shared by its households
         self.update_registry(registry)
 
     # -- registry ---------------------------------------------------------------------
@@ -417,6 +419,7 @@ class DetectorEngine:
                     config=config.night_wandering, door_config=config.door,
                     smoke_alarm_level=config.smoke.alarm_obscuration)))
             if kind in InactivityDetector.kinds and home.watch_inactivity:
+                prior = self._priors.setdefault(site, CommunityPrior())
                 routes.append((_key(RULE_INACTIVITY, home.id), lambda: InactivityDetector(
-                    home, config=config.inactivity, door_config=config.door)))
+                    home, config=config.inactivity, door_config=config.door, prior=prior)))
         return routes

@@ -1,0 +1,64 @@
+"""What a community's homes usually do, for households that have no history of their own yet.
+
+A new household's detector cannot know how long its resident is usually quiet at 15:00; the
+community's other households can tell it what is usual there. :class:`CommunityPrior` pools
+the daily longest quiet spell of each watched household by local hour of the day; each
+household detector feeds it and blends it with its own history as that grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import numpy as np
+
+
+class CommunityPrior:
+    """Daily longest awake quiet spells of a community's households, by local hour.
+
+    Pure shared state: the engine owns one per site and hands it to each household's
+    inactivity detector, which records into it and reads from it; nothing else touches it.
+    Each (household, day, hour) counts once, with its longest spell, so a household that
+    sends many messages weighs no more than a quiet one. Only the ``samples_per_hour`` most
+    recently started (household, day) entries of each hour are kept.
+
+    Parameters
+    ----------
+    samples_per_hour
+        Entries kept per local hour.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> prior = CommunityPrior()
+    >>> for household, gap_ms in [("h1", 3_600_000), ("h2", 7_200_000), ("h1", 5_400_000)]:
+    ...     prior.record_one(household, date(2026, 3, 2), 14, gap_ms)
+    >>> prior.samples([13, 14, 15])
+    2
+    >>> prior.quantile_ms([14], 0.5)
+    6300000.0
+    """
+
+    def __init__(self, samples_per_hour: int = 512) -> None:
+        self.samples_per_hour = samples_per_hour
+        self._spells: list[dict[tuple[str, date], int]] = [{} for _ in range(24)]
+
+    def record_one(self, household: str, day: date, hour: int, gap_ms: int) -> None:
+        """Take a quiet spell of ``gap_ms`` that started at local ``hour`` of ``day``."""
+        spells = self._spells[hour % 24]
+        key = (household, day)
+        if gap_ms <= spells.get(key, -1):
+            return
+        spells[key] = gap_ms
+        if len(spells) > self.samples_per_hour:
+            del spells[next(iter(spells))]  # dicts keep insertion order: the oldest entry
+
+    def samples(self, hours: Iterable[int]) -> int:
+        """How many entries the given local hours hold together."""
+        return sum(len(self._spells[hour % 24]) for hour in hours)
+
+    def quantile_ms(self, hours: Iterable[int], q: float) -> float | None:
+        """The ``q`` quantile of the spells of the given local hours (ms), None when empty."""
+        spells = [gap for hour in hours for gap in self._spells[hour % 24].values()]
+        return float(np.quantile(spells, q)) if spells else None
