@@ -13,7 +13,7 @@ import abc
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -124,6 +124,15 @@ def in_window(moment: time, start: time, end: time) -> bool:
     if start <= end:
         return start <= moment < end
     return moment >= start or moment < end
+
+
+def time_before(moment: time, seconds: float) -> time:
+    """The time of day ``seconds`` before ``moment``, wrapping past midnight.
+
+    >>> time_before(time(22), 4 * 3600), time_before(time(1), 2 * 3600)
+    (datetime.time(18, 0), datetime.time(23, 0))
+    """
+    return (datetime.combine(date(2000, 1, 2), moment) - timedelta(seconds=seconds)).time()
 
 
 def decision(

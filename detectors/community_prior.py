@@ -62,3 +62,44 @@ class CommunityPrior:
         """The ``q`` quantile of the spells of the given local hours (ms), None when empty."""
         spells = [gap for hour in hours for gap in self._spells[hour % 24].values()]
         return float(np.quantile(spells, q)) if spells else None
+
+
+class DeparturePrior:
+    """At which local hours a community's households go out: for each hour, the share of
+    household-days on which someone left home then.
+
+    Pure shared state like :class:`CommunityPrior`: the engine owns one per site and hands
+    it to each household's night-wandering detector, which records into it and reads it.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> prior = DeparturePrior()
+    >>> for household in ("h1", "h2", "h3", "h4"):
+    ...     prior.observe_day(household, date(2026, 3, 2))
+    >>> prior.record_departure("h1", date(2026, 3, 2), 7)
+    >>> prior.share(7), prior.days
+    (0.25, 4)
+    """
+
+    def __init__(self) -> None:
+        self._days: set[tuple[str, date]] = set()
+        self._departures: list[set[tuple[str, date]]] = [set() for _ in range(24)]
+
+    def observe_day(self, household: str, day: date) -> None:
+        """Count ``day`` as one the household was watched on."""
+        self._days.add((household, day))
+
+    def record_departure(self, household: str, day: date, hour: int) -> None:
+        """Someone of ``household`` left home at local ``hour`` of ``day``."""
+        self._days.add((household, day))
+        self._departures[hour % 24].add((household, day))
+
+    @property
+    def days(self) -> int:
+        """Household-days watched."""
+        return len(self._days)
+
+    def share(self, hour: int) -> float:
+        """Share of the household-days watched with a departure at local ``hour``."""
+        return len(self._departures[hour % 24]) / len(self._days) if self._days else 0.0

@@ -202,12 +202,32 @@ class NightWanderingConfig:
     evacuation_s
         Within this time of a smoke alarm of the household, people leaving are getting out
         of a fire (which has its own alert), not wandering.
+    usual_share
+        An hour of the night at which the household goes out on at least this share of
+        days is its routine (an early walk, a night shift), not wandering. The share is the
+        community's (:class:`~detectors.community_prior.DeparturePrior`) blended with the
+        household's own as ``n / (n + prior_days)`` after ``n`` days of its own.
+    prior_days
+        Days of its own history at which a household's share weighs as much as the
+        community's.
+    prior_min_days
+        Household-days the community needs before its share is used.
+    morning_s, up_for_s, quiet_s
+        In the last ``morning_s`` of the night hours, a resident who has been up and about
+        (movement outside the bedroom, no quiet longer than ``quiet_s``) for ``up_for_s``
+        has started the day: leaving then is not wandering.
     """
 
     return_s: Seconds = 600.0
     inside_after_close_s: Annotated[float, Field(ge=0)] = 30.0
     evacuation_s: Annotated[float, Field(ge=0)] = 1800.0
     front_door_rooms: tuple[str, ...] = ("entrance", "front_door", "hall", "hallway", "entry")
+    usual_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    prior_days: Annotated[float, Field(gt=0)] = 3.0
+    prior_min_days: Annotated[int, Field(ge=1)] = 5
+    morning_s: Annotated[float, Field(ge=0, le=12 * 3600)] = 2 * 3600.0
+    up_for_s: Annotated[float, Field(ge=0)] = 3600.0
+    quiet_s: Annotated[float, Field(gt=0)] = 1800.0
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)

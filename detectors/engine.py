@@ -13,7 +13,7 @@ from safehood.protocol import AlertDecision, Device, DuplicateFilter, Message, R
 
 from .base import Detector, HouseholdScope
 from .clock import SiteClock, TimerQueue
-from .community_prior import CommunityPrior
+from .community_prior import CommunityPrior, DeparturePrior
 from .config import DetectorConfig
 from .const import (
     MS_PER_S,
@@ -122,7 +122,9 @@ class DetectorEngine:
         self._site_devices: dict[str, list[Device]] = {}
         self._household_devices: dict[str, list[Device]] = {}
         self._front_doors: dict[str, frozenset[str]] = {}
-        self._priors: dict[str, CommunityPrior] = {}  # per site, shared by its households
+        # Per site, shared by its households' detectors.
+        self._priors: dict[str, CommunityPrior] = {}
+        self._departure_priors: dict[str, DeparturePrior] = {}
         self.update_registry(registry)
 
     # -- registry ---------------------------------------------------------------------
@@ -414,10 +416,11 @@ class DetectorEngine:
         if scope is not None:
             home = scope
             if kind in NightWanderingDetector.kinds and home.at_risk_residents:
+                departures = self._departure_priors.setdefault(site, DeparturePrior())
                 routes.append((_key(RULE_NIGHT_WANDERING, home.id), lambda: NightWanderingDetector(
                     home, self._front_doors.get(home.id, frozenset()),
                     config=config.night_wandering, door_config=config.door,
-                    smoke_alarm_level=config.smoke.alarm_obscuration)))
+                    smoke_alarm_level=config.smoke.alarm_obscuration, prior=departures)))
             if kind in InactivityDetector.kinds and home.watch_inactivity:
                 prior = self._priors.setdefault(site, CommunityPrior())
                 routes.append((_key(RULE_INACTIVITY, home.id), lambda: InactivityDetector(

@@ -19,13 +19,13 @@ end (bounded by the ceiling), however early the resident went to bed.
 from __future__ import annotations
 
 from collections import deque
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
 from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
-from .base import Decisions, Detector, HouseholdScope, decision, in_window
+from .base import Decisions, Detector, HouseholdScope, decision, in_window, time_before
 from .community_prior import CommunityPrior
 from .config import DoorConfig, InactivityConfig
 from .const import MS_PER_DAY, MS_PER_S
@@ -36,11 +36,6 @@ INACTIVITY_SEVERITY = Severity.SEVERE
 
 # A gap more than this many times the threshold of its hour is an incident, not a habit.
 _LEARN_LIMIT = 2.0
-
-
-def _earlier(moment: time, seconds: float) -> time:
-    """The time of day ``seconds`` before ``moment`` (wrapping past midnight)."""
-    return (datetime.combine(date(2000, 1, 2), moment) - timedelta(seconds=seconds)).time()
 
 
 def movement_g(message: Message) -> float | None:
@@ -231,7 +226,7 @@ class InactivityDetector(Detector):
             return False
         household = self.household
         return in_window(household.local(message.ts_ms).time(),
-                         _earlier(household.night_start, self.config.sleep_lead_s),
+                         time_before(household.night_start, self.config.sleep_lead_s),
                          household.night_end)
 
     def learn_one(self, message: Message) -> None:
