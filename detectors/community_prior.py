@@ -34,10 +34,12 @@ class CommunityPrior:
     >>> prior = CommunityPrior()
     >>> for household, gap_ms in [("h1", 3_600_000), ("h2", 7_200_000), ("h1", 5_400_000)]:
     ...     prior.record_one(household, date(2026, 3, 2), 14, gap_ms)
-    >>> prior.samples([13, 14, 15])
+    >>> prior.samples([13, 14, 15], before=date(2026, 3, 3))
     2
-    >>> prior.quantile_ms([14], 0.5)
+    >>> prior.quantile_ms([14], 0.5, before=date(2026, 3, 3))
     6300000.0
+    >>> prior.quantile_ms([14], 0.5, before=date(2026, 3, 2)) is None  # the day is not over
+    True
     """
 
     def __init__(self, samples_per_hour: int = 512) -> None:
@@ -54,14 +56,21 @@ class CommunityPrior:
         if len(spells) > self.samples_per_hour:
             del spells[next(iter(spells))]  # dicts keep insertion order: the oldest entry
 
-    def samples(self, hours: Iterable[int]) -> int:
-        """How many entries the given local hours hold together."""
-        return sum(len(self._spells[hour % 24]) for hour in hours)
+    def samples(self, hours: Iterable[int], before: date) -> int:
+        """How many entries of days before ``before`` the given local hours hold together."""
+        return len(self._before(hours, before))
 
-    def quantile_ms(self, hours: Iterable[int], q: float) -> float | None:
-        """The ``q`` quantile of the spells of the given local hours (ms), None when empty."""
-        spells = [gap for hour in hours for gap in self._spells[hour % 24].values()]
+    def quantile_ms(self, hours: Iterable[int], q: float, before: date) -> float | None:
+        """The ``q`` quantile of the spells of the given local hours on days before
+        ``before`` (ms), None when there are none."""
+        spells = self._before(hours, before)
         return float(np.quantile(spells, q)) if spells else None
+
+    def _before(self, hours: Iterable[int], before: date) -> list[int]:
+        # A day still under way holds only the spells that are over, the short ones: it
+        # would make the figure too low while the long ones (a nap) are still going on.
+        return [gap for hour in hours for (_, day), gap in self._spells[hour % 24].items()
+                if day < before]
 
 
 class DeparturePrior:

@@ -180,14 +180,16 @@ class InactivityDetector(Detector):
         when the quiet is sleep (``asleep``)."""
         config = self.config
         night = self.household.is_night(since_ms)
-        hour = self.household.local(since_ms).hour
+        local = self.household.local(since_ms)
+        hour = local.hour
         hours = [hour + offset
                  for offset in range(-config.neighbour_hours, config.neighbour_hours + 1)]
         default_s = min(config.warmup_night_s if night else config.warmup_day_s,
                         config.ceiling_s)
-        community = self.prior.quantile_ms(hours, config.quantile)
+        community = self.prior.quantile_ms(hours, config.quantile, before=local.date())
         learned_s: float | None = None
-        if community is not None and self.prior.samples(hours) >= config.prior_min_samples:
+        if (community is not None
+                and self.prior.samples(hours, before=local.date()) >= config.prior_min_samples):
             learned_s = community / MS_PER_S * config.margin
         days = 0.0 if self._first_ms is None else (since_ms - self._first_ms) / MS_PER_DAY
         own = [gap for h in hours for _, gap in self._gaps[h % 24]]
