@@ -8,7 +8,7 @@ household detector feeds it and blends it with its own history as that grows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
@@ -45,6 +45,11 @@ class CommunityPrior:
     def __init__(self, samples_per_hour: int = 512) -> None:
         self.samples_per_hour = samples_per_hour
         self._spells: list[dict[tuple[str, date], int]] = [{} for _ in range(24)]
+        # Figures of days that are over change rarely (a spell that started yesterday ends
+        # today): they are kept until one does.
+        self._newest_day: date | None = None
+        self._cache: dict[tuple[tuple[int, ...], date], list[int]] = {}
+        self._quantiles: dict[tuple[tuple[int, ...], date, float], float | None] = {}
 
     def record_one(self, household: str, day: date, hour: int, gap_ms: int) -> None:
         """Take a quiet spell of ``gap_ms`` that started at local ``hour`` of ``day``."""
@@ -55,22 +60,45 @@ class CommunityPrior:
         spells[key] = gap_ms
         if len(spells) > self.samples_per_hour:
             del spells[next(iter(spells))]  # dicts keep insertion order: the oldest entry
+            self._forget()
+        elif self._newest_day is None or day != self._newest_day:
+            self._forget()
+        self._newest_day = max(day, self._newest_day or day)
 
-    def samples(self, hours: Iterable[int], before: date) -> int:
+    def _forget(self) -> None:
+        self._cache.clear()
+        self._quantiles.clear()
+
+    def samples(self, hours: Sequence[int], before: date) -> int:
         """How many entries of days before ``before`` the given local hours hold together."""
         return len(self._before(hours, before))
 
-    def quantile_ms(self, hours: Iterable[int], q: float, before: date) -> float | None:
+    def quantile_ms(self, hours: Sequence[int], q: float, before: date) -> float | None:
         """The ``q`` quantile of the spells of the given local hours on days before
         ``before`` (ms), None when there are none."""
         spells = self._before(hours, before)
-        return float(np.quantile(spells, q)) if spells else None
+        key = (tuple(hours), before, q)
+        if key in self._quantiles:
+            return self._quantiles[key]
+        figure = float(np.quantile(spells, q)) if spells else None
+        if self._cacheable(before):
+            self._quantiles[key] = figure
+        return figure
 
-    def _before(self, hours: Iterable[int], before: date) -> list[int]:
+    def _cacheable(self, before: date) -> bool:
+        return self._newest_day is not None and before <= self._newest_day
+
+    def _before(self, hours: Sequence[int], before: date) -> list[int]:
         # A day still under way holds only the spells that are over, the short ones: it
         # would make the figure too low while the long ones (a nap) are still going on.
-        return [gap for hour in hours for (_, day), gap in self._spells[hour % 24].items()
-                if day < before]
+        key = (tuple(hours), before)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = [gap for hour in key[0] for (_, day), gap in self._spells[hour % 24].items()
+                      if day < before]
+            if self._cacheable(before):
+                self._cache[key] = cached
+        return cached
 
 
 class DeparturePrior:
