@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -119,6 +119,15 @@ class HouseholdScope:
         return in_window(self.local(ts_ms).time(), self.night_start, self.night_end)
 
 
+def time_before(moment: time, seconds: float) -> time:
+    """The time of day ``seconds`` before ``moment``, wrapping past midnight.
+
+    >>> time_before(time(22), 4 * 3600), time_before(time(1), 2 * 3600)
+    (datetime.time(18, 0), datetime.time(23, 0))
+    """
+    return (datetime.combine(date(2000, 1, 2), moment) - timedelta(seconds=seconds)).time()
+
+
 def decision(
     action: DecisionAction,
     alert_type: AlertType,
@@ -155,6 +164,7 @@ def _tidy(evidence: Mapping[str, Any]) -> dict[str, Any]:
 
 Scope = Literal["device", "household", "building", "site", "person"]
 D = TypeVar("D", bound=Detector)
+S = TypeVar("S")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +183,13 @@ class RegistryView:
     household_devices: Mapping[str, Sequence[Device]]
     front_doors: Mapping[str, frozenset[str]]
     detector_of: Callable[[str, Device], Detector | None]
+    shared: MutableMapping[tuple[str, type], Any]
 
     @classmethod
     def build(
         cls, registry: Registry, config: DetectorConfig,
         detector_of: Callable[[str, Device], Detector | None],
+        shared: MutableMapping[tuple[str, type], Any],
     ) -> RegistryView:
         site_devices: dict[str, list[Device]] = {}
         household_devices: dict[str, list[Device]] = {}
@@ -197,7 +209,15 @@ class RegistryView:
             h.id: HouseholdScope.from_registry(h, registry) for h in registry.households.values()
         }
         return cls(registry, config, households, site_devices, household_devices, front_doors,
-                   detector_of)
+                   detector_of, shared)
+
+    def site_state(self, site: str, kind: type[S]) -> S:
+        """The one ``kind()`` object that the detectors of ``site`` share (its community
+        priors, say); the engine keeps it across registry changes."""
+        state = self.shared.get((site, kind))
+        if state is None:
+            state = self.shared[(site, kind)] = kind()
+        return state
 
     def household_of(self, device: Device) -> HouseholdScope | None:
         return self.households.get(device.household) if device.household is not None else None

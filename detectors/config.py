@@ -214,12 +214,32 @@ class NightWanderingConfig:
     evacuation_s
         Within this time of a smoke alarm of the household, people leaving are getting out
         of a fire (which has its own alert), not wandering.
+    usual_share
+        An hour of the night at which the household goes out on at least this share of
+        days is its routine (an early walk, a night shift), not wandering. The share is the
+        community's (:class:`~detectors.community_prior.DeparturePrior`) blended with the
+        household's own as ``n / (n + prior_days)`` after ``n`` days of its own.
+    prior_days
+        Days of its own history at which a household's share weighs as much as the
+        community's.
+    prior_min_days
+        Household-days the community needs before its share is used.
+    morning_s, up_for_s, quiet_s
+        In the last ``morning_s`` of the night hours, a resident who has been up and about
+        (movement outside the bedroom, no quiet longer than ``quiet_s``) for ``up_for_s``
+        has started the day: leaving then is not wandering.
     """
 
     return_s: Seconds = 600.0
     inside_after_close_s: Annotated[float, Field(ge=0)] = 30.0
     evacuation_s: Annotated[float, Field(ge=0)] = 1800.0
     front_door_rooms: tuple[str, ...] = ("entrance", "front_door", "hall", "hallway", "entry")
+    usual_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    prior_days: Annotated[float, Field(gt=0)] = 3.0
+    prior_min_days: Annotated[int, Field(ge=1)] = 5
+    morning_s: Annotated[float, Field(ge=0, le=12 * 3600)] = 2 * 3600.0
+    up_for_s: Annotated[float, Field(ge=0)] = 3600.0
+    quiet_s: Annotated[float, Field(gt=0)] = 1800.0
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
@@ -230,11 +250,21 @@ class InactivityConfig:
     is learned per household from its own history: for each hour, the longest quiet gap
     that started in it on each day seen, and the threshold is ``margin`` times the
     ``quantile`` of those, within ``[floor_s, ceiling_s]`` (``[night_floor_s, ceiling_s]``
-    during the household's night hours). Until ``warmup_days`` of history are seen, the
-    conservative defaults ``warmup_day_s`` and ``warmup_night_s`` are used (never above the
-    ceiling). The defaults suit an elderly person living alone: motion sensors fire every
-    few minutes while they are up and every hour or so while they sleep, outings last an
-    hour or two, naps about one.
+    during the household's night hours). A new household borrows the community's normal:
+    the same figure over the awake quiet spells of all the site's watched households (a
+    :class:`~detectors.community_prior.CommunityPrior`), blended with its own as
+    ``n / (n + prior_days)`` after ``n`` days of its own history. Until the community has
+    ``prior_min_samples`` spells at an hour, ``warmup_day_s`` and ``warmup_night_s`` stand
+    in for its figure (never above the ceiling).
+
+    A quiet that starts in the evening or night (from ``sleep_lead_s`` before the night
+    hours until they end) after the last movement was seen in a bedroom (in any room, in a
+    home where no motion sensor is in a bedroom) is sleep: it is allowed to last until
+    ``wake_grace_s`` after the night hours end, and never beyond ``ceiling_s``.
+
+    The defaults suit an elderly person living alone: motion sensors fire every few minutes
+    while they are up and every hour or so while they sleep, outings last an hour or two,
+    naps about one.
 
     Parameters
     ----------
@@ -243,7 +273,18 @@ class InactivityConfig:
     warmup_day_s, warmup_night_s
         Thresholds before enough history is seen.
     warmup_days
-        Days of history needed before the learned thresholds are trusted.
+        Days of its own history a household needs before its own figure is used at all.
+    prior_days
+        Days of its own history at which a household's own figure weighs as much as the
+        community's.
+    prior_min_samples
+        Spells (households x days, over the hours pooled) the community needs at an hour
+        before its figure is used.
+    sleep_lead_s
+        How long before the household's night hours a quiet after bedroom movement is
+        sleep (residents go to bed before the registered night).
+    wake_grace_s
+        How long after the night hours end a sleeping resident may still be in bed.
     quantile, margin
         Which of the daily longest gaps to take, and how much to add to it.
     neighbour_hours
@@ -268,7 +309,11 @@ class InactivityConfig:
     ceiling_s: Seconds = 12 * 3600.0
     warmup_day_s: Seconds = 4 * 3600.0
     warmup_night_s: Seconds = 10 * 3600.0
-    warmup_days: Annotated[int, Field(ge=1)] = 3
+    warmup_days: Annotated[int, Field(ge=1)] = 1
+    prior_days: Annotated[float, Field(gt=0)] = 3.0
+    prior_min_samples: Annotated[int, Field(ge=1)] = 10
+    sleep_lead_s: Annotated[float, Field(ge=0, le=12 * 3600)] = 4 * 3600.0
+    wake_grace_s: Annotated[float, Field(ge=0)] = 2 * 3600.0
     quantile: Annotated[float, Field(gt=0, le=1)] = 0.9
     margin: Annotated[float, Field(ge=1)] = 1.5
     neighbour_hours: Annotated[int, Field(ge=0, le=6)] = 1

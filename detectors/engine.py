@@ -94,6 +94,9 @@ class DetectorEngine:
         self._sites_of: dict[Key, str] = {}
         self._dedup = DuplicateFilter(self.config.time.dedup_window)
         self.registry = registry
+        # Objects a site's detectors share, such as its community priors; they outlive
+        # registry changes.
+        self._site_state: dict[tuple[str, type], Any] = {}
         self.update_registry(registry)
 
     # -- registry ---------------------------------------------------------------------
@@ -105,7 +108,8 @@ class DetectorEngine:
         """
         self.registry = registry
         self._route_cache: dict[str, list[Route]] = {}
-        self._view = RegistryView.build(registry, self.config, self._detector_of)
+        self._view = RegistryView.build(registry, self.config, self._detector_of,
+                                        self._site_state)
         for key in list(self._detectors):
             if not self._rules[key[0]].rebind(self._detectors[key], self._view):
                 del self._detectors[key]

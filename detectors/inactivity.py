@@ -5,15 +5,21 @@ night's sleep. The detector learns it from the household's own history. For each
 hour of the day it keeps, per day, the longest quiet gap that started in that hour; the
 threshold after a sign of life is ``margin`` times the ``quantile`` of those daily longest
 gaps (pooled with ``neighbour_hours`` either side), kept within a floor (a higher one at
-night) and a ceiling. Until ``warmup_days`` of history are seen it uses fixed defaults.
-Quiet gaps far longer than the threshold of their time (possible incidents) are not learned,
-so that one bad day does not teach the detector to wait longer.
+night) and a ceiling. A new household has no such history: it borrows the same figure from
+the community's households (:class:`~detectors.community_prior.CommunityPrior`) and weighs
+its own in as its days accumulate. Quiet gaps far longer than the threshold of their time
+(possible incidents) are not learned, so that one bad day does not teach the detector to
+wait longer.
+
+Sleep is known without history: a quiet that starts in the evening or night after the last
+movement was seen in the bedroom may last until a while after the household's night hours
+end (bounded by the ceiling), however early the resident went to bed.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -27,9 +33,11 @@ from safehood.protocol import (
     Severity,
     WaterReading,
     WearableWindow,
+    in_window,
 )
 
-from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision
+from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision, time_before
+from .community_prior import CommunityPrior
 from .config import DoorConfig, InactivityConfig
 from .const import MS_PER_DAY, MS_PER_S, RULE_INACTIVITY
 from .door import ArrivalTracker, door_state
@@ -60,15 +68,27 @@ class InactivityDetector(Detector):
     outside), with no movement inside since, is empty (the resident went out, or was taken
     to hospital) and is not watched until someone moves inside again.
 
+    A quiet that starts after the last movement inside was seen in a bedroom (by a motion
+    sensor of a room named ``bedroom...``; any motion sensor in a home with none in a
+    bedroom seen so far), from ``sleep_lead_s`` before the night hours until they end, is
+    sleep: it may last until ``wake_grace_s`` after the night hours end, never beyond
+    ``ceiling_s``. A moving wearable (turning over in bed) does not end it.
+
     Parameters
     ----------
     household
         The household (inactivity is only watched where :attr:`HouseholdScope.watch_inactivity`).
     config
         :class:`~detectors.config.InactivityConfig`.
+    door_config
+        :class:`~detectors.config.DoorConfig`: how the lock tells arrivals from exits.
+    prior
+        The community's quiet spells, shared by the site's household detectors; this
+        detector records its own into it. A private one when None.
 
     Examples
     --------
+    >>> import dataclasses
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
     >>> from safehood.protocol import DeviceEvent, Message, Resident
@@ -82,6 +102,14 @@ class InactivityDetector(Detector):
     ([], 4.0)
     >>> [(d.action.value, d.evidence["quiet_s"]) for d in detector.advance(detector.deadline_ms)]
     [('raise', 14400.0)]
+
+    Gone to bed at 20:30, before the night hours (22:00-06:00): asleep until 08:00 at most.
+
+    >>> bed = noon + 8 * 3_600_000 + 1_800_000
+    >>> detector.process_one(dataclasses.replace(motion, ts_ms=bed, room="bedroom"))[0].action
+    <DecisionAction.CLEAR: 'clear'>
+    >>> (detector.deadline_ms - bed) / 3_600_000, detector.asleep
+    (11.5, True)
     """
 
     kinds = frozenset({"motion", "door", "water", "wearable", "button"})
@@ -91,9 +119,15 @@ class InactivityDetector(Detector):
         household: HouseholdScope,
         config: InactivityConfig | None = None,
         door_config: DoorConfig | None = None,
+        prior: CommunityPrior | None = None,
     ) -> None:
         self.household = household
         self.config = config or InactivityConfig()
+        self.prior = prior if prior is not None else CommunityPrior()
+        #: Whether the quiet since the last sign of life is a night's sleep.
+        self.asleep = False
+        self._moved_in: str | None = None  # room of the last movement inside; None: not known
+        self._bedroom_seen = False
         self.last_activity_ms: int | None = None
         self.raised = False
         self._first_ms: int | None = None
@@ -153,27 +187,61 @@ class InactivityDetector(Detector):
 
     # -- learning ---------------------------------------------------------------------
 
-    def threshold_ms(self, since_ms: int) -> int:
-        """Quiet time allowed after a sign of life at ``since_ms``, in milliseconds."""
+    def threshold_ms(self, since_ms: int, asleep: bool = False) -> int:
+        """Quiet time allowed after a sign of life at ``since_ms``, in milliseconds; longer
+        when the quiet is sleep (``asleep``)."""
         config = self.config
         night = self.household.is_night(since_ms)
-        warm = (
-            self._first_ms is not None
-            and since_ms - self._first_ms >= config.warmup_days * MS_PER_DAY
-        )
-        gaps: list[int] = []
-        if warm:
-            hour = self.household.local(since_ms).hour
-            for offset in range(-config.neighbour_hours, config.neighbour_hours + 1):
-                gaps.extend(gap for _, gap in self._gaps[(hour + offset) % 24])
-        if len(gaps) < config.warmup_days:
-            seconds = min(config.warmup_night_s if night else config.warmup_day_s,
-                          config.ceiling_s)
+        local = self.household.local(since_ms)
+        hour = local.hour
+        hours = [hour + offset
+                 for offset in range(-config.neighbour_hours, config.neighbour_hours + 1)]
+        default_s = min(config.warmup_night_s if night else config.warmup_day_s,
+                        config.ceiling_s)
+        community = self.prior.quantile_ms(hours, config.quantile, before=local.date())
+        learned_s: float | None = None
+        if (community is not None
+                and self.prior.samples(hours, before=local.date()) >= config.prior_min_samples):
+            learned_s = community / MS_PER_S * config.margin
+        days = 0.0 if self._first_ms is None else (since_ms - self._first_ms) / MS_PER_DAY
+        own = [gap for h in hours for _, gap in self._gaps[h % 24]]
+        if days >= config.warmup_days and len(own) >= config.warmup_days:
+            own_s = float(np.quantile(own, config.quantile)) / MS_PER_S * config.margin
+            weight = days / (days + config.prior_days)
+            learned_s = weight * own_s + (1 - weight) * (
+                default_s if learned_s is None else learned_s)
+        if learned_s is None:
+            seconds = default_s
         else:
-            learned = float(np.quantile(gaps, config.quantile)) / MS_PER_S * config.margin
             floor = config.night_floor_s if night else config.floor_s
-            seconds = min(max(learned, floor), config.ceiling_s)
+            seconds = min(max(learned_s, floor), config.ceiling_s)
+        if asleep:
+            seconds = min(max(seconds, (self._wake_by_ms(since_ms) - since_ms) / MS_PER_S),
+                          config.ceiling_s)
         return int(seconds * MS_PER_S)
+
+    def _wake_by_ms(self, since_ms: int) -> int:
+        """When someone asleep at ``since_ms`` is up at the latest: the end of the night
+        hours that follows, plus the grace."""
+        local = self.household.local(since_ms)
+        end = self.household.night_end
+        wake = datetime.combine(local.date(), end, tzinfo=local.tzinfo)
+        if wake <= local:
+            wake = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=local.tzinfo)
+        return int(wake.timestamp() * MS_PER_S + self.config.wake_grace_s * MS_PER_S)
+
+    def _sleeps_after(self, message: Message) -> bool:
+        """Whether a quiet after ``message`` (a sign of life) would be sleep."""
+        if message.kind == "wearable":
+            return self.asleep  # turning over in bed
+        if message.kind != "motion" or self._moved_in is None:
+            return False
+        if self._bedroom_seen and not self._moved_in.startswith("bedroom"):
+            return False
+        household = self.household
+        return in_window(household.local(message.ts_ms).time(),
+                         time_before(household.night_start, self.config.sleep_lead_s),
+                         household.night_end)
 
     def learn_one(self, message: Message) -> None:
         if self.sign_of_life(message):
@@ -187,15 +255,25 @@ class InactivityDetector(Detector):
         last = self.last_activity_ms
         if last is not None and ts_ms > last:
             gap = ts_ms - last
-            if gap <= _LEARN_LIMIT * self.threshold_ms(last):
-                self._record(last, gap)
+            if gap <= _LEARN_LIMIT * self.threshold_ms(last, self.asleep):
+                self._record(last, gap, self.asleep)
         if last is None or ts_ms > last:
+            if message.kind == "motion":
+                self._moved_in = message.room or ""
+                self._bedroom_seen |= self._moved_in.startswith("bedroom")
+            elif message.kind != "wearable":
+                self._moved_in = None
+            self.asleep = self._sleeps_after(message)
             self.last_activity_ms = ts_ms
             self._last_source = message.device_id
             self._threshold_ms = None
 
-    def _record(self, start_ms: int, gap_ms: int) -> None:
+    def _record(self, start_ms: int, gap_ms: int, asleep: bool) -> None:
         local = self.household.local(start_ms)
+        if not asleep:
+            # The community's figure is for quiet spells awake: one neighbour's early night
+            # must not make a collapse in another's evening wait until morning.
+            self.prior.record_one(self.household.id, local.date(), local.hour, gap_ms)
         days = self._gaps[local.hour]
         if days and days[-1][0] == local.date():
             if gap_ms > days[-1][1]:
@@ -240,7 +318,7 @@ class InactivityDetector(Detector):
         if self.raised or self.last_activity_ms is None or self.away:
             return None
         if self._threshold_ms is None:
-            self._threshold_ms = self.threshold_ms(self.last_activity_ms)
+            self._threshold_ms = self.threshold_ms(self.last_activity_ms, self.asleep)
         return self.last_activity_ms + self._threshold_ms
 
     def process_one(self, message: Message) -> Decisions:
@@ -248,13 +326,13 @@ class InactivityDetector(Detector):
             return []
         self._where(message)
         quiet_since, quiet_source = self.last_activity_ms, self._last_source
-        threshold = self._threshold_ms
+        threshold, asleep = self._threshold_ms, self.asleep
         self._learn(message)
         if not self.raised or quiet_since is None or message.ts_ms <= quiet_since:
             return []
         self.raised = False
         return [self._decision(DecisionAction.CLEAR, message.ts_ms, quiet_since, quiet_source,
-                               threshold, back=message.device_id)]
+                               threshold, asleep, back=message.device_id)]
 
     def advance(self, now_ms: int) -> Decisions:
         deadline = self.deadline_ms
@@ -262,19 +340,21 @@ class InactivityDetector(Detector):
             return []
         self.raised = True
         return [self._decision(DecisionAction.RAISE, deadline, self.last_activity_ms,
-                               self._last_source, self._threshold_ms)]
+                               self._last_source, self._threshold_ms, self.asleep)]
 
     def _decision(
         self, action: DecisionAction, ts_ms: int, quiet_since: int, source: str | None,
-        threshold_ms: int | None, back: str | None = None,
+        threshold_ms: int | None, asleep: bool, back: str | None = None,
     ) -> AlertDecision:
-        threshold = threshold_ms if threshold_ms is not None else self.threshold_ms(quiet_since)
+        threshold = (threshold_ms if threshold_ms is not None
+                     else self.threshold_ms(quiet_since, asleep))
         evidence: dict[str, object] = {
             "last_activity_ms": quiet_since,
             "last_activity_device": source,
             "quiet_s": (ts_ms - quiet_since) / MS_PER_S,
             "threshold_s": threshold / MS_PER_S,
             "night": self.household.is_night(quiet_since),
+            "asleep": asleep,
         }
         if back is not None:
             evidence["activity_from"] = back
@@ -302,6 +382,7 @@ def _rebind(detector: InactivityDetector, view: RegistryView) -> bool:
 INACTIVITY_RULE = Rule(
     RULE_INACTIVITY, "household", InactivityDetector.kinds, _watched_home,
     lambda household, device, view: InactivityDetector(
-        view.households[household], config=view.config.inactivity, door_config=view.config.door),
+        view.households[household], config=view.config.inactivity, door_config=view.config.door,
+        prior=view.site_state(device.site, CommunityPrior)),
     rebind=_rebind,
 )

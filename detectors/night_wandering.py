@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from safehood.protocol import (
     AlertDecision,
@@ -14,9 +15,11 @@ from safehood.protocol import (
     MotionReading,
     Severity,
     SmokeReading,
+    in_window,
 )
 
-from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision
+from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision, time_before
+from .community_prior import DeparturePrior
 from .config import DoorConfig, NightWanderingConfig
 from .const import MS_PER_S, RULE_NIGHT_WANDERING
 from .door import ArrivalTracker, door_state
@@ -43,6 +46,13 @@ class NightWanderingDetector(Detector):
     ``inside_after_close_s`` (they never left). Otherwise ``night_wandering`` (Severe) is
     raised at ``opened + return_s``; it clears when they are back.
 
+    Leaving at night is the household's routine, not wandering, when at that local hour it
+    goes out on at least ``usual_share`` of days: the community's share (a
+    :class:`~detectors.community_prior.DeparturePrior` of the site's households) until the
+    household has days of its own, blended with its own as they accumulate. Leaving in the
+    last ``morning_s`` of the night, after being up and about for ``up_for_s``, is the
+    start of the day. Openings that were raised are not learned as routine.
+
     Which resident left cannot be seen from a door contact; the alert names the household's
     resident with dementia when there is exactly one.
 
@@ -58,6 +68,9 @@ class NightWanderingDetector(Detector):
         :class:`~detectors.config.DoorConfig`: how the lock tells arrivals from exits.
     smoke_alarm_level
         Smoke obscuration (%/m) that is an alarm (people leaving then are evacuating).
+    prior
+        When the site's households go out, shared by their detectors; this detector
+        records its household's departures into it. A private one when None.
 
     Examples
     --------
@@ -85,6 +98,7 @@ class NightWanderingDetector(Detector):
         config: NightWanderingConfig | None = None,
         door_config: DoorConfig | None = None,
         smoke_alarm_level: float = 8.0,
+        prior: DeparturePrior | None = None,
     ) -> None:
         self.household = household
         self.front_doors = frozenset(front_doors)
@@ -94,6 +108,11 @@ class NightWanderingDetector(Detector):
         self._arrivals = ArrivalTracker(door_config)
         self._smoke_ms: int | None = None
         self.smoke_alarm_level = smoke_alarm_level
+        self.prior = prior if prior is not None else DeparturePrior()
+        self._days: set[date] = set()
+        self._departures: list[set[date]] = [set() for _ in range(24)]
+        self._up_since_ms: int | None = None
+        self._moved_ms: int | None = None  # last movement outside the bedroom
 
     @property
     def deadline_ms(self) -> int | None:
@@ -103,6 +122,10 @@ class NightWanderingDetector(Detector):
         return outing.opened_ms + int(self.config.return_s * MS_PER_S)
 
     def process_one(self, message: Message) -> Decisions:
+        day = self.household.local(message.ts_ms).date()
+        if day not in self._days:
+            self._days.add(day)
+            self.prior.observe_day(self.household.id, day)
         if message.kind == "smoke":
             if _smoke_alarm(message, self.smoke_alarm_level):
                 self._smoke_ms = max(self._smoke_ms or message.ts_ms, message.ts_ms)
@@ -113,6 +136,7 @@ class NightWanderingDetector(Detector):
         if message.kind == "motion" and (
             message.event == "motion" or (isinstance(reading, MotionReading) and reading.occupancy)
         ):
+            self._up(message)
             return self._inside(message)
         return []
 
@@ -141,11 +165,49 @@ class NightWanderingDetector(Detector):
         evacuation_ms = int(self.config.evacuation_s * MS_PER_S)
         if self._smoke_ms is not None and 0 <= ts - self._smoke_ms <= evacuation_ms:
             return []  # getting out of a fire
-        if self.household.is_night(ts):
+        if self.household.is_night(ts) and not self._routine(ts):
             closed = self._closed_ms.get(door)
             self._outing = _Outing(door, ts, closed if closed is not None and closed >= ts
                                    else None)
+        else:
+            self._record(ts)
         return []
+
+    def _up(self, message: Message) -> None:
+        """Follow how long the resident has been up and about (movement outside the
+        bedroom with no long quiet in between)."""
+        if (message.room or "").startswith("bedroom"):
+            return
+        ts, moved = message.ts_ms, self._moved_ms
+        if moved is None or ts - moved > int(self.config.quiet_s * MS_PER_S):
+            self._up_since_ms = ts
+        if moved is None or ts > moved:
+            self._moved_ms = ts
+
+    def _routine(self, ts_ms: int) -> bool:
+        """Whether leaving at ``ts_ms`` (in the night hours) is what the household does."""
+        config, household = self.config, self.household
+        local = household.local(ts_ms)
+        quiet_ms = int(config.quiet_s * MS_PER_S)
+        if (
+            self._up_since_ms is not None and self._moved_ms is not None
+            and ts_ms - self._moved_ms <= quiet_ms
+            and self._moved_ms - self._up_since_ms >= int(config.up_for_s * MS_PER_S)
+            and in_window(local.time(), time_before(household.night_end, config.morning_s),
+                          household.night_end)
+        ):
+            return True
+        community = (self.prior.share(local.hour)
+                     if self.prior.days >= config.prior_min_days else 0.0)
+        days = len(self._days)
+        own = len(self._departures[local.hour]) / days
+        weight = days / (days + config.prior_days)
+        return weight * own + (1 - weight) * community >= config.usual_share
+
+    def _record(self, opened_ms: int) -> None:
+        local = self.household.local(opened_ms)
+        self._departures[local.hour].add(local.date())
+        self.prior.record_departure(self.household.id, local.date(), local.hour)
 
     def _inside(self, message: Message) -> Decisions:
         outing = self._outing
@@ -157,7 +219,10 @@ class NightWanderingDetector(Detector):
 
     def _back(self, message: Message, how: str) -> Decisions:
         outing, self._outing = self._outing, None
-        if outing is None or not outing.raised:
+        if outing is None:
+            return []
+        if not outing.raised:
+            self._record(outing.opened_ms)  # back in time: an outing, not an incident
             return []
         return [self._decision(DecisionAction.CLEAR, message.ts_ms, outing, back=how)]
 
@@ -206,6 +271,7 @@ def _night_wandering(household: str, device: Device, view: RegistryView) -> Nigh
         view.households[household], view.front_doors.get(household, frozenset()),
         config=config.night_wandering, door_config=config.door,
         smoke_alarm_level=config.smoke.alarm_obscuration,
+        prior=view.site_state(device.site, DeparturePrior),
     )
 
 

@@ -5,7 +5,20 @@ import pytest
 
 from safehood.detectors import DetectorConfig
 
-from ._support import DAY, HOUR, MIN, T0, S, engine, feed, msg, of_type, registry, summary
+from ._support import (
+    DAY,
+    HOUR,
+    MIN,
+    T0,
+    S,
+    engine,
+    feed,
+    msg,
+    of_type,
+    registry,
+    registry_data,
+    summary,
+)
 
 CONFIG = DetectorConfig().inactivity
 NOON = T0 + 12 * HOUR
@@ -193,3 +206,73 @@ def test_away_can_be_switched_off() -> None:
     ]
     decisions = alerts_after(reg, leaving, NOON + DAY, inactivity={"away_after_exit": False})
     assert [d[0] for d in quiet(decisions) if d[2] == "h1"] == ["raise"]
+
+
+def early_sleeper_registry():
+    """h3 with a bedroom sensor and the registered night 22:00-06:00."""
+    data = registry_data()
+    data["households"][2]["night"] = ["22:00", "06:00"]
+    data["devices"].append({"device_id": "h3-motion-bedroom", "site": "s1", "kind": "motion",
+                            "household": "h3", "room": "bedroom", "building": "b2"})
+    return registry(**{key: data[key] for key in ("households", "devices")})
+
+
+def early_sleeper_day(reg, day: int, until_ms: int | None = None) -> list:
+    """Up at 06:45, about the living room every 20 min, to bed at 20:30 (before the
+    registered night), not a movement until the morning."""
+    base = T0 + day * DAY
+    times = [(base + 6 * HOUR + 45 * MIN, "h3-motion-bedroom")]
+    times += [(base + 7 * HOUR + m * MIN, "h3-motion-living") for m in range(0, 13 * 60 + 21, 20)]
+    times.append((base + 20 * HOUR + 30 * MIN, "h3-motion-bedroom"))
+    return [msg(reg, device, ts, event="motion") for ts, device in times
+            if until_ms is None or ts <= until_ms]
+
+
+def test_early_bedtime_raises_nothing_in_the_first_three_nights() -> None:
+    reg = early_sleeper_registry()
+    eng = engine(reg)
+    decisions = feed(eng, [m for day in range(3) for m in early_sleeper_day(reg, day)])
+    decisions += feed(eng, early_sleeper_day(reg, 3, until_ms=T0 + 3 * DAY + 7 * HOUR))
+    assert quiet(decisions) == []
+    # Without knowing sleep, the day threshold would have woken the family at 00:30.
+    assert 20.5 * HOUR + CONFIG.warmup_day_s * S < DAY + 6.75 * HOUR
+
+
+def test_true_inactivity_on_the_first_day_still_raises() -> None:
+    reg = early_sleeper_registry()
+    eng = engine(reg)
+    collapse = T0 + 10 * HOUR
+    decisions = feed(eng, early_sleeper_day(reg, 0, until_ms=collapse))
+    decisions += eng.advance(T0 + 20 * HOUR)  # found at 20:00, had it not raised
+    assert quiet(decisions) == [("raise", "inactivity", "h3",
+                                 (collapse - T0) // S + int(CONFIG.warmup_day_s))]
+
+
+def test_sleep_is_bounded_by_the_ceiling() -> None:
+    reg = early_sleeper_registry()
+    eng = engine(reg)
+    decisions = feed(eng, early_sleeper_day(reg, 0))  # to bed at 20:30, never gets up
+    decisions += eng.advance(T0 + 2 * DAY)
+    (alert,) = of_type(decisions, "inactivity")
+    assert alert.evidence["asleep"] is True
+    # Allowed until 08:00 (night end 06:00 plus the grace), within the 12 h ceiling.
+    assert (alert.ts_ms - T0) // S == (DAY + 6 * HOUR) // S + int(CONFIG.wake_grace_s)
+
+
+def napping_days(reg, device: str, first_day: int, days: int) -> list:
+    """Motion every 30 min from 07:00 to 21:00 but for a 5 h nap from 13:00."""
+    return [msg(reg, device, T0 + day * DAY + minute * MIN, event="motion")
+            for day in range(first_day, first_day + days)
+            for minute in range(7 * 60, 21 * 60, 30) if not 13 * 60 < minute < 18 * 60]
+
+
+@pytest.mark.parametrize(("neighbour_days", "raised"), [(0, True), (6, False)])
+def test_new_household_borrows_the_communitys_usual_quiet(neighbour_days: int,
+                                                          raised: bool) -> None:
+    reg = registry()
+    eng = engine(reg)
+    # h3 has napped 5 h every afternoon for days; h1's first day has the same nap.
+    decisions = feed(eng, napping_days(reg, "h3-motion-living", 0, neighbour_days))
+    decisions += feed(eng, napping_days(reg, "h1-motion-living", neighbour_days, 1))
+    h1 = [d for d in of_type(decisions, "inactivity") if d.household == "h1"]
+    assert bool(h1) is raised

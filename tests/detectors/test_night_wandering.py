@@ -2,7 +2,20 @@ from __future__ import annotations
 
 import pytest
 
-from ._support import HOUR, MIN, T0, S, engine, feed, msg, of_type, registry, summary
+from ._support import (
+    DAY,
+    HOUR,
+    MIN,
+    T0,
+    S,
+    engine,
+    feed,
+    msg,
+    of_type,
+    registry,
+    registry_data,
+    summary,
+)
 
 THREE_AM = T0 + 3 * HOUR
 
@@ -120,3 +133,35 @@ def test_alert_clears_when_they_come_back() -> None:
         msg(reg, "h1-door", THREE_AM + 40 * MIN, event="open"),
     ], THREE_AM + HOUR, night_wandering={"return_s": 600})
     assert [d[0] for d in wander(decisions)] == ["raise", "clear"]
+
+
+@pytest.mark.parametrize(("up_min", "raised"), [(50, True), (70, False)])
+def test_an_early_riser_up_and_about_starts_the_day(up_min: int, raised: bool) -> None:
+    reg = registry()  # h1: night hours 22:00-06:00
+    leaves = T0 + 5 * HOUR + 40 * MIN
+    up = [msg(reg, "h1-motion-living", leaves - m * MIN, event="motion")
+          for m in range(up_min, 0, -10)]
+    decisions = run(reg, [*up, msg(reg, "h1-door", leaves, event="open"),
+                          msg(reg, "h1-door", leaves + 8 * S, event="close")],
+                    leaves + HOUR)
+    assert bool(wander(decisions)) is raised
+
+
+def test_leaving_at_an_hour_the_community_goes_out_is_routine() -> None:
+    data = registry_data()
+    data["residents"][1]["dementia"] = True  # h2 is watched too
+    reg = registry(residents=data["residents"])
+
+    def outing(door: str, day: int, away_min: int) -> list:
+        opened = T0 + day * DAY + 23 * HOUR + 15 * MIN
+        return [msg(reg, door, opened, event="open"), msg(reg, door, opened + 8 * S, event="close"),
+                msg(reg, door, opened + away_min * MIN, event="open"),
+                msg(reg, door, opened + away_min * MIN + 8 * S, event="close")]
+
+    # h2 goes out for five minutes at 23:15 every night.
+    h2_nights = [m for day in range(5) for m in outing("h2-door", day, 5)]
+    # h1's first night: out from 23:15 for half an hour.
+    for history, raised in ((h2_nights, False), ([], True)):
+        decisions = run(reg, [*history, *outing("h1-door", 5, 30)], T0 + 7 * DAY)
+        assert bool([d for d in of_type(decisions, "night_wandering")
+                     if d.household == "h1"]) is raised

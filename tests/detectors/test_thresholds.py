@@ -125,9 +125,11 @@ def hourly_motion(reg, hours: int):
 
 def test_night_floor_s() -> None:
     reg = registry()
-    eng = engine(reg, inactivity={"night_floor_s": 5 * 3600})
-    decisions = feed(eng, hourly_motion(reg, 4 * 24 + 23))  # up to 23:00 on day 5
-    decisions += eng.advance(T0 + 5 * DAY + 12 * HOUR)
+    # Own history only, and asleep until 06:00 at 02:00: the floor is what holds.
+    eng = engine(reg, inactivity={"night_floor_s": 5 * 3600, "wake_grace_s": 0,
+                                  "prior_days": 0.01})
+    decisions = feed(eng, hourly_motion(reg, 4 * 24 + 3))  # up to 02:00 on day 5
+    decisions += eng.advance(T0 + 4 * DAY + 12 * HOUR)
     (alert,) = [d for d in of_type(decisions, "inactivity") if d.action.value == "raise"]
     assert alert.evidence["night"] is True and alert.evidence["threshold_s"] == 5 * 3600
 
@@ -135,7 +137,7 @@ def test_night_floor_s() -> None:
 @pytest.mark.parametrize(("days", "learned"), [(2, False), (3, True)])
 def test_warmup_days(days: int, learned: bool) -> None:
     reg = registry()
-    eng = engine(reg, inactivity={"warmup_days": 3})
+    eng = engine(reg, inactivity={"warmup_days": 3, "prior_days": 0.01})
     decisions = feed(eng, hourly_motion(reg, days * 24 + 11))  # up to 10:00
     decisions += eng.advance(T0 + days * DAY + 22 * HOUR)
     (alert,) = [d for d in of_type(decisions, "inactivity") if d.action.value == "raise"]
