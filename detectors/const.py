@@ -14,9 +14,10 @@ MAX_SMOKE_OBSCURATION: Final = 30.0
 ONE_G: Final = 1.0
 
 # Rule names, also the first part of a detector's key in the engine. Their order is the
-# order in which timers that fall due at the same instant fire: site health first, so that
-# a silent site is known before its devices' own silence timers are looked at.
+# order in which timers that fall due at the same instant fire: site health first, then
+# building and gateway, so that a silent group is known before what it holds is looked at.
 RULE_SITE_HEALTH: Final = "site_health"
+RULE_BUILDING_HEALTH: Final = "building_health"
 RULE_GATEWAY_HEALTH: Final = "gateway_health"
 RULE_DEVICE_HEALTH: Final = "device_health"
 RULE_BATTERY: Final = "battery"
@@ -32,6 +33,7 @@ RULE_INACTIVITY: Final = "inactivity"
 
 RULE_ORDER: Final = (
     RULE_SITE_HEALTH,
+    RULE_BUILDING_HEALTH,
     RULE_GATEWAY_HEALTH,
     RULE_DEVICE_HEALTH,
     RULE_BATTERY,

@@ -17,6 +17,7 @@ from .config import DetectorConfig
 from .const import (
     MS_PER_S,
     RULE_BATTERY,
+    RULE_BUILDING_HEALTH,
     RULE_DEVICE_HEALTH,
     RULE_DOOR,
     RULE_FALL,
@@ -120,6 +121,7 @@ class DetectorEngine:
         self._households: dict[str, HouseholdScope] = {}
         self._site_devices: dict[str, list[Device]] = {}
         self._household_devices: dict[str, list[Device]] = {}
+        self._building_devices: dict[str, list[Device]] = {}
         self._front_doors: dict[str, frozenset[str]] = {}
         self.update_registry(registry)
 
@@ -137,8 +139,12 @@ class DetectorEngine:
         }
         self._site_devices = {}
         self._household_devices = {}
+        self._building_devices = {}
         for device in registry.devices.values():
             self._site_devices.setdefault(device.site, []).append(device)
+            building = self._building_of(device)
+            if building is not None:
+                self._building_devices.setdefault(building, []).append(device)
             if device.household is not None:
                 self._household_devices.setdefault(device.household, []).append(device)
         rooms = set(self.config.night_wandering.front_door_rooms)
@@ -171,10 +177,10 @@ class DetectorEngine:
                 if isinstance(detector, NightWanderingDetector):
                     detector.front_doors = self._front_doors.get(scope.id, frozenset())
         elif isinstance(detector, GroupHealthDetector):
-            members = (
-                self._site_devices.get(detector.subject, []) if detector.scope == "site"
-                else self._household_devices.get(detector.subject, [])
-            )
+            members = {
+                "site": self._site_devices, "building": self._building_devices,
+                "gateway": self._household_devices,
+            }[detector.scope].get(detector.group_id, [])
             detector.size = len(members)
             keep = bool(members)
         elif isinstance(
@@ -325,37 +331,53 @@ class DetectorEngine:
                     detector.start(now_ms)
                 self._schedule(site, key, detector)
 
+    def _building_of(self, device: Device) -> str | None:
+        """The building group of a device: ``site/building``, or None when not in one."""
+        household = self.registry.households.get(device.household or "")
+        building = device.building or (household.building if household is not None else None)
+        return f"{device.site}/{building}" if building else None
+
     def _health_routes(self, device: Device) -> list[tuple[Key, Callable[[], Detector]]]:
+        """Site, building, gateway and device health routes, outermost first; each group's
+        parent is the one before it."""
         config = self.config.device_health
         site, household = device.site, device.household
-        site_key = _key(RULE_SITE_HEALTH, site)
-        routes: list[tuple[Key, Callable[[], Detector]]] = [(site_key, lambda: GroupHealthDetector(
-            site, site=site, household=None, scope="site", silence_s=config.site_silence_s,
-            size=len(self._site_devices.get(site, [])), min_devices=config.group_min_devices,
-        ))]
+        building = self._building_of(device)
+        groups: list[tuple[Key, str, str, float, list[Device]]] = [
+            (_key(RULE_SITE_HEALTH, site), "site", site, config.site_silence_s,
+             self._site_devices.get(site, []))]
+        if building is not None:
+            groups.append((_key(RULE_BUILDING_HEALTH, building), "building", building,
+                           config.building_silence_s, self._building_devices.get(building, [])))
         if household is not None:
-            gateway_key = _key(RULE_GATEWAY_HEALTH, household)
+            groups.append((_key(RULE_GATEWAY_HEALTH, household), "gateway", household,
+                           config.gateway_silence_s, self._household_devices.get(household, [])))
+        routes: list[tuple[Key, Callable[[], Detector]]] = []
+        for key, scope, group_id, silence_s, members in groups:
+            parent_route = routes[-1] if routes else None
 
-            def gateway() -> Detector:
-                parent = self._detector(site_key, site, routes[0][1])
+            def group(scope: str = scope, group_id: str = group_id, silence_s: float = silence_s,
+                      members: list[Device] = members,
+                      parent_route: tuple[Key, Callable[[], Detector]] | None = parent_route,
+                      ) -> Detector:
+                parent = (self._detector(parent_route[0], site, parent_route[1])
+                          if parent_route is not None else None)
                 return GroupHealthDetector(
-                    household, site=site, household=household, scope="gateway",
-                    silence_s=config.gateway_silence_s,
-                    size=len(self._household_devices.get(household, [])),
+                    group_id.rpartition("/")[2], group_id=group_id, site=site,
+                    household=household if scope == "gateway" else None, scope=scope,
+                    silence_s=silence_s, pending_s=config.pending_s, size=len(members),
                     min_devices=config.group_min_devices,
                     parent=parent if isinstance(parent, GroupHealthDetector) else None,
                 )
 
-            routes.append((gateway_key, gateway))
-
-        group_routes = list(routes)
+            routes.append((key, group))
+        innermost = routes[-1]
 
         def offline() -> Detector:
-            groups = [self._detector(k, site, make) for k, make in group_routes]
+            group = self._detector(innermost[0], site, innermost[1])
             return DeviceOfflineDetector(
                 device.device_id, site=site, household=household, kind=device.kind,
-                groups=[g for g in groups if isinstance(g, GroupHealthDetector)][::-1],
-                config=config,
+                groups=[group] if isinstance(group, GroupHealthDetector) else [], config=config,
             )
 
         routes.append((_key(RULE_DEVICE_HEALTH, device.device_id), offline))
