@@ -336,7 +336,7 @@ class DeviceHealthConfig:
     heartbeat_budget_s: dict[str, float] = field(default_factory=_default_budgets)
     default_budget_s: Seconds = _HOURLY_BUDGET_S
     silent_periods: Annotated[float, Field(ge=1)] = 3.0
-    period_quantile: Annotated[float, Field(gt=0, le=1)] = 0.9
+    period_quantile: Annotated[float, Field(gt=0, le=1)] = 0.75
     cadence_min_gaps: Annotated[int, Field(ge=1)] = 4
     cadence_min_span_s: Annotated[float, Field(ge=0)] = 24 * 3600.0
     cadence_half_life_s: Seconds = 7 * 24 * 3600.0
