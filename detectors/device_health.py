@@ -115,8 +115,9 @@ class ReportingCadence:
             self.BINS - 1, math.ceil(math.log2(seconds) * self.BINS_PER_OCTAVE) - 1)
         self._weights[index] += seconds * 2.0 ** exponent
         self._since_update += 1
-        # The quantile only moves much when a long gap comes in; refresh it now and then.
-        if self._period_bin is None or index >= self._period_bin or self._since_update >= 16:
+        # Only a longer gap can move the quantile up (one in its own bin leaves it where it
+        # is); shorter ones move it down slowly, so refresh for those now and then.
+        if self._period_bin is None or index > self._period_bin or self._since_update >= 16:
             self._update()
 
     def _update(self) -> None:
