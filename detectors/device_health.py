@@ -24,7 +24,6 @@ reported on top of it:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from enum import StrEnum
 
 from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
@@ -300,9 +299,9 @@ class DeviceOfflineDetector(Detector):
     ----------
     device_id, site, household, kind
         The device.
-    groups
+    group
         The group it belongs to most closely (its household gateway, else its building, else
-        its site); enclosing groups are reached through their ``parent``.
+        its site); the enclosing groups are its ``parent`` chain.
     config
         :class:`~detectors.config.DeviceHealthConfig`.
 
@@ -331,14 +330,14 @@ class DeviceOfflineDetector(Detector):
         site: str,
         household: str | None,
         kind: str,
-        groups: Sequence[GroupHealthDetector] = (),
+        group: GroupHealthDetector | None = None,
         config: DeviceHealthConfig | None = None,
     ) -> None:
         self.device_id = device_id
         self.site = site
         self.household = household
         self.kind = kind
-        self.group = groups[0] if groups else None
+        self.group = group
         self.config = config = config or DeviceHealthConfig()
         self.budget_ms = int(config.budget_s(kind) * MS_PER_S)
         self.pending_ms = int(config.pending_s * MS_PER_S)

@@ -377,7 +377,7 @@ class DetectorEngine:
             group = self._detector(innermost[0], site, innermost[1])
             return DeviceOfflineDetector(
                 device.device_id, site=site, household=household, kind=device.kind,
-                groups=[group] if isinstance(group, GroupHealthDetector) else [], config=config,
+                group=group if isinstance(group, GroupHealthDetector) else None, config=config,
             )
 
         routes.append((_key(RULE_DEVICE_HEALTH, device.device_id), offline))
