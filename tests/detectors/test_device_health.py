@@ -4,6 +4,9 @@ import random
 
 import pytest
 
+from safehood.detectors.config import DeviceHealthConfig
+from safehood.detectors.device_health import DeviceOfflineDetector
+
 from ._support import DAY, HOUR, MIN, T0, S, engine, feed, msg, of_type, registry, summary
 
 BUDGET_S = 3600  # motion budget in these tests
@@ -217,3 +220,37 @@ def test_tamper_event_raises_tamper() -> None:
     decisions = engine(reg).process_one(msg(reg, "h1-smoke-hall", T0, event="tamper"))
     assert health(decisions, "tamper") == [("raise", "tamper", "h1-smoke-hall", 0)]
     assert of_type(decisions, "tamper")[0].severity.value == "Minor"
+
+
+def learned_limit_h(gaps_ms, **settings) -> float:
+    """Silence limit, in hours, of a device whose messages came ``gaps_ms`` apart."""
+    detector = DeviceOfflineDetector("h1-motion-hall", site="s1", household="h1", kind="motion",
+                                     config=DeviceHealthConfig(**settings))
+    t = T0
+    detector.learn_one(msg(REG, "h1-motion-hall", t, online=True))
+    for gap in gaps_ms:
+        t += gap
+        detector.learn_one(msg(REG, "h1-motion-hall", t, online=True))
+    return detector.silence_limit_ms / HOUR
+
+
+REG = registry()
+
+
+def test_chatty_bursts_do_not_shorten_a_devices_interval() -> None:
+    # Hourly heartbeats, and a burst of events every 5 s for 10 min of each hour.
+    hour = [5 * S] * 120 + [HOUR - 10 * MIN]
+    assert 2.5 <= learned_limit_h(hour * 48) <= 3.6  # three of its ~hourly intervals
+
+
+@pytest.mark.parametrize(("period_ms", "limit_h"), [(MIN, 10 / 60), (DAY, 48)])
+def test_learned_limit_is_kept_between_floor_and_ceiling(period_ms: int, limit_h: float) -> None:
+    gaps = [period_ms] * max(8, DAY * 2 // period_ms)
+    assert learned_limit_h(gaps, floor_s=600, ceiling_s=48 * 3600) == pytest.approx(limit_h)
+
+
+@pytest.mark.parametrize("periods", [3, 5])
+def test_silent_periods(periods: float) -> None:
+    gaps = [HOUR] * 48
+    assert learned_limit_h(gaps, silent_periods=periods) == pytest.approx(
+        periods * learned_limit_h(gaps, silent_periods=1))
