@@ -343,27 +343,29 @@ class DetectorEngine:
         config = self.config.device_health
         site, household = device.site, device.household
         building = self._building_of(device)
-        groups: list[tuple[Key, str, str, float, list[Device]]] = [
-            (_key(RULE_SITE_HEALTH, site), "site", site, config.site_silence_s,
+        # (key, scope, subject of its alerts, group id, silence, members)
+        groups: list[tuple[Key, str, str, str, float, list[Device]]] = [
+            (_key(RULE_SITE_HEALTH, site), "site", site, site, config.site_silence_s,
              self._site_devices.get(site, []))]
         if building is not None:
-            groups.append((_key(RULE_BUILDING_HEALTH, building), "building", building,
+            groups.append((_key(RULE_BUILDING_HEALTH, building), "building",
+                           building.removeprefix(f"{site}/"), building,
                            config.building_silence_s, self._building_devices.get(building, [])))
         if household is not None:
-            groups.append((_key(RULE_GATEWAY_HEALTH, household), "gateway", household,
+            groups.append((_key(RULE_GATEWAY_HEALTH, household), "gateway", household, household,
                            config.gateway_silence_s, self._household_devices.get(household, [])))
         routes: list[tuple[Key, Callable[[], Detector]]] = []
-        for key, scope, group_id, silence_s, members in groups:
+        for key, scope, subject, group_id, silence_s, members in groups:
             parent_route = routes[-1] if routes else None
 
-            def group(scope: str = scope, group_id: str = group_id, silence_s: float = silence_s,
-                      members: list[Device] = members,
+            def group(scope: str = scope, subject: str = subject, group_id: str = group_id,
+                      silence_s: float = silence_s, members: list[Device] = members,
                       parent_route: tuple[Key, Callable[[], Detector]] | None = parent_route,
                       ) -> Detector:
                 parent = (self._detector(parent_route[0], site, parent_route[1])
                           if parent_route is not None else None)
                 return GroupHealthDetector(
-                    group_id.rpartition("/")[2], group_id=group_id, site=site,
+                    subject, group_id=group_id, site=site,
                     household=household if scope == "gateway" else None, scope=scope,
                     silence_s=silence_s, pending_s=config.pending_s, size=len(members),
                     min_devices=config.group_min_devices,
