@@ -80,17 +80,12 @@ class ReportingCadence:
         self._origin_ms = 0  # weights are scaled by 2 ** ((ts - origin) / half-life)
         self._period_bin: int | None = None
         self._since_update = 0
+        #: The learned interval (upper edge of its bin), or None while not learned.
+        self.period_ms: int | None = None
 
     @property
     def learned(self) -> bool:
         return self.gaps >= self.min_gaps and self.span_ms >= self.min_span_ms
-
-    @property
-    def period_ms(self) -> int | None:
-        """The learned interval (upper edge of its bin), or None while not learned."""
-        if not self.learned or self._period_bin is None:
-            return None
-        return int(2 ** ((self._period_bin + 1) / self.BINS_PER_OCTAVE) * MS_PER_S)
 
     def learn_one(self, ts_ms: int) -> None:
         """Count the gap from the previous message to one at ``ts_ms`` (older ones are ignored)."""
@@ -116,7 +111,8 @@ class ReportingCadence:
         self._since_update += 1
         # Only a longer gap can move the quantile up (one in its own bin leaves it where it
         # is); shorter ones move it down slowly, so refresh for those now and then.
-        if self._period_bin is None or index > self._period_bin or self._since_update >= 16:
+        if (self.period_ms is None or self._period_bin is None or index > self._period_bin
+                or self._since_update >= 16):
             self._update()
 
     def _update(self) -> None:
@@ -127,7 +123,9 @@ class ReportingCadence:
             running += weight
             if running >= target and running > 0:
                 self._period_bin = index
-                return
+                break
+        if self.learned and self._period_bin is not None:
+            self.period_ms = int(2 ** ((self._period_bin + 1) / self.BINS_PER_OCTAVE) * MS_PER_S)
 
 
 class GroupHealthDetector(Detector):
