@@ -174,6 +174,7 @@ class RegistryView:
 
     ``detector_of(rule, device)`` is the live detector of the rule named ``rule`` for
     ``device`` (made when missing), or None where that rule does not apply to it.
+    ``building_devices`` is keyed by ``site/building`` (see :meth:`building_group`).
     """
 
     registry: Registry
@@ -181,6 +182,7 @@ class RegistryView:
     households: Mapping[str, HouseholdScope]
     site_devices: Mapping[str, Sequence[Device]]
     household_devices: Mapping[str, Sequence[Device]]
+    building_devices: Mapping[str, Sequence[Device]]
     front_doors: Mapping[str, frozenset[str]]
     detector_of: Callable[[str, Device], Detector | None]
     shared: MutableMapping[tuple[str, type], Any]
@@ -191,12 +193,19 @@ class RegistryView:
         detector_of: Callable[[str, Device], Detector | None],
         shared: MutableMapping[tuple[str, type], Any],
     ) -> RegistryView:
+        households = {
+            h.id: HouseholdScope.from_registry(h, registry) for h in registry.households.values()
+        }
         site_devices: dict[str, list[Device]] = {}
         household_devices: dict[str, list[Device]] = {}
+        building_devices: dict[str, list[Device]] = {}
         for device in registry.devices.values():
             site_devices.setdefault(device.site, []).append(device)
             if device.household is not None:
                 household_devices.setdefault(device.household, []).append(device)
+            building = _building_group(device, households)
+            if building is not None:
+                building_devices.setdefault(building, []).append(device)
         rooms = set(config.night_wandering.front_door_rooms)
         front_doors = {
             household: frozenset(
@@ -205,11 +214,8 @@ class RegistryView:
             )
             for household, devices in household_devices.items()
         }
-        households = {
-            h.id: HouseholdScope.from_registry(h, registry) for h in registry.households.values()
-        }
-        return cls(registry, config, households, site_devices, household_devices, front_doors,
-                   detector_of, shared)
+        return cls(registry, config, households, site_devices, household_devices,
+                   building_devices, front_doors, detector_of, shared)
 
     def site_state(self, site: str, kind: type[S]) -> S:
         """The one ``kind()`` object that the detectors of ``site`` share (its community
@@ -222,10 +228,21 @@ class RegistryView:
     def household_of(self, device: Device) -> HouseholdScope | None:
         return self.households.get(device.household) if device.household is not None else None
 
+    def building_group(self, device: Device) -> str | None:
+        """The building a device is in, its own else its household's, as ``site/building``
+        (a building's name is unique within its site); None when neither says."""
+        return _building_group(device, self.households)
+
     def still_placed(self, device_id: str, household: str | None) -> bool:
         """True when ``device_id`` is still registered, in ``household``."""
         device = self.registry.device(device_id)
         return device is not None and device.household == household
+
+
+def _building_group(device: Device, households: Mapping[str, HouseholdScope]) -> str | None:
+    home = households.get(device.household) if device.household is not None else None
+    building = device.building or (home.building if home is not None else None)
+    return f"{device.site}/{building}" if building else None
 
 
 def _keep(detector: Detector, view: RegistryView) -> bool:

@@ -353,13 +353,33 @@ class DeviceHealthConfig:
     Parameters
     ----------
     heartbeat_budget_s
-        Per device kind: silence longer than this is ``device_offline``. A last will
-        (``{"online": false}``) raises it at once.
+        Per device kind: until a device's own reporting interval is learned, silence longer
+        than this (or than ``silent_periods`` of its longest gap so far, if longer) is
+        ``device_offline``. A last will (``{"online": false}``) counts at once.
     default_budget_s
         Budget of a kind missing from ``heartbeat_budget_s``.
+    silent_periods
+        Once learned, silence longer than this many of the device's own reporting intervals
+        is ``device_offline``: a lost message or two, or a late one, is not.
+    period_quantile
+        The interval is this quantile of the device's gaps between messages, each weighted
+        by its length: the gap most of its time is spent in, not its chatty bursts.
+    cadence_min_gaps, cadence_min_span_s
+        The interval is learned once this many gaps covering this much time were seen (a
+        day shows a device's quiet nights as well as its busy days).
+    cadence_half_life_s
+        Older gaps count half as much after this long, so a changed rhythm is followed.
+    floor_s, ceiling_s
+        Bounds of the learned silence limit.
+    pending_s
+        A condition (silence past the limit, a last will) must hold this long before the
+        alert fires, like Prometheus's ``for:``; the groups' silences get it too.
     site_silence_s
         A site with at least ``group_min_devices`` devices from which nothing at all is heard
         for this long raises one ``site_offline`` instead of one alert per device.
+    building_silence_s
+        The same for the devices of one building: one ``device_offline`` whose subject is
+        the building.
     gateway_silence_s
         The same for the devices of one household (its gateway): one ``device_offline``
         whose subject is the household.
@@ -372,7 +392,16 @@ class DeviceHealthConfig:
 
     heartbeat_budget_s: dict[str, float] = field(default_factory=_default_budgets)
     default_budget_s: Seconds = _HOURLY_BUDGET_S
+    silent_periods: Annotated[float, Field(ge=1)] = 3.0
+    period_quantile: Annotated[float, Field(gt=0, le=1)] = 0.75
+    cadence_min_gaps: Annotated[int, Field(ge=1)] = 4
+    cadence_min_span_s: Annotated[float, Field(ge=0)] = 24 * 3600.0
+    cadence_half_life_s: Seconds = 7 * 24 * 3600.0
+    floor_s: Seconds = 10 * 60.0
+    ceiling_s: Seconds = 48 * 3600.0
+    pending_s: Annotated[float, Field(ge=0)] = 5 * 60.0
     site_silence_s: Seconds = 15 * 60.0
+    building_silence_s: Seconds = 30 * 60.0
     gateway_silence_s: Seconds = 45 * 60.0
     group_min_devices: Annotated[int, Field(ge=2)] = 3
     battery_low_pct: Annotated[float, Field(ge=0, le=100)] = 15.0
@@ -384,6 +413,10 @@ class DeviceHealthConfig:
             raise ValueError("every heartbeat budget must be greater than 0")
         if self.battery_ok_pct <= self.battery_low_pct:
             raise ValueError("battery_ok_pct must be above battery_low_pct")
+        if not self.floor_s <= self.ceiling_s:
+            raise ValueError("floor_s must not exceed ceiling_s")
+        if max([*self.heartbeat_budget_s.values(), self.default_budget_s]) > self.ceiling_s:
+            raise ValueError("no heartbeat budget may exceed ceiling_s")
         return self
 
     def budget_s(self, kind: str | None) -> float:

@@ -15,6 +15,7 @@ ONE_G: Final = 1.0
 
 # Rule names, also the first part of a detector's key in the engine (see detectors.rules).
 RULE_SITE_HEALTH: Final = "site_health"
+RULE_BUILDING_HEALTH: Final = "building_health"
 RULE_GATEWAY_HEALTH: Final = "gateway_health"
 RULE_DEVICE_HEALTH: Final = "device_health"
 RULE_BATTERY: Final = "battery"

@@ -1,22 +1,30 @@
 """Device health: ``device_offline``, ``site_offline``, ``battery_low`` and ``tamper``.
 
 A device is offline when its MQTT last will says so (``{"online": false}`` on ``status``) or
-when nothing is heard from it for longer than the heartbeat budget of its kind. When a
-whole site, or the gateway of a household (all the household's devices), goes silent, one
-alert is raised for the group and its devices' own silence is not reported on top of it:
+when it has been silent for several of its own reporting intervals. Each device's interval
+is learned online, in event time, as a high time-weighted quantile of the gaps between its
+messages (:class:`ReportingCadence`); until enough has been seen, the budget of its kind
+applies. Like a Prometheus rule with ``for:``, the condition must then hold for a pending
+period before the alert fires, and only silence strictly longer than that fires, so that no
+alert is raised and cleared at the same instant.
 
-- a group (a site, a household's devices) with enough devices raises its alert when nothing
-  at all has been heard from any of them for its silence time;
-- a device whose budget runs out while its group's alert is open is covered by it, and is
-  looked at again a budget after the group is heard from again;
-- a device whose budget runs out while its group has been quiet for at least half the
-  group's silence time waits until the group's own deadline, so that a dying gateway gives
-  one alert and not first one per device.
+When a whole site, a building, or the gateway of a household (all the household's devices)
+goes silent, one alert is raised for the group and the silence of what it holds is not
+reported on top of it:
+
+- a group with enough devices raises its alert when nothing at all has been heard from any
+  of them for its silence time (plus the pending period);
+- a device or group whose time runs out while an enclosing group's alert is open is covered
+  by it, and is looked at again after the group is heard from again;
+- a device or group whose time runs out while an enclosing group has been quiet for at least
+  half that group's silence time waits until the group's own deadline, so that a dying
+  gateway gives one alert and not first one per device.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
 from safehood.protocol import (
@@ -33,6 +41,7 @@ from .config import DeviceHealthConfig
 from .const import (
     MS_PER_S,
     RULE_BATTERY,
+    RULE_BUILDING_HEALTH,
     RULE_DEVICE_HEALTH,
     RULE_GATEWAY_HEALTH,
     RULE_SITE_HEALTH,
@@ -50,34 +59,125 @@ def is_last_will(message: Message) -> bool:
     return message.channel == "status" and message.online is False
 
 
+class ReportingCadence:
+    """A device's reporting interval, learned online from the event times of its messages.
+
+    Each gap between two messages is counted with a weight equal to its length, in
+    log-spaced bins (``BINS_PER_OCTAVE`` a doubling, from 1 s), and older gaps fade with a
+    half-life. The interval is the ``quantile`` of that time-weighted distribution: the gap
+    length that most of the device's time is spent in. A chatty burst of events adds little
+    time and so does not shorten it; a lost message now and then lengthens it a little. It
+    is known once ``min_gaps`` gaps covering at least ``min_span_s`` have been seen.
+
+    Examples
+    --------
+    >>> cadence = ReportingCadence(quantile=0.9, half_life_s=7 * 86400, min_gaps=4,
+    ...                            min_span_s=3600)
+    >>> for minute in range(0, 6 * 30, 30):
+    ...     cadence.learn_one(minute * 60_000)
+    >>> round(cadence.period_ms / 60_000)  # 30 min, rounded up to its bin's edge
+    34
+    """
+
+    BINS_PER_OCTAVE = 4
+    BINS = 80  # up to 2 ** 20 s, twelve days
+
+    def __init__(self, *, quantile: float, half_life_s: float, min_gaps: int,
+                 min_span_s: float) -> None:
+        self.quantile = quantile
+        self.half_life_ms = half_life_s * MS_PER_S
+        self.min_gaps = min_gaps
+        self.min_span_ms = min_span_s * MS_PER_S
+        self.last_ms: int | None = None
+        self.gaps = 0
+        self.span_ms = 0
+        self.longest_ms = 0
+        self._weights = [0.0] * self.BINS
+        self._origin_ms = 0  # weights are scaled by 2 ** ((ts - origin) / half-life)
+        self._period_bin: int | None = None
+        self._since_update = 0
+        #: The learned interval (upper edge of its bin), or None while not learned.
+        self.period_ms: int | None = None
+
+    @property
+    def learned(self) -> bool:
+        return self.gaps >= self.min_gaps and self.span_ms >= self.min_span_ms
+
+    def learn_one(self, ts_ms: int) -> None:
+        """Count the gap from the previous message to one at ``ts_ms`` (older ones are ignored)."""
+        last = self.last_ms
+        if last is not None and ts_ms <= last:
+            return
+        self.last_ms = ts_ms
+        if last is None:
+            self._origin_ms = ts_ms
+            return
+        gap_ms = ts_ms - last
+        self.gaps += 1
+        self.span_ms += gap_ms
+        self.longest_ms = max(self.longest_ms, gap_ms)
+        exponent = (ts_ms - self._origin_ms) / self.half_life_ms
+        if exponent > 64:  # rescale before the weights overflow
+            self._weights = [w * 2.0 ** -exponent for w in self._weights]
+            self._origin_ms, exponent = ts_ms, 0.0
+        seconds = gap_ms / MS_PER_S
+        index = 0 if seconds <= 1 else min(
+            self.BINS - 1, math.ceil(math.log2(seconds) * self.BINS_PER_OCTAVE) - 1)
+        self._weights[index] += seconds * 2.0 ** exponent
+        self._since_update += 1
+        # Only a longer gap can move the quantile up (one in its own bin leaves it where it
+        # is); shorter ones move it down slowly, so refresh for those now and then.
+        if (self.period_ms is None or self._period_bin is None or index > self._period_bin
+                or self._since_update >= 16):
+            self._update()
+
+    def _update(self) -> None:
+        self._since_update = 0
+        target = self.quantile * sum(self._weights)
+        running = 0.0
+        for index, weight in enumerate(self._weights):
+            running += weight
+            if running >= target and running > 0:
+                self._period_bin = index
+                break
+        if self.learned and self._period_bin is not None:
+            self.period_ms = int(2 ** ((self._period_bin + 1) / self.BINS_PER_OCTAVE) * MS_PER_S)
+
+
 class GroupHealthDetector(Detector):
-    """Silence of a whole group of devices: a site, or the devices behind a household gateway.
+    """Silence of a whole group of devices: a site, a building, or a household's gateway.
 
     Raises ``site_offline`` (Moderate, subject the site) for a site, and ``device_offline``
-    (Minor, subject the household, ``evidence.scope == "gateway"``) for a household, when
-    nothing has been heard from any device of the group for ``silence_s``; clears when one
-    is heard again. A last will is not a sign of the group being alive. Groups smaller than
-    ``min_devices`` are never reported as a whole.
+    (Minor, subject the building or household, ``evidence.scope`` ``"building"`` or
+    ``"gateway"``) for the others, when nothing has been heard from any device of the group
+    for more than ``silence_s`` plus ``pending_s``; clears when one is heard again. A last
+    will is not a sign of the group being alive. Groups smaller than ``min_devices`` are
+    never reported as a whole. ``parent`` is the enclosing group, if any; ``group_id`` names
+    the group where ``subject`` alone is not unique (a building's name within its site).
     """
 
     def __init__(
         self,
         subject: str,
         *,
+        group_id: str | None = None,
         site: str,
         household: str | None,
         scope: str,
         silence_s: float,
         size: int,
         min_devices: int,
+        pending_s: float = 0.0,
         parent: GroupHealthDetector | None = None,
     ) -> None:
         self.subject = subject
+        self.group_id = group_id or subject
         self.parent = parent
         self.site = site
         self.household = household
         self.scope = scope
         self.silence_ms = int(silence_s * MS_PER_S)
+        self.limit_ms = self.silence_ms + int(pending_s * MS_PER_S)
         self.size = size
         self.min_devices = min_devices
         self.last_seen_ms: int | None = None
@@ -107,7 +207,7 @@ class GroupHealthDetector(Detector):
         since = self.last_seen_ms
         if self.parent is not None and self.parent.returned_ms is not None:
             since = max(since, self.parent.returned_ms)
-        return since + self.silence_ms
+        return since + self.limit_ms + 1
 
     def start(self, now_ms: int) -> None:
         """Count the group as heard at ``now_ms`` when nothing was heard from it before."""
@@ -137,18 +237,17 @@ class GroupHealthDetector(Detector):
             return []
         self.offline = False
         self.returned_ms = message.ts_ms
-        evidence_since = previous
         return [self._decision(DecisionAction.CLEAR, message.ts_ms, message.device_id,
-                               silent_since=evidence_since)]
+                               silent_since=previous)]
 
     def advance(self, now_ms: int) -> Decisions:
         deadline = self.deadline_ms
         if deadline is None or now_ms < deadline:
             return []
-        if self.parent is not None and self.parent.down:
-            # The whole site is silent and already reported: look again a silence later.
+        wait = _wait_for(self.parent, deadline, self.silence_ms)
+        if wait is not None:
             self.covered = True
-            self._check_ms = deadline + self.silence_ms
+            self._check_ms = wait
             return []
         if self.covered:
             self.covered = False
@@ -156,7 +255,7 @@ class GroupHealthDetector(Detector):
             if deadline is None or now_ms < deadline:
                 return []
         self.offline = True
-        return [self._decision(DecisionAction.RAISE, deadline, None,
+        return [self._decision(DecisionAction.RAISE, deadline - 1, None,
                                silent_since=self.last_seen_ms)]
 
     def _decision(
@@ -178,21 +277,45 @@ class GroupHealthDetector(Detector):
         )
 
 
+def _wait_for(group: GroupHealthDetector | None, check_ms: int, retry_ms: int) -> int | None:
+    """When to look again instead of alerting at ``check_ms``, or None to alert now.
+
+    While an enclosing group (``group`` or one of its parents) is known to be down, its
+    alert says it all: look again ``retry_ms`` later. While one has been quiet long enough
+    that its own alert is near, wait for it, so that a dying gateway gives one alert.
+    """
+    while group is not None:
+        if group.down:
+            return check_ms + retry_ms
+        deadline = group.deadline_ms
+        if group.quiet(check_ms) and deadline is not None and deadline > check_ms:
+            return deadline
+        group = group.parent
+    return None
+
+
 class _State(StrEnum):
     ONLINE = "online"
-    WAITING = "waiting"  # budget ran out while a group is down or quiet
+    WAITING = "waiting"  # time ran out while a group is down or quiet
     OFFLINE = "offline"  # alert raised
 
 
 class DeviceOfflineDetector(Detector):
-    """``device_offline`` (Minor) for one device: last will at once, or silence past budget.
+    """``device_offline`` (Minor) for one device: its last will, or silence past its limit.
+
+    The limit is ``silent_periods`` of the device's own learned reporting interval (see
+    :class:`ReportingCadence`), kept between ``floor_s`` and ``ceiling_s``; until the
+    interval is learned, the budget of the device's kind or ``silent_periods`` of its
+    longest gap so far, whichever is longer. Either condition must then hold for
+    ``pending_s`` more before the alert is raised; a message in that time cancels it.
 
     Parameters
     ----------
     device_id, site, household, kind
         The device.
-    groups
-        The groups it belongs to (its household gateway, its site), innermost first.
+    group
+        The group it belongs to most closely (its household gateway, else its building, else
+        its site); the enclosing groups are its ``parent`` chain.
     config
         :class:`~detectors.config.DeviceHealthConfig`.
 
@@ -200,14 +323,18 @@ class DeviceOfflineDetector(Detector):
     --------
     >>> from safehood.protocol import Message, SmokeReading
     >>> from safehood.detectors.config import DeviceHealthConfig
-    >>> config = DeviceHealthConfig(heartbeat_budget_s={"smoke": 600})
+    >>> config = DeviceHealthConfig(heartbeat_budget_s={"smoke": 600}, pending_s=60)
     >>> detector = DeviceOfflineDetector("d1", site="s1", household="h1", kind="smoke",
     ...                                  config=config)
-    >>> beat = Message.from_reading(SmokeReading(ts=0, smoke=0.0), site="s1", device_id="d1")
-    >>> detector.process_one(beat), detector.deadline_ms
-    ([], 600000)
-    >>> [(d.action.value, d.evidence["reason"]) for d in detector.advance(600_000)]
-    [('raise', 'silent')]
+    >>> def beat(ts_ms):
+    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=0.0), site="s1",
+    ...                                 device_id="d1")
+    >>> detector.process_one(beat(0)), detector.deadline_ms  # 600 s budget, 60 s pending
+    ([], 660001)
+    >>> detector.advance(660_000)  # silent for exactly the limit: not yet
+    []
+    >>> [(d.action.value, d.ts_ms, d.evidence["reason"]) for d in detector.advance(660_001)]
+    [('raise', 660000, 'silent')]
     """
 
     def __init__(
@@ -217,52 +344,73 @@ class DeviceOfflineDetector(Detector):
         site: str,
         household: str | None,
         kind: str,
-        groups: Sequence[GroupHealthDetector] = (),
+        group: GroupHealthDetector | None = None,
         config: DeviceHealthConfig | None = None,
     ) -> None:
         self.device_id = device_id
         self.site = site
         self.household = household
         self.kind = kind
-        self.groups = tuple(groups)
-        self.config = config or DeviceHealthConfig()
-        self.budget_ms = int(self.config.budget_s(kind) * MS_PER_S)
+        self.group = group
+        self.config = config = config or DeviceHealthConfig()
+        self.budget_ms = int(config.budget_s(kind) * MS_PER_S)
+        self.pending_ms = int(config.pending_s * MS_PER_S)
+        self.cadence = ReportingCadence(
+            quantile=config.period_quantile, half_life_s=config.cadence_half_life_s,
+            min_gaps=config.cadence_min_gaps, min_span_s=config.cadence_min_span_s,
+        )
         self.last_seen_ms: int | None = None
         self.state = _State.ONLINE
-        self._offline_since: int | None = None
+        self._will_ms: int | None = None
         self._check_ms: int | None = None
+
+    @property
+    def silence_limit_ms(self) -> int:
+        """How long a silence is normal for this device, before the pending period."""
+        config = self.config
+        periods = config.silent_periods
+        period = self.cadence.period_ms
+        if period is None:
+            limit = max(self.budget_ms, periods * self.cadence.longest_ms)
+        else:
+            limit = max(config.floor_s * MS_PER_S, periods * period)
+        return int(min(limit, config.ceiling_s * MS_PER_S))
 
     @property
     def deadline_ms(self) -> int | None:
         return None if self.state is _State.OFFLINE else self._check_ms
 
     def start(self, now_ms: int) -> None:
-        """Start the budget at ``now_ms`` for a device not heard from yet."""
+        """Start the silence limit at ``now_ms`` for a device not heard from yet."""
         if self.last_seen_ms is None and self.state is _State.ONLINE:
             self.last_seen_ms = now_ms
-            self._check_ms = now_ms + self.budget_ms
+            self._check_ms = now_ms + self.silence_limit_ms + self.pending_ms + 1
+
+    def learn_one(self, message: Message) -> None:
+        if not is_last_will(message):
+            self.cadence.learn_one(message.ts_ms)
 
     def process_one(self, message: Message) -> Decisions:
         if is_last_will(message):
             if self.last_seen_ms is not None and message.ts_ms < self.last_seen_ms:
                 return []  # an old will, from before the device was heard again
             self.last_seen_ms = message.ts_ms
-            if self.state is _State.OFFLINE:
+            if self.state is _State.OFFLINE or self._will_ms is not None:
                 return []
-            self._offline_since = message.ts_ms
-            self.state = _State.OFFLINE
-            self._check_ms = None
-            if any(group.down for group in self.groups):
-                # The group's alert already says it; keep quiet but remember the will.
-                self.state = _State.WAITING
-                self._check_ms = message.ts_ms + self.budget_ms
-                return []
-            return [self._decision(DecisionAction.RAISE, message.ts_ms, "last_will")]
+            self._will_ms = message.ts_ms
+            self._check_ms = message.ts_ms + self.pending_ms + 1
+            return []
         if self.last_seen_ms is not None and message.ts_ms <= self.last_seen_ms:
             return []
-        self.last_seen_ms = message.ts_ms
-        self._check_ms = message.ts_ms + self.budget_ms
         was = self.state
+        if was is _State.ONLINE and self._will_ms is None:
+            self.cadence.learn_one(message.ts_ms)
+        else:
+            # The gap across an outage says nothing about the device's rhythm.
+            self.cadence.last_ms = message.ts_ms
+        self.last_seen_ms = message.ts_ms
+        self._will_ms = None
+        self._check_ms = message.ts_ms + self.silence_limit_ms + self.pending_ms + 1
         self.state = _State.ONLINE
         if was is not _State.OFFLINE:
             return []
@@ -272,32 +420,36 @@ class DeviceOfflineDetector(Detector):
         check = self.deadline_ms
         if check is None or now_ms < check:
             return []
-        if any(group.down for group in self.groups):
+        limit_ms = self.silence_limit_ms + self.pending_ms
+        wait = _wait_for(self.group, check, limit_ms)
+        if wait is not None:
             self.state = _State.WAITING
-            self._check_ms = check + self.budget_ms
+            self._check_ms = wait
             return []
-        for group in self.groups:
-            group_deadline = group.deadline_ms
-            if group.quiet(check) and group_deadline is not None and group_deadline > check:
-                self.state = _State.WAITING
-                self._check_ms = group_deadline
+        reason = "last_will"
+        if self._will_ms is None:
+            reason = "silent"
+            # Silence only counts from when the device could have been heard: after its
+            # groups came back, the device gets its full limit to show up.
+            since = self.last_seen_ms if self.last_seen_ms is not None else check
+            group = self.group
+            while group is not None:
+                since = max(since, group.returned_ms or since)
+                group = group.parent
+            if check <= since + limit_ms:
+                self._check_ms = since + limit_ms + 1
                 return []
-        # Silence only counts from when the device could have been heard: after its group
-        # came back, the device gets a full budget to show up.
-        seen = self.last_seen_ms if self.last_seen_ms is not None else check
-        since = max([seen] + [g.returned_ms for g in self.groups if g.returned_ms is not None])
-        if check < since + self.budget_ms:
-            self._check_ms = since + self.budget_ms
-            return []
         self.state = _State.OFFLINE
-        self._offline_since = since
-        return [self._decision(DecisionAction.RAISE, check, "silent")]
+        return [self._decision(DecisionAction.RAISE, check - 1, reason)]
 
     def _decision(self, action: DecisionAction, ts_ms: int, reason: str) -> AlertDecision:
         evidence: dict[str, object] = {"reason": reason, "kind": self.kind,
                                        "last_seen_ms": self.last_seen_ms}
         if reason == "silent":
-            evidence["budget_s"] = self.budget_ms / MS_PER_S
+            period = self.cadence.period_ms
+            evidence["limit_s"] = self.silence_limit_ms / MS_PER_S
+            evidence["period_s"] = None if period is None else period / MS_PER_S
+            evidence["pending_s"] = self.pending_ms / MS_PER_S
         return decision(
             action, AlertType.DEVICE_OFFLINE, DEVICE_OFFLINE_SEVERITY, subject=self.device_id,
             site=self.site, ts_ms=ts_ms, household=self.household, device_id=self.device_id,
@@ -370,41 +522,69 @@ class TamperDetector(Detector):
 # -- rules ------------------------------------------------------------------------------
 
 
-def _site_health(site: str, device: Device, view: RegistryView) -> GroupHealthDetector:
+def _group_devices(view: RegistryView, scope: str) -> Mapping[str, Sequence[Device]]:
+    """The registered devices of each group of ``scope``, by group id."""
+    return {"site": view.site_devices, "building": view.building_devices,
+            "gateway": view.household_devices}[scope]
+
+
+def _group_health(
+    view: RegistryView, device: Device, group_id: str, *, subject: str, scope: str,
+    household: str | None, silence_s: float, parent: Detector | None,
+) -> GroupHealthDetector:
     config = view.config.device_health
     return GroupHealthDetector(
-        site, site=site, household=None, scope="site", silence_s=config.site_silence_s,
-        size=len(view.site_devices.get(site, ())), min_devices=config.group_min_devices,
-    )
-
-
-def _rebind_site_health(detector: GroupHealthDetector, view: RegistryView) -> bool:
-    detector.size = len(view.site_devices.get(detector.subject, ()))
-    return detector.size > 0
-
-
-def _gateway_health(household: str, device: Device, view: RegistryView) -> GroupHealthDetector:
-    config = view.config.device_health
-    parent = view.detector_of(RULE_SITE_HEALTH, device)
-    return GroupHealthDetector(
-        household, site=device.site, household=household, scope="gateway",
-        silence_s=config.gateway_silence_s, size=len(view.household_devices.get(household, ())),
+        subject, group_id=group_id, site=device.site, household=household, scope=scope,
+        silence_s=silence_s, pending_s=config.pending_s,
+        size=len(_group_devices(view, scope).get(group_id, ())),
         min_devices=config.group_min_devices,
         parent=parent if isinstance(parent, GroupHealthDetector) else None,
     )
 
 
-def _rebind_gateway_health(detector: GroupHealthDetector, view: RegistryView) -> bool:
-    detector.size = len(view.household_devices.get(detector.subject, ()))
+def _site_health(site: str, device: Device, view: RegistryView) -> GroupHealthDetector:
+    return _group_health(view, device, site, subject=site, scope="site", household=None,
+                         silence_s=view.config.device_health.site_silence_s, parent=None)
+
+
+def _building_health(building: str, device: Device, view: RegistryView) -> GroupHealthDetector:
+    return _group_health(
+        view, device, building, subject=building.removeprefix(f"{device.site}/"),
+        scope="building", household=None,
+        silence_s=view.config.device_health.building_silence_s,
+        parent=view.detector_of(RULE_SITE_HEALTH, device),
+    )
+
+
+def _gateway_health(household: str, device: Device, view: RegistryView) -> GroupHealthDetector:
+    return _group_health(
+        view, device, household, subject=household, scope="gateway", household=household,
+        silence_s=view.config.device_health.gateway_silence_s,
+        parent=_innermost_group(device, view, (RULE_BUILDING_HEALTH, RULE_SITE_HEALTH)),
+    )
+
+
+def _rebind_group(detector: GroupHealthDetector, view: RegistryView) -> bool:
+    detector.size = len(_group_devices(view, detector.scope).get(detector.group_id, ()))
     return detector.size > 0
 
 
+def _innermost_group(device: Device, view: RegistryView, rules: Sequence[str]) -> Detector | None:
+    """The detector of the first of ``rules`` that applies to ``device``."""
+    for rule in rules:
+        group = view.detector_of(rule, device)
+        if group is not None:
+            return group
+    return None
+
+
 def _device_health(device_id: str, device: Device, view: RegistryView) -> DeviceOfflineDetector:
-    site = view.detector_of(RULE_SITE_HEALTH, device)
-    gateway = view.detector_of(RULE_GATEWAY_HEALTH, device)
+    # Only the innermost group: the enclosing ones are its parent chain.
+    group = _innermost_group(
+        device, view, (RULE_GATEWAY_HEALTH, RULE_BUILDING_HEALTH, RULE_SITE_HEALTH))
     return DeviceOfflineDetector(
         device_id, site=device.site, household=device.household, kind=device.kind,
-        groups=[g for g in (gateway, site) if isinstance(g, GroupHealthDetector)],
+        group=group if isinstance(group, GroupHealthDetector) else None,
         config=view.config.device_health,
     )
 
@@ -420,11 +600,15 @@ def _device_scope(device: Device, view: RegistryView) -> str:
 
 SITE_HEALTH_RULE = Rule(
     RULE_SITE_HEALTH, "site", None, lambda device, view: device.site, _site_health,
-    rebind=_rebind_site_health, start=GroupHealthDetector.start,
+    rebind=_rebind_group, start=GroupHealthDetector.start,
+)
+BUILDING_HEALTH_RULE = Rule(
+    RULE_BUILDING_HEALTH, "building", None, lambda device, view: view.building_group(device),
+    _building_health, rebind=_rebind_group, start=GroupHealthDetector.start,
 )
 GATEWAY_HEALTH_RULE = Rule(
     RULE_GATEWAY_HEALTH, "household", None, lambda device, view: device.household,
-    _gateway_health, rebind=_rebind_gateway_health, start=GroupHealthDetector.start,
+    _gateway_health, rebind=_rebind_group, start=GroupHealthDetector.start,
 )
 DEVICE_HEALTH_RULE = Rule(
     RULE_DEVICE_HEALTH, "device", None, _device_scope, _device_health,

@@ -1,7 +1,7 @@
 """Every rule of the detector engine, in the order their detectors' timers fire when due at
-the same instant: site health first, so that a silent site is known before its devices'
-own silence timers are looked at. A new rule is one declaration in its own module, added
-here."""
+the same instant: site health first, then building and gateway, so that a silent group is
+known before what it holds is looked at. A new rule is one declaration in its own module,
+added here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from .base import Rule
 from .device_health import (
     BATTERY_RULE,
+    BUILDING_HEALTH_RULE,
     DEVICE_HEALTH_RULE,
     GATEWAY_HEALTH_RULE,
     SITE_HEALTH_RULE,
@@ -25,6 +26,7 @@ from .water import SLOW_LEAK_RULE, WATER_LEAK_RULE
 
 RULES: tuple[Rule[Any], ...] = (
     SITE_HEALTH_RULE,
+    BUILDING_HEALTH_RULE,
     GATEWAY_HEALTH_RULE,
     DEVICE_HEALTH_RULE,
     BATTERY_RULE,

@@ -330,8 +330,7 @@ class SmokeDetector(Detector):
 
 def _smoke_scope(device: Device, view: RegistryView) -> str:
     # One incident per building: a second sensor there confirms a fire.
-    home = view.household_of(device)
-    building = device.building or (home.building if home is not None else None)
+    building = view.building_group(device)
     if building:
         return f"building:{building}"
     return f"household:{device.household}" if device.household else f"device:{device.device_id}"

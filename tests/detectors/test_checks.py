@@ -132,7 +132,7 @@ CASES = [
     Case("inactivity", lambda: InactivityDetector(H1, CONFIG.inactivity, CONFIG.door),
          lambda m: m.device_id in H1_DEVICES, frozenset({AlertType.INACTIVITY})),
     Case("device_offline", lambda: DeviceOfflineDetector(
-        "h1-motion-hall", site="s1", household="h1", kind="motion", groups=[_site_group()],
+        "h1-motion-hall", site="s1", household="h1", kind="motion", group=_site_group(),
         config=CONFIG.device_health),
          lambda m: m.device_id == "h1-motion-hall", frozenset({AlertType.DEVICE_OFFLINE})),
     Case("site_health", _site_group, lambda m: True, frozenset({AlertType.SITE_OFFLINE})),
