@@ -330,20 +330,18 @@ class InactivityConfig:
         return self
 
 
-# Every device sends a status at least once an hour; a budget of two of those plus a margin
-# lets one be lost without an alert. Smoke alarms also report their reading every 5 minutes.
-_HOURLY_BUDGET_S = 2.25 * 3600.0
+# Until a device's own interval is learned (its first day), nothing says whether it is a
+# sensor that checks in every few minutes or a smoke alarm that supervises once a day
+# (vendors' check-in periods run from about a minute to 24 hours): the budget covers the
+# slowest of them, one day plus a quarter for its jitter, so that no new device alarms for
+# being slow.
+# Once learned (a day later) the device's own interval takes over.
+_FIRST_DAY_BUDGET_S = 30 * 3600.0
 
 
 def _default_budgets() -> dict[str, float]:
-    return {
-        "smoke": 30 * 60.0,
-        "wearable": _HOURLY_BUDGET_S,
-        "water": _HOURLY_BUDGET_S,
-        "door": _HOURLY_BUDGET_S,
-        "motion": _HOURLY_BUDGET_S,
-        "button": _HOURLY_BUDGET_S,
-    }
+    return dict.fromkeys(("smoke", "wearable", "water", "door", "motion", "button"),
+                         _FIRST_DAY_BUDGET_S)
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
@@ -364,6 +362,10 @@ class DeviceHealthConfig:
     period_quantile
         The interval is this quantile of the device's gaps between messages, each weighted
         by its length: the gap most of its time is spent in, not its chatty bursts.
+    tail_quantile, tail_periods
+        Once learned, silence must also exceed ``tail_periods`` times this (higher) quantile
+        of the same gaps: a device whose radio loses one message in ten makes long gaps now
+        and then, and those are its normal too.
     cadence_min_gaps, cadence_min_span_s
         The interval is learned once this many gaps covering this much time were seen (a
         day shows a device's quiet nights as well as its busy days).
@@ -391,14 +393,16 @@ class DeviceHealthConfig:
     """
 
     heartbeat_budget_s: dict[str, float] = field(default_factory=_default_budgets)
-    default_budget_s: Seconds = _HOURLY_BUDGET_S
+    default_budget_s: Seconds = _FIRST_DAY_BUDGET_S
     silent_periods: Annotated[float, Field(ge=1)] = 3.0
     period_quantile: Annotated[float, Field(gt=0, le=1)] = 0.75
+    tail_quantile: Annotated[float, Field(gt=0, le=1)] = 0.99
+    tail_periods: Annotated[float, Field(ge=1)] = 2.0
     cadence_min_gaps: Annotated[int, Field(ge=1)] = 4
     cadence_min_span_s: Annotated[float, Field(ge=0)] = 24 * 3600.0
     cadence_half_life_s: Seconds = 7 * 24 * 3600.0
     floor_s: Seconds = 10 * 60.0
-    ceiling_s: Seconds = 48 * 3600.0
+    ceiling_s: Seconds = 72 * 3600.0
     pending_s: Annotated[float, Field(ge=0)] = 5 * 60.0
     site_silence_s: Seconds = 15 * 60.0
     building_silence_s: Seconds = 30 * 60.0

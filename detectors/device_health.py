@@ -83,8 +83,9 @@ class ReportingCadence:
     BINS = 80  # up to 2 ** 20 s, twelve days
 
     def __init__(self, *, quantile: float, half_life_s: float, min_gaps: int,
-                 min_span_s: float) -> None:
+                 min_span_s: float, tail_quantile: float = 1.0) -> None:
         self.quantile = quantile
+        self.tail_quantile = max(quantile, tail_quantile)
         self.half_life_ms = half_life_s * MS_PER_S
         self.min_gaps = min_gaps
         self.min_span_ms = min_span_s * MS_PER_S
@@ -98,6 +99,8 @@ class ReportingCadence:
         self._since_update = 0
         #: The learned interval (upper edge of its bin), or None while not learned.
         self.period_ms: int | None = None
+        #: The ``tail_quantile`` of the same distribution: the long gaps a lossy radio makes.
+        self.tail_ms: int | None = None
 
     @property
     def learned(self) -> bool:
@@ -133,15 +136,24 @@ class ReportingCadence:
 
     def _update(self) -> None:
         self._since_update = 0
-        target = self.quantile * sum(self._weights)
+        total = sum(self._weights)
+        target, tail_target = self.quantile * total, self.tail_quantile * total
         running = 0.0
+        period_bin = tail_bin = None
         for index, weight in enumerate(self._weights):
             running += weight
-            if running >= target and running > 0:
-                self._period_bin = index
+            if period_bin is None and running >= target and running > 0:
+                period_bin = index
+            if running >= tail_target and running > 0:
+                tail_bin = index
                 break
-        if self.learned and self._period_bin is not None:
-            self.period_ms = int(2 ** ((self._period_bin + 1) / self.BINS_PER_OCTAVE) * MS_PER_S)
+        self._period_bin = period_bin
+        if self.learned and period_bin is not None:
+            self.period_ms = self._upper_edge_ms(period_bin)
+            self.tail_ms = self._upper_edge_ms(tail_bin if tail_bin is not None else period_bin)
+
+    def _upper_edge_ms(self, index: int) -> int:
+        return int(2 ** ((index + 1) / self.BINS_PER_OCTAVE) * MS_PER_S)
 
 
 class GroupHealthDetector(Detector):
@@ -355,9 +367,11 @@ class DeviceOfflineDetector(Detector):
         self.config = config = config or DeviceHealthConfig()
         self.budget_ms = int(config.budget_s(kind) * MS_PER_S)
         self.pending_ms = int(config.pending_s * MS_PER_S)
+        self.ceiling_ms = int(config.ceiling_s * MS_PER_S)
         self.cadence = ReportingCadence(
             quantile=config.period_quantile, half_life_s=config.cadence_half_life_s,
             min_gaps=config.cadence_min_gaps, min_span_s=config.cadence_min_span_s,
+            tail_quantile=config.tail_quantile,
         )
         self.last_seen_ms: int | None = None
         self.state = _State.ONLINE
@@ -373,7 +387,8 @@ class DeviceOfflineDetector(Detector):
         if period is None:
             limit = max(self.budget_ms, periods * self.cadence.longest_ms)
         else:
-            limit = max(config.floor_s * MS_PER_S, periods * period)
+            tail = self.cadence.tail_ms or period
+            limit = max(config.floor_s * MS_PER_S, periods * period, config.tail_periods * tail)
         return int(min(limit, config.ceiling_s * MS_PER_S))
 
     @property
@@ -403,10 +418,13 @@ class DeviceOfflineDetector(Detector):
         if self.last_seen_ms is not None and message.ts_ms <= self.last_seen_ms:
             return []
         was = self.state
-        if was is _State.ONLINE and self._will_ms is None:
+        if self._will_ms is None and message.ts_ms - (self.cadence.last_ms or 0) <= self.ceiling_ms:
+            # A device that comes back by itself, within the ceiling, was slower than its
+            # limit said, not broken: its gap is its rhythm (a device reporting more slowly
+            # than its kind's budget would otherwise never be learned and alarm every cycle).
             self.cadence.learn_one(message.ts_ms)
         else:
-            # The gap across an outage says nothing about the device's rhythm.
+            # The gap across a last will or a long outage says nothing about its rhythm.
             self.cadence.last_ms = message.ts_ms
         self.last_seen_ms = message.ts_ms
         self._will_ms = None

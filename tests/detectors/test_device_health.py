@@ -252,5 +252,30 @@ def test_learned_limit_is_kept_between_floor_and_ceiling(period_ms: int, limit_h
 @pytest.mark.parametrize("periods", [3, 5])
 def test_silent_periods(periods: float) -> None:
     gaps = [HOUR] * 48
-    assert learned_limit_h(gaps, silent_periods=periods) == pytest.approx(
-        periods * learned_limit_h(gaps, silent_periods=1))
+    assert learned_limit_h(gaps, silent_periods=periods, tail_periods=1) == pytest.approx(
+        periods * learned_limit_h(gaps, silent_periods=1, tail_periods=1))
+
+
+def test_a_lossy_radio_earns_a_longer_limit_than_a_clean_one() -> None:
+    """One message in eight lost, in runs of up to three: three periods of silence is this
+    device's normal now and then, so it gets more than the clean device's three periods."""
+    clean = [10 * MIN] * 300
+    lossy = [10 * MIN * (1 + (i % 8 == 0) + (i % 40 == 0) + (i % 200 == 0)) for i in range(300)]
+    clean_h, lossy_h = learned_limit_h(clean), learned_limit_h(lossy)
+    assert clean_h < 0.6
+    assert lossy_h > clean_h
+    assert lossy_h * 60 >= 2 * 40  # twice the longest usual gap (4 periods)
+
+
+def test_a_device_slower_than_its_budget_is_learned_not_alarmed_every_cycle() -> None:
+    """A button that checks in every 3.4 h (slower than a short budget) goes silent past
+    its first-day budget once, comes back by itself, and from then on is judged on its own
+    interval: no alarm while it keeps that rhythm."""
+    budgets = {"heartbeat_budget_s": {"button": 3600.0}, "default_budget_s": 3600.0}
+    button = engine(REG, device_health=budgets)
+    period = 205 * MIN
+    decisions = feed(button, (msg(REG, "h1-button", T0 + i * period, online=True)
+                              for i in range(40)))
+    raised = [d for d in of_type(decisions, "device_offline")
+              if d.device_id == "h1-button" and d.action.value == "raise"]
+    assert len(raised) <= 1
