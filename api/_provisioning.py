@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from safehood.config import Settings
-from safehood.database._tables import devices, mqtt_accounts
+from safehood.database import devices, mqtt_accounts
 from safehood.protocol import deadletter_topic
 from safehood.protocol.const import CONTRACT_VERSION
 
