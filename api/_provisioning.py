@@ -240,12 +240,6 @@ class Provisioner:
                     delete(mqtt_accounts).where(mqtt_accounts.c.username == username)).rowcount
             return self.sync() if gone else None
 
-    def accounts(self) -> list[tuple[str, str, str | None]]:
-        """(username, role, device_id) of every stored account."""
-        with self.engine.connect() as connection:
-            return [(r.username, r.role, r.device_id) for r in connection.execute(
-                select(mqtt_accounts).order_by(mqtt_accounts.c.username))]
-
     def provisioned(self, device_ids: list[str] | None = None) -> set[str]:
         """Which devices (of ``device_ids``, or all) have an MQTT account."""
         query = select(mqtt_accounts.c.device_id).where(
