@@ -24,12 +24,18 @@ PINNED = {
         "TypePolicy", "WriteConflict", "build_pipeline", "open_key", "render_cap",
         "render_cap_feed",
     ],
+    "dashboards": ["GRAFANA_DIR", "WEB_DIR"],
+    "detectors": ["Detector", "DetectorConfig", "DetectorEngine", "EngineStats"],
     "api": [
         "AlertBroadcaster", "AlertFamilyView", "AlertPublic", "ApiContext", "ApiServer",
         "IssuedToken", "MqttCredentials", "Principal", "Provisioner", "ProvisioningError",
         "RedactTokens", "RegistryError", "RegistryService", "Role", "TokenError",
         "TokenNotFound", "TokenRecord", "TokenStore", "create_app", "mosquitto_hash",
         "verify_mosquitto_hash",
+    ],
+    "store": [
+        "InfluxReadingStore", "ReadingStore", "SqliteReadingStore", "StoreError",
+        "StoredReading", "open_store", "to_line",
     ],
     "simulators": [
         "POPULATIONS", "SCENARIOS", "BrokerUnreachable", "Community", "LiveSimulator",
