@@ -16,6 +16,7 @@ from safehood.protocol import (
     Alert,
     AlertDecision,
     AlertEvent,
+    AlertNotification,
     AlertStatus,
     AlertType,
     DecisionAction,
@@ -23,7 +24,6 @@ from safehood.protocol import (
     Severity,
     format_ts,
 )
-from safehood.protocol._alerts import AlertNotification
 
 from . import const
 from ._errors import AlertNotFound, InvalidTransition, SilenceNotFound, WriteConflict

@@ -13,7 +13,6 @@ ACKNOWLEDGED: Final = "acknowledged"
 ESCALATED: Final = "escalated"
 RESOLVED: Final = "resolved"
 REMINDER: Final = "reminder"
-CHANGE_KINDS: Final = (RAISED, UPDATED, ACKNOWLEDGED, ESCALATED, RESOLVED, REMINDER)
 
 # Who is told (AlertChange.audience, escalation tiers, channel configuration).
 OFFICERS: Final = "officers"

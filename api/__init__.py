@@ -7,13 +7,24 @@ Build it with :func:`create_app` from an :class:`ApiContext`; serve it with
 
 from ._app import create_app
 from ._context import ApiContext
-from ._provisioning import MqttCredentials, Provisioner, ProvisioningError, mosquitto_hash
+from ._models import AlertFamilyView, AlertPublic
+from ._provisioning import (
+    MqttCredentials,
+    Provisioner,
+    ProvisioningError,
+    mosquitto_hash,
+    verify_mosquitto_hash,
+)
 from ._registry import RegistryError, RegistryService
 from ._roles import Principal, Role
-from ._server import ApiServer
+from ._server import ApiServer, RedactTokens
+from ._stream import AlertBroadcaster
 from ._tokens import IssuedToken, TokenError, TokenNotFound, TokenRecord, TokenStore
 
 __all__ = [
+    "AlertBroadcaster",
+    "AlertFamilyView",
+    "AlertPublic",
     "ApiContext",
     "ApiServer",
     "IssuedToken",
@@ -21,6 +32,7 @@ __all__ = [
     "Principal",
     "Provisioner",
     "ProvisioningError",
+    "RedactTokens",
     "RegistryError",
     "RegistryService",
     "Role",
@@ -30,4 +42,5 @@ __all__ = [
     "TokenStore",
     "create_app",
     "mosquitto_hash",
+    "verify_mosquitto_hash",
 ]

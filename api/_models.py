@@ -8,8 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from safehood.protocol import Alert
-from safehood.protocol._registry import DeviceId, EntityId, SiteId
+from safehood.protocol import Alert, DeviceId, EntityId, SiteId
 from safehood.protocol.const import DEVICE_KINDS
 
 from ._roles import Role

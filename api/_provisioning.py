@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from safehood.config import Settings
-from safehood.database._tables import devices, mqtt_accounts
+from safehood.database import devices, mqtt_accounts
 from safehood.protocol import deadletter_topic
 from safehood.protocol.const import CONTRACT_VERSION
 
@@ -239,12 +239,6 @@ class Provisioner:
                 gone = connection.execute(
                     delete(mqtt_accounts).where(mqtt_accounts.c.username == username)).rowcount
             return self.sync() if gone else None
-
-    def accounts(self) -> list[tuple[str, str, str | None]]:
-        """(username, role, device_id) of every stored account."""
-        with self.engine.connect() as connection:
-            return [(r.username, r.role, r.device_id) for r in connection.execute(
-                select(mqtt_accounts).order_by(mqtt_accounts.c.username))]
 
     def provisioned(self, device_ids: list[str] | None = None) -> set[str]:
         """Which devices (of ``device_ids``, or all) have an MQTT account."""

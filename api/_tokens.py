@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select, update
 
-from safehood.database._tables import api_tokens
-from safehood.protocol._topics import SITE_RE
+from safehood.database import api_tokens
+from safehood.protocol import SITE_RE
 
 from ._roles import Principal, Role
 from .const import TOKEN_ID_BYTES, TOKEN_PREFIX, TOKEN_SECRET_BYTES

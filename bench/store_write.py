@@ -37,8 +37,7 @@ from safehood.protocol import (
     StatusReading,
     WearableWindow,
 )
-from safehood.store import InfluxReadingStore, SqliteReadingStore
-from safehood.store._line_protocol import to_line
+from safehood.store import InfluxReadingStore, SqliteReadingStore, to_line
 from tests._influxdb import InfluxServer
 
 T0 = 1_700_000_000_000

@@ -14,12 +14,22 @@ from ._registry_store import (
     load_registry,
     write_registry_entry,
 )
-from ._tables import dead_letters, device_health, devices, households, metadata, residents
+from ._tables import (
+    api_tokens,
+    dead_letters,
+    device_health,
+    devices,
+    households,
+    metadata,
+    mqtt_accounts,
+    residents,
+)
 
 __all__ = [
     "REGISTRY_TABLES",
     "RegistryKind",
     "SqlAlertRepository",
+    "api_tokens",
     "create_database_engine",
     "dead_letters",
     "device_health",
@@ -29,6 +39,7 @@ __all__ = [
     "load_registry",
     "metadata",
     "migrate",
+    "mqtt_accounts",
     "residents",
     "write_registry_entry",
 ]

@@ -24,12 +24,17 @@ DeviceId = Annotated[str, Field(pattern=f"^{DEVICE_ID_RE.pattern}$")]
 EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
-def _parse_hhmm(value: str) -> time:
+def parse_hhmm(value: str) -> time:
+    """``"HH:MM"`` as a :class:`datetime.time`; ValueError otherwise."""
     try:
         hours, minutes = value.split(":")
         return time(int(hours), int(minutes))
     except ValueError as exc:
         raise ValueError(f"{value!r} is not HH:MM") from exc
+
+
+# simulators/_community.py still imports the old private name; drop once it imports parse_hhmm.
+_parse_hhmm = parse_hhmm
 
 
 class HouseholdIn(BaseModel):
@@ -56,7 +61,7 @@ class HouseholdIn(BaseModel):
     @classmethod
     def _hhmm(cls, value: tuple[str, str]) -> tuple[str, str]:
         for part in value:
-            _parse_hhmm(part)
+            parse_hhmm(part)
         return value
 
 
@@ -190,7 +195,7 @@ class Registry:
         households = [
             Household(
                 id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
-                night_start=_parse_hhmm(h.night[0]), night_end=_parse_hhmm(h.night[1]),
+                night_start=parse_hhmm(h.night[0]), night_end=parse_hhmm(h.night[1]),
                 building=h.building, address=h.address,
             )
             for h in model.households

@@ -33,6 +33,16 @@ def wait_for_port(host: str, port: int, timeout_s: float = 15.0) -> None:
             time.sleep(0.05)
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Terminate ``process``; kill it if it has not ended within ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class LocalBroker(Protocol):
     host: str
     port: int
@@ -115,12 +125,7 @@ class MosquittoBroker:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout_s=10)
         self.process = None
 
 

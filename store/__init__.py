@@ -6,6 +6,7 @@ write idempotently, so ingest, the API and the tests treat them alike.
 
 from ._base import ReadingStore, StoredReading, StoreError
 from ._influx import InfluxReadingStore
+from ._line_protocol import to_line
 from ._open import open_store
 from ._sqlite import SqliteReadingStore
 
@@ -16,4 +17,5 @@ __all__ = [
     "StoreError",
     "StoredReading",
     "open_store",
+    "to_line",
 ]

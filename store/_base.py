@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from safehood.protocol import Message, Scalar
 
@@ -71,3 +71,9 @@ class ReadingStore(Protocol):
 
     def close(self) -> None:
         """Flush what is pending and release connections."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

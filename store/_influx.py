@@ -25,7 +25,7 @@ from influxdb_client.client.write_api import WriteOptions, WriteType
 from safehood.protocol import Message
 
 from . import _metrics
-from ._base import StoredReading, StoreError
+from ._base import ReadingStore, StoredReading, StoreError
 from ._influxql import InfluxQLReader
 from ._line_protocol import to_line
 from ._spool import DiskSpool, SpooledBatch
@@ -62,7 +62,7 @@ def _describe(exc: BaseException) -> str:
     return f"{prefix}{type(exc).__name__}: {message}"[:500]
 
 
-class InfluxReadingStore:
+class InfluxReadingStore(ReadingStore):
     """Readings in InfluxDB (1.8+ for ``/api/v2/write``, 2.x, 3.x).
 
     :meth:`write` turns the messages into line protocol and commits them to the disk spool
@@ -324,12 +324,6 @@ class InfluxReadingStore:
         self._client.close()
         self._reader.close()
         self.spool.close()
-
-    def __enter__(self) -> InfluxReadingStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"InfluxReadingStore({self.url!r}, bucket={self.bucket!r})"

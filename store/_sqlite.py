@@ -15,7 +15,7 @@ import orjson
 from safehood.protocol import Message
 
 from . import _metrics
-from ._base import StoredReading, StoreError
+from ._base import ReadingStore, StoredReading, StoreError
 from ._fields import read_fields, stored_fields
 from .const import NO_SEQ, SQLITE_BUSY_TIMEOUT_MS, SQLITE_SCHEMA_VERSION
 
@@ -50,7 +50,7 @@ def _translate(exc: sqlite3.Error, doing: str) -> StoreError:
     return StoreError(f"embedded store could not {doing}: {text}", retryable=retryable)
 
 
-class SqliteReadingStore:
+class SqliteReadingStore(ReadingStore):
     """Readings in one SQLite file (WAL), the default when no InfluxDB is configured.
 
     Writes are synchronous, batched (one transaction per :meth:`write`) and idempotent:
@@ -215,12 +215,6 @@ class SqliteReadingStore:
             for conn in conns:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
-
-    def __enter__(self) -> SqliteReadingStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SqliteReadingStore({str(self.path)!r})"

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from safehood._broker import free_port, wait_for_port
+from safehood._broker import free_port, stop_process, wait_for_port
 
 _HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
@@ -160,12 +160,7 @@ class InfluxServer:
         self.forwarder.close()
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout_s=15)
         self.process = None
 
 

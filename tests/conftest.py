@@ -4,26 +4,41 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
 from safehood._broker import MosquittoBroker
 from tests._influxdb import InfluxServer
 
-FIXTURES = Path(__file__).parent / "fixtures"
+
+class _Server(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+ServerT = TypeVar("ServerT", bound=_Server)
+
+
+def _session_server(server_type: Callable[[Path], ServerT], executable: str, missing: str,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerT]:
+    """Run ``executable`` (as ``server_type``, in a data directory of its own) for the
+    session; fail, saying how to install it, when it is not installed."""
+    if shutil.which(executable) is None:
+        pytest.fail(f"{executable} is not installed: {missing}")
+    server = server_type(tmp_path_factory.mktemp(executable))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
     """A real mosquitto on a free loopback port for the whole session."""
-    if shutil.which("mosquitto") is None:
-        pytest.fail("mosquitto is not installed: run the README's test command, which installs it")
-    broker = MosquittoBroker(tmp_path_factory.mktemp("mosquitto"))
-    broker.start()
-    yield broker
-    broker.stop()
+    yield from _session_server(MosquittoBroker, "mosquitto",
+                               "run the README's test command, which installs it", tmp_path_factory)
 
 
 @pytest.fixture
@@ -41,12 +56,8 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]
     lets influxdb-client's ``/api/v2/write`` reach it: use ``influxdb.client_url`` as the
     InfluxDB URL, ``influxdb.forwarder.stop()``/``start()`` (or ``with
     influxdb.forwarder.down():``) to take it away."""
-    if shutil.which("influxd") is None:
-        pytest.fail("influxd is not installed: apt-get install influxdb (1.6+)")
-    server = InfluxServer(tmp_path_factory.mktemp("influxdb"))
-    server.start()
-    yield server
-    server.stop()
+    yield from _session_server(InfluxServer, "influxd", "apt-get install influxdb (1.6+)",
+                               tmp_path_factory)
 
 
 @pytest.fixture

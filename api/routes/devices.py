@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from safehood.protocol import format_ts
-from safehood.protocol._registry import DEVICE_ID_RE
+from safehood.protocol import DEVICE_ID_RE, format_ts
 
 from .._deps import Operators, ServicesDep
 from .._health import health_rows

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from safehood.protocol import Device, Household, Registry, RegistryFile, Resident
-from safehood.protocol._registry import DEVICE_ID_RE
+from safehood.protocol import DEVICE_ID_RE, Device, Household, Registry, RegistryFile, Resident
 
 from .._context import Services
 from .._deps import IntegratorOrAdmin, RegistryReaders, ServicesDep

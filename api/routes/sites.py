@@ -9,8 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 
 from safehood.alerting import AlertQuery
-from safehood.protocol import Alert, Severity
-from safehood.protocol._registry import SITE_RE
+from safehood.protocol import SITE_RE, Alert, Severity
 
 from .._alert_list import OPEN
 from .._deps import Operators, ServicesDep, StatusReaders

@@ -16,6 +16,7 @@ import {
   isOpen,
   replace,
   severityBadge,
+  showLoginForm,
   signInWith,
   statusBadge,
   trapFocus,
@@ -671,14 +672,8 @@ function rerender({ alertId, focusKey } = {}) {
 
 function showLogin(message) {
   state.me = null;
-  $("login-view").hidden = false;
   $("view").replaceChildren();
-  for (const id of ["nav", "live", "sound", "user", "logout", "banner"]) $(id).hidden = true;
-  if (message) {
-    $("login-error").textContent = message;
-    $("login-error").hidden = false;
-  }
-  $("token").focus();
+  showLoginForm(["nav", "live", "sound", "user", "logout", "banner"], message);
 }
 
 function signOut() {

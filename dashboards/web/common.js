@@ -167,6 +167,18 @@ export function trapFocus(dialog) {
   });
 }
 
+// The login form of both pages, shown with the page's own parts (`hide`: element ids) hidden.
+export function showLoginForm(hide, message) {
+  document.getElementById("login-view").hidden = false;
+  for (const id of hide) document.getElementById(id).hidden = true;
+  if (message) {
+    const error = document.getElementById("login-error");
+    error.textContent = message;
+    error.hidden = false;
+  }
+  document.getElementById("token").focus();
+}
+
 // The login form of both pages: check the token against /me, keep it, start the page.
 // `describe` words any other failure in the page's own terms.
 export async function signInWith(event, start, { failed, describe }) {

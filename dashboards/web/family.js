@@ -15,6 +15,7 @@ import {
   isOpen,
   replace,
   severityBadge,
+  showLoginForm,
   signInWith,
   statusBadge,
 } from "./common.js";
@@ -168,14 +169,7 @@ function openStream() {
 
 function showLogin(message) {
   state.me = null;
-  $("login-view").hidden = false;
-  $("family-view").hidden = true;
-  $("logout").hidden = true;
-  if (message) {
-    $("login-error").textContent = message;
-    $("login-error").hidden = false;
-  }
-  $("token").focus();
+  showLoginForm(["family-view", "logout"], message);
 }
 
 function signOut() {

@@ -1,6 +1,6 @@
 from alembic import context
 
-from safehood.database._tables import metadata
+from safehood.database import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

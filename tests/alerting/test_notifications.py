@@ -60,6 +60,15 @@ def results(alert_id: str, manager: AlertManager) -> list[tuple[str, int, str]]:
     return [(n.audience, n.attempt, n.result) for n in alert.notifications]
 
 
+def raise_sos(registry: Registry,
+              policy: AlertPolicy) -> tuple[InMemoryAlertRepository, AlertManager, AlertChange]:
+    """An SOS raised in a manager of its own: the repository, the manager and the change."""
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
+    [raised] = manager.apply([decision("sos")])
+    return repository, manager, raised
+
+
 def test_a_fall_reaches_the_officers_and_the_family(registry: Registry,
                                                     policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
@@ -93,10 +102,8 @@ def test_a_fall_reaches_the_officers_and_the_family(registry: Registry,
 
 
 def test_a_change_is_never_delivered_twice(registry: Registry, policy: AlertPolicy) -> None:
-    repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
+    repository, _, raised = raise_sos(registry, policy)
     notifier = RecordingNotifier()
-    [raised] = manager.apply([decision("sos")])
     with dispatcher_for(notifier, repository, policy, registry) as dispatcher:
         assert dispatcher.submit(raised)
         assert dispatcher.wait_idle(10)
@@ -114,10 +121,8 @@ def metric(name: str, **labels: str) -> float:
 
 def test_retryable_failures_are_retried_until_delivered(registry: Registry,
                                                         policy: AlertPolicy) -> None:
-    repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
+    repository, manager, raised = raise_sos(registry, policy)
     notifier = RecordingNotifier()
-    [raised] = manager.apply([decision("sos")])
     officers = ContactDirectory(registry, policy).targets(raised.alert, "officers")[0]
     notifier.fail(officers.id, 2, error="HTTP 503")
     failures_before = metric("safehood_notification_failures_total", audience="officers")
@@ -134,10 +139,8 @@ def test_retryable_failures_are_retried_until_delivered(registry: Registry,
 
 def test_permanent_failures_and_exhausted_retries_are_recorded(registry: Registry,
                                                                policy: AlertPolicy) -> None:
-    repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
+    repository, manager, raised = raise_sos(registry, policy)
     notifier = RecordingNotifier()
-    [raised] = manager.apply([decision("sos")])
     directory = ContactDirectory(registry, policy)
     notifier.fail(directory.targets(raised.alert, "officers")[0].id, 10)
     notifier.fail(directory.targets(raised.alert, "family")[0].id, 1, retryable=False,
@@ -246,10 +249,8 @@ def test_secrets_of_urls_stay_out_of_reprs_and_labels(registry: Registry) -> Non
 
 def test_close_records_what_it_could_not_deliver(registry: Registry,
                                                  policy: AlertPolicy) -> None:
-    repository = InMemoryAlertRepository()
-    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
+    repository, manager, raised = raise_sos(registry, policy)
     notifier = RecordingNotifier()
-    [raised] = manager.apply([decision("sos")])
     officers = ContactDirectory(registry, policy).targets(raised.alert, "officers")[0]
     notifier.fail(officers.id, 5)
     dispatcher = NotificationDispatcher(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from safehood.api._models import AlertFamilyView, AlertPublic
-from safehood.api._roles import Role
+from safehood.api import AlertFamilyView, AlertPublic, Role
 from safehood.protocol import Alert
 
 NOTIFIED = Alert.model_validate({

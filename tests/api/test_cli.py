@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from safehood.api import TokenStore
-from safehood.api._provisioning import verify_mosquitto_hash
+from safehood.api import TokenStore, verify_mosquitto_hash
 from safehood.cli import main
 from safehood.database import create_database_engine, load_registry
 

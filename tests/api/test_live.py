@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from safehood._broker import free_port
-from safehood.api import ApiServer
-from safehood.api._stream import AlertBroadcaster
+from safehood.api import AlertBroadcaster, ApiServer, RedactTokens
 from safehood.protocol import Alert, AlertStatus, Severity
 from safehood.protocol import AlertType as T
 from tests._mqtt import wait_until
@@ -159,8 +158,6 @@ def test_keepalive_comments() -> None:
 
 
 def test_tokens_in_the_query_are_not_logged() -> None:
-    from safehood.api._server import RedactTokens
-
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
                                '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:5000", "GET", "/api/v1/stream?token=shd_abc_secret&x=1",

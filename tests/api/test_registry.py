@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from safehood.api import mosquitto_hash
-from safehood.api._provisioning import verify_mosquitto_hash
+from safehood.api import mosquitto_hash, verify_mosquitto_hash
 from safehood.database import load_registry
 
 from .conftest import Api

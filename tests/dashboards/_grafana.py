@@ -28,7 +28,6 @@ _FROM_RE = re.compile(
 )
 _GROUP_BY_RE = re.compile(r"\bGROUP\s+BY\s+(.+?)(?=\s+(?:fill|ORDER|LIMIT|SLIMIT)\b|\s*$)",
                           re.IGNORECASE)
-_SELECT_FIELD_RE = re.compile(r"\b\w+\(\s*\"(\w+)\"\s*\)")
 _METRIC_RE = re.compile(r"\b(safehood_[A-Za-z0-9_]+)\b")
 _LABEL_VALUES_RE = re.compile(r"label_values\(\s*([A-Za-z_:][A-Za-z0-9_:]*)")
 
@@ -216,12 +215,6 @@ def influx_group_tags(query: str) -> list[str]:
     if not match:
         return []
     return [n for n in _split_names(match.group(1)) if not n.lower().startswith("time(")]
-
-
-def influx_selected_fields(query: str) -> list[str]:
-    """Fields inside the SELECT's aggregate calls: ``max("smoke")`` -> ``smoke``."""
-    select = re.split(r"\bFROM\b", query, maxsplit=1, flags=re.IGNORECASE)[0]
-    return _SELECT_FIELD_RE.findall(select)
 
 
 def prometheus_metrics(expr: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""The runnable examples in the detectors' docstrings, and the package's front door."""
+"""The runnable examples in the detectors' docstrings."""
 
 from __future__ import annotations
 
@@ -25,10 +25,3 @@ def test_main_detectors_have_examples() -> None:
                  "device_health", "engine", "clock", "config"):
         module = importlib.import_module(f"safehood.detectors.{name}")
         assert doctest.DocTestFinder().find(module), name
-
-
-def test_front_door_exports_only_the_public_names() -> None:
-    assert sorted(detectors.__all__) == ["Detector", "DetectorConfig", "DetectorEngine",
-                                         "EngineStats"]
-    for name in detectors.__all__:
-        assert getattr(detectors, name) is not None

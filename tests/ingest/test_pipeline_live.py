@@ -18,8 +18,7 @@ from safehood._pipeline import Pipeline, build_pipeline
 from safehood.config import MqttEndpoint, Settings
 from safehood.database import create_database_engine, dead_letters, device_health, import_registry
 from safehood.mqtt import Publisher
-from safehood.protocol import Registry, parse_message
-from safehood.protocol._registry import DeviceIn
+from safehood.protocol import DeviceIn, Registry, parse_message
 from safehood.simulators import Community, LiveSimulator, SimulationConfig
 from tests._mqtt import Subscriber, publish_all, wait_until
 

@@ -12,8 +12,7 @@ import pytest
 
 from safehood._broker import free_port
 from safehood.config import Settings
-from safehood.store import InfluxReadingStore, SqliteReadingStore, StoreError, open_store
-from safehood.store._line_protocol import to_line
+from safehood.store import InfluxReadingStore, SqliteReadingStore, StoreError, open_store, to_line
 from tests._influxdb import InfluxForwarder, InfluxServer
 from tests._mqtt import wait_until
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from safehood import store
 from safehood.store import SqliteReadingStore, StoreError
 
 from ._samples import T0, every_kind, message
@@ -57,12 +56,3 @@ def test_bad_limit_and_closed_store(tmp_path: Path) -> None:
         s.write(every_kind())
     with pytest.raises(StoreError, match="closed"):
         s.count()
-
-
-def test_front_door_exports_only_the_public_names() -> None:
-    assert sorted(store.__all__) == [
-        "InfluxReadingStore", "ReadingStore", "SqliteReadingStore", "StoreError",
-        "StoredReading", "open_store",
-    ]
-    public = {name for name in vars(store) if not name.startswith("_")}
-    assert public - set(store.__all__) <= {"const", "annotations"}
