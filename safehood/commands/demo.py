@@ -18,7 +18,13 @@ from safehood.alerting import AlertQuery
 from safehood.api import TokenStore
 from safehood.mqtt import BrokerUnreachable
 from safehood.protocol import AlertStatus, Registry
-from safehood.simulators import Community, LiveSimulator, ScenarioRequest, SimulationConfig
+from safehood.simulators import (
+    POPULATIONS,
+    Community,
+    LiveSimulator,
+    ScenarioRequest,
+    SimulationConfig,
+)
 
 from ._common import CommandError, load_settings, positive_float, positive_int
 
@@ -44,6 +50,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--speed", type=positive_float, default=60.0,
                         help="simulated seconds per real second (default 60: an hour a minute)")
     parser.add_argument("--seed", type=int, default=7, help="community and incident seed")
+    parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse",
+                        help="households' habits and devices' reporting: diverse (default: "
+                             "bedtimes 20:00-01:00, check-ins every minute to every day, lossy "
+                             "radios; the detectors learn each home and device) or default")
     parser.add_argument("--port", type=int, default=None,
                         help="API and dashboard port (default: 8000, or a free one if taken)")
     parser.add_argument("--data-dir", type=Path, default=None,
@@ -111,7 +121,8 @@ def demo(args: argparse.Namespace) -> int:
         settings = load_settings(args, mqtt_url=broker.url, data_dir=data_dir, api_port=port,
                                  public_url=f"http://127.0.0.1:{port}",
                                  alert_policy_file=policy_file)
-        community = Community.generate(args.households, seed=args.seed)
+        community = Community.generate(args.households, seed=args.seed,
+                                       population=POPULATIONS[args.population])
         registry = community.registry.to_model()
         for resident in registry.residents:
             resident.contacts = [inbox.url("family", resident.id)]
