@@ -15,10 +15,10 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -27,8 +27,33 @@ from safehood.protocol import build_topic
 
 from . import _physics as physics
 from ._community import BuildingSpec, HouseholdSpec, ResidentSpec
+from ._edits import (
+    RELIABLE,
+    WILL,
+    Arrive,
+    BandOff,
+    BandWindow,
+    DoorCycle,
+    Edit,
+    Emit,
+    FailingBattery,
+    Flow,
+    HoldDoor,
+    Label,
+    LetIn,
+    Override,
+    Silence,
+    SilentDeathLabel,
+    Skip,
+    Smoke,
+    SmokeProfile,
+    Status,
+    Visit,
+    Wet,
+)
 from ._population import DeviceTraits
 from ._rng import np_rng, py_rng
+from ._routines import Routines
 from ._timeline import (
     AWAY,
     CHORES,
@@ -46,14 +71,7 @@ from ._timeline import (
     VISIT,
     WANDER,
     WASH,
-    DayPlan,
     Segment,
-    Timeline,
-    dates_between,
-    local_date,
-    night,
-    plan_day,
-    visitor,
 )
 from .const import (
     BATTERY_LOW_PCT,
@@ -80,9 +98,6 @@ from .const import (
     WEARABLE_AWAKE_PERIOD_MS,
 )
 
-RELIABLE = 1  # retried until delivered: events, and windows a scenario depends on
-WILL = 2  # a last will: the broker publishes it, the simulator only cuts the connection
-
 Raw = tuple[int, str, str, dict[str, Any], int]
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -101,37 +116,6 @@ class Radio:
             value = getattr(self, name)
             if not 0.0 <= value < 0.5:
                 raise ValueError(f"radio {name} probability must be in [0, 0.5), got {value}")
-
-
-@dataclass(slots=True)
-class SmokeProfile:
-    """Obscuration, temperature and CO above the baseline of one detector, from ``start``.
-
-    The functions take seconds since ``start``. :meth:`HouseholdUnit._profile` samples it
-    every 10 s and records in ``result`` when the detector went into and out of alarm.
-    """
-
-    start: int
-    end: int
-    smoke: Callable[[float], float]
-    temp: Callable[[float], float] = lambda s: 0.0
-    co: Callable[[float], float] = lambda s: 0.0
-    result: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """Someone who is not a resident: a guest, staff coming to help, or an intruder.
-
-    ``credential`` unlocks the door on arrival (``inside``: a resident opens for them);
-    ``door`` False means they come and go without a normal door cycle (an intruder).
-    """
-
-    start: int
-    end: int
-    rooms: tuple[str, ...]
-    credential: str = "inside"
-    door: bool = True
 
 
 @dataclass(slots=True)
@@ -423,11 +407,7 @@ class HouseholdUnit(_Unit):
         self.spec = spec
         self.zone = spec.zone
         d = spec.devices
-        self.timelines: dict[str, Timeline] = {r.id: Timeline() for r in spec.residents}
-        self._plans: dict[tuple[str, int], DayPlan] = {}
-        self._visit_days: set[int] = set()
-        self.visits: list[Visit] = []
-        self.horizon = 0
+        self.routines = Routines(spec, seed, origin_ms, end_ms)
         self.arrival_credentials: dict[tuple[str, int], str] = {}
         self.door_holds: list[tuple[int, int]] = []
         self.smoke_profiles: dict[str, list[SmokeProfile]] = {d.smoke_kitchen: [], d.smoke_hall: []}
@@ -436,8 +416,6 @@ class HouseholdUnit(_Unit):
         self.band_off: dict[str, list[tuple[int, int]]] = {}
         self.motion_pending: dict[str, list[int]] = {dev: [] for _, dev in d.motion}
         self.motion_state: dict[str, tuple[int | None, bool]] = {dev: (None, False) for _, dev in d.motion}
-        self.scenarios: list[Any] = []
-        self.applied: set[int] = set()
         rng = py_rng(seed, "household-devices", spec.index)
         self.phase = {dev: rng.randrange(SMOKE_PERIOD_MS) for dev in (d.smoke_kitchen, d.smoke_hall)}
         self.phase[d.leak] = rng.randrange(LEAK_PERIOD_MS)
@@ -446,81 +424,8 @@ class HouseholdUnit(_Unit):
         self._offsets: dict[int, int] = {}
         for device_id in spec.device_ids():
             self.add_status(device_id, spec.kind_of(device_id), spec.device_traits.get(device_id))
-        self.ensure(origin_ms + DAY_MS)
 
-    # -- timelines ---------------------------------------------------------------------------
-
-    def resident(self, resident_id: str) -> ResidentSpec:
-        for r in self.spec.residents:
-            if r.id == resident_id:
-                return r
-        raise KeyError(resident_id)
-
-    def _plan(self, resident: ResidentSpec, day: Any) -> DayPlan:
-        key = (resident.id, day.toordinal())
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = plan_day(self.seed, self.spec, resident, day)
-            self._plans[key] = plan
-        return plan
-
-    def ensure(self, until: int) -> None:
-        """Generate routines (and visits) at least until ``until``."""
-        if until <= self.horizon:
-            return
-        start = self.origin_ms - DAY_MS if self.horizon == 0 else self.horizon
-        days = dates_between(self.zone, start, until + DAY_MS)
-        for r in self.spec.residents:
-            timeline = self.timelines[r.id]
-            for day in days:
-                plan = self._plan(r, day)
-                if timeline.segments and plan.wake < timeline.end:
-                    continue
-                following = self._plan(r, day.fromordinal(day.toordinal() + 1))
-                timeline.extend(list(plan.segments))
-                timeline.extend(night(self.seed, self.spec, r, plan, following.wake))
-        for day in days:
-            if day.toordinal() in self._visit_days:
-                continue
-            self._visit_days.add(day.toordinal())
-            slot = visitor(self.seed, self.spec, day)
-            if slot is not None and self.someone_home(slot[0]):
-                self.visits.append(Visit(slot[0], slot[1], ("living",)))
-        self.horizon = min(t.end for t in self.timelines.values())
-
-    def someone_home(self, t: int) -> bool:
-        for timeline in self.timelines.values():
-            seg = timeline.at(t)
-            if seg is not None and seg.home:
-                return True
-        return False
-
-    def cooking_at(self, t: int) -> bool:
-        for timeline in self.timelines.values():
-            seg = timeline.at(t)
-            if seg is not None and seg.act == COOK:
-                return True
-        return False
-
-    # -- scenario helpers ----------------------------------------------------------------------
-
-    def find_time(self, resident_id: str, at: int, ok: Callable[[Segment], bool],
-                  within_ms: int = 6 * HOUR_MS, margin_ms: int = 30_000) -> tuple[int, Segment] | None:
-        """The first moment from ``at`` (within ``within_ms``) at which ``ok(segment)`` holds."""
-        timeline = self.timelines[resident_id]
-        for seg in timeline.segments:
-            if seg.end <= at + margin_ms or not ok(seg):
-                continue
-            if seg.start > at + within_ms:
-                return None
-            t = max(at, seg.start + margin_ms)
-            if t < seg.end - margin_ms:
-                return t, seg
-        return None
-
-    def override(self, resident_id: str, start: int, end: int, segments: list[Segment]) -> None:
-        self.ensure(end + HOUR_MS)
-        self.timelines[resident_id].override(start, end, segments)
+    # -- edits -----------------------------------------------------------------------------------
 
     def add_flow(self, t: int, seconds: float, lpm: float) -> None:
         """Water through the main meter from ``t`` for ``seconds`` at ``lpm`` litres a minute."""
@@ -568,24 +473,89 @@ class HouseholdUnit(_Unit):
             payload["hr_bpm"] = _between(self.rng, lo, hi)
         self.emit(t, resident.wearable, "telemetry", payload, flags)
 
-    def kill(self, device_id: str, start: int, end: int) -> None:
-        self.dead.setdefault(device_id, []).append((start, end))
+    def apply(self, edits: Iterable[Edit]) -> None:
+        """Carry out a scenario's edits, in order (see :mod:`._edits`)."""
+        for edit in edits:
+            match edit:
+                case Emit(ts, device_id, channel, payload, flags):
+                    self.emit(ts, device_id, channel, payload, flags)
+                case BandWindow(resident, t, window, activity, flags):
+                    self.window(resident, t, window, activity, flags)
+                case DoorCycle(t, credential, open_ms, lock, unlock, then):
+                    closed = self.door_cycle(t, credential, open_ms, lock, unlock)
+                    if then is not None:
+                        self.apply(then(closed))
+                case Override(resident_id, start, end, segments):
+                    self.routines.override(resident_id, start, end, segments)
+                case Flow(t, seconds, lpm):
+                    self.add_flow(t, seconds, lpm)
+                case Wet(start, end):
+                    self.wet.append((start, end))
+                case Smoke(device_id, profile):
+                    self.smoke_profiles[device_id].append(profile)
+                case Arrive(visit):
+                    self.routines.visits.append(visit)
+                case HoldDoor(start, end):
+                    self.door_holds.append((start, end))
+                case BandOff(resident_id, start, end):
+                    self.band_off.setdefault(resident_id, []).append((start, end))
+                case LetIn(resident_id, t, credential):
+                    self.arrival_credentials[(resident_id, t)] = credential
+                case Silence(device_id, start, end):
+                    self.dead.setdefault(device_id, []).append((start, end))
+                case Status(device_id, t):
+                    self.status(self.status_spec(device_id), t)
+                case FailingBattery(device_id, low_at):
+                    self.status_spec(device_id).low_at = low_at
+                case Label(fields, done):
+                    self._pending_label(self.label(**fields), done)
+                case SilentDeathLabel(device_id, death, back, fields):
+                    self._silent_death(device_id, death, back, self.label(**fields))
+                case Skip(why):
+                    self.stats["skipped"] += 1
+                    self.skipped.append(why)
+                case _:
+                    assert_never(edit)
+
+    def _pending_label(self, label: dict[str, Any],
+                       done: Callable[[], dict[str, int] | None] | None) -> None:
+        if done is None:
+            return
+
+        def finish() -> bool:
+            last = done()
+            if last is None:
+                return False
+            label.update(last)
+            return True
+
+        self.finishers.append(finish)
+
+    def _silent_death(self, device_id: str, death: int, back: int, label: dict[str, Any]) -> None:
+        self.watch[device_id] = (death, self.origin_ms)
+
+        def finish() -> bool:
+            death, last = self.watch[device_id]
+            if self.window_end <= death:
+                return False
+            label["start"] = last
+            label["end"] = back
+            return True
+
+        self.finishers.append(finish)
 
     # -- per window ----------------------------------------------------------------------------
 
     def run(self, a: int, b: int) -> tuple[list[bytes], list[dict[str, Any]]]:
         """Everything published in ``[a, b)`` and the labels finished by then.
 
-        The scenarios due must have been applied first (:func:`._scenarios.apply_due`).
+        The edits of the scenarios due must have been applied first (:meth:`apply`).
         """
-        self.ensure(b + 2 * DAY_MS)
-        for timeline in self.timelines.values():
-            timeline.prune(a - DAY_MS)
-        if len(self._plans) > 64:
-            oldest = local_date(self.zone, a - 2 * DAY_MS).toordinal()
-            self._plans = {k: v for k, v in self._plans.items() if k[1] >= oldest}
+        routines = self.routines
+        routines.ensure(b + 2 * DAY_MS)
+        routines.forget_before(a)
         self._residents(a, b)
-        for visit in self.visits:
+        for visit in routines.visits:
             if a <= visit.start < b and self._admitted(visit):
                 self._visit(visit)
         self._motion(b)
@@ -598,7 +568,7 @@ class HouseholdUnit(_Unit):
         transitions: list[tuple[int, str]] = []
         wearers = {r.id: r for r in self.spec.wearers}
         for r in self.spec.residents:
-            timeline = self.timelines[r.id]
+            timeline = self.routines.timelines[r.id]
             prev: Segment | None = None
             segments = timeline.starting_in(a, b)
             current = timeline.at(a)
@@ -619,7 +589,7 @@ class HouseholdUnit(_Unit):
                 if r.id in wearers:
                     self._segment_wear(wearers[r.id], prev, seg)
                 prev = seg
-        for visit in self.visits:
+        for visit in self.routines.visits:
             if not visit.door or not self._admitted(visit):
                 continue
             if a <= visit.start < b:
@@ -664,7 +634,7 @@ class HouseholdUnit(_Unit):
         """A guest only gets in if someone at home is able to open the door."""
         if visit.credential != "inside":
             return True
-        for timeline in self.timelines.values():
+        for timeline in self.routines.timelines.values():
             seg = timeline.at(visit.start)
             if seg is not None and seg.home and seg.act not in STILL:
                 return True
@@ -784,7 +754,7 @@ class HouseholdUnit(_Unit):
             t = phase + math.ceil((a - phase) / SMOKE_PERIOD_MS) * SMOKE_PERIOD_MS
             while t < b:
                 if not profiles or not any(p.start <= t < p.end for p in profiles):
-                    cooking = room == "kitchen" and self.cooking_at(t)
+                    cooking = room == "kitchen" and self.routines.cooking_at(t)
                     # Sensor noise is drawn uniform: cheaper than gauss, and just as plausible.
                     u = rng.random()
                     smoke = 0.3 + 0.4 * u if cooking else 0.05 + 0.15 * u
