@@ -10,13 +10,10 @@ does not depend on how units are grouped into chunks.
 
 from __future__ import annotations
 
-import bisect
 import math
-import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, assert_never
 from zoneinfo import ZoneInfo
@@ -46,22 +43,20 @@ from ._edits import (
     SilentDeathLabel,
     Skip,
     Smoke,
-    SmokeProfile,
     Status,
     Visit,
     Wet,
 )
 from ._population import DeviceTraits
-from ._rng import np_rng, py_rng
+from ._rng import between, inside, np_rng, py_rng
 from ._routines import Routines
+from ._sensors import MotionSensors, SmokeDetectors, WaterSensors, offset_s
 from ._timeline import (
     AWAY,
     CHORES,
     CLEAN,
-    COLLAPSED,
     COOK,
     EAT,
-    FALLEN,
     NAP,
     SHOWER,
     SIT,
@@ -79,19 +74,11 @@ from .const import (
     DUPLICATE_DELAY_MS,
     HOUR_MS,
     LEAK_PERIOD_MS,
-    METER_ACTIVE_LPM,
-    METER_PERIOD_MS,
     MINUTE_MS,
-    OCCUPANCY_TIMEOUT_MS,
     OUT,
-    PIR_BLIND_MS,
     RETRIES,
     RETRY_DELAY_MS,
-    SMOKE_ALARM,
-    SMOKE_FAST_PERIOD_MS,
-    SMOKE_MAX,
     SMOKE_PERIOD_MS,
-    SMOKE_PREALARM,
     STATUS_PERIOD_MAX_S,
     STATUS_PERIOD_MIN_S,
     WEARABLE_ASLEEP_PERIOD_MS,
@@ -212,7 +199,7 @@ class _Unit:
 
     def status(self, spec: _StatusSpec, t: int, online: bool = True) -> None:
         payload: dict[str, Any] = {"ts": t, "online": online, "battery": self.battery(spec, t),
-                                   "rssi": spec.rssi + _between(self.rng, -3, 3)}
+                                   "rssi": spec.rssi + between(self.rng, -3, 3)}
         self.emit(t, spec.device_id, "status", payload)
 
     def _statuses(self, a: int, b: int) -> None:
@@ -387,15 +374,6 @@ _WEAR: dict[str, tuple[str, str, int]] = {
     TOILET: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
 }
 
-# act -> seconds between motion detections while someone does it (None: no motion at all)
-_MOTION_GAP_S: dict[str, tuple[int, int] | None] = {
-    SLEEP: (1800, 5400), NAP: (1200, 3000),
-    SIT: (180, 600), EAT: (120, 360), VISIT: (120, 420),
-    COOK: (75, 240), CLEAN: (75, 240), CHORES: (75, 240), WASH: (75, 180),
-    SHOWER: (90, 240), TOILET: (75, 180),
-    FALLEN: None, COLLAPSED: None, AWAY: None, WANDER: None,
-}
-
 
 class HouseholdUnit(_Unit):
     """One household's devices, driven by its residents' routines and its scenarios."""
@@ -410,33 +388,19 @@ class HouseholdUnit(_Unit):
         self.routines = Routines(spec, seed, origin_ms, end_ms)
         self.arrival_credentials: dict[tuple[str, int], str] = {}
         self.door_holds: list[tuple[int, int]] = []
-        self.smoke_profiles: dict[str, list[SmokeProfile]] = {d.smoke_kitchen: [], d.smoke_hall: []}
-        self.flows: dict[int, float] = {}
-        self.wet: list[tuple[int, int]] = []
         self.band_off: dict[str, list[tuple[int, int]]] = {}
-        self.motion_pending: dict[str, list[int]] = {dev: [] for _, dev in d.motion}
-        self.motion_state: dict[str, tuple[int | None, bool]] = {dev: (None, False) for _, dev in d.motion}
         rng = py_rng(seed, "household-devices", spec.index)
-        self.phase = {dev: rng.randrange(SMOKE_PERIOD_MS) for dev in (d.smoke_kitchen, d.smoke_hall)}
-        self.phase[d.leak] = rng.randrange(LEAK_PERIOD_MS)
-        self.phase[d.meter] = rng.randrange(15) * MINUTE_MS
-        self.warmth = rng.uniform(-1.5, 1.5)
-        self._offsets: dict[int, int] = {}
+        smoke_phases = {dev: rng.randrange(SMOKE_PERIOD_MS) for dev in (d.smoke_kitchen, d.smoke_hall)}
+        leak_phase = rng.randrange(LEAK_PERIOD_MS)
+        meter_phase = rng.randrange(15) * MINUTE_MS
+        self.motion = MotionSensors(d, self.rng, self.emit)
+        self.water = WaterSensors(d, self.rng, self.emit, meter_phase, leak_phase)
+        self.smoke = SmokeDetectors(d, self.rng, self.emit, spec.zone, smoke_phases,
+                                    rng.uniform(-1.5, 1.5), self.routines.cooking_at)
         for device_id in spec.device_ids():
             self.add_status(device_id, spec.kind_of(device_id), spec.device_traits.get(device_id))
 
     # -- edits -----------------------------------------------------------------------------------
-
-    def add_flow(self, t: int, seconds: float, lpm: float) -> None:
-        """Water through the main meter from ``t`` for ``seconds`` at ``lpm`` litres a minute."""
-        flows = self.flows
-        end = t + int(seconds * 1000)
-        cursor = t
-        while cursor < end:
-            minute = cursor // MINUTE_MS
-            upto = min(end, (minute + 1) * MINUTE_MS)
-            flows[minute] = flows.get(minute, 0.0) + lpm * (upto - cursor) / MINUTE_MS
-            cursor = upto
 
     def door_cycle(self, t: int, credential: str | None, open_ms: int | None = None,
                    lock: bool = True, unlock: bool = True) -> int:
@@ -444,14 +408,14 @@ class HouseholdUnit(_Unit):
         d = self.spec.devices
         rng = self.rng
         if unlock and credential is not None:
-            unlocked = t - _between(rng, 4000, 10000)
+            unlocked = t - between(rng, 4000, 10000)
             self.emit(unlocked, d.lock, "event", {"ts": unlocked, "kind": "door", "event": "unlock",
                                                  "credential": credential}, RELIABLE)
         self._door(t, True)
-        closed = t + (open_ms if open_ms is not None else _between(rng, 4000, 12000))
+        closed = t + (open_ms if open_ms is not None else between(rng, 4000, 12000))
         self._door(closed, False)
         if lock:
-            locked = closed + _between(rng, 8000, 20000)
+            locked = closed + between(rng, 8000, 20000)
             self.emit(locked, d.lock, "event", {"ts": locked, "kind": "door", "event": "lock"},
                       RELIABLE)
         return closed
@@ -470,7 +434,7 @@ class HouseholdUnit(_Unit):
                                    "hz": window.hz}
         if window.worn:
             lo, hi = physics.HEART_RATE_BPM[activity]
-            payload["hr_bpm"] = _between(self.rng, lo, hi)
+            payload["hr_bpm"] = between(self.rng, lo, hi)
         self.emit(t, resident.wearable, "telemetry", payload, flags)
 
     def apply(self, edits: Iterable[Edit]) -> None:
@@ -488,11 +452,11 @@ class HouseholdUnit(_Unit):
                 case Override(resident_id, start, end, segments):
                     self.routines.override(resident_id, start, end, segments)
                 case Flow(t, seconds, lpm):
-                    self.add_flow(t, seconds, lpm)
+                    self.water.add_flow(t, seconds, lpm)
                 case Wet(start, end):
-                    self.wet.append((start, end))
+                    self.water.wet.append((start, end))
                 case Smoke(device_id, profile):
-                    self.smoke_profiles[device_id].append(profile)
+                    self.smoke.profiles[device_id].append(profile)
                 case Arrive(visit):
                     self.routines.visits.append(visit)
                 case HoldDoor(start, end):
@@ -557,10 +521,10 @@ class HouseholdUnit(_Unit):
         self._residents(a, b)
         for visit in routines.visits:
             if a <= visit.start < b and self._admitted(visit):
-                self._visit(visit)
-        self._motion(b)
-        self._smoke(a, b)
-        self._water(a, b)
+                self.motion.visit(visit)
+        self.motion.run(b)
+        self.smoke.run(a, b)
+        self.water.run(a, b)
         self._statuses(a, b)
         return self.finalize(a, b)
 
@@ -577,8 +541,8 @@ class HouseholdUnit(_Unit):
             for seg in segments:
                 if prev is None:
                     prev = timeline.before(seg)
-                self._segment_motion(prev, seg)
-                self._segment_water(seg)
+                self.motion.segment(prev, seg)
+                self.water.segment(seg)
                 if seg.start >= a and prev is not None and prev.home != seg.home:
                     if seg.home:
                         credential = self.arrival_credentials.get(
@@ -606,30 +570,6 @@ class HouseholdUnit(_Unit):
                 continue  # the door stands open: they walk through it
             self.door_cycle(t, credential)
 
-    def _segment_motion(self, prev: Segment | None, seg: Segment) -> None:
-        rng = self.rng
-        pending = self.motion_pending
-        d = self.spec.devices
-        hall = d.motion_in("hall")
-        if prev is not None and prev.place != seg.place and hall is not None:
-            if seg.home and prev.home and "hall" not in (seg.place, prev.place):
-                pending[hall].append(seg.start - _between(rng, 1000, 4000))
-            elif seg.home and not prev.home:
-                pending[hall].append(seg.start + _between(rng, 3000, 8000))
-            elif prev.home and not seg.home:
-                pending[hall].append(seg.start - _between(rng, 15000, 30000))
-        gap = _MOTION_GAP_S.get(seg.act)
-        sensor = d.motion_in(seg.place) if seg.home else None
-        if gap is None or sensor is None:
-            return
-        times = pending[sensor]
-        lo, hi = gap
-        t = seg.start + _between(rng, 2000, 8000)
-        end = seg.end
-        while t < end:
-            times.append(t)
-            t += _between(rng, lo, hi) * 1000
-
     def _admitted(self, visit: Visit) -> bool:
         """A guest only gets in if someone at home is able to open the door."""
         if visit.credential != "inside":
@@ -639,68 +579,6 @@ class HouseholdUnit(_Unit):
             if seg is not None and seg.home and seg.act not in STILL:
                 return True
         return False
-
-    def _visit(self, visit: Visit) -> None:
-        rng = self.rng
-        d = self.spec.devices
-        hall = d.motion_in("hall")
-        if hall is not None:
-            self.motion_pending[hall].append(visit.start + _between(rng, 3000, 8000))
-            self.motion_pending[hall].append(visit.end - rng.randint(10000, 30000))
-        span = (visit.end - visit.start) // len(visit.rooms)
-        for i, room in enumerate(visit.rooms):
-            sensor = d.motion_in(room)
-            if sensor is None:
-                continue
-            t = visit.start + i * span + rng.randint(5000, 15000)
-            end = visit.start + (i + 1) * span
-            while t < end:
-                self.motion_pending[sensor].append(t)
-                t += rng.randint(60, 300) * 1000
-
-    def _motion(self, b: int) -> None:
-        for sensor, pending in self.motion_pending.items():
-            if not pending:
-                continue
-            pending.sort()
-            cut = bisect.bisect_left(pending, b)
-            now, self.motion_pending[sensor] = pending[:cut], pending[cut:]
-            last, occupied = self.motion_state[sensor]
-            for t in now:
-                if last is not None and t - last < PIR_BLIND_MS:
-                    continue
-                if occupied and last is not None and t - last >= OCCUPANCY_TIMEOUT_MS:
-                    off = last + OCCUPANCY_TIMEOUT_MS
-                    self.emit(off, sensor, "telemetry", {"ts": off, "kind": "motion", "occupancy": False})
-                    occupied = False
-                self.emit(t, sensor, "event", {"ts": t, "kind": "motion", "event": "motion"})
-                if not occupied:
-                    self.emit(t, sensor, "telemetry", {"ts": t, "kind": "motion", "occupancy": True})
-                    occupied = True
-                last = t
-            if occupied and last is not None and last + OCCUPANCY_TIMEOUT_MS < b \
-                    and not self.motion_pending[sensor]:
-                off = last + OCCUPANCY_TIMEOUT_MS
-                self.emit(off, sensor, "telemetry", {"ts": off, "kind": "motion", "occupancy": False})
-                occupied = False
-            self.motion_state[sensor] = (last, occupied)
-
-    def _segment_water(self, seg: Segment) -> None:
-        rng = self.rng
-        act = seg.act
-        dur_s = (seg.end - seg.start) / 1000
-        if act == TOILET:
-            self.add_flow(seg.end - 60_000, 40, 9.0)
-            self.add_flow(seg.end - 18_000, 15, 4.0)
-        elif act == WASH:
-            self.add_flow(seg.start + 30_000, min(180, max(20, dur_s - 60)), 4.0)
-        elif act == SHOWER:
-            self.add_flow(seg.start + 60_000, max(60, dur_s - 180), rng.uniform(7, 9))
-        elif act == COOK:
-            self.add_flow(seg.start + 60_000, 30, 5.0)
-            self.add_flow(seg.start + int(dur_s * 500), 20, 5.0)
-        elif act == CLEAN:
-            self.add_flow(seg.start + 30_000, min(240, max(30, dur_s - 60)), 5.0)
 
     def _segment_wear(self, r: ResidentSpec, prev: Segment | None, seg: Segment) -> None:
         plan = _WEAR.get(seg.act)
@@ -713,127 +591,23 @@ class HouseholdUnit(_Unit):
             change = "stairs"
         if prev is not None and prev.act == seg.act and prev.place == seg.place:
             change = ""
-        t = seg.start + _between(rng, 1000, 5000)
-        if change and t < seg.end and not (off and _inside(off, t)):
+        t = seg.start + between(rng, 1000, 5000)
+        if change and t < seg.end and not (off and inside(off, t)):
             self.window(r, t, physics.ACTIVITY_WINDOWS[change](self.nrng), change, 0)
         t = seg.start + period
         while t < seg.end - 30_000:
             kind = periodic
             if seg.act == AWAY and rng.random() < 0.3:
                 kind = "sitting"
-            if off and _inside(off, t):
+            if off and inside(off, t):
                 kind = "off_wrist"
             self.window(r, t, physics.ACTIVITY_WINDOWS[kind](self.nrng), kind, 0)
             t += period
 
     # -- smoke, water --------------------------------------------------------------------------
 
-    def ambient(self, t: int, room: str) -> float:
-        """Room temperature: a daily swing around the household's own level."""
-        hour = (t // 1000 + self._utc_offset_s(t)) % 86400 / 3600
-        base = 20.5 + self.warmth + 1.5 * math.sin(2 * math.pi * (hour - 9) / 24)
-        return base - (0.5 if room == "hall" else 0.0)
-
-    def _utc_offset_s(self, t: int) -> int:
-        hour = t // HOUR_MS
-        offset = self._offsets.get(hour)
-        if offset is None:
-            offset = _offset_s(self.zone, hour * HOUR_MS)
-            self._offsets[hour] = offset
-        return offset
-
-    def _smoke(self, a: int, b: int) -> None:
-        d = self.spec.devices
-        rng = self.rng
-        for device_id, room in ((d.smoke_kitchen, "kitchen"), (d.smoke_hall, "hall")):
-            profiles = self.smoke_profiles[device_id]
-            for profile in profiles:
-                if a <= profile.start < b:
-                    self._profile(device_id, room, profile)
-            phase = self.phase[device_id]
-            t = phase + math.ceil((a - phase) / SMOKE_PERIOD_MS) * SMOKE_PERIOD_MS
-            while t < b:
-                if not profiles or not any(p.start <= t < p.end for p in profiles):
-                    cooking = room == "kitchen" and self.routines.cooking_at(t)
-                    # Sensor noise is drawn uniform: cheaper than gauss, and just as plausible.
-                    u = rng.random()
-                    smoke = 0.3 + 0.4 * u if cooking else 0.05 + 0.15 * u
-                    temp = self.ambient(t, room) + (1.0 + 1.5 * u if cooking else 0.0)
-                    self.emit(t, device_id, "telemetry", {
-                        "ts": t, "kind": "smoke", "smoke": round(smoke, 2),
-                        "temp_c": round(temp + 0.2 * rng.random() - 0.1, 1),
-                        "co_ppm": round(0.2 + 1.6 * rng.random(), 1),
-                    })
-                t += SMOKE_PERIOD_MS
-
-    def _profile(self, device_id: str, room: str, profile: SmokeProfile) -> None:
-        """Sample a smoke episode every 10 s; report fast while above the pre-alarm level."""
-        rng = self.rng
-        alarmed = False
-        last_report = -(10**15)
-        t = profile.start
-        while t < profile.end:
-            s = (t - profile.start) / 1000
-            smoke = min(SMOKE_MAX, max(0.0, rng.gauss(0.12, 0.04) + profile.smoke(s)))
-            temp = min(200.0, self.ambient(t, room) + profile.temp(s) + rng.gauss(0, 0.1))
-            co = min(10_000.0, max(0.0, rng.gauss(1.0, 0.5) + profile.co(s)))
-            if smoke >= SMOKE_PREALARM or t - last_report >= SMOKE_PERIOD_MS:
-                self.emit(t, device_id, "telemetry", {
-                    "ts": t, "kind": "smoke", "smoke": round(smoke, 2), "temp_c": round(temp, 1),
-                    "co_ppm": round(co, 1),
-                })
-                last_report = t
-            if smoke >= SMOKE_PREALARM:
-                profile.result.setdefault("prealarm", t)
-                profile.result["above_prealarm_until"] = t + SMOKE_FAST_PERIOD_MS
-            if not alarmed and smoke >= SMOKE_ALARM:
-                alarmed = True
-                profile.result.setdefault("alarm", t)
-                self.emit(t, device_id, "event", {"ts": t, "kind": "smoke", "event": "alarm"}, RELIABLE)
-            elif alarmed and smoke < SMOKE_ALARM * 0.75:
-                alarmed = False
-                profile.result["clear"] = t
-                self.emit(t, device_id, "event", {"ts": t, "kind": "smoke", "event": "clear"}, RELIABLE)
-            t += SMOKE_FAST_PERIOD_MS
-        profile.result["done"] = 1
-
-    def _water(self, a: int, b: int) -> None:
-        d = self.spec.devices
-        flows = self.flows
-        rng = self.rng
-        for minute in sorted(m for m in flows if a <= (m + 1) * MINUTE_MS < b):
-            litres = flows[minute]
-            if litres >= METER_ACTIVE_LPM:
-                t = (minute + 1) * MINUTE_MS + _between(rng, 500, 2500)
-                self.emit(t, d.meter, "telemetry",
-                          {"ts": t, "kind": "water", "flow_lpm": round(litres, 2)})
-        phase = self.phase[d.meter]
-        tick = phase + math.ceil((a - phase) / METER_PERIOD_MS) * METER_PERIOD_MS
-        while tick < b:
-            first = tick // MINUTE_MS - 15
-            litres = sum(flows.get(m, 0.0) for m in range(first, first + 15))
-            t = tick + 31_000
-            self.emit(t, d.meter, "telemetry",
-                      {"ts": t, "kind": "water", "flow_lpm": round(litres / 15, 2)})
-            tick += METER_PERIOD_MS
-        stale = (a - 2 * HOUR_MS) // MINUTE_MS
-        for minute in [m for m in flows if m < stale]:
-            del flows[minute]
-        phase = self.phase[d.leak]
-        t = phase + math.ceil((a - phase) / LEAK_PERIOD_MS) * LEAK_PERIOD_MS
-        while t < b:
-            if not _inside(self.wet, t):
-                self.emit(t, d.leak, "telemetry", {"ts": t, "kind": "water", "leak": False})
-            t += LEAK_PERIOD_MS
 
 
-def _between(rng: random.Random, lo: int, hi: int) -> int:
-    """``rng.randint(lo, hi)`` without its overhead (it shows in the profile)."""
-    return lo + int(rng.random() * (hi - lo + 1))
-
-
-def _inside(intervals: list[tuple[int, int]], t: int) -> bool:
-    return any(lo <= t < hi for lo, hi in intervals)
 
 
 class BuildingUnit(_Unit):
@@ -872,22 +646,18 @@ class BuildingUnit(_Unit):
         t = a
         closed_until = a
         while True:
-            hour = (t // 1000 + _offset_s(self.zone, t)) % 86400 / 3600
+            hour = (t // 1000 + offset_s(self.zone, t)) % 86400 / 3600
             per_hour = self.spec.households * (0.45 if 7 <= hour < 21 else 0.02)
             t += int(rng.expovariate(per_hour / HOUR_MS)) + 1 if per_hour > 0 else HOUR_MS
             if t >= b:
                 return
             if t < closed_until + 2000:
                 continue
-            closed = t + _between(rng, 4000, 15000)
+            closed = t + between(rng, 4000, 15000)
             self.emit(t, door, "event", {"ts": t, "kind": "door", "event": "open"})
             self.emit(t, door, "telemetry", {"ts": t, "kind": "door", "open": True})
             self.emit(closed, door, "event", {"ts": closed, "kind": "door", "event": "close"})
             self.emit(closed, door, "telemetry", {"ts": closed, "kind": "door", "open": False})
             closed_until = closed
 
-
-def _offset_s(zone: Any, t: int) -> int:
-    offset = datetime.fromtimestamp(t / 1000, tz=UTC).astimezone(zone).utcoffset()
-    return int(offset.total_seconds()) if offset is not None else 0
 
