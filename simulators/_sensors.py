@@ -1,4 +1,5 @@
-"""A household's sensors that follow what its people do: motion, water, smoke.
+"""A household's devices that follow what its people do: motion, water, smoke, the front
+door, the bands.
 
 Each group keeps its own state and sends through the unit's ``send`` (so the unit numbers
 and transmits everything), drawing from the unit's random source in the order the unit
@@ -15,7 +16,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from ._community import HouseholdDevices
+import numpy as np
+
+from . import _physics as physics
+from ._community import HouseholdDevices, ResidentSpec
 from ._edits import RELIABLE, SmokeProfile, Visit
 from ._rng import between, inside
 from ._timeline import (
@@ -43,12 +47,15 @@ from .const import (
     METER_PERIOD_MS,
     MINUTE_MS,
     OCCUPANCY_TIMEOUT_MS,
+    OUT,
     PIR_BLIND_MS,
     SMOKE_ALARM,
     SMOKE_FAST_PERIOD_MS,
     SMOKE_MAX,
     SMOKE_PERIOD_MS,
     SMOKE_PREALARM,
+    WEARABLE_ASLEEP_PERIOD_MS,
+    WEARABLE_AWAKE_PERIOD_MS,
 )
 
 
@@ -305,6 +312,122 @@ class SmokeDetectors:
                 self.emit(t, device_id, "event", {"ts": t, "kind": "smoke", "event": "clear"}, RELIABLE)
             t += SMOKE_FAST_PERIOD_MS
         profile.result["done"] = 1
+
+
+class FrontDoor:
+    """The front door's contact and its lock: who comes and goes by which credential, and
+    when the door stands open so that people walk through without a cycle."""
+
+    def __init__(self, devices: HouseholdDevices, rng: random.Random, send: Send) -> None:
+        self.devices = devices
+        self.rng = rng
+        self.emit = send
+        self.credentials: dict[tuple[str, int], str] = {}  # (resident, arrival) -> credential
+        self.holds: list[tuple[int, int]] = []
+
+    def credential(self, resident_id: str, t: int) -> str:
+        """What ``resident_id``, coming home at ``t``, unlocks the door with."""
+        return self.credentials.get((resident_id, t), f"fingerprint:{resident_id}")
+
+    def pass_through(self, transitions: list[tuple[int, str]]) -> None:
+        """A door cycle for each ``(time, credential)`` of people coming or going."""
+        transitions.sort(key=lambda x: x[0])
+        last = -(10**15)
+        for t, credential in transitions:
+            if t - last < 60_000:
+                continue  # walked through together with the one before
+            last = t
+            if any(lo - 30_000 <= t < hi + 30_000 for lo, hi in self.holds):
+                continue  # the door stands open: they walk through it
+            self.cycle(t, credential)
+
+    def cycle(self, t: int, credential: str | None, open_ms: int | None = None,
+                   lock: bool = True, unlock: bool = True) -> int:
+        """Unlock, open at ``t``, close, lock again; returns when the door closed."""
+        d = self.devices
+        rng = self.rng
+        if unlock and credential is not None:
+            unlocked = t - between(rng, 4000, 10000)
+            self.emit(unlocked, d.lock, "event", {"ts": unlocked, "kind": "door", "event": "unlock",
+                                                 "credential": credential}, RELIABLE)
+        self._door(t, True)
+        closed = t + (open_ms if open_ms is not None else between(rng, 4000, 12000))
+        self._door(closed, False)
+        if lock:
+            locked = closed + between(rng, 8000, 20000)
+            self.emit(locked, d.lock, "event", {"ts": locked, "kind": "door", "event": "lock"},
+                      RELIABLE)
+        return closed
+
+    def _door(self, t: int, is_open: bool) -> None:
+        door = self.devices.door
+        self.emit(t, door, "event", {"ts": t, "kind": "door", "event": "open" if is_open else "close"},
+                  RELIABLE)
+        self.emit(t, door, "telemetry", {"ts": t, "kind": "door", "open": is_open})
+
+
+# act -> (window when it starts, periodic window, period)
+_WEAR: dict[str, tuple[str, str, int]] = {
+    SLEEP: ("lie_down", "lying", WEARABLE_ASLEEP_PERIOD_MS),
+    NAP: ("lie_down", "lying", WEARABLE_ASLEEP_PERIOD_MS),
+    SIT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
+    EAT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
+    VISIT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
+    AWAY: ("stairs", "walking", WEARABLE_AWAKE_PERIOD_MS),
+    WANDER: ("stairs", "walking", 10 * MINUTE_MS),
+    COOK: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
+    CLEAN: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
+    CHORES: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
+    WASH: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
+    SHOWER: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
+    TOILET: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
+}
+
+
+class Bands:
+    """The residents' wearable bands: accelerometer windows by activity, off the wrist at
+    times."""
+
+    def __init__(self, rng: random.Random, nrng: np.random.Generator, send: Send) -> None:
+        self.rng = rng
+        self.nrng = nrng
+        self.emit = send
+        self.off: dict[str, list[tuple[int, int]]] = {}  # resident -> times off the wrist
+
+    def window(self, resident: ResidentSpec, t: int, window: physics.Window, activity: str,
+               flags: int = RELIABLE) -> None:
+        """Send an accelerometer window from ``resident``'s band, starting at ``t``."""
+        assert resident.wearable is not None
+        payload: dict[str, Any] = {"ts": t, "kind": "wearable", "accel": window.accel,
+                                   "hz": window.hz}
+        if window.worn:
+            lo, hi = physics.HEART_RATE_BPM[activity]
+            payload["hr_bpm"] = between(self.rng, lo, hi)
+        self.emit(t, resident.wearable, "telemetry", payload, flags)
+
+    def segment(self, r: ResidentSpec, prev: Segment | None, seg: Segment) -> None:
+        plan = _WEAR.get(seg.act)
+        if plan is None:
+            return
+        change, periodic, period = plan
+        rng = self.rng
+        off = self.off.get(r.id)
+        if prev is not None and prev.place == OUT and seg.home:
+            change = "stairs"
+        if prev is not None and prev.act == seg.act and prev.place == seg.place:
+            change = ""
+        t = seg.start + between(rng, 1000, 5000)
+        if change and t < seg.end and not (off and inside(off, t)):
+            self.window(r, t, physics.ACTIVITY_WINDOWS[change](self.nrng), change, 0)
+        t = seg.start + period
+        while t < seg.end - 30_000:
+            kind = periodic
+            if seg.act == AWAY and rng.random() < 0.3:
+                kind = "sitting"
+            if off and inside(off, t):
+                kind = "off_wrist"
+            self.window(r, t, physics.ACTIVITY_WINDOWS[kind](self.nrng), kind, 0)
+            t += period
 
 
 def offset_s(zone: ZoneInfo, t: int) -> int:

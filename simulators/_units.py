@@ -22,8 +22,7 @@ import orjson
 
 from safehood.protocol import build_topic
 
-from . import _physics as physics
-from ._community import BuildingSpec, HouseholdSpec, ResidentSpec
+from ._community import BuildingSpec, HouseholdSpec
 from ._edits import (
     RELIABLE,
     WILL,
@@ -48,24 +47,11 @@ from ._edits import (
     Wet,
 )
 from ._population import DeviceTraits
-from ._rng import between, inside, np_rng, py_rng
+from ._rng import between, np_rng, py_rng
 from ._routines import Routines
-from ._sensors import MotionSensors, SmokeDetectors, WaterSensors, offset_s
+from ._sensors import Bands, FrontDoor, MotionSensors, SmokeDetectors, WaterSensors, offset_s
 from ._timeline import (
-    AWAY,
-    CHORES,
-    CLEAN,
-    COOK,
-    EAT,
-    NAP,
-    SHOWER,
-    SIT,
-    SLEEP,
     STILL,
-    TOILET,
-    VISIT,
-    WANDER,
-    WASH,
     Segment,
 )
 from .const import (
@@ -75,14 +61,11 @@ from .const import (
     HOUR_MS,
     LEAK_PERIOD_MS,
     MINUTE_MS,
-    OUT,
     RETRIES,
     RETRY_DELAY_MS,
     SMOKE_PERIOD_MS,
     STATUS_PERIOD_MAX_S,
     STATUS_PERIOD_MIN_S,
-    WEARABLE_ASLEEP_PERIOD_MS,
-    WEARABLE_AWAKE_PERIOD_MS,
 )
 
 Raw = tuple[int, str, str, dict[str, Any], int]
@@ -357,24 +340,6 @@ class _Unit:
 
 # -- households ---------------------------------------------------------------------------
 
-# act -> (window when it starts, periodic window, period)
-_WEAR: dict[str, tuple[str, str, int]] = {
-    SLEEP: ("lie_down", "lying", WEARABLE_ASLEEP_PERIOD_MS),
-    NAP: ("lie_down", "lying", WEARABLE_ASLEEP_PERIOD_MS),
-    SIT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
-    EAT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
-    VISIT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
-    AWAY: ("stairs", "walking", WEARABLE_AWAKE_PERIOD_MS),
-    WANDER: ("stairs", "walking", 10 * MINUTE_MS),
-    COOK: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    CLEAN: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    CHORES: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    WASH: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    SHOWER: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    TOILET: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-}
-
-
 class HouseholdUnit(_Unit):
     """One household's devices, driven by its residents' routines and its scenarios."""
 
@@ -386,13 +351,12 @@ class HouseholdUnit(_Unit):
         self.zone = spec.zone
         d = spec.devices
         self.routines = Routines(spec, seed, origin_ms, end_ms)
-        self.arrival_credentials: dict[tuple[str, int], str] = {}
-        self.door_holds: list[tuple[int, int]] = []
-        self.band_off: dict[str, list[tuple[int, int]]] = {}
         rng = py_rng(seed, "household-devices", spec.index)
         smoke_phases = {dev: rng.randrange(SMOKE_PERIOD_MS) for dev in (d.smoke_kitchen, d.smoke_hall)}
         leak_phase = rng.randrange(LEAK_PERIOD_MS)
         meter_phase = rng.randrange(15) * MINUTE_MS
+        self.door = FrontDoor(d, self.rng, self.emit)
+        self.bands = Bands(self.rng, self.nrng, self.emit)
         self.motion = MotionSensors(d, self.rng, self.emit)
         self.water = WaterSensors(d, self.rng, self.emit, meter_phase, leak_phase)
         self.smoke = SmokeDetectors(d, self.rng, self.emit, spec.zone, smoke_phases,
@@ -402,41 +366,6 @@ class HouseholdUnit(_Unit):
 
     # -- edits -----------------------------------------------------------------------------------
 
-    def door_cycle(self, t: int, credential: str | None, open_ms: int | None = None,
-                   lock: bool = True, unlock: bool = True) -> int:
-        """Unlock, open at ``t``, close, lock again; returns when the door closed."""
-        d = self.spec.devices
-        rng = self.rng
-        if unlock and credential is not None:
-            unlocked = t - between(rng, 4000, 10000)
-            self.emit(unlocked, d.lock, "event", {"ts": unlocked, "kind": "door", "event": "unlock",
-                                                 "credential": credential}, RELIABLE)
-        self._door(t, True)
-        closed = t + (open_ms if open_ms is not None else between(rng, 4000, 12000))
-        self._door(closed, False)
-        if lock:
-            locked = closed + between(rng, 8000, 20000)
-            self.emit(locked, d.lock, "event", {"ts": locked, "kind": "door", "event": "lock"},
-                      RELIABLE)
-        return closed
-
-    def _door(self, t: int, is_open: bool) -> None:
-        door = self.spec.devices.door
-        self.emit(t, door, "event", {"ts": t, "kind": "door", "event": "open" if is_open else "close"},
-                  RELIABLE)
-        self.emit(t, door, "telemetry", {"ts": t, "kind": "door", "open": is_open})
-
-    def window(self, resident: ResidentSpec, t: int, window: physics.Window, activity: str,
-               flags: int = RELIABLE) -> None:
-        """Send an accelerometer window from ``resident``'s band, starting at ``t``."""
-        assert resident.wearable is not None
-        payload: dict[str, Any] = {"ts": t, "kind": "wearable", "accel": window.accel,
-                                   "hz": window.hz}
-        if window.worn:
-            lo, hi = physics.HEART_RATE_BPM[activity]
-            payload["hr_bpm"] = between(self.rng, lo, hi)
-        self.emit(t, resident.wearable, "telemetry", payload, flags)
-
     def apply(self, edits: Iterable[Edit]) -> None:
         """Carry out a scenario's edits, in order (see :mod:`._edits`)."""
         for edit in edits:
@@ -444,9 +373,9 @@ class HouseholdUnit(_Unit):
                 case Emit(ts, device_id, channel, payload, flags):
                     self.emit(ts, device_id, channel, payload, flags)
                 case BandWindow(resident, t, window, activity, flags):
-                    self.window(resident, t, window, activity, flags)
+                    self.bands.window(resident, t, window, activity, flags)
                 case DoorCycle(t, credential, open_ms, lock, unlock, then):
-                    closed = self.door_cycle(t, credential, open_ms, lock, unlock)
+                    closed = self.door.cycle(t, credential, open_ms, lock, unlock)
                     if then is not None:
                         self.apply(then(closed))
                 case Override(resident_id, start, end, segments):
@@ -460,11 +389,11 @@ class HouseholdUnit(_Unit):
                 case Arrive(visit):
                     self.routines.visits.append(visit)
                 case HoldDoor(start, end):
-                    self.door_holds.append((start, end))
+                    self.door.holds.append((start, end))
                 case BandOff(resident_id, start, end):
-                    self.band_off.setdefault(resident_id, []).append((start, end))
+                    self.bands.off.setdefault(resident_id, []).append((start, end))
                 case LetIn(resident_id, t, credential):
-                    self.arrival_credentials[(resident_id, t)] = credential
+                    self.door.credentials[(resident_id, t)] = credential
                 case Silence(device_id, start, end):
                     self.dead.setdefault(device_id, []).append((start, end))
                 case Status(device_id, t):
@@ -545,13 +474,11 @@ class HouseholdUnit(_Unit):
                 self.water.segment(seg)
                 if seg.start >= a and prev is not None and prev.home != seg.home:
                     if seg.home:
-                        credential = self.arrival_credentials.get(
-                            (r.id, seg.start), f"fingerprint:{r.id}")
-                        transitions.append((seg.start, credential))
+                        transitions.append((seg.start, self.door.credential(r.id, seg.start)))
                     else:
                         transitions.append((seg.start, "inside"))
                 if r.id in wearers:
-                    self._segment_wear(wearers[r.id], prev, seg)
+                    self.bands.segment(wearers[r.id], prev, seg)
                 prev = seg
         for visit in self.routines.visits:
             if not visit.door or not self._admitted(visit):
@@ -560,15 +487,7 @@ class HouseholdUnit(_Unit):
                 transitions.append((visit.start, visit.credential))
             if a <= visit.end < b:
                 transitions.append((visit.end, "inside"))
-        transitions.sort(key=lambda x: x[0])
-        last = -(10**15)
-        for t, credential in transitions:
-            if t - last < 60_000:
-                continue  # walked through together with the one before
-            last = t
-            if any(lo - 30_000 <= t < hi + 30_000 for lo, hi in self.door_holds):
-                continue  # the door stands open: they walk through it
-            self.door_cycle(t, credential)
+        self.door.pass_through(transitions)
 
     def _admitted(self, visit: Visit) -> bool:
         """A guest only gets in if someone at home is able to open the door."""
@@ -579,35 +498,6 @@ class HouseholdUnit(_Unit):
             if seg is not None and seg.home and seg.act not in STILL:
                 return True
         return False
-
-    def _segment_wear(self, r: ResidentSpec, prev: Segment | None, seg: Segment) -> None:
-        plan = _WEAR.get(seg.act)
-        if plan is None:
-            return
-        change, periodic, period = plan
-        rng = self.rng
-        off = self.band_off.get(r.id)
-        if prev is not None and prev.place == OUT and seg.home:
-            change = "stairs"
-        if prev is not None and prev.act == seg.act and prev.place == seg.place:
-            change = ""
-        t = seg.start + between(rng, 1000, 5000)
-        if change and t < seg.end and not (off and inside(off, t)):
-            self.window(r, t, physics.ACTIVITY_WINDOWS[change](self.nrng), change, 0)
-        t = seg.start + period
-        while t < seg.end - 30_000:
-            kind = periodic
-            if seg.act == AWAY and rng.random() < 0.3:
-                kind = "sitting"
-            if off and inside(off, t):
-                kind = "off_wrist"
-            self.window(r, t, physics.ACTIVITY_WINDOWS[kind](self.nrng), kind, 0)
-            t += period
-
-    # -- smoke, water --------------------------------------------------------------------------
-
-
-
 
 
 class BuildingUnit(_Unit):
