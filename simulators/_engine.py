@@ -37,7 +37,8 @@ from ._scenarios import (
     plan_scenarios,
     scenario_edits,
 )
-from ._units import BuildingUnit, HouseholdUnit, Radio
+from ._transmitter import Radio
+from ._units import BuildingUnit, HouseholdUnit
 from .const import CHUNK_MESSAGES, DAY_MS, DEFAULT_RATE, DEFAULT_START
 
 _MESSAGES_PER_HOUSEHOLD_DAY = 1_600  # a rough figure, only to size chunks

@@ -1,11 +1,10 @@
 """Message generation for one household (or one building's shared spaces).
 
-A unit turns its residents' timelines and the scenarios applied to it into raw emissions
-``(ts, device_id, channel, payload, flags)``, then, per time window, sorts them, numbers them
-(``seq``), passes them through the radio (drops, duplicates, retries of reliable messages)
-and serialises them as replay lines prefixed with their 13-digit publish time, so that
-sorting lines as bytes sorts them by publish time, then by content: the order is total and
-does not depend on how units are grouped into chunks.
+A unit turns its residents' routines, its devices' own schedules and the edits of the
+scenarios applied to it into raw emissions ``(ts, device_id, channel, payload, flags)``;
+per time window it sorts them and hands them to its :class:`._transmitter.Transmitter`,
+whose lines sort as bytes by publish time, then by content: the order is total and does not
+depend on how units are grouped into chunks.
 """
 
 from __future__ import annotations
@@ -20,12 +19,8 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from safehood.protocol import build_topic
-
 from ._community import BuildingSpec, HouseholdSpec
 from ._edits import (
-    RELIABLE,
-    WILL,
     Arrive,
     BandOff,
     BandWindow,
@@ -54,38 +49,20 @@ from ._timeline import (
     STILL,
     Segment,
 )
+from ._transmitter import Radio, Raw, Transmitter
 from .const import (
     BATTERY_LOW_PCT,
     DAY_MS,
-    DUPLICATE_DELAY_MS,
     HOUR_MS,
     LEAK_PERIOD_MS,
     MINUTE_MS,
-    RETRIES,
-    RETRY_DELAY_MS,
     SMOKE_PERIOD_MS,
     STATUS_PERIOD_MAX_S,
     STATUS_PERIOD_MIN_S,
 )
 
-Raw = tuple[int, str, str, dict[str, Any], int]
-
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _TS = itemgetter(0)
-
-
-@dataclass(frozen=True, slots=True)
-class Radio:
-    """The radio link of every device: the share of messages lost and seen twice."""
-
-    drop: float = 0.005
-    duplicate: float = 0.002
-
-    def __post_init__(self) -> None:
-        for name in ("drop", "duplicate"):
-            value = getattr(self, name)
-            if not 0.0 <= value < 0.5:
-                raise ValueError(f"radio {name} probability must be in [0, 0.5), got {value}")
 
 
 @dataclass(slots=True)
@@ -109,32 +86,20 @@ class _Unit:
     def __init__(self, key: tuple[object, ...], seed: int, radio: Radio, prefix: str, site: str,
                  origin_ms: int, end_ms: int | None) -> None:
         self.seed = seed
-        self.radio = radio
-        self.prefix = prefix
         self.site = site
         self.origin_ms = origin_ms
         self.end_ms = end_ms
         self.rng = py_rng(seed, "unit", *key)
-        self.radio_rng = py_rng(seed, "radio", *key)
+        self.transmitter = Transmitter(key, seed, radio, prefix, site)
         self.nrng = np_rng(seed, "physics", *key)
         self.raw: list[Raw] = []
         self.pending_raw: list[Raw] = []
-        self.pending_out: list[bytes] = []
-        self.seq: dict[str, int] = {}
-        self.last_ts: dict[tuple[str, str], int] = {}
-        self.dead: dict[str, list[tuple[int, int]]] = {}
-        self.topics: dict[tuple[str, str], bytes] = {}
         self.statuses: list[_StatusSpec] = []
         self.stats: Counter[str] = Counter()
         self.labels: list[dict[str, Any]] = []
         self.finishers: list[Callable[[], bool]] = []
         self.skipped: list[str] = []
-        # device -> (time of its silent death, event time of its last delivered message before)
-        self.watch: dict[str, tuple[int, int]] = {}
         self.window_end = origin_ms
-        # Per device, where the population drew them: radio loss and clock skew.
-        self.drops: dict[str, float] = {}
-        self.skews: dict[str, int] = {}
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -153,9 +118,9 @@ class _Unit:
             spec.period_ms = traits.status_period_ms
             spec.phase_ms = rng.randrange(traits.status_period_ms)
             spec.jitter = traits.jitter
-            self.drops[device_id] = traits.drop
+            self.transmitter.drops[device_id] = traits.drop
             if traits.skew_ms:
-                self.skews[device_id] = traits.skew_ms
+                self.transmitter.skews[device_id] = traits.skew_ms
         self.statuses.append(spec)
 
     def status_spec(self, device_id: str) -> _StatusSpec:
@@ -205,17 +170,6 @@ class _Unit:
             t += int(spec.period_ms * (1.0 + spec.jitter * (2.0 * rng.random() - 1.0)))
         spec.next_ms = t
 
-    def _dead_at(self, device_id: str, t: int) -> bool:
-        return any(lo <= t < hi for lo, hi in self.dead.get(device_id, ()))
-
-    def _topic(self, device_id: str, channel: str) -> bytes:
-        key = (device_id, channel)
-        topic = self.topics.get(key)
-        if topic is None:
-            topic = build_topic(self.site, device_id, channel, self.prefix).encode()
-            self.topics[key] = topic
-        return topic
-
     def label(self, **fields: Any) -> dict[str, Any]:
         """Record a ground-truth label; times are clipped to the recording."""
         label = {"site": self.site, **{k: v for k, v in fields.items() if v is not None}}
@@ -250,92 +204,16 @@ class _Unit:
         now = [r for r in raw if origin <= r[0] < b]
         self.pending_raw = [r for r in raw if r[0] >= b]
         now.sort(key=_TS)
-        pending = [(int(line[:13]), line) for line in self.pending_out]
-        lines = [line for pub, line in pending if pub < b]
-        self.pending_out = [line for pub, line in pending if pub >= b]
-        radio_rng = self.radio_rng
-        random_ = radio_rng.random
-        radio_drop, dup = self.radio.drop, self.radio.duplicate
-        drops = self.drops
-        skews = self.skews
-        last_ts = self.last_ts
-        seqs = self.seq
-        topics = self.topics
-        dead = self.dead
-        watch = self.watch
-        late = self.pending_out
-        counts = {"telemetry": 0, "event": 0, "status": 0}
-        dropped = duplicates = retries = wills = 0
-        dumps = orjson.dumps
-        for ts, device_id, channel, payload, flags in now:
-            if flags & WILL:
-                lines.append(self._line(ts, device_id, channel, dumps(payload)))
-                wills += 1
-                continue
-            if dead and device_id in dead and self._dead_at(device_id, ts):
-                continue
-            key = (device_id, channel)
-            previous = last_ts.get(key)
-            if previous is not None and ts <= previous:
-                # The store keys readings by (device, channel, event time): never reuse one.
-                ts = previous + 1
-                payload["ts"] = ts
-            last_ts[key] = ts
-            if skews and device_id in skews:
-                payload["ts"] = ts + skews[device_id]
-            if channel != "status":
-                seq = seqs.get(device_id, 0)
-                seqs[device_id] = seq + 1
-                payload["seq"] = seq
-                tail = b"}\n"
-            else:
-                tail = b',"retain":true}\n'
-            topic = topics.get(key)
-            if topic is None:
-                topic = self._topic(device_id, channel)
-            middle = b'{"topic":"' + topic + b'","payload":' + dumps(payload, option=_NUMPY) + tail
-            counts[channel] += 1
-            drop = drops.get(device_id, radio_drop) if drops else radio_drop
-            u = random_()
-            pub = ts
-            if u < drop:
-                if not flags & RELIABLE:
-                    dropped += 1
-                    continue
-                # A reliable message is sent again until it gets through (the last try does).
-                for attempt in range(RETRIES):
-                    pub += radio_rng.randint(*RETRY_DELAY_MS)
-                    retries += 1
-                    if attempt == RETRIES - 1 or random_() >= drop:
-                        break
-            (lines if pub < b else late).append(b"%013d" % pub + middle)
-            if watch and device_id in watch:
-                death, last = watch[device_id]
-                if ts < death:
-                    watch[device_id] = (death, max(last, ts))
-            # Only numbered messages are seen twice: the device's retransmissions. (A repeated
-            # status heartbeat could not be told from a new one; the contract gives it no seq.)
-            if drop <= u < drop + dup and channel != "status":
-                duplicates += 1
-                pub = ts + radio_rng.randint(*DUPLICATE_DELAY_MS)
-                (lines if pub < b else late).append(b"%013d" % pub + middle)
-        stats = self.stats
-        stats.update(counts)
-        stats.update(dropped=dropped, duplicates=duplicates, retries=retries, wills=wills)
+        lines = self.transmitter.send(now, b, self.stats)
         self.window_end = b
         self.finishers = [f for f in self.finishers if not f()]
         done = [label for label in self.labels if label.get("end") is not None]
         self.labels = [label for label in self.labels if label.get("end") is None]
         return lines, self._clip_labels(done)
 
-    def _line(self, pub: int, device_id: str, channel: str, body: bytes) -> bytes:
-        topic = self._topic(device_id, channel)
-        retain = b',"retain":true}\n' if channel == "status" else b"}\n"
-        return b"%013d" % pub + b'{"topic":"' + topic + b'","payload":' + body + retain
-
     def leftover(self) -> int:
         """Messages due after the end of the recording (retries, duplicates, spill)."""
-        return len(self.pending_raw) + len(self.pending_out)
+        return len(self.pending_raw) + len(self.transmitter.pending)
 
 
 # -- households ---------------------------------------------------------------------------
@@ -348,7 +226,6 @@ class HouseholdUnit(_Unit):
         super().__init__(("household", spec.index), seed, radio, prefix, spec.site, origin_ms,
                          end_ms)
         self.spec = spec
-        self.zone = spec.zone
         d = spec.devices
         self.routines = Routines(spec, seed, origin_ms, end_ms)
         rng = py_rng(seed, "household-devices", spec.index)
@@ -395,7 +272,7 @@ class HouseholdUnit(_Unit):
                 case LetIn(resident_id, t, credential):
                     self.door.credentials[(resident_id, t)] = credential
                 case Silence(device_id, start, end):
-                    self.dead.setdefault(device_id, []).append((start, end))
+                    self.transmitter.dead.setdefault(device_id, []).append((start, end))
                 case Status(device_id, t):
                     self.status(self.status_spec(device_id), t)
                 case FailingBattery(device_id, low_at):
@@ -425,10 +302,11 @@ class HouseholdUnit(_Unit):
         self.finishers.append(finish)
 
     def _silent_death(self, device_id: str, death: int, back: int, label: dict[str, Any]) -> None:
-        self.watch[device_id] = (death, self.origin_ms)
+        watch = self.transmitter.watch
+        watch[device_id] = (death, self.origin_ms)
 
         def finish() -> bool:
-            death, last = self.watch[device_id]
+            death, last = watch[device_id]
             if self.window_end <= death:
                 return False
             label["start"] = last
