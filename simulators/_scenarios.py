@@ -3,7 +3,8 @@
 Every scenario has a name (what ``--scenarios`` takes), the label type it produces (an alert
 type of DESIGN.md, or ``nuisance_smoke`` / ``fall_negative`` for things that must *not*
 raise that alert), the households it can happen in, the local hours at which random
-placement puts it, and how it changes the household's traffic. Label ``start`` is when the
+placement puts it, and how it changes the household's traffic: it reads the household's
+routines and returns edits (:mod:`._edits`) that the household's unit applies. Label ``start`` is when the
 incident physically starts; the descriptions below say what that is for each.
 """
 

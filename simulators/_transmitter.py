@@ -4,6 +4,11 @@ Per window, the unit's raw emissions (sorted by event time) are made unique per 
 channel in event time, numbered (``seq``), lost, retried or seen twice as the radio draws,
 and serialised as replay lines prefixed with their 13-digit publish time, so that sorting
 lines as bytes sorts them by publish time, then by content.
+
+Payloads stay plain dicts serialised by orjson, not the protocol's msgspec readings: a
+reading encodes its tag first and would change every recording's bytes, a band window's
+numpy samples would have to become tuples, and ``ts``/``seq`` are set here, after the unit
+built the payload. The tests decode every simulated payload into the protocol's readings.
 """
 
 from __future__ import annotations
