@@ -21,7 +21,7 @@ from ._live import LiveSimulator, LiveStats
 from ._population import POPULATIONS, Population
 from ._replayer import Replayer, ReplayStats
 from ._scenarios import SCENARIOS, ScenarioRequest, describe_scenarios, parse_scenario_names
-from ._units import Radio
+from ._transmitter import Radio
 
 # ``mqtt://[user:pass@]host[:port]`` (or ``mqtts://``) as an endpoint; ValueError otherwise.
 parse_broker_url = _MqttEndpoint.from_url

@@ -29,8 +29,16 @@ from safehood.protocol import Label, parse_ts_ms, write_jsonl
 from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
 
 from ._community import Community
-from ._scenarios import SCENARIOS, ScenarioInstance, ScenarioRequest, apply_due, plan_scenarios
-from ._units import BuildingUnit, HouseholdUnit, Radio
+from ._scenarios import (
+    SCENARIOS,
+    ScenarioInstance,
+    ScenarioQueue,
+    ScenarioRequest,
+    plan_scenarios,
+    scenario_edits,
+)
+from ._transmitter import Radio
+from ._units import BuildingUnit, HouseholdUnit
 from .const import CHUNK_MESSAGES, DAY_MS, DEFAULT_RATE, DEFAULT_START
 
 _MESSAGES_PER_HOUSEHOLD_DAY = 1_600  # a rough figure, only to size chunks
@@ -132,6 +140,18 @@ class _ChunkResult:
     units: int
 
 
+def apply_due(unit: HouseholdUnit, scenarios: ScenarioQueue, b: int) -> None:
+    """Apply the edits of ``unit``'s scenarios due before it generates the window ending at
+    ``b``.
+
+    Scenarios are applied a day ahead: a long segment (a night's sleep) generates its
+    traffic in the window where it starts, so the scenario must already have cut it.
+    """
+    unit.routines.ensure(b + 2 * DAY_MS)
+    for inst in scenarios.take_due(b + DAY_MS):
+        unit.apply(scenario_edits(unit.routines, inst))
+
+
 def _unit(community: Community, config: SimulationConfig, index: int,
           instances: dict[str, list[ScenarioInstance]]) -> BuildingUnit | HouseholdUnit:
     buildings = len(community.buildings)
@@ -143,7 +163,7 @@ def _unit(community: Community, config: SimulationConfig, index: int,
     spec = community.households[index - buildings]
     unit = HouseholdUnit(spec, config.seed, config.radio, config.topic_prefix, config.start_ms,
                          config.end_ms)
-    unit.scenarios = instances.get(spec.id, [])
+    apply_due(unit, ScenarioQueue(instances.get(spec.id, ())), config.end_ms)
     return unit
 
 
@@ -156,7 +176,6 @@ def _run_chunk(community: Community, config: SimulationConfig,
     notes: list[str] = []
     for index in range(lo, hi):
         unit = _unit(community, config, index, instances)
-        apply_due(unit, config.end_ms)
         unit_lines, unit_labels = unit.run(config.start_ms, config.end_ms)
         lines.extend(unit_lines)
         labels.extend(unit_labels)

@@ -18,8 +18,8 @@ from safehood.mqtt import BrokerUnreachable, Publisher
 from safehood.protocol import Label, build_topic
 
 from ._community import Community
-from ._engine import SimulationConfig
-from ._scenarios import ScenarioInstance, apply_due, plan_scenarios
+from ._engine import SimulationConfig, apply_due
+from ._scenarios import ScenarioInstance, ScenarioQueue, plan_scenarios
 from ._units import BuildingUnit, HouseholdUnit
 from .const import DAY_MS, DEFAULT_CONNECTIONS, HOUR_MS
 
@@ -173,12 +173,12 @@ class LiveSimulator:
                          self.end_ms, timezone)
             for b in community.buildings
         ]
-        households = {
-            h.id: HouseholdUnit(h, config.seed, config.radio, config.topic_prefix, self.start_ms,
-                                self.end_ms)
+        units.extend(
+            HouseholdUnit(h, config.seed, config.radio, config.topic_prefix, self.start_ms,
+                          self.end_ms)
             for h in community.households
-        }
-        units.extend(households.values())
+        )
+        scenarios = {h.id: ScenarioQueue() for h in community.households}
         planned_days = 0
         a = self.start_ms
         while not self._stop.is_set() and (self.end_ms is None or a < self.end_ms):
@@ -188,13 +188,14 @@ class LiveSimulator:
                 if self.end_ms is not None and self.start_ms + planned_days * DAY_MS >= self.end_ms:
                     break
                 for inst in self._plan_day(planned_days):
-                    households[inst.household].scenarios.append(inst)
+                    scenarios[inst.household].add(inst)
                 planned_days += 1
             lines: list[bytes] = []
             labels: list[dict[str, Any]] = []
             radio: Counter[str] = Counter()
             for unit in units:
-                apply_due(unit, b)
+                if isinstance(unit, HouseholdUnit):
+                    apply_due(unit, scenarios[unit.spec.id], b)
                 unit_lines, unit_labels = unit.run(a, b)
                 lines.extend(unit_lines)
                 labels.extend(unit_labels)

@@ -3,7 +3,8 @@
 Every scenario has a name (what ``--scenarios`` takes), the label type it produces (an alert
 type of DESIGN.md, or ``nuisance_smoke`` / ``fall_negative`` for things that must *not*
 raise that alert), the households it can happen in, the local hours at which random
-placement puts it, and how it changes the household's traffic. Label ``start`` is when the
+placement puts it, and how it changes the household's traffic: it reads the household's
+routines and returns edits (:mod:`._edits`) that the household's unit applies. Label ``start`` is when the
 incident physically starts; the descriptions below say what that is for each.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -23,7 +24,32 @@ from safehood.protocol import in_window
 
 from . import _physics as physics
 from ._community import Community, HouseholdSpec, ResidentSpec
+from ._edits import (
+    RELIABLE,
+    WILL,
+    Arrive,
+    BandOff,
+    BandWindow,
+    DoorCycle,
+    Edit,
+    Emit,
+    FailingBattery,
+    Flow,
+    HoldDoor,
+    Label,
+    LetIn,
+    Override,
+    Silence,
+    SilentDeathLabel,
+    Skip,
+    Smoke,
+    SmokeProfile,
+    Status,
+    Visit,
+    Wet,
+)
 from ._rng import np_rng, py_rng
+from ._routines import Routines
 from ._timeline import (
     AWAY,
     CHORES,
@@ -41,7 +67,6 @@ from ._timeline import (
     local_date,
     local_midnight,
 )
-from ._units import RELIABLE, WILL, BuildingUnit, HouseholdUnit, SmokeProfile, Visit
 from .const import (
     BATTERY_LOW_PCT,
     DAY_MS,
@@ -75,7 +100,8 @@ class ScenarioInstance:
     device: str | None = None
 
 
-Apply = Callable[[HouseholdUnit, ScenarioInstance, random.Random, np.random.Generator], None]
+# Reads the household, returns what changes: the edits its unit applies.
+Apply = Callable[[Routines, ScenarioInstance, random.Random, np.random.Generator], list[Edit]]
 Pick = Callable[[HouseholdSpec, random.Random], tuple[str | None, str | None]]
 
 
@@ -102,34 +128,36 @@ def _awake_home(seg: Segment) -> bool:
 
 
 def _wearer_awake_at_home(
-    unit: HouseholdUnit, inst: ScenarioInstance
-) -> tuple[ResidentSpec, int, Segment] | None:
+    home: Routines, inst: ScenarioInstance
+) -> tuple[ResidentSpec, int, Segment] | Skip:
     """The wearer of a wearable scenario and the first moment (and segment) within 12 h of
-    ``inst.at_ms`` that they are at home and awake; None, with the skip noted, if never."""
+    ``inst.at_ms`` that they are at home and awake; a skip if never."""
     assert inst.resident is not None
-    r = unit.resident(inst.resident)
-    found = unit.find_time(r.id, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
+    r = home.resident(inst.resident)
+    found = home.find_time(r.id, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
     if found is None or r.wearable is None:
-        _skip(unit, inst, "the resident is never at home and awake")
-        return None
+        return _skip(inst, "the resident is never at home and awake")
     t, seg = found
     return r, t, seg
 
 
-def _skip(unit: HouseholdUnit, inst: ScenarioInstance, why: str) -> None:
-    unit.stats["skipped"] += 1
-    unit.skipped.append(f"{inst.name} in {inst.household}: {why}")
+def _skip(inst: ScenarioInstance, why: str) -> Skip:
+    return Skip(f"{inst.name} in {inst.household}: {why}")
 
 
-def _event(unit: HouseholdUnit, t: int, device_id: str, kind: str, event: str,
-           **extra: Any) -> None:
-    unit.emit(t, device_id, "event", {"ts": t, "kind": kind, "event": event, **extra}, RELIABLE)
+def _event(t: int, device_id: str, kind: str, event: str, **extra: Any) -> Emit:
+    return Emit(t, device_id, "event", {"ts": t, "kind": kind, "event": event, **extra}, RELIABLE)
 
 
-def _label(unit: HouseholdUnit, inst: ScenarioInstance, type_: str, start: int, end: int | None,
-           **extra: Any) -> dict[str, Any]:
-    return unit.label(type=type_, household=unit.spec.id, start=start, end=end,
-                      scenario=inst.name, **extra)
+def _fields(inst: ScenarioInstance, type_: str, start: int, end: int | None,
+            **extra: Any) -> dict[str, Any]:
+    return {"type": type_, "household": inst.household, "start": start, "end": end,
+            "scenario": inst.name, **extra}
+
+
+def _label(inst: ScenarioInstance, type_: str, start: int, end: int | None,
+           **extra: Any) -> Label:
+    return Label(_fields(inst, type_, start, end, **extra))
 
 
 def _posture(window: physics.Window) -> np.ndarray:
@@ -137,9 +165,9 @@ def _posture(window: physics.Window) -> np.ndarray:
     return np.asarray(tail / np.linalg.norm(tail))
 
 
-def _staff(unit: HouseholdUnit, t: int, room: str, minutes: float) -> None:
-    rooms = (room,) if unit.spec.devices.motion_in(room) else ("living",)
-    unit.visits.append(Visit(t, t + int(minutes * MINUTE_MS), rooms, credential="card:staff"))
+def _staff(home: Routines, t: int, room: str, minutes: float) -> Arrive:
+    rooms = (room,) if home.spec.devices.motion_in(room) else ("living",)
+    return Arrive(Visit(t, t + int(minutes * MINUTE_MS), rooms, credential="card:staff"))
 
 
 # -- smoke ------------------------------------------------------------------------------------------
@@ -174,9 +202,10 @@ def _fire_profile(start: int, out: int, smax: float, tau: float, alarm_s: float,
     return SmokeProfile(start, out + 30 * MINUTE_MS, smoke, temp, co)
 
 
-def _fire(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random, _: np.random.Generator) -> None:
+def _fire(home: Routines, inst: ScenarioInstance, rng: random.Random,
+          _: np.random.Generator) -> list[Edit]:
     t0 = inst.at_ms
-    d = unit.spec.devices
+    d = home.spec.devices
     out = t0 + int(rng.uniform(25, 45) * MINUTE_MS)
     tau = rng.uniform(35, 60)
     alarm_s = rng.uniform(120, 300)
@@ -185,35 +214,34 @@ def _fire(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random, _: np
     lag = rng.uniform(60, 180)
     hall = _fire_profile(t0, out, rng.uniform(14, 24), tau * 1.3, alarm_s + lag, rng.uniform(8, 25),
                          lag + 60, rng.uniform(80, 200))
-    unit.smoke_profiles[d.smoke_kitchen].append(kitchen)
-    unit.smoke_profiles[d.smoke_hall].append(hall)
+    edits: list[Edit] = [Smoke(d.smoke_kitchen, kitchen), Smoke(d.smoke_hall, hall)]
     # Whoever is at home gets out once the alarm sounds, and comes back after the fire brigade.
-    for r in unit.spec.residents:
+    for r in home.spec.residents:
         leave = t0 + int((alarm_s + rng.uniform(30, 150)) * 1000)
-        seg = unit.timelines[r.id].at(leave)
+        seg = home.segment_at(r.id, leave)
         if seg is not None and seg.home:
             back = out + int(rng.uniform(15, 40) * MINUTE_MS)
-            unit.override(r.id, leave, back, [Segment(leave, back, OUT, AWAY)])
-    label = _label(unit, inst, "fire", t0, None, device_id=d.smoke_kitchen,
-                   devices=[d.smoke_kitchen, d.smoke_hall])
+            edits.append(Override(r.id, leave, back, [Segment(leave, back, OUT, AWAY)]))
 
-    def finish() -> bool:
+    def cleared() -> dict[str, int] | None:
         if "done" not in kitchen.result or "done" not in hall.result:
-            return False
-        label["end"] = max(kitchen.result.get("clear", out), hall.result.get("clear", out))
-        return True
+            return None
+        return {"end": max(kitchen.result.get("clear", out), hall.result.get("clear", out))}
 
-    unit.finishers.append(finish)
+    fields = _fields(inst, "fire", t0, None, device_id=d.smoke_kitchen,
+                     devices=[d.smoke_kitchen, d.smoke_hall])
+    edits.append(Label(fields, cleared))
+    return edits
 
 
-def _cooking_smoke(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-                   _: np.random.Generator) -> None:
-    d = unit.spec.devices
+def _cooking_smoke(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                   _: np.random.Generator) -> list[Edit]:
+    d = home.spec.devices
     t0 = inst.at_ms
-    cook = next((r for r in unit.spec.residents if r.cook), unit.spec.residents[0])
-    found = unit.find_time(cook.id, inst.at_ms - 90 * MINUTE_MS, lambda s: s.act == COOK,
+    cook = next((r for r in home.spec.residents if r.cook), home.spec.residents[0])
+    found = home.find_time(cook.id, inst.at_ms - 90 * MINUTE_MS, lambda s: s.act == COOK,
                            within_ms=3 * HOUR_MS, margin_ms=60_000)
-    if found is not None and found[0] >= unit.origin_ms:
+    if found is not None and found[0] >= home.origin_ms:
         t, seg = found
         t0 = t + int(rng.uniform(0.0, 0.6) * max(0, seg.end - t - 3 * MINUTE_MS))
     peak = rng.uniform(8.5, 14.0) if rng.random() < 0.75 else rng.uniform(3.0, 7.0)
@@ -228,289 +256,293 @@ def _cooking_smoke(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Rand
         return peak * math.exp(-(s - rise) / tau_d)
 
     end_s = rise + tau_d * math.log(peak / 0.1)
-    unit.smoke_profiles[d.smoke_kitchen].append(SmokeProfile(t0, t0 + int(end_s * 1000) + 10_000, smoke))
     below = t0 + int((rise + tau_d * math.log(peak / SMOKE_PREALARM)) * 1000)
-    _label(unit, inst, "nuisance_smoke", t0, below, device_id=d.smoke_kitchen, negative=True,
-           peak=round(peak, 1), alarm=peak >= SMOKE_ALARM)
+    return [
+        Smoke(d.smoke_kitchen, SmokeProfile(t0, t0 + int(end_s * 1000) + 10_000, smoke)),
+        _label(inst, "nuisance_smoke", t0, below, device_id=d.smoke_kitchen, negative=True,
+               peak=round(peak, 1), alarm=peak >= SMOKE_ALARM),
+    ]
 
 
 # -- wearable ---------------------------------------------------------------------------------------
 
 
 def _fall(recovered: bool) -> Apply:
-    def apply(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-              nrng: np.random.Generator) -> None:
-        worn = _wearer_awake_at_home(unit, inst)
-        if worn is None:
-            return
+    def apply(home: Routines, inst: ScenarioInstance, rng: random.Random,
+              nrng: np.random.Generator) -> list[Edit]:
+        worn = _wearer_awake_at_home(home, inst)
+        if isinstance(worn, Skip):
+            return [worn]
         r, t, seg = worn
         assert r.wearable is not None  # checked by _wearer_awake_at_home
         window = physics.fall(nrng)
         impact = t + int(window.impact_s * 1000) if window.impact_s else t
-        unit.window(r, t, window, "fall")
+        edits: list[Edit] = [BandWindow(r, t, window, "fall")]
         if rng.random() < 0.85:  # the band's own detector misses some falls
-            _event(unit, impact + rng.randint(800, 2500), r.wearable, "wearable", "fall")
+            edits.append(_event(impact + rng.randint(800, 2500), r.wearable, "wearable", "fall"))
         posture = _posture(window)
         room = seg.place
         if recovered:
             up = impact + rng.randint(15_000, 90_000)
-            unit.override(r.id, t, up + 3000, [Segment(t, up + 3000, room, FALLEN)])
-            unit.window(r, up, physics.get_up(nrng, posture=posture), "get_up")
-            _label(unit, inst, "fall", impact, up, resident=r.id, device_id=r.wearable,
-                   recovered=True)
-            return
+            return [*edits,
+                    Override(r.id, t, up + 3000, [Segment(t, up + 3000, room, FALLEN)]),
+                    BandWindow(r, up, physics.get_up(nrng, posture=posture), "get_up"),
+                    _label(inst, "fall", impact, up, resident=r.id, device_id=r.wearable,
+                           recovered=True)]
         help_at = impact + int(rng.uniform(20, 45) * MINUTE_MS)
         up = help_at + int(rng.uniform(2, 5) * MINUTE_MS)
-        unit.override(r.id, t, up + 5000, [Segment(t, up + 5000, room, FALLEN),
-                                           Segment(up + 5000, up + 30 * MINUTE_MS, "living", SIT)])
+        edits.append(Override(r.id, t, up + 5000, [
+            Segment(t, up + 5000, room, FALLEN),
+            Segment(up + 5000, up + 30 * MINUTE_MS, "living", SIT)]))
         tick = impact + 2 * MINUTE_MS
         while tick < up - 30_000:
-            unit.window(r, tick, physics.lying(nrng, posture=posture), "lying")
+            edits.append(BandWindow(r, tick, physics.lying(nrng, posture=posture), "lying"))
             tick += 2 * MINUTE_MS
-        unit.window(r, up, physics.get_up(nrng, posture=posture), "get_up")
-        _staff(unit, help_at, room, rng.uniform(20, 40))
-        _label(unit, inst, "fall", impact, up, resident=r.id, device_id=r.wearable, recovered=False)
+        edits.append(BandWindow(r, up, physics.get_up(nrng, posture=posture), "get_up"))
+        edits.append(_staff(home, help_at, room, rng.uniform(20, 40)))
+        edits.append(_label(inst, "fall", impact, up, resident=r.id, device_id=r.wearable,
+                            recovered=False))
+        return edits
 
     return apply
 
 
 def _negative(variant: str) -> Apply:
-    def apply(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-              nrng: np.random.Generator) -> None:
-        worn = _wearer_awake_at_home(unit, inst)
-        if worn is None:
-            return
+    def apply(home: Routines, inst: ScenarioInstance, rng: random.Random,
+              nrng: np.random.Generator) -> list[Edit]:
+        worn = _wearer_awake_at_home(home, inst)
+        if isinstance(worn, Skip):
+            return [worn]
         r, t, seg = worn
         assert r.wearable is not None  # checked by _wearer_awake_at_home
         make = {"drop": physics.drop, "sit_hard": physics.sit_hard, "jump": physics.jump}[variant]
         window = make(nrng)
         impact = t + int((window.impact_s or 0.0) * 1000)
-        unit.window(r, t, window, "fall" if variant == "drop" else variant)
+        edits: list[Edit] = [BandWindow(r, t, window, "fall" if variant == "drop" else variant)]
         end = t + window.duration_ms
         if variant == "drop":
             end += rng.randint(5_000, 40_000)
-            unit.window(r, end, physics.pick_up(nrng), "pick_up")
+            edits.append(BandWindow(r, end, physics.pick_up(nrng), "pick_up"))
             if rng.random() < 0.2:  # the band's own detector is fooled now and then
-                _event(unit, impact + rng.randint(800, 2500), r.wearable, "wearable", "fall")
+                edits.append(_event(impact + rng.randint(800, 2500), r.wearable, "wearable",
+                                    "fall"))
         elif variant == "sit_hard":
             sit_end = t + int(rng.uniform(5, 20) * MINUTE_MS)
-            unit.override(r.id, t, sit_end, [Segment(t, sit_end, seg.place, SIT)])
-        _label(unit, inst, "fall_negative", impact, end, resident=r.id, device_id=r.wearable,
-               negative=True, variant=variant)
+            edits.append(Override(r.id, t, sit_end, [Segment(t, sit_end, seg.place, SIT)]))
+        edits.append(_label(inst, "fall_negative", impact, end, resident=r.id,
+                            device_id=r.wearable, negative=True, variant=variant))
+        return edits
 
     return apply
 
 
-def _sos(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-         _: np.random.Generator) -> None:
+def _sos(home: Routines, inst: ScenarioInstance, rng: random.Random,
+         _: np.random.Generator) -> list[Edit]:
     assert inst.resident is not None and inst.device is not None
     kind = "wearable" if inst.device.endswith("-band") else "button"
     # Whoever is at home presses the household's button; a band's SOS is its owner's.
     people = [inst.resident] if kind == "wearable" else [inst.resident] + [
-        r.id for r in unit.spec.residents if r.id != inst.resident]
+        r.id for r in home.spec.residents if r.id != inst.resident]
     options = [(found, person) for person in people
-               if (found := unit.find_time(person, inst.at_ms, _awake_home,
+               if (found := home.find_time(person, inst.at_ms, _awake_home,
                                            within_ms=12 * HOUR_MS)) is not None]
     if not options:
-        _skip(unit, inst, "nobody is at home and awake")
-        return
+        return [_skip(inst, "nobody is at home and awake")]
     (t, seg), resident = min(options, key=lambda option: option[0][0])
-    _event(unit, t, inst.device, kind, "sos")
+    edits: list[Edit] = [_event(t, inst.device, kind, "sos")]
     if rng.random() < 0.5:
-        _event(unit, t + rng.randint(20_000, 60_000), inst.device, kind, "sos")
+        edits.append(_event(t + rng.randint(20_000, 60_000), inst.device, kind, "sos"))
     help_at = t + int(rng.uniform(8, 25) * MINUTE_MS)
-    _staff(unit, help_at, seg.place, rng.uniform(15, 40))
-    _label(unit, inst, "sos", t, help_at, resident=resident, device_id=inst.device)
+    edits.append(_staff(home, help_at, seg.place, rng.uniform(15, 40)))
+    edits.append(_label(inst, "sos", t, help_at, resident=resident, device_id=inst.device))
+    return edits
 
 
 # -- water ------------------------------------------------------------------------------------------
 
 
-def _water_leak(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-                _: np.random.Generator) -> None:
-    d = unit.spec.devices
+def _leak_reading(t: int, device_id: str, wet: bool) -> Emit:
+    return Emit(t, device_id, "telemetry", {"ts": t, "kind": "water", "leak": wet})
+
+
+def _water_leak(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                _: np.random.Generator) -> list[Edit]:
+    d = home.spec.devices
     t0 = inst.at_ms
     t1 = t0 + int(rng.uniform(30, 120) * MINUTE_MS)
-    unit.wet.append((t0, t1 + 1))
-    unit.add_flow(t0, (t1 - t0) / 1000, rng.uniform(2.0, 6.0))
-    unit.emit(t0, d.leak, "telemetry", {"ts": t0, "kind": "water", "leak": True})
-    _event(unit, t0, d.leak, "water", "leak")
+    edits: list[Edit] = [
+        Wet(t0, t1 + 1),
+        Flow(t0, (t1 - t0) / 1000, rng.uniform(2.0, 6.0)),
+        _leak_reading(t0, d.leak, True),
+        _event(t0, d.leak, "water", "leak"),
+    ]
     tick = t0 + 10 * MINUTE_MS
     while tick < t1:
-        unit.emit(tick, d.leak, "telemetry", {"ts": tick, "kind": "water", "leak": True})
+        edits.append(_leak_reading(tick, d.leak, True))
         tick += 10 * MINUTE_MS
-    unit.emit(t1, d.leak, "telemetry", {"ts": t1, "kind": "water", "leak": False})
-    _event(unit, t1, d.leak, "water", "dry")
-    _label(unit, inst, "water_leak", t0, t1, device_id=d.leak, devices=[d.leak, d.meter],
-           variant="sensor")
+    return [*edits,
+            _leak_reading(t1, d.leak, False),
+            _event(t1, d.leak, "water", "dry"),
+            _label(inst, "water_leak", t0, t1, device_id=d.leak, devices=[d.leak, d.meter],
+                   variant="sensor")]
 
 
-def _slow_leak(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-               _: np.random.Generator) -> None:
-    d = unit.spec.devices
+def _slow_leak(home: Routines, inst: ScenarioInstance, rng: random.Random,
+               _: np.random.Generator) -> list[Edit]:
     t0 = inst.at_ms
     t1 = t0 + int(rng.uniform(8, 16) * HOUR_MS)
-    unit.add_flow(t0, (t1 - t0) / 1000, rng.uniform(0.2, 0.8))
-    _label(unit, inst, "water_leak", t0, t1, device_id=d.meter, variant="slow")
+    return [Flow(t0, (t1 - t0) / 1000, rng.uniform(0.2, 0.8)),
+            _label(inst, "water_leak", t0, t1, device_id=home.spec.devices.meter, variant="slow")]
 
 
 # -- doors ------------------------------------------------------------------------------------------
 
 
-def _forced_entry(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-                  _: np.random.Generator) -> None:
-    d = unit.spec.devices
+def _forced_entry(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                  _: np.random.Generator) -> list[Edit]:
+    d = home.spec.devices
     t0 = inst.at_ms
     # Burglars come when nobody is at home, if that happens within a few hours.
     for t in range(inst.at_ms, inst.at_ms + 8 * HOUR_MS, 5 * MINUTE_MS):
-        if not unit.someone_home(t) and not unit.someone_home(t + 30 * MINUTE_MS):
+        if not home.someone_home(t) and not home.someone_home(t + 30 * MINUTE_MS):
             t0 = t + rng.randint(0, 4 * MINUTE_MS)
             break
+    edits: list[Edit] = []
     if rng.random() < 0.5:
         denied = t0 - rng.randint(20_000, 60_000)
-        _event(unit, denied, d.lock, "door", "denied", credential="pin")
-    _event(unit, t0, d.lock, "door", "forced")
-    unit.door_cycle(t0 + rng.randint(1000, 3000), None, open_ms=rng.randint(20_000, 60_000),
-                    lock=False, unlock=False)
+        edits.append(_event(denied, d.lock, "door", "denied", credential="pin"))
+    edits.append(_event(t0, d.lock, "door", "forced"))
+    edits.append(DoorCycle(t0 + rng.randint(1000, 3000), None, open_ms=rng.randint(20_000, 60_000),
+                           lock=False, unlock=False))
     leave = t0 + int(rng.uniform(5, 15) * MINUTE_MS)
-    unit.visits.append(Visit(t0 + 30_000, leave, ("hall", "living", "bedroom"), door=False))
-    closed = unit.door_cycle(leave, None, lock=False, unlock=False)
-    unit.door_holds.append((t0 - 60_000, closed))
-    _label(unit, inst, "forced_entry", t0, closed, device_id=d.lock, devices=[d.lock, d.door])
+    edits.append(Arrive(Visit(t0 + 30_000, leave, ("hall", "living", "bedroom"), door=False)))
+
+    def left(closed: int) -> list[Edit]:
+        return [HoldDoor(t0 - 60_000, closed),
+                _label(inst, "forced_entry", t0, closed, device_id=d.lock,
+                       devices=[d.lock, d.door])]
+
+    edits.append(DoorCycle(leave, None, lock=False, unlock=False, then=left))
+    return edits
 
 
-def _door_left_open(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-                    _: np.random.Generator) -> None:
-    d = unit.spec.devices
+def _door_left_open(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                    _: np.random.Generator) -> list[Edit]:
     t0 = inst.at_ms
     open_ms = int(rng.uniform(15, 60) * MINUTE_MS)
-    closed = unit.door_cycle(t0, "inside", open_ms=open_ms)
-    unit.door_holds.append((t0 - 15_000, closed + 25_000))
-    _label(unit, inst, "door_left_open", t0, closed, device_id=d.door)
+    closed = t0 + open_ms
+    return [DoorCycle(t0, "inside", open_ms=open_ms),
+            HoldDoor(t0 - 15_000, closed + 25_000),
+            _label(inst, "door_left_open", t0, closed, device_id=home.spec.devices.door)]
 
 
-def _night_wandering(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-                     _: np.random.Generator) -> None:
+def _night_wandering(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                     _: np.random.Generator) -> list[Edit]:
     assert inst.resident is not None
-    r = unit.resident(inst.resident)
-    d = unit.spec.devices
-    found = unit.find_time(r.id, inst.at_ms, lambda s: s.act == SLEEP, within_ms=HOUR_MS,
+    r = home.resident(inst.resident)
+    d = home.spec.devices
+    found = home.find_time(r.id, inst.at_ms, lambda s: s.act == SLEEP, within_ms=HOUR_MS,
                            margin_ms=20 * MINUTE_MS)
     if found is None:
-        _skip(unit, inst, "the resident is not asleep at that time")
-        return
+        return [_skip(inst, "the resident is not asleep at that time")]
     wake, sleep = found
     t0 = wake + int(rng.uniform(3, 8) * MINUTE_MS)
     back = t0 + int(rng.uniform(20, 90) * MINUTE_MS)
     settle = back + int(rng.uniform(10, 20) * MINUTE_MS)
     end = max(sleep.end, settle + 10 * MINUTE_MS)
-    unit.override(r.id, wake, end, [
-        Segment(wake, wake + 2 * MINUTE_MS, r.bedroom, CHORES),
-        Segment(wake + 2 * MINUTE_MS, t0, "hall", CHORES),
-        Segment(t0, back, OUT, WANDER),
-        Segment(back, settle, "living", SIT),
-        Segment(settle, end, r.bedroom, SLEEP),
-    ])
-    # Brought back by a neighbour or the night guard, who lets them in.
-    unit.arrival_credentials[(r.id, back)] = "card:staff"
-    _label(unit, inst, "night_wandering", t0, back, resident=r.id, device_id=d.door,
-           devices=[d.door, d.lock] + ([r.wearable] if r.wearable else []))
+    return [
+        Override(r.id, wake, end, [
+            Segment(wake, wake + 2 * MINUTE_MS, r.bedroom, CHORES),
+            Segment(wake + 2 * MINUTE_MS, t0, "hall", CHORES),
+            Segment(t0, back, OUT, WANDER),
+            Segment(back, settle, "living", SIT),
+            Segment(settle, end, r.bedroom, SLEEP),
+        ]),
+        # Brought back by a neighbour or the night guard, who lets them in.
+        LetIn(r.id, back, "card:staff"),
+        _label(inst, "night_wandering", t0, back, resident=r.id, device_id=d.door,
+               devices=[d.door, d.lock] + ([r.wearable] if r.wearable else [])),
+    ]
 
 
 # -- inactivity -------------------------------------------------------------------------------------
 
 
-def _inactivity(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-                nrng: np.random.Generator) -> None:
-    r = unit.spec.residents[0]
-    found = unit.find_time(r.id, inst.at_ms, _awake_home, within_ms=4 * HOUR_MS)
+def _inactivity(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                nrng: np.random.Generator) -> list[Edit]:
+    r = home.spec.residents[0]
+    found = home.find_time(r.id, inst.at_ms, _awake_home, within_ms=4 * HOUR_MS)
     if found is None:
-        _skip(unit, inst, "the resident is never at home and awake")
-        return
+        return [_skip(inst, "the resident is never at home and awake")]
     t0, seg = found
-    zone = unit.zone
+    zone = home.zone
     late = local_midnight(zone, local_date(zone, t0)) + int(20.5 * HOUR_MS)
     found_at = min(t0 + int(rng.uniform(5, 9) * HOUR_MS), late)
     found_at = max(found_at, t0 + 4 * HOUR_MS)
     gone = found_at + 20 * MINUTE_MS
     # Taken to hospital, back two days later.
-    unit.override(r.id, t0, gone + 2 * DAY_MS, [
+    edits: list[Edit] = [Override(r.id, t0, gone + 2 * DAY_MS, [
         Segment(t0, gone, seg.place, COLLAPSED),
         Segment(gone, gone + 2 * DAY_MS, OUT, AWAY),
-    ])
+    ])]
     worn = rng.random() < 0.5
     if r.wearable is not None:
-        unit.band_off.setdefault(r.id, []).append((gone, gone + 2 * DAY_MS))  # left at home
+        edits.append(BandOff(r.id, gone, gone + 2 * DAY_MS))  # left at home
         if not worn:
-            unit.band_off.setdefault(r.id, []).append((t0 - rng.randint(10, 60) * MINUTE_MS, gone))
+            edits.append(BandOff(r.id, t0 - rng.randint(10, 60) * MINUTE_MS, gone))
         posture = physics.SITTING if seg.act in (SIT,) else physics.LYING[0]
         tick = t0 + 20 * MINUTE_MS
         while tick < found_at:
-            if worn:
-                unit.window(r, tick, physics.lying(nrng, posture=posture), "lying", 0)
-            else:
-                unit.window(r, tick, physics.off_wrist(nrng), "lying", 0)
+            window = physics.lying(nrng, posture=posture) if worn else physics.off_wrist(nrng)
+            edits.append(BandWindow(r, tick, window, "lying", 0))
             tick += 20 * MINUTE_MS
-    _staff(unit, found_at, seg.place, 20)
-    _label(unit, inst, "inactivity", t0, found_at, resident=r.id,
-           variant="band_worn" if worn and r.wearable else "band_off")
+    edits.append(_staff(home, found_at, seg.place, 20))
+    edits.append(_label(inst, "inactivity", t0, found_at, resident=r.id,
+                        variant="band_worn" if worn and r.wearable else "band_off"))
+    return edits
 
 
 # -- device health ----------------------------------------------------------------------------------
 
 
 def _offline(last_will: bool) -> Apply:
-    def apply(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-              _: np.random.Generator) -> None:
+    def apply(home: Routines, inst: ScenarioInstance, rng: random.Random,
+              _: np.random.Generator) -> list[Edit]:
         assert inst.device is not None
         device_id = inst.device
         t0 = inst.at_ms
         back = t0 + int(rng.uniform(2, 8) * HOUR_MS)
-        unit.kill(device_id, t0, back)
-        spec = unit.status_spec(device_id)
-        unit.status(spec, back)  # it comes back on line
+        edits: list[Edit] = [Silence(device_id, t0, back), Status(device_id, back)]  # back on line
         if last_will:
-            unit.emit(t0, device_id, "status", {"ts": t0, "online": False, "will": True}, WILL)
-            _label(unit, inst, "device_offline", t0, back, device_id=device_id, variant="last_will")
-            return
-        label = _label(unit, inst, "device_offline", t0, None, device_id=device_id,
-                       variant="silent")
-        unit.watch[device_id] = (t0, unit.origin_ms)
-
-        def finish() -> bool:
-            death, last = unit.watch[device_id]
-            if unit.window_end <= death:
-                return False
-            label["start"] = last
-            label["end"] = back
-            return True
-
-        unit.finishers.append(finish)
+            return [*edits,
+                    Emit(t0, device_id, "status", {"ts": t0, "online": False, "will": True}, WILL),
+                    _label(inst, "device_offline", t0, back, device_id=device_id,
+                           variant="last_will")]
+        fields = _fields(inst, "device_offline", t0, None, device_id=device_id, variant="silent")
+        return [*edits, SilentDeathLabel(device_id, t0, back, fields)]
 
     return apply
 
 
-def _battery_low(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-                 _: np.random.Generator) -> None:
+def _battery_low(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                 _: np.random.Generator) -> list[Edit]:
     assert inst.device is not None
-    spec = unit.status_spec(inst.device)
     t0 = inst.at_ms
-    spec.low_at = t0
     report = t0 + 5 * MINUTE_MS  # the first report below the mark
-    unit.status(spec, report)
-    end = unit.end_ms if unit.end_ms is not None else report + DAY_MS
-    _label(unit, inst, "battery_low", report, end, device_id=inst.device,
-           threshold=BATTERY_LOW_PCT)
+    end = home.end_ms if home.end_ms is not None else report + DAY_MS
+    return [FailingBattery(inst.device, t0), Status(inst.device, report),
+            _label(inst, "battery_low", report, end, device_id=inst.device,
+                   threshold=BATTERY_LOW_PCT)]
 
 
-def _tamper(unit: HouseholdUnit, inst: ScenarioInstance, rng: random.Random,
-            _: np.random.Generator) -> None:
+def _tamper(home: Routines, inst: ScenarioInstance, rng: random.Random,
+            _: np.random.Generator) -> list[Edit]:
     assert inst.device is not None
     t0 = inst.at_ms
     back = t0 + int(rng.uniform(5, 40) * MINUTE_MS)
-    _event(unit, t0, inst.device, "smoke", "tamper")
-    _event(unit, back, inst.device, "smoke", "test")  # put back on its base: self test
-    _label(unit, inst, "tamper", t0, back, device_id=inst.device)
+    return [_event(t0, inst.device, "smoke", "tamper"),
+            _event(back, inst.device, "smoke", "test"),  # put back on its base: self test
+            _label(inst, "tamper", t0, back, device_id=inst.device)]
 
 
 # -- choosing who and what ---------------------------------------------------------------------------
@@ -663,25 +695,28 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
 )}
 
 
-def apply_scenario(unit: HouseholdUnit, inst: ScenarioInstance) -> None:
-    """Change ``unit``'s routine and traffic for ``inst`` and record its label."""
-    SCENARIOS[inst.name].apply(unit, inst, py_rng(unit.seed, "scenario", inst.index),
-                               np_rng(unit.seed, "scenario", inst.index))
+def scenario_edits(home: Routines, inst: ScenarioInstance) -> list[Edit]:
+    """What ``inst`` changes in ``home``'s routine and traffic, with its label."""
+    return SCENARIOS[inst.name].apply(home, inst, py_rng(home.seed, "scenario", inst.index),
+                                      np_rng(home.seed, "scenario", inst.index))
 
 
-def apply_due(unit: BuildingUnit | HouseholdUnit, b: int) -> None:
-    """Apply ``unit``'s scenarios due before it generates the window ending at ``b``.
+class ScenarioQueue:
+    """One household's planned incidents that have not been applied yet."""
 
-    Scenarios are applied a day ahead: a long segment (a night's sleep) generates its
-    traffic in the window where it starts, so the scenario must already have cut it.
-    """
-    if not isinstance(unit, HouseholdUnit):
-        return
-    unit.ensure(b + 2 * DAY_MS)
-    for inst in sorted(unit.scenarios, key=lambda s: s.at_ms):
-        if inst.index not in unit.applied and inst.at_ms < b + DAY_MS:
-            unit.applied.add(inst.index)
-            apply_scenario(unit, inst)
+    def __init__(self, instances: Iterable[ScenarioInstance] = ()) -> None:
+        self._pending: list[ScenarioInstance] = list(instances)
+
+    def add(self, inst: ScenarioInstance) -> None:
+        self._pending.append(inst)
+
+    def take_due(self, before_ms: int) -> list[ScenarioInstance]:
+        """The incidents planned before ``before_ms``, in time order; they leave the queue."""
+        due = sorted((inst for inst in self._pending if inst.at_ms < before_ms),
+                     key=lambda inst: inst.at_ms)
+        if due:
+            self._pending = [inst for inst in self._pending if inst.at_ms >= before_ms]
+        return due
 
 
 def describe_scenarios() -> str:

@@ -1,137 +1,68 @@
 """Message generation for one household (or one building's shared spaces).
 
-A unit turns its residents' timelines and the scenarios applied to it into raw emissions
-``(ts, device_id, channel, payload, flags)``, then, per time window, sorts them, numbers them
-(``seq``), passes them through the radio (drops, duplicates, retries of reliable messages)
-and serialises them as replay lines prefixed with their 13-digit publish time, so that
-sorting lines as bytes sorts them by publish time, then by content: the order is total and
-does not depend on how units are grouped into chunks.
+A unit turns its residents' routines, its devices' own schedules and the edits of the
+scenarios applied to it into raw emissions ``(ts, device_id, channel, payload, flags)``;
+per time window it sorts them and hands them to its :class:`._transmitter.Transmitter`,
+whose lines sort as bytes by publish time, then by content: the order is total and does not
+depend on how units are grouped into chunks.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-import random
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
 import orjson
 
-from safehood.protocol import build_topic
-
-from . import _physics as physics
-from ._community import BuildingSpec, HouseholdSpec, ResidentSpec
-from ._population import DeviceTraits
-from ._rng import np_rng, py_rng
-from ._timeline import (
-    AWAY,
-    CHORES,
-    CLEAN,
-    COLLAPSED,
-    COOK,
-    EAT,
-    FALLEN,
-    NAP,
-    SHOWER,
-    SIT,
-    SLEEP,
-    STILL,
-    TOILET,
-    VISIT,
-    WANDER,
-    WASH,
-    DayPlan,
-    Segment,
-    Timeline,
-    dates_between,
-    local_date,
-    night,
-    plan_day,
-    visitor,
+from ._community import BuildingSpec, HouseholdSpec
+from ._edits import (
+    Arrive,
+    BandOff,
+    BandWindow,
+    DoorCycle,
+    Edit,
+    Emit,
+    FailingBattery,
+    Flow,
+    HoldDoor,
+    Label,
+    LetIn,
+    Override,
+    Silence,
+    SilentDeathLabel,
+    Skip,
+    Smoke,
+    Status,
+    Visit,
+    Wet,
 )
+from ._population import DeviceTraits
+from ._rng import between, np_rng, py_rng
+from ._routines import Routines
+from ._sensors import Bands, FrontDoor, MotionSensors, SmokeDetectors, WaterSensors, offset_s
+from ._timeline import (
+    STILL,
+    Segment,
+)
+from ._transmitter import Radio, Raw, Transmitter
 from .const import (
     BATTERY_LOW_PCT,
     DAY_MS,
-    DUPLICATE_DELAY_MS,
     HOUR_MS,
     LEAK_PERIOD_MS,
-    METER_ACTIVE_LPM,
-    METER_PERIOD_MS,
     MINUTE_MS,
-    OCCUPANCY_TIMEOUT_MS,
-    OUT,
-    PIR_BLIND_MS,
-    RETRIES,
-    RETRY_DELAY_MS,
-    SMOKE_ALARM,
-    SMOKE_FAST_PERIOD_MS,
-    SMOKE_MAX,
     SMOKE_PERIOD_MS,
-    SMOKE_PREALARM,
     STATUS_PERIOD_MAX_S,
     STATUS_PERIOD_MIN_S,
-    WEARABLE_ASLEEP_PERIOD_MS,
-    WEARABLE_AWAKE_PERIOD_MS,
 )
-
-RELIABLE = 1  # retried until delivered: events, and windows a scenario depends on
-WILL = 2  # a last will: the broker publishes it, the simulator only cuts the connection
-
-Raw = tuple[int, str, str, dict[str, Any], int]
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _TS = itemgetter(0)
-
-
-@dataclass(frozen=True, slots=True)
-class Radio:
-    """The radio link of every device: the share of messages lost and seen twice."""
-
-    drop: float = 0.005
-    duplicate: float = 0.002
-
-    def __post_init__(self) -> None:
-        for name in ("drop", "duplicate"):
-            value = getattr(self, name)
-            if not 0.0 <= value < 0.5:
-                raise ValueError(f"radio {name} probability must be in [0, 0.5), got {value}")
-
-
-@dataclass(slots=True)
-class SmokeProfile:
-    """Obscuration, temperature and CO above the baseline of one detector, from ``start``.
-
-    The functions take seconds since ``start``. :meth:`HouseholdUnit._profile` samples it
-    every 10 s and records in ``result`` when the detector went into and out of alarm.
-    """
-
-    start: int
-    end: int
-    smoke: Callable[[float], float]
-    temp: Callable[[float], float] = lambda s: 0.0
-    co: Callable[[float], float] = lambda s: 0.0
-    result: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """Someone who is not a resident: a guest, staff coming to help, or an intruder.
-
-    ``credential`` unlocks the door on arrival (``inside``: a resident opens for them);
-    ``door`` False means they come and go without a normal door cycle (an intruder).
-    """
-
-    start: int
-    end: int
-    rooms: tuple[str, ...]
-    credential: str = "inside"
-    door: bool = True
 
 
 @dataclass(slots=True)
@@ -155,32 +86,20 @@ class _Unit:
     def __init__(self, key: tuple[object, ...], seed: int, radio: Radio, prefix: str, site: str,
                  origin_ms: int, end_ms: int | None) -> None:
         self.seed = seed
-        self.radio = radio
-        self.prefix = prefix
         self.site = site
         self.origin_ms = origin_ms
         self.end_ms = end_ms
         self.rng = py_rng(seed, "unit", *key)
-        self.radio_rng = py_rng(seed, "radio", *key)
+        self.transmitter = Transmitter(key, seed, radio, prefix, site)
         self.nrng = np_rng(seed, "physics", *key)
         self.raw: list[Raw] = []
         self.pending_raw: list[Raw] = []
-        self.pending_out: list[bytes] = []
-        self.seq: dict[str, int] = {}
-        self.last_ts: dict[tuple[str, str], int] = {}
-        self.dead: dict[str, list[tuple[int, int]]] = {}
-        self.topics: dict[tuple[str, str], bytes] = {}
         self.statuses: list[_StatusSpec] = []
         self.stats: Counter[str] = Counter()
         self.labels: list[dict[str, Any]] = []
         self.finishers: list[Callable[[], bool]] = []
         self.skipped: list[str] = []
-        # device -> (time of its silent death, event time of its last delivered message before)
-        self.watch: dict[str, tuple[int, int]] = {}
         self.window_end = origin_ms
-        # Per device, where the population drew them: radio loss and clock skew.
-        self.drops: dict[str, float] = {}
-        self.skews: dict[str, int] = {}
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -199,9 +118,9 @@ class _Unit:
             spec.period_ms = traits.status_period_ms
             spec.phase_ms = rng.randrange(traits.status_period_ms)
             spec.jitter = traits.jitter
-            self.drops[device_id] = traits.drop
+            self.transmitter.drops[device_id] = traits.drop
             if traits.skew_ms:
-                self.skews[device_id] = traits.skew_ms
+                self.transmitter.skews[device_id] = traits.skew_ms
         self.statuses.append(spec)
 
     def status_spec(self, device_id: str) -> _StatusSpec:
@@ -228,7 +147,7 @@ class _Unit:
 
     def status(self, spec: _StatusSpec, t: int, online: bool = True) -> None:
         payload: dict[str, Any] = {"ts": t, "online": online, "battery": self.battery(spec, t),
-                                   "rssi": spec.rssi + _between(self.rng, -3, 3)}
+                                   "rssi": spec.rssi + between(self.rng, -3, 3)}
         self.emit(t, spec.device_id, "status", payload)
 
     def _statuses(self, a: int, b: int) -> None:
@@ -250,17 +169,6 @@ class _Unit:
                 self.status(spec, t)
             t += int(spec.period_ms * (1.0 + spec.jitter * (2.0 * rng.random() - 1.0)))
         spec.next_ms = t
-
-    def _dead_at(self, device_id: str, t: int) -> bool:
-        return any(lo <= t < hi for lo, hi in self.dead.get(device_id, ()))
-
-    def _topic(self, device_id: str, channel: str) -> bytes:
-        key = (device_id, channel)
-        topic = self.topics.get(key)
-        if topic is None:
-            topic = build_topic(self.site, device_id, channel, self.prefix).encode()
-            self.topics[key] = topic
-        return topic
 
     def label(self, **fields: Any) -> dict[str, Any]:
         """Record a ground-truth label; times are clipped to the recording."""
@@ -296,122 +204,19 @@ class _Unit:
         now = [r for r in raw if origin <= r[0] < b]
         self.pending_raw = [r for r in raw if r[0] >= b]
         now.sort(key=_TS)
-        pending = [(int(line[:13]), line) for line in self.pending_out]
-        lines = [line for pub, line in pending if pub < b]
-        self.pending_out = [line for pub, line in pending if pub >= b]
-        radio_rng = self.radio_rng
-        random_ = radio_rng.random
-        radio_drop, dup = self.radio.drop, self.radio.duplicate
-        drops = self.drops
-        skews = self.skews
-        last_ts = self.last_ts
-        seqs = self.seq
-        topics = self.topics
-        dead = self.dead
-        watch = self.watch
-        late = self.pending_out
-        counts = {"telemetry": 0, "event": 0, "status": 0}
-        dropped = duplicates = retries = wills = 0
-        dumps = orjson.dumps
-        for ts, device_id, channel, payload, flags in now:
-            if flags & WILL:
-                lines.append(self._line(ts, device_id, channel, dumps(payload)))
-                wills += 1
-                continue
-            if dead and device_id in dead and self._dead_at(device_id, ts):
-                continue
-            key = (device_id, channel)
-            previous = last_ts.get(key)
-            if previous is not None and ts <= previous:
-                # The store keys readings by (device, channel, event time): never reuse one.
-                ts = previous + 1
-                payload["ts"] = ts
-            last_ts[key] = ts
-            if skews and device_id in skews:
-                payload["ts"] = ts + skews[device_id]
-            if channel != "status":
-                seq = seqs.get(device_id, 0)
-                seqs[device_id] = seq + 1
-                payload["seq"] = seq
-                tail = b"}\n"
-            else:
-                tail = b',"retain":true}\n'
-            topic = topics.get(key)
-            if topic is None:
-                topic = self._topic(device_id, channel)
-            middle = b'{"topic":"' + topic + b'","payload":' + dumps(payload, option=_NUMPY) + tail
-            counts[channel] += 1
-            drop = drops.get(device_id, radio_drop) if drops else radio_drop
-            u = random_()
-            pub = ts
-            if u < drop:
-                if not flags & RELIABLE:
-                    dropped += 1
-                    continue
-                # A reliable message is sent again until it gets through (the last try does).
-                for attempt in range(RETRIES):
-                    pub += radio_rng.randint(*RETRY_DELAY_MS)
-                    retries += 1
-                    if attempt == RETRIES - 1 or random_() >= drop:
-                        break
-            (lines if pub < b else late).append(b"%013d" % pub + middle)
-            if watch and device_id in watch:
-                death, last = watch[device_id]
-                if ts < death:
-                    watch[device_id] = (death, max(last, ts))
-            # Only numbered messages are seen twice: the device's retransmissions. (A repeated
-            # status heartbeat could not be told from a new one; the contract gives it no seq.)
-            if drop <= u < drop + dup and channel != "status":
-                duplicates += 1
-                pub = ts + radio_rng.randint(*DUPLICATE_DELAY_MS)
-                (lines if pub < b else late).append(b"%013d" % pub + middle)
-        stats = self.stats
-        stats.update(counts)
-        stats.update(dropped=dropped, duplicates=duplicates, retries=retries, wills=wills)
+        lines = self.transmitter.send(now, b, self.stats)
         self.window_end = b
         self.finishers = [f for f in self.finishers if not f()]
         done = [label for label in self.labels if label.get("end") is not None]
         self.labels = [label for label in self.labels if label.get("end") is None]
         return lines, self._clip_labels(done)
 
-    def _line(self, pub: int, device_id: str, channel: str, body: bytes) -> bytes:
-        topic = self._topic(device_id, channel)
-        retain = b',"retain":true}\n' if channel == "status" else b"}\n"
-        return b"%013d" % pub + b'{"topic":"' + topic + b'","payload":' + body + retain
-
     def leftover(self) -> int:
         """Messages due after the end of the recording (retries, duplicates, spill)."""
-        return len(self.pending_raw) + len(self.pending_out)
+        return len(self.pending_raw) + len(self.transmitter.pending)
 
 
 # -- households ---------------------------------------------------------------------------
-
-# act -> (window when it starts, periodic window, period)
-_WEAR: dict[str, tuple[str, str, int]] = {
-    SLEEP: ("lie_down", "lying", WEARABLE_ASLEEP_PERIOD_MS),
-    NAP: ("lie_down", "lying", WEARABLE_ASLEEP_PERIOD_MS),
-    SIT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
-    EAT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
-    VISIT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
-    AWAY: ("stairs", "walking", WEARABLE_AWAKE_PERIOD_MS),
-    WANDER: ("stairs", "walking", 10 * MINUTE_MS),
-    COOK: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    CLEAN: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    CHORES: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    WASH: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    SHOWER: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    TOILET: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-}
-
-# act -> seconds between motion detections while someone does it (None: no motion at all)
-_MOTION_GAP_S: dict[str, tuple[int, int] | None] = {
-    SLEEP: (1800, 5400), NAP: (1200, 3000),
-    SIT: (180, 600), EAT: (120, 360), VISIT: (120, 420),
-    COOK: (75, 240), CLEAN: (75, 240), CHORES: (75, 240), WASH: (75, 180),
-    SHOWER: (90, 240), TOILET: (75, 180),
-    FALLEN: None, COLLAPSED: None, AWAY: None, WANDER: None,
-}
-
 
 class HouseholdUnit(_Unit):
     """One household's devices, driven by its residents' routines and its scenarios."""
@@ -421,176 +226,112 @@ class HouseholdUnit(_Unit):
         super().__init__(("household", spec.index), seed, radio, prefix, spec.site, origin_ms,
                          end_ms)
         self.spec = spec
-        self.zone = spec.zone
         d = spec.devices
-        self.timelines: dict[str, Timeline] = {r.id: Timeline() for r in spec.residents}
-        self._plans: dict[tuple[str, int], DayPlan] = {}
-        self._visit_days: set[int] = set()
-        self.visits: list[Visit] = []
-        self.horizon = 0
-        self.arrival_credentials: dict[tuple[str, int], str] = {}
-        self.door_holds: list[tuple[int, int]] = []
-        self.smoke_profiles: dict[str, list[SmokeProfile]] = {d.smoke_kitchen: [], d.smoke_hall: []}
-        self.flows: dict[int, float] = {}
-        self.wet: list[tuple[int, int]] = []
-        self.band_off: dict[str, list[tuple[int, int]]] = {}
-        self.motion_pending: dict[str, list[int]] = {dev: [] for _, dev in d.motion}
-        self.motion_state: dict[str, tuple[int | None, bool]] = {dev: (None, False) for _, dev in d.motion}
-        self.scenarios: list[Any] = []
-        self.applied: set[int] = set()
+        self.routines = Routines(spec, seed, origin_ms, end_ms)
         rng = py_rng(seed, "household-devices", spec.index)
-        self.phase = {dev: rng.randrange(SMOKE_PERIOD_MS) for dev in (d.smoke_kitchen, d.smoke_hall)}
-        self.phase[d.leak] = rng.randrange(LEAK_PERIOD_MS)
-        self.phase[d.meter] = rng.randrange(15) * MINUTE_MS
-        self.warmth = rng.uniform(-1.5, 1.5)
-        self._offsets: dict[int, int] = {}
+        smoke_phases = {dev: rng.randrange(SMOKE_PERIOD_MS) for dev in (d.smoke_kitchen, d.smoke_hall)}
+        leak_phase = rng.randrange(LEAK_PERIOD_MS)
+        meter_phase = rng.randrange(15) * MINUTE_MS
+        self.door = FrontDoor(d, self.rng, self.emit)
+        self.bands = Bands(self.rng, self.nrng, self.emit)
+        self.motion = MotionSensors(d, self.rng, self.emit)
+        self.water = WaterSensors(d, self.rng, self.emit, meter_phase, leak_phase)
+        self.smoke = SmokeDetectors(d, self.rng, self.emit, spec.zone, smoke_phases,
+                                    rng.uniform(-1.5, 1.5), self.routines.cooking_at)
         for device_id in spec.device_ids():
             self.add_status(device_id, spec.kind_of(device_id), spec.device_traits.get(device_id))
-        self.ensure(origin_ms + DAY_MS)
 
-    # -- timelines ---------------------------------------------------------------------------
+    # -- edits -----------------------------------------------------------------------------------
 
-    def resident(self, resident_id: str) -> ResidentSpec:
-        for r in self.spec.residents:
-            if r.id == resident_id:
-                return r
-        raise KeyError(resident_id)
+    def apply(self, edits: Iterable[Edit]) -> None:
+        """Carry out a scenario's edits, in order (see :mod:`._edits`)."""
+        for edit in edits:
+            match edit:
+                case Emit(ts, device_id, channel, payload, flags):
+                    self.emit(ts, device_id, channel, payload, flags)
+                case BandWindow(resident, t, window, activity, flags):
+                    self.bands.window(resident, t, window, activity, flags)
+                case DoorCycle(t, credential, open_ms, lock, unlock, then):
+                    closed = self.door.cycle(t, credential, open_ms, lock, unlock)
+                    if then is not None:
+                        self.apply(then(closed))
+                case Override(resident_id, start, end, segments):
+                    self.routines.override(resident_id, start, end, segments)
+                case Flow(t, seconds, lpm):
+                    self.water.add_flow(t, seconds, lpm)
+                case Wet(start, end):
+                    self.water.wet.append((start, end))
+                case Smoke(device_id, profile):
+                    self.smoke.profiles[device_id].append(profile)
+                case Arrive(visit):
+                    self.routines.visits.append(visit)
+                case HoldDoor(start, end):
+                    self.door.holds.append((start, end))
+                case BandOff(resident_id, start, end):
+                    self.bands.off.setdefault(resident_id, []).append((start, end))
+                case LetIn(resident_id, t, credential):
+                    self.door.credentials[(resident_id, t)] = credential
+                case Silence(device_id, start, end):
+                    self.transmitter.dead.setdefault(device_id, []).append((start, end))
+                case Status(device_id, t):
+                    self.status(self.status_spec(device_id), t)
+                case FailingBattery(device_id, low_at):
+                    self.status_spec(device_id).low_at = low_at
+                case Label(fields, done):
+                    self._pending_label(self.label(**fields), done)
+                case SilentDeathLabel(device_id, death, back, fields):
+                    self._silent_death(device_id, death, back, self.label(**fields))
+                case Skip(why):
+                    self.stats["skipped"] += 1
+                    self.skipped.append(why)
+                case _:
+                    assert_never(edit)
 
-    def _plan(self, resident: ResidentSpec, day: Any) -> DayPlan:
-        key = (resident.id, day.toordinal())
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = plan_day(self.seed, self.spec, resident, day)
-            self._plans[key] = plan
-        return plan
-
-    def ensure(self, until: int) -> None:
-        """Generate routines (and visits) at least until ``until``."""
-        if until <= self.horizon:
+    def _pending_label(self, label: dict[str, Any],
+                       done: Callable[[], dict[str, int] | None] | None) -> None:
+        if done is None:
             return
-        start = self.origin_ms - DAY_MS if self.horizon == 0 else self.horizon
-        days = dates_between(self.zone, start, until + DAY_MS)
-        for r in self.spec.residents:
-            timeline = self.timelines[r.id]
-            for day in days:
-                plan = self._plan(r, day)
-                if timeline.segments and plan.wake < timeline.end:
-                    continue
-                following = self._plan(r, day.fromordinal(day.toordinal() + 1))
-                timeline.extend(list(plan.segments))
-                timeline.extend(night(self.seed, self.spec, r, plan, following.wake))
-        for day in days:
-            if day.toordinal() in self._visit_days:
-                continue
-            self._visit_days.add(day.toordinal())
-            slot = visitor(self.seed, self.spec, day)
-            if slot is not None and self.someone_home(slot[0]):
-                self.visits.append(Visit(slot[0], slot[1], ("living",)))
-        self.horizon = min(t.end for t in self.timelines.values())
 
-    def someone_home(self, t: int) -> bool:
-        for timeline in self.timelines.values():
-            seg = timeline.at(t)
-            if seg is not None and seg.home:
-                return True
-        return False
+        def finish() -> bool:
+            last = done()
+            if last is None:
+                return False
+            label.update(last)
+            return True
 
-    def cooking_at(self, t: int) -> bool:
-        for timeline in self.timelines.values():
-            seg = timeline.at(t)
-            if seg is not None and seg.act == COOK:
-                return True
-        return False
+        self.finishers.append(finish)
 
-    # -- scenario helpers ----------------------------------------------------------------------
+    def _silent_death(self, device_id: str, death: int, back: int, label: dict[str, Any]) -> None:
+        watch = self.transmitter.watch
+        watch[device_id] = (death, self.origin_ms)
 
-    def find_time(self, resident_id: str, at: int, ok: Callable[[Segment], bool],
-                  within_ms: int = 6 * HOUR_MS, margin_ms: int = 30_000) -> tuple[int, Segment] | None:
-        """The first moment from ``at`` (within ``within_ms``) at which ``ok(segment)`` holds."""
-        timeline = self.timelines[resident_id]
-        for seg in timeline.segments:
-            if seg.end <= at + margin_ms or not ok(seg):
-                continue
-            if seg.start > at + within_ms:
-                return None
-            t = max(at, seg.start + margin_ms)
-            if t < seg.end - margin_ms:
-                return t, seg
-        return None
+        def finish() -> bool:
+            death, last = watch[device_id]
+            if self.window_end <= death:
+                return False
+            label["start"] = last
+            label["end"] = back
+            return True
 
-    def override(self, resident_id: str, start: int, end: int, segments: list[Segment]) -> None:
-        self.ensure(end + HOUR_MS)
-        self.timelines[resident_id].override(start, end, segments)
-
-    def add_flow(self, t: int, seconds: float, lpm: float) -> None:
-        """Water through the main meter from ``t`` for ``seconds`` at ``lpm`` litres a minute."""
-        flows = self.flows
-        end = t + int(seconds * 1000)
-        cursor = t
-        while cursor < end:
-            minute = cursor // MINUTE_MS
-            upto = min(end, (minute + 1) * MINUTE_MS)
-            flows[minute] = flows.get(minute, 0.0) + lpm * (upto - cursor) / MINUTE_MS
-            cursor = upto
-
-    def door_cycle(self, t: int, credential: str | None, open_ms: int | None = None,
-                   lock: bool = True, unlock: bool = True) -> int:
-        """Unlock, open at ``t``, close, lock again; returns when the door closed."""
-        d = self.spec.devices
-        rng = self.rng
-        if unlock and credential is not None:
-            unlocked = t - _between(rng, 4000, 10000)
-            self.emit(unlocked, d.lock, "event", {"ts": unlocked, "kind": "door", "event": "unlock",
-                                                 "credential": credential}, RELIABLE)
-        self._door(t, True)
-        closed = t + (open_ms if open_ms is not None else _between(rng, 4000, 12000))
-        self._door(closed, False)
-        if lock:
-            locked = closed + _between(rng, 8000, 20000)
-            self.emit(locked, d.lock, "event", {"ts": locked, "kind": "door", "event": "lock"},
-                      RELIABLE)
-        return closed
-
-    def _door(self, t: int, is_open: bool) -> None:
-        door = self.spec.devices.door
-        self.emit(t, door, "event", {"ts": t, "kind": "door", "event": "open" if is_open else "close"},
-                  RELIABLE)
-        self.emit(t, door, "telemetry", {"ts": t, "kind": "door", "open": is_open})
-
-    def window(self, resident: ResidentSpec, t: int, window: physics.Window, activity: str,
-               flags: int = RELIABLE) -> None:
-        """Send an accelerometer window from ``resident``'s band, starting at ``t``."""
-        assert resident.wearable is not None
-        payload: dict[str, Any] = {"ts": t, "kind": "wearable", "accel": window.accel,
-                                   "hz": window.hz}
-        if window.worn:
-            lo, hi = physics.HEART_RATE_BPM[activity]
-            payload["hr_bpm"] = _between(self.rng, lo, hi)
-        self.emit(t, resident.wearable, "telemetry", payload, flags)
-
-    def kill(self, device_id: str, start: int, end: int) -> None:
-        self.dead.setdefault(device_id, []).append((start, end))
+        self.finishers.append(finish)
 
     # -- per window ----------------------------------------------------------------------------
 
     def run(self, a: int, b: int) -> tuple[list[bytes], list[dict[str, Any]]]:
         """Everything published in ``[a, b)`` and the labels finished by then.
 
-        The scenarios due must have been applied first (:func:`._scenarios.apply_due`).
+        The edits of the scenarios due must have been applied first (:meth:`apply`).
         """
-        self.ensure(b + 2 * DAY_MS)
-        for timeline in self.timelines.values():
-            timeline.prune(a - DAY_MS)
-        if len(self._plans) > 64:
-            oldest = local_date(self.zone, a - 2 * DAY_MS).toordinal()
-            self._plans = {k: v for k, v in self._plans.items() if k[1] >= oldest}
+        routines = self.routines
+        routines.ensure(b + 2 * DAY_MS)
+        routines.forget_before(a)
         self._residents(a, b)
-        for visit in self.visits:
+        for visit in routines.visits:
             if a <= visit.start < b and self._admitted(visit):
-                self._visit(visit)
-        self._motion(b)
-        self._smoke(a, b)
-        self._water(a, b)
+                self.motion.visit(visit)
+        self.motion.run(b)
+        self.smoke.run(a, b)
+        self.water.run(a, b)
         self._statuses(a, b)
         return self.finalize(a, b)
 
@@ -598,7 +339,7 @@ class HouseholdUnit(_Unit):
         transitions: list[tuple[int, str]] = []
         wearers = {r.id: r for r in self.spec.wearers}
         for r in self.spec.residents:
-            timeline = self.timelines[r.id]
+            timeline = self.routines.timelines[r.id]
             prev: Segment | None = None
             segments = timeline.starting_in(a, b)
             current = timeline.at(a)
@@ -607,263 +348,34 @@ class HouseholdUnit(_Unit):
             for seg in segments:
                 if prev is None:
                     prev = timeline.before(seg)
-                self._segment_motion(prev, seg)
-                self._segment_water(seg)
+                self.motion.segment(prev, seg)
+                self.water.segment(seg)
                 if seg.start >= a and prev is not None and prev.home != seg.home:
                     if seg.home:
-                        credential = self.arrival_credentials.get(
-                            (r.id, seg.start), f"fingerprint:{r.id}")
-                        transitions.append((seg.start, credential))
+                        transitions.append((seg.start, self.door.credential(r.id, seg.start)))
                     else:
                         transitions.append((seg.start, "inside"))
                 if r.id in wearers:
-                    self._segment_wear(wearers[r.id], prev, seg)
+                    self.bands.segment(wearers[r.id], prev, seg)
                 prev = seg
-        for visit in self.visits:
+        for visit in self.routines.visits:
             if not visit.door or not self._admitted(visit):
                 continue
             if a <= visit.start < b:
                 transitions.append((visit.start, visit.credential))
             if a <= visit.end < b:
                 transitions.append((visit.end, "inside"))
-        transitions.sort(key=lambda x: x[0])
-        last = -(10**15)
-        for t, credential in transitions:
-            if t - last < 60_000:
-                continue  # walked through together with the one before
-            last = t
-            if any(lo - 30_000 <= t < hi + 30_000 for lo, hi in self.door_holds):
-                continue  # the door stands open: they walk through it
-            self.door_cycle(t, credential)
-
-    def _segment_motion(self, prev: Segment | None, seg: Segment) -> None:
-        rng = self.rng
-        pending = self.motion_pending
-        d = self.spec.devices
-        hall = d.motion_in("hall")
-        if prev is not None and prev.place != seg.place and hall is not None:
-            if seg.home and prev.home and "hall" not in (seg.place, prev.place):
-                pending[hall].append(seg.start - _between(rng, 1000, 4000))
-            elif seg.home and not prev.home:
-                pending[hall].append(seg.start + _between(rng, 3000, 8000))
-            elif prev.home and not seg.home:
-                pending[hall].append(seg.start - _between(rng, 15000, 30000))
-        gap = _MOTION_GAP_S.get(seg.act)
-        sensor = d.motion_in(seg.place) if seg.home else None
-        if gap is None or sensor is None:
-            return
-        times = pending[sensor]
-        lo, hi = gap
-        t = seg.start + _between(rng, 2000, 8000)
-        end = seg.end
-        while t < end:
-            times.append(t)
-            t += _between(rng, lo, hi) * 1000
+        self.door.pass_through(transitions)
 
     def _admitted(self, visit: Visit) -> bool:
         """A guest only gets in if someone at home is able to open the door."""
         if visit.credential != "inside":
             return True
-        for timeline in self.timelines.values():
+        for timeline in self.routines.timelines.values():
             seg = timeline.at(visit.start)
             if seg is not None and seg.home and seg.act not in STILL:
                 return True
         return False
-
-    def _visit(self, visit: Visit) -> None:
-        rng = self.rng
-        d = self.spec.devices
-        hall = d.motion_in("hall")
-        if hall is not None:
-            self.motion_pending[hall].append(visit.start + _between(rng, 3000, 8000))
-            self.motion_pending[hall].append(visit.end - rng.randint(10000, 30000))
-        span = (visit.end - visit.start) // len(visit.rooms)
-        for i, room in enumerate(visit.rooms):
-            sensor = d.motion_in(room)
-            if sensor is None:
-                continue
-            t = visit.start + i * span + rng.randint(5000, 15000)
-            end = visit.start + (i + 1) * span
-            while t < end:
-                self.motion_pending[sensor].append(t)
-                t += rng.randint(60, 300) * 1000
-
-    def _motion(self, b: int) -> None:
-        for sensor, pending in self.motion_pending.items():
-            if not pending:
-                continue
-            pending.sort()
-            cut = bisect.bisect_left(pending, b)
-            now, self.motion_pending[sensor] = pending[:cut], pending[cut:]
-            last, occupied = self.motion_state[sensor]
-            for t in now:
-                if last is not None and t - last < PIR_BLIND_MS:
-                    continue
-                if occupied and last is not None and t - last >= OCCUPANCY_TIMEOUT_MS:
-                    off = last + OCCUPANCY_TIMEOUT_MS
-                    self.emit(off, sensor, "telemetry", {"ts": off, "kind": "motion", "occupancy": False})
-                    occupied = False
-                self.emit(t, sensor, "event", {"ts": t, "kind": "motion", "event": "motion"})
-                if not occupied:
-                    self.emit(t, sensor, "telemetry", {"ts": t, "kind": "motion", "occupancy": True})
-                    occupied = True
-                last = t
-            if occupied and last is not None and last + OCCUPANCY_TIMEOUT_MS < b \
-                    and not self.motion_pending[sensor]:
-                off = last + OCCUPANCY_TIMEOUT_MS
-                self.emit(off, sensor, "telemetry", {"ts": off, "kind": "motion", "occupancy": False})
-                occupied = False
-            self.motion_state[sensor] = (last, occupied)
-
-    def _segment_water(self, seg: Segment) -> None:
-        rng = self.rng
-        act = seg.act
-        dur_s = (seg.end - seg.start) / 1000
-        if act == TOILET:
-            self.add_flow(seg.end - 60_000, 40, 9.0)
-            self.add_flow(seg.end - 18_000, 15, 4.0)
-        elif act == WASH:
-            self.add_flow(seg.start + 30_000, min(180, max(20, dur_s - 60)), 4.0)
-        elif act == SHOWER:
-            self.add_flow(seg.start + 60_000, max(60, dur_s - 180), rng.uniform(7, 9))
-        elif act == COOK:
-            self.add_flow(seg.start + 60_000, 30, 5.0)
-            self.add_flow(seg.start + int(dur_s * 500), 20, 5.0)
-        elif act == CLEAN:
-            self.add_flow(seg.start + 30_000, min(240, max(30, dur_s - 60)), 5.0)
-
-    def _segment_wear(self, r: ResidentSpec, prev: Segment | None, seg: Segment) -> None:
-        plan = _WEAR.get(seg.act)
-        if plan is None:
-            return
-        change, periodic, period = plan
-        rng = self.rng
-        off = self.band_off.get(r.id)
-        if prev is not None and prev.place == OUT and seg.home:
-            change = "stairs"
-        if prev is not None and prev.act == seg.act and prev.place == seg.place:
-            change = ""
-        t = seg.start + _between(rng, 1000, 5000)
-        if change and t < seg.end and not (off and _inside(off, t)):
-            self.window(r, t, physics.ACTIVITY_WINDOWS[change](self.nrng), change, 0)
-        t = seg.start + period
-        while t < seg.end - 30_000:
-            kind = periodic
-            if seg.act == AWAY and rng.random() < 0.3:
-                kind = "sitting"
-            if off and _inside(off, t):
-                kind = "off_wrist"
-            self.window(r, t, physics.ACTIVITY_WINDOWS[kind](self.nrng), kind, 0)
-            t += period
-
-    # -- smoke, water --------------------------------------------------------------------------
-
-    def ambient(self, t: int, room: str) -> float:
-        """Room temperature: a daily swing around the household's own level."""
-        hour = (t // 1000 + self._utc_offset_s(t)) % 86400 / 3600
-        base = 20.5 + self.warmth + 1.5 * math.sin(2 * math.pi * (hour - 9) / 24)
-        return base - (0.5 if room == "hall" else 0.0)
-
-    def _utc_offset_s(self, t: int) -> int:
-        hour = t // HOUR_MS
-        offset = self._offsets.get(hour)
-        if offset is None:
-            offset = _offset_s(self.zone, hour * HOUR_MS)
-            self._offsets[hour] = offset
-        return offset
-
-    def _smoke(self, a: int, b: int) -> None:
-        d = self.spec.devices
-        rng = self.rng
-        for device_id, room in ((d.smoke_kitchen, "kitchen"), (d.smoke_hall, "hall")):
-            profiles = self.smoke_profiles[device_id]
-            for profile in profiles:
-                if a <= profile.start < b:
-                    self._profile(device_id, room, profile)
-            phase = self.phase[device_id]
-            t = phase + math.ceil((a - phase) / SMOKE_PERIOD_MS) * SMOKE_PERIOD_MS
-            while t < b:
-                if not profiles or not any(p.start <= t < p.end for p in profiles):
-                    cooking = room == "kitchen" and self.cooking_at(t)
-                    # Sensor noise is drawn uniform: cheaper than gauss, and just as plausible.
-                    u = rng.random()
-                    smoke = 0.3 + 0.4 * u if cooking else 0.05 + 0.15 * u
-                    temp = self.ambient(t, room) + (1.0 + 1.5 * u if cooking else 0.0)
-                    self.emit(t, device_id, "telemetry", {
-                        "ts": t, "kind": "smoke", "smoke": round(smoke, 2),
-                        "temp_c": round(temp + 0.2 * rng.random() - 0.1, 1),
-                        "co_ppm": round(0.2 + 1.6 * rng.random(), 1),
-                    })
-                t += SMOKE_PERIOD_MS
-
-    def _profile(self, device_id: str, room: str, profile: SmokeProfile) -> None:
-        """Sample a smoke episode every 10 s; report fast while above the pre-alarm level."""
-        rng = self.rng
-        alarmed = False
-        last_report = -(10**15)
-        t = profile.start
-        while t < profile.end:
-            s = (t - profile.start) / 1000
-            smoke = min(SMOKE_MAX, max(0.0, rng.gauss(0.12, 0.04) + profile.smoke(s)))
-            temp = min(200.0, self.ambient(t, room) + profile.temp(s) + rng.gauss(0, 0.1))
-            co = min(10_000.0, max(0.0, rng.gauss(1.0, 0.5) + profile.co(s)))
-            if smoke >= SMOKE_PREALARM or t - last_report >= SMOKE_PERIOD_MS:
-                self.emit(t, device_id, "telemetry", {
-                    "ts": t, "kind": "smoke", "smoke": round(smoke, 2), "temp_c": round(temp, 1),
-                    "co_ppm": round(co, 1),
-                })
-                last_report = t
-            if smoke >= SMOKE_PREALARM:
-                profile.result.setdefault("prealarm", t)
-                profile.result["above_prealarm_until"] = t + SMOKE_FAST_PERIOD_MS
-            if not alarmed and smoke >= SMOKE_ALARM:
-                alarmed = True
-                profile.result.setdefault("alarm", t)
-                self.emit(t, device_id, "event", {"ts": t, "kind": "smoke", "event": "alarm"}, RELIABLE)
-            elif alarmed and smoke < SMOKE_ALARM * 0.75:
-                alarmed = False
-                profile.result["clear"] = t
-                self.emit(t, device_id, "event", {"ts": t, "kind": "smoke", "event": "clear"}, RELIABLE)
-            t += SMOKE_FAST_PERIOD_MS
-        profile.result["done"] = 1
-
-    def _water(self, a: int, b: int) -> None:
-        d = self.spec.devices
-        flows = self.flows
-        rng = self.rng
-        for minute in sorted(m for m in flows if a <= (m + 1) * MINUTE_MS < b):
-            litres = flows[minute]
-            if litres >= METER_ACTIVE_LPM:
-                t = (minute + 1) * MINUTE_MS + _between(rng, 500, 2500)
-                self.emit(t, d.meter, "telemetry",
-                          {"ts": t, "kind": "water", "flow_lpm": round(litres, 2)})
-        phase = self.phase[d.meter]
-        tick = phase + math.ceil((a - phase) / METER_PERIOD_MS) * METER_PERIOD_MS
-        while tick < b:
-            first = tick // MINUTE_MS - 15
-            litres = sum(flows.get(m, 0.0) for m in range(first, first + 15))
-            t = tick + 31_000
-            self.emit(t, d.meter, "telemetry",
-                      {"ts": t, "kind": "water", "flow_lpm": round(litres / 15, 2)})
-            tick += METER_PERIOD_MS
-        stale = (a - 2 * HOUR_MS) // MINUTE_MS
-        for minute in [m for m in flows if m < stale]:
-            del flows[minute]
-        phase = self.phase[d.leak]
-        t = phase + math.ceil((a - phase) / LEAK_PERIOD_MS) * LEAK_PERIOD_MS
-        while t < b:
-            if not _inside(self.wet, t):
-                self.emit(t, d.leak, "telemetry", {"ts": t, "kind": "water", "leak": False})
-            t += LEAK_PERIOD_MS
-
-
-def _between(rng: random.Random, lo: int, hi: int) -> int:
-    """``rng.randint(lo, hi)`` without its overhead (it shows in the profile)."""
-    return lo + int(rng.random() * (hi - lo + 1))
-
-
-def _inside(intervals: list[tuple[int, int]], t: int) -> bool:
-    return any(lo <= t < hi for lo, hi in intervals)
 
 
 class BuildingUnit(_Unit):
@@ -902,22 +414,18 @@ class BuildingUnit(_Unit):
         t = a
         closed_until = a
         while True:
-            hour = (t // 1000 + _offset_s(self.zone, t)) % 86400 / 3600
+            hour = (t // 1000 + offset_s(self.zone, t)) % 86400 / 3600
             per_hour = self.spec.households * (0.45 if 7 <= hour < 21 else 0.02)
             t += int(rng.expovariate(per_hour / HOUR_MS)) + 1 if per_hour > 0 else HOUR_MS
             if t >= b:
                 return
             if t < closed_until + 2000:
                 continue
-            closed = t + _between(rng, 4000, 15000)
+            closed = t + between(rng, 4000, 15000)
             self.emit(t, door, "event", {"ts": t, "kind": "door", "event": "open"})
             self.emit(t, door, "telemetry", {"ts": t, "kind": "door", "open": True})
             self.emit(closed, door, "event", {"ts": closed, "kind": "door", "event": "close"})
             self.emit(closed, door, "telemetry", {"ts": closed, "kind": "door", "open": False})
             closed_until = closed
 
-
-def _offset_s(zone: Any, t: int) -> int:
-    offset = datetime.fromtimestamp(t / 1000, tz=UTC).astimezone(zone).utcoffset()
-    return int(offset.total_seconds()) if offset is not None else 0
 

@@ -62,13 +62,13 @@ def test_bedtimes_spread_from_evening_to_after_midnight(diverse: Recording) -> N
 
 
 def test_sleep_starts_follow_the_drawn_bedtimes(diverse: Recording) -> None:
-    from safehood.simulators._units import HouseholdUnit  # the engine's own timelines
+    from safehood.simulators._routines import Routines  # the engine's own timelines
 
     starts = []
     config = diverse.config
     for spec in diverse.community.households[:10]:
-        unit = HouseholdUnit(spec, config.seed, config.radio, "t", config.start_ms, config.end_ms)
-        for timeline in unit.timelines.values():
+        routines = Routines(spec, config.seed, config.start_ms, config.end_ms)
+        for timeline in routines.timelines.values():
             for seg in timeline.segments:
                 if seg.act == SLEEP and seg.start >= config.start_ms:
                     local = datetime.fromtimestamp(seg.start / 1000, spec.zone)
