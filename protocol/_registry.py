@@ -33,9 +33,6 @@ def parse_hhmm(value: str) -> time:
         raise ValueError(f"{value!r} is not HH:MM") from exc
 
 
-# simulators/_community.py still imports the old private name; drop once it imports parse_hhmm.
-_parse_hhmm = parse_hhmm
-
 
 class HouseholdIn(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -8,8 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from safehood.protocol import Device, Household, Registry, Resident
-from safehood.protocol._registry import _parse_hhmm
+from safehood.protocol import Device, Household, Registry, Resident, parse_hhmm
 
 from ._population import DEFAULT_ROUTINE, POPULATIONS, DeviceTraits, Population, Routine
 from ._rng import py_rng
@@ -358,7 +357,7 @@ def _registry(specs: list[HouseholdSpec], buildings: list[BuildingSpec]) -> Regi
     for h in specs:
         households.append(Household(
             id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
-            night_start=_parse_hhmm(h.night[0]), night_end=_parse_hhmm(h.night[1]),
+            night_start=parse_hhmm(h.night[0]), night_end=parse_hhmm(h.night[1]),
             building=h.building, address=f"building {h.building}, unit {h.unit}",
         ))
         elderly = [r for r in h.residents if r.elderly]
