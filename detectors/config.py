@@ -61,6 +61,10 @@ class SmokeConfig:
     sustain_s
         A detector still in alarm this long after its first alarm reading confirms a fire.
         Burnt food clears within about a minute; a fire keeps going.
+    clock_skew_s
+        Devices' clocks differ by up to this much: a detector that falls silent while in
+        alarm confirms ``sustain_s`` plus this after its first alarm (one that keeps
+        reporting confirms by its own readings, at ``sustain_s``).
     rise_factor
         A reading at least this many times the first alarm level confirms (rising smoke).
     temp_rise_c
@@ -72,6 +76,7 @@ class SmokeConfig:
     clear_obscuration: Annotated[float, Field(ge=0, le=30)] = 6.0
     verify_window_s: Annotated[float, Field(gt=0, le=90)] = 90.0
     sustain_s: Seconds = 75.0
+    clock_skew_s: Annotated[float, Field(ge=0)] = 60.0
     rise_factor: Annotated[float, Field(gt=1)] = 2.5
     temp_rise_c: Annotated[float, Field(gt=0)] = 10.0
     temp_fixed_c: float = 57.0
@@ -299,6 +304,10 @@ class InactivityConfig:
         When the last sign of life is the front door (opened, shut, locked) with no
         movement inside after it, the resident has gone out: an empty home is not watched
         until someone is back.
+    exit_grace_s
+        Movement inside up to this long after the door shut behind someone leaving is theirs
+        on the way out (the hall sensor sees them go, and devices' clocks differ by up to a
+        minute), not someone still at home.
     leak_flow_grace_s
         Water running while a leak sensor of the household is wet, and this long after it
         dries (the meter reports averages), is the leak, not a person.
@@ -321,6 +330,7 @@ class InactivityConfig:
     flow_lpm: Annotated[float, Field(gt=0)] = 1.0
     move_std_g: Annotated[float, Field(gt=0)] = 0.06
     away_after_exit: bool = True
+    exit_grace_s: Annotated[float, Field(ge=0)] = 60.0
     leak_flow_grace_s: Annotated[float, Field(ge=0)] = 900.0
 
     @model_validator(mode="after")

@@ -140,6 +140,7 @@ class InactivityDetector(Detector):
         self._last_source: str | None = None
         self._last_inside_ms: int | None = None
         self._exit_ms: int | None = None
+        self._exit_grace_ms = int(self.config.exit_grace_s * MS_PER_S)
         self._arriving = False
         self._arrivals = ArrivalTracker(door_config)
 
@@ -292,7 +293,7 @@ class InactivityDetector(Detector):
         exit_ms, inside = self._exit_ms, self._last_inside_ms
         return (
             self.config.away_after_exit and exit_ms is not None
-            and (inside is None or exit_ms > inside)
+            and (inside is None or inside <= exit_ms + self._exit_grace_ms)
         )
 
     def _where(self, message: Message) -> None:

@@ -123,6 +123,7 @@ class SmokeDetector(Detector):
 
     def _timers(self) -> list[tuple[int, str, str]]:
         sustain_ms = int(self.config.sustain_s * MS_PER_S)
+        skew_ms = int(self.config.clock_skew_s * MS_PER_S)
         out: list[tuple[int, str, str]] = []
         for incident in self._incidents.values():
             if not incident.window_done:
@@ -131,7 +132,13 @@ class SmokeDetector(Detector):
                 for device_id in sorted(incident.devices):
                     alarm = self._alarms[device_id]
                     if alarm.alarming and alarm.alarm_since is not None:
-                        out.append((alarm.alarm_since + sustain_ms, "sustain", device_id))
+                        # The detector's own readings confirm at ``sustain_s`` by its own
+                        # clock (process_one); the timer is for one that fell silent while in
+                        # alarm, and waits out the clock skew between devices, so that a
+                        # detector whose clock runs behind the site's is not confirmed on the
+                        # others' time while its own readings are still to come.
+                        out.append((alarm.alarm_since + sustain_ms + skew_ms, "sustain",
+                                    device_id))
         return out
 
     def advance(self, now_ms: int) -> Decisions:
@@ -167,6 +174,12 @@ class SmokeDetector(Detector):
         alarm.last_ms = message.ts_ms
         alarm.room = message.room or alarm.room
         out: Decisions = []
+        since = alarm.alarm_since
+        if (alarm.alarming and since is not None
+                and message.ts_ms >= since + int(self.config.sustain_s * MS_PER_S)):
+            # In alarm for sustain_s by the detector's own clock, whatever this reading says.
+            out += self._confirm(self._incidents[alarm.subject], message.ts_ms, "sustained",
+                                 alarm.device_id)
         if level == "alarm" or (isinstance(level, float) and level >= self.config.alarm_obscuration):
             value = level if isinstance(level, float) else None
             out += self._alarm_on(alarm, message.ts_ms, value)

@@ -130,9 +130,17 @@ ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+_PRESSED_DEVICE = frozenset({"sos"})
+
+
 def _same_entity(label: Label, alert: Alert) -> bool:
     extra = label.model_extra or {}
     devices = extra.get("devices")
+    if (alert.type.value in _PRESSED_DEVICE and label.device_id is not None
+            and label.device_id == alert.device_id and label.household == alert.household):
+        # A shared button says where help is needed, not who pressed it: in a home of two,
+        # the alert names the resident the button is registered to, whoever pressed it.
+        return True
     for name in ENTITY_FIELDS.get(alert.type.value, _DEVICE_LEVEL):
         want, got = getattr(label, name), getattr(alert, name)
         if want is None or got is None or want == got:

@@ -10,6 +10,7 @@ SMOKE = DetectorConfig().smoke
 ALARM = SMOKE.alarm_obscuration
 WINDOW_S = int(SMOKE.verify_window_s)
 SUSTAIN_S = int(SMOKE.sustain_s)
+SKEW_S = int(SMOKE.clock_skew_s)
 
 
 def smoke(reg, device, offset_s, level, **extra):
@@ -87,13 +88,32 @@ def test_alarm_lasting_sustain_s_confirms_fire(cleared_at_s: int, fire: bool) ->
 
 
 def test_alarm_event_without_readings_is_sustained_by_time() -> None:
+    """A detector silent after its alarm confirms once the site's time has passed sustain_s
+    plus the clock skew between devices (its own clock may run behind the site's)."""
     reg = registry()
     eng = engine(reg)
+    silent_s = SUSTAIN_S + SKEW_S
     decisions = eng.process_one(msg(reg, "h1-smoke-kitchen", T0, event="alarm"))
-    decisions += eng.advance(T0 + (SUSTAIN_S - 1) * S + eng.allowed_lateness_ms)
+    decisions += eng.advance(T0 + (silent_s - 1) * S + eng.allowed_lateness_ms)
     assert of_type(decisions, "fire") == []
-    decisions += eng.advance(T0 + SUSTAIN_S * S + eng.allowed_lateness_ms)
-    assert summary(of_type(decisions, "fire")) == [("raise", "fire", "h1", SUSTAIN_S)]
+    decisions += eng.advance(T0 + silent_s * S + eng.allowed_lateness_ms)
+    assert summary(of_type(decisions, "fire")) == [("raise", "fire", "h1", silent_s)]
+
+
+def test_a_detector_whose_clock_runs_behind_is_judged_by_its_own_readings() -> None:
+    """Burnt toast: alarm for 40 s by the kitchen detector's clock, which runs 30 s behind
+    the hall's. The hall's readings move the site's time past sustain_s before the kitchen's
+    clear arrives; that is no fire."""
+    reg = registry()
+    eng = engine(reg)
+    skew_ms = 30 * S
+    decisions = feed(eng, [msg(reg, "h1-smoke-kitchen", T0 - skew_ms + t * S, smoke=10.0)
+                           for t in range(0, 40, 10)])
+    decisions += feed(eng, [msg(reg, "h1-smoke-hall", T0 + t * S, smoke=0.1)
+                            for t in range(0, 100, 10)])
+    decisions += feed(eng, [msg(reg, "h1-smoke-kitchen", T0 - skew_ms + 40 * S, smoke=1.0)])
+    decisions += eng.advance(T0 + 10 * 60 * S)
+    assert of_type(decisions, "smoke") and not of_type(decisions, "fire")
 
 
 @pytest.mark.parametrize(("factor", "fire"), [(SMOKE.rise_factor - 0.01, False),
