@@ -184,6 +184,23 @@ def test_home_left_by_the_front_door_is_not_watched_until_someone_is_back() -> N
     assert [d for d in quiet(decisions) if d[2] == "h1"] == []
 
 
+@pytest.mark.parametrize(("after_close_s", "watched"), [(10, False), (5 * 60, True)])
+def test_movement_just_after_an_exit_is_the_leavers(after_close_s: int, watched: bool) -> None:
+    """The hall sensor sees the resident go, and its clock may run a little behind the
+    door's: movement within exit_grace_s of the door shutting is the leaver's; movement
+    minutes later is someone at home."""
+    reg = registry()
+    noon = NOON
+    leaving = [
+        msg(reg, "h1-door", noon - 8 * S, event="unlock", credential="inside"),
+        msg(reg, "h1-door", noon, event="open"),
+        msg(reg, "h1-door", noon + 6 * S, event="close"),
+        msg(reg, "h1-motion-hall", noon + (6 + after_close_s) * S, event="motion"),
+    ]
+    decisions = alerts_after(reg, leaving, noon + DAY)
+    assert bool([d for d in quiet(decisions) if d[2] == "h1"]) is watched
+
+
 def test_coming_home_and_collapsing_at_once_is_still_watched() -> None:
     reg = registry()
     noon = NOON
