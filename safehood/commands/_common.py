@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -35,6 +36,16 @@ def existing_file(value: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{value} is not a file")
     return path
+
+
+def add_file_argument(
+    parser: argparse._ActionsContainer, name: str, help: str | None = None, *, required: bool = False
+) -> None:
+    """Add ``name`` (an option, or a positional when it has no dashes) naming a file that must
+    exist; shown as FILE in the usage."""
+    # argparse refuses ``required`` for a positional, even False
+    options: dict[str, Any] = {"required": True} if required else {}
+    parser.add_argument(name, type=existing_file, metavar="FILE", help=help, **options)
 
 
 def number_in(

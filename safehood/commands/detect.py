@@ -28,7 +28,7 @@ from safehood.protocol import (
 )
 from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
 
-from ._common import CommandError, existing_file
+from ._common import CommandError, add_file_argument
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,14 +42,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "and skipped."
         ),
     )
-    parser.add_argument("--registry", required=True, type=existing_file, metavar="FILE",
-                        help="registry file (JSON or YAML) of households, residents, devices")
-    parser.add_argument("--input", required=True, type=existing_file, metavar="FILE",
-                        help="replay file (JSON Lines)")
+    add_file_argument(parser, "--registry",
+                      "registry file (JSON or YAML) of households, residents, devices",
+                      required=True)
+    add_file_argument(parser, "--input", "replay file (JSON Lines)", required=True)
     parser.add_argument("--output", required=True, type=Path, metavar="FILE",
                         help="where to write the alerts (JSON Lines); '-' for stdout")
-    parser.add_argument("--thresholds", type=existing_file, metavar="FILE",
-                        help="detector thresholds (JSON or YAML, see detectors.DetectorConfig)")
+    add_file_argument(parser, "--thresholds",
+                      "detector thresholds (JSON or YAML, see detectors.DetectorConfig)")
     parser.add_argument("--topic-prefix", default=DEFAULT_TOPIC_PREFIX, metavar="PREFIX",
                         help=f"topic prefix of the recording (default {DEFAULT_TOPIC_PREFIX})")
     parser.add_argument("--resolve-after", type=float, default=DEFAULT_RESOLVE_AFTER_S,

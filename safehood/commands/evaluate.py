@@ -22,7 +22,7 @@ from safehood.evaluation import (
 )
 from safehood.protocol import Registry, parse_ts_ms
 
-from ._common import CommandError, existing_file, positive_float, positive_int
+from ._common import CommandError, add_file_argument, positive_float, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,18 +37,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "precision, false alarms per 100 household-days and detection delay percentiles."
         ),
     )
-    parser.add_argument("--labels", required=True, type=existing_file, metavar="FILE",
-                        help="labels (JSON Lines) written by the simulator")
-    parser.add_argument("--alerts", required=True, type=existing_file, metavar="FILE",
-                        help="alerts (JSON Lines) written by safehood detect")
-    parser.add_argument("--registry", type=existing_file, metavar="FILE",
-                        help="registry file, for the number of households")
+    add_file_argument(parser, "--labels", "labels (JSON Lines) written by the simulator",
+                      required=True)
+    add_file_argument(parser, "--alerts", "alerts (JSON Lines) written by safehood detect",
+                      required=True)
+    add_file_argument(parser, "--registry", "registry file, for the number of households")
     parser.add_argument("--households", type=positive_int, metavar="N",
                         help="number of households (instead of --registry)")
     parser.add_argument("--days", type=positive_float, metavar="D",
                         help="days recorded (default: the span of labels and alerts)")
-    parser.add_argument("--summary", type=existing_file, metavar="FILE",
-                        help="the simulator's summary.json, for households and days")
+    add_file_argument(parser, "--summary", "the simulator's summary.json, for households and days")
     parser.add_argument("--tolerance", type=positive_float, default=DEFAULT_TOLERANCE_S,
                         metavar="S", help="seconds an alert may start before its label")
     parser.add_argument("--max-delay", action="append", default=[], metavar="TYPE=S",

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from safehood.api import MqttCredentials, Provisioner, ProvisioningError, RegistryError, RegistryService
 from safehood.protocol import RegistryFile
 
-from ._common import CommandError, existing_file, load_settings
+from ._common import CommandError, add_file_argument, load_settings
 from .token import open_engine
 
 
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     imp = actions.add_parser("import", help="insert or update every entry of a registry file")
-    imp.add_argument("file", type=existing_file, metavar="FILE")
+    add_file_argument(imp, "file")
     imp.add_argument("--replace", action="store_true",
                      help="also remove every entry the file does not name")
     imp.add_argument("--provision", action="store_true",

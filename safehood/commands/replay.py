@@ -7,7 +7,7 @@ import sys
 
 from tqdm import tqdm
 
-from safehood.commands._common import CommandError, existing_file, load_settings
+from safehood.commands._common import CommandError, add_file_argument, load_settings
 from safehood.commands.simulate import speed
 from safehood.simulators import BrokerUnreachable, Replayer, parse_broker_url
 
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--speed 600",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", type=existing_file, metavar="FILE", help="the replay file")
+    add_file_argument(parser, "file", "the replay file")
     parser.add_argument("--broker", metavar="URL", help="mqtt://host:port (default: settings)")
     parser.add_argument("--speed", type=speed, default=1.0,
                         help="1 recorded pace, 60 a minute a second, 'max' as fast as possible "

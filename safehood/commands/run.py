@@ -10,7 +10,7 @@ from safehood._pipeline import build_pipeline
 from safehood.mqtt import BrokerUnreachable
 from safehood.store import StoreError
 
-from ._common import CommandError, existing_file, load_settings
+from ._common import CommandError, add_file_argument, load_settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Run the live pipeline against the broker and store of the settings "
         "(SAFEHOOD_MQTT_URL, SAFEHOOD_INFLUX_URL, ...). Stops cleanly on Ctrl-C or SIGTERM.",
     )
-    parser.add_argument("--registry", type=existing_file, metavar="FILE",
-                        help="import this registry file (JSON or YAML) before starting")
+    add_file_argument(parser, "--registry",
+                      "import this registry file (JSON or YAML) before starting")
     parser.add_argument("--mqtt-url", help="override SAFEHOOD_MQTT_URL")
     parser.add_argument("--data-dir", help="override SAFEHOOD_DATA_DIR")
     parser.set_defaults(func=run)

@@ -141,5 +141,12 @@ def engine(reg: Registry | None = None, **config: Any) -> DetectorEngine:
     return DetectorEngine(reg or registry(), DetectorConfig.from_data(config))
 
 
+def run_until(reg: Registry, messages: Iterable[Message], until_ms: int, **config: Any
+              ) -> list[AlertDecision]:
+    """Every decision of a fresh engine fed ``messages`` and then advanced to ``until_ms``."""
+    eng = engine(reg, **config)
+    return feed(eng, messages) + eng.advance(until_ms)
+
+
 def shifted(message: Message, ms: int) -> Message:
     return dataclasses.replace(message, ts_ms=message.ts_ms + ms)

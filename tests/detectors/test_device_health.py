@@ -30,6 +30,9 @@ def chatter(reg, devices, start, end, step=5 * MIN, skip=()):
 ALL_H1 = ["h1-smoke-kitchen", "h1-smoke-hall", "h1-leak", "h1-meter", "h1-door",
           "h1-balcony", "h1-motion-hall", "h1-motion-living", "h1-button", "r1-band"]
 OTHERS = ["h2-smoke-kitchen", "h2-door", "h3-motion-living", "b1-smoke-stair"]
+# Short silences and a smoke budget that make the site, gateway and device cases quick to reach.
+QUICK_SILENCE = {"site_silence_s": 600, "gateway_silence_s": 1200,
+                 "heartbeat_budget_s": {"smoke": 1800}, "pending_s": 300}
 
 
 def test_last_will_counts_at_once_and_fires_after_the_pending_period() -> None:
@@ -145,8 +148,7 @@ def test_each_device_is_judged_on_its_own_reporting_interval() -> None:
 
 def test_whole_site_silent_raises_one_site_offline() -> None:
     reg = registry()
-    eng = engine(reg, device_health={"site_silence_s": 600, "gateway_silence_s": 1200,
-                                     "heartbeat_budget_s": {"smoke": 1800}, "pending_s": 300})
+    eng = engine(reg, device_health=QUICK_SILENCE)
     everyone = ALL_H1 + OTHERS
     decisions = feed(eng, chatter(reg, everyone, T0, T0 + 30 * MIN))
     decisions += eng.advance(T0 + 6 * HOUR)
@@ -158,8 +160,7 @@ def test_whole_site_silent_raises_one_site_offline() -> None:
 
 def test_silent_household_gateway_raises_one_alert_for_the_household() -> None:
     reg = registry()
-    eng = engine(reg, device_health={"site_silence_s": 600, "gateway_silence_s": 1200,
-                                     "heartbeat_budget_s": {"smoke": 1800}, "pending_s": 300})
+    eng = engine(reg, device_health=QUICK_SILENCE)
     messages = chatter(reg, ALL_H1 + OTHERS, T0, T0 + 30 * MIN)
     messages += chatter(reg, OTHERS, T0 + 30 * MIN, T0 + 6 * HOUR)
     decisions = feed(eng, messages) + eng.advance(T0 + 6 * HOUR)
@@ -185,8 +186,7 @@ def test_building_whose_gateway_goes_silent_raises_one_alert_and_clears_it() -> 
 
 def test_device_still_silent_after_its_site_came_back_is_reported() -> None:
     reg = registry()
-    eng = engine(reg, device_health={"site_silence_s": 600, "gateway_silence_s": 1200,
-                                     "heartbeat_budget_s": {"smoke": 1800}, "pending_s": 300})
+    eng = engine(reg, device_health=QUICK_SILENCE)
     everyone = ALL_H1 + OTHERS
     feed(eng, chatter(reg, everyone, T0, T0 + 30 * MIN))
     eng.advance(T0 + 3 * HOUR)

@@ -17,6 +17,7 @@ from ._support import (
     of_type,
     registry,
     registry_data,
+    run_until,
     summary,
 )
 
@@ -28,16 +29,11 @@ def quiet(decisions):
     return summary(of_type(decisions, "inactivity"))
 
 
-def alerts_after(reg, messages, until, **config):
-    eng = engine(reg, **config)
-    return feed(eng, messages) + eng.advance(until)
-
-
 @pytest.mark.parametrize(("gap_ms", "raised"), [(int(CONFIG.warmup_day_s * S) - 1, False),
                                                 (int(CONFIG.warmup_day_s * S), True)])
 def test_warm_up_threshold_by_day(gap_ms: int, raised: bool) -> None:
     reg = registry()
-    decisions = alerts_after(reg, [
+    decisions = run_until(reg, [
         msg(reg, "h3-motion-living", NOON, event="motion"),
         msg(reg, "h3-motion-living", NOON + gap_ms, event="motion"),
     ], NOON + gap_ms)
@@ -48,8 +44,8 @@ def test_warm_up_threshold_by_day(gap_ms: int, raised: bool) -> None:
 
 def test_alert_names_the_elderly_resident_and_is_severe() -> None:
     reg = registry()
-    decisions = alerts_after(reg, [msg(reg, "h3-motion-living", NOON, event="motion")],
-                             NOON + 12 * HOUR)
+    decisions = run_until(reg, [msg(reg, "h3-motion-living", NOON, event="motion")],
+                          NOON + 12 * HOUR)
     (alert,) = of_type(decisions, "inactivity")
     assert (alert.severity.value, alert.household, alert.resident) == ("Severe", "h3", "r4")
     assert alert.evidence["quiet_s"] == CONFIG.warmup_day_s
@@ -58,15 +54,15 @@ def test_alert_names_the_elderly_resident_and_is_severe() -> None:
 def test_warm_up_threshold_at_night_is_longer() -> None:
     reg = registry()
     eleven_pm = T0 + 23 * HOUR
-    decisions = alerts_after(reg, [msg(reg, "h1-motion-living", eleven_pm, event="motion")],
-                             eleven_pm + 24 * HOUR)
+    decisions = run_until(reg, [msg(reg, "h1-motion-living", eleven_pm, event="motion")],
+                          eleven_pm + 24 * HOUR)
     assert quiet(decisions)[0] == ("raise", "inactivity", "h1",
                                    23 * 3600 + int(CONFIG.warmup_night_s))
 
 
 def test_household_not_living_alone_is_not_watched() -> None:
     reg = registry()
-    decisions = alerts_after(reg, [msg(reg, "h2-door", NOON, event="open")], NOON + DAY)
+    decisions = run_until(reg, [msg(reg, "h2-door", NOON, event="open")], NOON + DAY)
     assert [d for d in of_type(decisions, "inactivity") if d.household == "h2"] == []
 
 
@@ -102,7 +98,7 @@ def test_wearable_counts_only_when_it_moves() -> None:
                                                (CONFIG.flow_lpm, True)])
 def test_water_drawn_is_a_sign_of_life(flow: float, counts: bool) -> None:
     reg = registry()
-    decisions = alerts_after(reg, [
+    decisions = run_until(reg, [
         msg(reg, "h1-motion-hall", NOON, event="motion"),
         msg(reg, "h1-meter", NOON + 3 * HOUR, flow_lpm=flow),
     ], NOON + int(CONFIG.warmup_day_s * S) + 30 * MIN)
@@ -180,7 +176,7 @@ def test_home_left_by_the_front_door_is_not_watched_until_someone_is_back() -> N
         msg(reg, "h1-door", noon, event="open"),
         msg(reg, "h1-door", noon + 6 * S, event="close"),
     ]
-    decisions = alerts_after(reg, leaving, noon + 2 * DAY)
+    decisions = run_until(reg, leaving, noon + 2 * DAY)
     assert [d for d in quiet(decisions) if d[2] == "h1"] == []
 
 
@@ -210,7 +206,7 @@ def test_coming_home_and_collapsing_at_once_is_still_watched() -> None:
         msg(reg, "h1-motion-hall", noon + 3 * S, event="motion"),
         msg(reg, "h1-door", noon + 6 * S, event="close"),  # shut after the last movement
     ]
-    decisions = alerts_after(reg, arriving, noon + DAY)
+    decisions = run_until(reg, arriving, noon + DAY)
     assert [d[0] for d in quiet(decisions) if d[2] == "h1"] == ["raise"]
 
 
@@ -221,7 +217,7 @@ def test_away_can_be_switched_off() -> None:
         msg(reg, "h1-door", NOON, event="open"),
         msg(reg, "h1-door", NOON + 6 * S, event="close"),
     ]
-    decisions = alerts_after(reg, leaving, NOON + DAY, inactivity={"away_after_exit": False})
+    decisions = run_until(reg, leaving, NOON + DAY, inactivity={"away_after_exit": False})
     assert [d[0] for d in quiet(decisions) if d[2] == "h1"] == ["raise"]
 
 

@@ -2,20 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._support import (
-    DAY,
-    HOUR,
-    MIN,
-    T0,
-    S,
-    engine,
-    feed,
-    msg,
-    of_type,
-    registry,
-    registry_data,
-    summary,
-)
+from ._support import DAY, HOUR, MIN, T0, S, msg, of_type, registry, registry_data, run_until, summary
 
 THREE_AM = T0 + 3 * HOUR
 
@@ -24,14 +11,9 @@ def wander(decisions):
     return summary(of_type(decisions, "night_wandering"))
 
 
-def run(reg, messages, until, **config):
-    eng = engine(reg, **config)
-    return feed(eng, messages) + eng.advance(until)
-
-
 def test_front_door_at_night_and_not_back_raises() -> None:
     reg = registry()
-    decisions = run(reg, [
+    decisions = run_until(reg, [
         msg(reg, "h1-door", THREE_AM, event="open"),
         msg(reg, "h1-door", THREE_AM + 8 * S, event="close"),
     ], THREE_AM + HOUR, night_wandering={"return_s": 600})
@@ -43,7 +25,7 @@ def test_front_door_at_night_and_not_back_raises() -> None:
 @pytest.mark.parametrize(("back_after_s", "raised"), [(599, False), (600, True)])
 def test_return_window_boundary(back_after_s: int, raised: bool) -> None:
     reg = registry()
-    decisions = run(reg, [
+    decisions = run_until(reg, [
         msg(reg, "h1-door", THREE_AM, event="open"),
         msg(reg, "h1-door", THREE_AM + 8 * S, event="close"),
         msg(reg, "h1-door", THREE_AM + back_after_s * S, event="open"),
@@ -58,7 +40,7 @@ def test_movement_inside_after_the_door_shut_means_they_never_left(
     motion_after_close_s: int, back: bool
 ) -> None:
     reg = registry()
-    decisions = run(reg, [
+    decisions = run_until(reg, [
         msg(reg, "h1-door", THREE_AM, event="open"),
         msg(reg, "h1-door", THREE_AM + 5 * S, event="close"),
         msg(reg, "h1-motion-living", THREE_AM + (5 + motion_after_close_s) * S, event="motion"),
@@ -69,18 +51,18 @@ def test_movement_inside_after_the_door_shut_means_they_never_left(
 def test_door_by_day_is_not_wandering() -> None:
     reg = registry()
     noon = T0 + 12 * HOUR
-    decisions = run(reg, [msg(reg, "h1-door", noon, event="open"),
-                          msg(reg, "h1-door", noon + 5 * S, event="close")], noon + 2 * HOUR)
+    decisions = run_until(reg, [msg(reg, "h1-door", noon, event="open"),
+                           msg(reg, "h1-door", noon + 5 * S, event="close")], noon + 2 * HOUR)
     assert wander(decisions) == []
 
 
 def test_night_starts_at_night_start_and_ends_at_night_end() -> None:
     reg = registry()
-    at_start = run(reg, [msg(reg, "h1-door", T0 + 22 * HOUR, event="open")],
-                   T0 + 24 * HOUR)
-    at_end = run(reg, [msg(reg, "h1-door", T0 + 6 * HOUR, event="open")], T0 + 8 * HOUR)
-    just_before_end = run(reg, [msg(reg, "h1-door", T0 + 6 * HOUR - 1, event="open")],
-                          T0 + 8 * HOUR)
+    at_start = run_until(reg, [msg(reg, "h1-door", T0 + 22 * HOUR, event="open")],
+                         T0 + 24 * HOUR)
+    at_end = run_until(reg, [msg(reg, "h1-door", T0 + 6 * HOUR, event="open")], T0 + 8 * HOUR)
+    just_before_end = run_until(reg, [msg(reg, "h1-door", T0 + 6 * HOUR - 1, event="open")],
+                                T0 + 8 * HOUR)
     assert len(wander(at_start)) == 1
     assert wander(at_end) == []
     assert len(wander(just_before_end)) == 1
@@ -88,20 +70,20 @@ def test_night_starts_at_night_start_and_ends_at_night_end() -> None:
 
 def test_household_without_a_resident_with_dementia_is_not_watched() -> None:
     reg = registry()
-    decisions = run(reg, [msg(reg, "h2-door", THREE_AM, event="open")], THREE_AM + HOUR)
+    decisions = run_until(reg, [msg(reg, "h2-door", THREE_AM, event="open")], THREE_AM + HOUR)
     assert wander(decisions) == []
 
 
 def test_balcony_door_is_not_a_way_out() -> None:
     reg = registry()
-    decisions = run(reg, [msg(reg, "h1-balcony", THREE_AM, event="open")], THREE_AM + HOUR)
+    decisions = run_until(reg, [msg(reg, "h1-balcony", THREE_AM, event="open")], THREE_AM + HOUR)
     assert wander(decisions) == []
 
 
 def test_out_of_order_close_and_duplicate_open_are_harmless() -> None:
     reg = registry()
     opened = msg(reg, "h1-door", THREE_AM, event="open", seq=9)
-    decisions = run(reg, [
+    decisions = run_until(reg, [
         msg(reg, "h1-door", THREE_AM + 8 * S, event="close"),
         opened, opened,
     ], THREE_AM + HOUR, night_wandering={"return_s": 600})
@@ -117,17 +99,17 @@ def test_time_zone_of_the_household_decides_what_night_is() -> None:
     data["households"][0]["timezone"] = "Asia/Shanghai"  # UTC+8: 19:00 UTC is 03:00 there
     reg = Registry.from_data(data)
     local_three_am = T0 + 19 * HOUR
-    decisions = run(reg, [msg(reg, "h1-door", local_three_am, event="open")],
-                    local_three_am + HOUR)
+    decisions = run_until(reg, [msg(reg, "h1-door", local_three_am, event="open")],
+                          local_three_am + HOUR)
     assert len(wander(decisions)) == 1
-    noon_utc = run(reg, [msg(reg, "h1-door", T0 + 12 * HOUR, event="open")], T0 + 14 * HOUR)
+    noon_utc = run_until(reg, [msg(reg, "h1-door", T0 + 12 * HOUR, event="open")], T0 + 14 * HOUR)
     # 12:00 UTC is 20:00 in Shanghai: not night yet.
     assert wander(noon_utc) == []
 
 
 def test_alert_clears_when_they_come_back() -> None:
     reg = registry()
-    decisions = run(reg, [
+    decisions = run_until(reg, [
         msg(reg, "h1-door", THREE_AM, event="open"),
         msg(reg, "h1-door", THREE_AM + 5 * S, event="close"),
         msg(reg, "h1-door", THREE_AM + 40 * MIN, event="open"),
@@ -141,9 +123,9 @@ def test_an_early_riser_up_and_about_starts_the_day(up_min: int, raised: bool) -
     leaves = T0 + 5 * HOUR + 40 * MIN
     up = [msg(reg, "h1-motion-living", leaves - m * MIN, event="motion")
           for m in range(up_min, 0, -10)]
-    decisions = run(reg, [*up, msg(reg, "h1-door", leaves, event="open"),
-                          msg(reg, "h1-door", leaves + 8 * S, event="close")],
-                    leaves + HOUR)
+    decisions = run_until(reg, [*up, msg(reg, "h1-door", leaves, event="open"),
+                           msg(reg, "h1-door", leaves + 8 * S, event="close")],
+                          leaves + HOUR)
     assert bool(wander(decisions)) is raised
 
 
@@ -162,6 +144,6 @@ def test_leaving_at_an_hour_the_community_goes_out_is_routine() -> None:
     h2_nights = [m for day in range(5) for m in outing("h2-door", day, 5)]
     # h1's first night: out from 23:15 for half an hour.
     for history, raised in ((h2_nights, False), ([], True)):
-        decisions = run(reg, [*history, *outing("h1-door", 5, 30)], T0 + 7 * DAY)
+        decisions = run_until(reg, [*history, *outing("h1-door", 5, 30)], T0 + 7 * DAY)
         assert bool([d for d in of_type(decisions, "night_wandering")
                      if d.household == "h1"]) is raised
