@@ -193,7 +193,7 @@ def test_movement_just_after_an_exit_is_the_leavers(after_close_s: int, watched:
         msg(reg, "h1-door", noon + 6 * S, event="close"),
         msg(reg, "h1-motion-hall", noon + (6 + after_close_s) * S, event="motion"),
     ]
-    decisions = alerts_after(reg, leaving, noon + DAY)
+    decisions = run_until(reg, leaving, noon + DAY)
     assert bool([d for d in quiet(decisions) if d[2] == "h1"]) is watched
 
 
