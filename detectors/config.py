@@ -192,11 +192,15 @@ class DoorConfig:
         lock was unlocked with a credential from outside (a fingerprint, a card, a PIN: any
         credential not in ``exit_credentials``) is someone coming home, not leaving.
         Night wandering and inactivity use it.
+    clock_skew_s
+        The lock's and the door contact's clocks differ by up to this much: an unlock
+        stamped this long after the opening still counts as the one that opened it.
     """
 
     left_open_s: Seconds = 600.0
     left_open_long_s: Seconds = 1800.0
     arrival_s: Seconds = 60.0
+    clock_skew_s: Annotated[float, Field(ge=0)] = 60.0
     exit_credentials: tuple[str, ...] = ("inside", "manual", "button", "thumb_turn")
 
 

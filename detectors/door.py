@@ -56,7 +56,8 @@ class ArrivalTracker:
     def is_arrival(self, opened_ms: int) -> bool:
         """True when a door opening at ``opened_ms`` follows an unlock from outside."""
         window_ms = int(self.config.arrival_s * MS_PER_S)
-        return any(0 <= opened_ms - unlocked <= window_ms for unlocked in self._unlocks)
+        skew_ms = int(self.config.clock_skew_s * MS_PER_S)
+        return any(-skew_ms <= opened_ms - unlocked <= window_ms for unlocked in self._unlocks)
 
 
 def door_state(message: Message) -> bool | None:

@@ -142,6 +142,7 @@ class InactivityDetector(Detector):
         self._exit_ms: int | None = None
         self._exit_grace_ms = int(self.config.exit_grace_s * MS_PER_S)
         self._arriving = False
+        self._opened_ms: int | None = None
         self._arrivals = ArrivalTracker(door_config)
 
     # -- what counts ------------------------------------------------------------------
@@ -307,9 +308,12 @@ class InactivityDetector(Detector):
         self._arrivals.observe(message)
         state = door_state(message)
         if state is True:
+            self._opened_ms = message.ts_ms
             self._arriving = self._arrivals.is_arrival(message.ts_ms)
         elif state is False:
-            if self._arriving:
+            # The unlock may reach us after the opening it led to (another device's clock).
+            if self._arriving or (self._opened_ms is not None
+                                  and self._arrivals.is_arrival(self._opened_ms)):
                 self._exit_ms = None
             elif self._exit_ms is None or message.ts_ms > self._exit_ms:
                 self._exit_ms = message.ts_ms

@@ -210,6 +210,21 @@ def test_coming_home_and_collapsing_at_once_is_still_watched() -> None:
     assert [d[0] for d in quiet(decisions) if d[2] == "h1"] == ["raise"]
 
 
+def test_an_arrival_is_known_when_the_locks_clock_runs_behind_the_doors() -> None:
+    """The unlock from outside is stamped after the opening it led to (the lock's clock runs
+    behind): still someone coming home, who is watched, not an exit."""
+    reg = registry()
+    noon = NOON
+    arriving = [
+        msg(reg, "h1-door", noon, event="open"),
+        msg(reg, "h1-door", noon + 10 * S, event="unlock", credential="fingerprint:r1"),
+        msg(reg, "h1-motion-hall", noon + 12 * S, event="motion"),
+        msg(reg, "h1-door", noon + 15 * S, event="close"),
+    ]
+    decisions = run_until(reg, arriving, noon + DAY)
+    assert [d[0] for d in quiet(decisions) if d[2] == "h1"] == ["raise"]
+
+
 def test_away_can_be_switched_off() -> None:
     reg = registry()
     leaving = [
