@@ -105,11 +105,6 @@ class HouseholdScope:
         """Residents whose leaving at night is night wandering (flagged with dementia)."""
         return tuple(r for r in self.residents if r.dementia)
 
-    @property
-    def sole_resident(self) -> str | None:
-        """The resident of a household with exactly one, else None."""
-        return self.residents[0].id if len(self.residents) == 1 else None
-
     def local(self, ts_ms: int) -> datetime:
         """``ts_ms`` as local time in the household's zone."""
         return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(self.zone)

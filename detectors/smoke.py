@@ -111,6 +111,8 @@ class SmokeDetector(Detector):
         self.scope = scope
         self.site = site
         self.config = config or SmokeConfig()
+        self._sustain_ms = int(self.config.sustain_s * MS_PER_S)
+        self._silent_sustain_ms = self._sustain_ms + int(self.config.clock_skew_s * MS_PER_S)
         self._alarms: dict[str, _Alarm] = {}
         self._incidents: dict[str, _Incident] = {}
 
@@ -122,8 +124,6 @@ class SmokeDetector(Detector):
         return min(timers) if timers else None
 
     def _timers(self) -> list[tuple[int, str, str]]:
-        sustain_ms = int(self.config.sustain_s * MS_PER_S)
-        skew_ms = int(self.config.clock_skew_s * MS_PER_S)
         out: list[tuple[int, str, str]] = []
         for incident in self._incidents.values():
             if not incident.window_done:
@@ -137,7 +137,7 @@ class SmokeDetector(Detector):
                         # alarm, and waits out the clock skew between devices, so that a
                         # detector whose clock runs behind the site's is not confirmed on the
                         # others' time while its own readings are still to come.
-                        out.append((alarm.alarm_since + sustain_ms + skew_ms, "sustain",
+                        out.append((alarm.alarm_since + self._silent_sustain_ms, "sustain",
                                     device_id))
         return out
 
@@ -176,7 +176,7 @@ class SmokeDetector(Detector):
         out: Decisions = []
         since = alarm.alarm_since
         if (alarm.alarming and since is not None
-                and message.ts_ms >= since + int(self.config.sustain_s * MS_PER_S)):
+                and message.ts_ms >= since + self._sustain_ms):
             # In alarm for sustain_s by the detector's own clock, whatever this reading says.
             out += self._confirm(self._incidents[alarm.subject], message.ts_ms, "sustained",
                                  alarm.device_id)

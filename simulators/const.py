@@ -35,12 +35,10 @@ STATUS_PERIOD_MAX_S: Final = 60 * 60
 SMOKE_PERIOD_MS: Final = 5 * MINUTE_MS
 SMOKE_FAST_PERIOD_MS: Final = 10_000  # while obscuration is above the pre-alarm level
 LEAK_PERIOD_MS: Final = HOUR_MS
-LEAK_WET_PERIOD_MS: Final = 10 * MINUTE_MS
 METER_PERIOD_MS: Final = 15 * MINUTE_MS
 METER_ACTIVE_LPM: Final = 1.0  # a minute with at least this much flow is reported on its own
 WEARABLE_AWAKE_PERIOD_MS: Final = 20 * MINUTE_MS
 WEARABLE_ASLEEP_PERIOD_MS: Final = 90 * MINUTE_MS
-WEARABLE_DOWN_PERIOD_MS: Final = 2 * MINUTE_MS  # after a fall: the band reports lying still
 PIR_BLIND_MS: Final = 60_000  # a PIR sensor reports at most once a minute
 OCCUPANCY_TIMEOUT_MS: Final = 10 * MINUTE_MS
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -147,6 +146,3 @@ def run_until(reg: Registry, messages: Iterable[Message], until_ms: int, **confi
     eng = engine(reg, **config)
     return feed(eng, messages) + eng.advance(until_ms)
 
-
-def shifted(message: Message, ms: int) -> Message:
-    return dataclasses.replace(message, ts_ms=message.ts_ms + ms)
