@@ -4,10 +4,17 @@ Over an alert's lifecycle its CAP message is an ``Alert`` (firing, unchanged sin
 raised), then an ``Update`` (acknowledged, escalated, repeated...) and finally a ``Cancel``
 (resolved); updates and cancels reference the original ``Alert`` message. The scope is
 ``Restricted``: the messages carry personal safety data of residents.
+
+A message's ``identifier`` changes whenever what it says changes (an escalation, a repeat, an
+acknowledgement), even within the same millisecond: updates carry a digest of their content.
+Text copied from payloads may hold characters XML 1.0 forbids (control characters): they are
+dropped, so one careless device cannot make the feed unparseable for every consumer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -22,6 +29,9 @@ _URGENCY = {
     Severity.MODERATE: "Expected",
     Severity.MINOR: "Future",
 }
+# Everything outside XML 1.0's Char production (section 2.2).
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_DIGEST_CHARS = 8
 
 
 def render_cap(alert: Alert, *, exercise: bool = False, base_url: str | None = None,
@@ -82,16 +92,14 @@ def cap_element(alert: Alert, *, exercise: bool = False, base_url: str | None = 
     if alert.status == AlertStatus.RESOLVED:
         msg_type = "Cancel"
         sent_ms = parse_ts_ms(alert.resolved_at) if alert.resolved_at else _updated_ms(alert)
-        identifier = f"{original}-cancel"
-    elif _updated_ms(alert) > started_ms:
+    elif _updated_ms(alert) > started_ms or len(alert.history) > 1 or alert.count > 1:
         msg_type, sent_ms = "Update", _updated_ms(alert)
-        identifier = f"{original}-{sent_ms}"
     else:
-        msg_type, sent_ms, identifier = "Alert", started_ms, original
+        msg_type, sent_ms = "Alert", started_ms
     is_exercise = exercise or bool(alert.exercise)
 
     root = ET.Element("alert", xmlns=const.CAP_NAMESPACE)
-    sub(root, "identifier", identifier)
+    identifier = sub(root, "identifier", original)
     sub(root, "sender", sender)
     sub(root, "sent", cap_time(sent_ms))
     sub(root, "status", "Exercise" if is_exercise else "Actual")
@@ -128,6 +136,10 @@ def cap_element(alert: Alert, *, exercise: bool = False, base_url: str | None = 
             sub(parameter, "value", value)
     area = ET.SubElement(info, "area")
     sub(area, "areaDesc", _where(alert))
+    if msg_type != "Alert":
+        # Same content, same identifier (a feed polled twice); any change, a new one.
+        digest = hashlib.sha256(ET.tostring(root, encoding="utf-8")).hexdigest()[:_DIGEST_CHARS]
+        identifier.text = f"{original}-{msg_type.lower()}-{sent_ms}-{digest}"
     return root
 
 
@@ -188,9 +200,15 @@ def _description(alert: Alert) -> str:
     return "\n".join(lines)
 
 
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (most C0 controls, lone
+    surrogates, U+FFFE/U+FFFF); ElementTree would write them and break the document."""
+    return _NOT_XML_CHAR.sub("", text)
+
+
 def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
     element = ET.SubElement(parent, tag)
-    element.text = text
+    element.text = xml_text(text)
     return element
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from ._mute import Inhibitor, Muter, MuteStage, Silencer
@@ -46,11 +46,12 @@ class AlertPipeline:
 
 def build_pipeline(policy: AlertPolicy, repository: AlertRepository, *,
                    id_factory: Callable[[], str] = new_id,
-                   exercise: bool = False,
+                   exercise: bool | Collection[str] = False,
                    muters: Sequence[Muter] | None = None) -> AlertPipeline:
     """The standard pipelines for ``policy``; stages read ``repository`` (the one the manager
     commits to). New alerts get ids from ``id_factory``; with ``exercise`` every alert raised
-    is marked as an exercise (CAP ``Exercise``). The mute stage asks ``muters`` in order
+    (or, given sites, every alert raised at one of them) is marked as an exercise (CAP
+    ``Exercise``). The mute stage asks ``muters`` in order
     (default: the repository's silences, then the policy's inhibit rules)."""
     if muters is None:
         muters = (Silencer(repository), Inhibitor(policy, repository))

@@ -10,7 +10,7 @@ Silences and inhibitions are muters behind one mute stage (``_mute.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -99,7 +99,7 @@ class DedupStage:
     """
 
     def __init__(self, repository: AlertRepository, id_factory: Callable[[], str], *,
-                 exercise: bool = False) -> None:
+                 exercise: bool | Collection[str] = False) -> None:
         self._repository = repository
         self._id_factory = id_factory
         self._exercise = exercise
@@ -124,7 +124,9 @@ class DedupStage:
 
     def _new(self, proposal: Proposal, decision: AlertDecision) -> Proposal:
         at = decision.ts_ms
-        record = replace(proposal.after, id=self._id_factory(), exercise=self._exercise)
+        exercise = (self._exercise if isinstance(self._exercise, bool)
+                    else decision.site in self._exercise)
+        record = replace(proposal.after, id=self._id_factory(), exercise=exercise)
         note = None if decision.confirmed else "unconfirmed"
         return Proposal(at, record, None, (PendingChange(const.RAISED, True),),
                         (HistoryEntry(at, const.RAISED, const.SYSTEM_ACTOR, note),), decision)

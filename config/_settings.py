@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import orjson
 import yaml
 from pydantic import SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 _PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "password", ""})
 
@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str | None = None
+    # CAP ``sender``: who this installation is to CAP consumers, unique among the senders
+    # they read (e.g. "safehood@centre.example.org").
+    cap_sender: str = "safehood"
+    # Sites whose traffic is simulated or replayed for a drill: their alerts are exercises
+    # (CAP ``Exercise``, "[EXERCISE]" in notifications). "*" marks every site.
+    exercise_sites: Annotated[list[str], NoDecode] = []
+    # Largest request body the API reads, in bytes; larger ones are answered 413 unread.
+    api_max_body_bytes: int = 1_048_576
+    # Failed token attempts a client may make per minute before it is answered 429.
+    api_auth_failures_per_minute: int = 10
 
     # Device provisioning (api/): mosquitto password and ACL files that safehood writes
     # (default: in the data directory), and how to make a broker safehood did not start
@@ -125,6 +135,24 @@ class Settings(BaseSettings):
         value = value.strip("/")
         if not value or any(c in value for c in "+#") or "//" in value:
             raise ValueError("topic prefix must be non-empty, without wildcards or empty levels")
+        return value
+
+    @field_validator("cap_sender")
+    @classmethod
+    def _cap_sender(cls, value: str) -> str:
+        # CAP 1.2, 3.2.1: no spaces, commas or restricted characters (< and &).
+        if not value or any(c.isspace() or c in ",<&" for c in value):
+            raise ValueError("cap_sender must be non-empty, without spaces, commas, < or &")
+        return value
+
+    @field_validator("exercise_sites", mode="before")
+    @classmethod
+    def _exercise_sites(cls, value: Any) -> Any:
+        # From the environment: SAFEHOOD_EXERCISE_SITES=site-a,site-b (or a JSON list).
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return orjson.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("mqtt_url")

@@ -154,7 +154,8 @@ def build_pipeline(
 ) -> Pipeline:
     """Build the live pipeline from settings. A ``registry_file`` (or ``settings.registry_file``)
     is imported into the database first; the database's registry is what ingest checks.
-    With ``exercise`` every alert is marked as an exercise (simulated traffic)."""
+    With ``exercise`` every alert is marked as an exercise (simulated traffic); otherwise
+    those of ``settings.exercise_sites`` are."""
     engine = open_database(settings)
     if registry_file is None and settings.registry_file is not None:
         registry_file = Registry.load(settings.registry_file).to_model()
@@ -182,7 +183,9 @@ def build_pipeline(
     detector_config = (DetectorConfig.load(settings.detector_config_file)
                        if settings.detector_config_file else DetectorConfig())
     repository = SqlAlertRepository(engine)
-    alert_pipeline = build_alert_pipeline(policy, repository, exercise=exercise)
+    exercise_sites = frozenset(settings.exercise_sites)
+    alert_pipeline = build_alert_pipeline(
+        policy, repository, exercise=exercise or "*" in exercise_sites or exercise_sites)
     alerts = AlertManager(repository, alert_pipeline, registry=registry.get())
     directory = ContactDirectory(registry.get(), policy)
     notifications = NotificationDispatcher(

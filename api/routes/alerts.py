@@ -142,7 +142,8 @@ def resolve(alert_id: AlertId, body: AlertResolution, services: ServicesDep,
             responses={200: {"content": {CAP_XML: {}}, "description": "CAP 1.2 XML"}})
 def alert_cap(alert_id: AlertId, services: ServicesDep, principal: AlertReaders) -> Response:
     alert, _ = _visible_alert(services, principal, alert_id)
-    xml = render_cap(alert, base_url=services.context.settings.public_url)
+    settings = services.context.settings
+    xml = render_cap(alert, base_url=settings.public_url, sender=settings.cap_sender)
     return Response(xml, media_type=CAP_XML)
 
 
@@ -160,5 +161,6 @@ def cap_feed(
                          statuses=status or list(OPEN), severities=None, since=None, until=None)
     page, _ = list_alerts(services.context.alerts, query, limit=limit, offset=0,
                           keep=keep)
-    xml = render_cap_feed(page, base_url=services.context.settings.public_url)
+    settings = services.context.settings
+    xml = render_cap_feed(page, base_url=settings.public_url, sender=settings.cap_sender)
     return Response(xml, media_type=ATOM_XML)

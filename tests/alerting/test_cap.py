@@ -1,4 +1,4 @@
-"""CAP 1.2 rendering: well-formed XML with the required elements, over an alert's lifecycle."""
+"""CAP 1.2 rendering: valid under the OASIS CAP 1.2 schema, over an alert's lifecycle."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from safehood.alerting import (
 )
 from safehood.protocol import Alert
 
+from .._cap_schema import assert_valid_cap
 from .conftest import MINUTE, T0, decision
 
 CAP = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -52,6 +53,7 @@ def local(element: ET.Element) -> str:
 def check_cap(root: ET.Element) -> dict[str, str]:
     """Assert the CAP 1.2 structure; returns the alert's and its info's simple fields."""
     assert root.tag == f"{{{CAP}}}alert"
+    assert_valid_cap(ET.tostring(root))
     children = [local(c) for c in root]
     for name in REQUIRED_ALERT:
         assert children.count(name) == 1, name
@@ -167,3 +169,55 @@ def test_feed_is_atom_with_one_cap_alert_per_entry() -> None:
     assert [m["msgType"] for m in messages] == ["Alert", "Cancel"]
     assert feed.findtext("atom:updated", namespaces=NS) == "2026-01-01T00:05:00.000Z"
     assert ET.fromstring(render_cap_feed([])).tag == f"{{{ATOM}}}feed"
+
+
+def test_characters_xml_forbids_are_dropped_from_payload_text() -> None:
+    # A door's credential is copied from the payload: control characters must not reach
+    # the XML, or the feed stops parsing for every consumer.
+    [forced] = AlertManager(InMemoryAlertRepository()).apply([decision(
+        "forced_entry", subject="h002-door", household="h002", resident=None,
+        device_id="h002-door", evidence={"credential": "card\x00\x01\x1b[31m\ufffe42",
+                                         "room": "hall\x0b"})])
+    fields = check_cap(ET.fromstring(render_cap(forced.alert)))
+    assert "credential=card[31m42" in fields["description"]
+    assert "room hall," in fields["areaDesc"]
+    assert assert_valid_cap(render_cap_feed([forced.alert])) == 1
+
+
+def test_an_escalation_in_the_same_instant_is_a_new_message() -> None:
+    manager, _ = lifecycle()
+    [alert] = manager.apply([decision("sos", subject="r002-button", household="h002",
+                                      resident="r002", device_id="r002-button")])
+    alert_id = alert.alert.id
+    acknowledged = manager.acknowledge(alert_id, "officer-li", at_ms=T0 + MINUTE)
+    escalated = manager.escalate(alert_id, "officer-li", "needs a second pair of hands",
+                                 at_ms=T0 + MINUTE)
+    assert escalated.updated_at == acknowledged.updated_at
+    before = check_cap(ET.fromstring(render_cap(acknowledged)))
+    after = check_cap(ET.fromstring(render_cap(escalated)))
+    assert before["identifier"] != after["identifier"]
+    assert after["msgType"] == "Update"
+    assert after["references"] == f"safehood,safehood-{alert_id},2026-01-01T00:00:00-00:00"
+    # The same alert rendered twice is the same message (a feed polled twice).
+    assert check_cap(ET.fromstring(render_cap(escalated)))["identifier"] == after["identifier"]
+
+
+def test_sender_is_the_installations() -> None:
+    _, (_, acked, _) = lifecycle()
+    fields = check_cap(ET.fromstring(render_cap(acked, sender="safehood@centre.example.org")))
+    assert fields["sender"] == fields["senderName"] == "safehood@centre.example.org"
+    assert fields["identifier"].startswith("safehood@centre.example.org-a1-")
+    assert fields["references"].startswith("safehood@centre.example.org,")
+
+
+def test_alerts_of_exercise_sites_are_exercises() -> None:
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, build_pipeline(AlertPolicy(), repository,
+                                                      exercise=frozenset({"gulou-1"})))
+    [drill, real] = manager.apply([
+        decision("water_leak", subject="h900-water", site="gulou-1", household="h900",
+                 resident=None, device_id="h900-water"),
+        decision("fall")])
+    assert (drill.alert.exercise, real.alert.exercise) == (True, False)
+    assert check_cap(ET.fromstring(render_cap(drill.alert)))["status"] == "Exercise"
+    assert check_cap(ET.fromstring(render_cap(real.alert)))["status"] == "Actual"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from safehood.protocol import AlertDecision, DecisionAction, Severity
 from safehood.protocol import AlertType as T
-from safehood.protocol import Severity
 
-from .conftest import NOW_MS, Api
+from .._cap_schema import assert_valid_cap
+from .conftest import NOW_MS, Api, ApiBuilder
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 
@@ -190,6 +191,7 @@ def test_cap_of_one_alert(api: Api) -> None:
                               headers=api.headers("officer"))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/cap+xml")
+    assert assert_valid_cap(response.content) == 1
     root = ET.fromstring(response.content)
     assert root.tag == f"{CAP}alert"
     assert root.find(f"{CAP}info/{CAP}severity").text == "Extreme"
@@ -200,6 +202,25 @@ def test_cap_feed_is_scoped(api: Api) -> None:
     response = api.client.get("/api/v1/cap/feed", headers=api.headers("officer_gulou"))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/atom+xml")
+    assert assert_valid_cap(response.content) == 1
     text = response.text
     assert ids["leak_h101"] in text
     assert ids["fire_stair"] not in text
+
+
+def test_cap_feed_survives_control_characters_and_names_the_configured_sender(
+        build_api: ApiBuilder) -> None:
+    api = build_api(cap_sender="safehood@centre.example.org")
+    api.manager.apply([AlertDecision(
+        action=DecisionAction.RAISE, type=T.FORCED_ENTRY, severity=Severity.SEVERE,
+        subject="h002-door", site="xianlin-3", ts_ms=NOW_MS - 5_000, household="h002",
+        device_id="h002-door", evidence={"credential": "\x07\x1bbadge\x00"})])
+    alert_id = _seed(api)["fire_stair"]
+    api.client.post(f"/api/v1/alerts/{alert_id}/acknowledge", headers=api.headers("officer"))
+    feed = api.client.get("/api/v1/cap/feed", headers=api.headers("officer"))
+    assert feed.status_code == 200
+    assert assert_valid_cap(feed.content) == 6
+    root = ET.fromstring(feed.content)
+    senders = {e.text for e in root.iter(f"{CAP}sender")}
+    assert senders == {"safehood@centre.example.org"}
+    assert "credential=badge" in feed.text
