@@ -35,7 +35,15 @@ from ._models import (
     open_key,
 )
 from ._mute import Mute, Muter
-from ._notify import AppriseNotifier, DeliveryResult, Notification, Notifier, RecordingNotifier, Target
+from ._notify import (
+    AppriseNotifier,
+    DeliveryResult,
+    Notification,
+    Notifier,
+    RecordingNotifier,
+    Target,
+    mask_url,
+)
 from ._pipeline import AlertPipeline, build_pipeline
 from ._policy import AlertPolicy, EscalationTier, InhibitRule, TypePolicy
 from ._repository import AlertRepository, InMemoryAlertRepository
@@ -78,6 +86,7 @@ __all__ = [
     "TypePolicy",
     "WriteConflict",
     "build_pipeline",
+    "mask_url",
     "open_key",
     "render_cap",
     "render_cap_feed",

@@ -256,7 +256,9 @@ class NotificationDispatcher:
         if not result.ok:
             NOTIFICATION_FAILURES.labels(job.audience).inc()
         target = notification.target
-        note = (f"{job.audience} {target.label} ({notification.change}"
+        # History is shown to everyone who sees the alert: it names the target by its id,
+        # never by its URL (that stays in the notification log, which the API trims by role).
+        note = (f"{target.id} ({notification.change}"
                 + ("" if notification.tier is None else f", tier {notification.tier}")
                 + f", attempt {job.attempt})")
         event = None

@@ -184,12 +184,31 @@ def _notify_type(notification: Notification) -> apprise.NotifyType:
 
 @lru_cache(maxsize=4096)
 def mask_url(url: str) -> str:
-    """An Apprise URL with its secrets masked and its options dropped, for logs and records."""
-    try:
-        plugin = apprise.Apprise.instantiate(url)
-        if plugin is not None:
-            return str(plugin.url(privacy=True)).split("?", 1)[0]
-    except Exception:  # masking must never fail; fall back to the scheme alone
-        pass
-    scheme = url.split("://", 1)[0] if "://" in url else "?"
-    return f"{scheme}://****"
+    """An Apprise URL with everything that may be secret or personal masked, for logs,
+    records and the API: the scheme, and the host only when it names a machine (has a dot, is an
+    IPv6 literal or ``localhost``); user names, passwords, e-mail addresses, tokens, paths and
+    queries become ``****``. ``mailto://family@example.org`` -> ``mailto://****@example.org``.
+    Idempotent, never raises."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+        return "****"
+    rest = rest.split("#", 1)[0]
+    rest, query_sep, _ = rest.partition("?")
+    authority, path_sep, path = rest.partition("/")
+    _, at, hostport = authority.rpartition("@")
+    host, _, port = hostport.partition(":") if not hostport.startswith("[") else (hostport, "", "")
+    shown_host = host if _names_a_machine(host) else "****"
+    masked = f"{scheme}://" + ("****@" if at else "") + shown_host
+    if port and shown_host != "****" and port.isdigit():
+        masked += f":{port}"
+    if path_sep and path.strip("/"):
+        masked += "/****"
+    if query_sep:
+        masked += "?****"
+    return masked
+
+
+def _names_a_machine(host: str) -> bool:
+    if host in ("", "****"):
+        return False
+    return host == "localhost" or host.startswith("[") or "." in host

@@ -21,7 +21,7 @@ PINNED = {
         "InvalidSilence", "InvalidTransition", "Mute", "Muter", "NotFound", "Notification",
         "NotificationDispatcher", "NotificationLog", "Notifier", "PolicyError",
         "RecordingNotifier", "Silence", "SilenceNotFound", "StorageError", "Target",
-        "TypePolicy", "WriteConflict", "build_pipeline", "open_key", "render_cap",
+        "TypePolicy", "WriteConflict", "build_pipeline", "mask_url", "open_key", "render_cap",
         "render_cap_feed",
     ],
     "dashboards": ["GRAFANA_DIR", "WEB_DIR"],

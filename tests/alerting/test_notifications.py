@@ -27,6 +27,7 @@ from safehood.alerting import (
     NotificationDispatcher,
     RecordingNotifier,
     build_pipeline,
+    mask_url,
 )
 from safehood.database import SqlAlertRepository
 from safehood.protocol import Registry
@@ -156,8 +157,9 @@ def test_permanent_failures_and_exhausted_retries_are_recorded(registry: Registr
     assert alert is not None
     failed = sorted(e.note or "" for e in alert.history if e.action == "notify-failed")
     assert len(failed) == 2
-    assert failed[0].startswith("family json://127.0.0.1:9/family-r001 (raised, tier 0, "
-                                "attempt 1): HTTP 404")
+    assert failed[0].startswith("family:r001:")
+    assert failed[0].endswith("(raised, tier 0, attempt 1): HTTP 404")
+    assert all("://" not in note for note in failed)
 
 
 def test_an_audience_without_contacts_is_recorded(registry: Registry) -> None:
@@ -244,7 +246,20 @@ def test_secrets_of_urls_stay_out_of_reprs_and_labels(registry: Registry) -> Non
     [target] = ContactDirectory(registry, policy).targets(raised.alert, "officers")
     assert target.url == "json://duty:s3cret@127.0.0.1:9/officers"
     assert "s3cret" not in repr(target) and "s3cret" not in target.id
-    assert target.label == "json://duty:****@127.0.0.1:9/officers"
+    assert target.label == "json://****@127.0.0.1:9/****"
+
+
+@pytest.mark.parametrize(("url", "masked"), [
+    ("mailto://family@example.org", "mailto://****@example.org"),
+    ("mailtos://user:pw@smtp.example.org?to=son@example.org", "mailtos://****@smtp.example.org?****"),
+    ("https://hooks.example.org/s3cret-path?token=s3cret", "https://hooks.example.org/****?****"),
+    ("tgram://123456:AAbbCC/98765", "tgram://****/****"),
+    ("ntfy://family-wang-topic", "ntfy://****"),
+    ("not a url", "****"),
+])
+def test_masking_hides_addresses_and_secrets_in_paths_and_queries(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+    assert mask_url(masked) == masked
 
 
 def test_close_records_what_it_could_not_deliver(registry: Registry,
