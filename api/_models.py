@@ -46,7 +46,8 @@ class MePublic(BaseModel):
 class AlertPublic(Alert):
     """An alert as the API returns it. Its fields are declared once, in the wire contract's
     ``Alert``; a view for a narrower role inherits them and names in ``hidden`` what that
-    role may not see, which :meth:`from_alert` leaves at its empty default."""
+    role may not see, which :meth:`from_alert` leaves at its empty default. Build them with
+    ``_disclosure.alert_view``, which decides what each role sees."""
 
     hidden: ClassVar[frozenset[str]] = frozenset()
 
@@ -56,12 +57,6 @@ class AlertPublic(Alert):
         shown = {name: getattr(alert, name) for name in Alert.model_fields
                  if name not in cls.hidden}
         return cls.model_construct(**shown, **(alert.model_extra or {}))
-
-    @staticmethod
-    def for_role(alert: Alert, role: Role) -> AlertPublic:
-        """The view of ``alert`` that ``role`` may see."""
-        view = AlertFamilyView if role is Role.FAMILY else AlertPublic
-        return view.from_alert(alert)
 
 
 class AlertFamilyView(AlertPublic):

@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, delete, update
 
+from safehood.alerting import mask_url
 from safehood.database import (
     REGISTRY_TABLES,
     RegistryKind,
@@ -23,7 +24,8 @@ from safehood.database import (
 )
 from safehood.protocol import Registry, RegistryFile
 
-from .const import REGISTRY_MAX_AGE_S
+from ._disclosure import unmask_contacts
+from .const import CONTACT_SCHEMES, REGISTRY_MAX_AGE_S
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ class RegistryService:
     def create(self, kind: RegistryKind, entry: dict[str, Any]) -> Registry:
         """Add one entry; 409 when its id is taken."""
         key = REGISTRY_TABLES[kind][1]
+        if kind == "residents":
+            check_contacts(entry.get("contacts", ()))
         with self._lock:
             data = self._data()
             if any(e[key] == entry[key] for e in data[kind]):
@@ -111,7 +115,12 @@ class RegistryService:
                 raise RegistryNotFound(f"no {_SINGULAR[kind]} {entry_id!r}")
             if changes.get(key, entry_id) != entry_id:
                 raise RegistryInvalid(f"{key}: cannot be changed (delete and create instead)")
-            base = {} if replace else data[kind][index]
+            stored = data[kind][index]
+            if kind == "residents" and changes.get("contacts") is not None:
+                changes = {**changes, "contacts": unmask_contacts(changes["contacts"],
+                                                                  stored["contacts"])}
+                check_contacts(changes["contacts"])
+            base = {} if replace else stored
             data[kind][index] = {**base, **changes, key: entry_id}
             model = _validate(data)
             with self.engine.begin() as connection:
@@ -147,10 +156,17 @@ class RegistryService:
         """Bulk import: insert or update every entry of ``file``; with ``replace`` remove
         every entry the file does not name. Checked as a whole before anything is written."""
         with self._lock:
+            data = self._data()
+            stored = {r["id"]: r["contacts"] for r in data["residents"]}
+            residents = []
+            for resident in file.residents:
+                contacts = unmask_contacts(resident.contacts, stored.get(resident.id, ()))
+                check_contacts(contacts)
+                residents.append(resident.model_copy(update={"contacts": contacts}))
+            file = file.model_copy(update={"residents": residents})
             if replace:
                 model = file
             else:
-                data = self._data()
                 incoming = file.model_dump()
                 for kind, (_, key) in REGISTRY_TABLES.items():
                     ids = {e[key] for e in incoming[kind]}
@@ -170,6 +186,19 @@ class RegistryService:
             except Exception:
                 log.exception("registry change callback failed")
         return registry
+
+
+def check_contacts(contacts: Iterable[str]) -> None:
+    """Raise :class:`RegistryInvalid` unless every contact is a URL of an allowed Apprise
+    scheme (:data:`~.const.CONTACT_SCHEMES`)."""
+    for url in contacts:
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme.lower() not in CONTACT_SCHEMES or not rest:
+            raise RegistryInvalid(
+                f"contacts: {mask_url(url)!r} is not a notification URL of an allowed scheme "
+                f"({', '.join(sorted(CONTACT_SCHEMES))})")
+        if "****" in url:
+            raise RegistryInvalid(f"contacts: {url!r} is masked; give the full URL")
 
 
 def _validate(data: dict[str, Any]) -> RegistryFile:

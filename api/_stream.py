@@ -4,6 +4,10 @@ Alert changes arrive on the alerting threads; :meth:`AlertBroadcaster.publish` h
 the event loop (``call_soon_threadsafe``), which puts them on each client's bounded queue.
 A client that falls ``queue_size`` events behind is dropped, loudly, rather than holding
 memory or slowing everyone else; its browser's EventSource reconnects and reloads.
+
+Each client receives the alert as its role may see it (``_disclosure.alert_view``, the view
+the REST routes use too). Revoking a token ends its streams at once (:meth:`end_token`);
+a token revoked or expired elsewhere (another process) is noticed at the next keepalive.
 """
 
 from __future__ import annotations
@@ -21,21 +25,30 @@ import orjson
 
 from safehood.protocol import Alert
 
+from ._disclosure import alert_view
+from ._roles import Role
 from .const import STREAM_KEEPALIVE_S, STREAM_QUEUE_SIZE
 
 log = logging.getLogger(__name__)
 
 _END = object()
 _DROPPED = object()
+_REVOKED = object()
+_REVOKED_EVENT = 'event: revoked\ndata: {"detail": "the token was revoked or expired"}\n\n'
 
 
 @dataclass(eq=False, slots=True)
 class StreamClient:
-    """One open stream: what it may see, and its queue of encoded events."""
+    """One open stream: whose (token and role), which alerts it may see, its queue of
+    encoded events, and ``authorized``, asked at every keepalive whether the token is
+    still good."""
 
     name: str
+    token_id: str
+    role: Role
     accepts: Callable[[Alert], bool]
     queue: asyncio.Queue[Any]
+    authorized: Callable[[], bool] = lambda: True
     dropped: bool = False
     sent: int = field(default=0)
 
@@ -69,12 +82,11 @@ class AlertBroadcaster:
         if loop is None or self._closed.is_set():
             return
         event_id = next(self._ids)
-        data = orjson.dumps({"kind": kind, "alert": alert.model_dump(mode="json")})
-        message = f"id: {event_id}\nevent: alert\ndata: {data.decode()}\n\n"
         with contextlib.suppress(RuntimeError):  # the loop is closed: the server is gone
-            loop.call_soon_threadsafe(self._fan_out, alert, message)
+            loop.call_soon_threadsafe(self._fan_out, event_id, kind, alert)
 
-    def _fan_out(self, alert: Alert, message: str) -> None:
+    def _fan_out(self, event_id: int, kind: str, alert: Alert) -> None:
+        messages: dict[Role, str] = {}  # one encoding per role, not per client
         for client in list(self._clients):
             if client.dropped:
                 continue
@@ -84,6 +96,11 @@ class AlertBroadcaster:
             except Exception:
                 log.exception("stream filter of %s failed", client.name)
                 continue
+            message = messages.get(client.role)
+            if message is None:
+                view = alert_view(alert, client.role).model_dump(mode="json")
+                data = orjson.dumps({"kind": kind, "alert": view}).decode()
+                message = messages[client.role] = f"id: {event_id}\nevent: alert\ndata: {data}\n\n"
             try:
                 client.queue.put_nowait(message)
             except asyncio.QueueFull:
@@ -96,13 +113,31 @@ class AlertBroadcaster:
                     client.queue.qsize())
         _replace_queue_contents(client.queue, _DROPPED)
 
-    def connect(self, name: str, accepts: Callable[[Alert], bool]) -> StreamClient:
+    def connect(self, name: str, token_id: str, role: Role, accepts: Callable[[Alert], bool],
+                authorized: Callable[[], bool] = lambda: True) -> StreamClient:
         """Register a client (on the event loop)."""
-        client = StreamClient(name, accepts, asyncio.Queue(maxsize=self.queue_size))
+        client = StreamClient(name, token_id, role, accepts,
+                              asyncio.Queue(maxsize=self.queue_size), authorized)
         if self._closed.is_set():
             client.queue.put_nowait(_END)
         self._clients.add(client)
         return client
+
+    def end_token(self, token_id: str) -> None:
+        """End the open streams of a token (it was revoked). Thread safe: from another
+        thread the streams end as soon as the event loop runs."""
+
+        def end() -> None:
+            for client in list(self._clients):
+                if client.token_id == token_id:
+                    _replace_queue_contents(client.queue, _REVOKED)
+
+        loop = self._loop
+        if loop is None or _running_loop() is loop:
+            end()
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(end)
 
     def disconnect(self, client: StreamClient) -> None:
         self._clients.discard(client)
@@ -134,9 +169,15 @@ class AlertBroadcaster:
                 try:
                     item = await asyncio.wait_for(client.queue.get(), self.keepalive_s)
                 except TimeoutError:
+                    if not client.authorized():
+                        yield _REVOKED_EVENT
+                        return
                     yield ": keepalive\n\n"
                     continue
                 if item is _END:
+                    return
+                if item is _REVOKED:
+                    yield _REVOKED_EVENT
                     return
                 if item is _DROPPED:
                     yield ('event: dropped\ndata: {"detail": "too slow: events were lost; '

@@ -154,6 +154,13 @@ class TokenStore:
             )
         return self.get(token_id)
 
+    def is_active(self, token_id: str) -> bool:
+        """Whether the token with this id exists and is neither revoked nor expired."""
+        try:
+            return self.get(token_id).active(self.clock())
+        except TokenNotFound:
+            return False
+
     def authenticate(self, token: str) -> Principal | None:
         """The principal of a valid, active token, else None (unknown, revoked, expired)."""
         token_id = _split(token)

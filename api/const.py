@@ -37,3 +37,14 @@ MAX_NOTE_LENGTH: Final = 2000
 
 # How stale the API's copy of the registry may be when another process changed it.
 REGISTRY_MAX_AGE_S: Final = 5.0
+
+# Apprise schemes a resident's contact may use: services that deliver over the network.
+# Local ones (file://, dbus://, windows://, syslog://...) could make the server write or run
+# things on an attacker's behalf, so they are refused.
+CONTACT_SCHEMES: Final = frozenset({
+    "apprise", "apprises", "bark", "barks", "dingtalk", "discord", "feishu", "form", "forms",
+    "gotify", "gotifys", "json", "jsons", "lark", "line", "mailto", "mailtos", "matrix",
+    "matrixs", "mmost", "mmosts", "msteams", "ntfy", "ntfys", "pbul", "pover", "rocket",
+    "rockets", "ses", "signal", "signals", "slack", "sns", "tgram", "twilio", "wecombot",
+    "whatsapp", "wxteams", "xml", "xmls",
+})

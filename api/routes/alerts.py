@@ -14,6 +14,7 @@ from safehood.protocol import Alert, AlertStatus, AlertType, Severity
 from .._alert_list import OPEN, list_alerts
 from .._context import Services
 from .._deps import AlertReaders, OfficerOrAdmin, ServicesDep
+from .._disclosure import alert_view
 from .._models import AlertNote, AlertPublic, AlertResolution, AlertsPublic
 from .._roles import Principal, Role
 from .._scope import AlertScope, alert_scope, concerns
@@ -96,7 +97,7 @@ def get_alerts(
                          until=until)
     page, total = list_alerts(services.context.alerts, query, limit=limit, offset=offset,
                               keep=keep)
-    return AlertsPublic(data=[AlertPublic.for_role(a, scope.role) for a in page],
+    return AlertsPublic(data=[alert_view(a, scope.role) for a in page],
                         count=total)
 
 
@@ -104,7 +105,7 @@ def get_alerts(
             summary="One alert with its history and evidence")
 def get_alert(alert_id: AlertId, services: ServicesDep, principal: AlertReaders) -> AlertPublic:
     alert, scope = _visible_alert(services, principal, alert_id)
-    return AlertPublic.for_role(alert, scope.role)
+    return alert_view(alert, scope.role)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic,
@@ -113,8 +114,8 @@ def get_alert(alert_id: AlertId, services: ServicesDep, principal: AlertReaders)
 def acknowledge(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin,
                 body: AlertNote | None = None) -> AlertPublic:
     _visible_alert(services, principal, alert_id)
-    return AlertPublic.from_alert(services.context.alerts.acknowledge(
-        alert_id, principal.actor, body.note if body else None))
+    return alert_view(services.context.alerts.acknowledge(
+        alert_id, principal.actor, body.note if body else None), principal.role)
 
 
 @router.post("/alerts/{alert_id}/escalate", response_model=AlertPublic,
@@ -123,8 +124,8 @@ def acknowledge(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAd
 def escalate(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin,
              body: AlertNote | None = None) -> AlertPublic:
     _visible_alert(services, principal, alert_id)
-    return AlertPublic.from_alert(services.context.alerts.escalate(
-        alert_id, principal.actor, body.note if body else None))
+    return alert_view(services.context.alerts.escalate(
+        alert_id, principal.actor, body.note if body else None), principal.role)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic,
@@ -133,8 +134,8 @@ def escalate(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin
 def resolve(alert_id: AlertId, body: AlertResolution, services: ServicesDep,
             principal: OfficerOrAdmin) -> AlertPublic:
     _visible_alert(services, principal, alert_id)
-    return AlertPublic.from_alert(
-        services.context.alerts.resolve(alert_id, principal.actor, body.note))
+    return alert_view(
+        services.context.alerts.resolve(alert_id, principal.actor, body.note), principal.role)
 
 
 @router.get("/alerts/{alert_id}/cap", response_class=Response,

@@ -15,6 +15,7 @@ from safehood.protocol import DEVICE_ID_RE, Device, Household, Registry, Registr
 
 from .._context import Services
 from .._deps import IntegratorOrAdmin, RegistryReaders, ServicesDep
+from .._disclosure import contacts_view, registry_view
 from .._models import (
     DeviceCreate,
     DeviceCreated,
@@ -36,7 +37,7 @@ from .._models import (
     ResidentUpdate,
 )
 from .._provisioning import MqttCredentials, SyncResult
-from .._roles import Principal, Role
+from .._roles import Principal
 from ..const import DEFAULT_LIMIT, MAX_LIMIT
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def household_public(h: Household) -> HouseholdPublic:
 
 
 def resident_public(r: Resident, principal: Principal) -> ResidentPublic:
-    contacts = list(r.contacts) if principal.role in (Role.ADMIN, Role.INTEGRATOR) else None
+    contacts = contacts_view(r.contacts, principal.role)
     return ResidentPublic(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
                           dementia=r.dementia, contacts=contacts)
 
@@ -341,5 +342,6 @@ def import_registry_file(
 
 @router.get("/registry/export", response_model=RegistryFile,
             summary="The whole registry as a registry file")
-def export_registry(services: ServicesDep, _: IntegratorOrAdmin) -> RegistryFile:
-    return services.registry.load().to_model()
+def export_registry(services: ServicesDep, principal: IntegratorOrAdmin) -> RegistryFile:
+    """Integrators get contacts masked; importing the export back keeps the stored ones."""
+    return registry_view(services.registry.load().to_model(), principal.role)

@@ -13,9 +13,9 @@ from safehood.protocol import SITE_RE, Alert, Severity
 
 from .._alert_list import OPEN
 from .._deps import Operators, ServicesDep, StatusReaders
+from .._disclosure import alert_view
 from .._health import health_rows
 from .._models import (
-    AlertPublic,
     HouseholdOverview,
     ResidentRef,
     ResidentStatus,
@@ -120,5 +120,5 @@ def resident_status(resident_id: EntityPath, services: ServicesDep,
         last_activity=rfc3339(max((t for t in last_event.values() if t is not None),
                                   default=None)),
         devices=rows, devices_ok=all(r.problem is None for r in rows),
-        open_alerts=[AlertPublic.for_role(a, scope.role) for a in mine],
+        open_alerts=[alert_view(a, scope.role) for a in mine],
     )

@@ -32,11 +32,15 @@ def _stream_scope(services: ServicesDep,
 )
 async def stream(services: ServicesDep,
                  scope: Annotated[AlertScope, Depends(_stream_scope)]) -> StreamingResponse:
-    """Accepts the token as ``Authorization: Bearer`` or, for EventSource, ``?token=``."""
+    """Accepts the token as ``Authorization: Bearer`` or, for EventSource, ``?token=``.
+    Ends with ``event: revoked`` when the token is revoked or expires."""
     # Runs on the event loop: the client's queue belongs to it.
     streams = services.streams
     principal = scope.principal
-    client = streams.connect(f"{principal.actor} ({principal.token_id})", scope.sees)
+    tokens = services.tokens
+    client = streams.connect(f"{principal.actor} ({principal.token_id})", principal.token_id,
+                             principal.role, scope.sees,
+                             authorized=lambda: tokens.is_active(principal.token_id))
     return StreamingResponse(
         streams.events(client), media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from .._deps import AdminOnly, ServicesDep
 from .._models import TokenCreate, TokenCreated, TokenPublic, TokensPublic
 from .._time import parse_time, rfc3339
-from .._tokens import TokenRecord
+from .._tokens import TokenError, TokenRecord
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -33,8 +33,14 @@ def list_tokens(services: ServicesDep, _: AdminOnly) -> TokensPublic:
 
 @router.post("", response_model=TokenCreated, status_code=201, summary="Create a token")
 def create_token(body: TokenCreate, services: ServicesDep, _: AdminOnly) -> TokenCreated:
-    """Officer tokens need ``sites``, family tokens ``residents``; the response holds the
-    token itself, which is never shown again."""
+    """Officer tokens need ``sites``, family tokens ``residents``, each in the registry;
+    the response holds the token itself, which is never shown again."""
+    registry = services.registry.load()
+    sites = set(registry.sites())
+    unknown = [f"site {s!r}" for s in body.sites if s not in sites] + [
+        f"resident {r!r}" for r in body.residents if r not in registry.residents]
+    if unknown:
+        raise TokenError(f"not in the registry: {', '.join(unknown)}")
     issued = services.tokens.create(
         name=body.name, role=body.role, sites=body.sites, residents=body.residents,
         expires_ms=parse_time(body.expires_at, "expires_at"),
@@ -46,5 +52,7 @@ def create_token(body: TokenCreate, services: ServicesDep, _: AdminOnly) -> Toke
 @router.delete("/{token_id}", status_code=204, response_class=Response,
                summary="Revoke a token")
 def revoke_token(token_id: TokenId, services: ServicesDep, _: AdminOnly) -> Response:
+    """Also ends the token's open live streams."""
     services.tokens.revoke(token_id)
+    services.streams.end_token(token_id)
     return Response(status_code=204)

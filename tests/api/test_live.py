@@ -13,12 +13,14 @@ import httpx
 import pytest
 
 from safehood._broker import free_port
-from safehood.api import AlertBroadcaster, ApiServer, RedactTokens
+from safehood.alerting import DeliveryAttempt, HistoryEntry
+from safehood.api import AlertBroadcaster, ApiServer, RedactTokens, Role, TokenStore
+from safehood.database import SqlAlertRepository
 from safehood.protocol import Alert, AlertStatus, Severity
 from safehood.protocol import AlertType as T
 from tests._mqtt import wait_until
 
-from .conftest import Api, ApiBuilder
+from .conftest import NOW_MS, Api, ApiBuilder
 
 
 @pytest.fixture
@@ -124,7 +126,7 @@ def test_slow_clients_are_dropped() -> None:
     async def scenario() -> list[str]:
         broadcaster = AlertBroadcaster(queue_size=2, keepalive_s=0.05)
         broadcaster.attach(asyncio.get_running_loop())
-        client = broadcaster.connect("slow", lambda _a: True)
+        client = broadcaster.connect("slow", "t1", Role.OFFICER, lambda _a: True)
         alert = Alert(id="a1", type=T.SOS, severity=Severity.EXTREME, status=AlertStatus.FIRING,
                       site="s", subject="d", started_at="2026-01-01T00:00:00.000Z")
         for _ in range(3):
@@ -145,7 +147,7 @@ def test_keepalive_comments() -> None:
     async def scenario() -> list[str]:
         broadcaster = AlertBroadcaster(keepalive_s=0.01)
         broadcaster.attach(asyncio.get_running_loop())
-        client = broadcaster.connect("idle", lambda _a: True)
+        client = broadcaster.connect("idle", "t1", Role.OFFICER, lambda _a: True)
         chunks: list[str] = []
         async for chunk in broadcaster.events(client):
             chunks.append(chunk)
@@ -155,6 +157,87 @@ def test_keepalive_comments() -> None:
 
     chunks = asyncio.run(scenario())
     assert chunks[1:3] == [": keepalive\n\n", ": keepalive\n\n"]
+
+
+def notify_everyone(api: Api, alert_id: str) -> None:
+    """Record what the notifier would have: the family, the officers and the supervisor told."""
+    repository = SqlAlertRepository(api.engine)
+    for audience, target, url in (
+            ("family", "family:r001:1a2b", "mailto://family@example.org"),
+            ("family", "family:r001:3c4d", "mailtos://son:pw@smtp.example.org"),
+            ("officers", "officers:xianlin-3:5e6f", "json://duty:s3cret@hooks.example.org/duty"),
+            ("supervisor", "supervisor:xianlin-3:7a8b", "https://sup.example.org/s3cret?k=v")):
+        repository.record_attempt(
+            DeliveryAttempt(alert_id=alert_id, key=f"{alert_id}:raised@1:0:{target}",
+                            change="raised", revision=1, tier=0, audience=audience,
+                            target=target, url=url, attempt=1, at_ms=NOW_MS, ok=True,
+                            result="delivered"),
+            HistoryEntry(NOW_MS, "notified", "notifier", f"{audience} {url} (raised)"))
+
+
+def test_a_family_receives_only_the_family_view_on_every_path(
+        live: tuple[Api, ApiServer]) -> None:
+    api, server = live
+    notify_everyone(api, api.seed.alert_id)
+    family = StreamReader(f"{server.url}/api/v1/stream",
+                          params={"token": api.tokens.family}).start()
+    officer = StreamReader(f"{server.url}/api/v1/stream", headers=api.headers("officer")).start()
+    api.manager.acknowledge(api.seed.alert_id, "officer:Li Wei", "on my way")
+    wait_until(lambda: family.events and officer.events, 15, "the change on both streams")
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        headers = api.headers("family")
+        representations = [
+            family.events[0][1]["alert"],
+            client.get(f"/api/v1/alerts/{api.seed.alert_id}", headers=headers).json(),
+            client.get("/api/v1/alerts", headers=headers).json()["data"][0],
+            client.get("/api/v1/residents/r001/status", headers=headers).json()["open_alerts"][0],
+        ]
+    for alert in representations:
+        assert alert["id"] == api.seed.alert_id
+        assert alert["notifications"] == []
+        actors = [e["actor"] for e in alert["history"]]
+        assert "officer:Li Wei" in actors and "notifier" not in actors
+        text = json.dumps(alert)
+        for secret in ("family@", "son", "s3cret", "hooks.example.org", "sup.example.org"):
+            assert secret not in text
+    # Officers see that the family was told, not where; the staff's channels masked.
+    seen = {n["target"]: n["url"] for n in officer.events[0][1]["alert"]["notifications"]}
+    assert seen == {"family:r001:1a2b": None, "family:r001:3c4d": None,
+                    "officers:xianlin-3:5e6f": "json://****@hooks.example.org/****",
+                    "supervisor:xianlin-3:7a8b": "https://sup.example.org/****?****"}
+
+
+def test_revoking_a_token_ends_its_open_stream(live: tuple[Api, ApiServer]) -> None:
+    api, server = live
+    issued = TokenStore(api.engine).create(name="Wang Jun", role=Role.FAMILY, residents=["r001"])
+    stream = StreamReader(f"{server.url}/api/v1/stream",
+                          params={"token": issued.token}).start()
+    assert stream.status == 200
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        revoked = client.delete(f"/api/v1/tokens/{issued.record.id}", headers=api.headers("admin"))
+        assert revoked.status_code == 204
+        assert stream.ended.wait(15), "the stream stayed open after its token was revoked"
+        assert stream.error is None
+        assert [e for e, _ in stream.events] == ["revoked"]
+        api.manager.acknowledge(api.seed.alert_id, "officer:Li Wei", "on my way")
+        again = client.get("/api/v1/stream", params={"token": issued.token})
+        assert again.status_code == 401
+    assert [e for e, _ in stream.events] == ["revoked"]
+
+
+def test_a_token_revoked_elsewhere_ends_its_stream_at_the_next_keepalive() -> None:
+    async def scenario() -> list[str]:
+        broadcaster = AlertBroadcaster(keepalive_s=0.01)
+        broadcaster.attach(asyncio.get_running_loop())
+        checks = iter([True, False])
+        client = broadcaster.connect("cli-revoked", "t1", Role.FAMILY, lambda _a: True,
+                                     authorized=lambda: next(checks))
+        return [chunk async for chunk in broadcaster.events(client)]
+
+    chunks = asyncio.run(scenario())
+    assert chunks[1] == ": keepalive\n\n"
+    assert chunks[-1].startswith("event: revoked")
+    assert len(chunks) == 3
 
 
 def test_tokens_in_the_query_are_not_logged() -> None:

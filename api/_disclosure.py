@@ -1,0 +1,73 @@
+"""Who may see what of the personal data the API holds: decided here and nowhere else.
+
+Every representation of an alert (REST, CAP aside, the live stream, a resident's status) is
+made by :func:`alert_view`; every resident's contact list by :func:`contacts_view`.
+
+=========================  ======  ===========================  ==========  ========
+what                       family  officer (and supervisor)     integrator  admin
+=========================  ======  ===========================  ==========  ========
+alert ``notifications``    none    staff channels masked;       (no         all,
+                                   family entries without URL   alerts)     masked
+notifier steps in history  none    yes (target ids only)        -           yes
+residents' contact URLs    none    none (``null``)              masked      in full
+=========================  ======  ===========================  ==========  ========
+
+A supervisor is an escalation audience, not a role: supervisors hold officer tokens.
+Masked means :func:`safehood.alerting.mask_url`: scheme and host only, no user, password,
+address, path or query. MQTT passwords and API tokens are shown once, to whoever made them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from safehood.alerting import mask_url
+from safehood.alerting.const import FAMILY, NOTIFIER_ACTOR
+from safehood.protocol import Alert, AlertNotification, RegistryFile
+
+from ._models import AlertFamilyView, AlertPublic
+from ._roles import Role
+
+
+def alert_view(alert: Alert, role: Role) -> AlertPublic:
+    """What ``role`` may see of ``alert`` (the caller checked it may see the alert)."""
+    if role is Role.FAMILY:
+        # Who else was told, and how, is the staff's business.
+        history = [event for event in alert.history if event.actor != NOTIFIER_ACTOR]
+        return AlertFamilyView.from_alert(alert.model_copy(update={"history": history}))
+    notifications = [_notification_view(n, role) for n in alert.notifications]
+    return AlertPublic.from_alert(alert.model_copy(update={"notifications": notifications}))
+
+
+def _notification_view(entry: AlertNotification, role: Role) -> AlertNotification:
+    if role is not Role.ADMIN and entry.audience == FAMILY:
+        # Officers learn that the family was (or could not be) told, not where.
+        return entry.model_copy(update={"url": None, "error": None})
+    return entry.model_copy(update={"url": mask_url(entry.url) if entry.url else entry.url})
+
+
+def contacts_view(contacts: Sequence[str], role: Role) -> list[str] | None:
+    """A resident's notification contacts as ``role`` may see them; None: not at all."""
+    if role is Role.ADMIN:
+        return list(contacts)
+    if role is Role.INTEGRATOR:
+        return [mask_url(url) for url in contacts]
+    return None
+
+
+def registry_view(registry: RegistryFile, role: Role) -> RegistryFile:
+    """The registry file with each resident's contacts as ``role`` may see them."""
+    if role is Role.ADMIN:
+        return registry
+    residents = [r.model_copy(update={"contacts": contacts_view(r.contacts, role) or []})
+                 for r in registry.residents]
+    return registry.model_copy(update={"residents": residents})
+
+
+def unmask_contacts(given: Sequence[str], stored: Sequence[str]) -> list[str]:
+    """``given`` with each masked contact replaced by the stored one it masks, so that an
+    integrator's export imports back without losing the contacts it could not read.
+    A masked contact that matches none of ``stored`` is left as it is (and then fails the
+    scheme check)."""
+    by_mask = {mask_url(url): url for url in stored}
+    return [by_mask.get(url, url) if "****" in url else url for url in given]
