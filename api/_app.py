@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from ._context import ApiContext, Services
 from ._errors import install_error_handlers
@@ -18,6 +19,12 @@ from ._metrics import api_registry
 from ._models import ErrorPublic
 from ._provisioning import Provisioner
 from ._registry import RegistryService
+from ._security import (
+    BodyLimitMiddleware,
+    FailedAuthLimiter,
+    SecurityHeadersMiddleware,
+    install_docs,
+)
 from ._stream import AlertBroadcaster
 from ._tokens import TokenStore
 from .const import API_PREFIX
@@ -27,8 +34,11 @@ log = logging.getLogger(__name__)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorPublic, "description": "no token, or an unknown, revoked or expired one"},
+    429: {"model": ErrorPublic,
+          "description": "too many failed token attempts from this client (see Retry-After)"},
     403: {"model": ErrorPublic, "description": "the token's role may not do this"},
     404: {"model": ErrorPublic, "description": "unknown, or outside the token's scope"},
+    413: {"model": ErrorPublic, "description": "the request body is too large"},
     422: {"model": ErrorPublic, "description": "the request is not valid; detail says why"},
 }
 
@@ -62,6 +72,7 @@ def create_app(context: ApiContext) -> FastAPI:
         registry=RegistryService(engine, context.on_registry_change),
         provisioner=context.provisioner or Provisioner.from_settings(context.settings, engine),
         streams=AlertBroadcaster(),
+        auth_failures=FailedAuthLimiter(context.settings.api_auth_failures_per_minute),
     )
 
     @asynccontextmanager
@@ -77,8 +88,11 @@ def create_app(context: ApiContext) -> FastAPI:
 
     app = FastAPI(
         title="safehood API", version="1", description=DESCRIPTION, lifespan=lifespan,
-        responses=_ERRORS,
+        responses=_ERRORS, docs_url=None, redoc_url=None,
     )
+    # App-wide: every route and mount, whoever adds it, is covered.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=context.settings.api_max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.state.services = services
     app.state.metrics = api_registry(services)
     install_error_handlers(app)
@@ -96,6 +110,8 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(tokens.router)
     app.include_router(api)
     app.include_router(meta.probes)
+
+    install_docs(app, swagger_ui_path)
 
     web = _web_dir() if context.serve_ui else None
     if web is not None:

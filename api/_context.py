@@ -13,6 +13,7 @@ from safehood.protocol import Registry
 
 from ._provisioning import Provisioner
 from ._registry import RegistryService
+from ._security import FailedAuthLimiter
 from ._stream import AlertBroadcaster
 from ._tokens import TokenStore, wall_clock_ms
 
@@ -57,3 +58,4 @@ class Services:
     registry: RegistryService
     provisioner: Provisioner
     streams: AlertBroadcaster
+    auth_failures: FailedAuthLimiter

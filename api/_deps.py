@@ -29,32 +29,40 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _authenticate(services: Services, token: str | None) -> Principal:
+def _authenticate(services: Services, request: Request, token: str | None) -> Principal:
     if not token:
         raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    # Behind a reverse proxy this is the proxy unless uvicorn trusts its forwarded headers.
+    client = request.client.host if request.client else "unknown"
+    retry_after = services.auth_failures.retry_after_s(client)
+    if retry_after is not None:
+        raise HTTPException(429, "too many failed token attempts; try again later",
+                            headers={"Retry-After": str(retry_after)})
     principal = services.tokens.authenticate(token)
     if principal is None:
+        services.auth_failures.fail(client)
         raise _unauthorized("the token is unknown, revoked or expired")
     return principal
 
 
 def current_principal(
-    services: ServicesDep,
+    services: ServicesDep, request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from the bearer token; 401 without a valid one."""
-    return _authenticate(services, credentials.credentials if credentials else None)
+    """The caller, from the bearer token; 401 without a valid one, 429 after too many
+    failed attempts from the same client."""
+    return _authenticate(services, request, credentials.credentials if credentials else None)
 
 
 def stream_principal(
-    services: ServicesDep,
+    services: ServicesDep, request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     token: Annotated[str | None, Query(
         max_length=200, description="the token, for EventSource (which cannot set headers)")]
     = None,
 ) -> Principal:
     """Like :func:`current_principal`, also accepting ``?token=`` for EventSource."""
-    return _authenticate(services, credentials.credentials if credentials else token)
+    return _authenticate(services, request, credentials.credentials if credentials else token)
 
 
 def require(*roles: Role) -> Callable[..., Principal]:

@@ -48,3 +48,9 @@ CONTACT_SCHEMES: Final = frozenset({
     "rockets", "ses", "signal", "signals", "slack", "sns", "tgram", "twilio", "wecombot",
     "whatsapp", "wxteams", "xml", "xmls",
 })
+
+# Failed token attempts are counted per client over this window (the limit is a setting).
+AUTH_FAILURE_WINDOW_S: Final = 60.0
+MAX_TRACKED_CLIENTS: Final = 10_000
+# Where Swagger UI's own files are served from (a local copy, not a CDN).
+DOCS_ASSETS: Final = "/docs/assets"

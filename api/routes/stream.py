@@ -43,7 +43,7 @@ async def stream(services: ServicesDep,
                              authorized=lambda: tokens.is_active(principal.token_id))
     return StreamingResponse(
         streams.events(client), media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         # Also covers a client that went away before the stream started.
         background=BackgroundTask(streams.disconnect, client),
     )

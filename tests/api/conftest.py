@@ -162,6 +162,9 @@ class ApiBuilder:
         db = base / "safehood.db"
         shutil.copyfile(self.seed.path, db)
         engine = make_engine(db)
+        # The role matrix probes every route with bad tokens: no limit on failed attempts
+        # unless a test asks for one.
+        settings_overrides.setdefault("api_auth_failures_per_minute", 1_000_000)
         settings = Settings(data_dir=base / "data", topic_prefix="safehood",
                             **settings_overrides)
         manager = AlertManager(SqlAlertRepository(engine), clock=lambda: NOW_MS)

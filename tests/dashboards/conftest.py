@@ -53,7 +53,8 @@ class OpenPage:
 @pytest.fixture
 def open_page(chromium: Any) -> Iterator[Callable[..., OpenPage]]:
     """``open_page(viewport=DESKTOP, locale="en-US")``: a fresh browser context and page.
-    Fails the test if a page raised an uncaught JavaScript error."""
+    Fails the test if a page raised an uncaught JavaScript error or broke its Content
+    Security Policy (the browser then reports the blocked load or script on the console)."""
     opened: list[tuple[Any, OpenPage]] = []
 
     def open_(viewport: dict[str, int] | None = None, locale: str = "en-US") -> OpenPage:
@@ -63,6 +64,9 @@ def open_page(chromium: Any) -> Iterator[Callable[..., OpenPage]]:
         page = context.new_page()
         result = OpenPage(page)
         page.on("pageerror", lambda exc: result.errors.append(str(exc)))
+        page.on("console", lambda message: result.errors.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None)
         opened.append((context, result))
         return result
 

@@ -434,6 +434,38 @@ def test_screens_in_both_languages(live: Live, open_page: Any) -> None:
     assert narrow.page.locator("#family-heading").inner_text() == "您的家人"
 
 
+def test_the_pages_run_under_a_strict_content_security_policy(live: Live,
+                                                              open_page: Any) -> None:
+    p = open_page(DESKTOP)
+    response = p.page.goto(f"{live.url}/ui/index.html")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "unsafe" not in csp
+    assert response.headers["x-frame-options"] == "DENY"
+    sign_in(p, live, live.officer)
+    item(p, live.fall_id).wait_for()
+    # The dashboard itself broke no rule (open_page fails on CSP reports); an injected
+    # inline script is refused.
+    with p.page.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        ran = p.page.evaluate("""() => {
+            const script = document.createElement("script");
+            script.textContent = "window.injected = true";
+            document.head.append(script);
+            return window.injected === true;
+        }""")
+    assert ran is False
+    p.errors.clear()  # that refusal was the point
+
+
+def test_api_docs_render_from_local_files(live: Live, open_page: Any) -> None:
+    p = open_page(DESKTOP)
+    requested: list[str] = []
+    p.page.on("request", lambda request: requested.append(request.url))
+    p.page.goto(f"{live.url}/docs")
+    p.page.locator(".swagger-ui .info .title").wait_for()
+    assert "safehood API" in p.page.locator(".swagger-ui .info .title").inner_text()
+    assert requested and all(url.startswith(live.url) for url in requested), requested
+
+
 def test_bad_token_is_refused_with_a_message(live: Live, open_page: Any) -> None:
     p = open_page(DESKTOP)
     sign_in(p, live, "shd_not-a-real-token")
