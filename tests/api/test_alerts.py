@@ -224,3 +224,16 @@ def test_cap_feed_survives_control_characters_and_names_the_configured_sender(
     senders = {e.text for e in root.iter(f"{CAP}sender")}
     assert senders == {"safehood@centre.example.org"}
     assert "credential=badge" in feed.text
+
+
+def test_each_change_of_an_alert_is_a_new_cap_message(api: Api) -> None:
+    # The API's clock stands still: acknowledge and escalate happen in the same instant.
+    alert_id, officer = api.seed.alert_id, api.headers("officer")
+    identifiers = []
+    for action in ("acknowledge", "escalate", "escalate"):
+        assert api.client.post(f"/api/v1/alerts/{alert_id}/{action}",
+                               headers=officer).status_code == 200
+        cap = api.client.get(f"/api/v1/alerts/{alert_id}/cap", headers=officer)
+        assert assert_valid_cap(cap.content) == 1
+        identifiers.append(ET.fromstring(cap.content).findtext(f"{CAP}identifier"))
+    assert len(set(identifiers)) == 3, identifiers
