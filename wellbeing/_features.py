@@ -1,0 +1,173 @@
+"""Daily activity of one household from its stored readings: pure, no I/O.
+
+What counts:
+- *movement*: a motion sensor's ``motion`` event or ``occupancy: true``; at night only
+  movement outside the bedrooms counts (a sensor sees a sleeper turn over; getting up to
+  the bathroom or the kitchen is what night activity means);
+- *the front door*: a door contact's ``open``/``close`` event or ``open`` reading (locks are
+  left out: locking up for the night is not going out);
+- *water*: the main meter's ``flow_lpm`` readings.
+Wearables are not read: a band left on the nightstand says nothing about the home.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from safehood.protocol import Device, Household, in_window
+from safehood.store import StoredReading
+
+from .const import (
+    ACTIVITY_SLOT_MIN,
+    DOOR_AFTER_GAP_MS,
+    DOOR_BEFORE_GAP_MS,
+    METER_MAX_INTERVAL_MS,
+    MINUTE_MS,
+    NIGHT_BOUT_GAP_MS,
+    OUTING_MIN_MS,
+)
+
+# Device kinds whose readings the digest reads.
+ACTIVITY_KINDS = frozenset({"motion", "door", "water"})
+READ_CHANNELS = frozenset({"event", "telemetry"})
+_DOOR_EVENTS = frozenset({"open", "close"})
+_SLOTS_PER_HOUR = 60 // ACTIVITY_SLOT_MIN
+# Moves a night's readings onto the evening's date, for night windows that wrap midnight.
+_NIGHT_DATE_SHIFT = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyActivity:
+    """One local day of a household.
+
+    ``active_hours``: hours (in 10-minute slots) with movement outside the night window;
+    ``night_bouts``: bouts of movement outside the bedrooms in the night that starts this
+    evening;
+    ``outings``: times the home was left empty (door, then quiet, then door) starting today;
+    ``water_l``: litres through the main meter (``None`` without a meter reading today).
+    """
+
+    day: date
+    active_hours: float
+    night_bouts: int
+    outings: int
+    water_l: float | None
+
+
+def _is_movement(reading: StoredReading) -> bool:
+    fields = reading.fields
+    return fields.get("event") == "motion" or fields.get("occupancy") is True
+
+
+def _is_front_door(reading: StoredReading) -> bool:
+    fields = reading.fields
+    return fields.get("event") in _DOOR_EVENTS or fields.get("open") is True
+
+
+def _outing_starts(movements: list[int], doors: list[int]) -> list[int]:
+    """Start times of outings: a quiet gap between two movements of at least OUTING_MIN_MS,
+    with the door used at both ends of it."""
+    starts = []
+    for before, after in itertools.pairwise(movements):
+        if after - before < OUTING_MIN_MS:
+            continue
+        i = bisect.bisect_left(doors, before - DOOR_BEFORE_GAP_MS)
+        left = i < len(doors) and doors[i] <= before + DOOR_AFTER_GAP_MS
+        j = bisect.bisect_left(doors, after - DOOR_BEFORE_GAP_MS)
+        came_back = j < len(doors) and doors[j] <= after + DOOR_AFTER_GAP_MS
+        if left and came_back:
+            starts.append(before)
+    return starts
+
+
+def _litres(meter_readings: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """(time, litres) per reading: its flow held since the previous reading, at most
+    METER_MAX_INTERVAL_MS (the first reading of a run counts one minute)."""
+    out = []
+    previous: int | None = None
+    for ts, lpm in meter_readings:
+        held = MINUTE_MS if previous is None else min(ts - previous, METER_MAX_INTERVAL_MS)
+        out.append((ts, lpm * held / MINUTE_MS))
+        previous = ts
+    return out
+
+
+def daily_activity(
+    household: Household,
+    devices: Mapping[str, Device],
+    readings: Iterable[StoredReading],
+) -> dict[date, DailyActivity]:
+    """The household's days that have any reading, keyed by local date.
+
+    ``devices`` are the household's registered devices by id; readings of other devices
+    or kinds, and status check-ins, are ignored. Readings need not be sorted. A day with any
+    reading of the home's motion, door or water devices is an observed day, even with no
+    movement (the water meter reports every 15 minutes, flowing or not); a day with none is
+    a sensor outage or a holiday, not a quiet day, and is left out.
+    """
+    zone = ZoneInfo(household.timezone)
+    observed: set[date] = set()
+    movements: list[int] = []
+    up_at_night: list[int] = []  # movements outside bedrooms
+    doors: list[int] = []
+    meters: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for reading in readings:
+        device = devices.get(reading.device_id)
+        if device is None or device.kind not in ACTIVITY_KINDS or reading.channel not in READ_CHANNELS:
+            continue
+        observed.add(datetime.fromtimestamp(reading.ts_ms / 1000, zone).date())
+        if device.kind == "motion" and _is_movement(reading):
+            movements.append(reading.ts_ms)
+            if "bedroom" not in (device.room or ""):
+                up_at_night.append(reading.ts_ms)
+        elif device.kind == "door" and _is_front_door(reading):
+            doors.append(reading.ts_ms)
+        elif device.kind == "water" and isinstance(flow := reading.fields.get("flow_lpm"), float):
+            meters[reading.device_id].append((reading.ts_ms, flow))
+    movements.sort()
+    up_at_night.sort()
+    doors.sort()
+
+    def at_night(local: datetime) -> bool:
+        return in_window(local.time(), household.night_start, household.night_end)
+
+    slots: dict[date, set[int]] = defaultdict(set)
+    for ts in movements:
+        local = datetime.fromtimestamp(ts / 1000, zone)
+        if not at_night(local):
+            slots[local.date()].add(local.hour * _SLOTS_PER_HOUR + local.minute // ACTIVITY_SLOT_MIN)
+    bouts: dict[date, int] = defaultdict(int)
+    last_night_move: int | None = None
+    for ts in up_at_night:
+        local = datetime.fromtimestamp(ts / 1000, zone)
+        if at_night(local):
+            if last_night_move is None or ts - last_night_move > NIGHT_BOUT_GAP_MS:
+                bouts[(local - _NIGHT_DATE_SHIFT).date()] += 1
+            last_night_move = ts
+
+    outings: dict[date, int] = defaultdict(int)
+    for start in _outing_starts(movements, doors):
+        outings[datetime.fromtimestamp(start / 1000, zone).date()] += 1
+
+    water: dict[date, float] = defaultdict(float)
+    for series in meters.values():
+        series.sort()
+        for ts, litres in _litres(series):
+            water[datetime.fromtimestamp(ts / 1000, zone).date()] += litres
+
+    return {
+        day: DailyActivity(
+            day=day,
+            active_hours=len(slots.get(day, ())) / _SLOTS_PER_HOUR,
+            night_bouts=bouts.get(day, 0),
+            outings=outings.get(day, 0),
+            water_l=water.get(day) if meters else None,
+        )
+        for day in sorted(observed)
+    }
