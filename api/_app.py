@@ -21,7 +21,18 @@ from ._registry import RegistryService
 from ._stream import AlertBroadcaster
 from ._tokens import TokenStore
 from .const import API_PREFIX
-from .routes import alerts, deadletters, devices, meta, registry, silences, sites, stream, tokens
+from .routes import (
+    alerts,
+    deadletters,
+    devices,
+    meta,
+    registry,
+    silences,
+    sites,
+    stream,
+    tokens,
+    wellbeing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +99,7 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(alerts.router)
     api.include_router(stream.router)
     api.include_router(sites.router)
+    api.include_router(wellbeing.router)
     # /devices/health before /devices/{device_id}: first match wins.
     api.include_router(devices.router)
     api.include_router(registry.router)
