@@ -92,6 +92,7 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.services = services
     app.state.metrics = api_registry(services)
+    app.state.wellbeing_cache = wellbeing.DigestCache()
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -1,31 +1,33 @@
 """Weeks of simulated history written straight into a reading store, so that the wellbeing
 digest has each household's own baseline from the start (the demo, the tests).
 
-Only the readings the digest reads (motion, door and water devices) are stored, and the
-detectors never see them: history raises no alerts. Households named as withdrawing live
-their last two weeks withdrawn, drawn with the simulator's own habit knobs: in the first of
-them they go out half as often, nap every day, get up 45 minutes later and go to bed 30
-minutes earlier; in the second they stop going out, stay in bed 90 minutes longer in the
-morning and an hour longer in the evening, and get up twice every night.
+Only what the digest reads is stored (events and telemetry of motion, door and water
+devices), and the detectors never see it: history raises no alerts. Households named as
+withdrawing live their last two weeks withdrawn, drawn with the simulator's own habit
+knobs: in the first of them they go out half as often, nap every day, get up 45 minutes
+later and go to bed 30 minutes earlier; in the second they stop going out and cooking,
+stay in bed 90 minutes longer in the morning and an hour longer in the evening, and get up
+twice every night.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import sys
-from collections.abc import Collection
+import re
+from collections.abc import Callable, Collection
 
 import orjson
-from tqdm import tqdm
 
 from safehood.protocol import ContractViolation, Message, parse_message
 from safehood.simulators import Community, SimulationConfig, simulate
 from safehood.store import ReadingStore
-from safehood.wellbeing._features import ACTIVITY_KINDS
+from safehood.wellbeing._features import ACTIVITY_KINDS, READ_CHANNELS
 
-WEEK_MS = 7 * 24 * 3600 * 1000
+DAY_MS = 24 * 3600 * 1000
+WEEK_MS = 7 * DAY_MS
 _BATCH = 5_000
+_TOPIC_RE = re.compile(rb'"topic":"[^"]*/([^/"]+)/([a-z]+)"')
 
 
 def _withdrawn(community: Community, withdrawing: Collection[str], stage: int) -> Community:
@@ -45,49 +47,47 @@ def _withdrawn(community: Community, withdrawing: Collection[str], stage: int) -
                     outing_share=outing / 2 if stage == 1 else 0.0,
                     night_trip_weights=routine.night_trip_weights if stage == 1 else (0.0, 0.0, 1.0),
                 )
-                residents.append(dataclasses.replace(resident, routine=routine))
+                residents.append(dataclasses.replace(resident, routine=routine,
+                                                     cook=resident.cook and stage == 1))
             spec = dataclasses.replace(spec, residents=tuple(residents))
         households.append(spec)
     return dataclasses.replace(community, households=tuple(households))
 
 
-def _phases(community: Community, start_ms: int, end_ms: int,
-            withdrawing: Collection[str]) -> list[tuple[Community, int, int]]:
-    if not withdrawing:
-        return [(community, start_ms, end_ms)]
-    phases = []
-    bounds = [start_ms, max(start_ms, end_ms - 2 * WEEK_MS), max(start_ms, end_ms - WEEK_MS), end_ms]
-    for stage, (lo, hi) in enumerate(itertools.pairwise(bounds)):
-        if hi > lo:
-            phases.append((_withdrawn(community, withdrawing, stage) if stage else community, lo, hi))
-    return phases
-
-
 def backfill_history(store: ReadingStore, community: Community, start_ms: int, end_ms: int, *,
                      seed: int = 0, withdrawing: Collection[str] = (),
-                     progress: bool = False) -> int:
-    """Simulate ``community`` from ``start_ms`` to ``end_ms`` with no incidents and write its
-    motion, door and water readings to ``store``; returns how many were written.
+                     withdrawal_end_ms: int | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> int:
+    """Simulate ``community`` from ``start_ms`` to ``end_ms`` with no incidents, a week at a
+    time, and write what the digest reads to ``store``; returns how many messages.
 
-    ``withdrawing`` names households whose residents withdraw over the last two weeks.
-    Progress (a bar per simulated day) goes to stderr when ``progress`` is true.
+    ``withdrawing`` names households whose residents withdraw over the two weeks before
+    ``withdrawal_end_ms`` (default ``end_ms``), and stay withdrawn after it.
+    ``progress(done, total)`` is called after each part.
     """
     registry = community.registry
-    wanted = {d.device_id for d in registry.devices.values() if d.kind in ACTIVITY_KINDS}
-    days = (end_ms - start_ms) / (WEEK_MS / 7)
-    bar = tqdm(total=round(days), unit="day", desc="history", disable=not progress,
-               file=sys.stderr, dynamic_ncols=True)
+    wanted = {d.device_id.encode() for d in registry.devices.values() if d.kind in ACTIVITY_KINDS}
+    channels = {c.encode() for c in READ_CHANNELS}
+    stages = {stage: _withdrawn(community, withdrawing, stage) for stage in (1, 2)} if withdrawing else {}
+    withdrawn = (end_ms if withdrawal_end_ms is None else withdrawal_end_ms) - WEEK_MS
+    cuts = set(range(start_ms, end_ms, WEEK_MS))
+    if withdrawing:
+        cuts |= {t for t in (withdrawn - WEEK_MS, withdrawn) if start_ms < t < end_ms}
+    bounds = [*sorted(cuts), end_ms]
     written = 0
-    for phase, lo, hi in _phases(community, start_ms, end_ms, withdrawing):
-        config = SimulationConfig(seed=seed, start_ms=lo, days=(hi - lo) / (WEEK_MS / 7),
-                                  scenarios=(), rate=0.0)
+    for done, (lo, hi) in enumerate(itertools.pairwise(bounds), 1):
+        stage = 2 if lo >= withdrawn else 1 if lo >= withdrawn - WEEK_MS else 0
+        config = SimulationConfig(seed=seed, start_ms=lo, days=(hi - lo) / DAY_MS, scenarios=(),
+                                  rate=0.0)
         batch: list[Message] = []
-        for sim in simulate(phase, config):
-            if sim.topic.split("/")[-2] not in wanted:
+        for line in simulate(stages.get(stage, community), config).lines():
+            topic = _TOPIC_RE.search(line)
+            if topic is None or topic.group(1) not in wanted or topic.group(2) not in channels:
                 continue
+            record = orjson.loads(line)
             try:
-                batch.append(parse_message(sim.topic, orjson.dumps(sim.payload), sim.publish_ms,
-                                           registry))
+                batch.append(parse_message(record["topic"], orjson.dumps(record["payload"]),
+                                           record["payload"]["ts"], registry))
             except ContractViolation:
                 continue  # a simulated radio fault; ingest would dead-letter it
             if len(batch) >= _BATCH:
@@ -96,8 +96,7 @@ def backfill_history(store: ReadingStore, community: Community, start_ms: int, e
                 batch.clear()
         store.write(batch)
         written += len(batch)
-        bar.update(round((hi - lo) / (WEEK_MS / 7)))
+        if progress is not None:
+            progress(done, len(bounds) - 1)
     store.flush()
-    bar.close()
     return written
-

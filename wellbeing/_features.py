@@ -17,14 +17,15 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from safehood.protocol import Device, Household, in_window
+from safehood.protocol import Device, Household
 from safehood.store import StoredReading
 
 from .const import (
     ACTIVITY_SLOT_MIN,
+    DAY_MS,
     DOOR_AFTER_GAP_MS,
     DOOR_BEFORE_GAP_MS,
     METER_MAX_INTERVAL_MS,
@@ -39,7 +40,8 @@ READ_CHANNELS = frozenset({"event", "telemetry"})
 _DOOR_EVENTS = frozenset({"open", "close"})
 _SLOTS_PER_HOUR = 60 // ACTIVITY_SLOT_MIN
 # Moves a night's readings onto the evening's date, for night windows that wrap midnight.
-_NIGHT_DATE_SHIFT = timedelta(hours=12)
+_NIGHT_DATE_SHIFT_MS = 12 * 3600 * 1000
+_EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,33 @@ def _litres(meter_readings: list[tuple[int, float]]) -> list[tuple[int, float]]:
     return out
 
 
+class _LocalTime:
+    """Local day and minute of day of epoch-ms instants in one zone, by integer arithmetic:
+    the zone's UTC offset is looked up once per quarter-hour (offsets change only on
+    quarter-hour boundaries), so weeks of readings need no datetime per reading."""
+
+    _QUARTER_MS = 15 * MINUTE_MS
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._offsets: dict[int, int] = {}
+
+    def local_ms(self, ts_ms: int) -> int:
+        quarter = ts_ms // self._QUARTER_MS
+        offset = self._offsets.get(quarter)
+        if offset is None:
+            utc_offset = datetime.fromtimestamp(quarter * self._QUARTER_MS / 1000, self.zone).utcoffset()
+            offset = self._offsets[quarter] = int(utc_offset.total_seconds() * 1000) if utc_offset else 0
+        return ts_ms + offset
+
+    def day(self, ts_ms: int) -> date:
+        return _EPOCH + timedelta(days=self.local_ms(ts_ms) // DAY_MS)
+
+
+def _minute_of_day(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
 def daily_activity(
     household: Household,
     devices: Mapping[str, Device],
@@ -111,8 +140,8 @@ def daily_activity(
     movement (the water meter reports every 15 minutes, flowing or not); a day with none is
     a sensor outage or a holiday, not a quiet day, and is left out.
     """
-    zone = ZoneInfo(household.timezone)
-    observed: set[date] = set()
+    clock = _LocalTime(ZoneInfo(household.timezone))
+    observed_ms: list[int] = []
     movements: list[int] = []
     up_at_night: list[int] = []  # movements outside bedrooms
     doors: list[int] = []
@@ -121,7 +150,7 @@ def daily_activity(
         device = devices.get(reading.device_id)
         if device is None or device.kind not in ACTIVITY_KINDS or reading.channel not in READ_CHANNELS:
             continue
-        observed.add(datetime.fromtimestamp(reading.ts_ms / 1000, zone).date())
+        observed_ms.append(reading.ts_ms)
         if device.kind == "motion" and _is_movement(reading):
             movements.append(reading.ts_ms)
             if "bedroom" not in (device.room or ""):
@@ -133,39 +162,50 @@ def daily_activity(
     movements.sort()
     up_at_night.sort()
     doors.sort()
+    observed = {_EPOCH + timedelta(days=day)
+                for day in {clock.local_ms(ts) // DAY_MS for ts in observed_ms}}
 
-    def at_night(local: datetime) -> bool:
-        return in_window(local.time(), household.night_start, household.night_end)
+    night_start = _minute_of_day(household.night_start)
+    night_end = _minute_of_day(household.night_end)
 
-    slots: dict[date, set[int]] = defaultdict(set)
+    def at_night(minute: int) -> bool:
+        if night_start <= night_end:
+            return night_start <= minute < night_end
+        return minute >= night_start or minute < night_end
+
+    slots: dict[int, set[int]] = defaultdict(set)  # local epoch day -> active slots
     for ts in movements:
-        local = datetime.fromtimestamp(ts / 1000, zone)
-        if not at_night(local):
-            slots[local.date()].add(local.hour * _SLOTS_PER_HOUR + local.minute // ACTIVITY_SLOT_MIN)
-    bouts: dict[date, int] = defaultdict(int)
+        local = clock.local_ms(ts)
+        minute = local % DAY_MS // MINUTE_MS
+        if not at_night(minute):
+            slots[local // DAY_MS].add(minute // ACTIVITY_SLOT_MIN)
+    bouts: dict[int, int] = defaultdict(int)
     last_night_move: int | None = None
     for ts in up_at_night:
-        local = datetime.fromtimestamp(ts / 1000, zone)
-        if at_night(local):
+        local = clock.local_ms(ts)
+        if at_night(local % DAY_MS // MINUTE_MS):
             if last_night_move is None or ts - last_night_move > NIGHT_BOUT_GAP_MS:
-                bouts[(local - _NIGHT_DATE_SHIFT).date()] += 1
+                bouts[(local - _NIGHT_DATE_SHIFT_MS) // DAY_MS] += 1
             last_night_move = ts
 
     outings: dict[date, int] = defaultdict(int)
     for start in _outing_starts(movements, doors):
-        outings[datetime.fromtimestamp(start / 1000, zone).date()] += 1
+        outings[clock.day(start)] += 1
 
     water: dict[date, float] = defaultdict(float)
     for series in meters.values():
         series.sort()
         for ts, litres in _litres(series):
-            water[datetime.fromtimestamp(ts / 1000, zone).date()] += litres
+            water[clock.day(ts)] += litres
+
+    def epoch_day(day: date) -> int:
+        return (day - _EPOCH).days
 
     return {
         day: DailyActivity(
             day=day,
-            active_hours=len(slots.get(day, ())) / _SLOTS_PER_HOUR,
-            night_bouts=bouts.get(day, 0),
+            active_hours=len(slots.get(epoch_day(day), ())) / _SLOTS_PER_HOUR,
+            night_bouts=bouts.get(epoch_day(day), 0),
             outings=outings.get(day, 0),
             water_l=water.get(day) if meters else None,
         )

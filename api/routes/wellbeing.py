@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from collections.abc import Callable
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -25,6 +27,10 @@ from .._models import ResidentRef
 from .._roles import Principal
 
 router = APIRouter(tags=["wellbeing"])
+
+# The dashboard's table and its CSV download come from one computation; a digest reads
+# weeks of readings of every household of the site, which takes seconds.
+DIGEST_CACHE_TTL_MS = 5 * 60 * 1000
 
 SitePath = Annotated[str, Path(pattern=f"^{SITE_RE.pattern}$")]
 WeekParam = Annotated[str | None, Query(
@@ -74,6 +80,26 @@ class WellbeingDigestPublic(BaseModel):
     households: list[HouseholdWellbeing]
 
 
+class DigestCache:
+    """Digests by (site, week, weeks), kept for ``ttl_ms`` of the API's clock (so a late
+    reading or a registry change shows within that time). Thread safe; computes one digest
+    at a time, so that simultaneous requests do not read the store twice."""
+
+    def __init__(self, ttl_ms: int = DIGEST_CACHE_TTL_MS) -> None:
+        self.ttl_ms = ttl_ms
+        self._lock = threading.Lock()
+        self._digests: dict[tuple[str, IsoWeek, int], tuple[int, list[HouseholdDigest]]] = {}
+
+    def get(self, key: tuple[str, IsoWeek, int], now_ms: int,
+            compute: Callable[[], list[HouseholdDigest]]) -> list[HouseholdDigest]:
+        with self._lock:
+            self._digests = {k: v for k, v in self._digests.items() if now_ms - v[0] < self.ttl_ms}
+            cached = self._digests.get(key)
+            if cached is None:
+                cached = self._digests[key] = (now_ms, compute())
+            return cached[1]
+
+
 def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -97,8 +123,8 @@ def _public(rank: int, digest: HouseholdDigest, registry: Registry) -> Household
     )
 
 
-def _digest(services: Services, principal: Principal, site: str, week: str | None,
-            weeks: int) -> WellbeingDigestPublic:
+def _digest(request: Request, services: Services, principal: Principal, site: str,
+            week: str | None, weeks: int) -> WellbeingDigestPublic:
     if not principal.sees_site(site):
         raise HTTPException(404, f"no site {site!r}")
     registry = services.registry.load()
@@ -116,7 +142,9 @@ def _digest(services: Services, principal: Principal, site: str, week: str | Non
             raise HTTPException(422, f"week: {exc}") from None
         if chosen > current:
             raise HTTPException(422, f"week: {chosen} has not begun yet (this is {current})")
-    digests = site_digest(services.context.store, registry, site, chosen, weeks)
+    cache: DigestCache = request.app.state.wellbeing_cache
+    digests = cache.get((site, chosen, weeks), services.context.clock(), lambda: site_digest(
+        services.context.store, registry, site, chosen, weeks))
     return WellbeingDigestPublic(
         site=site, week=str(chosen), weeks=[str(w) for w in digests[0].weeks] if digests else [],
         visit_score=VISIT_SCORE,
@@ -126,23 +154,25 @@ def _digest(services: Services, principal: Principal, site: str, week: str | Non
 
 @router.get("/sites/{site}/wellbeing", response_model=WellbeingDigestPublic,
             summary="Weekly wellbeing digest: households ranked by drift from their own baseline")
-def wellbeing_digest(site: SitePath, services: ServicesDep, principal: OfficerOrAdmin,
+def wellbeing_digest(site: SitePath, request: Request, services: ServicesDep,
+                     principal: OfficerOrAdmin,
                      week: WeekParam = None,
                      weeks: WeeksParam = DEFAULT_WEEKS) -> WellbeingDigestPublic:
     """Each household's activity, night activity, outings, days without leaving home and
     water use in ``week``, against the median and spread of its previous ``weeks - 1``
     weeks, with a trend per metric; ranked by drift score (see the README)."""
-    return _digest(services, principal, site, week, weeks)
+    return _digest(request, services, principal, site, week, weeks)
 
 
 @router.get("/sites/{site}/wellbeing.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "one row a household"}},
             summary="The wellbeing digest as CSV")
-def wellbeing_csv(site: SitePath, services: ServicesDep, principal: OfficerOrAdmin,
-                  week: WeekParam = None, weeks: WeeksParam = DEFAULT_WEEKS) -> Response:
+def wellbeing_csv(site: SitePath, request: Request, services: ServicesDep,
+                  principal: OfficerOrAdmin, week: WeekParam = None,
+                  weeks: WeeksParam = DEFAULT_WEEKS) -> Response:
     """The same digest, one row a household in rank order: each metric's value, baseline,
     z and trend per week."""
-    digest = _digest(services, principal, site, week, weeks)
+    digest = _digest(request, services, principal, site, week, weeks)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     names = [m.name for m in digest.households[0].metrics] if digest.households else []

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from safehood.api.routes.wellbeing import DigestCache
 from safehood.protocol import Message, MotionReading
-from safehood.wellbeing import IsoWeek
+from safehood.wellbeing import HouseholdDigest, IsoWeek
 
 from .conftest import Api
 
@@ -108,3 +109,20 @@ def test_unknown_site_is_404(shared_api: Api) -> None:
                                      headers=shared_api.headers("admin"))
     assert response.status_code == 404
 
+
+
+def test_a_digest_is_computed_once_per_ttl() -> None:
+    cache = DigestCache(ttl_ms=1000)
+    key = ("xianlin-3", LAST_WEEK, 6)
+    computed: list[int] = []
+
+    def compute() -> list[HouseholdDigest]:
+        computed.append(1)
+        return []
+
+    for now_ms in (0, 500, 999):
+        cache.get(key, now_ms, compute)
+    assert len(computed) == 1
+    cache.get(("xianlin-3", LAST_WEEK, 5), 999, compute)  # another question
+    cache.get(key, 1000, compute)  # expired: a late reading shows
+    assert len(computed) == 3
