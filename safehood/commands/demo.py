@@ -95,9 +95,13 @@ def _write_history(store_path: Path, community: Community, start_ms: int, end_ms
     def progress(done: int, total: int) -> None:
         print(f"[demo] wellbeing history: {done}/{total} parts stored", flush=True)
 
-    with SqliteReadingStore(store_path) as store:
-        backfill_history(store, community, start_ms, end_ms, seed=seed, withdrawing={withdrawing},
-                         withdrawal_end_ms=withdrawal_end_ms, progress=progress)
+    try:
+        with SqliteReadingStore(store_path) as store:
+            backfill_history(store, community, start_ms, end_ms, seed=seed,
+                             withdrawing={withdrawing}, withdrawal_end_ms=withdrawal_end_ms,
+                             progress=progress)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the demo stops us
+        return
     print(f"[demo] wellbeing history ready: {withdrawing} withdrew over the last two weeks "
           "(see Wellbeing on the dashboard)", flush=True)
 
