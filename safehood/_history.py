@@ -22,7 +22,7 @@ import orjson
 from safehood.protocol import ContractViolation, Message, parse_message
 from safehood.simulators import Community, SimulationConfig, simulate
 from safehood.store import ReadingStore
-from safehood.wellbeing._features import ACTIVITY_KINDS, READ_CHANNELS
+from safehood.wellbeing.const import ACTIVITY_KINDS, READ_CHANNELS
 
 DAY_MS = 24 * 3600 * 1000
 WEEK_MS = 7 * DAY_MS

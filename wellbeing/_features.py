@@ -24,6 +24,7 @@ from safehood.protocol import Device, Household
 from safehood.store import StoredReading
 
 from .const import (
+    ACTIVITY_KINDS,
     ACTIVITY_SLOT_MIN,
     DAY_MS,
     DOOR_AFTER_GAP_MS,
@@ -32,11 +33,9 @@ from .const import (
     MINUTE_MS,
     NIGHT_BOUT_GAP_MS,
     OUTING_MIN_MS,
+    READ_CHANNELS,
 )
 
-# Device kinds whose readings the digest reads.
-ACTIVITY_KINDS = frozenset({"motion", "door", "water"})
-READ_CHANNELS = frozenset({"event", "telemetry"})
 _DOOR_EVENTS = frozenset({"open", "close"})
 _SLOTS_PER_HOUR = 60 // ACTIVITY_SLOT_MIN
 # Moves a night's readings onto the evening's date, for night windows that wrap midnight.

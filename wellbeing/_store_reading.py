@@ -9,9 +9,9 @@ from safehood.protocol import Device, Household, Registry
 from safehood.store import ReadingStore, StoredReading
 
 from ._digest import HouseholdDigest, household_digest, rank
-from ._features import ACTIVITY_KINDS, READ_CHANNELS, daily_activity
+from ._features import daily_activity
 from ._weeks import IsoWeek, week_span
-from .const import DEFAULT_WEEKS
+from .const import ACTIVITY_KINDS, DEFAULT_WEEKS, READ_CHANNELS
 
 _PAGE = 10_000
 

@@ -3,6 +3,10 @@ may stray from a household's own baseline."""
 
 from typing import Final
 
+# What the digest reads: events and telemetry (not status check-ins) of these device kinds.
+ACTIVITY_KINDS: Final = frozenset({"motion", "door", "water"})
+READ_CHANNELS: Final = frozenset({"event", "telemetry"})
+
 MINUTE_MS: Final = 60_000
 DAY_MS: Final = 24 * 60 * MINUTE_MS
 
