@@ -28,7 +28,18 @@ from ._security import (
 from ._stream import AlertBroadcaster
 from ._tokens import TokenStore
 from .const import API_PREFIX
-from .routes import alerts, deadletters, devices, meta, registry, silences, sites, stream, tokens
+from .routes import (
+    alerts,
+    deadletters,
+    devices,
+    meta,
+    registry,
+    silences,
+    sites,
+    stream,
+    tokens,
+    wellbeing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +106,7 @@ def create_app(context: ApiContext) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.state.services = services
     app.state.metrics = api_registry(services)
+    app.state.wellbeing_cache = wellbeing.DigestCache()
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -102,6 +114,7 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(alerts.router)
     api.include_router(stream.router)
     api.include_router(sites.router)
+    api.include_router(wellbeing.router)
     # /devices/health before /devices/{device_id}: first match wins.
     api.include_router(devices.router)
     api.include_router(registry.router)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol, Self
 
@@ -55,9 +55,11 @@ class ReadingStore(Protocol):
         """
 
     def query(
-        self, device_id: str, start_ms: int, end_ms: int, *, limit: int = 10_000
+        self, device_id: str, start_ms: int, end_ms: int, *, limit: int = 10_000,
+        channels: Collection[str] | None = None,
     ) -> list[StoredReading]:
-        """Readings of one device with ``start_ms <= ts < end_ms``, oldest first."""
+        """Readings of one device with ``start_ms <= ts < end_ms``, oldest first; only
+        those of ``channels`` when given (e.g. leaving out the status check-ins)."""
 
     def count(self, *, site: str | None = None, channel: str | None = None) -> int:
         """How many messages are stored (optionally of one site or channel)."""

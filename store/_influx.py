@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -284,12 +284,13 @@ class InfluxReadingStore(ReadingStore):
     # -- reading -----------------------------------------------------------------------------
 
     def query(
-        self, device_id: str, start_ms: int, end_ms: int, *, limit: int = 10_000
+        self, device_id: str, start_ms: int, end_ms: int, *, limit: int = 10_000,
+        channels: Collection[str] | None = None,
     ) -> list[StoredReading]:
         """Readings of one device with ``start_ms <= ts < end_ms``, oldest first, across
-        measurements."""
+        measurements; only those of ``channels`` when given."""
         self._check_open()
-        return self._reader.query(device_id, start_ms, end_ms, limit)
+        return self._reader.query(device_id, start_ms, end_ms, limit, channels)
 
     def count(self, *, site: str | None = None, channel: str | None = None) -> int:
         """How many messages InfluxDB holds (optionally of one site or channel)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import httpx
@@ -118,16 +119,20 @@ class InfluxQLReader:
         self.run(f"SELECT * FROM {self._from()} WHERE time >= now() - 1s LIMIT 1")
 
     def query(
-        self, device_id: str, start_ms: int, end_ms: int, limit: int
+        self, device_id: str, start_ms: int, end_ms: int, limit: int,
+        channels: Collection[str] | None = None,
     ) -> list[StoredReading]:
         if limit <= 0:
             raise StoreError(f"limit must be positive, not {limit}", retryable=False)
-        if start_ms >= end_ms:
+        if start_ms >= end_ms or (channels is not None and not channels):
             return []
+        only = ""
+        if channels is not None:
+            only = " AND (" + " OR ".join(f"channel = {quote_string(c)}" for c in sorted(channels)) + ")"
         # LIMIT applies per series (measurement x tag set); the merge below cuts to limit.
         statement = (
             f"SELECT * FROM {self._from()} WHERE device_id = {quote_string(device_id)}"
-            f" AND time >= {int(start_ms)}ms AND time < {int(end_ms)}ms"
+            f" AND time >= {int(start_ms)}ms AND time < {int(end_ms)}ms{only}"
             f" GROUP BY * ORDER BY time ASC LIMIT {int(limit)}"
         )
         readings: list[tuple[tuple[int, str, int], StoredReading]] = []

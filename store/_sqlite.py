@@ -6,7 +6,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,19 +150,26 @@ class SqliteReadingStore(ReadingStore):
         self._check_open()
 
     def query(
-        self, device_id: str, start_ms: int, end_ms: int, *, limit: int = 10_000
+        self, device_id: str, start_ms: int, end_ms: int, *, limit: int = 10_000,
+        channels: Collection[str] | None = None,
     ) -> list[StoredReading]:
-        """Readings of one device with ``start_ms <= ts < end_ms``, oldest first."""
+        """Readings of one device with ``start_ms <= ts < end_ms``, oldest first; only
+        those of ``channels`` when given."""
         if limit <= 0:
             raise StoreError(f"limit must be positive, not {limit}", retryable=False)
+        params: list[Any] = [device_id, start_ms, end_ms]
+        only = ""
+        if channels is not None:
+            only = f" AND channel IN ({', '.join('?' * len(channels))})" if channels else " AND 0"
+            params += sorted(channels)
         sql = (
             "SELECT ts_ms, site, device_id, kind, channel, fields, household FROM readings"
-            " WHERE device_id = ? AND ts_ms >= ? AND ts_ms < ?"
+            f" WHERE device_id = ? AND ts_ms >= ? AND ts_ms < ?{only}"
             " ORDER BY ts_ms, channel, seq LIMIT ?"
         )
         with self._reader() as conn:
             try:
-                rows = conn.execute(sql, (device_id, start_ms, end_ms, limit)).fetchall()
+                rows = conn.execute(sql, (*params, limit)).fetchall()
             except sqlite3.Error as exc:
                 raise _translate(exc, "query readings") from None
         return [

@@ -10,7 +10,7 @@ import types
 import pytest
 
 PACKAGES = ["protocol", "config", "mqtt", "database", "ingest", "store", "detectors", "alerting", "api",
-            "dashboards", "simulators"]
+            "dashboards", "simulators", "wellbeing"]
 
 PINNED = {
     "alerting": [

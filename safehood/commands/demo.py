@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import shutil
 import tempfile
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 
 from safehood._broker import LocalBroker, free_port, start_local_broker
 from safehood._demo_inbox import DemoInbox
+from safehood._history import WEEK_MS, backfill_history
 from safehood._pipeline import Pipeline, build_pipeline
 from safehood.alerting import AlertQuery
 from safehood.api import TokenStore
@@ -25,11 +29,13 @@ from safehood.simulators import (
     ScenarioRequest,
     SimulationConfig,
 )
+from safehood.store import SqliteReadingStore
 
 from ._common import CommandError, load_settings, positive_float, positive_int
 
 DEMO_INCIDENT_RATE = 400.0  # per 100 household-days: something happens every hour or so
 DEMO_CATCH_UP_S = 3600
+DEMO_HISTORY_WEEKS = 5
 # The first incidents come at chosen times (simulated minutes after the start) so that a new
 # user sees the detectors at work within a minute at the default speed.
 DEMO_OPENING = (("sos", 2), ("cooking_smoke", 6), ("fall", 10), ("water_leak", 16),
@@ -60,6 +66,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="keep the demo's databases here (default: a temporary directory)")
     parser.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS",
                         help="stop after this many seconds (default: run until Ctrl-C)")
+    parser.add_argument("--history-weeks", type=int, choices=range(0, 13), default=DEMO_HISTORY_WEEKS,
+                        metavar="WEEKS",
+                        help="weeks of simulated history written into the store in the "
+                             "background, the wellbeing digest's baselines; one elderly "
+                             f"resident withdraws over the last two (default {DEMO_HISTORY_WEEKS}, "
+                             "0: none, at most 12)")
     parser.set_defaults(func=demo)
 
 
@@ -76,6 +88,48 @@ def _port(requested: int | None) -> int:
         return free_port()
 
 
+def _write_history(store_path: Path, community: Community, start_ms: int, end_ms: int,
+                   seed: int, withdrawing: str, withdrawal_end_ms: int) -> None:
+    """The history of the demo community, in a process of its own so that simulating weeks
+    does not slow the live pipeline down; progress on stdout."""
+    def progress(done: int, total: int) -> None:
+        print(f"[demo] wellbeing history: {done}/{total} parts stored", flush=True)
+
+    try:
+        with SqliteReadingStore(store_path) as store:
+            backfill_history(store, community, start_ms, end_ms, seed=seed,
+                             withdrawing={withdrawing}, withdrawal_end_ms=withdrawal_end_ms,
+                             progress=progress)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the demo stops us
+        return
+    print(f"[demo] wellbeing history ready: {withdrawing} withdrew over the last two weeks "
+          "(see Wellbeing on the dashboard)", flush=True)
+
+
+def _start_history(pipeline: Pipeline, community: Community, start_ms: int, weeks: int,
+                   seed: int) -> multiprocessing.process.BaseProcess | None:
+    """Backfill ``weeks`` of history before ``start_ms`` into the embedded store, unless it
+    holds readings already (a kept ``--data-dir``: history written twice would overlap
+    itself)."""
+    if weeks == 0 or pipeline.settings.influx_url is not None or pipeline.store.count() > 0:
+        return None
+    elderly_alone = [h for h in community.households if h.elderly_alone]
+    withdrawing = (elderly_alone or list(community.households))[0]
+    # The withdrawal ends with the last complete week, the one the digest shows first.
+    zone = ZoneInfo(withdrawing.timezone)
+    today = datetime.fromtimestamp(time.time(), zone).date()
+    monday = datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time(), zone)
+    print(f"[demo] writing {weeks} weeks of simulated history for the wellbeing digest in the "
+          "background", flush=True)
+    # spawn, not fork: the pipeline's threads are running.
+    process = multiprocessing.get_context("spawn").Process(
+        target=_write_history, name="demo-history", daemon=True,
+        args=(pipeline.settings.embedded_store_path, community, start_ms - weeks * WEEK_MS,
+              start_ms, seed, withdrawing.id, int(monday.timestamp() * 1000)))
+    process.start()
+    return process
+
+
 def _print_access(pipeline: Pipeline, registry: Registry, sites: list[str]) -> None:
     tokens = TokenStore(pipeline.engine)
     officer = tokens.create(name="Demo duty officer", role="officer", sites=sites)
@@ -87,6 +141,7 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
 
   dashboard      {url}/ui/
   family view    {url}/ui/family.html
+  wellbeing      {url}/ui/wellbeing.html   (weekly digest: who needs a visit)
   API docs       {url}/docs
   metrics        {url}/metrics
   broker         {pipeline.settings.mqtt.url}   (topics: {pipeline.settings.topic_prefix}/v1/#)
@@ -111,6 +166,7 @@ def demo(args: argparse.Namespace) -> int:
     broker: LocalBroker | None = None
     pipeline: Pipeline | None = None
     simulator: LiveSimulator | None = None
+    history: multiprocessing.process.BaseProcess | None = None
     try:
         inbox.start()
         broker = start_local_broker(data_dir)
@@ -142,12 +198,16 @@ def demo(args: argparse.Namespace) -> int:
                                   start_ms=start_ms)
         simulator.start()
         _print_access(pipeline, community.registry, community.sites)
+        history = _start_history(pipeline, community, start_ms, args.history_weeks, args.seed)
         _report_until_stopped(pipeline, simulator, args.duration)
     except BrokerUnreachable as exc:
         raise CommandError(str(exc)) from None
     except (OSError, RuntimeError) as exc:
         raise CommandError(f"could not start the demo: {exc}") from None
     finally:
+        if history is not None and history.is_alive():
+            history.terminate()
+            history.join(10)
         if simulator is not None:
             simulator.stop()
         if pipeline is not None:

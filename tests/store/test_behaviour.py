@@ -141,6 +141,20 @@ def test_query_merges_measurements_in_time_order_within_bounds(store: ReadingSto
     assert store.query("nobody", T0, T0 + 100) == []
 
 
+def test_query_keeps_only_the_channels_asked_for(store: ReadingStore) -> None:
+    stored(store, [
+        message("d5", "status", T0 + 1, fields={"online": True}),
+        message("d5", "event", T0 + 2, kind="motion", event="motion"),
+        message("d5", "telemetry", T0 + 3, kind="motion", fields={"occupancy": True}),
+        message("d5", "status", T0 + 4, fields={"online": True}),
+    ])
+
+    readings = store.query("d5", T0, T0 + 10, channels={"event", "telemetry"})
+    assert [(r.ts_ms - T0, r.channel) for r in readings] == [(2, "event"), (3, "telemetry")]
+    assert [r.ts_ms - T0 for r in store.query("d5", T0, T0 + 10, channels=["status"])] == [1, 4]
+    assert store.query("d5", T0, T0 + 10, channels=()) == []
+
+
 def test_household_and_strings_with_special_characters(store: ReadingStore) -> None:
     stored(store, [message("d4", "event", T0, kind="door", household="block 7, flat=3",
                            event="denied", credential='a "quoted", back\\slash\nnext line')])

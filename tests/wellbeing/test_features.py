@@ -1,0 +1,155 @@
+"""Daily activity from readings, and the drift score: pure logic on hand-made readings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from safehood.protocol import Device, Household
+from safehood.store import StoredReading
+from safehood.wellbeing import (
+    DailyActivity,
+    DigestStatus,
+    IsoWeek,
+    daily_activity,
+    household_digest,
+    rank,
+    week_span,
+)
+
+ZONE = ZoneInfo("Asia/Shanghai")
+HOME = Household(id="h1", site="s", timezone="Asia/Shanghai", night_start=time(22),
+                 night_end=time(6))
+DEVICES = {d.device_id: d for d in (
+    Device("hall", "s", "motion", "h1", room="hall"),
+    Device("bed", "s", "motion", "h1", room="bedroom"),
+    Device("door", "s", "door", "h1", room="hall"),
+    Device("lock", "s", "door", "h1", room="hall"),
+    Device("meter", "s", "water", "h1"),
+    Device("band", "s", "wearable", "h1"),
+)}
+DAY = date(2026, 3, 4)
+
+
+def at(hh: int, mm: int = 0, ss: int = 0, day: date = DAY) -> int:
+    return int(datetime.combine(day, time(hh, mm, ss), ZONE).timestamp() * 1000)
+
+
+def r(device: str, ts: int, channel: str = "event", **fields: object) -> StoredReading:
+    return StoredReading(ts_ms=ts, site="s", device_id=device, kind=DEVICES[device].kind,
+                         channel=channel, fields=dict(fields), household="h1")  # type: ignore[arg-type]
+
+
+def move(device: str, ts: int) -> StoredReading:
+    return r(device, ts, event="motion")
+
+
+def test_an_outing_is_door_quiet_door() -> None:
+    readings = [
+        move("hall", at(9)), r("door", at(9, 1), event="open"), r("door", at(9, 1, 5), event="close"),
+        # back after 90 minutes: the door, then movement
+        r("door", at(10, 30), event="open"), move("hall", at(10, 31)),
+        # a quiet hour in the afternoon without the door is a nap, not an outing
+        move("hall", at(14)), move("hall", at(15)),
+        # locking up and going to bed is not going out
+        r("lock", at(21), event="lock"), move("hall", at(21, 1)), move("hall", at(23, 30)),
+    ]
+    (day,) = daily_activity(HOME, DEVICES, readings).values()
+    assert day.outings == 1
+
+
+def test_night_activity_counts_getting_up_not_turning_over() -> None:
+    after_midnight = date(2026, 3, 5)
+    readings = [move("bed", at(23)), move("bed", at(1, day=after_midnight)),  # asleep
+                move("bed", at(3, day=after_midnight)),
+                move("hall", at(23, 30)), move("hall", at(23, 35)),  # one trip
+                # another, after midnight: still this evening's night
+                move("hall", at(2, day=after_midnight))]
+    days = daily_activity(HOME, DEVICES, readings)
+    assert days[DAY].night_bouts == 2
+    assert days[after_midnight].night_bouts == 0
+
+
+def test_active_hours_are_ten_minute_slots_outside_the_night() -> None:
+    readings = [move("hall", at(8, m)) for m in range(0, 60, 2)]  # 30 events, 6 slots
+    readings += [move("bed", at(23, 5))]
+    assert daily_activity(HOME, DEVICES, readings)[DAY].active_hours == 1.0
+
+
+def test_water_is_each_reading_held_since_the_previous_one() -> None:
+    readings = [r("meter", at(7, 0), "telemetry", flow_lpm=6.0),  # first: one minute
+                r("meter", at(7, 1), "telemetry", flow_lpm=4.0),
+                r("meter", at(9, 0), "telemetry", flow_lpm=1.0)]  # after 2 h: at most 15 min
+    assert daily_activity(HOME, DEVICES, readings)[DAY].water_l == pytest.approx(6 + 4 + 15)
+
+
+def test_status_and_other_kinds_do_not_make_a_day_observed() -> None:
+    readings = [r("hall", at(12), "status", online=True), r("band", at(12), "telemetry")]
+    assert daily_activity(HOME, DEVICES, readings) == {}
+    (day,) = daily_activity(HOME, DEVICES, [r("meter", at(12), "telemetry", flow_lpm=0.0)]).values()
+    assert (day.active_hours, day.outings, day.water_l) == (0.0, 0, 0.0)
+
+
+def week_of(monday: date, hours: float, outings: int, water: float, bouts: int = 1,
+            ) -> dict[date, DailyActivity]:
+    week = IsoWeek.of(monday)
+    return {d: DailyActivity(d, hours, bouts, outings, water) for d in week.days()}
+
+
+WEEKS = week_span(IsoWeek(2026, 10), 5)
+
+
+def history(last: dict[date, DailyActivity]) -> dict[date, DailyActivity]:
+    days: dict[date, DailyActivity] = {}
+    for i, week in enumerate(WEEKS[:-1]):
+        days |= week_of(week.monday, 12 + 0.2 * i, 1, 300 + 5 * i)
+    return days | last
+
+
+def test_only_the_concerning_direction_scores() -> None:
+    livelier = household_digest("h1", "s", history(week_of(WEEKS[-1].monday, 15, 2, 400)), WEEKS)
+    assert livelier.status is DigestStatus.STEADY and livelier.score == 0.0
+    withdrawn = household_digest("h2", "s", history(week_of(WEEKS[-1].monday, 8, 0, 200, 3)),
+                                 WEEKS)
+    assert withdrawn.status is DigestStatus.VISIT
+    scores = {m.metric.name: m.score for m in withdrawn.metrics}
+    assert all(s > 0 for s in scores.values()), scores
+    assert max(scores.values()) <= 6.0  # each metric is capped
+    assert rank([livelier, withdrawn])[0].household == "h2"
+
+
+def test_the_spread_has_a_floor() -> None:
+    # Identical weeks have no spread at all; half an hour less a day is still no drift.
+    days: dict[date, DailyActivity] = {}
+    for week in WEEKS[:-1]:
+        days |= week_of(week.monday, 12, 1, 300)
+    days |= week_of(WEEKS[-1].monday, 11.5, 1, 295)
+    digest = household_digest("h1", "s", days, WEEKS)
+    assert digest.status is DigestStatus.STEADY and digest.score < 1
+
+
+def test_a_household_without_enough_history_is_learning_and_ranks_last() -> None:
+    new = household_digest("h0", "s", week_of(WEEKS[-2].monday, 12, 1, 300)
+                           | week_of(WEEKS[-1].monday, 1, 0, 10), WEEKS)
+    assert new.status is DigestStatus.LEARNING and new.score == 0.0
+    steady = household_digest("h9", "s", history(week_of(WEEKS[-1].monday, 12, 1, 300)), WEEKS)
+    assert [d.household for d in rank([new, steady])] == ["h9", "h0"]
+
+
+def test_a_week_with_few_observed_days_has_no_figures() -> None:
+    days = history({})
+    days |= {d: DailyActivity(d, 1, 0, 0, 10) for d in WEEKS[-1].days()[:2]}
+    digest = household_digest("h1", "s", days, WEEKS)
+    assert digest.status is DigestStatus.LEARNING and digest.days_observed == 2
+    assert all(m.value is None for m in digest.metrics)
+
+
+@pytest.mark.parametrize(("text", "why"), [("2026-W9", "not an ISO week"),
+                                           ("2025-W53", "2025 has no week 53"),
+                                           ("2026-W00", "no week 0")])
+def test_iso_weeks_are_checked(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        IsoWeek.parse(text)
+    assert str(IsoWeek.parse("2026-W53")) == "2026-W53"

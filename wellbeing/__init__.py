@@ -1,0 +1,27 @@
+"""The weekly wellbeing digest: who needs a visit.
+
+Each household's week (activity, night activity, outings, days without leaving home, water
+use) against its own previous weeks, and households ranked by how far they drifted the
+concerning way. :func:`daily_activity` and :func:`household_digest` are pure;
+:func:`site_digest` reads what they need from a reading store.
+"""
+
+from ._digest import METRICS, DigestStatus, HouseholdDigest, Metric, MetricDrift, household_digest, rank
+from ._features import DailyActivity, daily_activity
+from ._store_reading import site_digest
+from ._weeks import IsoWeek, week_span
+
+__all__ = [
+    "METRICS",
+    "DailyActivity",
+    "DigestStatus",
+    "HouseholdDigest",
+    "IsoWeek",
+    "Metric",
+    "MetricDrift",
+    "daily_activity",
+    "household_digest",
+    "rank",
+    "site_digest",
+    "week_span",
+]

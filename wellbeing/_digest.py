@@ -1,0 +1,169 @@
+"""Weekly figures of each household, their drift from its own baseline, and the ranking of
+households by how far they drifted: pure, no I/O.
+
+The drift of one metric is a robust z-score: the week's figure minus the median of the
+household's previous weeks, over the spread of those weeks (MAD scaled to a standard
+deviation), the spread floored so that a household with very regular weeks is not flagged
+for a small wobble. Only the concerning direction counts (less activity, fewer outings,
+more days at home, less water, more night activity), each metric at most
+``MAX_METRIC_SCORE``; the household's drift score is their sum.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Final
+
+from ._features import DailyActivity
+from ._weeks import IsoWeek
+from .const import MAD_TO_SD, MAX_METRIC_SCORE, MIN_BASELINE_WEEKS, MIN_DAYS_PER_WEEK, VISIT_SCORE
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One weekly figure: how it is computed from a week's observed days, which way is
+    concerning (+1: more is worse, -1: less is worse) and the floor of its spread
+    (``floor`` in its unit, or ``relative_floor`` times the baseline, whichever is larger)."""
+
+    name: str
+    label: str
+    unit: str
+    concerning: int
+    floor: float
+    relative_floor: float
+    value: Callable[[Sequence[DailyActivity]], float | None]
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def _per_week(count: float, days: int) -> float:
+    return count * 7 / days
+
+
+METRICS: Final[tuple[Metric, ...]] = (
+    Metric("activity_hours", "activity", "h/day", -1, 0.75, 0.1,
+           lambda days: _mean([d.active_hours for d in days])),
+    Metric("night_bouts", "night activity", "bouts/night", +1, 0.5, 0.0,
+           lambda days: _mean([float(d.night_bouts) for d in days])),
+    Metric("outings", "outings", "/week", -1, 1.5, 0.15,
+           lambda days: _per_week(sum(d.outings for d in days), len(days))),
+    Metric("days_home", "days without leaving home", "days/week", +1, 1.0, 0.0,
+           lambda days: _per_week(sum(d.outings == 0 for d in days), len(days))),
+    Metric("water_litres", "water use", "L/day", -1, 10.0, 0.1,
+           lambda days: _mean([d.water_l for d in days if d.water_l is not None])),
+)
+
+
+class DigestStatus(StrEnum):
+    """``visit``: drifted far enough to call on; ``steady``; ``learning``: too few weeks of
+    its own history, or too few observed days this week, to tell."""
+
+    VISIT = "visit"
+    STEADY = "steady"
+    LEARNING = "learning"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDrift:
+    """One metric of one household: the week's ``value``, its ``baseline`` (median of the
+    previous weeks) and ``spread``, ``z`` (signed), ``score`` (the concerning part of z,
+    capped), ``trend_per_week`` (least-squares slope over every week with a figure) and
+    ``series`` (the figure of each week, oldest first; ``None`` where there was none)."""
+
+    metric: Metric
+    value: float | None
+    baseline: float | None
+    spread: float | None
+    z: float | None
+    score: float
+    trend_per_week: float | None
+    series: tuple[float | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdDigest:
+    """One household's week: its metrics, drift score and status; ``days_observed`` are
+    the days of the week with readings."""
+
+    household: str
+    site: str
+    week: IsoWeek
+    weeks: tuple[IsoWeek, ...]
+    days_observed: int
+    baseline_weeks: int
+    score: float
+    status: DigestStatus
+    metrics: tuple[MetricDrift, ...]
+
+
+def weekly_figures(days: Mapping[date, DailyActivity],
+                   weeks: Sequence[IsoWeek]) -> dict[IsoWeek, dict[str, float | None] | None]:
+    """Each week's metric values, or ``None`` for a week with fewer than
+    ``MIN_DAYS_PER_WEEK`` observed days."""
+    by_week: dict[IsoWeek, list[DailyActivity]] = {week: [] for week in weeks}
+    for day, activity in days.items():
+        bucket = by_week.get(IsoWeek.of(day))
+        if bucket is not None:
+            bucket.append(activity)
+    return {
+        week: ({m.name: m.value(observed) for m in METRICS}
+               if len(observed) >= MIN_DAYS_PER_WEEK else None)
+        for week, observed in by_week.items()
+    }
+
+
+def _slope(points: Sequence[tuple[int, float]]) -> float | None:
+    if len(points) < 2:
+        return None
+    xs = [float(x) for x, _ in points]
+    ys = [y for _, y in points]
+    return statistics.linear_regression(xs, ys).slope
+
+
+def _drift(metric: Metric, series: Sequence[float | None]) -> MetricDrift:
+    *history, value = series
+    baseline_values = [v for v in history if v is not None]
+    trend = _slope([(i, v) for i, v in enumerate(series) if v is not None])
+    if value is None or len(baseline_values) < MIN_BASELINE_WEEKS:
+        baseline = statistics.median(baseline_values) if baseline_values else None
+        return MetricDrift(metric, value, baseline, None, None, 0.0, trend, tuple(series))
+    baseline = statistics.median(baseline_values)
+    mad = statistics.median([abs(v - baseline) for v in baseline_values]) * MAD_TO_SD
+    spread = max(mad, metric.floor, metric.relative_floor * abs(baseline))
+    z = (value - baseline) / spread
+    score = min(MAX_METRIC_SCORE, max(0.0, metric.concerning * z))
+    return MetricDrift(metric, value, baseline, spread, z, score, trend, tuple(series))
+
+
+def household_digest(household: str, site: str, days: Mapping[date, DailyActivity],
+                     weeks: Sequence[IsoWeek]) -> HouseholdDigest:
+    """The digest of the last of ``weeks`` against the weeks before it (oldest first)."""
+    figures = weekly_figures(days, weeks)
+    week = weeks[-1]
+    drifts = tuple(_drift(m, [None if (f := figures[w]) is None else f[m.name] for w in weeks])
+                   for m in METRICS)
+    baseline_weeks = sum(figures[w] is not None for w in weeks[:-1])
+    days_observed = sum(IsoWeek.of(d) == week for d in days)
+    score = sum(d.score for d in drifts)
+    if figures[week] is None or baseline_weeks < MIN_BASELINE_WEEKS:
+        status = DigestStatus.LEARNING
+    else:
+        status = DigestStatus.VISIT if score >= VISIT_SCORE else DigestStatus.STEADY
+    return HouseholdDigest(
+        household=household, site=site, week=week, weeks=tuple(weeks),
+        days_observed=days_observed, baseline_weeks=baseline_weeks, score=score,
+        status=status, metrics=drifts,
+    )
+
+
+def rank(digests: Sequence[HouseholdDigest]) -> list[HouseholdDigest]:
+    """Households that can be scored first, furthest drift first; those still learning
+    after them; ties by household id."""
+    return sorted(digests, key=lambda d: (d.status is DigestStatus.LEARNING, -d.score,
+                                          d.household))

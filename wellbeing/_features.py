@@ -1,0 +1,212 @@
+"""Daily activity of one household from its stored readings: pure, no I/O.
+
+What counts:
+- *movement*: a motion sensor's ``motion`` event or ``occupancy: true``; at night only
+  movement outside the bedrooms counts (a sensor sees a sleeper turn over; getting up to
+  the bathroom or the kitchen is what night activity means);
+- *the front door*: a door contact's ``open``/``close`` event or ``open`` reading (locks are
+  left out: locking up for the night is not going out);
+- *water*: the main meter's ``flow_lpm`` readings.
+Wearables are not read: a band left on the nightstand says nothing about the home.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from safehood.protocol import Device, Household
+from safehood.store import StoredReading
+
+from .const import (
+    ACTIVITY_KINDS,
+    ACTIVITY_SLOT_MIN,
+    DAY_MS,
+    DOOR_AFTER_GAP_MS,
+    DOOR_BEFORE_GAP_MS,
+    METER_MAX_INTERVAL_MS,
+    MINUTE_MS,
+    NIGHT_BOUT_GAP_MS,
+    OUTING_MIN_MS,
+    READ_CHANNELS,
+)
+
+_DOOR_EVENTS = frozenset({"open", "close"})
+_SLOTS_PER_HOUR = 60 // ACTIVITY_SLOT_MIN
+# Moves a night's readings onto the evening's date, for night windows that wrap midnight.
+_NIGHT_DATE_SHIFT_MS = 12 * 3600 * 1000
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyActivity:
+    """One local day of a household.
+
+    ``active_hours``: hours (in 10-minute slots) with movement outside the night window;
+    ``night_bouts``: bouts of movement outside the bedrooms in the night that starts this
+    evening;
+    ``outings``: times the home was left empty (door, then quiet, then door) starting today;
+    ``water_l``: litres through the main meter (``None`` without a meter reading today).
+    """
+
+    day: date
+    active_hours: float
+    night_bouts: int
+    outings: int
+    water_l: float | None
+
+
+def _is_movement(reading: StoredReading) -> bool:
+    fields = reading.fields
+    return fields.get("event") == "motion" or fields.get("occupancy") is True
+
+
+def _is_front_door(reading: StoredReading) -> bool:
+    fields = reading.fields
+    return fields.get("event") in _DOOR_EVENTS or fields.get("open") is True
+
+
+def _outing_starts(movements: list[int], doors: list[int]) -> list[int]:
+    """Start times of outings: a quiet gap between two movements of at least OUTING_MIN_MS,
+    with the door used at both ends of it."""
+    starts = []
+    for before, after in itertools.pairwise(movements):
+        if after - before < OUTING_MIN_MS:
+            continue
+        i = bisect.bisect_left(doors, before - DOOR_BEFORE_GAP_MS)
+        left = i < len(doors) and doors[i] <= before + DOOR_AFTER_GAP_MS
+        j = bisect.bisect_left(doors, after - DOOR_BEFORE_GAP_MS)
+        came_back = j < len(doors) and doors[j] <= after + DOOR_AFTER_GAP_MS
+        if left and came_back:
+            starts.append(before)
+    return starts
+
+
+def _litres(meter_readings: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """(time, litres) per reading: its flow held since the previous reading, at most
+    METER_MAX_INTERVAL_MS (the first reading of a run counts one minute)."""
+    out = []
+    previous: int | None = None
+    for ts, lpm in meter_readings:
+        held = MINUTE_MS if previous is None else min(ts - previous, METER_MAX_INTERVAL_MS)
+        out.append((ts, lpm * held / MINUTE_MS))
+        previous = ts
+    return out
+
+
+class _LocalTime:
+    """Local day and minute of day of epoch-ms instants in one zone, by integer arithmetic:
+    the zone's UTC offset is looked up once per quarter-hour (offsets change only on
+    quarter-hour boundaries), so weeks of readings need no datetime per reading."""
+
+    _QUARTER_MS = 15 * MINUTE_MS
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._offsets: dict[int, int] = {}
+
+    def local_ms(self, ts_ms: int) -> int:
+        quarter = ts_ms // self._QUARTER_MS
+        offset = self._offsets.get(quarter)
+        if offset is None:
+            utc_offset = datetime.fromtimestamp(quarter * self._QUARTER_MS / 1000, self.zone).utcoffset()
+            offset = self._offsets[quarter] = int(utc_offset.total_seconds() * 1000) if utc_offset else 0
+        return ts_ms + offset
+
+    def day(self, ts_ms: int) -> date:
+        return _EPOCH + timedelta(days=self.local_ms(ts_ms) // DAY_MS)
+
+
+def _minute_of_day(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def daily_activity(
+    household: Household,
+    devices: Mapping[str, Device],
+    readings: Iterable[StoredReading],
+) -> dict[date, DailyActivity]:
+    """The household's days that have any reading, keyed by local date.
+
+    ``devices`` are the household's registered devices by id; readings of other devices
+    or kinds, and status check-ins, are ignored. Readings need not be sorted. A day with any
+    reading of the home's motion, door or water devices is an observed day, even with no
+    movement (the water meter reports every 15 minutes, flowing or not); a day with none is
+    a sensor outage or a holiday, not a quiet day, and is left out.
+    """
+    clock = _LocalTime(ZoneInfo(household.timezone))
+    observed_ms: list[int] = []
+    movements: list[int] = []
+    up_at_night: list[int] = []  # movements outside bedrooms
+    doors: list[int] = []
+    meters: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for reading in readings:
+        device = devices.get(reading.device_id)
+        if device is None or device.kind not in ACTIVITY_KINDS or reading.channel not in READ_CHANNELS:
+            continue
+        observed_ms.append(reading.ts_ms)
+        if device.kind == "motion" and _is_movement(reading):
+            movements.append(reading.ts_ms)
+            if "bedroom" not in (device.room or ""):
+                up_at_night.append(reading.ts_ms)
+        elif device.kind == "door" and _is_front_door(reading):
+            doors.append(reading.ts_ms)
+        elif device.kind == "water" and isinstance(flow := reading.fields.get("flow_lpm"), float):
+            meters[reading.device_id].append((reading.ts_ms, flow))
+    movements.sort()
+    up_at_night.sort()
+    doors.sort()
+    observed = {_EPOCH + timedelta(days=day)
+                for day in {clock.local_ms(ts) // DAY_MS for ts in observed_ms}}
+
+    night_start = _minute_of_day(household.night_start)
+    night_end = _minute_of_day(household.night_end)
+
+    def at_night(minute: int) -> bool:
+        if night_start <= night_end:
+            return night_start <= minute < night_end
+        return minute >= night_start or minute < night_end
+
+    slots: dict[int, set[int]] = defaultdict(set)  # local epoch day -> active slots
+    for ts in movements:
+        local = clock.local_ms(ts)
+        minute = local % DAY_MS // MINUTE_MS
+        if not at_night(minute):
+            slots[local // DAY_MS].add(minute // ACTIVITY_SLOT_MIN)
+    bouts: dict[int, int] = defaultdict(int)
+    last_night_move: int | None = None
+    for ts in up_at_night:
+        local = clock.local_ms(ts)
+        if at_night(local % DAY_MS // MINUTE_MS):
+            if last_night_move is None or ts - last_night_move > NIGHT_BOUT_GAP_MS:
+                bouts[(local - _NIGHT_DATE_SHIFT_MS) // DAY_MS] += 1
+            last_night_move = ts
+
+    outings: dict[date, int] = defaultdict(int)
+    for start in _outing_starts(movements, doors):
+        outings[clock.day(start)] += 1
+
+    water: dict[date, float] = defaultdict(float)
+    for series in meters.values():
+        series.sort()
+        for ts, litres in _litres(series):
+            water[clock.day(ts)] += litres
+
+    def epoch_day(day: date) -> int:
+        return (day - _EPOCH).days
+
+    return {
+        day: DailyActivity(
+            day=day,
+            active_hours=len(slots.get(epoch_day(day), ())) / _SLOTS_PER_HOUR,
+            night_bouts=bouts.get(epoch_day(day), 0),
+            outings=outings.get(day, 0),
+            water_l=water.get(day) if meters else None,
+        )
+        for day in sorted(observed)
+    }

@@ -1,0 +1,41 @@
+"""Constants of the wellbeing digest: how readings become daily figures, and how far a week
+may stray from a household's own baseline."""
+
+from typing import Final
+
+# What the digest reads: events and telemetry (not status check-ins) of these device kinds.
+ACTIVITY_KINDS: Final = frozenset({"motion", "door", "water"})
+READ_CHANNELS: Final = frozenset({"event", "telemetry"})
+
+MINUTE_MS: Final = 60_000
+DAY_MS: Final = 24 * 60 * MINUTE_MS
+
+# Activity is counted in slots: a slot with any movement is an active one, so that a chatty
+# motion sensor and a sparse one give the same hours.
+ACTIVITY_SLOT_MIN: Final = 10
+# Movements closer than this are one bout (one trip to the bathroom at night).
+NIGHT_BOUT_GAP_MS: Final = 15 * MINUTE_MS
+# An outing: the front door opens, then no movement at home for at least OUTING_MIN_MS, and
+# the door opens again just before movement resumes. The graces cover devices' clock skew
+# (up to a minute between two devices) and the hall sensor seeing the one who leaves.
+OUTING_MIN_MS: Final = 20 * MINUTE_MS
+DOOR_BEFORE_GAP_MS: Final = 3 * MINUTE_MS
+DOOR_AFTER_GAP_MS: Final = 2 * MINUTE_MS
+# A meter reading's flow is taken to hold since the meter's previous reading, for at most
+# this long (the slowest meters send a 15-minute average).
+METER_MAX_INTERVAL_MS: Final = 15 * MINUTE_MS
+
+# A week with fewer observed days has no figures (a sensor outage is not a quiet week).
+MIN_DAYS_PER_WEEK: Final = 3
+# Weeks of the household's own history a drift needs before it is scored.
+MIN_BASELINE_WEEKS: Final = 2
+DEFAULT_WEEKS: Final = 6  # the week shown and the five before it
+MAX_WEEKS: Final = 26
+# MAD to a normal standard deviation.
+MAD_TO_SD: Final = 1.4826
+# One metric adds at most this much to the score: a dead sensor is one strong signal, not
+# an unbounded one that hides every other household.
+MAX_METRIC_SCORE: Final = 6.0
+# A drift score from here on means "needs a visit": two metrics about 2.5 spreads the
+# concerning way, or one very far.
+VISIT_SCORE: Final = 5.0
