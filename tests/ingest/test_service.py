@@ -67,3 +67,20 @@ def test_what_the_sink_refuses_is_never_acknowledged(deadletters: DeadLetterReco
     service.stop()
     assert source.acknowledged == []
     assert service.stats.received == 0
+
+
+def test_a_bad_ts_is_dead_lettered_without_a_traceback(
+    deadletters: DeadLetterRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = [RawMessage(TOPIC, b'{"ts": %s, "kind": "motion", "event": "motion"}' % ts, T0)
+           for ts in (b"null", b"[1]", b"{}", b"true", b"1772410500000.5")]
+    source = ListSource(bad)
+    service = IngestService(source, ListSink(), deadletters, registry=lambda: None,
+                            topic_prefix=PREFIX)
+    service.start()
+    try:
+        wait_until(lambda: len(source.acknowledged) == len(bad), what="the batch acknowledged")
+    finally:
+        service.stop()
+    assert deadletters.counts == {"bad_timestamp": len(bad)}
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a bad message"
