@@ -9,8 +9,15 @@ import orjson
 import pytest
 
 from safehood.database import create_database_engine, migrate
-from safehood.ingest import DeadLetterRecorder, IngestService, ListSink, ListSource, RawMessage
-from safehood.protocol import Message
+from safehood.ingest import (
+    DeadLetterRecorder,
+    IngestService,
+    ListSink,
+    ListSource,
+    RawMessage,
+    SeenLog,
+)
+from safehood.protocol import DuplicateFilter, Message, parse_message
 from safehood.store import StoreError
 from tests._mqtt import wait_until
 
@@ -84,3 +91,20 @@ def test_a_bad_ts_is_dead_lettered_without_a_traceback(
         service.stop()
     assert deadletters.counts == {"bad_timestamp": len(bad)}
     assert not [r for r in caplog.records if r.exc_info], "no traceback for a bad message"
+
+
+def test_the_seen_log_restores_the_filter_and_forgets_from_its_newest_key(tmp_path: Path) -> None:
+    def message(seq: int, received_ms: int) -> Message:
+        return parse_message(raw(seq).topic, raw(seq).payload, received_ms)
+
+    log = SeenLog(tmp_path / "seen.db", retention_s=60)
+    log.record([message(0, T0), message(1, T0 + 30_000)])
+    log.record([message(2, T0 + 90_000)])
+    assert log.prune() == 1  # seq 0: 90 s before the newest key
+    log.close()
+
+    restored = DuplicateFilter()
+    reopened = SeenLog(tmp_path / "seen.db", retention_s=60)
+    assert reopened.restore(restored) == 2
+    reopened.close()
+    assert [restored.is_duplicate(message(seq, T0)) for seq in (0, 1, 2)] == [False, True, True]

@@ -1,0 +1,86 @@
+"""The duplicate filter's memory on disk, so that a restart does not forget what was taken.
+
+A QoS 1 message can arrive again after ingest restarted: a batch handled but not yet
+acknowledged when the process died, or a device resending what the broker had already
+passed on. Had the filter started empty, the detectors would see such a repeat as news and
+an SOS would count twice, or raise a new alert where the last one was resolved.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from safehood.protocol import DuplicateFilter, Message
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen (
+    device_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    seq INTEGER,
+    ts_ms INTEGER NOT NULL,
+    event TEXT,
+    received_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS seen_received ON seen (received_ms);
+"""
+
+
+class SeenLog:
+    """The keys of the deliveries ingest has handled, in a SQLite file of the data directory.
+
+    :meth:`record` appends a handled batch (after the detectors took it, before it is
+    acknowledged); :meth:`restore` refills a :class:`~protocol.DuplicateFilter` at start,
+    oldest first. Keys older than ``retention_s`` before the newest one recorded are pruned
+    by :meth:`prune`: measured from the newest, not the wall clock, so a long stop forgets
+    nothing that was unacknowledged when it began. Not thread safe: the consumer thread
+    owns it.
+    """
+
+    def __init__(self, path: Path, retention_s: float) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.retention_ms = int(retention_s * 1000)
+        # Autocommit off by hand: one transaction per batch.
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # a process crash loses nothing
+        self._conn.executescript(_SCHEMA)
+
+    def restore(self, dedup: DuplicateFilter) -> int:
+        """Fill ``dedup`` with the recorded keys, oldest first; returns how many."""
+        rows = self._conn.execute(
+            "SELECT device_id, channel, seq, ts_ms, event FROM seen ORDER BY rowid")
+        count = 0
+        for device_id, channel, seq, ts_ms, event in rows:
+            dedup.remember(device_id, (channel, seq, ts_ms, event))
+            count += 1
+        return count
+
+    def record(self, messages: Sequence[Message]) -> None:
+        """Append the keys of a handled batch (messages stamped on receipt have none)."""
+        rows = [(m.device_id, *DuplicateFilter.key_of(m), m.received_ms or m.ts_ms)
+                for m in messages if not m.ts_from_receipt]
+        if not rows:
+            return
+        with self._transaction():
+            self._conn.executemany("INSERT INTO seen VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def prune(self) -> int:
+        """Forget keys recorded ``retention_s`` before the newest; returns how many."""
+        with self._transaction():
+            cursor = self._conn.execute(
+                "DELETE FROM seen WHERE received_ms < (SELECT max(received_ms) FROM seen) - ?",
+                (self.retention_ms,))
+        return cursor.rowcount
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _transaction(self) -> sqlite3.Connection:
+        self._conn.execute("BEGIN")
+        return self._conn
