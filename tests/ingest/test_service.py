@@ -98,9 +98,10 @@ def test_the_seen_log_restores_the_filter_and_forgets_from_its_newest_key(tmp_pa
         return parse_message(raw(seq).topic, raw(seq).payload, received_ms)
 
     log = SeenLog(tmp_path / "seen.db", retention_s=60)
-    log.record([message(0, T0), message(1, T0 + 30_000)])
+    log.record([message(0, T0)])
+    log.record([message(1, T0 + 30_000)])
     log.record([message(2, T0 + 90_000)])
-    assert log.prune() == 1  # seq 0: 90 s before the newest key
+    assert log.prune() == 1  # the batch of seq 0: 90 s before the newest
     log.close()
 
     restored = DuplicateFilter()
