@@ -79,8 +79,8 @@ class InfluxReadingStore(ReadingStore):
     a reason that may pass (network, 5xx) moves with the rest of the journal to the spool's
     outage buffer, and what is written meanwhile joins it; the forwarder re-sends it oldest
     first, ``drain_batch_size`` messages a request, once ``/ping`` answers, backing off from
-    ``retry_interval_s`` to ``max_retry_delay_s``. A batch refused for good (4xx) is kept in the spool's
-    ``rejected`` table and counted. Points are keyed by measurement, tags and millisecond
+    ``retry_interval_s`` to ``max_retry_delay_s``. A batch refused for good (4xx) is kept
+    in the spool's ``rejected`` table and counted. Points are keyed by measurement, tags and millisecond
     time, so re-writing a message overwrites it: writes are idempotent.
 
     Reads use InfluxQL on ``/query`` over httpx. Thread safe.

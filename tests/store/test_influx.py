@@ -196,6 +196,26 @@ def test_refused_writes_are_kept_aside_not_retried(
     assert "database not found" in str(refused.value)
 
 
+def test_a_refused_batch_in_the_spool_keeps_only_itself_aside(
+    influxdb: InfluxServer, make_influx_store: InfluxFactory
+) -> None:
+    """The drain sends many spooled batches in one request; when InfluxDB refuses that
+    request, each is sent alone, so only the refused batch goes to ``rejected``."""
+    store = make_influx_store()
+    series = smoke_series("d1", 40)
+    store.write(series[:10])
+    store.flush()
+    with influxdb.forwarder.down():
+        store.write(series[10:20])
+        store.flush()
+        # A string where InfluxDB already keeps floats: a field type conflict (HTTP 400).
+        store.spool.add(f'smoke,device_id=d1,site=xianlin-3 smoke="high" {T0 + 10**6}'.encode(), 1)
+        store.write(series[20:40])
+    wait_until(lambda: store.spooled == 0, 60, "the spool to drain")
+    assert store.spool.rejected_messages() == 1
+    assert store.count() == 40
+
+
 def test_read_errors_are_store_errors(tmp_path: Path, make_influx_store: InfluxFactory) -> None:
     nothing_there = make_influx_store(url=f"http://127.0.0.1:{free_port()}", timeout_s=2.0)
     with pytest.raises(StoreError) as unreachable:
