@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 from safehood.alerting import AlertManager
 from safehood.detectors import DetectorEngine
+from safehood.ingest import SiteTime
 from safehood.protocol import AlertDecision, Message, Registry
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _SiteTime:
-    event_ms: int
-    wall_ms: int
 
 
 class DetectionStage:
@@ -35,13 +29,20 @@ class DetectionStage:
     def __init__(self, engine: DetectorEngine, alerts: AlertManager) -> None:
         self.engine = engine
         self.alerts = alerts
-        self._sites: dict[str, _SiteTime] = {}
+        self._sites: dict[str, SiteTime] = {}
         self._pending_registry: Registry | None = None
         self._lock = threading.Lock()
 
     def update_registry(self, registry: Registry) -> None:
         with self._lock:
             self._pending_registry = registry
+
+    def resume(self, sites: Mapping[str, SiteTime]) -> None:
+        """Carry on each site's event time from where it stood before a restart (ingest's
+        :class:`~ingest.SeenLog`): the ticks move it on by the wall time since, so a site
+        silent across the restart still reaches its offline and inactivity deadlines."""
+        for site, position in sites.items():
+            self._sites.setdefault(site, position)
 
     def __call__(self, messages: Sequence[Message]) -> None:
         self._swap_registry()
@@ -51,7 +52,7 @@ class DetectionStage:
             if message.received_ms is not None and not message.ts_from_receipt:
                 site = self._sites.get(message.site)
                 if site is None or message.ts_ms >= site.event_ms:
-                    self._sites[message.site] = _SiteTime(message.ts_ms, message.received_ms)
+                    self._sites[message.site] = SiteTime(message.ts_ms, message.received_ms)
         if decisions:
             self.alerts.apply(decisions)
 

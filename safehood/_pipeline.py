@@ -200,6 +200,7 @@ def build_pipeline(
     registry.on_change(alerts.set_registry)
     health = DeviceHealthRecorder(engine)
     seen = SeenLog(settings.seen_log_path, settings.dedup_retention_s)
+    detection.resume(seen.site_times())
     handlers: list[MessageHandler] = [health, detection, *(extra_handlers or [])]
     ingest = IngestService(
         source,

@@ -185,3 +185,35 @@ def test_a_redelivered_sos_after_a_restart_makes_no_alert_twice(
         assert changes == []
     finally:
         third.stop()
+
+
+def test_the_detectors_clocks_resume_where_they_stood(
+    mosquitto: MosquittoBroker, topic_prefix: str, tmp_path: Path
+) -> None:
+    """A site silent since before a restart still has its event time carried on by the
+    wall clock, so its offline and inactivity deadlines come without a new message."""
+    registry = Registry.from_data({
+        "households": [{"id": "h001", "site": SITE}],
+        "devices": [{"device_id": DEVICE, "site": SITE, "kind": "motion", "household": "h001"}],
+    })
+    settings = Settings(mqtt_url=mosquitto.url, topic_prefix=topic_prefix, data_dir=tmp_path,
+                        mqtt_client_id=f"ingest-{topic_prefix}")
+    first = build_pipeline(settings, registry_file=registry.to_model(), serve_api=False)
+    first.start()
+    try:
+        publish_all(mosquitto.host, mosquitto.port, messages(topic_prefix, range(10)))
+        wait_until(lambda: first.ingest.stats.valid == 10, what="the ten messages")
+    finally:
+        first.stop()
+
+    second = build_pipeline(settings, registry_file=registry.to_model(), serve_api=False)
+    second.start()
+    try:
+        engine = second.detection.engine
+        wait_until(lambda: engine.watermark_ms(SITE) is not None, what="the site's clock")
+        watermark = engine.watermark_ms(SITE)
+        assert watermark is not None
+        assert watermark >= T0 + 9 * 1000 - engine.allowed_lateness_ms
+    finally:
+        second.stop()
+    assert second.ingest.stats.received == 0

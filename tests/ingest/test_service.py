@@ -16,6 +16,7 @@ from safehood.ingest import (
     ListSource,
     RawMessage,
     SeenLog,
+    SiteTime,
 )
 from safehood.protocol import DuplicateFilter, Message, parse_message
 from safehood.store import StoreError
@@ -107,5 +108,6 @@ def test_the_seen_log_restores_the_filter_and_forgets_from_its_newest_key(tmp_pa
     restored = DuplicateFilter()
     reopened = SeenLog(tmp_path / "seen.db", retention_s=60)
     assert reopened.restore(restored) == 2
+    assert reopened.site_times() == {"xianlin-3": SiteTime(event_ms=T0 + 2, wall_ms=T0 + 90_000)}
     reopened.close()
     assert [restored.is_duplicate(message(seq, T0)) for seq in (0, 1, 2)] == [False, True, True]
