@@ -60,7 +60,8 @@ def build_pipeline(policy: AlertPolicy, repository: AlertRepository, *,
     reminder = ReminderStage(policy)
     return AlertPipeline(
         policy=policy,
-        intake=MultiStage(DedupStage(repository, id_factory, exercise=exercise),
+        intake=MultiStage(DedupStage(repository, id_factory, exercise=exercise,
+                                     policy=policy),
                           AutoResolveStage(policy), FlapStage(policy, repository), mute,
                           escalation, reminder),
         time=MultiStage(mute, escalation, reminder),

@@ -49,6 +49,10 @@ class TypePolicy:
     this often (``None``: no reminders). ``auto_resolve``: a detector's clear resolves the
     alert (otherwise it is noted and a person resolves it). ``flap_detection``: hold back
     notifications while the alert keeps coming back (see :class:`AlertPolicy`).
+    ``incident_window_s``: an open alert takes in a new raise of its (type, subject) only
+    while its last news (the event time of the newest decision it took) is at most this
+    old; a raise after a longer quiet is a new incident, a new alert, and the old alert is
+    closed as superseded by it (``None``: an open alert takes in every raise).
     """
 
     tiers: tuple[EscalationTier, ...] = ()
@@ -56,6 +60,11 @@ class TypePolicy:
     reminder_audience: tuple[str, ...] = (const.OFFICERS,)
     auto_resolve: bool = False
     flap_detection: bool = False
+    incident_window_s: float | None = None
+
+    @property
+    def incident_window_ms(self) -> int | None:
+        return None if self.incident_window_s is None else int(self.incident_window_s * 1000)
 
     @property
     def reminder_interval_ms(self) -> int | None:
@@ -102,7 +111,7 @@ DEFAULT_TYPES: Mapping[AlertType, TypePolicy] = MappingProxyType({
         reminder_interval_s=5 * _MINUTE),
     AlertType.SOS: TypePolicy(
         (_tier(_O, _F), _tier(_S, after_min=5), _tier(_E, after_min=15)),
-        reminder_interval_s=5 * _MINUTE),
+        reminder_interval_s=5 * _MINUTE, incident_window_s=const.SOS_INCIDENT_WINDOW_S),
     AlertType.WATER_LEAK: TypePolicy(
         (_tier(_O, _F), _tier(_S, after_min=30)),
         reminder_interval_s=15 * _MINUTE, auto_resolve=True, flap_detection=True),
@@ -153,7 +162,10 @@ tamper         0: officers; 30: supervisor                       30 min   no    
 abnormal_rout. 0: officers; 60: family                           none     no           no
 ============== ================================================= ======== ============ =====
 
-Reminders go to the officers (site_offline: officers and supervisor). Inactivity is not
+Reminders go to the officers (site_offline: officers and supervisor). An open sos alert takes
+in presses while its last press is at most an hour old (``incident_window_s``); a press after
+a longer quiet is a new incident: a new alert, notified afresh, and the old one is closed as
+superseded. Other types fold every raise into their open alert. Inactivity is not
 auto-resolved because a pet or a visitor moving about does not prove the resident is well.
 """
 
@@ -278,6 +290,8 @@ def _check_type(alert_type: AlertType | None, rules: TypePolicy) -> None:
     for audience in rules.reminder_audience:
         if audience not in const.AUDIENCES:
             raise PolicyError(f"{name}: unknown reminder audience {audience!r}")
+    if rules.incident_window_s is not None and rules.incident_window_s <= 0:
+        raise PolicyError(f"{name}: incident_window_s must be positive (or null for none)")
     if rules.reminder_interval_s is not None and rules.reminder_interval_s <= 0:
         raise PolicyError(f"{name}: reminder_interval_s must be positive (or null for none)")
     if alert_type in const.NEVER_AUTO_RESOLVE and rules.auto_resolve:
@@ -306,6 +320,8 @@ class _TypeIn(BaseModel):
     reminder_audience: list[str] | None = None
     auto_resolve: bool | None = None
     flap_detection: bool | None = None
+    incident_window_s: float | None = Field(default=None, gt=0)
+    no_incident_window: bool = False
 
     def apply(self, base: TypePolicy) -> TypePolicy:
         rules = base
@@ -323,6 +339,10 @@ class _TypeIn(BaseModel):
             rules = replace(rules, auto_resolve=self.auto_resolve)
         if self.flap_detection is not None:
             rules = replace(rules, flap_detection=self.flap_detection)
+        if self.no_incident_window:
+            rules = replace(rules, incident_window_s=None)
+        elif self.incident_window_s is not None:
+            rules = replace(rules, incident_window_s=self.incident_window_s)
         return rules
 
 

@@ -94,15 +94,20 @@ class DedupStage:
     A raise or update with no open alert makes a new one (with an id from ``id_factory``);
     otherwise it merges into the open alert (count, last seen, evidence; severity only ever
     goes up; confirmation sticks) and is notified only when it made the alert more severe
-    or confirmed it. A clear of an open alert passes on marked ``clear``; a clear with
-    nothing open is dropped. Proposals already placed pass through.
+    or confirmed it. Where the type has an incident window (``policy``) and the open
+    alert's last news is older than that, the raise is a new incident: a new alert, and the
+    old one is resolved as superseded by it (not notified; its history says by which).
+    A clear of an open alert passes on marked ``clear``; a clear with nothing open is
+    dropped. Proposals already placed pass through.
     """
 
     def __init__(self, repository: AlertRepository, id_factory: Callable[[], str], *,
-                 exercise: bool | Collection[str] = False) -> None:
+                 exercise: bool | Collection[str] = False,
+                 policy: AlertPolicy | None = None) -> None:
         self._repository = repository
         self._id_factory = id_factory
         self._exercise = exercise
+        self._policy = policy or AlertPolicy()
 
     def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
         out: list[Proposal] = []
@@ -118,9 +123,27 @@ class DedupStage:
                                         clear=True))
             elif current is None:
                 out.append(self._new(proposal, decision))
+            elif self._new_incident(current, decision):
+                raised = self._new(proposal, decision)
+                out += [self._supersede(current, raised.after, decision.ts_ms), raised]
             else:
                 out.append(self._merge(current, decision))
         return out
+
+    def _new_incident(self, current: AlertRecord, decision: AlertDecision) -> bool:
+        window_ms = self._policy.for_type(decision.type).incident_window_ms
+        return window_ms is not None and decision.ts_ms - current.last_seen_ms > window_ms
+
+    @staticmethod
+    def _supersede(current: AlertRecord, successor: AlertRecord, at: int) -> Proposal:
+        """Close ``current`` so that ``successor`` (committed after it) may be the open one."""
+        after = replace(current, status=AlertStatus.RESOLVED, resolved_ms=at,
+                        updated_ms=max(current.updated_ms, at), next_reminder_ms=None)
+        quiet_h = (at - current.last_seen_ms) / 3_600_000
+        note = (f"superseded by alert {successor.id}: a new incident after {quiet_h:.1f} h "
+                "without news of this one")
+        return Proposal(at, after, current, (PendingChange(const.RESOLVED, False),),
+                        (HistoryEntry(at, const.RESOLVED, const.SYSTEM_ACTOR, note),))
 
     def _new(self, proposal: Proposal, decision: AlertDecision) -> Proposal:
         at = decision.ts_ms

@@ -43,6 +43,11 @@ NEVER_AUTO_RESOLVE: Final = frozenset({AlertType.FIRE})
 DEFAULT_REMINDER_INTERVAL_S: Final = 10 * 60.0
 DEFAULT_FLAP_WINDOW_S: Final = 30 * 60.0
 DEFAULT_FLAP_THRESHOLD: Final = 4
+# An open sos alert takes in a press while its last press is at most this old: ten times the
+# SOS detector's repeat window, so a person pressing on while waiting for help stays one
+# incident, while a press after an hour's quiet (or weeks later, with the old alert never
+# closed) is a fresh call for help, notified and escalated afresh.
+SOS_INCIDENT_WINDOW_S: Final = 3600.0
 
 # A manager retries an optimistic write this many times before giving up on one decision.
 MAX_WRITE_ATTEMPTS: Final = 20

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from safehood.protocol import Alert, DeviceId, EntityId, SiteId
 from safehood.protocol.const import DEVICE_KINDS
@@ -88,7 +88,7 @@ class AlertResolution(ApiModel):
 
 class HouseholdFields(ApiModel):
     site: SiteId
-    lives_alone: bool = False
+    lives_alone: StrictBool = False
     timezone: str = Field(default="UTC", max_length=64, description="IANA time zone")
     night: tuple[HhMm, HhMm] = ("22:00", "06:00")
     building: ShortText | None = None
@@ -103,7 +103,7 @@ class HouseholdUpdate(ApiModel):
     """PATCH body: only the fields given change."""
 
     site: SiteId | None = None
-    lives_alone: bool | None = None
+    lives_alone: StrictBool | None = None
     timezone: str | None = Field(default=None, max_length=64)
     night: tuple[HhMm, HhMm] | None = None
     building: ShortText | None = None
@@ -122,8 +122,8 @@ class HouseholdsPublic(BaseModel):
 class ResidentFields(ApiModel):
     household: EntityId
     name: str = Field(min_length=1, max_length=200)
-    elderly: bool = False
-    dementia: bool = False
+    elderly: StrictBool = False
+    dementia: StrictBool = False
     contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=20,
         description="Apprise URLs of the family's notification targets")
@@ -136,8 +136,8 @@ class ResidentCreate(ResidentFields):
 class ResidentUpdate(ApiModel):
     household: EntityId | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    elderly: bool | None = None
-    dementia: bool | None = None
+    elderly: StrictBool | None = None
+    dementia: StrictBool | None = None
     contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] | None = Field(
         default=None, max_length=20)
 

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     store_flush_interval_s: float = 0.5
     deadletter_max_payload_bytes: int = 4_096
     dedup_window: int = 4_096
+    # How long (of ingest's own activity, not wall time) the duplicate filter's keys are
+    # kept on disk for a restart: redeliveries come within minutes of the original.
+    dedup_retention_s: float = 600.0
 
     @classmethod
     def settings_customise_sources(
@@ -188,6 +191,11 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """Alerts and registry database; a SQLite file in the data directory by default."""
         return self.database_url or f"sqlite:///{self.data_dir / 'safehood.db'}"
+
+    @property
+    def seen_log_path(self) -> Path:
+        """The duplicate filter's keys, kept across restarts (see ``ingest.SeenLog``)."""
+        return self.data_dir / "seen.db"
 
     @property
     def embedded_store_path(self) -> Path:

@@ -22,7 +22,10 @@ class SosDetector(Detector):
     press after a quiet gap of more than ``repeat_s`` is a new incident and is raised as one,
     however recently the last alert was opened. A late press of an older incident is raised on
     its own and leaves the current incident's count alone. Presses are never dropped. The
-    alert is never cleared by the detector: someone has to answer it.
+    alert is never cleared by the detector: someone has to answer it. Whether a raise joins
+    the person's open alert is the alert manager's call: it does while that alert's last
+    press is within the sos incident window (an hour, the alert policy's
+    ``incident_window_s``), else the raise is a new alert.
 
     Parameters
     ----------

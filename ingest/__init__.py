@@ -8,6 +8,7 @@ record with its reason and the pipeline runs on.
 from ._deadletters import DeadLetter, DeadLetterRecorder
 from ._device_health import DeviceHealthRecorder
 from ._mqtt_source import MqttSource
+from ._seen import SeenLog, SiteTime
 from ._service import IngestService, IngestStats, MessageHandler, TickHandler
 from ._source import ListSink, ListSource, RawMessage, ReadingSink, ReadingSource, Received
 
@@ -25,5 +26,7 @@ __all__ = [
     "ReadingSink",
     "ReadingSource",
     "Received",
+    "SeenLog",
+    "SiteTime",
     "TickHandler",
 ]

@@ -30,8 +30,14 @@ from safehood.store import StoreError
 
 from ._deadletters import DeadLetter, DeadLetterRecorder
 from ._metrics import DUPLICATES, HANDLER_ERRORS, INGEST_LAG, MESSAGES, STORE_WRITE_ERRORS
+from ._seen import SeenLog
 from ._source import RawMessage, ReadingSink, ReadingSource, Received
-from .const import IDLE_TICK_S, STORE_RETRY_MAX_DELAY_S, STORE_RETRY_MIN_DELAY_S
+from .const import (
+    IDLE_TICK_S,
+    SEEN_PRUNE_INTERVAL_S,
+    STORE_RETRY_MAX_DELAY_S,
+    STORE_RETRY_MIN_DELAY_S,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,8 @@ class IngestService:
 
     The caller starts and stops the source. Handlers run on the consumer thread, one batch
     at a time; an exception in one is logged and counted, never allowed to stop ingest.
+    With a ``seen`` log the duplicate filter outlives a restart: it starts from the log, and
+    each batch is recorded there once the handlers had it, before it is acknowledged.
     """
 
     def __init__(
@@ -70,6 +78,7 @@ class IngestService:
         tick_handlers: Sequence[TickHandler] = (),
         batch_size: int = 1000,
         dedup_window: int = 256,
+        seen: SeenLog | None = None,
     ) -> None:
         self.source = source
         self.sink = sink
@@ -80,11 +89,15 @@ class IngestService:
         self.tick_handlers = list(tick_handlers)
         self.batch_size = batch_size
         self.dedup = DuplicateFilter(window=dedup_window)
+        self.seen = seen
+        if seen is not None:
+            log.info("duplicate filter restored with %d keys", seen.restore(self.dedup))
         self.stats = IngestStats()
         self._ignored_topics = {deadletter_topic(topic_prefix)}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_tick = 0.0
+        self._last_prune = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ingest-consumer", daemon=True)
@@ -149,6 +162,7 @@ class IngestService:
             except Exception:
                 HANDLER_ERRORS.labels(getattr(handler, "__qualname__", repr(handler))).inc()
                 log.exception("handler %r failed on a batch of %d", handler, len(valid))
+        self._remember(valid)
         received.ack()
         self.stats.received += len(batch)
         self.stats.valid += len(valid)
@@ -186,6 +200,14 @@ class IngestService:
                 delay = min(delay * 2, STORE_RETRY_MAX_DELAY_S)
         return "stored"
 
+    def _remember(self, messages: list[Message]) -> None:
+        if self.seen is None:
+            return
+        try:
+            self.seen.record(messages)
+        except Exception:  # the batch is stored and handled: ingest goes on without
+            log.exception("could not record %d keys of the duplicate filter", len(messages))
+
     def _record_deadletters(self, letters: list[DeadLetter]) -> None:
         try:
             self.deadletters.record(letters)
@@ -197,6 +219,12 @@ class IngestService:
         if now - self._last_tick < IDLE_TICK_S:
             return
         self._last_tick = now
+        if self.seen is not None and now - self._last_prune >= SEEN_PRUNE_INTERVAL_S:
+            self._last_prune = now
+            try:
+                self.seen.prune()
+            except Exception:
+                log.exception("could not prune the duplicate filter's log")
         now_ms = time.time_ns() // 1_000_000
         for tick in self.tick_handlers:
             try:

@@ -2,8 +2,10 @@
 
 from typing import Final
 
+# paho doubles its reconnect delay up to the maximum; a low cap has ingest back within a
+# couple of seconds of the broker, and one attempt a second costs a broker nothing.
 RECONNECT_MIN_DELAY_S: Final = 1
-RECONNECT_MAX_DELAY_S: Final = 30
+RECONNECT_MAX_DELAY_S: Final = 2
 CONNECT_TIMEOUT_S: Final = 5.0
 # CONNACK reason codes that refuse the login (3.1.1: 4, 5; MQTT 5: 134, 135): no other
 # protocol version will do better.

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Hashable
 
 from ._messages import Message
+
+DeliveryKey = tuple[str, int | None, int, str | None]
+"""``(channel, seq, ts_ms, event)`` of one delivery."""
 
 
 class DuplicateFilter:
@@ -21,20 +23,30 @@ class DuplicateFilter:
     def __init__(self, window: int = 256, max_devices: int = 1_000_000) -> None:
         self.window = window
         self.max_devices = max_devices
-        self._seen: OrderedDict[str, tuple[deque[Hashable], set[Hashable]]] = OrderedDict()
+        self._seen: OrderedDict[str, tuple[deque[DeliveryKey], set[DeliveryKey]]] = OrderedDict()
 
     def is_duplicate(self, message: Message) -> bool:
+        """Whether ``message`` was seen before; remembers it when not."""
         if message.ts_from_receipt:
             return False
-        key = (message.channel, message.seq, message.ts_ms, message.event)
-        entry = self._seen.get(message.device_id)
+        return self.remember(message.device_id, self.key_of(message))
+
+    @staticmethod
+    def key_of(message: Message) -> DeliveryKey:
+        """What makes a delivery of ``message`` a repeat of another (see the class)."""
+        return (message.channel, message.seq, message.ts_ms, message.event)
+
+    def remember(self, device_id: str, key: DeliveryKey) -> bool:
+        """Note ``key`` of ``device_id``; returns whether it was known already (a filter
+        restored from disk is filled this way, oldest key first)."""
+        entry = self._seen.get(device_id)
         if entry is None:
             entry = (deque(), set())
-            self._seen[message.device_id] = entry
+            self._seen[device_id] = entry
             if len(self._seen) > self.max_devices:
                 self._seen.popitem(last=False)
         else:
-            self._seen.move_to_end(message.device_id)
+            self._seen.move_to_end(device_id)
         order, keys = entry
         if key in keys:
             return True

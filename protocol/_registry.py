@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from ._errors import ContractViolation, Reason
 from ._messages import Message
@@ -39,7 +39,7 @@ class HouseholdIn(BaseModel):
 
     id: EntityId
     site: SiteId
-    lives_alone: bool = False
+    lives_alone: StrictBool = False
     timezone: str = "UTC"
     night: tuple[str, str] = ("22:00", "06:00")
     building: str | None = None
@@ -68,8 +68,8 @@ class ResidentIn(BaseModel):
     id: EntityId
     household: EntityId
     name: str = Field(min_length=1, max_length=200)
-    elderly: bool = False
-    dementia: bool = False
+    elderly: StrictBool = False
+    dementia: StrictBool = False
     contacts: list[str] = Field(default_factory=list)
 
 

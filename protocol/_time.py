@@ -1,8 +1,18 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 from .const import MAX_TS_MS, MIN_TS_MS
+
+# RFC 3339 allows second 60 (a leap second); datetime does not. Epoch time has no leap
+# seconds, so the leap second is folded onto the last millisecond of the minute it
+# extends (23:59:60.5Z -> 23:59:59.999Z): the reading stays in the day and minute its
+# device stamped it (night hours, daily counts), still sorts after the readings of :59
+# and before the next minute's, and never takes a time a later real reading may own.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+_LEAP_SECOND = re.compile(r"(?P<minute>[Tt ]\d{2}:\d{2}):60(?:\.\d+)?(?P<offset>[+-]\d{2}:\d{2})$")
 
 
 def parse_ts_ms(value: object) -> int:
@@ -21,13 +31,14 @@ def parse_ts_ms(value: object) -> int:
         text = value.strip()
         if text.endswith(("z", "Z")):
             text = text[:-1] + "+00:00"
+        text = _LEAP_SECOND.sub(r"\g<minute>:59.999\g<offset>", text)
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError as exc:
             raise ValueError(f"ts {value!r} is not RFC 3339") from exc
         if parsed.tzinfo is None:
             raise ValueError(f"ts {value!r} has no UTC offset")
-        ts_ms = int(parsed.timestamp() * 1000)
+        ts_ms = (parsed - _EPOCH) // _ONE_MS  # exact, where float seconds may round down
     else:
         raise TypeError("ts must be an RFC 3339 string or integer epoch milliseconds")
     if not MIN_TS_MS <= ts_ms < MAX_TS_MS:

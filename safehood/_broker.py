@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import shutil
 import socket
 import subprocess
@@ -59,7 +60,8 @@ class MosquittoBroker:
     """A mosquitto process on a loopback port, with its own config and persistence directory.
 
     Queues are sized so that a persistent session keeps everything published while its
-    subscriber is away (mosquitto's default keeps only 1,000 messages).
+    subscriber is away (mosquitto's default keeps only 1,000 messages), and the persistence
+    file in ``data_dir`` carries them over a broker restart.
     """
 
     def __init__(
@@ -89,6 +91,9 @@ class MosquittoBroker:
         lines = [
             f"listener {self.port} {self.host}",
             f"allow_anonymous {'true' if anonymous else 'false'}",
+            # Started as root, mosquitto drops to user "mosquitto", who cannot write the
+            # data directory; it stays whoever started it (ignored when not root).
+            f"user {getpass.getuser()}",
             "persistence true",
             f"persistence_location {self.data_dir}/",
             "autosave_interval 5",

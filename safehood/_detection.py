@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 from safehood.alerting import AlertManager
 from safehood.detectors import DetectorEngine
+from safehood.ingest import SiteTime
 from safehood.protocol import AlertDecision, Message, Registry
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _SiteTime:
-    event_ms: int
-    wall_ms: int
 
 
 class DetectionStage:
@@ -35,13 +29,31 @@ class DetectionStage:
     def __init__(self, engine: DetectorEngine, alerts: AlertManager) -> None:
         self.engine = engine
         self.alerts = alerts
-        self._sites: dict[str, _SiteTime] = {}
+        self._sites: dict[str, SiteTime] = {}
+        # Sites where event time stood before a restart, until they are heard from again,
+        # and the newest event time heard since the start.
+        self._resumed: dict[str, SiteTime] = {}
+        self._newest_ms: int | None = None
         self._pending_registry: Registry | None = None
         self._lock = threading.Lock()
 
     def update_registry(self, registry: Registry) -> None:
         with self._lock:
             self._pending_registry = registry
+
+    def resume(self, sites: Mapping[str, SiteTime]) -> None:
+        """Carry on each site's event time from where it stood before a restart (ingest's
+        :class:`~ingest.SeenLog`), so that a site silent across the restart still reaches
+        its offline and inactivity deadlines.
+
+        Until the site is heard from again, the ticks move its time on by the wall time
+        since, but never past the newest event time heard from any site since the start:
+        while the broker hands over what it queued during the stop, that backlog's time is
+        the community's, and a site whose messages are still queued must not run ahead of
+        them (a busy home would look inactive)."""
+        for site, position in sites.items():
+            if site not in self._sites:
+                self._resumed[site] = position
 
     def __call__(self, messages: Sequence[Message]) -> None:
         self._swap_registry()
@@ -51,7 +63,9 @@ class DetectionStage:
             if message.received_ms is not None and not message.ts_from_receipt:
                 site = self._sites.get(message.site)
                 if site is None or message.ts_ms >= site.event_ms:
-                    self._sites[message.site] = _SiteTime(message.ts_ms, message.received_ms)
+                    self._sites[message.site] = SiteTime(message.ts_ms, message.received_ms)
+                self._resumed.pop(message.site, None)
+                self._newest_ms = max(self._newest_ms or message.ts_ms, message.ts_ms)
         if decisions:
             self.alerts.apply(decisions)
 
@@ -63,6 +77,13 @@ class DetectionStage:
             event_now = site.event_ms + max(0, now_ms - site.wall_ms)
             latest = max(latest, event_now)
             decisions += self.engine.advance(event_now, name)
+        for name, position in self._resumed.items():
+            if self._newest_ms is None:
+                break
+            event_now = min(position.event_ms + max(0, now_ms - position.wall_ms),
+                            self._newest_ms)
+            if event_now >= position.event_ms:
+                decisions += self.engine.advance(event_now, name)
         if decisions:
             self.alerts.apply(decisions)
         if latest:

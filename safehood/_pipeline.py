@@ -35,6 +35,7 @@ from safehood.ingest import (
     IngestService,
     MessageHandler,
     MqttSource,
+    SeenLog,
     TickHandler,
 )
 from safehood.protocol import Registry, RegistryFile, deadletter_topic
@@ -201,6 +202,8 @@ def build_pipeline(
     registry.on_change(directory.set_registry)
     registry.on_change(alerts.set_registry)
     health = DeviceHealthRecorder(engine)
+    seen = SeenLog(settings.seen_log_path, settings.dedup_retention_s)
+    detection.resume(seen.site_times())
     handlers: list[MessageHandler] = [health, detection, *(extra_handlers or [])]
     ingest = IngestService(
         source,
@@ -212,6 +215,7 @@ def build_pipeline(
         tick_handlers=[detection.tick, health.tick, *(extra_tick_handlers or [])],
         batch_size=settings.store_batch_size,
         dedup_window=settings.dedup_window,
+        seen=seen,
     )
     api = None
     if serve_api:
@@ -224,4 +228,5 @@ def build_pipeline(
                         source=source, ingest=ingest, deadletters=deadletters, detection=detection,
                         alerts=alerts, notifications=notifications, api=api)
     pipeline._closers.append(health.flush)
+    pipeline._closers.append(seen.close)
     return pipeline

@@ -15,8 +15,10 @@ from safehood.commands._common import CommandError
 
 # Libraries whose routine chatter would drown safehood's own lines; amqtt (the demo's
 # fallback broker) logs our readiness probe's bare connect as an error.
+# httpx logs every request at INFO: one line per /ping and query to InfluxDB.
 _QUIET_LOGGERS = {"alembic": logging.WARNING, "apprise": logging.WARNING,
-                  "transitions": logging.WARNING, "amqtt": logging.CRITICAL}
+                  "transitions": logging.WARNING, "amqtt": logging.CRITICAL,
+                  "httpx": logging.WARNING}
 _ORDER = ["demo", "run", "simulate", "replay", "detect", "evaluate", "train"]
 
 

@@ -9,12 +9,18 @@ InfluxDB took; when InfluxDB is away the journal moves to the spool's outage buf
 the forwarder re-sends once ``/ping`` answers. There is no second copy in memory, no
 in-flight bookkeeping between a client-side batching queue and the spool, and no retry
 loop beside the spool's own.
+
+The buffer drains in requests of up to ``drain_batch_size`` messages, however small the
+batches it was filled with, and ``/ping`` is asked only while InfluxDB is away: the drain
+outruns live traffic, which meanwhile queues behind it. The log says when InfluxDB went
+away, when it came back and when the buffer was empty again; nothing per request.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -31,6 +37,7 @@ from ._line_protocol import to_line
 from ._spool import DiskSpool, SpooledBatch
 from .const import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_DRAIN_BATCH_SIZE,
     DEFAULT_FLUSH_INTERVAL_S,
     DEFAULT_MAX_RETRY_DELAY_S,
     DEFAULT_RETRY_INTERVAL_S,
@@ -71,9 +78,9 @@ class InfluxReadingStore(ReadingStore):
     or what ``flush_interval_s`` gathered, through influxdb-client. A batch that fails for
     a reason that may pass (network, 5xx) moves with the rest of the journal to the spool's
     outage buffer, and what is written meanwhile joins it; the forwarder re-sends it oldest
-    first once ``/ping`` answers, backing off from ``retry_interval_s`` to
-    ``max_retry_delay_s``. A batch refused for good (4xx) is kept in the spool's
-    ``rejected`` table and counted. Points are keyed by measurement, tags and millisecond
+    first, ``drain_batch_size`` messages a request, once ``/ping`` answers, backing off from
+    ``retry_interval_s`` to ``max_retry_delay_s``. A batch refused for good (4xx) is kept
+    in the spool's ``rejected`` table and counted. Points are keyed by measurement, tags and millisecond
     time, so re-writing a message overwrites it: writes are idempotent.
 
     Reads use InfluxQL on ``/query`` over httpx. Thread safe.
@@ -88,19 +95,21 @@ class InfluxReadingStore(ReadingStore):
         *,
         spool_path: str | Path,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        drain_batch_size: int = DEFAULT_DRAIN_BATCH_SIZE,
         flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
         retry_interval_s: float = DEFAULT_RETRY_INTERVAL_S,
         max_retry_delay_s: float = DEFAULT_MAX_RETRY_DELAY_S,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        if batch_size <= 0 or flush_interval_s <= 0 or timeout_s <= 0 or retry_interval_s <= 0:
-            raise ValueError(
-                "batch_size, flush_interval_s, retry_interval_s and timeout_s must be positive")
+        if min(batch_size, drain_batch_size, flush_interval_s, timeout_s, retry_interval_s) <= 0:
+            raise ValueError("batch_size, drain_batch_size, flush_interval_s, retry_interval_s"
+                             " and timeout_s must be positive")
         self.url = url.rstrip("/")
         self.org = org
         self.bucket = bucket
         database, _, retention_policy = bucket.partition("/")
         self.batch_size = batch_size
+        self.drain_batch_size = max(drain_batch_size, batch_size)
         self.flush_interval_s = flush_interval_s
         self._retry_interval_s = retry_interval_s
         self._max_retry_delay_s = max(max_retry_delay_s, retry_interval_s)
@@ -108,6 +117,10 @@ class InfluxReadingStore(ReadingStore):
         self._default_flush_timeout_s = flush_interval_s + 2 * timeout_s + 5.0
         self.spool = DiskSpool(spool_path)
         _metrics.SPOOL_DEPTH.set(self.spool.pending_messages)
+        # Whether InfluxDB is known to be away (a buffer left by the last run: not known to
+        # be back), and since when the buffer drains: the forwarder's state, for the log.
+        self._away = self.spool.pending_messages > 0
+        self._drain_started: float | None = None
         self._reader = InfluxQLReader(
             self.url, token, database, retention_policy or None, timeout_s
         )
@@ -198,7 +211,7 @@ class InfluxReadingStore(ReadingStore):
                 if self.spool.pending_messages:
                     if self._closed:
                         return  # it waits in the spool for the next start
-                    if self._resend_oldest():
+                    if self._drain():
                         backoff = self._retry_interval_s
                     else:
                         self._wait(backoff)
@@ -245,35 +258,69 @@ class InfluxReadingStore(ReadingStore):
             _metrics.WRITTEN.labels("influx").inc(messages)
         elif _is_retryable(error):
             _metrics.RETRIES.inc()
-            log.warning("InfluxDB did not take %d messages, spooling them: %s",
-                        messages, _describe(error))
+            self._went_away(error)
             _metrics.SPOOLED.inc(self.spool.spill(_describe(error)))
             _metrics.SPOOL_DEPTH.set(self.spool.pending_messages)
         else:
-            self._reject(batches, error)
+            self._reject_each(batches, error)
         with self._changed:
             self._changed.notify_all()
 
-    def _resend_oldest(self) -> bool:
-        """Send the batch that waited longest; False when InfluxDB is (still) away."""
-        batch = self.spool.oldest()
-        if batch is None:
+    def _drain(self) -> bool:
+        """Send the oldest part of the outage buffer, up to ``drain_batch_size`` messages in
+        one request; False when InfluxDB is (still) away."""
+        if self._away and not self._reader.ping():
+            return False
+        batches = self.spool.pending(self.drain_batch_size)
+        if not batches:
             return True
-        if not self._reader.ping():
-            return False
-        error = self._post(batch.body)
-        if error is None:
-            self.spool.remove([batch])
-            _metrics.RESUBMITTED.inc(batch.messages)
-            _metrics.WRITTEN.labels("influx").inc(batch.messages)
-        elif _is_retryable(error):
+        error = self._post(b"\n".join(b.body for b in batches))
+        if error is not None and _is_retryable(error):
             _metrics.RETRIES.inc()
-            log.info("spooled batch not taken yet: %s", _describe(error))
+            self._went_away(error)
             return False
+        self._came_back()
+        if error is None:
+            messages = sum(b.messages for b in batches)
+            self.spool.remove(batches)
+            _metrics.RESUBMITTED.inc(messages)
+            _metrics.WRITTEN.labels("influx").inc(messages)
         else:
-            self._reject([batch], error)
+            self._reject_each(batches, error)
         _metrics.SPOOL_DEPTH.set(self.spool.pending_messages)
+        if not self.spool.pending_messages and self._drain_started is not None:
+            log.info("InfluxDB spool drained in %.1f s", time.monotonic() - self._drain_started)
+            self._drain_started = None
         return True
+
+    def _went_away(self, error: Exception) -> None:
+        if not self._away:
+            self._away = True
+            log.warning("InfluxDB unavailable (%s): spooling to %s until it is back",
+                        _describe(error), self.spool.path)
+
+    def _came_back(self) -> None:
+        if self._away:
+            self._away = False
+            if self._drain_started is None:
+                self._drain_started = time.monotonic()
+            log.info("InfluxDB is back: draining %d spooled messages", self.spool.pending_messages)
+
+    def _reject_each(self, batches: list[SpooledBatch], error: Exception) -> None:
+        """A request refused for good: alone, the batch goes to ``rejected``; several are
+        sent again one by one, so that only the refused ones are kept there."""
+        if len(batches) == 1:
+            self._reject(batches, error)
+            return
+        for batch in batches:
+            alone = self._post(batch.body)
+            if alone is None:
+                self.spool.remove([batch])
+                _metrics.WRITTEN.labels("influx").inc(batch.messages)
+            elif _is_retryable(alone):
+                return  # away again: the rest waits in the spool
+            else:
+                self._reject([batch], alone)
 
     def _reject(self, batches: list[SpooledBatch], error: Exception) -> None:
         messages = sum(b.messages for b in batches)

@@ -131,24 +131,24 @@ class DiskSpool:
 
     def journaled(self, max_messages: int) -> list[SpooledBatch]:
         """The oldest journaled batches, together at most ``max_messages`` (but at least one)."""
+        return self._oldest("journal", max_messages)
+
+    def pending(self, max_messages: int) -> list[SpooledBatch]:
+        """The batches that waited longest in the outage buffer, together at most
+        ``max_messages`` (but at least one; none when nothing waits)."""
+        return self._oldest("pending", max_messages)
+
+    def _oldest(self, table: Table, max_messages: int) -> list[SpooledBatch]:
         with self._lock:
-            rows = self._conn.execute("SELECT id, body, messages FROM journal ORDER BY id")
+            rows = self._conn.execute(f"SELECT id, body, messages FROM {table} ORDER BY id")
             batches: list[SpooledBatch] = []
             total = 0
             for row_id, body, messages in rows:
                 if batches and total + messages > max_messages:
                     break
-                batches.append(SpooledBatch("journal", row_id, bytes(body), messages))
+                batches.append(SpooledBatch(table, row_id, bytes(body), messages))
                 total += messages
             return batches
-
-    def oldest(self) -> SpooledBatch | None:
-        """The pending batch that waited longest, or ``None`` when nothing waits."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT id, body, messages FROM pending ORDER BY id LIMIT 1"
-            ).fetchone()
-        return None if row is None else SpooledBatch("pending", row[0], bytes(row[1]), row[2])
 
     def spill(self, reason: str) -> int:
         """Move the whole journal to ``pending`` (InfluxDB is away); returns the messages moved."""

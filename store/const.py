@@ -21,7 +21,11 @@ NO_SEQ: Final = -1  # stands for "no seq" in the embedded store's unique key (se
 # InfluxDB writes: batches of the spool's journal, and the backoff while InfluxDB is away.
 DEFAULT_BATCH_SIZE: Final = 1_000
 DEFAULT_FLUSH_INTERVAL_S: Final = 0.5
+# The outage buffer drains this many messages a request: InfluxDB takes a large request
+# far faster than as many small ones, so the drain outruns any live rate it can sustain.
+DEFAULT_DRAIN_BATCH_SIZE: Final = 10_000
 DEFAULT_RETRY_INTERVAL_S: Final = 1.0
-DEFAULT_MAX_RETRY_DELAY_S: Final = 30.0
+# A /ping this often at most while InfluxDB is away: back within seconds of its return.
+DEFAULT_MAX_RETRY_DELAY_S: Final = 5.0
 DEFAULT_TIMEOUT_S: Final = 10.0
 SPOOL_FILE_NAME: Final = "influx-spool.db"

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -182,6 +183,7 @@ class _ForwardingHandler(BaseHTTPRequestHandler):
             if retention_policy:
                 mapped["rp"] = retention_policy
             path, query = "/write", urlencode(mapped)
+        self.server.requests[parts.path] += 1
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -210,9 +212,11 @@ class _ForwardingServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], upstream: httpx.Client) -> None:
+    def __init__(self, address: tuple[str, int], upstream: httpx.Client,
+                 requests: Counter[str]) -> None:
         super().__init__(address, _ForwardingHandler)
         self.upstream = upstream
+        self.requests = requests
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
 
@@ -247,6 +251,8 @@ class InfluxForwarder:
         self.port = port or free_port()
         self.upstream_url = upstream_url
         self._upstream = httpx.Client(base_url=upstream_url, timeout=30)
+        # Requests served, by path ("/api/v2/write", "/ping", "/query").
+        self.requests: Counter[str] = Counter()
         self._server: _ForwardingServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -261,7 +267,7 @@ class InfluxForwarder:
     def start(self) -> None:
         if self._server is not None:
             return
-        self._server = _ForwardingServer((self.host, self.port), self._upstream)
+        self._server = _ForwardingServer((self.host, self.port), self._upstream, self.requests)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="influx-forwarder", daemon=True
         )

@@ -23,7 +23,7 @@ from safehood.alerting import (
     build_pipeline,
 )
 from safehood.database import SqlAlertRepository, create_database_engine
-from safehood.protocol import AlertStatus, parse_ts_ms
+from safehood.protocol import AlertStatus, AlertType, parse_ts_ms
 
 from .conftest import BACKENDS, MINUTE, T0, decision, sqlite_engine, throwaway_postgres
 
@@ -88,6 +88,38 @@ def test_repeats_update_the_open_alert(manager: AlertManager) -> None:
     assert alert.last_seen_at == "2026-01-01T00:00:30.000Z"
     assert alert.evidence == {"flow_lpm": 20}
     assert manager.count(AlertQuery(types=("water_leak",))) == 1
+
+
+def test_an_sos_weeks_after_its_alert_is_a_new_incident(manager: AlertManager) -> None:
+    """An open sos alert takes in presses while its last press is at most an hour old; a
+    press after a longer quiet raises (and notifies) a new alert and closes the old one."""
+    def sos(ts: int) -> list[AlertChange]:
+        return manager.apply([decision("sos", ts=ts, severity="Extreme", device_id="r001-button")])
+
+    [first] = sos(T0)
+    for ts in (T0 + 50 * MINUTE, T0 + 110 * MINUTE):  # each within the hour of the last
+        assert "raised" not in [c.kind for c in sos(ts)]  # (escalations fall due meanwhile)
+    alert = manager.get(first.alert.id)
+    assert alert is not None and alert.count == 3 and alert.status == AlertStatus.FIRING
+
+    weeks_later = T0 + 21 * 24 * 60 * MINUTE
+    changes = sos(weeks_later)
+    assert [(c.kind, c.notify) for c in changes[:2]] == [("resolved", False), ("raised", True)]
+    old, new = manager.get(first.alert.id), changes[1].alert
+    assert old is not None and old.status == AlertStatus.RESOLVED
+    assert new.id != old.id and new.count == 1
+    assert old.history[-1].note is not None and new.id in old.history[-1].note
+    assert manager.count(AlertQuery(types=("sos",), statuses=(AlertStatus.FIRING,))) == 1
+
+
+def test_the_incident_window_is_set_in_the_policy() -> None:
+    policy = AlertPolicy.from_data({"types": {"sos": {"incident_window_s": 600},
+                                              "fall": {"incident_window_s": 7200}}})
+    assert policy.for_type(AlertType.SOS).incident_window_s == 600
+    assert policy.for_type(AlertType.FALL).incident_window_s == 7200
+    unbounded = AlertPolicy.from_data({"types": {"sos": {"no_incident_window": True}}})
+    assert unbounded.for_type(AlertType.SOS).incident_window_s is None
+    assert AlertPolicy().for_type(AlertType.WATER_LEAK).incident_window_s is None
 
 
 def test_a_more_severe_or_confirmed_repeat_is_notified(manager: AlertManager) -> None:

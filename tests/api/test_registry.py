@@ -210,3 +210,18 @@ def test_mosquitto_hash_format() -> None:
     # The line `mosquitto_passwd -b` wrote for the same password and salt.
     assert hashed == ("$7$101$lp+B3++MQ/Be588N$fPzGDHYVA6Y5a2MPrZMGu2NNR5FoL+Ln0LAxdc/xyjiSp7p/"
                       "JhL3nQUePqAsW6bqO+6Wp+BkGkrTNGSP2YGRsQ==")
+
+
+def test_a_boolean_is_a_json_boolean(api: Api) -> None:
+    headers = api.headers("integrator")
+    for path, body in [
+        ("/api/v1/households", {"id": "h004", "site": "xianlin-3", "lives_alone": 0}),
+        ("/api/v1/households", {"id": "h004", "site": "xianlin-3", "lives_alone": "true"}),
+        ("/api/v1/residents", {"id": "r904", "household": "h001", "name": "N", "elderly": 1}),
+        ("/api/v1/residents", {"id": "r904", "household": "h001", "name": "N", "dementia": "no"}),
+    ]:
+        answer = api.client.post(path, headers=headers, json=body)
+        assert answer.status_code == 422, (body, answer.text)
+    patched = api.client.patch("/api/v1/households/h001", headers=headers, json={"lives_alone": 1})
+    assert patched.status_code == 422
+    assert load_registry(api.engine).households["h001"].lives_alone is False

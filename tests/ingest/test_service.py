@@ -9,8 +9,16 @@ import orjson
 import pytest
 
 from safehood.database import create_database_engine, migrate
-from safehood.ingest import DeadLetterRecorder, IngestService, ListSink, ListSource, RawMessage
-from safehood.protocol import Message
+from safehood.ingest import (
+    DeadLetterRecorder,
+    IngestService,
+    ListSink,
+    ListSource,
+    RawMessage,
+    SeenLog,
+    SiteTime,
+)
+from safehood.protocol import DuplicateFilter, Message, parse_message
 from safehood.store import StoreError
 from tests._mqtt import wait_until
 
@@ -67,3 +75,39 @@ def test_what_the_sink_refuses_is_never_acknowledged(deadletters: DeadLetterReco
     service.stop()
     assert source.acknowledged == []
     assert service.stats.received == 0
+
+
+def test_a_bad_ts_is_dead_lettered_without_a_traceback(
+    deadletters: DeadLetterRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = [RawMessage(TOPIC, b'{"ts": %s, "kind": "motion", "event": "motion"}' % ts, T0)
+           for ts in (b"null", b"[1]", b"{}", b"true", b"1772410500000.5")]
+    source = ListSource(bad)
+    service = IngestService(source, ListSink(), deadletters, registry=lambda: None,
+                            topic_prefix=PREFIX)
+    service.start()
+    try:
+        wait_until(lambda: len(source.acknowledged) == len(bad), what="the batch acknowledged")
+    finally:
+        service.stop()
+    assert deadletters.counts == {"bad_timestamp": len(bad)}
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a bad message"
+
+
+def test_the_seen_log_restores_the_filter_and_forgets_from_its_newest_key(tmp_path: Path) -> None:
+    def message(seq: int, received_ms: int) -> Message:
+        return parse_message(raw(seq).topic, raw(seq).payload, received_ms)
+
+    log = SeenLog(tmp_path / "seen.db", retention_s=60)
+    log.record([message(0, T0)])
+    log.record([message(1, T0 + 30_000)])
+    log.record([message(2, T0 + 90_000)])
+    assert log.prune() == 1  # the batch of seq 0: 90 s before the newest
+    log.close()
+
+    restored = DuplicateFilter()
+    reopened = SeenLog(tmp_path / "seen.db", retention_s=60)
+    assert reopened.restore(restored) == 2
+    assert reopened.site_times() == {"xianlin-3": SiteTime(event_ms=T0 + 2, wall_ms=T0 + 90_000)}
+    reopened.close()
+    assert [restored.is_duplicate(message(seq, T0)) for seq in (0, 1, 2)] == [False, True, True]

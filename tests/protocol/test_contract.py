@@ -163,3 +163,55 @@ def test_replay_and_labels_files(tmp_path: Path) -> None:
     (label,) = read_labels(labels)
     assert label.start == TS_MS and label.end == TS_MS + 1
 
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"ts": 1772410500000, "kind": "smoke", "smoke": true}',
+    b'{"ts": 1772410500000, "kind": "smoke", "smoke": "0.31"}',
+    b'{"ts": 1772410500000, "kind": "smoke", "smoke": 0.3, "battery": true}',
+    b'{"ts": 1772410500000, "kind": "smoke", "smoke": 0.3, "battery": "88"}',
+    b'{"ts": 1772410500000, "kind": "water", "leak": 1}',
+    b'{"ts": 1772410500000, "kind": "motion", "occupancy": "true"}',
+])
+def test_a_number_is_a_json_number_and_a_boolean_a_json_boolean(payload: bytes) -> None:
+    with pytest.raises(ContractViolation) as info:
+        parse_message("safehood/v1/xianlin-3/d1/telemetry", payload, TS_MS)
+    assert info.value.reason is Reason.BAD_TYPE
+
+
+@pytest.mark.parametrize("ts", [b"null", b"[1772410500000]", b'{"ms": 1772410500000}', b"true",
+                                b"false", b"1772410500000.5", b'"2026-03-02"', b'"08:15:00Z"'])
+@pytest.mark.parametrize("channel", ["telemetry", "event", "status"])
+def test_a_ts_of_any_wrong_shape_is_a_bad_timestamp(ts: bytes, channel: str) -> None:
+    if (channel, ts) == ("status", b"null"):
+        pytest.skip("a status's ts is optional: null, like no ts, means the receipt time")
+    body = {"telemetry": b'"kind": "motion", "occupancy": true',
+            "event": b'"kind": "motion", "event": "motion"',
+            "status": b'"online": true'}[channel]
+    with pytest.raises(ContractViolation) as info:
+        parse_message(f"safehood/v1/xianlin-3/d1/{channel}", b'{"ts": %s, %s}' % (ts, body), TS_MS)
+    assert info.value.reason is Reason.BAD_TIMESTAMP
+
+
+@pytest.mark.parametrize(("ts", "expected"), [
+    ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59.999Z"),
+    ("2016-12-31T23:59:60.250Z", "2016-12-31T23:59:59.999Z"),
+    ("2017-01-01T07:59:60+08:00", "2016-12-31T23:59:59.999Z"),
+])
+def test_a_leap_second_is_the_last_millisecond_of_its_minute(ts: str, expected: str) -> None:
+    message = parse("telemetry", {"ts": ts, "kind": "motion", "occupancy": True})
+    assert format_ts(message.ts_ms) == expected
+
+
+def test_fractional_milliseconds_of_a_string_ts_are_cut_exactly() -> None:
+    message = parse("telemetry", {"ts": "2026-03-02T00:15:00.123999Z", "kind": "motion",
+                                  "occupancy": True})
+    assert message.ts_ms == TS_MS + 123
+
+
+def test_registry_file_booleans_are_json_booleans() -> None:
+    with pytest.raises(ValueError, match="lives_alone"):
+        Registry.from_data({"households": [{"id": "h1", "site": "s1", "lives_alone": 0}]})
+    with pytest.raises(ValueError, match="elderly"):
+        Registry.from_data({"households": [{"id": "h1", "site": "s1"}], "residents": [
+            {"id": "r1", "household": "h1", "name": "N", "elderly": "yes"}]})

@@ -3,9 +3,12 @@ StoreErrors; the line protocol is what the README promises."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -60,6 +63,65 @@ def test_outage_is_spooled_to_disk_and_arrives_once_when_influx_is_back(
     assert [r.fields["seq"] for r in got] == list(range(450))
     assert spool_file_messages(tmp_path / "spool.db") == 0
     assert spool_file_messages(tmp_path / "spool.db", "journal") == 0
+
+
+def test_the_spool_drains_in_large_requests_and_logs_state_changes_only(
+    influxdb: InfluxServer, make_influx_store: InfluxFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An outage filled with small batches drains in a few large requests, with no /ping
+    per request once InfluxDB answers, and one log line per change of state."""
+    caplog.set_level(logging.INFO, logger="safehood.store")
+    store = make_influx_store(drain_batch_size=5_000)
+    series = smoke_series("d1", 3_000)
+    with influxdb.forwarder.down():
+        for start in range(0, 3_000, 5):  # 600 small batches, as a trickle of traffic makes
+            store.write(series[start:start + 5])
+        store.flush()
+        assert store.spooled == 3_000
+    requests = influxdb.forwarder.requests
+    writes, pings = requests["/api/v2/write"], requests["/ping"]
+    wait_until(lambda: store.spooled == 0, 60, "the spool to drain")
+    assert requests["/api/v2/write"] - writes == 1
+    assert requests["/ping"] - pings <= 1
+    assert store.count() == 3_000
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("safehood.store")]
+    assert len(said) == 3, said
+    assert said[0].startswith("InfluxDB unavailable")
+    assert said[1].startswith("InfluxDB is back: draining 3000 spooled messages")
+    assert said[2].startswith("InfluxDB spool drained")
+
+
+def test_the_spool_drains_while_live_traffic_flows(
+    influxdb: InfluxServer, make_influx_store: InfluxFactory
+) -> None:
+    """A backlog of small batches empties while traffic keeps coming at a steady rate (it
+    queues behind the backlog), and every message is stored once."""
+    store = make_influx_store()
+    series = smoke_series("d1", 40_000)
+    with influxdb.forwarder.down():
+        for start in range(2_000):  # ingest writes what arrived: one message, when it trickles
+            store.write(series[start:start + 1])
+        store.flush()
+    written = 2_000
+    drained = threading.Event()
+
+    def live_traffic() -> None:
+        nonlocal written
+        while not drained.is_set() and written < len(series):
+            store.write(series[written:written + 1])
+            written += 1
+            time.sleep(0.0025)  # at most 400 messages a second
+
+    traffic = threading.Thread(target=live_traffic)
+    traffic.start()
+    try:
+        wait_until(lambda: store.spooled == 0, 60, "the spool to drain under live traffic")
+    finally:
+        drained.set()
+        traffic.join()
+    assert written < len(series), "the traffic ran out before the spool drained"
+    store.flush()
+    assert store.count() == written
 
 
 def test_spool_survives_a_restart_of_the_store(
@@ -132,6 +194,26 @@ def test_refused_writes_are_kept_aside_not_retried(
         store.check()
     assert not refused.value.retryable
     assert "database not found" in str(refused.value)
+
+
+def test_a_refused_batch_in_the_spool_keeps_only_itself_aside(
+    influxdb: InfluxServer, make_influx_store: InfluxFactory
+) -> None:
+    """The drain sends many spooled batches in one request; when InfluxDB refuses that
+    request, each is sent alone, so only the refused batch goes to ``rejected``."""
+    store = make_influx_store()
+    series = smoke_series("d1", 40)
+    store.write(series[:10])
+    store.flush()
+    with influxdb.forwarder.down():
+        store.write(series[10:20])
+        store.flush()
+        # A string where InfluxDB already keeps floats: a field type conflict (HTTP 400).
+        store.spool.add(f'smoke,device_id=d1,site=xianlin-3 smoke="high" {T0 + 10**6}'.encode(), 1)
+        store.write(series[20:40])
+    wait_until(lambda: store.spooled == 0, 60, "the spool to drain")
+    assert store.spool.rejected_messages() == 1
+    assert store.count() == 40
 
 
 def test_read_errors_are_store_errors(tmp_path: Path, make_influx_store: InfluxFactory) -> None:
