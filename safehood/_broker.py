@@ -110,8 +110,11 @@ class MosquittoBroker:
     def start(self) -> None:
         self.write_config()
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        # Its own session: a Ctrl-C at the terminal reaches the demo, which stops the
+        # publishers before the broker, not the broker first under their feet.
         self.process = subprocess.Popen(
-            [self.executable, "-c", str(self.config_path)], stdout=log, stderr=log
+            [self.executable, "-c", str(self.config_path)], stdout=log, stderr=log,
+            start_new_session=True,
         )
         log.close()
         try:
