@@ -24,9 +24,14 @@ from ._features import WindowBatch
 FALL = "fall"
 HARD_NEGATIVES: tuple[str, ...] = ("drop", "sit_hard", "jump")
 ORDINARY = "ordinary"
-_HARD_NEGATIVE_MAKERS: dict[str, Callable[[np.random.Generator], physics.Window]] = {
+_HARD_NEGATIVE_MAKERS: dict[str, Callable[..., physics.Window]] = {
     "drop": physics.drop, "sit_hard": physics.sit_hard, "jump": physics.jump,
 }
+
+# Lengths (s) of the windows that hold a fall or a hard negative. The simulator's own are
+# 3-4 s, but a band cuts its stream wherever it is: a 2 s window (its activity window) can
+# end within a second of the impact, before the stillness after it shows.
+IMPACT_WINDOW_S: tuple[float, ...] = (2.0, 3.0, 4.0)
 
 # Ordinary windows a band sends in a day at the simulator's cadence (16 h awake, 8 h asleep):
 # turns a rate of false alarms per window into false alarms per resident-day.
@@ -79,23 +84,23 @@ def _gather(items: Iterable[tuple[np.ndarray, float, bool, str, int]]) -> Window
 
 def simulate_windows(
     seeds: Sequence[int], *, falls: int, hard_negatives: int, ordinary: int,
-    progress: Callable[[int], None] | None = None,
+    window_s: Sequence[float] = IMPACT_WINDOW_S, progress: Callable[[int], None] | None = None,
 ) -> WindowSet:
-    """Per seed: ``falls`` fall windows, ``hard_negatives`` of each hard negative and
-    ``ordinary`` windows of daily activity (every kind of the simulator's, in turn), drawn
-    by the simulator's window physics from ``numpy.random.default_rng(seed)``.
-    ``progress`` is called with 1 after each seed."""
+    """Per seed: ``falls`` fall windows, ``hard_negatives`` of each hard negative (each of a
+    length drawn from ``window_s``) and ``ordinary`` windows of daily activity (every kind
+    of the simulator's, in turn), drawn by the simulator's window physics from
+    ``numpy.random.default_rng(seed)``. ``progress`` is called with 1 after each seed."""
     activities = list(physics.ACTIVITY_WINDOWS.items())
 
     def draw() -> Iterable[tuple[np.ndarray, float, bool, str, int]]:
         for seed in seeds:
             rng = np.random.default_rng(seed)
             for _ in range(falls):
-                window = physics.fall(rng)
+                window = physics.fall(rng, seconds=float(rng.choice(window_s)))
                 yield window.accel, window.hz, True, FALL, seed
             for variant, make in _HARD_NEGATIVE_MAKERS.items():
                 for _ in range(hard_negatives):
-                    window = make(rng)
+                    window = make(rng, seconds=float(rng.choice(window_s)))
                     yield window.accel, window.hz, False, variant, seed
             for index in range(ordinary):
                 name, make_activity = activities[index % len(activities)]
