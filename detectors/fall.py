@@ -28,7 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from safehood.learning import FallClassifier, WindowBatch, aftermath, angle_deg
+from safehood.learning import (
+    FEATURE_IMPACT_G,
+    FallClassifier,
+    WindowBatch,
+    aftermath,
+    angle_deg,
+)
 from safehood.protocol import (
     AlertDecision,
     AlertType,
@@ -228,7 +234,9 @@ class FallDetector(Detector):
             self._last_window_ms = message.ts_ms
             self._direction = features.tail_direction
         if self.classifier is not None:
-            score = self.classifier.score_one(window.accel, window.hz)
+            # The classifier scores a window without an impact 0: no need to ask it.
+            score = (self.classifier.score_one(window.accel, window.hz)
+                     if features.peak_g >= FEATURE_IMPACT_G else 0.0)
             if score >= self.classifier.threshold and features.peak_at_s is not None:
                 impact_ms = message.ts_ms + int(features.peak_at_s * MS_PER_S)
                 if not self._worn(features, has_hr):

@@ -9,6 +9,7 @@ train`` command imports; the detectors never do.
 """
 
 from ._features import (
+    FEATURE_IMPACT_G,
     FEATURE_NAMES,
     FEATURE_VERSION,
     Aftermath,
@@ -20,6 +21,7 @@ from ._features import (
 from ._model import FallClassifier, ModelError, shipped_model_path
 
 __all__ = [
+    "FEATURE_IMPACT_G",
     "Aftermath",
     "FEATURE_NAMES",
     "FEATURE_VERSION",

@@ -1,7 +1,7 @@
 """Features of wearable accelerometer windows, computed for many windows at once.
 
 Windows differ in length and sample rate (a 2 s activity window at 25 Hz, a 4 s impact window
-at 50 Hz), so a batch holds them NaN-padded to the longest, with each window's length and
+at 50 Hz), so a batch holds them zero-padded to the longest, with each window's length and
 rate beside it; every feature is one numpy expression over the whole batch, masked by
 position. The rule path of the fall detector (``detectors.fall.window_features``) reads its
 impact, stillness and posture from the same functions, on a batch of one, so each feature
@@ -48,7 +48,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class WindowBatch:
-    """Accelerometer windows in g: ``accel`` ``(m, n, 3)`` NaN-padded past each window's
+    """Accelerometer windows in g: ``accel`` ``(m, n, 3)`` zero-padded past each window's
     ``lengths`` (``(m,)``), sampled at ``hz`` (``(m,)``)."""
 
     accel: np.ndarray
@@ -60,7 +60,7 @@ class WindowBatch:
         """Pad ``windows`` (each ``[[x, y, z], ...]`` or an ``(n, 3)`` array) into a batch."""
         arrays = [np.asarray(w, dtype=float).reshape(-1, 3) for w in windows]
         lengths = np.array([len(a) for a in arrays], dtype=int)
-        accel = np.full((len(arrays), int(lengths.max(initial=0)), 3), np.nan)
+        accel = np.zeros((len(arrays), int(lengths.max(initial=0)), 3))
         for row, array in enumerate(arrays):
             accel[row, : len(array)] = array
         rates = np.broadcast_to(np.asarray(hz, dtype=float), (len(arrays),)).copy()
@@ -157,9 +157,8 @@ def feature_matrix(batch: WindowBatch) -> np.ndarray:
     lowest = np.min(np.where(falling, magnitude, np.inf), axis=1, initial=np.inf)
     free_fall_depth = np.where(np.isfinite(lowest), 1.0 - lowest, 0.0)
     free_fall_s = (falling & (magnitude < FREE_FALL_G)).sum(axis=1) / hz
-    steps = np.abs(np.diff(magnitude, axis=1)) * hz[:, None] if magnitude.shape[1] > 1 \
-        else np.zeros((len(batch), 0))
-    jerk = np.max(np.where(np.isfinite(steps), steps, 0.0), axis=1, initial=0.0)
+    steps = np.abs(np.diff(magnitude, axis=1)) * hz[:, None]
+    jerk = np.max(np.where(valid[:, 1:], steps, 0.0), axis=1, initial=0.0)
     pre = valid & (position < np.maximum(0, found.first_impact - lookback)[:, None])
     before = np.where(np.isnan(found.before_direction), found.head_direction,
                       found.before_direction)
@@ -189,24 +188,23 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     count = mask.sum(axis=1)
-    total = np.where(mask, values, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    total = np.einsum("mn,mn->m", mask.astype(float), values)
+    return np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0)
 
 
 def _masked_std(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     mean = _masked_mean(values, mask)
-    deviation = np.where(mask, values - mean[:, None], 0.0)
+    deviation = values - np.nan_to_num(mean)[:, None]
     count = mask.sum(axis=1)
-    return np.where(count > 0, np.sqrt((deviation**2).sum(axis=1) / np.maximum(count, 1)), np.nan)
+    variance = np.divide(np.einsum("mn,mn->m", mask.astype(float), deviation * deviation), count,
+                         out=np.full(len(count), np.nan), where=count > 0)
+    return np.sqrt(variance)
 
 
 def _direction(accel: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean direction of the masked samples of each window, ``(m, 3)``; NaN when none."""
-    total = np.where(mask[:, :, None], accel, 0.0).sum(axis=1)
     count = mask.sum(axis=1)[:, None]
-    mean = total / np.maximum(count, 1)
-    norm = np.linalg.norm(mean, axis=1, keepdims=True)
+    mean = np.einsum("mn,mnk->mk", mask.astype(float), accel) / np.maximum(count, 1)
+    norm = np.sqrt(np.einsum("mk,mk->m", mean, mean))[:, None]
     usable = (count > 0) & (norm > 1e-6)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(usable, mean / np.where(usable, norm, 1.0), np.nan)
+    return np.divide(mean, norm, out=np.full(mean.shape, np.nan), where=usable)

@@ -18,10 +18,32 @@ from typing import Any
 
 import numpy as np
 
-from ._features import FEATURE_NAMES, FEATURE_VERSION, WindowBatch, feature_matrix
+from ._features import (
+    FEATURE_IMPACT_G,
+    FEATURE_NAMES,
+    FEATURE_VERSION,
+    WindowBatch,
+    feature_matrix,
+)
 
 MODEL_FORMAT = 1
+_PEAK = FEATURE_NAMES.index("peak_g")
 SHIPPED_MODEL = "fall-v1.joblib"
+
+
+def gated_scores(estimator: Any, features: np.ndarray) -> np.ndarray:
+    """``estimator``'s fall probability of each row of a :func:`feature_matrix`, 0 for a
+    window without an impact (peak below ``FEATURE_IMPACT_G``), which holds no fall.
+
+    Most of a band's windows are ordinary movement with no impact; not asking the estimator
+    about them keeps a forest's per-window cost (milliseconds) off the stream. Training
+    scores its candidates through this too, so the figures are the detector's.
+    """
+    scores = np.zeros(len(features))
+    asked = features[:, _PEAK] >= FEATURE_IMPACT_G
+    if asked.any():
+        scores[asked] = estimator.predict_proba(features[asked])[:, 1]
+    return scores
 
 
 class ModelError(Exception):
@@ -47,9 +69,7 @@ class FallClassifier:
 
     def score_features(self, features: np.ndarray) -> np.ndarray:
         """Fall probability of each row of a :func:`feature_matrix`."""
-        if len(features) == 0:
-            return np.zeros(0)
-        return np.asarray(self.estimator.predict_proba(features)[:, 1], dtype=float)
+        return gated_scores(self.estimator, features)
 
     def score_one(self, samples: Sequence[Sequence[float]] | np.ndarray, hz: float) -> float:
         """Fall probability of one window of ``[x, y, z]`` samples (g) at ``hz``."""

@@ -30,7 +30,7 @@ from ._dataset import (
     simulate_windows,
 )
 from ._features import FEATURE_NAMES, FEATURE_VERSION, feature_matrix
-from ._model import FallClassifier
+from ._model import FallClassifier, gated_scores
 
 __all__ = [
     "CANDIDATES",
@@ -168,7 +168,7 @@ def train(
         scores = np.zeros(len(training))
         for fit_rows, score_rows in folds:
             model = make(seed).fit(train_x[fit_rows], training.is_fall[fit_rows])
-            scores[score_rows] = model.predict_proba(train_x[score_rows])[:, 1]
+            scores[score_rows] = gated_scores(model, train_x[score_rows])
         threshold = _threshold_for(scores[training.is_fall], scores[~training.is_fall])
         said = scores >= threshold
         out_of_fold[name] = {
@@ -183,7 +183,7 @@ def train(
     for name, make in candidates.items():
         say(f"fitting {name}")
         fitted[name] = make(seed).fit(train_x, training.is_fall)
-        scores = fitted[name].predict_proba(held_x)[:, 1]
+        scores = gated_scores(fitted[name], held_x)
         threshold = out_of_fold[name]["threshold"]
         held[name] = Evaluation(name, threshold, scores >= threshold, scores,
                                 held_out.is_fall, held_out.kind)

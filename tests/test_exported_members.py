@@ -26,7 +26,7 @@ PINNED = {
     ],
     "dashboards": ["GRAFANA_DIR", "WEB_DIR"],
     "learning": [
-        "FEATURE_NAMES", "FEATURE_VERSION", "Aftermath", "FallClassifier", "ModelError",
+        "FEATURE_IMPACT_G", "FEATURE_NAMES", "FEATURE_VERSION", "Aftermath", "FallClassifier", "ModelError",
         "WindowBatch", "aftermath", "angle_deg", "feature_matrix", "shipped_model_path",
     ],
     "detectors": ["Detector", "DetectorConfig", "DetectorEngine", "EngineStats"],
