@@ -58,15 +58,23 @@ def test_training_needs_both_classes() -> None:
 
 
 def test_recorded_windows_are_labelled_by_the_labels(tmp_path: Path) -> None:
+    from safehood.protocol import read_labels
     from safehood.simulators import Community, ScenarioRequest, SimulationConfig, write_recording
 
-    community = Community.generate(4, seed=3)
     start = SimulationConfig().start_ms
-    config = SimulationConfig(seed=3, days=1.0, rate=0.0, requests=(
-        ScenarioRequest("fall", start + 10 * 3_600_000),
-        ScenarioRequest("jump", start + 14 * 3_600_000)))
-    write_recording(tmp_path, community, config, workers=1, progress=False)
+    config = SimulationConfig(seed=3, days=1.0, rate=0.0, requests=tuple(
+        ScenarioRequest(name, start + hour * 3_600_000)
+        for name, hour in (("fall", 10), ("jump", 12), ("drop_wearable", 14), ("sit_hard", 16))))
+    write_recording(tmp_path, Community.generate(4, seed=3), config, workers=1, progress=False)
+    labels = read_labels(tmp_path / "labels.jsonl")
+    expected = {"fall": sum(1 for label in labels if label.type == "fall")}
+    for label in labels:
+        if label.type == "fall_negative":
+            variant = str(getattr(label, "variant"))
+            expected[variant] = expected.get(variant, 0) + 1
     windows = training.recorded_windows(tmp_path / "traffic.jsonl", tmp_path / "labels.jsonl")
     counts = windows.counts()
-    assert counts.get("fall") == 1 and counts.get("jump") == 1
-    assert int(np.sum(windows.is_fall)) == 1
+    assert expected["fall"] >= 1 and set(expected) == {"fall", *training.HARD_NEGATIVES}
+    assert {kind: counts.get(kind, 0) for kind in expected} == expected
+    assert int(np.sum(windows.is_fall)) == expected["fall"]
+    assert counts["ordinary"] > 10 * sum(expected.values())
