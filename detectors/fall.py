@@ -67,7 +67,7 @@ class WindowFeatures:
 
 
 def window_features(
-    samples: Sequence[tuple[float, float, float]],
+    samples: Sequence[tuple[float, float, float]] | np.ndarray,
     hz: float,
     config: FallConfig,
     previous_direction: tuple[float, float, float] | None = None,
@@ -241,6 +241,10 @@ class FallDetector(Detector):
                 impact_ms = message.ts_ms + int(features.peak_at_s * MS_PER_S)
                 if not self._worn(features, has_hr):
                     return self._dropped(impact_ms)
+                if not features.still_after and not stale:
+                    # The window ends before the body settles: its last second is no posture
+                    # to measure getting up from; the next window's own first second is.
+                    self._direction = None
                 return self._possible_fall(message, impact_ms, {
                     "source": "accelerometer", "method": "learned", "score": round(score, 4),
                     "threshold": round(self.classifier.threshold, 4), "peak_g": features.peak_g,

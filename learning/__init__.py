@@ -22,9 +22,9 @@ from ._model import FallClassifier, ModelError, shipped_model_path
 
 __all__ = [
     "FEATURE_IMPACT_G",
-    "Aftermath",
     "FEATURE_NAMES",
     "FEATURE_VERSION",
+    "Aftermath",
     "FallClassifier",
     "ModelError",
     "WindowBatch",

@@ -56,7 +56,7 @@ class WindowBatch:
     hz: np.ndarray
 
     @classmethod
-    def of(cls, windows: Sequence[object], hz: Sequence[float] | float) -> WindowBatch:
+    def of(cls, windows: Sequence[object], hz: Sequence[float] | np.ndarray | float) -> WindowBatch:
         """Pad ``windows`` (each ``[[x, y, z], ...]`` or an ``(n, 3)`` array) into a batch."""
         arrays = [np.asarray(w, dtype=float).reshape(-1, 3) for w in windows]
         lengths = np.array([len(a) for a in arrays], dtype=int)

@@ -71,6 +71,6 @@ def test_a_saved_model_loads_back_the_same(tmp_path: Path) -> None:
     shipped = FallClassifier.load()
     shipped.save(tmp_path / "copy.joblib")
     copy = FallClassifier.load(tmp_path / "copy.joblib")
-    window = np.random.default_rng(0).normal(0, 0.02, (100, 3)) + [0, 0, 1]
+    window = np.random.default_rng(0).normal(0, 0.02, (100, 3)) + np.array([0.0, 0.0, 1.0])
     assert copy.threshold == shipped.threshold
     assert copy.score_one(window, 50.0) == shipped.score_one(window, 50.0)

@@ -70,7 +70,7 @@ def test_recorded_windows_are_labelled_by_the_labels(tmp_path: Path) -> None:
     expected = {"fall": sum(1 for label in labels if label.type == "fall")}
     for label in labels:
         if label.type == "fall_negative":
-            variant = str(getattr(label, "variant"))
+            variant = str(label.variant)  # type: ignore[attr-defined]
             expected[variant] = expected.get(variant, 0) + 1
     windows = training.recorded_windows(tmp_path / "traffic.jsonl", tmp_path / "labels.jsonl")
     counts = windows.counts()
