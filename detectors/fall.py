@@ -233,6 +233,11 @@ class FallDetector(Detector):
         if not stale:
             self._last_window_ms = message.ts_ms
             self._direction = features.tail_direction
+        if features.impact_at_s is not None and features.still_after \
+                and not self._worn(features, has_hr):
+            # Whatever calls the fall, a band lying dead still after an impact fell off: its
+            # own fall event just after is not believed either.
+            return self._dropped(message.ts_ms + int(features.impact_at_s * MS_PER_S))
         if self.classifier is not None:
             # The classifier scores a window without an impact 0: no need to ask it.
             score = (self.classifier.score_one(window.accel, window.hz)
@@ -252,8 +257,6 @@ class FallDetector(Detector):
                 })
         elif features.impact_at_s is not None and features.still_after:
             impact_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
-            if not self._worn(features, has_hr):
-                return self._dropped(impact_ms)
             posture = features.posture_change_deg
             if posture is None or posture >= self.config.posture_change_deg:
                 return self._possible_fall(message, impact_ms, {

@@ -7,7 +7,7 @@ from safehood.detectors import DetectorConfig
 from safehood.detectors.fall import window_features
 from safehood.simulators import _physics as physics
 
-from ._support import MIN, T0, S, engine, feed, msg, of_type, registry, summary
+from ._support import MIN, T0, S, engine, feed, msg, of_type, registry, run_until, summary
 
 FALL = DetectorConfig().fall
 
@@ -275,3 +275,13 @@ def test_an_unusable_fall_model_stops_the_engine_with_a_clear_error(tmp_path) ->
     (tmp_path / "model.joblib").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="model"):
         engine(registry(), fall={"method": "learned", "model": str(tmp_path / "model.joblib")})
+
+
+def test_learned_path_does_not_believe_the_bands_own_fall_event_after_a_drop() -> None:
+    reg = registry()
+    window = physics.drop(np.random.default_rng(3))
+    impact_ms = int(window.impact_s * 1000)
+    decisions = run_until(reg, [band(reg, 0, window, hr=None),
+                                msg(reg, "r1-band", T0 + impact_ms + 1500, event="fall")],
+                          T0 + 10 * MIN, **LEARNED)
+    assert falls(decisions) == []
