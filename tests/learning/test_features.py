@@ -43,3 +43,12 @@ def test_an_empty_window_reads_as_nothing_happened() -> None:
     rows = feature_matrix(WindowBatch.of([np.zeros((0, 3)), [(0.0, 0.0, 1.0)]], 25.0))
     assert np.isfinite(rows).all()
     assert rows[0, FEATURE_NAMES.index("peak_g")] == 0.0
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from safehood.learning import _features
+
+    result = doctest.testmod(_features, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
