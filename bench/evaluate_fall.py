@@ -181,9 +181,9 @@ def plot(results: Sequence[dict[str, Any]], path: Path, title: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--communities", type=int, default=10, help="default 10")
+    parser.add_argument("--communities", type=int, default=20, help="default 20")
     parser.add_argument("--households", type=int, default=10, help="per community (default 10)")
-    parser.add_argument("--days", type=float, default=7.0, help="per community (default 7)")
+    parser.add_argument("--days", type=float, default=10.0, help="per community (default 10)")
     parser.add_argument("--rate", type=float, default=60.0,
                         help="wearable incidents per 100 household-days (default 60)")
     parser.add_argument("--seed", type=int, default=17, help="draws the communities' seeds")

@@ -114,7 +114,8 @@ def simulate_windows(
 
 def recorded_windows(traffic: Path, labels: Path) -> WindowSet:
     """Every wearable accelerometer window of a recording (the replay format), labelled by
-    the simulator's ``fall`` and ``fall_negative`` labels; ``group`` numbers the wearables.
+    the simulator's ``fall`` and ``fall_negative`` labels (a window holding a label's start,
+the impact, is of that label); ``group`` numbers the wearables.
 
     Raises ``ValueError`` on a line that is not JSON."""
     marks = [label for label in read_labels(labels) if label.type in (FALL, "fall_negative")]
@@ -141,12 +142,16 @@ def recorded_windows(traffic: Path, labels: Path) -> WindowSet:
                 if len(accel) == 0 or hz <= 0:
                     continue
                 end_ms = start_ms + len(accel) / hz * 1000
+                held = [label for label in by_device.get(device, ())
+                        if start_ms <= label.start <= end_ms]
                 kind = ORDINARY
-                for label in by_device.get(device, ()):
-                    if start_ms <= label.start <= end_ms:
-                        kind = FALL if label.type == FALL else str(
-                            getattr(label, "variant", None) or "fall_negative")
-                        break
+                if held:
+                    # Two incidents on one band at once (the simulator may move both to the
+                    # same free moment): the window is the one whose impact is its peak.
+                    peak_ms = start_ms + int(np.argmax(np.linalg.norm(accel, axis=1))) / hz * 1000
+                    label = min(held, key=lambda item: abs(item.start - peak_ms))
+                    kind = FALL if label.type == FALL else str(
+                        getattr(label, "variant", None) or "fall_negative")
                 group = devices.setdefault(device, len(devices))
                 yield accel, hz, kind == FALL, kind, group
 
