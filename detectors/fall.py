@@ -255,14 +255,12 @@ class FallDetector(Detector):
                     "threshold": round(self.classifier.threshold, 4), "peak_g": features.peak_g,
                     "posture_change_deg": features.posture_change_deg,
                 })
-        elif features.impact_at_s is not None and features.still_after:
+        elif accelerometer_says_fall(features, self.config) and features.impact_at_s is not None:
             impact_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
-            posture = features.posture_change_deg
-            if posture is None or posture >= self.config.posture_change_deg:
-                return self._possible_fall(message, impact_ms, {
-                    "source": "accelerometer", "peak_g": features.peak_g,
-                    "posture_change_deg": posture,
-                })
+            return self._possible_fall(message, impact_ms, {
+                "source": "accelerometer", "peak_g": features.peak_g,
+                "posture_change_deg": features.posture_change_deg,
+            })
         if self._down and self.fall_ms is not None and message.ts_ms > self.fall_ms \
                 and self._moved(features):
             return self._got_up(message) if self._in_incident(message.ts_ms) else self._over()
