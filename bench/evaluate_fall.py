@@ -8,8 +8,9 @@ offline detector twice, once with ``fall.method: rules`` and once with ``learned
 shipped model, or ``--model``), and each run is scored against the labels
 (:mod:`safehood.evaluation`): recall, false fall alerts per 100 resident-days (residents
 wearing a band), hard negatives alerted. Two worker processes do the communities side by
-side. The default run (10 communities x 10 households x 7 days, about 10 minutes on two
-busy cores), whose table and plot are in ``bench/results/``::
+side. The default run (20 communities x 10 households x 10 days, 1,370 resident-days; about
+10 minutes on two busy cores, half that when the recordings are reused), whose table and
+plot are in ``bench/results/``::
 
     .venv/bin/python bench/evaluate_fall.py
 

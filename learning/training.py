@@ -339,7 +339,7 @@ def format_report(chosen: str, figures: Mapping[str, Mapping[str, Any]],
         "",
         f"Held-out windows: {falls} falls, {ordinary} ordinary, hard negatives "
         + ", ".join(f"{v} {n}" for v, n in hard.items()) + ".",
-        f"Training: {metadata['source']}.",
+        f"Training: `{json.dumps(metadata['source'])}`.",
         "",
         "| method | sensitivity | specificity | specificity (ordinary) | FP | FN "
         "| false alarms / resident-day | ROC AUC | avg precision |",
