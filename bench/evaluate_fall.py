@@ -172,6 +172,7 @@ def plot(results: Sequence[dict[str, Any]], path: Path, title: str) -> None:
         axes[1].bar([i + offset for i in x], false, width=0.4, label=method)
     axes[0].set_ylabel("fall recall, %")
     axes[0].legend(loc="lower left")
+    axes[1].set_ylim(0, max(1.0, *axes[1].get_ylim()))
     axes[1].set_ylabel("false fall alerts\nper 100 resident-days")
     axes[1].legend(loc="upper left")
     axes[1].set_xticks(list(x), [f"s{s}" for s in seeds], rotation=60, fontsize=7)
