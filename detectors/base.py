@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
+from safehood.learning import FallClassifier
 from safehood.protocol import (
     AlertDecision,
     AlertType,
@@ -170,6 +171,7 @@ class RegistryView:
     ``detector_of(rule, device)`` is the live detector of the rule named ``rule`` for
     ``device`` (made when missing), or None where that rule does not apply to it.
     ``building_devices`` is keyed by ``site/building`` (see :meth:`building_group`).
+    ``fall_classifier`` is the fall detectors' trained model, None where they use rules.
     """
 
     registry: Registry
@@ -181,12 +183,14 @@ class RegistryView:
     front_doors: Mapping[str, frozenset[str]]
     detector_of: Callable[[str, Device], Detector | None]
     shared: MutableMapping[tuple[str, type], Any]
+    fall_classifier: FallClassifier | None = None
 
     @classmethod
     def build(
         cls, registry: Registry, config: DetectorConfig,
         detector_of: Callable[[str, Device], Detector | None],
         shared: MutableMapping[tuple[str, type], Any],
+        fall_classifier: FallClassifier | None = None,
     ) -> RegistryView:
         households = {
             h.id: HouseholdScope.from_registry(h, registry) for h in registry.households.values()
@@ -210,7 +214,7 @@ class RegistryView:
             for household, devices in household_devices.items()
         }
         return cls(registry, config, households, site_devices, household_devices,
-                   building_devices, front_doors, detector_of, shared)
+                   building_devices, front_doors, detector_of, shared, fall_classifier)
 
     def site_state(self, site: str, kind: type[S]) -> S:
         """The one ``kind()`` object that the detectors of ``site`` share (its community

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 import yaml
@@ -121,6 +121,15 @@ class FallConfig:
         One fall is one incident, and one alert, until this long after its last news (the
         fall, a repeat of it, the long lie, getting up): within it, falls and movement update
         the alert; after it, movement is no news and the next fall is a new incident.
+    method
+        What makes an accelerometer window a possible fall: ``rules``, impact, stillness and
+        posture above, or ``learned``, the fall classifier scored against its threshold (see
+        ``safehood train``; the demo uses it). Rules stay the default because the classifier
+        does not beat them on the simulator: both find every held-out fall with no false
+        alarm (README, "Fall classifier"), and the rules need no model file.
+    model
+        The classifier's model file for ``method: learned``; None for the one shipped with
+        safehood. Read once when the detectors are built, never from the network.
     """
 
     impact_g: Annotated[float, Field(gt=1)] = 2.5
@@ -132,6 +141,8 @@ class FallConfig:
     long_lie_s: Seconds = 120.0
     veto_s: Seconds = 10.0
     incident_s: Seconds = 1800.0
+    method: Literal["rules", "learned"] = "rules"
+    model: Path | None = None
 
     @model_validator(mode="after")
     def _incident_outlasts_long_lie(self) -> FallConfig:

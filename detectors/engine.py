@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from safehood.learning import FallClassifier
 from safehood.protocol import AlertDecision, Device, DuplicateFilter, Message, Registry
 
 from .base import Detector, RegistryView, Rule
@@ -47,6 +48,10 @@ class DetectorEngine:
     rules
         The rules to run, in the order their timers fire when due at the same instant;
         :data:`detectors.rules.RULES` when None.
+    fall_classifier
+        The fall detectors' trained model when ``config.fall.method`` is ``learned``; when
+        None it is read here, once, from ``config.fall.model`` (or the shipped model file),
+        and a file that cannot be used raises :class:`safehood.learning.ModelError`.
 
     Notes
     -----
@@ -81,9 +86,14 @@ class DetectorEngine:
 
     def __init__(
         self, registry: Registry, config: DetectorConfig | None = None,
-        rules: Iterable[Rule[Any]] | None = None,
+        rules: Iterable[Rule[Any]] | None = None, fall_classifier: FallClassifier | None = None,
     ) -> None:
         self.config = config or DetectorConfig()
+        if self.config.fall.method == "rules":
+            fall_classifier = None
+        elif fall_classifier is None:
+            fall_classifier = FallClassifier.load(self.config.fall.model)
+        self.fall_classifier = fall_classifier
         self._rules = tuple(RULES if rules is None else rules)
         self._rule_index = {rule.name: index for index, rule in enumerate(self._rules)}
         self.stats = EngineStats()
@@ -109,7 +119,7 @@ class DetectorEngine:
         self.registry = registry
         self._route_cache: dict[str, list[Route]] = {}
         self._view = RegistryView.build(registry, self.config, self._detector_of,
-                                        self._site_state)
+                                        self._site_state, self.fall_classifier)
         for key in list(self._detectors):
             if not self._rules[key[0]].rebind(self._detectors[key], self._view):
                 del self._detectors[key]

@@ -3,7 +3,9 @@
 A possible fall is the wearable's ``fall`` event, or in its accelerometer samples an impact
 (a peak of the acceleration magnitude of at least ``impact_g``) followed by stillness (the
 magnitude barely varies) in a new posture (the direction of gravity turned by at least
-``posture_change_deg``). It is raised at once as a Severe, unconfirmed ``fall``. An impact
+``posture_change_deg``); with ``method: learned``, a window that the trained fall classifier
+(:mod:`safehood.learning`) scores at or above its threshold takes the place of those three
+rules. It is raised at once as a Severe, unconfirmed ``fall``. An impact
 after which the band lies dead still (no tremor, no breathing) or stops reporting a heart
 rate is the band falling off a wrist: it is no fall, and a ``fall`` event of the band's own
 detector just after it is not believed either. If no
@@ -21,12 +23,18 @@ a new one), and only a new fall, an impact pattern after that quiet gap, raises 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from safehood.learning import (
+    FEATURE_IMPACT_G,
+    FallClassifier,
+    WindowBatch,
+    aftermath,
+    angle_deg,
+)
 from safehood.protocol import (
     AlertDecision,
     AlertType,
@@ -43,11 +51,6 @@ from .const import MS_PER_S, RULE_FALL
 POSSIBLE_FALL_SEVERITY = Severity.SEVERE
 CONFIRMED_FALL_SEVERITY = Severity.EXTREME
 
-# Samples around the impact itself (the body hitting the floor, bouncing) belong to
-# neither the posture before nor the stillness after.
-_IMPACT_SETTLE_S = 0.5
-
-
 @dataclass(frozen=True, slots=True)
 class WindowFeatures:
     """What the fall rules read from one accelerometer window."""
@@ -60,10 +63,11 @@ class WindowFeatures:
     posture_change_deg: float | None
     tail_direction: tuple[float, float, float] | None
     turn_deg: float | None = None
+    peak_at_s: float | None = None
 
 
 def window_features(
-    samples: Sequence[tuple[float, float, float]],
+    samples: Sequence[tuple[float, float, float]] | np.ndarray,
     hz: float,
     config: FallConfig,
     previous_direction: tuple[float, float, float] | None = None,
@@ -76,6 +80,7 @@ def window_features(
     before it), or ``previous_direction`` (the end of the last window) when the impact opens
     the window. ``turn_deg`` is how far the direction of gravity turned from
     ``previous_direction`` (or the window's first second) to the window's last second.
+    The features themselves are :func:`safehood.learning.aftermath`'s, on a batch of one.
 
     Examples
     --------
@@ -88,52 +93,54 @@ def window_features(
     >>> features.after_std_g  # a perfectly still body: no real wearer is
     0.0
     """
-    data = np.asarray(samples, dtype=float).reshape(-1, 3)
-    if len(data) == 0:
+    batch = WindowBatch.of([samples], hz)
+    if batch.lengths[0] == 0:
         return WindowFeatures(0.0, None, 0.0, None, None, None, previous_direction)
-    magnitude = np.linalg.norm(data, axis=1)
-    peak = float(magnitude.max())
-    std = float(np.std(magnitude))
-    second = max(1, int(hz))
-    tail_direction = _direction(data[-second:])
-    head_direction = previous_direction or _direction(data[:second])
+    found = aftermath(batch, config.impact_g)
+    peak = float(found.peak_g[0])
+    std = float(found.std_g[0])
+    tail_direction = _vector(found.tail_direction[0])
+    head_direction = previous_direction or _vector(found.head_direction[0])
     turn = (_angle_deg(head_direction, tail_direction)
             if head_direction is not None and tail_direction is not None else None)
-    if peak < config.impact_g:
-        return WindowFeatures(peak, None, std, None, None, None, tail_direction, turn)
-    # The last impact of the window is the one whose aftermath we can see.
-    impact_index = int(np.flatnonzero(magnitude >= config.impact_g)[-1])
-    settle = max(1, round(_IMPACT_SETTLE_S * hz))
-    after = magnitude[impact_index + settle:]
+    if not found.has_impact[0]:
+        return WindowFeatures(peak, None, std, None, None, None, tail_direction, turn,
+                              int(found.impact[0]) / hz)
     still_after: bool | None = None
     after_std: float | None = None
     posture: float | None = None
-    if len(after) >= max(2, int(config.still_after_s * hz)):
-        after_std = float(np.std(after))
+    if found.after_count[0] >= max(2, int(config.still_after_s * hz)):
+        after_std = float(found.after_std_g[0])
         still_after = after_std < config.still_std_g
-        before_end = max(0, int(np.flatnonzero(magnitude >= config.impact_g)[0]) - settle)
-        before = _direction(data[:before_end]) if before_end >= 2 else previous_direction
-        after_direction = _direction(data[impact_index + settle:])
+        before = _vector(found.before_direction[0]) or previous_direction
+        after_direction = _vector(found.after_direction[0])
         if before is not None and after_direction is not None:
             posture = _angle_deg(before, after_direction)
-    return WindowFeatures(peak, impact_index / hz, std, still_after, after_std, posture,
-                          tail_direction, turn)
+    impact_at_s = int(found.impact[0]) / hz
+    return WindowFeatures(peak, impact_at_s, std, still_after, after_std, posture,
+                          tail_direction, turn, impact_at_s)
 
 
-def _direction(block: np.ndarray) -> tuple[float, float, float] | None:
-    if len(block) == 0:
+def accelerometer_says_fall(features: WindowFeatures, config: FallConfig) -> bool:
+    """The rule path's possible fall from one window's accelerometer alone: an impact, then
+    stillness of a worn band (not dead still) in a posture turned far enough."""
+    if features.impact_at_s is None or not features.still_after:
+        return False
+    if features.after_std_g is not None and features.after_std_g < config.worn_min_std_g:
+        return False
+    posture = features.posture_change_deg
+    return posture is None or posture >= config.posture_change_deg
+
+
+def _vector(row: np.ndarray) -> tuple[float, float, float] | None:
+    if np.isnan(row).any():
         return None
-    mean = block.mean(axis=0)
-    norm = float(np.linalg.norm(mean))
-    if norm < 1e-6:
-        return None
-    x, y, z = (float(v) for v in mean / norm)
+    x, y, z = (float(v) for v in row)
     return (x, y, z)
 
 
 def _angle_deg(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
-    dot = max(-1.0, min(1.0, a[0] * b[0] + a[1] * b[1] + a[2] * b[2]))
-    return math.degrees(math.acos(dot))
+    return float(angle_deg(np.array(a), np.array(b)))
 
 
 class FallDetector(Detector):
@@ -153,6 +160,11 @@ class FallDetector(Detector):
         Where the wearer lives.
     config
         :class:`~detectors.config.FallConfig`.
+    classifier
+        A trained fall classifier (``method: learned``): a window it scores at or above its
+        threshold is a possible fall, in place of the impact, stillness and posture rules.
+        None keeps the rules. Either way a band found dropped (dead still, or no heart rate)
+        raises nothing, and only a long lie confirms the fall.
 
     Examples
     --------
@@ -173,9 +185,11 @@ class FallDetector(Detector):
     kinds = frozenset({"wearable"})
 
     def __init__(
-        self, subject: str, *, site: str, household: str | None, config: FallConfig | None = None
+        self, subject: str, *, site: str, household: str | None, config: FallConfig | None = None,
+        classifier: FallClassifier | None = None,
     ) -> None:
         self.subject = subject
+        self.classifier = classifier
         self.site = site
         self.household = household
         self.config = config or FallConfig()
@@ -219,16 +233,34 @@ class FallDetector(Detector):
         if not stale:
             self._last_window_ms = message.ts_ms
             self._direction = features.tail_direction
-        if features.impact_at_s is not None and features.still_after:
-            impact_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
-            if not self._worn(features, has_hr):
-                return self._dropped(impact_ms)
-            posture = features.posture_change_deg
-            if posture is None or posture >= self.config.posture_change_deg:
+        if features.impact_at_s is not None and features.still_after \
+                and not self._worn(features, has_hr):
+            # Whatever calls the fall, a band lying dead still after an impact fell off: its
+            # own fall event just after is not believed either.
+            return self._dropped(message.ts_ms + int(features.impact_at_s * MS_PER_S))
+        if self.classifier is not None:
+            # The classifier scores a window without an impact 0: no need to ask it.
+            score = (self.classifier.score_one(window.accel, window.hz)
+                     if features.peak_g >= FEATURE_IMPACT_G else 0.0)
+            if score >= self.classifier.threshold and features.peak_at_s is not None:
+                impact_ms = message.ts_ms + int(features.peak_at_s * MS_PER_S)
+                if not self._worn(features, has_hr):
+                    return self._dropped(impact_ms)
+                if not features.still_after and not stale:
+                    # The window ends before the body settles: its last second is no posture
+                    # to measure getting up from; the next window's own first second is.
+                    self._direction = None
                 return self._possible_fall(message, impact_ms, {
-                    "source": "accelerometer", "peak_g": features.peak_g,
-                    "posture_change_deg": posture,
+                    "source": "accelerometer", "method": "learned", "score": round(score, 4),
+                    "threshold": round(self.classifier.threshold, 4), "peak_g": features.peak_g,
+                    "posture_change_deg": features.posture_change_deg,
                 })
+        elif accelerometer_says_fall(features, self.config) and features.impact_at_s is not None:
+            impact_ms = message.ts_ms + int(features.impact_at_s * MS_PER_S)
+            return self._possible_fall(message, impact_ms, {
+                "source": "accelerometer", "peak_g": features.peak_g,
+                "posture_change_deg": features.posture_change_deg,
+            })
         if self._down and self.fall_ms is not None and message.ts_ms > self.fall_ms \
                 and self._moved(features):
             return self._got_up(message) if self._in_incident(message.ts_ms) else self._over()
@@ -333,5 +365,6 @@ class FallDetector(Detector):
 FALL_RULE = Rule(
     RULE_FALL, "person", FallDetector.kinds, lambda device, view: device.resident or device.device_id,
     lambda person, device, view: FallDetector(
-        person, site=device.site, household=device.household, config=view.config.fall),
+        person, site=device.site, household=device.household, config=view.config.fall,
+        classifier=view.fall_classifier),
 )

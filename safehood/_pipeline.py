@@ -3,10 +3,12 @@ connects them. Data flows one way: MQTT -> ingest -> store + detectors -> alerti
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import Engine
 
@@ -152,11 +154,14 @@ def build_pipeline(
     extra_tick_handlers: list[TickHandler] | None = None,
     serve_api: bool = True,
     exercise: bool = False,
+    fall_method: Literal["rules", "learned"] | None = None,
 ) -> Pipeline:
     """Build the live pipeline from settings. A ``registry_file`` (or ``settings.registry_file``)
     is imported into the database first; the database's registry is what ingest checks.
     With ``exercise`` every alert is marked as an exercise (simulated traffic); otherwise
-    those of ``settings.exercise_sites`` are."""
+    those of ``settings.exercise_sites`` are. ``fall_method`` overrides the detector
+    settings' ``fall.method``; a fall model that cannot be used raises
+    :class:`safehood.learning.ModelError` here, before anything starts."""
     engine = open_database(settings)
     if registry_file is None and settings.registry_file is not None:
         registry_file = Registry.load(settings.registry_file).to_model()
@@ -183,6 +188,10 @@ def build_pipeline(
     policy = AlertPolicy.load(settings.alert_policy_file) if settings.alert_policy_file else AlertPolicy()
     detector_config = (DetectorConfig.load(settings.detector_config_file)
                        if settings.detector_config_file else DetectorConfig())
+    if fall_method is not None:
+        detector_config = dataclasses.replace(
+            detector_config, fall=dataclasses.replace(detector_config.fall, method=fall_method))
+    detectors = DetectorEngine(registry.get(), detector_config)
     repository = SqlAlertRepository(engine)
     exercise_sites = frozenset(settings.exercise_sites)
     alert_pipeline = build_alert_pipeline(
@@ -197,7 +206,7 @@ def build_pipeline(
         notifications.submit(change)
 
     alerts.subscribe(notify)
-    detection = DetectionStage(DetectorEngine(registry.get(), detector_config), alerts)
+    detection = DetectionStage(detectors, alerts)
     registry.on_change(detection.update_registry)
     registry.on_change(directory.set_registry)
     registry.on_change(alerts.set_registry)

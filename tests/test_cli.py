@@ -21,8 +21,8 @@ def safehood(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 def test_the_design_subcommands_exist() -> None:
-    for name in ("demo", "run", "simulate", "replay", "detect", "evaluate", "token", "registry",
-                 "provision"):
+    for name in ("demo", "run", "simulate", "replay", "detect", "evaluate", "train", "token",
+                 "registry", "provision"):
         assert name in SUBCOMMANDS
 
 
@@ -47,6 +47,7 @@ def test_every_subcommand_has_help(name: str, capsys: pytest.CaptureFixture[str]
     ["evaluate", "--labels", "/nonexistent.jsonl", "--alerts", "/nonexistent.jsonl"],
     ["simulate", "--households", "0", "--out", "/tmp/x"],
     ["demo", "--speed", "-3"],
+    ["train", "--input", "/nonexistent.jsonl", "--labels", "/nonexistent.jsonl"],
 ])
 def test_bad_arguments_get_one_line_and_nonzero(
     args: list[str], capsys: pytest.CaptureFixture[str]

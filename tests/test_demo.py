@@ -37,6 +37,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert token, "the demo printed no officer token:\n" + "".join(lines)
         assert f"http://127.0.0.1:{port}/ui/" in "".join(lines)
+        assert "falls          learned classifier" in "".join(lines)
 
         api = httpx.Client(base_url=f"http://127.0.0.1:{port}",
                            headers={"Authorization": f"Bearer {token}"}, timeout=10)

@@ -10,7 +10,7 @@ import types
 import pytest
 
 PACKAGES = ["protocol", "config", "mqtt", "database", "ingest", "store", "detectors", "alerting", "api",
-            "dashboards", "simulators", "wellbeing"]
+            "dashboards", "simulators", "wellbeing", "learning"]
 
 PINNED = {
     "alerting": [
@@ -25,6 +25,10 @@ PINNED = {
         "render_cap_feed",
     ],
     "dashboards": ["GRAFANA_DIR", "WEB_DIR"],
+    "learning": [
+        "FEATURE_IMPACT_G", "FEATURE_NAMES", "FEATURE_VERSION", "Aftermath", "FallClassifier", "ModelError",
+        "WindowBatch", "aftermath", "angle_deg", "feature_matrix", "shipped_model_path",
+    ],
     "detectors": ["Detector", "DetectorConfig", "DetectorEngine", "EngineStats"],
     "api": [
         "AlertBroadcaster", "AlertFamilyView", "AlertPublic", "ApiContext", "ApiServer",

@@ -20,6 +20,7 @@ from safehood._history import WEEK_MS, backfill_history
 from safehood._pipeline import Pipeline, build_pipeline
 from safehood.alerting import AlertQuery
 from safehood.api import TokenStore
+from safehood.learning import ModelError
 from safehood.mqtt import BrokerUnreachable
 from safehood.protocol import AlertStatus, Registry
 from safehood.simulators import (
@@ -48,8 +49,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run everything on embedded defaults with a simulated community",
         description="Start a local MQTT broker (mosquitto when installed, else the embedded "
         "amqtt), the pipeline on the embedded store, the API and dashboard, and a simulated "
-        "community whose incidents raise alerts. Prints where to look and tokens to log in "
-        "with. Stops cleanly on Ctrl-C.",
+        "community whose incidents raise alerts. Falls are found by the learned fall "
+        "classifier (the model shipped with safehood; see `safehood train`). Prints where to "
+        "look and tokens to log in with. Stops cleanly on Ctrl-C.",
     )
     parser.add_argument("--households", type=positive_int, default=20,
                         help="households in the simulated community (default 20)")
@@ -136,6 +138,10 @@ def _print_access(pipeline: Pipeline, registry: Registry, sites: list[str]) -> N
     admin = tokens.create(name="Demo admin", role="admin")
     elderly = next((r for r in registry.residents.values() if r.elderly), None)
     url = pipeline.api_url
+    classifier = pipeline.detection.engine.fall_classifier
+    falls = ("rules (impact, stillness, posture)" if classifier is None else
+             f"learned classifier ({classifier.metadata.get('model', 'model')}, threshold "
+             f"{classifier.threshold:.2f}; `safehood train` makes another)")
     print(f"""
 safehood demo is running (simulated traffic; alerts are marked as exercises)
 
@@ -147,6 +153,7 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
   broker         {pipeline.settings.mqtt.url}   (topics: {pipeline.settings.topic_prefix}/v1/#)
   data           {pipeline.settings.data_dir}
   notifications  printed below as [notify -> who] (each goes to a local json:// inbox)
+  falls          {falls}
 
   duty officer token ({', '.join(sites)}):
     {officer.token}
@@ -182,7 +189,8 @@ def demo(args: argparse.Namespace) -> int:
         registry = community.registry.to_model()
         for resident in registry.residents:
             resident.contacts = [inbox.url("family", resident.id)]
-        pipeline = build_pipeline(settings, registry_file=registry, exercise=True)
+        pipeline = build_pipeline(settings, registry_file=registry, exercise=True,
+                                  fall_method="learned")
         pipeline.start()
         # Accelerated event time must not run into the future (the dashboard would say an
         # alert starts "in 20 minutes"): start far enough back that it reaches the present
@@ -200,7 +208,7 @@ def demo(args: argparse.Namespace) -> int:
         _print_access(pipeline, community.registry, community.sites)
         history = _start_history(pipeline, community, start_ms, args.history_weeks, args.seed)
         _report_until_stopped(pipeline, simulator, args.duration)
-    except BrokerUnreachable as exc:
+    except (BrokerUnreachable, ModelError) as exc:
         raise CommandError(str(exc)) from None
     except (OSError, RuntimeError) as exc:
         raise CommandError(f"could not start the demo: {exc}") from None

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from safehood.detectors import DetectorConfig, DetectorEngine
+from safehood.learning import ModelError
 from safehood.protocol import (
     Alert,
     AlertDecision,
@@ -241,8 +242,12 @@ def run(args: argparse.Namespace) -> int:
     size = args.input.stat().st_size
     with tqdm(total=size, unit="B", unit_scale=True, desc="detect", file=sys.stderr,
               disable=None, mininterval=0.5) as bar:
-        alerts, summary = detect(registry, args.input, config=config,
-                                 topic_prefix=args.topic_prefix, progress=bar.update, sink=sink)
+        try:
+            alerts, summary = detect(registry, args.input, config=config,
+                                     topic_prefix=args.topic_prefix, progress=bar.update,
+                                     sink=sink)
+        except ModelError as exc:
+            raise CommandError(str(exc)) from None
     try:
         if str(args.output) == "-":
             write_jsonl(sys.stdout.buffer, alerts)

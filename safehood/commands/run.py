@@ -7,6 +7,7 @@ import signal
 import threading
 
 from safehood._pipeline import build_pipeline
+from safehood.learning import ModelError
 from safehood.mqtt import BrokerUnreachable
 from safehood.store import StoreError
 
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         pipeline.store.check()
     except StoreError as exc:
         raise CommandError(f"time-series store unavailable: {exc}") from None
+    except ModelError as exc:
+        raise CommandError(str(exc)) from None
     try:
         pipeline.start()
     except BrokerUnreachable as exc:

@@ -7,7 +7,7 @@ from safehood.detectors import DetectorConfig
 from safehood.detectors.fall import window_features
 from safehood.simulators import _physics as physics
 
-from ._support import MIN, T0, S, engine, feed, msg, of_type, registry, summary
+from ._support import MIN, T0, S, engine, feed, msg, of_type, registry, run_until, summary
 
 FALL = DetectorConfig().fall
 
@@ -215,3 +215,73 @@ def test_a_new_fall_after_the_quiet_gap_is_a_new_incident() -> None:
                            band(reg, 2 * MIN, second, hr=100),
                            band(reg, 2 * MIN + gap_ms + 1 * MIN, second, hr=100)])
     assert [d.action.value for d in falls(decisions)] == ["raise", "update", "update", "raise"]
+
+
+# -- the learned path (fall.method: learned, the shipped model) ----------------------------------
+
+LEARNED = {"fall": {"method": "learned"}}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_learned_path_raises_a_fall_whose_window_ends_before_the_rules_can_see_it(seed: int) -> None:
+    reg = registry()
+    window = physics.fall(np.random.default_rng(seed), seconds=2.0)
+    assert falls(engine(reg).process_one(band(reg, 0, window, hr=100))) == []
+    (fall,) = falls(engine(reg, **LEARNED).process_one(band(reg, 0, window, hr=100)))
+    assert (fall.action.value, fall.severity.value, fall.confirmed) == ("raise", "Severe", False)
+    assert fall.evidence["method"] == "learned"
+    assert fall.evidence["score"] >= fall.evidence["threshold"]
+    assert abs(fall.ts_ms - (T0 + window.impact_s * 1000)) <= 40
+
+
+@pytest.mark.parametrize("make", [physics.drop, physics.sit_hard, physics.jump])
+@pytest.mark.parametrize("seed", range(5))
+def test_learned_path_raises_nothing_for_hard_negatives(make, seed: int) -> None:
+    reg = registry()
+    window = make(np.random.default_rng(seed))
+    hr = None if not window.worn else 80
+    assert falls(engine(reg, **LEARNED).process_one(band(reg, 0, window, hr=hr))) == []
+
+
+def test_learned_possible_fall_is_confirmed_only_by_a_long_lie() -> None:
+    reg = registry()
+    eng = engine(reg, **LEARNED)
+    window = physics.fall(np.random.default_rng(8), seconds=2.0)
+    decisions = feed(eng, [band(reg, 0, window, hr=100),
+                           *lying_windows(reg, 30 * S, 1, physics.LYING[0])])
+    assert [(d.action.value, d.severity.value) for d in falls(decisions)] == [("raise", "Severe")]
+    decisions += eng.advance(T0 + 25 * MIN)
+    assert [(d.action.value, d.severity.value, d.confirmed) for d in falls(decisions)] == [
+        ("raise", "Severe", False), ("update", "Extreme", True)]
+    assert falls(decisions)[1].ts_ms == falls(decisions)[0].ts_ms + FALL.long_lie_s * 1000
+
+
+def test_learned_fall_then_getting_up_is_noted_and_not_confirmed() -> None:
+    reg = registry()
+    eng = engine(reg, **LEARNED)
+    window = physics.fall(np.random.default_rng(9), seconds=2.0)
+    up = physics.get_up(np.random.default_rng(10), posture=physics.LYING[1])
+    decisions = feed(eng, [band(reg, 0, window, hr=100),
+                           *lying_windows(reg, 20 * S, 1, physics.LYING[1]),
+                           band(reg, 60 * S, up, hr=90)])
+    decisions += eng.advance(T0 + 25 * MIN)
+    assert [d.confirmed for d in falls(decisions)] == [False, False]
+    assert "moved_at_ms" in falls(decisions)[-1].evidence
+
+
+def test_an_unusable_fall_model_stops_the_engine_with_a_clear_error(tmp_path) -> None:
+    from safehood.learning import ModelError
+
+    (tmp_path / "model.joblib").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="model"):
+        engine(registry(), fall={"method": "learned", "model": str(tmp_path / "model.joblib")})
+
+
+def test_learned_path_does_not_believe_the_bands_own_fall_event_after_a_drop() -> None:
+    reg = registry()
+    window = physics.drop(np.random.default_rng(3))
+    impact_ms = int(window.impact_s * 1000)
+    decisions = run_until(reg, [band(reg, 0, window, hr=None),
+                                msg(reg, "r1-band", T0 + impact_ms + 1500, event="fall")],
+                          T0 + 10 * MIN, **LEARNED)
+    assert falls(decisions) == []

@@ -1,0 +1,54 @@
+"""The classifier's features: one numpy expression over a batch of windows of any lengths and
+rates, the same row for a window whether it is scored alone or in a batch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from safehood.learning import FEATURE_NAMES, WindowBatch, feature_matrix
+from safehood.simulators import _physics as physics
+
+
+def windows(seed: int) -> list[physics.Window]:
+    rng = np.random.default_rng(seed)
+    return [physics.fall(rng), physics.fall(rng, seconds=2.0), physics.drop(rng),
+            physics.sit_hard(rng), physics.jump(rng), physics.walking(rng),
+            physics.lying(rng), physics.get_up(rng)]
+
+
+def test_a_batch_of_mixed_windows_gives_each_window_its_own_row() -> None:
+    drawn = windows(3)
+    batch = WindowBatch.of([w.accel for w in drawn], [w.hz for w in drawn])
+    together = feature_matrix(batch)
+    alone = np.vstack([feature_matrix(WindowBatch.of([w.accel], w.hz)) for w in drawn])
+    assert together.shape == (len(drawn), len(FEATURE_NAMES))
+    np.testing.assert_allclose(together, alone, rtol=1e-9, atol=1e-12)
+    assert np.isfinite(together).all()
+
+
+def test_features_say_what_they_name() -> None:
+    rng = np.random.default_rng(11)
+    fall, walk, drop = physics.fall(rng), physics.walking(rng), physics.drop(rng)
+    rows = feature_matrix(WindowBatch.of([fall.accel, walk.accel, drop.accel],
+                                         [fall.hz, walk.hz, drop.hz]))
+    f = dict(zip(FEATURE_NAMES, rows.T, strict=True))
+    assert f["peak_g"][0] >= 2.8 > f["peak_g"][1]
+    assert f["free_fall_depth_g"][0] > 0.5 > f["free_fall_depth_g"][1]
+    assert f["posture_change_deg"][0] >= 45
+    # after a fall the body breathes; a dropped band lies dead still
+    assert f["after_std_g"][0] > f["after_std_g"][2]
+
+
+def test_an_empty_window_reads_as_nothing_happened() -> None:
+    rows = feature_matrix(WindowBatch.of([np.zeros((0, 3)), [(0.0, 0.0, 1.0)]], 25.0))
+    assert np.isfinite(rows).all()
+    assert rows[0, FEATURE_NAMES.index("peak_g")] == 0.0
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from safehood.learning import _features
+
+    result = doctest.testmod(_features, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
