@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -63,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "bedtimes 20:00-01:00, check-ins every minute to every day, lossy "
                              "radios; the detectors learn each home and device) or default")
     parser.add_argument("--port", type=int, default=None,
-                        help="API and dashboard port (default: 8000, or a free one if taken)")
+                        help="API and dashboard port (default: 8000, or a free one if taken; 0: a free one)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="keep the demo's databases here (default: a temporary directory)")
     parser.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS",
@@ -78,16 +79,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _port(requested: int | None) -> int:
-    if requested is not None:
+    """The port asked for; with none, 8000 if free; with 0 or 8000 taken, a free one (the
+    dashboard's address must be printable, so 0 is not handed on to the server)."""
+    if requested:
         return requested
-    try:
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 8000))
-        return 8000
-    except OSError:
-        return free_port()
+    if requested is None:
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 8000))
+            return 8000
+        except OSError:
+            pass
+    return free_port()
 
 
 def _write_history(store_path: Path, community: Community, start_ms: int, end_ms: int,
