@@ -106,8 +106,11 @@ DEFAULT_TYPES: Mapping[AlertType, TypePolicy] = MappingProxyType({
     AlertType.SMOKE: TypePolicy(
         (_tier(_O), _tier(_S, _F, after_min=5)),
         reminder_interval_s=5 * _MINUTE, auto_resolve=True, flap_detection=True),
+    # A possible fall (an impact, or a learned score over its threshold) tells the officers;
+    # the family is woken by a confirmed fall (a long lie) or when no officer has answered.
     AlertType.FALL: TypePolicy(
-        (_tier(_O, _F), _tier(_S, after_min=5), _tier(_E, after_min=15)),
+        (_tier(_O), _tier(_F, confirmed=True), _tier(_S, _F, after_min=5),
+         _tier(_E, after_min=15)),
         reminder_interval_s=5 * _MINUTE),
     AlertType.SOS: TypePolicy(
         (_tier(_O, _F), _tier(_S, after_min=5), _tier(_E, after_min=15)),
@@ -149,7 +152,9 @@ type           tiers (after minutes: audience)                   reminder auto-r
 fire           0: officers, family; 0 once confirmed: emergency; 2 min    never        no
                3: supervisor
 smoke          0: officers; 5: supervisor, family                5 min    yes          yes
-fall, sos      0: officers, family; 5: supervisor; 15: emergency 5 min    no           no
+fall           0: officers; 0 once confirmed: family;            5 min    no           no
+               5: supervisor, family; 15: emergency
+sos            0: officers, family; 5: supervisor; 15: emergency 5 min    no           no
 water_leak     0: officers, family; 30: supervisor               15 min   yes          yes
 inactivity     0: officers, family; 15: supervisor; 30: emerg.   10 min   no           no
 night_wander.  0: officers, family; 10: supervisor; 30: emerg.   5 min    no           no

@@ -98,7 +98,10 @@ def render_message(change: AlertChange, registry: Registry | None = None,
         f"building {household.building}" if household and household.building else None,
         f"site {alert.site}",
     ) if p)
-    title = _TITLES.get(change.kind, "{event}").format(event=event)
+    # A family first hears of an alert when a tier reaches them; tiers are the staff's words.
+    kind = (const.RAISED if audience == const.FAMILY and change.kind == const.ESCALATED
+            else change.kind)
+    title = _TITLES.get(kind, "{event}").format(event=event)
     title = f"[{alert.severity.value}] {title}" + (f" - {who}" if who else f" - {place}")
     if alert.exercise:
         title = f"[EXERCISE] {title}"
@@ -113,7 +116,7 @@ def render_message(change: AlertChange, registry: Registry | None = None,
     lines.append(f"Where: {place}")
     lines.append(f"When: {_when(alert.started_at, zone)}")
     status = alert.status.value
-    if change.kind == const.ESCALATED and change.tier is not None:
+    if kind == const.ESCALATED and change.tier is not None:
         status += f", escalated to tier {change.tier} ({', '.join(change.audience)})"
     actions = {change.kind, const.AUTO_RESOLVED} if change.kind == const.RESOLVED else {change.kind}
     last = next((e for e in reversed(alert.history) if e.action in actions), None)

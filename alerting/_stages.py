@@ -283,6 +283,7 @@ class EscalationStage:
             return replace(proposal, changes=tuple(changes))
         tiers = set(alert.tiers)
         events = list(proposal.events)
+
         delay = alert.escalation_delay_ms if alert.tiers else None
         for index, tier in enumerate(rules.tiers):
             due_ms = alert.started_ms + tier.after_ms
@@ -294,15 +295,21 @@ class EscalationStage:
                 # The chain starts now: later tiers keep their spacing from this moment.
                 delay = max(0, at - due_ms)
             tiers.add(index)
+            # An audience is woken once: a family told of a confirmed fall is not told
+            # again when the same alert reaches the no-response tier.
+            audience = tuple(a for a in tier.audience if a not in told)
+            told = _audiences((told, audience))
+            if not audience:
+                continue
             raised = next((i for i, c in enumerate(changes)
                            if c.kind == const.RAISED and c.tier is None), None)
             if raised is not None:
                 changes[raised] = replace(changes[raised], notify=True, tier=index,
-                                          audience=tier.audience)
+                                          audience=audience)
                 continue
-            changes.append(PendingChange(const.ESCALATED, True, index, tier.audience))
+            changes.append(PendingChange(const.ESCALATED, True, index, audience))
             events.append(HistoryEntry(at, const.ESCALATED, const.SYSTEM_ACTOR,
-                                       f"tier {index}: {', '.join(tier.audience)}"))
+                                       f"tier {index}: {', '.join(audience)}"))
         if tiers == alert.tiers:
             return replace(proposal, changes=tuple(changes))
         interval = rules.reminder_interval_ms

@@ -54,7 +54,10 @@ REGISTRY = {
 def decision(type: str = "fall", action: str = "raise", *, ts: int = T0,
              subject: str | None = None, severity: str = "Severe", site: str = "xianlin-3",
              **fields: Any) -> AlertDecision:
-    """A detector decision; by default a fall of r001 (household h001) at T0."""
+    """A detector decision; by default a possible (unconfirmed) fall of r001 (household
+    h001) at T0, as the fall detector raises it first."""
+    if type == "fall":
+        fields.setdefault("confirmed", False)
     defaults: dict[str, Any] = {"household": "h001", "resident": "r001", "device_id": "r001-band"}
     defaults.update(fields)
     return AlertDecision(

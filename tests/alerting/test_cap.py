@@ -104,7 +104,7 @@ def test_cap_messages_follow_the_lifecycle() -> None:
     assert first["scope"] == "Restricted" and "references" not in first
     assert (first["category"], first["event"]) == ("Health", "Fall")
     assert (first["urgency"], first["severity"], first["certainty"]) == \
-        ("Immediate", "Severe", "Observed")
+        ("Immediate", "Severe", "Likely")
     assert first["web"] == "https://safe.example/ui/#/alerts/a1"
     assert first["areaDesc"] == "site xianlin-3, household h001, room bathroom, device r001-band"
     assert "peak_g=3.2" in first["description"]

@@ -33,18 +33,38 @@ def kinds(changes: list) -> list[tuple[str, bool, int | None, tuple[str, ...]]]:
 
 
 def test_unacknowledged_fall_walks_the_escalation_chain(manager: AlertManager) -> None:
+    # A possible fall tells the officers; with no answer the family is woken with the
+    # supervisor.
     [raised] = manager.apply([decision("fall")])
-    assert kinds([raised]) == [("raised", True, 0, ("officers", "family"))]
+    assert kinds([raised]) == [("raised", True, 0, ("officers",))]
     assert manager.tick(T0 + 4 * MINUTE) == []
-    assert kinds(manager.tick(T0 + 5 * MINUTE)) == [("escalated", True, 1, ("supervisor",))]
+    assert kinds(manager.tick(T0 + 5 * MINUTE)) == \
+        [("escalated", True, 2, ("supervisor", "family"))]
     # Each tier is notified once, however often time is ticked.
     assert manager.tick(T0 + 5 * MINUTE + 1000) == []
     [emergency] = manager.tick(T0 + 15 * MINUTE)
-    assert kinds([emergency]) == [("escalated", True, 2, ("emergency",))]
-    assert emergency.alert.tier == 2
+    assert kinds([emergency]) == [("escalated", True, 3, ("emergency",))]
+    assert emergency.alert.tier == 3
     history = [(e.action, e.note) for e in emergency.alert.history]
-    assert history == [("raised", None), ("escalated", "tier 1: supervisor"),
-                       ("escalated", "tier 2: emergency")]
+    assert history == [("raised", "unconfirmed"), ("escalated", "tier 2: supervisor, family"),
+                       ("escalated", "tier 3: emergency")]
+
+
+def test_a_long_lie_wakes_the_family_once(manager: AlertManager) -> None:
+    [raised] = manager.apply([decision("fall")])
+    assert kinds([raised]) == [("raised", True, 0, ("officers",))]
+    # The long lie confirms the fall: the family is told at once...
+    confirmed = manager.apply([decision("fall", ts=T0 + 2 * MINUTE, confirmed=True,
+                                        severity="Extreme")])
+    assert kinds(confirmed) == [("updated", True, None, ("officers",)),
+                                ("escalated", True, 1, ("family",))]
+    # ...and not again when the no-answer tier comes: only the supervisor is new there.
+    assert kinds(manager.tick(T0 + 5 * MINUTE)) == [("escalated", True, 2, ("supervisor",))]
+    # A fall confirmed when it is raised (the band's own long-lie report) tells both at once.
+    both = manager.apply([decision("fall", subject="r002", household="h002", resident="r002",
+                                   device_id="r002-band", confirmed=True)])
+    assert kinds(both) == [("raised", True, 0, ("officers",)),
+                           ("escalated", True, 1, ("family",))]
 
 
 def test_acknowledging_stops_the_chain_and_reminders(manager: AlertManager) -> None:
@@ -59,7 +79,7 @@ def test_acknowledging_stops_the_chain_and_reminders(manager: AlertManager) -> N
 def test_acknowledged_and_resolved_go_to_everyone_told(manager: AlertManager) -> None:
     [raised] = manager.apply([decision("fall")])
     manager.tick(T0 + 5 * MINUTE)
-    told = ("officers", "family", "supervisor")
+    told = ("officers", "supervisor", "family")
     acked = _changes_of(manager, lambda: manager.acknowledge(
         raised.alert.id, "officer-li", "calling her", at_ms=T0 + 6 * MINUTE))
     assert kinds(acked) == [("acknowledged", True, None, told)]
@@ -93,9 +113,11 @@ def test_manual_escalation_goes_to_the_next_tier(manager: AlertManager) -> None:
     alert = manager.escalate(raised.alert.id, "officer-li", "needs a second pair of hands",
                              at_ms=T0 + 2 * MINUTE)
     assert alert.status == "acknowledged" and alert.tier == 1
-    assert kinds(seen[-1:]) == [("escalated", True, 1, ("supervisor",))]
+    assert kinds(seen[-1:]) == [("escalated", True, 1, ("family",))]
     assert alert.history[-1].actor == "officer-li"
-    assert alert.history[-1].note == "tier 1: supervisor; needs a second pair of hands"
+    assert alert.history[-1].note == "tier 1: family; needs a second pair of hands"
+    manager.escalate(raised.alert.id, "officer-li", at_ms=T0 + 3 * MINUTE)
+    assert kinds(seen[-1:]) == [("escalated", True, 2, ("supervisor", "family"))]
     manager.escalate(raised.alert.id, "officer-li", at_ms=T0 + 3 * MINUTE)
     with pytest.raises(InvalidTransition, match="no further escalation tier"):
         manager.escalate(raised.alert.id, "officer-li", at_ms=T0 + 4 * MINUTE)
@@ -169,16 +191,16 @@ def test_silenced_alerts_are_recorded_not_notified(manager: AlertManager) -> Non
     silenced = {smoke.alert.id, fall.alert.id}
     assert [c for c in manager.tick(T0 + 20 * MINUTE) if c.alert.id in silenced] == []
     # ...but still firing when the silence ends: the chain starts now, from the first tier,
-    # and keeps its spacing (supervisor 5 min later, emergency 15 min later).
+    # and keeps its spacing (supervisor and family 5 min later, emergency 15 min later).
     def fall_changes(at_ms: int) -> list:
         return kinds([c for c in manager.tick(at_ms)
                       if c.alert.id == fall.alert.id and c.kind == "escalated"])
 
-    assert fall_changes(T0 + 30 * MINUTE) == [("escalated", True, 0, ("officers", "family"))]
+    assert fall_changes(T0 + 30 * MINUTE) == [("escalated", True, 0, ("officers",))]
     assert fall_changes(T0 + 34 * MINUTE) == []
-    assert fall_changes(T0 + 35 * MINUTE) == [("escalated", True, 1, ("supervisor",))]
+    assert fall_changes(T0 + 35 * MINUTE) == [("escalated", True, 2, ("supervisor", "family"))]
     assert fall_changes(T0 + 44 * MINUTE) == []
-    assert fall_changes(T0 + 45 * MINUTE) == [("escalated", True, 2, ("emergency",))]
+    assert fall_changes(T0 + 45 * MINUTE) == [("escalated", True, 3, ("emergency",))]
 
 
 def test_silence_by_device_and_type(manager: AlertManager) -> None:
@@ -199,7 +221,7 @@ def test_a_persons_escalation_is_notified_during_a_silence(manager: AlertManager
     seen: list = []
     manager.subscribe(seen.append)
     manager.escalate(raised.alert.id, "officer-li", at_ms=T0 + MINUTE)
-    assert kinds(seen) == [("escalated", True, 0, ("officers", "family"))]
+    assert kinds(seen) == [("escalated", True, 0, ("officers",))]
 
 
 def test_an_open_fire_covers_the_smoke_alerts_of_its_household(manager: AlertManager) -> None:

@@ -31,7 +31,7 @@ from .conftest import BACKENDS, MINUTE, T0, decision, sqlite_engine, throwaway_p
 def test_raise_acknowledge_resolve_keeps_history(manager: AlertManager) -> None:
     [raised] = manager.apply([decision("fall", evidence={"peak_g": 3.1})])
     assert raised.kind == "raised" and raised.notify
-    assert raised.tier == 0 and raised.audience == ("officers", "family")
+    assert raised.tier == 0 and raised.audience == ("officers",)
     alert = raised.alert
     assert alert.status == AlertStatus.FIRING
     assert alert.started_at == "2026-01-01T00:00:00.000Z"
@@ -47,7 +47,7 @@ def test_raise_acknowledge_resolve_keeps_history(manager: AlertManager) -> None:
     stored = manager.get(alert.id)
     assert stored is not None
     assert [(e.action, e.actor, e.note) for e in stored.history] == [
-        ("raised", "system", None),
+        ("raised", "system", "unconfirmed"),
         ("acknowledged", "officer-li", "on my way"),
         ("resolved", "officer-li", "helped up, unhurt"),
     ]

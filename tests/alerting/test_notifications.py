@@ -77,7 +77,8 @@ def test_a_fall_reaches_the_officers_and_the_family(registry: Registry,
     notifier = RecordingNotifier()
     with dispatcher_for(notifier, repository, policy, registry) as dispatcher:
         manager.subscribe(dispatcher.submit)
-        [raised] = manager.apply([decision("fall")])
+        # A fall confirmed by a long lie: the officers and the family are told.
+        [raised, _family] = manager.apply([decision("fall", confirmed=True)])
         assert dispatcher.wait_idle(10)
     assert sorted(n.target.audience for n in notifier.sent) == ["family", "officers"]
     family = next(n for n in notifier.sent if n.target.audience == "family")
@@ -355,8 +356,11 @@ def test_apprise_delivers_retries_and_records(receiver: Receiver, tmp_path: Path
     try:
         [raised] = manager.apply([decision("fall", evidence={"peak_g": 3.4})])
         alert_id = raised.alert.id
-        manager.escalate(alert_id, "officer-li", "no answer at the door", at_ms=T0 + 60_000)
-        manager.escalate(alert_id, "officer-li", at_ms=T0 + 120_000)
+        # No answer at the door: the officer wakes the supervisor and the family, then calls
+        # the emergency contact.
+        manager.escalate(alert_id, "officer-li", "no answer at the door", at_ms=T0 + 60_000,
+                         tier=2)
+        manager.escalate(alert_id, "officer-li", at_ms=T0 + 120_000, tier=3)
         assert dispatcher.wait_idle(60)
     finally:
         dispatcher.close()
@@ -369,7 +373,7 @@ def test_apprise_delivers_retries_and_records(receiver: Receiver, tmp_path: Path
     # Officers: two failed posts, then exactly one delivery.
     assert len(receiver.bodies("officers", ok_only=False)) == 3
     [officers] = receiver.bodies("officers")
-    assert officers["title"] == family["title"]
+    assert officers["title"] == "[Severe] Fall - Wang Fang (r001)"
     assert receiver.bodies("supervisor") == []
     assert len(receiver.bodies("supervisor", ok_only=False)) == 1
     supervisor = receiver.bodies("supervisor", ok_only=False)[0]

@@ -89,11 +89,12 @@ class Api:
 
     def raise_alert(self, alert_type: T, subject: str, site: str, *, household: str | None = None,
                     resident: str | None = None, device_id: str | None = None,
-                    severity: Severity = Severity.SEVERE, ts_ms: int = NOW_MS - 60_000) -> str:
+                    severity: Severity = Severity.SEVERE, ts_ms: int = NOW_MS - 60_000,
+                    confirmed: bool = True) -> str:
         changes = self.manager.apply([AlertDecision(
             action=DecisionAction.RAISE, type=alert_type, severity=severity, subject=subject,
             site=site, ts_ms=ts_ms, household=household, resident=resident, device_id=device_id,
-            evidence={"why": "test"},
+            evidence={"why": "test"}, confirmed=confirmed,
         )])
         return changes[0].alert.id
 

@@ -149,10 +149,12 @@ def test_acknowledge_escalate_resolve(api: Api) -> None:
     esc = api.client.post(f"/api/v1/alerts/{alert_id}/escalate", headers=officer,
                           json={"note": "needs an ambulance"})
     assert esc.status_code == 200, esc.text
+    # The seeded fall was raised confirmed, so the family's tier was told with it.
     escalated = [e for e in esc.json()["history"] if e["action"] == "escalated"]
-    assert len(escalated) == 1
-    assert "needs an ambulance" in escalated[0]["note"]
-    # A fall has three tiers; the first was told when it was raised.
+    assert [(e["actor"], e["note"]) for e in escalated] == [
+        ("system", "tier 1: family"),
+        ("officer:Li Wei", "tier 2: supervisor, family; needs an ambulance")]
+    # A fall has four tiers; the officers' and the family's were told when it was raised.
     assert api.client.post(f"/api/v1/alerts/{alert_id}/escalate", headers=officer).status_code == 200
     last = api.client.post(f"/api/v1/alerts/{alert_id}/escalate", headers=officer)
     assert last.status_code == 409

@@ -98,7 +98,7 @@ def test_live_stream_is_scoped_and_shutdown_does_not_hang(live: tuple[Api, ApiSe
     assert "connected" in officer.comments
 
     other = api.raise_alert(T.FALL, "r002-band", "xianlin-3", household="h001", resident="r002",
-                            device_id="r002-band", severity=Severity.SEVERE)
+                            device_id="r002-band", severity=Severity.SEVERE, confirmed=False)
     api.manager.acknowledge(api.seed.alert_id, "officer:Li Wei", "on my way")
     api.manager.resolve(api.seed.alert_id, "officer:Li Wei", "all fine")
 
