@@ -393,6 +393,11 @@ class RoutineConfig:
     not_home_after_s, not_home_share
         ``not_home``: the home is still empty this long after the night hours start, in a
         household that was out at that time on at most ``not_home_share`` of learned days.
+    withdrawal_days, withdrawal_out_ratio, withdrawal_activity_ratio, withdrawal_min_outings
+        ``withdrawn``: over the last ``withdrawal_days`` days, the share of days with an
+        outing fell to ``withdrawal_out_ratio`` of the learned days before them and the
+        activity to ``withdrawal_activity_ratio`` of theirs, in a household that usually goes
+        out on at least ``withdrawal_min_outings`` of that many days.
     """
 
     warmup_days: Annotated[int, Field(ge=2)] = 7
@@ -412,6 +417,10 @@ class RoutineConfig:
     stayed_in_min_days: Annotated[int, Field(ge=1)] = 3
     not_home_after_s: Seconds = 3600.0
     not_home_share: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    withdrawal_days: Annotated[int, Field(ge=2)] = 7
+    withdrawal_out_ratio: Fraction = 0.35
+    withdrawal_activity_ratio: Fraction = 0.85
+    withdrawal_min_outings: Annotated[float, Field(ge=0)] = 3.0
 
     @model_validator(mode="after")
     def _check(self) -> RoutineConfig:

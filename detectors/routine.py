@@ -19,7 +19,9 @@ household's own learned days:
 - ``no_water`` (Minor): a day at home without water drawn;
 - ``low_activity`` (Minor): far less moving about than on learned days;
 - ``stayed_in`` (Minor): days in a row without going out, in a household whose outings
-  make such a run unlikely.
+  make such a run unlikely;
+- ``withdrawn`` (Minor): over the last week, far fewer outings and less moving about than
+  on the learned days before it (a slow change, which day by day looks normal).
 
 These are for officers to plan a visit, not to wake anyone: Moderate at most, one alert per
 household and reason at a time (its subject is ``household/reason``), raised at most once a
@@ -51,14 +53,16 @@ NIGHT_ACTIVITY: Final = "night_activity"
 NO_WATER: Final = "no_water"
 LOW_ACTIVITY: Final = "low_activity"
 STAYED_IN: Final = "stayed_in"
-REASONS: Final = (NOT_UP, NOT_HOME, NIGHT_ACTIVITY, NO_WATER, LOW_ACTIVITY, STAYED_IN)
+WITHDRAWN: Final = "withdrawn"
+REASONS: Final = (NOT_UP, NOT_HOME, NIGHT_ACTIVITY, NO_WATER, LOW_ACTIVITY, STAYED_IN, WITHDRAWN)
 
 SEVERITY: Final[Mapping[str, Severity]] = {
     NOT_UP: Severity.MODERATE, NOT_HOME: Severity.MODERATE, NIGHT_ACTIVITY: Severity.MINOR,
     NO_WATER: Severity.MINOR, LOW_ACTIVITY: Severity.MINOR, STAYED_IN: Severity.MINOR,
+    WITHDRAWN: Severity.MINOR,
 }
 # Reasons known only once the day is over.
-_DAY_END_REASONS: Final = (NO_WATER, LOW_ACTIVITY, STAYED_IN)
+_DAY_END_REASONS: Final = (NO_WATER, LOW_ACTIVITY, STAYED_IN, WITHDRAWN)
 # A day whose first message came this long after it started was not seen from its start.
 _PARTIAL_MS: Final = MS_PER_HOUR
 _MINUTES_PER_DAY: Final = 24 * 60
@@ -170,7 +174,8 @@ class RoutineModel:
         today = x.today
         scores = [self._not_up(today), self._not_home(today), self._night(x)]
         if x.complete:
-            scores += [self._no_water(today), self._low_activity(today), self._stayed_in(x)]
+            scores += [self._no_water(today), self._low_activity(today), self._stayed_in(x),
+                       self._withdrawn(x)]
         return {s.reason: s for s in scores if s is not None}
 
     # -- one reason each ---------------------------------------------------------------
@@ -268,6 +273,32 @@ class RoutineModel:
         return ReasonScore(STAYED_IN, score, {
             "days_without_going_out": run, "usual_days_out_share": share,
             "days_learned": len(self.days)})
+
+
+    def _withdrawn(self, x: RoutineObservation) -> ReasonScore | None:
+        """The last week against the learned days before it: a slow change is learned day by
+        day, so it is only seen against what came before."""
+        config = self.config
+        week = [*x.recent, x.today][-config.withdrawal_days:]
+        if len(week) < config.withdrawal_days or any(d.partial for d in week):
+            return None
+        before = [d for d in self.days if d.day < week[0].day]
+        if len(before) < config.warmup_days:
+            return None
+        out_before = sum(d.went_out for d in before) / len(before)
+        out_week = sum(d.went_out for d in week) / len(week)
+        activity_before = float(np.mean([d.total_activity for d in before]))
+        activity_week = float(np.mean([d.total_activity for d in week]))
+        if out_before * len(week) < config.withdrawal_min_outings:
+            score = 0.0  # too few outings usually to see them stop
+        else:
+            score = min(config.withdrawal_out_ratio * out_before / max(out_week, 0.01),
+                        config.withdrawal_activity_ratio * activity_before
+                        / max(activity_week, 1.0))
+        return ReasonScore(WITHDRAWN, score, {
+            "days_out_share": out_week, "usual_days_out_share": out_before,
+            "activity": activity_week, "usual_activity": activity_before,
+            "days": len(week), "days_learned_before": len(before)})
 
 
 class RoutineFilter:
@@ -385,7 +416,8 @@ class RoutineDetector(Detector):
         self._up_window: deque[int] = deque()
         self._up_window_ms = int(self.config.up_window_s * MS_PER_S)
         self._night_gap_ms = int(self.config.night_gap_s * MS_PER_S)
-        self._last_night_sign_ms: int | None = None
+        self._last_sign_ms: int | None = None  # last sign of life outside a bedroom
+        self._waking_night: date | None = None  # the night whose waking that sign is part of
         self._wakings: dict[date, int] = {}  # night (the date it started) -> wakings so far
         self._pending: dict[str, int] = {}  # today's checks not done yet -> when due
         self._raised: dict[str, date] = {}  # reason -> day of its last raise
@@ -440,7 +472,7 @@ class RoutineDetector(Detector):
     def deadline_ms(self) -> int | None:
         if self.today is None:
             return None
-        return min(self._end_ms, *self._pending.values())
+        return min([self._end_ms, *self._pending.values()])
 
     def advance(self, now_ms: int) -> Decisions:
         return self._run_due(now_ms, decide=True)
@@ -465,7 +497,12 @@ class RoutineDetector(Detector):
         assert today is not None
         if what == "night":
             night = today.day - timedelta(days=1)
-            today.night_wakings = self._wakings.get(night, 0)
+            wakings = self._wakings.get(night, 0)
+            last = self._last_sign_ms
+            if (wakings and self._waking_night == night and last is not None
+                    and at - last < self._night_gap_ms):
+                wakings -= 1  # up for the day before the night hours ended
+            today.night_wakings = wakings
             self._wakings = {k: v for k, v in self._wakings.items() if k >= today.day}
             reason = NIGHT_ACTIVITY
         elif what == NOT_HOME:
@@ -562,24 +599,25 @@ class RoutineDetector(Detector):
         today.activity[hour] += 1
         if message.kind == "water":
             today.water[hour] += 1
+        last, self._last_sign_ms = self._last_sign_ms, ts
         if self.household.is_night(ts):
-            last = self._last_night_sign_ms
             if last is None or ts - last >= self._night_gap_ms:
                 night = (self.household.local(ts) - timedelta(hours=12)).date()
                 self._wakings[night] = self._wakings.get(night, 0) + 1
-            self._last_night_sign_ms = ts
-        elif today.up_min is None:
-            window = self._up_window
-            window.append(ts)
-            while ts - window[0] > self._up_window_ms:
-                window.popleft()
-            if len(window) >= self.config.up_events:
-                today.up_min = (window[0] - self._start_ms) / MS_PER_MIN
-                self._pending.pop(NOT_UP, None)
-                if NOT_UP in self._open:
-                    out.append(self._decision(DecisionAction.CLEAR, NOT_UP, ts,
-                                              {"up_at": _clock(today.up_min,
-                                                               self.config.day_start_hour)}))
+                self._waking_night = night
+            return out
+        if today.up_min is not None:
+            return out
+        window = self._up_window
+        window.append(ts)
+        while ts - window[0] > self._up_window_ms:
+            window.popleft()
+        if len(window) >= self.config.up_events:
+            today.up_min = (window[0] - self._start_ms) / MS_PER_MIN
+            self._pending.pop(NOT_UP, None)
+            if NOT_UP in self._open:
+                out.append(self._decision(DecisionAction.CLEAR, NOT_UP, ts, {
+                    "up_at": _clock(today.up_min, self.config.day_start_hour)}))
         return out
 
 

@@ -976,6 +976,7 @@ def plan_scenarios(
     rng.shuffle(order)
     order += [rng.choice(names) for _ in range(max(0, count - len(order)))]
     used: set[tuple[str, date]] = set()
+    changed: set[str] = set()  # households whose routine a scenario changes
     eligible_cache: dict[str, list[HouseholdSpec]] = {}
     for name in order:
         kind = SCENARIOS[name]
@@ -998,9 +999,11 @@ def plan_scenarios(
                     break
                 pick -= b - a
             key = (household.id, local_date(household.zone, at))
-            if key in used:
+            if key in used or (name in ROUTINE_SCENARIOS and household.id in changed):
                 continue
             used.add(key)
+            if name in ROUTINE_SCENARIOS:
+                changed.add(household.id)  # one routine change at a time
             resident, device = kind.pick(household, rng)
             instances.append(ScenarioInstance(index, name, household.id, at, resident, device))
             index += 1
