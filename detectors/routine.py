@@ -11,7 +11,7 @@ A day (from ``day_start_hour`` local time) is abnormal for these reasons, each a
 household's own learned days:
 
 - ``not_up`` (Moderate): nobody up well after the latest the household got up on learned
-  days of the same kind (weekdays, weekends);
+  days of the same kind (weekdays, weekends: looked at once two of the kind are learned);
 - ``not_home`` (Moderate): the home still empty an hour into the night, in a household
   that is (almost) never out then;
 - ``night_activity`` (Minor): the nights of the last few days broken far more often than
@@ -181,10 +181,9 @@ class RoutineModel:
     # -- one reason each ---------------------------------------------------------------
 
     def up_times(self, weekend: bool) -> list[float]:
-        """When the household got up on learned days (minutes after the day's start): days of
-        the same kind (weekend or not) once there are two of them, else all days."""
-        same = [d.up_min for d in self.days if d.up_min is not None and d.weekend == weekend]
-        return same if len(same) >= 2 else [d.up_min for d in self.days if d.up_min is not None]
+        """When the household got up on learned days of the same kind, weekend or not
+        (minutes after the day's start): a later weekend morning is its own normal."""
+        return [d.up_min for d in self.days if d.up_min is not None and d.weekend == weekend]
 
     def _not_up(self, today: RoutineDay) -> ReasonScore | None:
         ups = self.up_times(today.weekend)
@@ -541,8 +540,9 @@ class RoutineDetector(Detector):
         out: Decisions = []
         for score in self.filter.abnormal(scores):
             reason = score.reason
-            if reason not in reasons or self._raised.get(reason) == self.today.day:
-                continue
+            if (reason not in reasons or reason in self._open
+                    or self._raised.get(reason) == self.today.day):
+                continue  # one alert while it lasts, and at most one a day
             self._raised[reason] = self.today.day
             out.append(self._decision(DecisionAction.RAISE, reason, at, score.evidence))
         return out
