@@ -10,6 +10,7 @@ incident physically starts; the descriptions below say what that is for each.
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import textwrap
@@ -515,6 +516,14 @@ NIGHT_TRIP_DAYS = 10
 NIGHT_TRIP_RAMP = 4  # nights over which the extra trips come in
 
 
+def _ahead(home: Routines, resident_id: str, until: int) -> list[Segment]:
+    """The resident's segments until ``until``, read from a copy of the routines generated
+    that far: a scenario reads, only its edits change the household."""
+    preview = copy.deepcopy(home)
+    preview.ensure(until)
+    return preview.timelines[resident_id].segments
+
+
 def _resident_day(home: Routines, inst: ScenarioInstance) -> tuple[ResidentSpec, date]:
     assert inst.resident is not None
     return home.resident(inst.resident), local_date(home.zone, inst.at_ms)
@@ -524,9 +533,9 @@ def _not_getting_up(home: Routines, inst: ScenarioInstance, rng: random.Random,
                     _: np.random.Generator) -> list[Edit]:
     r, day = _resident_day(home, inst)
     plan = plan_day(home.seed, home.spec, r, day)
-    home.ensure(plan.bed + DAY_MS)
-    asleep = home.segment_at(r.id, plan.wake - MINUTE_MS)
-    if asleep is None or asleep.act != SLEEP:
+    asleep = [seg for seg in _ahead(home, r.id, plan.bed)
+              if seg.start < plan.wake - MINUTE_MS < seg.end]
+    if not asleep or asleep[0].act != SLEEP:
         return [_skip(inst, "the resident is not in bed that morning")]
     all_day = rng.random() < 0.3
     up = plan.bed if all_day else plan.wake + int(rng.uniform(4, 9) * HOUR_MS)
@@ -540,9 +549,8 @@ def _withdrawal(home: Routines, inst: ScenarioInstance, rng: random.Random,
     r, first = _resident_day(home, inst)
     start = plan_day(home.seed, home.spec, r, first).wake
     end = plan_day(home.seed, home.spec, r, first + timedelta(days=WITHDRAWAL_DAYS)).wake
-    home.ensure(end + DAY_MS)
     changed: list[Segment] = []
-    for seg in home.timelines[r.id].segments:
+    for seg in _ahead(home, r.id, end + DAY_MS):
         if seg.end <= start or seg.start >= end:
             continue
         seg = Segment(max(seg.start, start), min(seg.end, end), seg.place, seg.act)
@@ -565,12 +573,12 @@ def _night_trips(home: Routines, inst: ScenarioInstance, rng: random.Random,
     edits: list[Edit] = []
     begin: int | None = None
     last = 0
+    segments_ahead = _ahead(home, r.id, local_midnight(home.zone, first) + (NIGHT_TRIP_DAYS + 2) * DAY_MS)
     for n in range(NIGHT_TRIP_DAYS):
         day = first + timedelta(days=n)
         bed = plan_day(home.seed, home.spec, r, day).bed
         wake = plan_day(home.seed, home.spec, r, day + timedelta(days=1)).wake
-        home.ensure(wake + DAY_MS)
-        night = [seg for seg in home.timelines[r.id].segments if bed <= seg.start < wake]
+        night = [seg for seg in segments_ahead if bed <= seg.start < wake]
         if not night or any(seg.act not in (SLEEP, TOILET) for seg in night):
             continue  # another scenario's night
         trips = [seg.start for seg in night if seg.act == TOILET]
