@@ -48,23 +48,33 @@ TYPE = "abnormal_routine"
 def evaluate_routine(job: Job) -> dict[str, Any]:
     """:func:`evaluate_detectors.evaluate`, plus recall per scenario and the reasons given."""
     result = evaluate(job)
+    result.update(scored(job))
+    return result
+
+
+def scored(job: Job) -> dict[str, Any]:
+    """The scores of ``job``'s recording and the alerts written beside it."""
     where = job.out / f"{job.population}-{job.seed}"
     labels = read_labels(where / "labels.jsonl")
     alerts, _ = read_alerts(where / "alerts.jsonl")
-    card = score(labels, alerts, household_days=job.households * job.days)
+    household_days = job.households * job.days
+    card = score(labels, alerts, household_days=household_days)
     missed = Counter(str((m.model_extra or {}).get("scenario")) for m in card.missed
                      if m.type == TYPE)
     scenarios = Counter(str((m.model_extra or {}).get("scenario")) for m in labels
                         if m.type == TYPE)
     false = [a for a in card.false_alerts if a.type.value == TYPE]
     routine = [a for a in alerts if a.type.value == TYPE]
-    result["routine"] = {
-        "scenarios": {name: {"labels": n, "detected": n - missed[name]}
-                      for name, n in scenarios.items()},
-        "reasons_all": dict(Counter(str(a.evidence.get("reason")) for a in routine)),
-        "reasons_false": dict(Counter(str(a.evidence.get("reason")) for a in false)),
+    return {
+        "seed": job.seed, "household_days": household_days,
+        "types": {s.type: {**s.as_dict(), "delays_s": None} for s in card.scores},
+        "routine": {
+            "scenarios": {name: {"labels": n, "detected": n - missed[name]}
+                          for name, n in scenarios.items()},
+            "reasons_all": dict(Counter(str(a.evidence.get("reason")) for a in routine)),
+            "reasons_false": dict(Counter(str(a.evidence.get("reason")) for a in false)),
+        },
     }
-    return result
 
 
 def summary(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -182,21 +192,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
     parser.add_argument("--out", type=Path, default=Path("bench-out/routine"))
+    parser.add_argument("--scores-only", action="store_true",
+                        help="only score the communities whose alerts are already under --out "
+                             "(no simulation or detection)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     seeds = random.Random(args.seed).sample(range(1, 1_000_000), args.communities)
     jobs = [Job(seed, args.households, args.days, args.rate, args.population, args.out,
                 args.thresholds, scenarios="all") for seed in seeds]
     results: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=args.workers,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(evaluate_routine, job) for job in jobs]
-        for future in tqdm(as_completed(futures), total=len(futures), unit="community",
-                           desc="evaluate", file=sys.stderr):
-            results.append(future.result())
+    if args.scores_only:
+        results = [scored(job) for job in jobs
+                   if (job.out / f"{job.population}-{job.seed}" / "alerts.jsonl").exists()]
+    else:
+        with ProcessPoolExecutor(max_workers=args.workers,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(evaluate_routine, job) for job in jobs]
+            for future in tqdm(as_completed(futures), total=len(futures), unit="community",
+                               desc="evaluate", file=sys.stderr):
+                results.append(future.result())
     results.sort(key=lambda r: seeds.index(r["seed"]))
     figures = summary(results)
-    title = (f"abnormal_routine: {args.communities} {args.population} communities x "
+    title = (f"abnormal_routine: {len(results)} {args.population} communities x "
              f"{args.households} households x {args.days:g} days")
     print(f"== {title} ==")
     print(format_report(figures))
