@@ -13,8 +13,9 @@ recall per scenario, and which of the detector's reasons the true and the false 
 Alerts that a labelled collapse (``inactivity``) or night wandering of the same household
 explains count neither way (:data:`safehood.evaluation.EXPLAINED_BY`).
 
-The default run (20 communities x 8 households x 35 days, 5,600 household-days; about 10
-minutes on two idle cores), whose figures the README quotes::
+The default run (20 communities x 6 households x 28 days, 3,360 household-days, 9.9 M
+messages; about 11 minutes on two idle cores at the detection bench's rate, 37 minutes on
+the shared machine it was measured on), whose figures the README quotes::
 
     .venv/bin/python bench/evaluate_routine.py
 
@@ -182,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--communities", type=int, default=20,
                         help="random communities (default 20)")
-    parser.add_argument("--households", type=int, default=8, help="per community (default 8)")
-    parser.add_argument("--days", type=float, default=35.0, help="per community (default 35)")
+    parser.add_argument("--households", type=int, default=6, help="per community (default 6)")
+    parser.add_argument("--days", type=float, default=28.0, help="per community (default 28)")
     parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse")
     parser.add_argument("--rate", type=float, default=10.0,
                         help="incidents per 100 household-days (default 10)")
