@@ -46,7 +46,13 @@ from safehood.commands.detect import detect
 from safehood.detectors import DetectorConfig
 from safehood.evaluation import TYPE_ORDER, score
 from safehood.protocol import Alert, Registry, Severity, parse_ts_ms, read_labels, write_jsonl
-from safehood.simulators import POPULATIONS, Community, SimulationConfig, write_recording
+from safehood.simulators import (
+    POPULATIONS,
+    Community,
+    SimulationConfig,
+    parse_scenario_names,
+    write_recording,
+)
 
 MS_PER_DAY = 86_400_000
 CRITICAL = (Severity.EXTREME, Severity.SEVERE)
@@ -68,13 +74,16 @@ class Job:
     population: str
     out: Path
     thresholds: Path | None
+    scenarios: str = "incidents"  # as ``safehood simulate --scenarios`` takes them
 
 
 def recording(job: Job) -> Path:
     """Simulate ``job``'s community into ``out/<population>-<seed>`` unless it is there."""
     where = job.out / f"{job.population}-{job.seed}"
-    stamp = {"households": job.households, "days": job.days, "seed": job.seed,
-             "rate": job.rate, "population": job.population}
+    stamp: dict[str, Any] = {"households": job.households, "days": job.days, "seed": job.seed,
+                             "rate": job.rate, "population": job.population}
+    if job.scenarios != "incidents":
+        stamp["scenarios"] = job.scenarios
     meta = where / "bench.json"
     if meta.exists() and json.loads(meta.read_text()) == stamp \
             and (where / "traffic.jsonl").exists():
@@ -82,7 +91,8 @@ def recording(job: Job) -> Path:
     community = Community.generate(job.households, seed=job.seed,
                                    population=POPULATIONS[job.population])
     write_recording(where, community,
-                    SimulationConfig(seed=job.seed, days=job.days, rate=job.rate),
+                    SimulationConfig(seed=job.seed, days=job.days, rate=job.rate,
+                                     scenarios=parse_scenario_names(job.scenarios)),
                     workers=1, progress=False)
     meta.write_text(json.dumps(stamp))
     return where

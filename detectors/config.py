@@ -355,6 +355,91 @@ class InactivityConfig:
         return self
 
 
+@dataclass(frozen=True, slots=True, config=_CONFIG)
+class RoutineConfig:
+    """``abnormal_routine``: a household's day breaks the daily pattern it has learned.
+
+    Each household learns its own normal day from its own history (see
+    :mod:`detectors.routine`): when it usually gets up, how often the night is broken, how
+    much it moves about, whether it uses water and goes out. A day starts at
+    ``day_start_hour`` local time. Nothing is raised before ``warmup_days`` normal days are
+    learned; days that broke the pattern are not learned.
+
+    Parameters
+    ----------
+    warmup_days
+        Normal days learned before anything is raised.
+    history_days
+        How many learned days are kept (a ring of days of hourly counts).
+    day_start_hour
+        Local hour at which a household's day starts (everyone asleep, or still up from the
+        evening before).
+    up_events, up_window_s
+        The household is up at the first sign of life outside a bedroom that begins
+        ``up_events`` of them within ``up_window_s``: a morning, not a night-time trip to
+        the bathroom.
+    late_margin_s
+        ``not_up``: nobody is up this long after the latest time the household got up on
+        learned days of the same kind (weekdays, or weekends).
+    night_gap_s
+        A sign of life outside a bedroom in the night hours after this long without one
+        starts a new night-time waking (a bathroom trip, say).
+    night_window
+        ``night_activity`` compares the wakings of the last this-many nights with the
+        household's learned nights.
+    night_ratio, night_min_extra
+        ... and needs their mean to be at least ``night_ratio`` times the learned mean and
+        ``night_min_extra`` wakings a night above it, ...
+    z
+        ... and ``z`` standard deviations above it (``low_activity`` likewise below).
+    water_share
+        ``no_water``: a day at home without water drawn, in a household that drew water on at
+        least this share of its learned days.
+    low_activity_ratio
+        ``low_activity``: a day with less than this share of the learned mean activity
+        (signs of life outside bedrooms), and ``z`` standard deviations below it.
+    stayed_in_chance, stayed_in_min_days
+        ``stayed_in``: at least ``stayed_in_min_days`` days in a row without going out, where
+        the learned share of days with an outing makes such a run less likely than this.
+    not_home_after_s, not_home_share
+        ``not_home``: the home is still empty this long after the night hours start, in a
+        household that was out at that time on at most ``not_home_share`` of learned days.
+    withdrawal_days, withdrawal_out_ratio, withdrawal_activity_ratio, withdrawal_min_outings
+        ``withdrawn``: over the last ``withdrawal_days`` days, the share of days with an
+        outing fell to ``withdrawal_out_ratio`` of the learned days before them and the
+        activity to ``withdrawal_activity_ratio`` of theirs, in a household that usually goes
+        out on at least ``withdrawal_min_outings`` of that many days.
+    """
+
+    warmup_days: Annotated[int, Field(ge=2)] = 7
+    history_days: Annotated[int, Field(ge=2)] = 28
+    day_start_hour: Annotated[int, Field(ge=0, le=12)] = 3
+    up_events: Annotated[int, Field(ge=1)] = 8
+    up_window_s: Seconds = 45 * 60.0
+    late_margin_s: Seconds = 2 * 3600.0
+    night_gap_s: Seconds = 20 * 60.0
+    night_window: Annotated[int, Field(ge=1, le=14)] = 3
+    night_ratio: Annotated[float, Field(gt=1)] = 1.8
+    night_min_extra: Annotated[float, Field(ge=0)] = 1.0
+    z: Annotated[float, Field(gt=0)] = 3.0
+    water_share: Annotated[float, Field(gt=0, le=1)] = 0.9
+    low_activity_ratio: Fraction = 0.4
+    stayed_in_chance: Fraction = 0.02
+    stayed_in_min_days: Annotated[int, Field(ge=1)] = 3
+    not_home_after_s: Seconds = 3600.0
+    not_home_share: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    withdrawal_days: Annotated[int, Field(ge=2)] = 7
+    withdrawal_out_ratio: Fraction = 0.35
+    withdrawal_activity_ratio: Fraction = 0.85
+    withdrawal_min_outings: Annotated[float, Field(ge=0)] = 3.0
+
+    @model_validator(mode="after")
+    def _check(self) -> RoutineConfig:
+        if self.history_days < self.warmup_days:
+            raise ValueError("history_days must not be shorter than warmup_days")
+        return self
+
+
 # Until a device's own interval is learned (its first day), nothing says whether it is a
 # sensor that checks in every few minutes or a smoke alarm that supervises once a day
 # (vendors' check-in periods run from about a minute to 24 hours): the budget covers the
@@ -478,6 +563,7 @@ class DetectorConfig:
     door: DoorConfig = field(default_factory=DoorConfig)
     night_wandering: NightWanderingConfig = field(default_factory=NightWanderingConfig)
     inactivity: InactivityConfig = field(default_factory=InactivityConfig)
+    routine: RoutineConfig = field(default_factory=RoutineConfig)
     device_health: DeviceHealthConfig = field(default_factory=DeviceHealthConfig)
 
     @classmethod

@@ -29,10 +29,7 @@ from safehood.protocol import (
     DecisionAction,
     Device,
     Message,
-    MotionReading,
     Severity,
-    WaterReading,
-    WearableWindow,
     in_window,
 )
 
@@ -40,22 +37,12 @@ from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decis
 from .community_prior import CommunityPrior
 from .config import DoorConfig, InactivityConfig
 from .const import MS_PER_DAY, MS_PER_S, RULE_INACTIVITY
-from .door import ArrivalTracker, door_state
-from .water import wet_state
+from .presence import Presence, SignsOfLife
 
 INACTIVITY_SEVERITY = Severity.SEVERE
 
 # A gap more than this many times the threshold of its hour is an incident, not a habit.
 _LEARN_LIMIT = 2.0
-
-
-def movement_g(message: Message) -> float | None:
-    """Standard deviation of a wearable window's acceleration magnitude (g), or None."""
-    reading = message.reading
-    if not isinstance(reading, WearableWindow) or not reading.accel:
-        return None
-    magnitude = np.linalg.norm(np.asarray(reading.accel, dtype=float).reshape(-1, 3), axis=1)
-    return float(np.std(magnitude))
 
 
 class InactivityDetector(Detector):
@@ -132,60 +119,18 @@ class InactivityDetector(Detector):
         self.raised = False
         self._first_ms: int | None = None
         self._threshold_ms: int | None = None
-        self._door_open: dict[str, bool] = {}
-        self._wet: dict[str, bool] = {}
-        self._dried_ms: int | None = None
+        self._signs = SignsOfLife(self.config)
         # hour of day -> (day, longest gap that started in that hour that day, ms)
         self._gaps: list[deque[tuple[date, int]]] = [deque() for _ in range(24)]
         self._last_source: str | None = None
-        self._last_inside_ms: int | None = None
-        self._exit_ms: int | None = None
-        self._exit_grace_ms = int(self.config.exit_grace_s * MS_PER_S)
-        self._arriving = False
-        self._opened_ms: int | None = None
-        self._arrivals = ArrivalTracker(door_config)
+        self._presence = Presence(self.config, door_config)
 
     # -- what counts ------------------------------------------------------------------
 
     def sign_of_life(self, message: Message) -> bool:
         """True when ``message`` shows someone moving about the home (or wearing a band that
         moves)."""
-        kind, channel, event, reading = message.kind, message.channel, message.event, message.reading
-        if channel == "status":
-            return False
-        if kind == "motion":
-            return event == "motion" or (isinstance(reading, MotionReading) and reading.occupancy)
-        if kind == "door":
-            if channel == "event":
-                return event in ("open", "close", "lock", "unlock")
-            state = door_state(message)
-            if state is None:
-                return False
-            changed = self._door_open.get(message.device_id, state) != state
-            self._door_open[message.device_id] = state
-            return changed
-        if kind == "water":
-            wet = wet_state(message)
-            if wet is not None:
-                self._wet[message.device_id] = wet
-                if not wet:
-                    self._dried_ms = message.ts_ms
-                return False
-            flow = reading.flow_lpm if isinstance(reading, WaterReading) else None
-            if flow is None or flow < self.config.flow_lpm:
-                return False
-            grace_ms = int(self.config.leak_flow_grace_s * MS_PER_S)
-            leaking = any(self._wet.values()) or (
-                self._dried_ms is not None and message.ts_ms - self._dried_ms <= grace_ms)
-            return not leaking
-        if kind == "wearable":
-            if channel == "event":
-                return event in ("sos", "fall")
-            moved = movement_g(message)
-            return moved is not None and moved >= self.config.move_std_g
-        if kind == "button":
-            return event == "sos"
-        return False
+        return self._signs.is_sign(message)
 
     # -- learning ---------------------------------------------------------------------
 
@@ -247,7 +192,7 @@ class InactivityDetector(Detector):
 
     def learn_one(self, message: Message) -> None:
         if self.sign_of_life(message):
-            self._where(message)
+            self._presence.observe(message)
             self._learn(message)
 
     def _learn(self, message: Message) -> None:
@@ -289,34 +234,8 @@ class InactivityDetector(Detector):
 
     @property
     def away(self) -> bool:
-        """True when the home is empty: the front door was last shut behind someone leaving
-        (not after an unlock from outside), with no movement inside since."""
-        exit_ms, inside = self._exit_ms, self._last_inside_ms
-        return (
-            self.config.away_after_exit and exit_ms is not None
-            and (inside is None or inside <= exit_ms + self._exit_grace_ms)
-        )
-
-    def _where(self, message: Message) -> None:
-        """Follow who comes and goes: movement inside, and door cycles that are exits."""
-        if message.kind in ("motion", "water", "button"):
-            if self._last_inside_ms is None or message.ts_ms > self._last_inside_ms:
-                self._last_inside_ms = message.ts_ms
-            return
-        if message.kind != "door":
-            return
-        self._arrivals.observe(message)
-        state = door_state(message)
-        if state is True:
-            self._opened_ms = message.ts_ms
-            self._arriving = self._arrivals.is_arrival(message.ts_ms)
-        elif state is False:
-            # The unlock may reach us after the opening it led to (another device's clock).
-            if self._arriving or (self._opened_ms is not None
-                                  and self._arrivals.is_arrival(self._opened_ms)):
-                self._exit_ms = None
-            elif self._exit_ms is None or message.ts_ms > self._exit_ms:
-                self._exit_ms = message.ts_ms
+        """True when the home is empty (see :attr:`Presence.away`)."""
+        return self._presence.away
 
     @property
     def deadline_ms(self) -> int | None:
@@ -329,7 +248,7 @@ class InactivityDetector(Detector):
     def process_one(self, message: Message) -> Decisions:
         if not self.sign_of_life(message):
             return []
-        self._where(message)
+        self._presence.observe(message)
         quiet_since, quiet_source = self.last_activity_ms, self._last_source
         threshold, asleep = self._threshold_ms, self.asleep
         self._learn(message)

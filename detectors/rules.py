@@ -20,6 +20,7 @@ from .door import DOOR_RULE
 from .fall import FALL_RULE
 from .inactivity import INACTIVITY_RULE
 from .night_wandering import NIGHT_WANDERING_RULE
+from .routine import ROUTINE_RULE
 from .smoke import SMOKE_RULE
 from .sos import SOS_RULE
 from .water import SLOW_LEAK_RULE, WATER_LEAK_RULE
@@ -39,4 +40,5 @@ RULES: tuple[Rule[Any], ...] = (
     DOOR_RULE,
     NIGHT_WANDERING_RULE,
     INACTIVITY_RULE,
+    ROUTINE_RULE,
 )

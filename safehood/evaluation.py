@@ -30,6 +30,9 @@ DEFAULT_MAX_DELAY_S: dict[str, float] = {
     "forced_entry": 120, "door_left_open": 3600, "night_wandering": 3600,
     "inactivity": 3600, "device_offline": 3 * 3600, "site_offline": 3600,
     "battery_low": 3600, "tamper": 600,
+    # A routine day is judged when it ends (03:00 the next morning), and a slow change may
+    # show a day or so after the label's last day.
+    "abnormal_routine": 36 * 3600,
 }
 FALLBACK_MAX_DELAY_S = 600.0
 DEFAULT_TOLERANCE_S = 60.0
@@ -46,6 +49,13 @@ NEGATIVE_LABELS: dict[str, str] = {"nuisance_smoke": "fire", "fall_negative": "f
 # Alert types scored against labels of other types: ``smoke`` is the first signal of both a
 # fire and burnt toast that reached the alarm level, and is right to be raised on either.
 EXTRA_POSITIVES: dict[str, tuple[str, ...]] = {"smoke": ("fire", "nuisance_smoke")}
+# Alerts that another labelled incident of the same household explains: neither true nor
+# false. A resident who collapsed is taken to hospital (the home stays empty, nobody draws
+# water) and one who wandered at night was out and about: the routine did break, and the
+# incident's own alert type scores it. Counted from the label's start until this long
+# after its end.
+EXPLAINED_BY: dict[str, tuple[str, ...]] = {"abnormal_routine": ("inactivity", "night_wandering")}
+EXPLAINED_FOR_S = 3 * 86_400.0
 
 TYPE_ORDER = (
     "fire", "smoke", "sos", "fall", "forced_entry", "water_leak", "inactivity",
@@ -71,6 +81,7 @@ class TypeScore:
     # The most alert records one incident (a label) or one false alarm (false records of one
     # subject less than EPISODE_GAP_S apart) produced: 1 when each is one alert.
     max_records_per_incident: int = 0
+    explained: int = 0  # alerts another incident explains (EXPLAINED_BY), neither true nor false
 
     @property
     def recall(self) -> float | None:
@@ -78,7 +89,8 @@ class TypeScore:
 
     @property
     def precision(self) -> float | None:
-        return self.true_alerts / self.alerts if self.alerts else None
+        judged = self.alerts - self.explained
+        return self.true_alerts / judged if judged else None
 
     def delay_percentile(self, q: float) -> float | None:
         return float(np.percentile(self.delays_s, q)) if self.delays_s else None
@@ -94,6 +106,7 @@ class TypeScore:
             "delay_max_s": max(self.delays_s) if self.delays_s else None,
             "negatives": self.negatives, "negatives_alerted": self.negatives_alerted,
             "max_records_per_incident": self.max_records_per_incident,
+            "explained": self.explained,
         }
 
 
@@ -126,7 +139,7 @@ _DEVICE_LEVEL = ("site", "household", "device_id")
 ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "fire": _HOUSEHOLD_LEVEL, "smoke": _HOUSEHOLD_LEVEL, "inactivity": _HOUSEHOLD_LEVEL,
     "night_wandering": _HOUSEHOLD_LEVEL, "sos": _HOUSEHOLD_LEVEL, "fall": _HOUSEHOLD_LEVEL,
-    "site_offline": ("site",),
+    "site_offline": ("site",), "abnormal_routine": _HOUSEHOLD_LEVEL,
 }
 
 
@@ -230,10 +243,14 @@ def score(
                 missed.append(label)
             else:
                 type_delays.append(max(0.0, (first - label.start) / MS_PER_S))
-        false_alarms = len(type_alerts) - len(matched_alerts)
+        explaining = [label for label in labels
+                      if label.type in EXPLAINED_BY.get(alert_type, ())]
         unmatched = [(alert, start) for index, (alert, start)
                      in enumerate(zip(type_alerts, starts, strict=True))
                      if index not in matched_alerts]
+        explained = [pair for pair in unmatched if _explained(pair, explaining, early_ms)]
+        unmatched = [pair for pair in unmatched if pair not in explained]
+        false_alarms = len(unmatched)
         false_alerts.extend(alert for alert, _ in unmatched)
         alerted = sum(
             1 for label in negatives.get(alert_type, [])
@@ -250,8 +267,16 @@ def score(
             negatives_alerted=alerted,
             max_records_per_incident=max([*records_per_label, *_episode_sizes(unmatched)],
                                          default=0),
+            explained=len(explained),
         ))
     return Scorecard(household_days, tuple(scores), tuple(missed), tuple(false_alerts))
+
+
+def _explained(pair: tuple[Alert, int], labels: Sequence[Label], early_ms: int) -> bool:
+    alert, start = pair
+    after_ms = int(EXPLAINED_FOR_S * MS_PER_S)
+    return any(label.household == alert.household and label.site in (None, alert.site)
+               and label.start - early_ms <= start <= label.end + after_ms for label in labels)
 
 
 def _episode_sizes(alerts: Sequence[tuple[Alert, int]]) -> list[int]:

@@ -30,6 +30,7 @@ from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
 
 from ._community import Community
 from ._scenarios import (
+    INCIDENT_SCENARIOS,
     SCENARIOS,
     ScenarioInstance,
     ScenarioQueue,
@@ -50,14 +51,15 @@ class SimulationConfig:
 
     ``start_ms`` is the event time the simulation starts at (epoch ms, a fixed date by
     default so that files never depend on the wall clock); ``days`` may be fractional.
-    ``scenarios`` are the names random incidents are drawn from, ``rate`` how many per 100
+    ``scenarios`` are the names random incidents are drawn from (by default the short
+    incidents; the multi-week routine changes only when named), ``rate`` how many per 100
     household-days (each name at least once), ``requests`` incidents at chosen times.
     """
 
     seed: int = 0
     start_ms: int = field(default_factory=lambda: parse_ts_ms(DEFAULT_START))
     days: float = 1.0
-    scenarios: tuple[str, ...] = tuple(SCENARIOS)
+    scenarios: tuple[str, ...] = INCIDENT_SCENARIOS
     rate: float = DEFAULT_RATE
     requests: tuple[ScenarioRequest, ...] = ()
     radio: Radio = field(default_factory=Radio)

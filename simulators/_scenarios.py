@@ -10,6 +10,7 @@ incident physically starts; the descriptions below say what that is for each.
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import textwrap
@@ -56,16 +57,19 @@ from ._timeline import (
     COLLAPSED,
     COOK,
     FALLEN,
+    NAP,
     RESTING,
     SHOWER,
     SIT,
     SLEEP,
     STILL,
+    TOILET,
     WANDER,
     Segment,
     dates_between,
     local_date,
     local_midnight,
+    plan_day,
 )
 from .const import (
     BATTERY_LOW_PCT,
@@ -118,6 +122,7 @@ class Scenario:
     pick: Pick
     apply: Apply
     needs: str = "any household"
+    lead_ms: int = HOUR_MS  # how long after the recording starts it may begin
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -502,6 +507,106 @@ def _inactivity(home: Routines, inst: ScenarioInstance, rng: random.Random,
     return edits
 
 
+# -- routine changes (abnormal_routine) -------------------------------------------------------------
+
+# A routine change needs a routine to change: this many days of ordinary life come first.
+ROUTINE_LEAD_DAYS = 9
+WITHDRAWAL_DAYS = 14
+NIGHT_TRIP_DAYS = 10
+NIGHT_TRIP_RAMP = 4  # nights over which the extra trips come in
+
+
+def _ahead(home: Routines, resident_id: str, until: int) -> list[Segment]:
+    """The resident's segments until ``until``, read from a copy of the routines generated
+    that far: a scenario reads, only its edits change the household."""
+    preview = copy.deepcopy(home)
+    preview.ensure(until)
+    return preview.timelines[resident_id].segments
+
+
+def _resident_day(home: Routines, inst: ScenarioInstance) -> tuple[ResidentSpec, date]:
+    assert inst.resident is not None
+    return home.resident(inst.resident), local_date(home.zone, inst.at_ms)
+
+
+def _not_getting_up(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                    _: np.random.Generator) -> list[Edit]:
+    r, day = _resident_day(home, inst)
+    plan = plan_day(home.seed, home.spec, r, day)
+    asleep = [seg for seg in _ahead(home, r.id, plan.bed)
+              if seg.start < plan.wake - MINUTE_MS < seg.end]
+    if not asleep or asleep[0].act != SLEEP:
+        return [_skip(inst, "the resident is not in bed that morning")]
+    all_day = rng.random() < 0.3
+    up = plan.bed if all_day else plan.wake + int(rng.uniform(4, 9) * HOUR_MS)
+    return [Override(r.id, plan.wake, up, [Segment(plan.wake, up, r.bedroom, SLEEP)]),
+            _label(inst, "abnormal_routine", plan.wake, up, resident=r.id,
+                   variant="all_day" if all_day else "late", reason="not_up")]
+
+
+def _withdrawal(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                _: np.random.Generator) -> list[Edit]:
+    r, first = _resident_day(home, inst)
+    start = plan_day(home.seed, home.spec, r, first).wake
+    end = plan_day(home.seed, home.spec, r, first + timedelta(days=WITHDRAWAL_DAYS)).wake
+    changed: list[Segment] = []
+    for seg in _ahead(home, r.id, end + DAY_MS):
+        if seg.end <= start or seg.start >= end:
+            continue
+        seg = Segment(max(seg.start, start), min(seg.end, end), seg.place, seg.act)
+        # How far along: outings stop first, then more and more of the day is spent in bed.
+        progress = (seg.start - start) / (end - start)
+        if seg.act == AWAY:
+            to_bed = min(1.0, 1.5 * progress + 0.1)
+        else:
+            to_bed = 0.7 * progress if seg.act in (SIT, CHORES) and seg.home else 0.0
+        if rng.random() < to_bed:
+            seg = Segment(seg.start, seg.end, r.bedroom, NAP)
+        changed.append(seg)
+    return [Override(r.id, start, end, changed),
+            _label(inst, "abnormal_routine", start, end, resident=r.id, reason="withdrawal")]
+
+
+def _night_trips(home: Routines, inst: ScenarioInstance, rng: random.Random,
+                 _: np.random.Generator) -> list[Edit]:
+    r, first = _resident_day(home, inst)
+    edits: list[Edit] = []
+    begin: int | None = None
+    last = 0
+    segments_ahead = _ahead(home, r.id, local_midnight(home.zone, first) + (NIGHT_TRIP_DAYS + 2) * DAY_MS)
+    for n in range(NIGHT_TRIP_DAYS):
+        day = first + timedelta(days=n)
+        bed = plan_day(home.seed, home.spec, r, day).bed
+        wake = plan_day(home.seed, home.spec, r, day + timedelta(days=1)).wake
+        night = [seg for seg in segments_ahead if bed <= seg.start < wake]
+        if not night or any(seg.act not in (SLEEP, TOILET) for seg in night):
+            continue  # another scenario's night
+        trips = [seg.start for seg in night if seg.act == TOILET]
+        if rng.random() >= (n + 1) / NIGHT_TRIP_RAMP:
+            continue
+        # Twice the usual trips, and at least one more.
+        for _trip in range(len(trips) + 1):
+            trips.append(bed + int(rng.uniform(45 * MINUTE_MS, max(wake - bed - 40 * MINUTE_MS,
+                                                                     50 * MINUTE_MS))))
+        trips.sort()
+        segments: list[Segment] = []
+        cursor = bed
+        for t in trips:
+            if t < cursor + 15 * MINUTE_MS or t > wake - 20 * MINUTE_MS:
+                continue
+            back = t + int(rng.uniform(3, 6) * MINUTE_MS)
+            segments += [Segment(cursor, t, r.bedroom, SLEEP), Segment(t, back, "bathroom", TOILET)]
+            cursor = back
+        segments.append(Segment(cursor, wake, r.bedroom, SLEEP))
+        edits.append(Override(r.id, bed, wake, segments))
+        begin = bed if begin is None else begin
+        last = wake
+    if begin is None:
+        return [_skip(inst, "no night of the resident's own to change")]
+    return [*edits, _label(inst, "abnormal_routine", begin, last, resident=r.id,
+                           reason="night_trips")]
+
+
 # -- device health ----------------------------------------------------------------------------------
 
 
@@ -579,6 +684,10 @@ def _pick_sos(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | N
 
 def _pick_dementia(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
     return rng.choice([r for r in h.residents if r.dementia]).id, None
+
+
+def _alone(h: HouseholdSpec) -> bool:
+    return h.lives_alone
 
 
 def _pick_alone(h: HouseholdSpec, rng: random.Random) -> tuple[str | None, str | None]:
@@ -692,7 +801,32 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "a smoke detector is taken off its base ('tamper' event) and put back 5-40 min "
              "later ('test'). Start: 'tamper'; end: put back.",
              _any, ((8.0, 22.0),), 45 * MINUTE_MS, _pick_smoke, _tamper),
+    Scenario("not_getting_up", "abnormal_routine",
+             "a resident living alone stays in bed one morning: 4-9 hours past their wake time, "
+             "or (3 in 10) all day until bedtime, with only the bedroom sensor seeing them "
+             "turn over (unlike inactivity: alive, not collapsed). Start: their planned wake "
+             "time; end: up.",
+             _alone, ((3.5, 4.5),), DAY_MS, _pick_alone, _not_getting_up,
+             "a resident living alone", ROUTINE_LEAD_DAYS * DAY_MS),
+    Scenario("withdrawal", "abnormal_routine",
+             f"a resident living alone slowly withdraws over {WITHDRAWAL_DAYS} days: outings "
+             "stop (the last days not leaving home at all) and ever more of the day is spent "
+             "in bed. Start: the first day's wake time; end: the last day's.",
+             _alone, ((3.5, 4.5),), (WITHDRAWAL_DAYS + 1) * DAY_MS, _pick_alone, _withdrawal,
+             "a resident living alone", ROUTINE_LEAD_DAYS * DAY_MS),
+    Scenario("night_trips", "abnormal_routine",
+             f"a resident living alone gets up at night more and more: over {NIGHT_TRIP_RAMP} "
+             "nights their bathroom trips grow to twice the usual and one more, for "
+             f"{NIGHT_TRIP_DAYS} nights. Start: bedtime of the first night; end: waking after "
+             "the last changed one.",
+             _alone, ((12.0, 14.0),), (NIGHT_TRIP_DAYS + 1) * DAY_MS, _pick_alone, _night_trips,
+             "a resident living alone", ROUTINE_LEAD_DAYS * DAY_MS),
 )}
+
+#: Multi-week changes of a resident's routine (label ``abnormal_routine``), chosen by name or
+#: as ``routine``; the other scenarios are the ``incidents``.
+ROUTINE_SCENARIOS: tuple[str, ...] = ("not_getting_up", "withdrawal", "night_trips")
+INCIDENT_SCENARIOS: tuple[str, ...] = tuple(n for n in SCENARIOS if n not in ROUTINE_SCENARIOS)
 
 
 def scenario_edits(home: Routines, inst: ScenarioInstance) -> list[Edit]:
@@ -731,10 +865,15 @@ def describe_scenarios() -> str:
 
 
 def parse_scenario_names(text: str) -> tuple[str, ...]:
-    """``all``, ``none`` or a comma-separated list of scenario names."""
+    """``incidents`` (the short incidents), ``routine`` (the routine changes), ``all``,
+    ``none`` or a comma-separated list of scenario names."""
     text = text.strip()
     if text == "all":
         return tuple(SCENARIOS)
+    if text == "incidents":
+        return INCIDENT_SCENARIOS
+    if text == "routine":
+        return ROUTINE_SCENARIOS
     if text in ("none", ""):
         return ()
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
@@ -750,7 +889,7 @@ def parse_scenario_names(text: str) -> tuple[str, ...]:
 def _windows(kind: Scenario, h: HouseholdSpec, start: int, end: int) -> list[tuple[int, int]]:
     """Where ``kind`` may start in ``h``: its local hours, an hour after the recording starts,
     and early enough to play out before it ends."""
-    lo_limit = start + HOUR_MS
+    lo_limit = start + kind.lead_ms
     hi_limit = end - kind.min_ms
     if hi_limit <= lo_limit:
         return []
@@ -845,6 +984,7 @@ def plan_scenarios(
     rng.shuffle(order)
     order += [rng.choice(names) for _ in range(max(0, count - len(order)))]
     used: set[tuple[str, date]] = set()
+    changed: set[str] = set()  # households whose routine a scenario changes
     eligible_cache: dict[str, list[HouseholdSpec]] = {}
     for name in order:
         kind = SCENARIOS[name]
@@ -867,9 +1007,11 @@ def plan_scenarios(
                     break
                 pick -= b - a
             key = (household.id, local_date(household.zone, at))
-            if key in used:
+            if key in used or (name in ROUTINE_SCENARIOS and household.id in changed):
                 continue
             used.add(key)
+            if name in ROUTINE_SCENARIOS:
+                changed.add(household.id)  # one routine change at a time
             resident, device = kind.pick(household, rng)
             instances.append(ScenarioInstance(index, name, household.id, at, resident, device))
             index += 1

@@ -26,6 +26,7 @@ from safehood.mqtt import BrokerUnreachable
 from safehood.protocol import AlertStatus, Registry
 from safehood.simulators import (
     POPULATIONS,
+    SCENARIOS,
     Community,
     LiveSimulator,
     ScenarioRequest,
@@ -202,8 +203,10 @@ def demo(args: argparse.Namespace) -> int:
         start_ms = now_ms - int(max(0.0, args.speed - 1) * DEMO_CATCH_UP_S * 1000)
         opening = tuple(ScenarioRequest(name, start_ms + minutes * 60_000)
                         for name, minutes in DEMO_OPENING)
+        # Every scenario, routine changes included: abnormal_routine shows once each home's
+        # week of warm-up has passed (under 3 hours at the default speed).
         config = SimulationConfig(seed=args.seed, rate=DEMO_INCIDENT_RATE, days=3650,
-                                  start_ms=start_ms, requests=opening,
+                                  start_ms=start_ms, requests=opening, scenarios=tuple(SCENARIOS),
                                   topic_prefix=settings.topic_prefix)
         simulator = LiveSimulator(community, broker.url, config=config, speed=args.speed,
                                   start_ms=start_ms)

@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 
 from safehood.protocol import AlertType
-from safehood.simulators import SCENARIOS
+from safehood.simulators import SimulationConfig
 from safehood.simulators.const import BATTERY_LOW_PCT
 
 from .conftest import Recording
@@ -18,7 +18,7 @@ NEGATIVE_TYPES = {"nuisance_smoke", "fall_negative"}
 
 def test_every_scenario_is_in_the_recording(recording: Recording) -> None:
     scenarios = {getattr(label, "scenario", None) for label in recording.labels}
-    assert scenarios == set(SCENARIOS)
+    assert scenarios == set(SimulationConfig().scenarios)
     assert not recording.summary.notes
 
 

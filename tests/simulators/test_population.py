@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from safehood.cli import main
-from safehood.simulators import POPULATIONS, SCENARIOS, Community, SimulationConfig
+from safehood.simulators import POPULATIONS, Community, SimulationConfig
 from safehood.simulators._population import DEFAULT_ROUTINE
 from safehood.simulators._timeline import SLEEP
 
@@ -43,7 +43,7 @@ def test_every_scenario_is_labelled(diverse: Recording) -> None:
     # negative for a resident who is never home and awake); none is left unlabelled.
     skipped = {note.split()[0] for note in diverse.summary.notes}
     assert not any(note.startswith("unfinished label") for note in diverse.summary.notes)
-    assert scenarios | skipped == set(SCENARIOS)
+    assert scenarios | skipped == set(SimulationConfig().scenarios)
     assert len(skipped) <= 2
 
 

@@ -1,0 +1,230 @@
+"""``abnormal_routine`` over many random communities and several weeks, worst community.
+
+The routine detector needs weeks: a week to learn each household's normal day, then the
+routine changes of the simulator (``not_getting_up``, ``withdrawal`` over two weeks,
+``night_trips`` doubling over ten nights; see ``safehood simulate --help``) among the usual
+incidents. So this bench simulates fewer households for longer than
+``bench/evaluate_detectors.py``, whose machinery it uses: each community is drawn from the
+diverse population with a seed of its own, simulated with every scenario, run through the
+offline detector and scored (:mod:`safehood.evaluation`: an alert of the household within a
+label's window, or up to 36 h after it, detects it). It reports recall and false alarms per
+100 household-days of ``abnormal_routine`` for the WORST community and over all of them,
+recall per scenario, and which of the detector's reasons the true and the false alerts gave.
+Alerts that a labelled collapse (``inactivity``) or night wandering of the same household
+explains count neither way (:data:`safehood.evaluation.EXPLAINED_BY`).
+
+The default run (20 communities x 6 households x 28 days, 3,360 household-days, 9.9 M
+messages; 37 minutes measured on this 2-core machine while other jobs ran), whose figures
+the README quotes::
+
+    .venv/bin/python bench/evaluate_routine.py
+
+A quick look: ``--communities 2 --days 28``. Recordings are kept under ``--out`` (default
+``bench-out/routine``) and reused when their parameters match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import orjson
+from evaluate_detectors import Job, evaluate
+from tqdm import tqdm
+
+from safehood.evaluation import read_alerts, score
+from safehood.protocol import read_labels
+from safehood.simulators import POPULATIONS
+
+TYPE = "abnormal_routine"
+
+
+def evaluate_routine(job: Job) -> dict[str, Any]:
+    """:func:`evaluate_detectors.evaluate`, plus recall per scenario and the reasons given."""
+    result = evaluate(job)
+    result.update(scored(job))
+    return result
+
+
+def scored(job: Job) -> dict[str, Any]:
+    """The scores of ``job``'s recording and the alerts written beside it."""
+    where = job.out / f"{job.population}-{job.seed}"
+    labels = read_labels(where / "labels.jsonl")
+    alerts, _ = read_alerts(where / "alerts.jsonl")
+    household_days = job.households * job.days
+    card = score(labels, alerts, household_days=household_days)
+    missed = Counter(str((m.model_extra or {}).get("scenario")) for m in card.missed
+                     if m.type == TYPE)
+    scenarios = Counter(str((m.model_extra or {}).get("scenario")) for m in labels
+                        if m.type == TYPE)
+    false = [a for a in card.false_alerts if a.type.value == TYPE]
+    routine = [a for a in alerts if a.type.value == TYPE]
+    return {
+        "seed": job.seed, "household_days": household_days,
+        "types": {s.type: {**s.as_dict(), "delays_s": None} for s in card.scores},
+        "routine": {
+            "scenarios": {name: {"labels": n, "detected": n - missed[name]}
+                          for name, n in scenarios.items()},
+            "reasons_all": dict(Counter(str(a.evidence.get("reason")) for a in routine)),
+            "reasons_false": dict(Counter(str(a.evidence.get("reason")) for a in false)),
+        },
+    }
+
+
+def summary(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Worst community and totals for ``abnormal_routine``."""
+    scored = [(r["seed"], r["types"].get(TYPE)) for r in results]
+    recalls = [(s["recall"], seed) for seed, s in scored if s and s["recall"] is not None]
+    false = [(s["false_alarms_per_100_household_days"] if s else 0.0, seed) for seed, s in scored]
+    labels = sum(s["labels"] for _, s in scored if s)
+    detected = sum(s["detected"] for _, s in scored if s)
+    false_alarms = sum(s["false_alarms"] for _, s in scored if s)
+    explained = sum(s.get("explained", 0) for _, s in scored if s)
+    household_days = sum(r["household_days"] for r in results)
+    delays = [s["delay_p50_s"] for _, s in scored if s and s["delay_p50_s"] is not None]
+    per_scenario: Counter[str] = Counter()
+    per_scenario_found: Counter[str] = Counter()
+    reasons_all: Counter[str] = Counter()
+    reasons_false: Counter[str] = Counter()
+    for r in results:
+        for name, figures in r["routine"]["scenarios"].items():
+            per_scenario[name] += figures["labels"]
+            per_scenario_found[name] += figures["detected"]
+        reasons_all.update(r["routine"]["reasons_all"])
+        reasons_false.update(r["routine"]["reasons_false"])
+    types = sorted({t for r in results for t in r["types"]} - {TYPE})
+    others = {t: max(r["types"][t]["false_alarms_per_100_household_days"] for r in results
+                     if t in r["types"]) for t in types}
+    return {
+        "communities": len(results), "household_days": household_days,
+        "labels": labels, "detected": detected,
+        "recall_overall": detected / labels if labels else None,
+        "worst_recall": min(recalls) if recalls else None,
+        "false_alarms": false_alarms, "explained": explained,
+        "false_per_100hd_overall": 100.0 * false_alarms / household_days,
+        "worst_false_per_100hd": max(false) if false else None,
+        "median_delay_p50_h": float(sorted(delays)[len(delays) // 2]) / 3600 if delays else None,
+        "scenarios": {n: {"labels": per_scenario[n], "detected": per_scenario_found[n]}
+                      for n in sorted(per_scenario)},
+        "reasons_all": dict(reasons_all.most_common()),
+        "reasons_false": dict(reasons_false.most_common()),
+        "other_types_worst_false_per_100hd": others,
+    }
+
+
+def format_report(s: dict[str, Any]) -> str:
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.0f}%"
+
+    worst_recall = s["worst_recall"]
+    worst_false = s["worst_false_per_100hd"]
+    lines = [
+        f"abnormal_routine over {s['communities']} communities, "
+        f"{s['household_days']:,.0f} household-days",
+        f"  labels {s['labels']}, detected {s['detected']}: recall {pct(s['recall_overall'])}"
+        f" overall, worst community "
+        f"{pct(worst_recall[0]) if worst_recall else '-'}"
+        f" (s{worst_recall[1] if worst_recall else '-'})",
+        f"  false alarms {s['false_alarms']}: {s['false_per_100hd_overall']:.2f} per 100 "
+        f"household-days overall, worst community {worst_false[0]:.2f} (s{worst_false[1]}); "
+        f"{s['explained']} more explained by a collapse or night wandering",
+        f"  median delay after the label's start (median over communities): "
+        f"{s['median_delay_p50_h']:.1f} h" if s["median_delay_p50_h"] is not None else
+        "  delay: -",
+        "  recall per scenario: " + ", ".join(
+            f"{name} {f['detected']}/{f['labels']}" for name, f in s["scenarios"].items()),
+        "  reasons of all alerts: " + ", ".join(f"{k} {v}" for k, v in s["reasons_all"].items()),
+        "  reasons of false alarms: " + (", ".join(
+            f"{k} {v}" for k, v in s["reasons_false"].items()) or "none"),
+    ]
+    return "\n".join(lines)
+
+
+def plot(results: Sequence[dict[str, Any]], s: dict[str, Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seeds = [r["seed"] for r in results]
+    recall = [100 * (r["types"].get(TYPE, {}).get("recall") or 0.0) for r in results]
+    false = [r["types"].get(TYPE, {}).get("false_alarms_per_100_household_days", 0.0)
+             for r in results]
+    fig, axes = plt.subplots(3, 1, figsize=(11, 10))
+    fig.suptitle(title)
+    x = range(len(seeds))
+    axes[0].bar(x, recall)
+    axes[0].set_ylabel("recall %\nper community")
+    axes[0].set_ylim(0, 105)
+    axes[1].bar(x, false, color="tab:red")
+    axes[1].set_ylabel("false alarms / 100 hd\nper community")
+    for ax in axes[:2]:
+        ax.set_xticks(list(x), [f"s{seed}" for seed in seeds], rotation=60, fontsize=7)
+    names = list(s["scenarios"])
+    axes[2].bar(range(len(names)), [100 * f["detected"] / f["labels"] if f["labels"] else 0
+                                    for f in s["scenarios"].values()], color="tab:green")
+    axes[2].set_xticks(range(len(names)), [f"{n} ({s['scenarios'][n]['labels']})"
+                                           for n in names])
+    axes[2].set_ylabel("recall % per scenario\n(all communities)")
+    axes[2].set_ylim(0, 105)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--communities", type=int, default=20,
+                        help="random communities (default 20)")
+    parser.add_argument("--households", type=int, default=6, help="per community (default 6)")
+    parser.add_argument("--days", type=float, default=28.0, help="per community (default 28)")
+    parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse")
+    parser.add_argument("--rate", type=float, default=10.0,
+                        help="incidents per 100 household-days (default 10)")
+    parser.add_argument("--seed", type=int, default=17,
+                        help="draws the communities' seeds (default 17)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
+    parser.add_argument("--out", type=Path, default=Path("bench-out/routine"))
+    parser.add_argument("--scores-only", action="store_true",
+                        help="only score the communities whose alerts are already under --out "
+                             "(no simulation or detection)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    seeds = random.Random(args.seed).sample(range(1, 1_000_000), args.communities)
+    jobs = [Job(seed, args.households, args.days, args.rate, args.population, args.out,
+                args.thresholds, scenarios="all") for seed in seeds]
+    results: list[dict[str, Any]] = []
+    if args.scores_only:
+        results = [scored(job) for job in jobs
+                   if (job.out / f"{job.population}-{job.seed}" / "alerts.jsonl").exists()]
+    else:
+        with ProcessPoolExecutor(max_workers=args.workers,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(evaluate_routine, job) for job in jobs]
+            for future in tqdm(as_completed(futures), total=len(futures), unit="community",
+                               desc="evaluate", file=sys.stderr):
+                results.append(future.result())
+    results.sort(key=lambda r: seeds.index(r["seed"]))
+    figures = summary(results)
+    title = (f"abnormal_routine: {len(results)} {args.population} communities x "
+             f"{args.households} households x {args.days:g} days")
+    print(f"== {title} ==")
+    print(format_report(figures))
+    png = args.out / "routine.png"
+    plot(results, figures, png, title)
+    (args.out / "routine.json").write_bytes(orjson.dumps(
+        {"summary": figures, "communities": results}, option=orjson.OPT_INDENT_2))
+    print(f"plot: {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""``abnormal_routine``: the learned routine model, its filter and the household detector."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from safehood.detectors.base import HouseholdScope
+from safehood.detectors.config import RoutineConfig
+from safehood.detectors.routine import (
+    RoutineDay,
+    RoutineDetector,
+    RoutineFilter,
+    RoutineModel,
+    RoutineObservation,
+)
+from safehood.protocol import AlertDecision, DeviceEvent, Message, Resident, WaterReading
+
+from ._support import DAY, HOUR, MIN, T0
+
+HOME = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
+                      (Resident("r1", "h1", "Wang Fang", elderly=True),))
+
+
+def _motion(ts: int, room: str) -> Message:
+    reading = DeviceEvent(ts=ts, kind="motion", event="motion")
+    return Message.from_reading(reading, site="s1", device_id=f"h1-motion-{room}",
+                                household="h1", room=room)
+
+
+def _water(ts: int) -> Message:
+    reading = WaterReading(ts=ts, flow_lpm=6.0)
+    return Message.from_reading(reading, site="s1", device_id="h1-meter", household="h1")
+
+
+def day(n: int, up_h: float | None = 7.0, bed_h: float = 21.0, night_trips: Sequence[float] = (),
+        water: bool = True) -> list[Message]:
+    """Day ``n`` after T0 (a Monday, UTC): bathroom trips at the given hours of its early
+    morning, up at ``up_h`` (None: in bed all day), moving about the kitchen every 5 minutes
+    and drawing water every hour until ``bed_h``."""
+    start = T0 + n * DAY
+    out = [_motion(start + int(h * HOUR), "bathroom") for h in night_trips]
+    out += [_motion(start + int(h * HOUR) + 2 * MIN, "hall") for h in night_trips]
+    if up_h is not None:
+        t = start + int(up_h * HOUR)
+        while t < start + bed_h * HOUR:
+            out.append(_motion(t, "kitchen"))
+            if water and (t - start) % HOUR == 0:
+                out.append(_water(t))
+            t += 5 * MIN
+    out += [_motion(start + h * HOUR, "bedroom") for h in (0, 2, 4)]
+    return sorted(out, key=lambda m: m.ts_ms)
+
+
+def run(detector: RoutineDetector, messages: Iterable[Message]) -> list[AlertDecision]:
+    """What the engine does: fire the timers a message is past, then hand it over."""
+    out: list[AlertDecision] = []
+    for message in messages:
+        deadline = detector.deadline_ms
+        if deadline is not None and deadline <= message.ts_ms:
+            out += detector.advance(message.ts_ms)
+        out += detector.process_one(message)
+    return out
+
+
+def raised(decisions: Iterable[AlertDecision]) -> list[tuple[str, float]]:
+    """(subject, days after T0) of each raise."""
+    return [(d.subject, round((d.ts_ms - T0) / DAY, 2)) for d in decisions
+            if d.action.value == "raise"]
+
+
+def test_learns_a_week_then_flags_a_morning_in_bed() -> None:
+    detector = RoutineDetector(HOME)
+    decisions = run(detector, [m for n in range(9) for m in day(n)])
+    assert decisions == []
+    assert detector.model.n_days == 8  # the first day was seen from 07:00 only: not learned
+    in_bed = run(detector, day(9, up_h=15.0))
+    late = [d for d in in_bed if d.subject == "h1/not_up"]
+    assert [d.action.value for d in late] == ["raise", "clear"]
+    # The latest learned morning (07:00) plus two hours.
+    assert late[0].ts_ms == T0 + 9 * DAY + 9 * HOUR
+    assert late[0].severity.value == "Moderate"
+    assert late[0].evidence["usual_up"] == "07:00"
+    assert late[0].evidence["up_at"] is None
+    assert late[1].evidence["up_at"] == "15:00"  # cleared once that is seen, 8 moves later
+
+
+def test_nothing_is_raised_before_a_week_is_learned() -> None:
+    detector = RoutineDetector(HOME)
+    messages = [m for n in range(5) for m in day(n)] + day(5, up_h=None) + day(6)
+    assert run(detector, messages) == []
+
+
+def test_a_later_weekend_morning_is_its_own_normal() -> None:
+    detector = RoutineDetector(HOME)
+    weekend = {5, 6, 12, 13, 19, 20}  # T0 is a Monday
+    messages = [m for n in range(22) for m in day(n, up_h=10.0 if n in weekend else 7.0)]
+    assert run(detector, messages) == []
+    assert detector.filter.skipped_days == 0
+
+
+def test_a_day_that_breaks_the_pattern_is_not_learned() -> None:
+    detector = RoutineDetector(HOME)
+    run(detector, [m for n in range(9) for m in day(n)])
+    run(detector, day(9, up_h=None))
+    decisions = run(detector, day(10) + day(11))
+    learned = [d.day for d in detector.model.days]
+    assert date(2026, 3, 11) not in learned  # day 9, in bed all day
+    assert date(2026, 3, 12) in learned
+    assert detector.filter.skipped_days == 1
+    # The day in bed ended with no water drawn and little moving about: Minor, and cleared
+    # once a normal day ends.
+    assert {d.subject for d in decisions if d.action.value == "clear"} >= {"h1/no_water"}
+
+
+def test_a_day_without_water_is_flagged_when_it_ends() -> None:
+    detector = RoutineDetector(HOME)
+    decisions = run(detector, [m for n in range(10) for m in day(n)] + day(10, water=False)
+                    + day(11))
+    assert raised(decisions) == [("h1/no_water", 11.12)]  # 03:00 the next morning
+    flagged = next(d for d in decisions if d.subject == "h1/no_water")
+    assert flagged.severity.value == "Minor"
+    assert flagged.evidence["usual_days_with_water_share"] == 1.0
+
+
+def test_nights_broken_far_more_often_raise_night_activity() -> None:
+    detector = RoutineDetector(HOME)
+    usual = [m for n in range(12) for m in day(n, night_trips=(2.0,))]
+    busy = [m for n in range(12, 15) for m in day(n, night_trips=(0.5, 1.5, 2.5, 3.5, 4.5))]
+    decisions = run(detector, usual + busy)
+    flagged = [d for d in decisions if d.subject == "h1/night_activity"]
+    assert flagged, raised(decisions)
+    # The first broken night is learned (three nights are judged together, and one night
+    # is not enough): the usual figure moves a little.
+    assert flagged[0].evidence["usual_night_wakings"] < 1.5
+    assert flagged[0].evidence["night_wakings"][-1] == 5
+    # One alert a day at most, and one open alert while the nights stay broken.
+    assert len(raised(flagged)) == 1
+
+
+def test_one_broken_night_is_not_enough() -> None:
+    detector = RoutineDetector(HOME)
+    usual = [m for n in range(12) for m in day(n, night_trips=(2.0,))]
+    one = day(12, night_trips=(0.5, 1.5, 2.5, 3.5))
+    decisions = run(detector, usual + one + [m for n in range(13, 16)
+                                             for m in day(n, night_trips=(2.0,))])
+    assert raised(decisions) == []
+
+
+@pytest.mark.parametrize("learned", [0, 1])
+def test_the_model_scores_nothing_without_two_days(learned: int) -> None:
+    model = RoutineModel()
+    for n in range(learned):
+        model.learn_one(RoutineDay(date(2026, 3, 2) + timedelta(days=n), False, up_min=240))
+    assert model.score_one(RoutineObservation(RoutineDay(date(2026, 3, 9), False,
+                                                         elapsed_min=900))) == {}
+
+
+def test_the_filter_keeps_abnormal_days_out_of_the_model() -> None:
+    model = RoutineModel(RoutineConfig(warmup_days=2))
+    routine_filter = RoutineFilter(model, warmup_days=2)
+    for n in range(3):
+        assert routine_filter.learn_one(RoutineObservation(
+            RoutineDay(date(2026, 3, 2) + timedelta(days=n), False, up_min=240), complete=True))
+    late = RoutineDay(date(2026, 3, 5), False, up_min=600)
+    scores = routine_filter.score_one(RoutineObservation(late, complete=True))
+    assert [s.reason for s in routine_filter.abnormal(scores)] == ["not_up"]
+    assert not routine_filter.learn_one(RoutineObservation(late, complete=True))
+    assert model.n_days == 3 and routine_filter.skipped_days == 1
