@@ -290,6 +290,10 @@ def _with_two_residents(shares: dict[str, float], two: float) -> dict[str, float
     pairs = ("elderly_couple", "couple")
     paired = sum(shares[k] for k in pairs)
     others = 1.0 - paired
+    if paired <= 0.0 or others <= 0.0:
+        # Shares asked for explicitly (say, every household an elderly person alone) cannot
+        # be rescaled to the population's mix: they win.
+        return shares
     return {k: v * (two / paired if k in pairs else (1.0 - two) / others)
             for k, v in shares.items()}
 

@@ -110,3 +110,11 @@ def test_simulate_exposes_the_population(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["simulate", "--households", "4", "--population", "nobody", "--out", str(tmp_path)])
     assert exit_info.value.code != 0
+
+
+def test_a_diverse_community_of_elderly_people_living_alone_only() -> None:
+    # Shares asked for explicitly win over the population's two-resident mix (this divided
+    # by zero once).
+    community = Community.generate(12, seed=5, elderly_alone_share=1.0,
+                                   population=POPULATIONS["diverse"])
+    assert {h.composition for h in community.households} == {"elderly_alone"}
