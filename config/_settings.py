@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -24,10 +24,21 @@ class MqttEndpoint:
     tls: bool
     username: str | None
     password: str | None
+    # TLS (``mqtts://``): the CA file that replaces the system's CAs, and a client
+    # certificate and key for brokers that require one.
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
 
     @property
     def url(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    def moved_to(self, url: str) -> MqttEndpoint:
+        """Another broker with these credentials (unless the URL has its own) and TLS files."""
+        other = MqttEndpoint.from_url(url, self.username, self.password)
+        return replace(other, ca_file=self.ca_file, cert_file=self.cert_file,
+                       key_file=self.key_file)
 
     @classmethod
     def from_url(cls, url: str, username: str | None = None,
@@ -63,7 +74,11 @@ class Settings(BaseSettings):
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
+    # mqtts:// only: a CA file instead of the system's CAs, and a client certificate and key
+    # (PEM) for a listener with ``require_certificate true``.
     mqtt_ca_file: Path | None = None
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
     mqtt_client_id: str = "safehood-ingest"
     mqtt_protocol: Literal["auto", "5", "3.1.1"] = "auto"
     mqtt_session_expiry_s: int = 7 * 24 * 3600
@@ -185,7 +200,13 @@ class Settings(BaseSettings):
     @property
     def mqtt(self) -> MqttEndpoint:
         password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
-        return MqttEndpoint.from_url(self.mqtt_url, self.mqtt_username, password)
+        endpoint = MqttEndpoint.from_url(self.mqtt_url, self.mqtt_username, password)
+        return replace(
+            endpoint,
+            ca_file=str(self.mqtt_ca_file) if self.mqtt_ca_file else None,
+            cert_file=str(self.mqtt_cert_file) if self.mqtt_cert_file else None,
+            key_file=str(self.mqtt_key_file) if self.mqtt_key_file else None,
+        )
 
     @property
     def sqlalchemy_url(self) -> str:

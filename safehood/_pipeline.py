@@ -172,7 +172,6 @@ def build_pipeline(
         keepalive_s=settings.mqtt_keepalive_s,
         protocol=settings.mqtt_protocol,
         queue_size=settings.ingest_queue_size,
-        ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
     )
     deadletters = DeadLetterRecorder(
         engine,
