@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 import yaml
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 _PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "password", ""})
@@ -125,6 +125,15 @@ class Settings(BaseSettings):
     # How long (of ingest's own activity, not wall time) the duplicate filter's keys are
     # kept on disk for a restart: redeliveries come within minutes of the original.
     dedup_retention_s: float = 600.0
+
+    # Retention (README, "Retention"): days after which the live pipeline's hourly task
+    # deletes readings, resolved alerts with their history and notification log, dead
+    # letters, and personal data left after use (ended silences, revoked or expired tokens).
+    retention_readings_days: int = Field(400, gt=0)
+    retention_resolved_alerts_days: int = Field(730, gt=0)
+    retention_dead_letters_days: int = Field(30, gt=0)
+    retention_personal_data_days: int = Field(90, gt=0)
+    retention_interval_s: float = Field(3600.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

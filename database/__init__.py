@@ -14,6 +14,7 @@ from ._registry_store import (
     load_registry,
     write_registry_entry,
 )
+from ._retention import PurgeCounts, RetentionLimits, purge_expired
 from ._tables import (
     api_tokens,
     dead_letters,
@@ -27,7 +28,9 @@ from ._tables import (
 
 __all__ = [
     "REGISTRY_TABLES",
+    "PurgeCounts",
     "RegistryKind",
+    "RetentionLimits",
     "SqlAlertRepository",
     "api_tokens",
     "create_database_engine",
@@ -40,6 +43,7 @@ __all__ = [
     "metadata",
     "migrate",
     "mqtt_accounts",
+    "purge_expired",
     "residents",
     "write_registry_entry",
 ]

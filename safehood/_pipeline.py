@@ -42,6 +42,7 @@ from safehood.protocol import Registry, RegistryFile, deadletter_topic
 from safehood.store import ReadingStore, open_store
 
 from ._detection import DetectionStage
+from ._retention import RetentionTask
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Pipeline:
     alerts: AlertManager
     notifications: NotificationDispatcher
     api: ApiServer | None
+    retention: RetentionTask
     registry_poll_s: float = REGISTRY_POLL_S
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _started: threading.Event = field(default_factory=threading.Event)
@@ -93,6 +95,7 @@ class Pipeline:
         self.source.start()
         self.ingest.start()
         self._started.set()
+        self.retention.start()
         if self.api is not None:
             self.api.start()
         threading.Thread(target=self._watch_registry, name="registry-watcher", daemon=True).start()
@@ -117,6 +120,7 @@ class Pipeline:
             self.ingest.stop()
             self.source.stop()
         self.notifications.close()
+        self.retention.stop()
         for close in reversed(self._closers):
             try:
                 close()
@@ -225,7 +229,8 @@ def build_pipeline(
         api = ApiServer(app, host=settings.api_host, port=settings.api_port)
     pipeline = Pipeline(settings=settings, engine=engine, registry=registry, store=store,
                         source=source, ingest=ingest, deadletters=deadletters, detection=detection,
-                        alerts=alerts, notifications=notifications, api=api)
+                        alerts=alerts, notifications=notifications, api=api,
+                        retention=RetentionTask(settings, engine, store))
     pipeline._closers.append(health.flush)
     pipeline._closers.append(seen.close)
     return pipeline
