@@ -4,30 +4,18 @@ information protection law; README, "Export and erase of a resident's data")."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import orjson
 
-from safehood.api import Provisioner, ProvisioningError
-from safehood.database import (
-    DAY_MS,
-    ErasureRefused,
-    UnknownResident,
-    erasable_devices,
-    erase_resident,
-    export_resident,
-)
-from safehood.protocol.const import MAX_TS_MS
-from safehood.store import ReadingStore, StoredReading, StoreError, open_store
+from safehood.api import Provisioner, ProvisioningError, erase_resident_data, export_resident_data
+from safehood.database import DAY_MS, ErasureRefused, UnknownResident
+from safehood.store import StoreError, open_store
 
 from ._common import CommandError, load_settings
 from .token import open_engine
-
-_PAGE = 10_000
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,32 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     erase.set_defaults(func=erase_command)
 
 
-def _readings(store: ReadingStore, device_id: str, start_ms: int) -> list[dict[str, Any]]:
-    """Every stored reading of the device from ``start_ms`` on, page by page."""
-    taken: list[StoredReading] = []
-    while True:
-        page = store.query(device_id, start_ms, MAX_TS_MS, limit=_PAGE)
-        # A page may end amid readings of one instant: the next starts at that instant
-        # and leaves out what was taken already.
-        fresh = [r for r in page if r not in taken[-_PAGE:]]
-        taken.extend(fresh)
-        if len(page) < _PAGE or not fresh:
-            return [dataclasses.asdict(r) for r in taken]
-        start_ms = page[-1].ts_ms
-
-
 def export(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     engine = open_engine(settings)
     try:
-        data = export_resident(engine, args.resident)
-        store = open_store(settings)
-        try:
-            since = time.time_ns() // 1_000_000 - settings.retention_readings_days * DAY_MS
-            data["readings"] = {device["device_id"]: _readings(store, device["device_id"], since)
-                                for device in data["devices"]}
-        finally:
-            store.close()
+        since = time.time_ns() // 1_000_000 - settings.retention_readings_days * DAY_MS
+        with open_store(settings) as store:
+            data = export_resident_data(engine, store, args.resident, since)
     except UnknownResident as exc:
         raise CommandError(str(exc)) from None
     except StoreError as exc:
@@ -97,20 +66,10 @@ def erase_command(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     engine = open_engine(settings)
     try:
-        # Readings first: if the store is away, nothing is erased and the request can be
-        # repeated; the other way round, the devices naming the readings would be gone.
-        device_ids = erasable_devices(engine, args.resident)
-        store = open_store(settings)
-        try:
-            store.delete_devices(device_ids)
-        finally:
-            store.close()
-        erasure = erase_resident(engine, args.resident, time.time_ns() // 1_000_000)
-        synced = ""
-        if erasure.device_ids:
-            result = Provisioner.from_settings(settings, engine).sync()
-            synced = "; broker accounts rewritten" + ("" if result.reloaded else
-                                                       " (broker NOT reloaded)")
+        provisioner = Provisioner.from_settings(settings, engine)
+        with open_store(settings) as store:
+            erasure = erase_resident_data(engine, store, provisioner, args.resident,
+                                          time.time_ns() // 1_000_000)
     except UnknownResident as exc:
         raise CommandError(str(exc)) from None
     except ErasureRefused as exc:
@@ -121,5 +80,5 @@ def erase_command(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"erased resident {args.resident}: {len(erasure.device_ids)} personal devices and "
           f"their readings, {erasure.alerts_anonymised} alerts anonymised, "
-          f"{erasure.tokens_changed} tokens changed{synced}")
+          f"{erasure.tokens_changed} tokens changed")
     return 0
