@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
 
 from safehood._broker import MosquittoBroker, TlsListener
+from safehood.cli import main
 from safehood.config import MqttEndpoint, Settings
 from safehood.ingest import MqttSource
 from safehood.mqtt import BrokerUnreachable, Publisher, connect
@@ -105,3 +107,28 @@ def test_a_broker_url_given_on_the_command_line_keeps_the_tls_files(ca: Throwawa
     moved = endpoint.moved_to("mqtts://b.example")
     assert (moved.host, moved.port, moved.ca_file, moved.username) == (
         "b.example", 8883, str(ca.cert_file), "u")
+
+
+def test_safehood_replay_publishes_over_tls_with_the_ca_from_the_settings(
+        tls_broker: MosquittoBroker, ca: ThrowawayCa, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = f"tls{uuid.uuid4().hex[:8]}"
+    recording = tmp_path / "traffic.jsonl"
+    recording.write_bytes(orjson.dumps({
+        "topic": "safehood/v1/s1/d1/telemetry",
+        "payload": {"ts": 1_772_409_600_000, "kind": "motion", "occupancy": True}}) + b"\n")
+    endpoint = _settings(tls_broker, ca).mqtt
+    source = MqttSource(endpoint, topics=[f"{prefix}/#"], client_id=f"ingest-{prefix}",
+                        session_expiry_s=60)
+    source.start()
+    monkeypatch.setenv("SAFEHOOD_MQTT_CA_FILE", str(ca.cert_file))
+    try:
+        assert main(["replay", str(recording), "--broker", tls_broker.url,
+                     "--topic-prefix", prefix]) == 0
+        batch = source.receive(10, timeout_s=10)
+        assert [m.topic for m in batch.messages] == [f"{prefix}/v1/s1/d1/telemetry"]
+        batch.ack()
+    finally:
+        source.stop()
+    monkeypatch.delenv("SAFEHOOD_MQTT_CA_FILE")
+    assert main(["replay", str(recording), "--broker", tls_broker.url]) != 0
