@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from safehood.database import Erasure, erasable_devices, erase_resident, export_resident
 from safehood.protocol.const import MAX_TS_MS
-from safehood.store import ReadingStore, StoredReading
+from safehood.store import ReadingStore, StoredReading, StoreError
 
 from ._provisioning import Provisioner
 
@@ -23,13 +23,17 @@ def _readings(store: ReadingStore, device_id: str, start_ms: int) -> list[dict[s
     taken: list[StoredReading] = []
     while True:
         page = store.query(device_id, start_ms, MAX_TS_MS, limit=_PAGE)
-        # A page may end amid readings of one instant: the next starts at that instant
-        # and leaves out what was taken already.
-        fresh = [r for r in page if r not in taken[-_PAGE:]]
-        taken.extend(fresh)
-        if len(page) < _PAGE or not fresh:
+        if len(page) < _PAGE:
+            taken.extend(page)
             return [dataclasses.asdict(r) for r in taken]
-        start_ms = page[-1].ts_ms
+        # A full page may end amid the readings of one instant: the next page starts at
+        # that instant, so this one keeps only what is before it.
+        last = page[-1].ts_ms
+        if page[0].ts_ms == last:
+            raise StoreError(f"more than {_PAGE} readings of {device_id} at one instant",
+                             retryable=False)
+        taken.extend(r for r in page if r.ts_ms != last)
+        start_ms = last
 
 
 def export_resident_data(engine: Engine, store: ReadingStore, resident_id: str,

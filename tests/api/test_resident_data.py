@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from safehood.api import _personal_data
 from safehood.protocol import AlertType as T
+from tests.store._samples import message
 
 from .conftest import NOW_MS, Api, write_readings
 
@@ -48,3 +50,18 @@ def test_erasure_waits_for_open_alerts_about_the_resident(api: Api) -> None:
                                  headers=api.headers("admin"))
     assert response.status_code == 409
     assert "is open" in response.text
+
+
+def test_the_export_pages_through_readings_sharing_an_instant(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_personal_data, "_PAGE", 3)
+    t = NOW_MS - 10_000
+    api.store.write([
+        message("r002-band", "event", t, kind="wearable", event="fall", seq=1),
+        message("r002-band", "status", t + 1, fields={"online": True}),
+        message("r002-band", "event", t + 1, kind="wearable", event="fall", seq=2),
+        message("r002-band", "event", t + 2, kind="wearable", event="fall", seq=3),
+    ])
+    readings = _personal_data._readings(api.store, "r002-band", 0)
+    assert [(r["ts_ms"], r["channel"]) for r in readings] == [
+        (t, "event"), (t + 1, "event"), (t + 1, "status"), (t + 2, "event")]
