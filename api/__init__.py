@@ -8,6 +8,7 @@ Build it with :func:`create_app` from an :class:`ApiContext`; serve it with
 from ._app import create_app
 from ._context import ApiContext
 from ._models import AlertFamilyView, AlertPublic
+from ._personal_data import erase_resident_data, export_resident_data
 from ._provisioning import (
     MqttCredentials,
     Provisioner,
@@ -41,6 +42,8 @@ __all__ = [
     "TokenRecord",
     "TokenStore",
     "create_app",
+    "erase_resident_data",
+    "export_resident_data",
     "mosquitto_hash",
     "verify_mosquitto_hash",
 ]

@@ -33,6 +33,7 @@ from .routes import (
     deadletters,
     devices,
     meta,
+    personal_data,
     registry,
     silences,
     sites,
@@ -121,6 +122,7 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(deadletters.router)
     api.include_router(silences.router)
     api.include_router(tokens.router)
+    api.include_router(personal_data.router)
     app.include_router(api)
     app.include_router(meta.probes)
 

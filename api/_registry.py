@@ -178,6 +178,11 @@ class RegistryService:
     def _data(self) -> dict[str, list[dict[str, Any]]]:
         return self._reload().to_model().model_dump()
 
+    def refresh(self) -> Registry:
+        """Re-read the registry after a change made outside this service (an erasure) and
+        tell the pipeline."""
+        return self._changed()
+
     def _changed(self) -> Registry:
         registry = self._reload()
         if self.on_change is not None:

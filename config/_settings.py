@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import orjson
 import yaml
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 _PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "password", ""})
@@ -24,10 +24,21 @@ class MqttEndpoint:
     tls: bool
     username: str | None
     password: str | None
+    # TLS (``mqtts://``): the CA file that replaces the system's CAs, and a client
+    # certificate and key for brokers that require one.
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
 
     @property
     def url(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    def moved_to(self, url: str) -> MqttEndpoint:
+        """Another broker with these credentials (unless the URL has its own) and TLS files."""
+        other = MqttEndpoint.from_url(url, self.username, self.password)
+        return replace(other, ca_file=self.ca_file, cert_file=self.cert_file,
+                       key_file=self.key_file)
 
     @classmethod
     def from_url(cls, url: str, username: str | None = None,
@@ -63,7 +74,11 @@ class Settings(BaseSettings):
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
+    # mqtts:// only: a CA file instead of the system's CAs, and a client certificate and key
+    # (PEM) for a listener with ``require_certificate true``.
     mqtt_ca_file: Path | None = None
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
     mqtt_client_id: str = "safehood-ingest"
     mqtt_protocol: Literal["auto", "5", "3.1.1"] = "auto"
     mqtt_session_expiry_s: int = 7 * 24 * 3600
@@ -110,6 +125,15 @@ class Settings(BaseSettings):
     # How long (of ingest's own activity, not wall time) the duplicate filter's keys are
     # kept on disk for a restart: redeliveries come within minutes of the original.
     dedup_retention_s: float = 600.0
+
+    # Retention (README, "Retention"): days after which the live pipeline's hourly task
+    # deletes readings, resolved alerts with their history and notification log, dead
+    # letters, and personal data left after use (ended silences, revoked or expired tokens).
+    retention_readings_days: int = Field(400, gt=0)
+    retention_resolved_alerts_days: int = Field(730, gt=0)
+    retention_dead_letters_days: int = Field(30, gt=0)
+    retention_personal_data_days: int = Field(90, gt=0)
+    retention_interval_s: float = Field(3600.0, gt=0)
 
     @classmethod
     def settings_customise_sources(
@@ -185,7 +209,13 @@ class Settings(BaseSettings):
     @property
     def mqtt(self) -> MqttEndpoint:
         password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
-        return MqttEndpoint.from_url(self.mqtt_url, self.mqtt_username, password)
+        endpoint = MqttEndpoint.from_url(self.mqtt_url, self.mqtt_username, password)
+        return replace(
+            endpoint,
+            ca_file=str(self.mqtt_ca_file) if self.mqtt_ca_file else None,
+            cert_file=str(self.mqtt_cert_file) if self.mqtt_cert_file else None,
+            key_file=str(self.mqtt_key_file) if self.mqtt_key_file else None,
+        )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -7,6 +7,14 @@ managed by alembic migrations (:func:`migrate`).
 
 from ._alert_repository import SqlAlertRepository
 from ._engine import create_database_engine, migrate
+from ._personal_data import (
+    Erasure,
+    ErasureRefused,
+    UnknownResident,
+    erasable_devices,
+    erase_resident,
+    export_resident,
+)
 from ._registry_store import (
     REGISTRY_TABLES,
     RegistryKind,
@@ -14,6 +22,7 @@ from ._registry_store import (
     load_registry,
     write_registry_entry,
 )
+from ._retention import DAY_MS, PurgeCounts, RetentionLimits, purge_expired
 from ._tables import (
     api_tokens,
     dead_letters,
@@ -26,20 +35,30 @@ from ._tables import (
 )
 
 __all__ = [
+    "DAY_MS",
     "REGISTRY_TABLES",
+    "Erasure",
+    "ErasureRefused",
+    "PurgeCounts",
     "RegistryKind",
+    "RetentionLimits",
     "SqlAlertRepository",
+    "UnknownResident",
     "api_tokens",
     "create_database_engine",
     "dead_letters",
     "device_health",
     "devices",
+    "erasable_devices",
+    "erase_resident",
+    "export_resident",
     "households",
     "import_registry",
     "load_registry",
     "metadata",
     "migrate",
     "mqtt_accounts",
+    "purge_expired",
     "residents",
     "write_registry_entry",
 ]

@@ -43,14 +43,12 @@ class MqttSource:
         keepalive_s: int = 30,
         protocol: ProtocolChoice = "auto",
         queue_size: int = 10_000,
-        ca_file: str | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.topics = topics
         self.client_id = client_id
         self.session_expiry_s = session_expiry_s
         self.keepalive_s = keepalive_s
-        self.ca_file = ca_file
         self.connected = threading.Event()
         self._protocol_choice = protocol
         self._inbox: queue.Queue[_Delivery] = queue.Queue(maxsize=queue_size)
@@ -69,7 +67,7 @@ class MqttSource:
         self._client = connect(
             self.endpoint, self.client_id, protocol=self._protocol_choice,
             session_expiry_s=self.session_expiry_s, manual_ack=True,
-            keepalive_s=self.keepalive_s, ca_file=self.ca_file, setup=self._install,
+            keepalive_s=self.keepalive_s, setup=self._install,
         )
 
     def _install(self, client: mqtt.Client) -> None:

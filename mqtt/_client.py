@@ -38,12 +38,11 @@ def connect(
     will: tuple[str, bytes] | None = None,
     keepalive_s: int = 30,
     timeout_s: float = CONNECT_TIMEOUT_S,
-    ca_file: str | None = None,
     setup: Callable[[mqtt.Client], None] | None = None,
 ) -> mqtt.Client:
     """A paho 2 client connected to ``endpoint``, its network loop running.
 
-    Credentials and TLS come from the endpoint (``ca_file`` replaces the system's CAs).
+    Credentials and TLS (CA file, client certificate) come from the endpoint.
     ``"auto"`` tries MQTT 5 and falls back to 3.1.1 when the broker does not take 5.
     ``session_expiry_s`` asks for a persistent session (clean start off) that the broker
     keeps that long after a disconnect; otherwise the session is clean. ``will`` is a
@@ -57,7 +56,7 @@ def connect(
     failure = f"no answer within {timeout_s:g} s"
     for version in _VERSIONS[protocol]:
         client = _build(endpoint, client_id, version, persistent=session_expiry_s is not None,
-                        manual_ack=manual_ack, will=will, ca_file=ca_file)
+                        manual_ack=manual_ack, will=will)
         if setup is not None:
             setup(client)
         connack = _Connack(client)
@@ -88,8 +87,8 @@ def connect(
 
 
 def _build(endpoint: MqttEndpoint, client_id: str, version: MQTTProtocolVersion, *,
-           persistent: bool, manual_ack: bool, will: tuple[str, bytes] | None,
-           ca_file: str | None) -> mqtt.Client:
+           persistent: bool, manual_ack: bool,
+           will: tuple[str, bytes] | None) -> mqtt.Client:
     kwargs: dict[str, Any] = {}
     if version != mqtt.MQTTv5:
         kwargs["clean_session"] = not persistent
@@ -98,7 +97,10 @@ def _build(endpoint: MqttEndpoint, client_id: str, version: MQTTProtocolVersion,
     if endpoint.username:
         client.username_pw_set(endpoint.username, endpoint.password)
     if endpoint.tls:
-        client.tls_set_context(ssl.create_default_context(cafile=ca_file))
+        context = ssl.create_default_context(cafile=endpoint.ca_file)
+        if endpoint.cert_file:
+            context.load_cert_chain(endpoint.cert_file, endpoint.key_file)
+        client.tls_set_context(context)
     if will is not None:
         client.will_set(will[0], will[1], qos=1, retain=True)
     client.reconnect_delay_set(RECONNECT_MIN_DELAY_S, RECONNECT_MAX_DELAY_S)

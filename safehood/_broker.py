@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,12 +57,34 @@ class LocalBroker(Protocol):
     def stop(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TlsListener:
+    """PEM files of a TLS listener: the CA that signed the server's (and clients')
+    certificates, the server's certificate and key; ``require_certificate`` refuses clients
+    without a certificate from that CA."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    require_certificate: bool = False
+
+    def config_lines(self) -> list[str]:
+        return [
+            f"cafile {self.ca_file}",
+            f"certfile {self.cert_file}",
+            f"keyfile {self.key_file}",
+            "tls_version tlsv1.2",
+            f"require_certificate {'true' if self.require_certificate else 'false'}",
+        ]
+
+
 class MosquittoBroker:
     """A mosquitto process on a loopback port, with its own config and persistence directory.
 
     Queues are sized so that a persistent session keeps everything published while its
     subscriber is away (mosquitto's default keeps only 1,000 messages), and the persistence
-    file in ``data_dir`` carries them over a broker restart.
+    file in ``data_dir`` carries them over a broker restart. With ``tls`` the one listener
+    speaks TLS only (``mqtts://``).
     """
 
     def __init__(
@@ -71,8 +94,10 @@ class MosquittoBroker:
         host: str = "127.0.0.1",
         extra_config: list[str] | None = None,
         executable: str = "mosquitto",
+        tls: TlsListener | None = None,
     ) -> None:
         self.host = host
+        self.tls = tls
         self.port = port or free_port(host)
         self.data_dir = Path(data_dir)
         self.extra_config = extra_config or []
@@ -83,13 +108,14 @@ class MosquittoBroker:
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
     def write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         anonymous = not any(line.startswith("password_file") for line in self.extra_config)
         lines = [
             f"listener {self.port} {self.host}",
+            *(self.tls.config_lines() if self.tls else []),
             f"allow_anonymous {'true' if anonymous else 'false'}",
             # Started as root, mosquitto drops to user "mosquitto", who cannot write the
             # data directory; it stays whoever started it (ignored when not root).

@@ -44,6 +44,7 @@ from safehood.protocol import Registry, RegistryFile, deadletter_topic
 from safehood.store import ReadingStore, open_store
 
 from ._detection import DetectionStage
+from ._retention import RetentionTask
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class Pipeline:
     alerts: AlertManager
     notifications: NotificationDispatcher
     api: ApiServer | None
+    retention: RetentionTask
     registry_poll_s: float = REGISTRY_POLL_S
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _started: threading.Event = field(default_factory=threading.Event)
@@ -95,6 +97,7 @@ class Pipeline:
         self.source.start()
         self.ingest.start()
         self._started.set()
+        self.retention.start()
         if self.api is not None:
             self.api.start()
         threading.Thread(target=self._watch_registry, name="registry-watcher", daemon=True).start()
@@ -119,6 +122,7 @@ class Pipeline:
             self.ingest.stop()
             self.source.stop()
         self.notifications.close()
+        self.retention.stop()
         for close in reversed(self._closers):
             try:
                 close()
@@ -177,7 +181,6 @@ def build_pipeline(
         keepalive_s=settings.mqtt_keepalive_s,
         protocol=settings.mqtt_protocol,
         queue_size=settings.ingest_queue_size,
-        ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
     )
     deadletters = DeadLetterRecorder(
         engine,
@@ -235,7 +238,8 @@ def build_pipeline(
         api = ApiServer(app, host=settings.api_host, port=settings.api_port)
     pipeline = Pipeline(settings=settings, engine=engine, registry=registry, store=store,
                         source=source, ingest=ingest, deadletters=deadletters, detection=detection,
-                        alerts=alerts, notifications=notifications, api=api)
+                        alerts=alerts, notifications=notifications, api=api,
+                        retention=RetentionTask(settings, engine, store))
     pipeline._closers.append(health.flush)
     pipeline._closers.append(seen.close)
     return pipeline

@@ -64,6 +64,12 @@ class ReadingStore(Protocol):
     def count(self, *, site: str | None = None, channel: str | None = None) -> int:
         """How many messages are stored (optionally of one site or channel)."""
 
+    def delete_before(self, cutoff_ms: int) -> None:
+        """Delete every reading with an event time before ``cutoff_ms`` (retention)."""
+
+    def delete_devices(self, device_ids: Collection[str]) -> None:
+        """Delete every reading of these devices (erasing a resident's personal data)."""
+
     def ping(self) -> bool:
         """True when the store answers."""
 

@@ -32,7 +32,7 @@ from safehood.protocol import Message
 
 from . import _metrics
 from ._base import ReadingStore, StoredReading, StoreError
-from ._influxql import InfluxQLReader
+from ._influxql import InfluxQLReader, quote_string
 from ._line_protocol import to_line
 from ._spool import DiskSpool, SpooledBatch
 from .const import (
@@ -60,6 +60,11 @@ def _is_retryable(exc: BaseException) -> bool:
     if isinstance(status, int) and status > 0:
         return status == 429 or status >= 500
     return True
+
+
+def _quoted(value: str) -> str:
+    """A string inside an InfluxDB 2 delete predicate's double quotes."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _describe(exc: BaseException) -> str:
@@ -343,6 +348,19 @@ class InfluxReadingStore(ReadingStore):
         """How many messages InfluxDB holds (optionally of one site or channel)."""
         self._check_open()
         return self._reader.count(site, channel)
+
+    def delete_before(self, cutoff_ms: int) -> None:
+        """Delete readings with ``ts < cutoff_ms`` from the bucket (meant for safehood alone).
+        On InfluxDB 2 a bucket retention period does the same job server-side."""
+        self.flush()
+        self._reader.delete(f"time < {int(cutoff_ms)}ms", self.org, self.bucket, "", cutoff_ms)
+
+    def delete_devices(self, device_ids: Collection[str]) -> None:
+        """Delete every reading of ``device_ids``, one request per device."""
+        self.flush()
+        for device_id in sorted(device_ids):
+            self._reader.delete(f"device_id = {quote_string(device_id)}", self.org, self.bucket,
+                                f'device_id="{_quoted(device_id)}"', None)
 
     def ping(self) -> bool:
         """True when InfluxDB answers ``/ping``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -68,8 +69,11 @@ class InfluxQLReader:
         return "/.*/"
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
+        return self._send("get", path, params=params)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            return self._http.get(path, params=params)
+            return self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise StoreError(f"InfluxDB at {self.url} timed out: {exc}", retryable=True) from None
         except httpx.HTTPError as exc:
@@ -102,6 +106,33 @@ class InfluxQLReader:
         if "error" in body:
             raise StoreError(f"InfluxDB refused the query: {body['error']}", retryable=False)
         return series
+
+    def delete(self, condition: str, org: str, bucket: str, predicate: str,
+               stop_ms: int | None) -> None:
+        """Delete points: through InfluxDB 2's ``/api/v2/delete`` (``predicate``, times
+        before ``stop_ms``), or where that does not exist (1.x before 1.8) with InfluxQL
+        ``DELETE WHERE condition``."""
+        stop = datetime.fromtimestamp((stop_ms if stop_ms is not None else MAX_TS_MS) / 1000, UTC)
+        body = {"start": "1970-01-01T00:00:00Z",
+                "stop": stop.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        if predicate:
+            body["predicate"] = predicate
+        response = self._send("post", "/api/v2/delete", params={"org": org, "bucket": bucket},
+                              json=body)
+        if response.status_code != 404:
+            if response.status_code >= 300:
+                raise _http_error(response, self.url)
+            return
+        params = {"db": self.database, "q": f"DELETE WHERE {condition}"}
+        if self.retention_policy:
+            params["rp"] = self.retention_policy
+        response = self._send("post", "/query", params=params)
+        if response.status_code >= 300:
+            raise _http_error(response, self.url)
+        for result in response.json().get("results", []):
+            if "error" in result:
+                raise StoreError(f"InfluxDB refused the delete: {result['error']}",
+                                 retryable=False)
 
     def ping(self) -> bool:
         """True when ``/ping`` answers 2xx."""

@@ -197,6 +197,25 @@ class SqliteReadingStore(ReadingStore):
             except sqlite3.Error as exc:
                 raise _translate(exc, "count readings") from None
 
+    def delete_before(self, cutoff_ms: int) -> None:
+        """Delete readings with ``ts < cutoff_ms``; the freed pages are reused, not returned."""
+        self._delete("ts_ms < ?", [cutoff_ms], "delete old readings")
+
+    def delete_devices(self, device_ids: Collection[str]) -> None:
+        """Delete every reading of ``device_ids``."""
+        if device_ids:
+            ids = sorted(device_ids)
+            self._delete(f"device_id IN ({', '.join('?' * len(ids))})", ids,
+                         "delete readings of devices")
+
+    def _delete(self, where: str, params: list[Any], doing: str) -> None:
+        with self._write_lock:
+            self._check_open()
+            try:
+                self._writer.execute(f"DELETE FROM readings WHERE {where}", params)
+            except sqlite3.Error as exc:
+                raise _translate(exc, doing) from None
+
     def ping(self) -> bool:
         """True while the file can be read."""
         try:

@@ -34,8 +34,8 @@ PINNED = {
         "AlertBroadcaster", "AlertFamilyView", "AlertPublic", "ApiContext", "ApiServer",
         "IssuedToken", "MqttCredentials", "Principal", "Provisioner", "ProvisioningError",
         "RedactTokens", "RegistryError", "RegistryService", "Role", "TokenError",
-        "TokenNotFound", "TokenRecord", "TokenStore", "create_app", "mosquitto_hash",
-        "verify_mosquitto_hash",
+        "TokenNotFound", "TokenRecord", "TokenStore", "create_app", "erase_resident_data",
+        "export_resident_data", "mosquitto_hash", "verify_mosquitto_hash",
     ],
     "store": [
         "InfluxReadingStore", "ReadingStore", "SqliteReadingStore", "StoreError",

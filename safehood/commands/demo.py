@@ -167,6 +167,12 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
         family = tokens.create(name=f"Family of {elderly.name}", role="family",
                                residents=[elderly.id])
         print(f"  family token (relative: {elderly.name}):\n    {family.token}")
+        settings = pipeline.settings
+        print(f"\n  a resident's data on request (README: retention, export and erase):\n"
+              f"    SAFEHOOD_DATA_DIR={settings.data_dir} safehood resident export "
+              f"{elderly.id} --output {elderly.id}.json\n"
+              f"  kept: readings {settings.retention_readings_days} days, resolved alerts "
+              f"{settings.retention_resolved_alerts_days} days")
     print("\nCtrl-C stops everything.\n", flush=True)
 
 

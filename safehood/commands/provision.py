@@ -67,7 +67,8 @@ def provision(args: argparse.Namespace) -> int:
     if args.json:
         print(orjson.dumps({"username": creds.username, "password": creds.password,
                             "role": creds.role, "publish_topic": creds.publish_topic,
-                            "broker": settings.mqtt.url}).decode())
+                            "broker": settings.mqtt.url,
+                            "ca_file": settings.mqtt.ca_file}).decode())
     else:
         print(f"MQTT credentials of {creds.role} {creds.username} (shown once):")
         print(f"  username: {creds.username}")
@@ -75,6 +76,8 @@ def provision(args: argparse.Namespace) -> int:
         if creds.publish_topic:
             print(f"  may publish under: {creds.publish_topic}")
         print(f"  broker: {settings.mqtt.url}")
+        if settings.mqtt.ca_file:
+            print(f"  trusts the CA in: {settings.mqtt.ca_file}")
     reloaded = "reloaded" if result.reloaded else (
         f"NOT reloaded ({result.reload_error or 'set SAFEHOOD_BROKER_RELOAD_COMMAND'})")
     print(f"wrote {provisioner.password_file} and {provisioner.acl_file}; broker {reloaded}",

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from safehood.commands._common import CommandError, add_file_argument, load_settings
 from safehood.commands.simulate import speed
-from safehood.simulators import BrokerUnreachable, Replayer, parse_broker_url
+from safehood.simulators import BrokerUnreachable, Replayer
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     endpoint = settings.mqtt
     try:
         if args.broker:
-            endpoint = parse_broker_url(args.broker, endpoint.username, endpoint.password)
+            endpoint = endpoint.moved_to(args.broker)
         replayer = Replayer(args.file, endpoint, speed=args.speed, topic_prefix=args.topic_prefix)
     except (ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None

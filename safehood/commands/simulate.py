@@ -29,7 +29,6 @@ from safehood.simulators import (
     ScenarioRequest,
     SimulationConfig,
     describe_scenarios,
-    parse_broker_url,
     parse_scenario_names,
     write_recording,
 )
@@ -217,7 +216,7 @@ def _live(args: argparse.Namespace, settings: Settings, community: Community,
     endpoint = settings.mqtt
     try:
         if args.broker:
-            endpoint = parse_broker_url(args.broker, endpoint.username, endpoint.password)
+            endpoint = endpoint.moved_to(args.broker)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     try:
