@@ -5,7 +5,6 @@ recording (:func:`write_recording`: registry, replay file, labels), publish it l
 (:class:`LiveSimulator`), or publish a recording (:class:`Replayer`).
 """
 
-from safehood.config import MqttEndpoint as _MqttEndpoint
 from safehood.mqtt import BrokerUnreachable
 
 from ._community import Community
@@ -22,9 +21,6 @@ from ._population import POPULATIONS, Population
 from ._replayer import Replayer, ReplayStats
 from ._scenarios import SCENARIOS, ScenarioRequest, describe_scenarios, parse_scenario_names
 from ._transmitter import Radio
-
-# ``mqtt://[user:pass@]host[:port]`` (or ``mqtts://``) as an endpoint; ValueError otherwise.
-parse_broker_url = _MqttEndpoint.from_url
 
 __all__ = [
     "POPULATIONS",
@@ -43,7 +39,6 @@ __all__ = [
     "Simulation",
     "SimulationConfig",
     "describe_scenarios",
-    "parse_broker_url",
     "parse_scenario_names",
     "simulate",
     "write_recording",

@@ -45,7 +45,7 @@ PINNED = {
         "POPULATIONS", "SCENARIOS", "BrokerUnreachable", "Community", "LiveSimulator",
         "LiveStats", "Population", "Radio", "RecordingSummary", "ReplayStats", "Replayer",
         "ScenarioRequest", "SimMessage", "Simulation", "SimulationConfig",
-        "describe_scenarios", "parse_broker_url", "parse_scenario_names", "simulate",
+        "describe_scenarios", "parse_scenario_names", "simulate",
         "write_recording",
     ],
 }
