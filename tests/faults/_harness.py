@@ -71,6 +71,13 @@ class PipelineProcess:
         return code
 
 
+def admin_token(env: dict[str, str]) -> str:
+    """A new admin API token of the pipeline ``env`` describes, made as an operator makes one."""
+    made = subprocess.run([sys.executable, "-m", "safehood.cli", "token", "create", "--role", "admin",
+                           "--name", "fault suite"], env=env, text=True, capture_output=True, check=True)
+    return made.stdout.splitlines()[1]
+
+
 def fault_registry(family_contact: str | None = None) -> Registry:
     """One household with a motion sensor (the numbered readings) and an SOS button."""
     resident: dict[str, object] = {"id": "r001", "household": "h001", "name": "Wang Fang"}

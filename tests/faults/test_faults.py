@@ -8,6 +8,7 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from safehood._broker import MosquittoBroker
@@ -16,10 +17,12 @@ from tests._influxdb import InfluxServer
 from tests._mqtt import publish_all, wait_until
 
 from ._harness import (
+    MOTION,
     FaultCounts,
     NotificationSink,
     NumberedPublisher,
     PipelineProcess,
+    admin_token,
     fault_registry,
     open_alerts,
     pipeline_env,
@@ -167,8 +170,8 @@ def test_influxdb_outage_30s_under_load(influxdb: InfluxServer, influx_database:
 def test_restart_during_an_open_incident(broker: MosquittoBroker, topic_prefix: str,
                                          tmp_path: Path, sink: NotificationSink,
                                          processes: list[PipelineProcess]) -> None:
-    """The whole pipeline restarted with an SOS alert open: the alert, its escalation timer
-    and the duplicate filter survive, so the press redelivered after the restart makes no
+    """The whole pipeline restarted with an SOS alert open: the alert, its escalation timer,
+    a silence and the duplicate filter survive, so the press redelivered after the restart makes no
     alert and no notification twice."""
     data = tmp_path / "data"
     env = pipeline_env(broker.url, topic_prefix, data, fault_registry(sink.url("family")))
@@ -177,9 +180,16 @@ def test_restart_during_an_open_incident(broker: MosquittoBroker, topic_prefix: 
     wait_until(lambda: len(sink.delivered("family")) == 1, timeout_s=60, what="the family told")
     before = open_alerts(data / "safehood.db")
     assert len(before) == 1
+    api = f"http://127.0.0.1:{env['SAFEHOOD_API_PORT']}/api/v1"
+    headers = {"Authorization": f"Bearer {admin_token(env)}"}
+    silence = httpx.post(f"{api}/silences", headers=headers, timeout=10, json={
+        "device_id": MOTION, "ends_at": "2099-01-01T00:00:00Z", "comment": "repairs"})
+    assert silence.status_code == 201, silence.text
     assert pipeline.stop(signal.SIGTERM) == 0
 
     started(processes, env)
+    silences = httpx.get(f"{api}/silences", headers=headers, timeout=10).json()["data"]
+    assert [s["id"] for s in silences] == [silence.json()["id"]]
     publish_all(broker.host, broker.port, [sos_press(topic_prefix)])
     publisher = NumberedPublisher(broker.host, broker.port, topic_prefix)
     publisher.publish(range(10))  # behind the press: once stored, the press was handled
