@@ -13,6 +13,8 @@ from typing import Annotated, ClassVar, Literal
 
 from msgspec import Meta, Struct
 
+from .const import MAX_SEQ
+
 Scalar = float | int | bool | str
 Sample = tuple[float, float, float]
 
@@ -33,7 +35,7 @@ Axis = Annotated[float, _bounded(-64, 64)]
 class _Reading(Struct, frozen=True, kw_only=True):
     # Unknown fields are ignored, not refused: the contract grows by new optional fields.
     ts: EpochMs
-    seq: Annotated[int, Meta(ge=0)] | None = None
+    seq: Annotated[int, Meta(ge=0, le=MAX_SEQ)] | None = None
     battery: Percent | None = None
 
     # The scalar readings a store keeps under their own names, in this order.

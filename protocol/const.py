@@ -5,6 +5,8 @@ from typing import Final
 CONTRACT_VERSION: Final = "v1"
 DEFAULT_TOPIC_PREFIX: Final = "safehood"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
+# The stores keep seq as a signed 64-bit integer.
+MAX_SEQ: Final = 2**63 - 1
 DEADLETTER_CHANNEL: Final = "_deadletter"
 
 CHANNELS: Final = ("telemetry", "event", "status")

@@ -92,6 +92,10 @@ def test_status_without_ts_takes_receipt_time() -> None:
      Reason.OUT_OF_RANGE),
     ("safehood/v1/xianlin-3/d1/telemetry",
      b'{"ts": 1772410500000, "kind": "smoke", "smoke": 1, "battery": 101}', Reason.OUT_OF_RANGE),
+    # A seq the stores' signed 64-bit integers cannot hold (it stopped ingest: issue 11's fuzz).
+    ("safehood/v1/xianlin-3/d1/event",
+     b'{"ts": 1772410500000, "seq": 9223372036854775808, "kind": "motion", "event": "motion"}',
+     Reason.OUT_OF_RANGE),
     ("safehood/v1/xianlin-3/d1/telemetry", b'{"ts": 1772410500000, "kind": "door", "open": "yes"}',
      Reason.BAD_TYPE),
     ("safehood/v1/xianlin-3/d1/telemetry", b'{"ts": "yesterday", "kind": "door", "open": true}',
