@@ -198,6 +198,12 @@ class IngestService:
                 log.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, STORE_RETRY_MAX_DELAY_S)
+            except Exception:
+                # A store bug on one batch (a value it cannot hold) must not end the consumer
+                # thread while /readyz says ready: the batch is dead-lettered, ingest goes on.
+                STORE_WRITE_ERRORS.inc()
+                log.exception("store failed unexpectedly on a batch of %d", len(messages))
+                return "rejected"
         return "stored"
 
     def _remember(self, messages: list[Message]) -> None:

@@ -77,6 +77,31 @@ def test_what_the_sink_refuses_is_never_acknowledged(deadletters: DeadLetterReco
     assert service.stats.received == 0
 
 
+class BuggySink(ListSink):
+    """A store with a bug: the first batch raises what no store should (not a StoreError)."""
+
+    def write(self, messages: Sequence[Message]) -> None:
+        if not self.batches and not getattr(self, "failed", False):
+            self.failed = True
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        super().write(messages)
+
+
+def test_a_store_bug_dead_letters_its_batch_and_ingest_goes_on(
+        deadletters: DeadLetterRecorder) -> None:
+    source = ListSource([raw(0), raw(1)])
+    sink = BuggySink()
+    service = IngestService(source, sink, deadletters, registry=lambda: None,
+                            topic_prefix=PREFIX, batch_size=1)
+    service.start()
+    try:
+        wait_until(lambda: len(source.acknowledged) == 2, what="both batches acknowledged")
+    finally:
+        service.stop()
+    assert deadletters.counts == {"store_rejected": 1}
+    assert [m.seq for batch in sink.batches for m in batch] == [1]
+
+
 def test_a_bad_ts_is_dead_lettered_without_a_traceback(
     deadletters: DeadLetterRecorder, caplog: pytest.LogCaptureFixture
 ) -> None:
