@@ -387,7 +387,8 @@ class RoutineConfig:
     night_window, night_baseline_gap_days
         ``night_activity`` compares the wakings of the last ``night_window`` nights with the
         household's learned nights at least ``night_baseline_gap_days`` older than the first
-        of them (nights that double over a few nights are not learned as normal first) ...
+        of them (nights that double over a few nights are not learned as normal first),
+        once ``warmup_days`` such nights are learned ...
     night_ratio, night_min_extra
         ... and needs their mean to be at least ``night_ratio`` times the learned mean and
         ``night_min_extra`` wakings a night above it, ...

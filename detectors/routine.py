@@ -220,7 +220,8 @@ class RoutineModel:
         before = judged[0].day - timedelta(days=config.night_baseline_gap_days)
         learned = [d.night_wakings for d in self.days
                    if d.night_wakings is not None and d.day <= before]
-        if x.today.night_wakings is None or len(learned) < 2 or any(n is None for n in nights):
+        if (x.today.night_wakings is None or len(learned) < config.warmup_days
+                or any(n is None for n in nights)):
             return None
         recent = [n for n in nights if n is not None]
         k = len(recent)

@@ -128,8 +128,8 @@ def test_a_day_without_water_is_flagged_when_it_ends() -> None:
 
 def test_nights_broken_far_more_often_raise_night_activity() -> None:
     detector = RoutineDetector(HOME)
-    usual = [m for n in range(12) for m in day(n, night_trips=(2.0,))]
-    busy = [m for n in range(12, 15) for m in day(n, night_trips=(0.5, 1.5, 2.5, 3.5, 4.5))]
+    usual = [m for n in range(16) for m in day(n, night_trips=(2.0,))]
+    busy = [m for n in range(16, 19) for m in day(n, night_trips=(0.5, 1.5, 2.5, 3.5, 4.5))]
     decisions = run(detector, usual + busy)
     flagged = [d for d in decisions if d.subject == "h1/night_activity"]
     assert flagged, raised(decisions)
@@ -168,9 +168,9 @@ def test_nights_that_double_over_a_few_nights_are_flagged_in_the_second_week(
 
 def test_one_broken_night_is_not_enough() -> None:
     detector = RoutineDetector(HOME)
-    usual = [m for n in range(12) for m in day(n, night_trips=(2.0,))]
-    one = day(12, night_trips=(0.5, 1.5, 2.5, 3.5))
-    decisions = run(detector, usual + one + [m for n in range(13, 16)
+    usual = [m for n in range(16) for m in day(n, night_trips=(2.0,))]
+    one = day(16, night_trips=(0.5, 1.5, 2.5, 3.5))
+    decisions = run(detector, usual + one + [m for n in range(17, 20)
                                              for m in day(n, night_trips=(2.0,))])
     assert raised(decisions) == []
 
