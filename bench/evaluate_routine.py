@@ -13,6 +13,14 @@ recall per scenario, and which of the detector's reasons the true and the false 
 Alerts that a labelled collapse (``inactivity``) or night wandering of the same household
 explains count neither way (:data:`safehood.evaluation.EXPLAINED_BY`).
 
+Beside it, the weekly wellbeing digest (:mod:`safehood.wellbeing`, its pure functions on the
+recorded readings): every household, every week it can be scored (two weeks of its own
+history before it); a label is found when its household is "visit" in a week overlapping
+the label or the week after, and any other "visit" is a false one. It reports the digest's
+recall and false visits per 100 household-weeks, worst community and overall. Reading a
+community's recording for it costs about 15 s of CPU (``--scores-only`` on 3 communities:
+57 s), the digest having been added after the default run below was timed.
+
 The default run (20 communities x 6 households x 28 days, 3,360 household-days, 9.9 M
 messages; 37 minutes measured on this 2-core machine while other jobs ran), whose figures
 the README quotes::
@@ -29,19 +37,23 @@ import argparse
 import multiprocessing
 import random
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from evaluate_detectors import Job, evaluate
 from tqdm import tqdm
 
 from safehood.evaluation import read_alerts, score
-from safehood.protocol import read_labels
-from safehood.simulators import POPULATIONS
+from safehood.protocol import ContractViolation, Label, Registry, parse_message, read_labels, read_replay
+from safehood.simulators import POPULATIONS, SimulationConfig
+from safehood.store import StoredReading, as_stored
+from safehood.wellbeing import DigestStatus, IsoWeek, daily_activity, household_digest
+from safehood.wellbeing.const import ACTIVITY_KINDS, DEFAULT_WEEKS
 
 TYPE = "abnormal_routine"
 
@@ -67,6 +79,7 @@ def scored(job: Job) -> dict[str, Any]:
     false = [a for a in card.false_alerts if a.type.value == TYPE]
     routine = [a for a in alerts if a.type.value == TYPE]
     return {
+        "digest": digest_scored(job, [m for m in labels if m.type == TYPE]),
         "seed": job.seed, "household_days": household_days,
         "types": {s.type: {**s.as_dict(), "delays_s": None} for s in card.scores},
         "routine": {
@@ -75,6 +88,89 @@ def scored(job: Job) -> dict[str, Any]:
             "reasons_all": dict(Counter(str(a.evidence.get("reason")) for a in routine)),
             "reasons_false": dict(Counter(str(a.evidence.get("reason")) for a in false)),
         },
+    }
+
+
+def _weeks(first_ms: int, end_ms: int, zone: ZoneInfo) -> list[IsoWeek]:
+    """The weeks from the one holding ``first_ms`` to the one holding ``end_ms - 1``."""
+    weeks = [IsoWeek.at(first_ms, zone)]
+    while weeks[-1] < IsoWeek.at(end_ms - 1, zone):
+        weeks.append(weeks[-1].shifted(1))
+    return weeks
+
+
+def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
+    """The wellbeing digest of ``job``'s recording, every household every week it can be
+    scored (not still learning): a routine label is found when its household is "visit" in
+    a week overlapping the label or the week after it; any other "visit" is a false one."""
+    where = job.out / f"{job.population}-{job.seed}"
+    registry = Registry.load(where / "registry.json")
+    readings: dict[str, list[StoredReading]] = defaultdict(list)
+    for record in read_replay(where / "traffic.jsonl"):
+        try:
+            message = parse_message(record.topic, record.payload_bytes(), 0, registry)
+        except ContractViolation:
+            continue
+        if message.household is not None and message.kind in ACTIVITY_KINDS:
+            readings[message.household].append(as_stored(message))
+    start_ms = SimulationConfig(seed=job.seed).start_ms
+    end_ms = start_ms + int(job.days * 86_400_000)
+    found: set[int] = set()
+    false_visits = household_weeks = 0
+    for household in registry.households.values():
+        zone = ZoneInfo(household.timezone)
+        devices = {d.device_id: d for d in registry.household_devices(household.id)}
+        days = daily_activity(household, devices, readings[household.id])
+        weeks = _weeks(start_ms, end_ms, zone)
+        own = [(i, _weeks(m.start, m.end, zone)) for i, m in enumerate(labels)
+               if m.household == household.id]
+        for n, week in enumerate(weeks):
+            digest = household_digest(household.id, household.site, days,
+                                      weeks[max(0, n + 1 - DEFAULT_WEEKS):n + 1])
+            if digest.status is DigestStatus.LEARNING:
+                continue
+            household_weeks += 1
+            if digest.status is not DigestStatus.VISIT:
+                continue
+            hits = [i for i, spans in own if week in spans or week.shifted(-1) in spans]
+            found.update(hits)
+            false_visits += not hits
+    names = [str((m.model_extra or {}).get("scenario")) for m in labels]
+    return {
+        "labels": len(labels), "found": len(found), "false_visits": false_visits,
+        "household_weeks": household_weeks,
+        "recall": len(found) / len(labels) if labels else None,
+        "false_per_100hw": 100.0 * false_visits / household_weeks if household_weeks else 0.0,
+        "scenarios": {name: {"labels": names.count(name),
+                             "found": sum(names[i] == name for i in found)}
+                      for name in sorted(set(names))},
+    }
+
+
+def digest_summary(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Worst community and totals of the digest's "visit"s."""
+    digests = [(r["seed"], r["digest"]) for r in results]
+    labels = sum(d["labels"] for _, d in digests)
+    found = sum(d["found"] for _, d in digests)
+    false_visits = sum(d["false_visits"] for _, d in digests)
+    household_weeks = sum(d["household_weeks"] for _, d in digests)
+    recalls = [(d["recall"], seed) for seed, d in digests if d["recall"] is not None]
+    per_scenario: Counter[str] = Counter()
+    per_scenario_found: Counter[str] = Counter()
+    for _, d in digests:
+        for name, figures in d["scenarios"].items():
+            per_scenario[name] += figures["labels"]
+            per_scenario_found[name] += figures["found"]
+    return {
+        "labels": labels, "found": found, "recall_overall": found / labels if labels else None,
+        "worst_recall": min(recalls) if recalls else None,
+        "false_visits": false_visits, "household_weeks": household_weeks,
+        "false_per_100hw_overall":
+            100.0 * false_visits / household_weeks if household_weeks else None,
+        "worst_false_per_100hw": max(((d["false_per_100hw"], seed) for seed, d in digests),
+                                     default=None),
+        "scenarios": {n: {"labels": per_scenario[n], "found": per_scenario_found[n]}
+                      for n in sorted(per_scenario)},
     }
 
 
@@ -116,6 +212,7 @@ def summary(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "reasons_all": dict(reasons_all.most_common()),
         "reasons_false": dict(reasons_false.most_common()),
         "other_types_worst_false_per_100hd": others,
+        "digest": digest_summary(results),
     }
 
 
@@ -143,6 +240,21 @@ def format_report(s: dict[str, Any]) -> str:
         "  reasons of all alerts: " + ", ".join(f"{k} {v}" for k, v in s["reasons_all"].items()),
         "  reasons of false alarms: " + (", ".join(
             f"{k} {v}" for k, v in s["reasons_false"].items()) or "none"),
+    ]
+    d = s["digest"]
+    worst_found, worst_visits = d["worst_recall"], d["worst_false_per_100hw"]
+    lines += [
+        f"wellbeing digest (\"visit\" in a week overlapping the label or the week after), "
+        f"{d['household_weeks']} household-weeks scored",
+        f"  labels {d['labels']}, found {d['found']}: recall {pct(d['recall_overall'])} "
+        f"overall, worst community {pct(worst_found[0]) if worst_found else '-'}"
+        f" (s{worst_found[1] if worst_found else '-'})",
+        f"  false visits {d['false_visits']}: "
+        + (f"{d['false_per_100hw_overall']:.2f} per 100 household-weeks overall, worst "
+           f"community {worst_visits[0]:.2f} (s{worst_visits[1]})"
+           if worst_visits and d["false_per_100hw_overall"] is not None else "-"),
+        "  recall per scenario: " + ", ".join(
+            f"{name} {f['found']}/{f['labels']}" for name, f in d["scenarios"].items()),
     ]
     return "\n".join(lines)
 

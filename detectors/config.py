@@ -384,9 +384,11 @@ class RoutineConfig:
     night_gap_s
         A sign of life outside a bedroom in the night hours after this long without one
         starts a new night-time waking (a bathroom trip, say).
-    night_window
-        ``night_activity`` compares the wakings of the last this-many nights with the
-        household's learned nights.
+    night_window, night_baseline_gap_days
+        ``night_activity`` compares the wakings of the last ``night_window`` nights with the
+        household's learned nights at least ``night_baseline_gap_days`` older than the first
+        of them (nights that double over a few nights are not learned as normal first),
+        once ``warmup_days`` such nights are learned ...
     night_ratio, night_min_extra
         ... and needs their mean to be at least ``night_ratio`` times the learned mean and
         ``night_min_extra`` wakings a night above it, ...
@@ -419,6 +421,7 @@ class RoutineConfig:
     late_margin_s: Seconds = 2 * 3600.0
     night_gap_s: Seconds = 20 * 60.0
     night_window: Annotated[int, Field(ge=1, le=14)] = 3
+    night_baseline_gap_days: Annotated[int, Field(ge=0, le=14)] = 7
     night_ratio: Annotated[float, Field(gt=1)] = 1.8
     night_min_extra: Annotated[float, Field(ge=0)] = 1.0
     z: Annotated[float, Field(gt=0)] = 3.0

@@ -15,7 +15,7 @@ household's own learned days:
 - ``not_home`` (Moderate): the home still empty an hour into the night, in a household
   that is (almost) never out then;
 - ``night_activity`` (Minor): the nights of the last few days broken far more often than
-  the learned nights (bathroom trips, wandering about);
+  the learned nights at least a week older (bathroom trips, wandering about);
 - ``no_water`` (Minor): a day at home without water drawn;
 - ``low_activity`` (Minor): far less moving about than on learned days;
 - ``stayed_in`` (Minor): days in a row without going out, in a household whose outings
@@ -213,9 +213,15 @@ class RoutineModel:
 
     def _night(self, x: RoutineObservation) -> ReasonScore | None:
         config = self.config
-        nights = [d.night_wakings for d in (*x.recent, x.today)][-config.night_window:]
-        learned = [d.night_wakings for d in self.days if d.night_wakings is not None]
-        if x.today.night_wakings is None or len(learned) < 2 or any(n is None for n in nights):
+        judged = [*x.recent, x.today][-config.night_window:]
+        nights = [d.night_wakings for d in judged]
+        # Only nights well before those judged: the first nights of a change that comes in
+        # over a few nights look normal one by one, are learned, and would raise the baseline.
+        before = judged[0].day - timedelta(days=config.night_baseline_gap_days)
+        learned = [d.night_wakings for d in self.days
+                   if d.night_wakings is not None and d.day <= before]
+        if (x.today.night_wakings is None or len(learned) < config.warmup_days
+                or any(n is None for n in nights)):
             return None
         recent = [n for n in nights if n is not None]
         k = len(recent)

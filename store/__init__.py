@@ -5,6 +5,7 @@ write idempotently, so ingest, the API and the tests treat them alike.
 """
 
 from ._base import ReadingStore, StoredReading, StoreError
+from ._fields import as_stored
 from ._influx import InfluxReadingStore
 from ._line_protocol import to_line
 from ._open import open_store
@@ -16,6 +17,7 @@ __all__ = [
     "SqliteReadingStore",
     "StoreError",
     "StoredReading",
+    "as_stored",
     "open_store",
     "to_line",
 ]

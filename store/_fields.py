@@ -8,6 +8,7 @@ from typing import Any
 
 from safehood.protocol import DeviceEvent, Message, Scalar, WearableWindow
 
+from ._base import StoredReading
 from .const import INT_FIELDS
 
 _NEWLINES = str.maketrans({"\n": " ", "\r": " "})
@@ -51,6 +52,14 @@ def stored_fields(message: Message) -> dict[str, Scalar]:
     if message.seq is not None:
         fields["seq"] = int(message.seq)
     return fields
+
+
+def as_stored(message: Message) -> StoredReading:
+    """``message`` as a store would give it back (no store needed: for offline tools that
+    read recordings with the same functions as the live stages)."""
+    return StoredReading(ts_ms=message.ts_ms, site=message.site, device_id=message.device_id,
+                         kind=message.kind, channel=message.channel,
+                         fields=stored_fields(message), household=message.household)
 
 
 def read_fields(raw: Mapping[str, Any]) -> dict[str, Scalar]:

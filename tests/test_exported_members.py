@@ -39,7 +39,7 @@ PINNED = {
     ],
     "store": [
         "InfluxReadingStore", "ReadingStore", "SqliteReadingStore", "StoreError",
-        "StoredReading", "open_store", "to_line",
+        "StoredReading", "as_stored", "open_store", "to_line",
     ],
     "simulators": [
         "POPULATIONS", "SCENARIOS", "BrokerUnreachable", "Community", "LiveSimulator",

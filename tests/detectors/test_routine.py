@@ -128,8 +128,8 @@ def test_a_day_without_water_is_flagged_when_it_ends() -> None:
 
 def test_nights_broken_far_more_often_raise_night_activity() -> None:
     detector = RoutineDetector(HOME)
-    usual = [m for n in range(12) for m in day(n, night_trips=(2.0,))]
-    busy = [m for n in range(12, 15) for m in day(n, night_trips=(0.5, 1.5, 2.5, 3.5, 4.5))]
+    usual = [m for n in range(16) for m in day(n, night_trips=(2.0,))]
+    busy = [m for n in range(16, 19) for m in day(n, night_trips=(0.5, 1.5, 2.5, 3.5, 4.5))]
     decisions = run(detector, usual + busy)
     flagged = [d for d in decisions if d.subject == "h1/night_activity"]
     assert flagged, raised(decisions)
@@ -141,11 +141,36 @@ def test_nights_broken_far_more_often_raise_night_activity() -> None:
     assert len(raised(flagged)) == 1
 
 
+def _trips(n: int) -> tuple[float, ...]:
+    """``n`` bathroom trips spread over the night, half an hour apart."""
+    return tuple(0.5 + 0.5 * i for i in range(n))
+
+
+@pytest.mark.parametrize(("ramp", "flagged"), [((3, 3, 4, 4, 5), True), ((2, 2, 2, 2, 2), False)])
+def test_nights_that_double_over_a_few_nights_are_flagged_in_the_second_week(
+        ramp: tuple[int, ...], flagged: bool) -> None:
+    """Two trips a night for two weeks, then the simulator's night_trips shape: over five
+    nights they grow to twice the usual and one more. Each ramp night looks normal against
+    the night before; judged against nights a week older, the change shows."""
+    detector = RoutineDetector(HOME)
+    start = 14
+    nights = [2] * start + list(ramp) + [ramp[-1]] * 9
+    decisions = run(detector, [m for n, trips in enumerate(nights)
+                               for m in day(n, night_trips=_trips(trips))])
+    night = [at for subject, at in raised(decisions) if subject == "h1/night_activity"]
+    assert {subject for subject, _ in raised(decisions)} <= {"h1/night_activity"}
+    if flagged:
+        assert night and night[0] < start + 14, raised(decisions)
+        assert night[0] >= start
+    else:
+        assert night == []
+
+
 def test_one_broken_night_is_not_enough() -> None:
     detector = RoutineDetector(HOME)
-    usual = [m for n in range(12) for m in day(n, night_trips=(2.0,))]
-    one = day(12, night_trips=(0.5, 1.5, 2.5, 3.5))
-    decisions = run(detector, usual + one + [m for n in range(13, 16)
+    usual = [m for n in range(16) for m in day(n, night_trips=(2.0,))]
+    one = day(16, night_trips=(0.5, 1.5, 2.5, 3.5))
+    decisions = run(detector, usual + one + [m for n in range(17, 20)
                                              for m in day(n, night_trips=(2.0,))])
     assert raised(decisions) == []
 

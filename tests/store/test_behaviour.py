@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from safehood.protocol import Message
-from safehood.store import ReadingStore, StoredReading, StoreError
+from safehood.store import ReadingStore, StoredReading, StoreError, as_stored
 
 from ._samples import T0, every_kind, message, smoke_series
 
@@ -66,6 +66,14 @@ def test_every_kind_and_channel_reads_back_as_written(store: ReadingStore) -> No
 
     for device_id, expected in EXPECTED.items():
         assert store.query(device_id, T0, T0 + 60_000) == expected, device_id
+
+
+def test_as_stored_is_what_the_store_gives_back(store: ReadingStore) -> None:
+    messages = every_kind()
+    stored(store, messages)
+
+    for sent in messages:
+        assert as_stored(sent) in store.query(sent.device_id, T0, T0 + 60_000)
 
 
 def test_field_types_are_what_a_reader_expects(store: ReadingStore) -> None:
