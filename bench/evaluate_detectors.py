@@ -33,11 +33,11 @@ import multiprocessing
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from tqdm import tqdm
@@ -63,6 +63,8 @@ MUST_BE_PERFECT = ("fire", "sos", "forced_entry", "fall")
 MAX_FALSE_CRITICAL = 1.0  # per 100 household-days
 MAX_FALSE_OFFLINE = 1.0  # per 100 household-days
 MAX_RECORDS_PER_INCIDENT = 1
+
+J = TypeVar("J")  # one community's job, whatever the bench
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,33 +262,53 @@ def plot(results: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], path
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_community_options(parser: argparse.ArgumentParser, *, households: int, days: float,
+                          rate: float, seed: int, out: str, rate_help: str = "incidents") -> None:
+    """The options every community bench takes: how many random communities, how big, how
+    eventful, which seed draws them, how many processes, where recordings go."""
     parser.add_argument("--communities", type=int, default=20,
                         help="random communities (default 20)")
-    parser.add_argument("--households", type=int, default=20, help="per community (default 20)")
-    parser.add_argument("--days", type=float, default=10.0, help="per community (default 10)")
-    parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse")
-    parser.add_argument("--rate", type=float, default=30.0,
-                        help="incidents per 100 household-days (default 30)")
-    parser.add_argument("--seed", type=int, default=16,
-                        help="draws the communities' seeds (default 16)")
+    parser.add_argument("--households", type=int, default=households,
+                        help=f"per community (default {households})")
+    parser.add_argument("--days", type=float, default=days, help=f"per community (default {days:g})")
+    parser.add_argument("--rate", type=float, default=rate,
+                        help=f"{rate_help} per 100 household-days (default {rate:g})")
+    parser.add_argument("--seed", type=int, default=seed,
+                        help=f"draws the communities' seeds (default {seed})")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
-    parser.add_argument("--out", type=Path, default=Path("bench-out/detectors"))
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    seeds = random.Random(args.seed).sample(range(1, 1_000_000), args.communities)
-    jobs = [Job(seed, args.households, args.days, args.rate, args.population, args.out,
-                args.thresholds) for seed in seeds]
-    results: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=args.workers,
+    parser.add_argument("--out", type=Path, default=Path(out))
+
+
+def community_seeds(seed: int, communities: int) -> list[int]:
+    return random.Random(seed).sample(range(1, 1_000_000), communities)
+
+
+def run_communities(run: Callable[[J], dict[str, Any]], jobs: Sequence[J],
+                    workers: int) -> list[dict[str, Any]]:
+    """``run`` over ``jobs`` in ``workers`` processes with a progress bar; results in the
+    jobs' order."""
+    results: list[dict[str, Any] | None] = [None] * len(jobs)
+    with ProcessPoolExecutor(max_workers=workers,
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(evaluate, job) for job in jobs]
+        futures = {pool.submit(run, job): i for i, job in enumerate(jobs)}
         for future in tqdm(as_completed(futures), total=len(futures), unit="community",
                            desc="evaluate", file=sys.stderr):
-            results.append(future.result())
-    results.sort(key=lambda r: seeds.index(r["seed"]))
+            results[futures[future]] = future.result()
+    return [r for r in results if r is not None]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_community_options(parser, households=20, days=10.0, rate=30.0, seed=16,
+                          out="bench-out/detectors")
+    parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse")
+    parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    seeds = community_seeds(args.seed, args.communities)
+    jobs = [Job(seed, args.households, args.days, args.rate, args.population, args.out,
+                args.thresholds) for seed in seeds]
+    results = run_communities(evaluate, jobs, args.workers)
     rows = worst(results)
     messages = sum(r["messages"] for r in results)
     detect_s = sum(r["detect_s"] for r in results)

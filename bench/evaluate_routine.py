@@ -34,19 +34,15 @@ A quick look: ``--communities 2 --days 28``. Recordings are kept under ``--out``
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import random
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from evaluate_detectors import Job, evaluate
-from tqdm import tqdm
+from evaluate_detectors import Job, add_community_options, community_seeds, evaluate, run_communities
 
 from safehood.evaluation import read_alerts, score
 from safehood.protocol import ContractViolation, Label, Registry, parse_message, read_labels, read_replay
@@ -293,38 +289,23 @@ def plot(results: Sequence[dict[str, Any]], s: dict[str, Any], path: Path, title
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--communities", type=int, default=20,
-                        help="random communities (default 20)")
-    parser.add_argument("--households", type=int, default=6, help="per community (default 6)")
-    parser.add_argument("--days", type=float, default=28.0, help="per community (default 28)")
+    add_community_options(parser, households=6, days=28.0, rate=10.0, seed=17,
+                          out="bench-out/routine")
     parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse")
-    parser.add_argument("--rate", type=float, default=10.0,
-                        help="incidents per 100 household-days (default 10)")
-    parser.add_argument("--seed", type=int, default=17,
-                        help="draws the communities' seeds (default 17)")
-    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
-    parser.add_argument("--out", type=Path, default=Path("bench-out/routine"))
     parser.add_argument("--scores-only", action="store_true",
                         help="only score the communities whose alerts are already under --out "
                              "(no simulation or detection)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    seeds = random.Random(args.seed).sample(range(1, 1_000_000), args.communities)
     jobs = [Job(seed, args.households, args.days, args.rate, args.population, args.out,
-                args.thresholds, scenarios="all") for seed in seeds]
-    results: list[dict[str, Any]] = []
+                args.thresholds, scenarios="all")
+            for seed in community_seeds(args.seed, args.communities)]
     if args.scores_only:
         results = [scored(job) for job in jobs
                    if (job.out / f"{job.population}-{job.seed}" / "alerts.jsonl").exists()]
     else:
-        with ProcessPoolExecutor(max_workers=args.workers,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(evaluate_routine, job) for job in jobs]
-            for future in tqdm(as_completed(futures), total=len(futures), unit="community",
-                               desc="evaluate", file=sys.stderr):
-                results.append(future.result())
-    results.sort(key=lambda r: seeds.index(r["seed"]))
+        results = run_communities(evaluate_routine, jobs, args.workers)
     figures = summary(results)
     title = (f"abnormal_routine: {len(results)} {args.population} communities x "
              f"{args.households} households x {args.days:g} days")
