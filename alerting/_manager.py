@@ -4,6 +4,7 @@ the changes."""
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -288,10 +289,13 @@ class AlertManager:
 
     def _write(self, propose: Callable[[], ProposalList]) -> ChangeList:
         """Propose from fresh state and commit, again while another writer wins the race."""
-        for _ in range(const.MAX_WRITE_ATTEMPTS):
+        for attempt in range(const.MAX_WRITE_ATTEMPTS):
             committed, conflicts = self._commit(propose())
             if not conflicts:
                 return self._changes(committed)
+            # Two writers retrying in lockstep can keep losing to each other (seen under
+            # load): back off a random, growing while, at most 50 ms.
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** attempt)))
         raise WriteConflict(f"gave up after {const.MAX_WRITE_ATTEMPTS} write conflicts")
 
     def _commit(self, batch: Iterable[Proposal]) -> tuple[ProposalList, ProposalList]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import MappingProxyType
 
@@ -31,6 +29,7 @@ from safehood.alerting import (
 )
 from safehood.database import SqlAlertRepository
 from safehood.protocol import Registry
+from tests._notifications import NotificationReceiver, serve_notifications
 
 from .conftest import REGISTRY, T0, decision, sqlite_engine
 
@@ -281,60 +280,14 @@ def test_close_records_what_it_could_not_deliver(registry: Registry,
 # -- real Apprise delivery --------------------------------------------------------------------
 
 
-@dataclass
-class Receiver:
-    """A tiny HTTP server on a loopback port that Apprise ``json://`` targets post to.
-
-    A path's first ``fail[path]`` requests get the status in ``status[path]`` (default 500).
-    """
-
-    port: int = 0
-    received: list[tuple[str, int, dict]] = field(default_factory=list)
-    fail: dict[str, int] = field(default_factory=dict)
-    status: dict[str, int] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def url(self, path: str) -> str:
-        return f"json://127.0.0.1:{self.port}/{path}"
-
-    def bodies(self, path: str, ok_only: bool = True) -> list[dict]:
-        with self.lock:
-            return [body for p, code, body in self.received
-                    if p == f"/{path}" and (code == 200 or not ok_only)]
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with state.lock:
-                left = state.fail.get(self.path, 0)
-                if left:
-                    state.fail[self.path] = left - 1
-                code = state.status.get(self.path, 500) if left else 200
-                state.received.append((self.path, code, body))
-            self.send_response(code)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+def receiver() -> Iterator[NotificationReceiver]:
+    yield from serve_notifications()
 
 
 
 
-def test_apprise_delivers_retries_and_records(receiver: Receiver, tmp_path: Path) -> None:
+def test_apprise_delivers_retries_and_records(receiver: NotificationReceiver, tmp_path: Path) -> None:
     data = json.loads(json.dumps(REGISTRY))
     data["residents"][0]["contacts"] = [receiver.url("family-r001")]
     registry = Registry.from_data(data)

@@ -4,16 +4,13 @@ test reports (published, stored, lost, stored twice, alerts and notifications ma
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -239,48 +236,3 @@ def recorded_attempts(database: Path) -> list[tuple[str, bool]]:
         engine.dispose()
 
 
-@dataclass
-class NotificationSink:
-    """A local HTTP service that Apprise ``json://`` targets post to; answers 500 while
-    ``down`` is set, as a notification service having a bad day."""
-
-    port: int = 0
-    down: bool = False
-    received: list[tuple[str, int, dict]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def url(self, path: str) -> str:
-        return f"json://127.0.0.1:{self.port}/{path}"
-
-    def delivered(self, path: str) -> list[dict]:
-        with self.lock:
-            return [body for p, code, body in self.received if p == f"/{path}" and code == 200]
-
-    def refused(self, path: str) -> int:
-        with self.lock:
-            return sum(1 for p, code, _ in self.received if p == f"/{path}" and code != 200)
-
-
-def serve_sink() -> Iterator[NotificationSink]:
-    sink = NotificationSink()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with sink.lock:
-                code = 500 if sink.down else 200
-                sink.received.append((self.path, code, body))
-            self.send_response(code)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    sink.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield sink
-    server.shutdown()
-    server.server_close()

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from safehood._broker import MosquittoBroker
+from tests._notifications import NotificationReceiver, serve_notifications
 
-from ._harness import NotificationSink, PipelineProcess, serve_sink
+from ._harness import PipelineProcess
 
 
 @pytest.fixture
@@ -24,8 +25,8 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
 
 
 @pytest.fixture
-def sink() -> Iterator[NotificationSink]:
-    yield from serve_sink()
+def sink() -> Iterator[NotificationReceiver]:
+    yield from serve_notifications()
 
 
 @pytest.fixture

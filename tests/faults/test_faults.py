@@ -15,11 +15,11 @@ from safehood._broker import MosquittoBroker
 from safehood.store import InfluxReadingStore, SqliteReadingStore
 from tests._influxdb import InfluxServer
 from tests._mqtt import publish_all, wait_until
+from tests._notifications import NotificationReceiver
 
 from ._harness import (
     MOTION,
     FaultCounts,
-    NotificationSink,
     NumberedPublisher,
     PipelineProcess,
     admin_token,
@@ -168,7 +168,7 @@ def test_influxdb_outage_30s_under_load(influxdb: InfluxServer, influx_database:
 
 
 def test_restart_during_an_open_incident(broker: MosquittoBroker, topic_prefix: str,
-                                         tmp_path: Path, sink: NotificationSink,
+                                         tmp_path: Path, sink: NotificationReceiver,
                                          processes: list[PipelineProcess]) -> None:
     """The whole pipeline restarted with an SOS alert open: the alert, its escalation timer,
     a silence and the duplicate filter survive, so the press redelivered after the restart makes no
@@ -177,7 +177,7 @@ def test_restart_during_an_open_incident(broker: MosquittoBroker, topic_prefix: 
     env = pipeline_env(broker.url, topic_prefix, data, fault_registry(sink.url("family")))
     pipeline = started(processes, env)
     publish_all(broker.host, broker.port, [sos_press(topic_prefix)])
-    wait_until(lambda: len(sink.delivered("family")) == 1, timeout_s=60, what="the family told")
+    wait_until(lambda: len(sink.bodies("family")) == 1, timeout_s=60, what="the family told")
     before = open_alerts(data / "safehood.db")
     assert len(before) == 1
     api = f"http://127.0.0.1:{env['SAFEHOOD_API_PORT']}/api/v1"
@@ -196,13 +196,13 @@ def test_restart_during_an_open_incident(broker: MosquittoBroker, topic_prefix: 
     wait_until(lambda: len(set(sqlite_seqs(data))) >= 10, timeout_s=60, what="the marker readings")
     after = open_alerts(data / "safehood.db")
     assert after == before, "the open alert (count, escalation timer) changed over the restart"
-    assert len(sink.delivered("family")) == 1
+    assert len(sink.bodies("family")) == 1
     FaultCounts.of_readings("restart in an incident", range(10), sqlite_seqs(data)) \
         .with_alerts(data / "safehood.db").assert_clean()
 
 
 def test_notification_service_down(broker: MosquittoBroker, topic_prefix: str, tmp_path: Path,
-                                   sink: NotificationSink,
+                                   sink: NotificationReceiver,
                                    processes: list[PipelineProcess]) -> None:
     """The family's notification service answers 500: attempts are retried and recorded, and
     once it is back the notification is delivered exactly once."""
@@ -213,7 +213,7 @@ def test_notification_service_down(broker: MosquittoBroker, topic_prefix: str, t
     publish_all(broker.host, broker.port, [sos_press(topic_prefix)])
     wait_until(lambda: sink.refused("family") >= 2, timeout_s=60, what="two refused attempts")
     sink.down = False
-    wait_until(lambda: len(sink.delivered("family")) == 1, timeout_s=60, what="the delivery")
+    wait_until(lambda: len(sink.bodies("family")) == 1, timeout_s=60, what="the delivery")
     attempts = recorded_attempts(data / "safehood.db")
     assert [ok for _, ok in attempts][-1] is True and attempts.count(("family", False)) >= 2
     FaultCounts(fault="notification service down", published=0, stored=0, lost=0,
