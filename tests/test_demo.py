@@ -49,7 +49,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         assert all(a["evidence"] for a in alerts)
         assert api.get("/ui/").status_code == 200
         process.send_signal(signal.SIGINT)  # Ctrl-C
-        assert process.wait(30) == 0, "".join(lines)
+        try:
+            code = process.wait(90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            reader.join(5)
+            raise AssertionError("the demo did not stop on Ctrl-C:\n" + "".join(lines)) from None
+        assert code == 0, "".join(lines)
     finally:
         if process.poll() is None:
             process.kill()
