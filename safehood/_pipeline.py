@@ -229,12 +229,14 @@ def build_pipeline(
             webhooks.submit(change)
 
     webhooks: NotificationDispatcher | None = None
+    webhook_notifier: WebhookNotifier | None = None
     if settings.webhooks:
         endpoints = [WebhookEndpoint(w.name, w.url, w.secret.get_secret_value().encode(),
                                      tuple(w.sites), w.format) for w in settings.webhooks]
+        webhook_notifier = WebhookNotifier(endpoints, public_url=public_url,
+                                           cap_sender=settings.cap_sender)
         webhooks = NotificationDispatcher(
-            WebhookNotifier(endpoints, public_url=public_url, cap_sender=settings.cap_sender),
-            repository, directory=directory, public_url=public_url,
+            webhook_notifier, repository, directory=directory, public_url=public_url,
             router=WebhookRouter(endpoints))
     alerts.subscribe(notify)
     home_assistant = None
@@ -282,6 +284,8 @@ def build_pipeline(
                         home_assistant=home_assistant)
     pipeline._closers.append(health.flush)
     pipeline._closers.append(seen.close)
+    if webhook_notifier is not None:
+        pipeline._closers.append(webhook_notifier.close)
     return pipeline
 
 

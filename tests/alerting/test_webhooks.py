@@ -16,6 +16,7 @@ from xml.etree import ElementTree
 import httpx
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from safehood.alerting import (
     AlertManager,
@@ -29,6 +30,7 @@ from safehood.alerting import (
     verify_webhook,
 )
 from safehood.alerting.const import CAP_NAMESPACE, WEBHOOK
+from safehood.config import Settings
 from safehood.database import SqlAlertRepository
 from safehood.protocol import Registry
 
@@ -160,3 +162,22 @@ def test_signed_webhooks_retry_log_and_resist_replay(receiver: Receiver, tmp_pat
     assert not result.ok and not result.retryable
     assert receiver.refused == ["replayed", "stale"]
     engine.dispose()
+
+
+def test_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFEHOOD_WEBHOOKS", orjson.dumps([
+        {"name": "city", "url": "https://city.example/hook", "secret": "s" * 16,
+         "sites": ["xianlin-3"], "format": "cap"}]).decode())
+    monkeypatch.setenv("SAFEHOOD_HOME_ASSISTANT_SITES", "xianlin-3,gulou-1")
+    settings = Settings(data_dir=tmp_path, topic_prefix="shd")
+    assert [(w.name, w.sites, w.format) for w in settings.webhooks] == \
+        [("city", ["xianlin-3"], "cap")]
+    assert settings.home_assistant_sites == ["xianlin-3", "gulou-1"]
+    assert settings.home_assistant_states == "shd-ha"
+    monkeypatch.setenv("SAFEHOOD_WEBHOOKS", orjson.dumps([
+        {"name": "city", "url": "https://city.example/hook", "secret": "short"}]).decode())
+    with pytest.raises(ValidationError, match="at least 16"):
+        Settings(data_dir=tmp_path)
+    monkeypatch.delenv("SAFEHOOD_WEBHOOKS")
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(data_dir=tmp_path, environment="production", ack_secret="changethis")
