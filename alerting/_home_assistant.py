@@ -101,8 +101,10 @@ class HomeAssistantDiscovery:
         return messages
 
     def removals(self, household_id: str) -> list[Message]:
-        """Empty retained configs: Home Assistant removes the household's sensors."""
-        return [(self.config_topic(household_id, sensor), b"") for sensor in SENSORS]
+        """Empty retained configs (Home Assistant removes the household's sensors), states
+        and attributes (the broker forgets them)."""
+        return [(topic(household_id, sensor), b"") for sensor in SENSORS
+                for topic in (self.config_topic, self.state_topic, self.attributes_topic)]
 
     def states(self, household_id: str, alerts: Iterable[Alert]) -> list[Message]:
         """Each sensor's state and attributes from the household's alerts (only open ones

@@ -48,9 +48,9 @@ def test_households_appear_in_home_assistant_and_follow_their_alerts(
         mosquitto: MosquittoBroker, topic_prefix: str) -> None:
     endpoint = MqttEndpoint(mosquitto.host, mosquitto.port, False, None, None)
     discovery = HomeAssistantDiscovery(f"{topic_prefix}/homeassistant", f"{topic_prefix}-ha")
-    registry = Registry.from_data(REGISTRY)
-    manager = AlertManager(InMemoryAlertRepository(), registry=registry)
-    bridge = HomeAssistantBridge(endpoint, discovery, manager, lambda: registry,
+    registries = [Registry.from_data(REGISTRY)]
+    manager = AlertManager(InMemoryAlertRepository(), registry=registries[0])
+    bridge = HomeAssistantBridge(endpoint, discovery, manager, lambda: registries[-1],
                                  sites=frozenset({"xianlin-3"}), client_id=f"{topic_prefix}-ha")
     manager.subscribe(bridge.on_change)
     bridge.start()
@@ -94,6 +94,15 @@ def test_households_appear_in_home_assistant_and_follow_their_alerts(
         wait_until(lambda: latest(states, fire_state) == b"OFF"
                    and len([m for m in states.messages if m.topic == fire_state]) >= 3,
                    30, "fire off again")
+
+        # A household leaves the registry: its sensors are removed (empty retained configs).
+        registries.append(Registry.from_data({**REGISTRY, "households": [
+            h for h in REGISTRY["households"] if h["id"] != "h002"]}))
+        bridge.on_registry(registries[-1])
+        gone = f"{topic_prefix}/homeassistant/binary_sensor/safehood_h002/fire/config"
+        wait_until(lambda: latest(configs, gone) == b"", 30, "h002 removed")
+        assert latest(configs, f"{topic_prefix}/homeassistant/binary_sensor/safehood_h001/"
+                               "fire/config")
     finally:
         bridge.stop()
     wait_until(lambda: latest(states, f"{topic_prefix}-ha/availability") == b"offline",
