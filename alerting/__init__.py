@@ -6,13 +6,23 @@ auto-resolve, flapping, one mute stage for silences and inhibitions, escalation,
 reminders), keeps alerts in an :class:`AlertRepository` and publishes every
 :class:`AlertChange` to its subscribers; a :class:`NotificationDispatcher` subscribed to it
 delivers them through a :class:`Notifier` and records them in its :class:`NotificationLog`.
+The same dispatcher, with a :class:`WebhookRouter` and :class:`WebhookNotifier`, sends
+signed webhooks; :class:`AckTokens` sign the acknowledge links of push notifications, and
+:class:`HomeAssistantDiscovery` says what Home Assistant is to be shown.
 
 No database here: the SQL repository is an edge, ``safehood.database.SqlAlertRepository``;
-this package depends on nothing heavier than pydantic, orjson, apprise and prometheus.
+this package depends on nothing heavier than pydantic, orjson, apprise, httpx and prometheus.
 """
 
+from ._ack import AckLinks, AckTokens, InvalidAckToken
 from ._cap import render_cap, render_cap_feed
-from ._dispatcher import DispatcherStats, NotificationDispatcher, NotificationLog
+from ._dispatcher import (
+    AudienceRouter,
+    DispatcherStats,
+    NotificationDispatcher,
+    NotificationLog,
+    Router,
+)
 from ._errors import (
     AlertingError,
     AlertNotFound,
@@ -24,6 +34,7 @@ from ._errors import (
     StorageError,
     WriteConflict,
 )
+from ._home_assistant import HomeAssistantDiscovery
 from ._manager import AlertManager
 from ._models import (
     AlertChange,
@@ -48,8 +59,11 @@ from ._pipeline import AlertPipeline, build_pipeline
 from ._policy import AlertPolicy, EscalationTier, InhibitRule, TypePolicy
 from ._repository import AlertRepository, InMemoryAlertRepository
 from ._routing import ContactDirectory
+from ._webhook import WebhookEndpoint, WebhookNotifier, WebhookRouter, verify_webhook
 
 __all__ = [
+    "AckLinks",
+    "AckTokens",
     "AlertChange",
     "AlertManager",
     "AlertNotFound",
@@ -60,14 +74,17 @@ __all__ = [
     "AlertRepository",
     "AlertingError",
     "AppriseNotifier",
+    "AudienceRouter",
     "ContactDirectory",
     "DeliveryAttempt",
     "DeliveryResult",
     "DispatcherStats",
     "EscalationTier",
     "HistoryEntry",
+    "HomeAssistantDiscovery",
     "InMemoryAlertRepository",
     "InhibitRule",
+    "InvalidAckToken",
     "InvalidSilence",
     "InvalidTransition",
     "Mute",
@@ -79,15 +96,20 @@ __all__ = [
     "Notifier",
     "PolicyError",
     "RecordingNotifier",
+    "Router",
     "Silence",
     "SilenceNotFound",
     "StorageError",
     "Target",
     "TypePolicy",
+    "WebhookEndpoint",
+    "WebhookNotifier",
+    "WebhookRouter",
     "WriteConflict",
     "build_pipeline",
     "mask_url",
     "open_key",
     "render_cap",
     "render_cap_feed",
+    "verify_webhook",
 ]

@@ -9,15 +9,16 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from types import TracebackType
 from typing import Protocol
 
 from . import const
+from ._ack import AckLinks
 from ._metrics import NOTIFICATION_ATTEMPTS, NOTIFICATION_FAILURES
 from ._models import AlertChange, DeliveryAttempt, HistoryEntry
-from ._notify import DeliveryResult, Notification, Notifier
+from ._notify import DeliveryResult, Notification, Notifier, Target
 from ._routing import ContactDirectory, render_message, targets_for
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,32 @@ class NotificationLog(Protocol):
     def delivered(self, key: str) -> bool:
         """Whether a notification with this key was delivered successfully already."""
         ...
+
+
+class Router(Protocol):
+    """Which changes a dispatcher delivers, and to whom."""
+
+    def wants(self, change: AlertChange) -> bool:
+        """Whether anyone is to be told of ``change``."""
+        ...
+
+    def targets(self, change: AlertChange) -> Mapping[str, Sequence[Target]]:
+        """The targets of each audience of ``change`` (an audience may map to none)."""
+        ...
+
+
+class AudienceRouter:
+    """The people's router: a change goes to the contacts of its audiences (``directory``),
+    when the alert path decided to notify it."""
+
+    def __init__(self, directory: ContactDirectory) -> None:
+        self._directory = directory
+
+    def wants(self, change: AlertChange) -> bool:
+        return change.notify and bool(change.audience)
+
+    def targets(self, change: AlertChange) -> Mapping[str, Sequence[Target]]:
+        return targets_for(self._directory, change)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +97,10 @@ class NotificationDispatcher:
 
     ``close`` stops taking changes and drains what is queued and pending for up to its
     timeout. Use it as a context manager, or subscribe ``submit`` to an AlertManager.
+
+    ``router`` chooses changes and targets (default: an :class:`AudienceRouter` on
+    ``directory``; webhooks have their own). With ``ack_links`` every notification asking
+    someone to act carries an acknowledge link for its recipient.
     """
 
     def __init__(
@@ -79,6 +110,8 @@ class NotificationDispatcher:
         *,
         directory: ContactDirectory | None = None,
         public_url: str | None = None,
+        router: Router | None = None,
+        ack_links: AckLinks | None = None,
         queue_size: int = const.DEFAULT_QUEUE_SIZE,
         max_attempts: int = const.DEFAULT_MAX_ATTEMPTS,
         backoff_initial_s: float = const.DEFAULT_BACKOFF_INITIAL_S,
@@ -90,6 +123,8 @@ class NotificationDispatcher:
         self._notifier = notifier
         self._log = log
         self._directory = directory or ContactDirectory()
+        self._router = router or AudienceRouter(self._directory)
+        self._ack_links = ack_links
         self._public_url = public_url.rstrip("/") if public_url else None
         self._queue_size = queue_size
         self._max_attempts = max_attempts
@@ -118,7 +153,7 @@ class NotificationDispatcher:
         queued (``False`` for a change nobody is to be told of, after ``close``, or when the
         queue is full: that drop is logged and recorded on the alert)."""
         try:
-            if not change.notify or not change.audience:
+            if not self._router.wants(change):
                 return False
             with self._cond:
                 if self._closing:
@@ -213,7 +248,7 @@ class NotificationDispatcher:
         link = None
         if self._public_url:
             link = const.ALERT_LINK.format(public_url=self._public_url, id=change.alert.id)
-        for audience, targets in targets_for(self._directory, change).items():
+        for audience, targets in self._router.targets(change).items():
             title, body = render_message(change, registry, self._public_url, audience)
             if not targets:
                 self._record(DeliveryAttempt(
@@ -224,11 +259,15 @@ class NotificationDispatcher:
                 logger.warning("alert %s: no %s contact to notify", change.alert.id, audience)
                 continue
             for target in targets:
+                ack_url = (self._ack_links.link(change, target.id, self._now_ms())
+                           if self._ack_links else None)
                 notification = Notification(
                     key=f"{change.key}:{target.id}", alert_id=change.alert.id,
                     change=change.kind, revision=change.revision, tier=change.tier,
-                    target=target, title=title, body=body, severity=change.alert.severity,
-                    link=link)
+                    target=target, title=title,
+                    body=body + (f"\nAcknowledge: {ack_url}" if ack_url else ""),
+                    severity=change.alert.severity, link=link, ack_url=ack_url,
+                    alert=change.alert)
                 self._deliver(_Job(notification, audience))
 
     def _deliver(self, job: _Job) -> None:

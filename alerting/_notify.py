@@ -11,10 +11,12 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
+from urllib.parse import quote
 
 import apprise
+import orjson
 
-from safehood.protocol import Severity
+from safehood.protocol import Alert, Severity
 
 from . import const
 
@@ -42,6 +44,8 @@ class Notification:
     """One message about one change of one alert, for one target.
 
     ``key`` (alert id, change, tier, target) is what the notification log deduplicates on.
+    ``ack_url`` lets the recipient acknowledge the alert without a login (push actions);
+    ``alert`` is the alert as it was after the change (webhooks send it whole).
     """
 
     key: str
@@ -54,6 +58,8 @@ class Notification:
     body: str
     severity: Severity
     link: str | None = None
+    ack_url: str | None = None
+    alert: Alert | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,20 +130,30 @@ class AppriseNotifier:
     """
 
     def __init__(self, asset: apprise.AppriseAsset | None = None) -> None:
+        self._asset = asset
         self._apprise = apprise.Apprise(asset=asset) if asset else apprise.Apprise()
         self._added: set[str] = set()
         self._lock = threading.Lock()
 
     def send(self, notification: Notification) -> DeliveryResult:
         target = notification.target
+        tags = [target.id, f"audience:{target.audience}"]
+        with_action = ntfy_with_ack_action(target.url, notification.ack_url)
         with self._lock:
-            if target.id not in self._added:
-                tags = [target.id, f"audience:{target.audience}"]
-                if not self._apprise.add(target.url, tag=tags):
+            if with_action is not None:
+                # The button's link is this notification's own: a one-off service for it.
+                service = apprise.Apprise(asset=self._asset) if self._asset else apprise.Apprise()
+                if not service.add(with_action, tag=tags):
                     return DeliveryResult.permanent(f"not a usable Apprise URL: {target.label}")
-                self._added.add(target.id)
+            else:
+                service = self._apprise
+                if target.id not in self._added:
+                    if not service.add(target.url, tag=tags):
+                        return DeliveryResult.permanent(
+                            f"not a usable Apprise URL: {target.label}")
+                    self._added.add(target.id)
             try:
-                result = self._apprise.notify(
+                result = service.notify(
                     body=notification.body, title=notification.title, tag=target.id,
                     notify_type=_notify_type(notification))
             except Exception as exc:  # a plugin bug must not kill the dispatcher
@@ -152,6 +168,17 @@ class AppriseNotifier:
         if match and 400 <= int(match[1]) < 500 and int(match[1]) not in _RETRYABLE_4XX:
             return DeliveryResult.permanent(error)
         return DeliveryResult.retry(error)
+
+
+def ntfy_with_ack_action(url: str, ack_url: str | None) -> str | None:
+    """An Apprise ntfy URL (``ntfy://``, ``ntfys://``) with an "Acknowledge" button that
+    POSTs to ``ack_url`` (ntfy's ``http`` action); ``None`` for other services or no link."""
+    scheme = url.partition("://")[0].lower()
+    if ack_url is None or scheme not in const.NTFY_SCHEMES:
+        return None
+    action = orjson.dumps([{"action": "http", "label": "Acknowledge", "url": ack_url,
+                            "method": "POST", "clear": True}]).decode()
+    return f"{url}{'&' if '?' in url else '?'}actions={quote(action, safe='')}"
 
 
 def _last_problem(result: object) -> str | None:

@@ -91,6 +91,10 @@ class AlertRepository(ABC):
     def delivered(self, key: str) -> bool:
         """Whether a notification with this key was delivered successfully already."""
 
+    @abstractmethod
+    def recent_attempts(self, audience: str, limit: int) -> list[DeliveryAttempt]:
+        """The newest ``limit`` attempts of one audience (e.g. webhooks), newest first."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most repositories hold nothing
         """Release resources (the SQL repository leaves the engine to its owner)."""
 
@@ -204,4 +208,9 @@ class InMemoryAlertRepository(AlertRepository):
     def delivered(self, key: str) -> bool:
         with self._lock:
             return key in self._delivered
+
+    def recent_attempts(self, audience: str, limit: int) -> list[DeliveryAttempt]:
+        with self._lock:
+            mine = [a for log in self._attempts.values() for a in log if a.audience == audience]
+        return sorted(mine, key=lambda a: a.at_ms, reverse=True)[:limit]
 

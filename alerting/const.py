@@ -23,6 +23,14 @@ AUDIENCES: Final = (OFFICERS, SUPERVISOR, FAMILY, EMERGENCY)
 # Audiences whose channels are configured per site (family comes from the registry).
 SITE_AUDIENCES: Final = (OFFICERS, SUPERVISOR, EMERGENCY)
 ANY_SITE: Final = "*"
+# Signed webhooks are routed under their own audience, never one of the people's above.
+WEBHOOK: Final = "webhook"
+# Apprise URL schemes of ntfy, whose notifications can carry an "Acknowledge" button.
+NTFY_SCHEMES: Final = frozenset({"ntfy", "ntfys"})
+# How far a webhook's timestamp may be from the receiver's clock before it is refused.
+WEBHOOK_TOLERANCE_S: Final = 300.0
+# Changes that ask a person to act: their notifications carry an acknowledge link.
+ASKS_FOR_ACK: Final = frozenset({RAISED, ESCALATED, REMINDER, UPDATED})
 
 # History actions (protocol.AlertEvent.action) beyond the change kinds.
 AUTO_RESOLVED: Final = "auto-resolved"
@@ -112,3 +120,7 @@ EVENT_NAMES: Final[dict[AlertType, str]] = {
     AlertType.TAMPER: "Tamper",
     AlertType.ABNORMAL_ROUTINE: "Abnormal daily routine",
 }
+
+# Home Assistant MQTT discovery: payloads of the availability topic.
+HA_ONLINE: Final = "online"
+HA_OFFLINE: Final = "offline"

@@ -32,6 +32,7 @@ from .routes import (
     alerts,
     deadletters,
     devices,
+    integrations,
     meta,
     personal_data,
     registry,
@@ -123,8 +124,11 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(silences.router)
     api.include_router(tokens.router)
     api.include_router(personal_data.router)
+    api.include_router(integrations.router)
     app.include_router(api)
     app.include_router(meta.probes)
+    # No bearer token: the acknowledge link's own signed token is the credential.
+    app.include_router(integrations.ack_router)
 
     install_docs(app, swagger_ui_path)
 

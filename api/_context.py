@@ -18,7 +18,7 @@ from ._stream import AlertBroadcaster
 from ._tokens import TokenStore, wall_clock_ms
 
 if TYPE_CHECKING:
-    from safehood.alerting import AlertManager
+    from safehood.alerting import AckTokens, AlertManager
     from safehood.store import ReadingStore
 
 
@@ -34,6 +34,8 @@ class ApiContext:
       reloading the broker only when ``broker_reload_command`` is set);
     - ``on_registry_change``: called with the new registry after every registry change made
       through the API (reload ingest and the detectors there);
+    - ``ack_tokens``: checks the tokens of acknowledge links (``/ack/{alert_id}``; without
+      it those links are refused);
     - ``clock``: wall clock in epoch ms (tests pin it);
     - ``serve_ui``: mount the dashboard's static files at ``/ui/``.
     """
@@ -47,6 +49,7 @@ class ApiContext:
     on_registry_change: Callable[[Registry], None] | None = None
     clock: Callable[[], int] = wall_clock_ms
     serve_ui: bool = True
+    ack_tokens: AckTokens | None = None
 
 
 @dataclass(frozen=True, slots=True)

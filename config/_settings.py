@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 import yaml
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 _PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "password", ""})
@@ -58,6 +58,32 @@ class MqttEndpoint:
             username=username or (unquote(parts.username) if parts.username else None),
             password=password or (unquote(parts.password) if parts.password else None),
         )
+
+
+class WebhookSettings(BaseModel):
+    """One signed-webhook receiver: where, the shared secret, which sites, JSON or CAP."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    url: str
+    secret: SecretStr
+    sites: list[str] = ["*"]
+    format: Literal["json", "cap"] = "json"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"webhook url {value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("a webhook secret must be at least 16 characters")
+        return value
 
 
 class Settings(BaseSettings):
@@ -117,6 +143,20 @@ class Settings(BaseSettings):
     mqtt_acl_file: Path | None = None
     broker_reload_command: str | None = None
 
+    # Home Assistant MQTT discovery (README, "Home Assistant, webhooks and push"): each
+    # household of ``home_assistant_sites`` (empty: all) appears as a device. States go under
+    # ``home_assistant_state_prefix`` (default "<topic_prefix>-ha", outside what ingest reads).
+    home_assistant: bool = False
+    home_assistant_discovery_prefix: str = "homeassistant"
+    home_assistant_state_prefix: str | None = None
+    home_assistant_sites: Annotated[list[str], NoDecode] = []
+    # Signed webhooks on alert changes (JSON list in SAFEHOOD_WEBHOOKS).
+    webhooks: list[WebhookSettings] = []
+    # Acknowledge links in notifications: HMAC secret of their tokens (unset: a random one
+    # per process, so links die with it) and how long a link lives.
+    ack_secret: SecretStr | None = None
+    ack_token_ttl_s: float = Field(3600.0, gt=0)
+
     ingest_queue_size: int = 10_000
     store_batch_size: int = 1_000
     store_flush_interval_s: float = 0.5
@@ -172,7 +212,7 @@ class Settings(BaseSettings):
             raise ValueError("cap_sender must be non-empty, without spaces, commas, < or &")
         return value
 
-    @field_validator("exercise_sites", mode="before")
+    @field_validator("exercise_sites", "home_assistant_sites", mode="before")
     @classmethod
     def _exercise_sites(cls, value: Any) -> Any:
         # From the environment: SAFEHOOD_EXERCISE_SITES=site-a,site-b (or a JSON list).
@@ -200,11 +240,18 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:
         if self.environment == "production":
-            for name in ("mqtt_password", "influx_token"):
+            for name in ("mqtt_password", "influx_token", "ack_secret"):
                 secret = getattr(self, name)
                 if secret is not None and secret.get_secret_value().lower() in _PLACEHOLDERS:
                     raise ValueError(f"{name} is a placeholder; set a real secret in production")
+        if self.ack_secret is not None and len(self.ack_secret.get_secret_value()) < 16:
+            raise ValueError("ack_secret must be at least 16 characters")
         return self
+
+    @property
+    def home_assistant_states(self) -> str:
+        """Where the Home Assistant bridge publishes states and availability."""
+        return self.home_assistant_state_prefix or f"{self.topic_prefix}-ha"
 
     @property
     def mqtt(self) -> MqttEndpoint:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -177,20 +177,30 @@ class SqlAlertRepository(AlertRepository):
                     select(notification_attempts).where(columns.alert_id.in_(chunk))
                     .order_by(columns.id))
                 for row in rows:
-                    m = row._mapping
-                    result.setdefault(m["alert_id"], []).append(DeliveryAttempt(
-                        alert_id=m["alert_id"], key=m["key"], change=m["change"],
-                        revision=m["revision"], tier=m["tier"], audience=m["audience"],
-                        target=m["target"], url=m["url"], attempt=m["attempt"],
-                        at_ms=m["at_ms"], ok=bool(m["ok"]), result=m["result"],
-                        error=m["error"]))
+                    attempt = _attempt(row._mapping)
+                    result.setdefault(attempt.alert_id, []).append(attempt)
         return result
+
+    def recent_attempts(self, audience: str, limit: int) -> list[DeliveryAttempt]:
+        columns = notification_attempts.c
+        statement = (select(notification_attempts).where(columns.audience == audience)
+                     .order_by(columns.id.desc()).limit(limit))
+        with self._errors(), self._engine.connect() as connection:
+            return [_attempt(row._mapping) for row in connection.execute(statement)]
 
     def delivered(self, key: str) -> bool:
         columns = notification_attempts.c
         statement = select(columns.id).where(columns["key"] == key, columns.ok.is_(True)).limit(1)
         with self._errors(), self._engine.connect() as connection:
             return connection.execute(statement).first() is not None
+
+
+def _attempt(m: RowMapping) -> DeliveryAttempt:
+    return DeliveryAttempt(
+        alert_id=m["alert_id"], key=m["key"], change=m["change"], revision=m["revision"],
+        tier=m["tier"], audience=m["audience"], target=m["target"], url=m["url"],
+        attempt=m["attempt"], at_ms=m["at_ms"], ok=bool(m["ok"]), result=m["result"],
+        error=m["error"])
 
 
 def _chunks(items: Sequence[str]) -> Iterator[list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,12 +14,18 @@ from typing import Literal
 from sqlalchemy import Engine
 
 from safehood.alerting import (
+    AckLinks,
+    AckTokens,
     AlertChange,
     AlertManager,
     AlertPolicy,
     AppriseNotifier,
     ContactDirectory,
+    HomeAssistantDiscovery,
     NotificationDispatcher,
+    WebhookEndpoint,
+    WebhookNotifier,
+    WebhookRouter,
 )
 from safehood.alerting import build_pipeline as build_alert_pipeline
 from safehood.api import ApiContext, ApiServer, create_app
@@ -44,6 +51,7 @@ from safehood.protocol import Registry, RegistryFile, deadletter_topic
 from safehood.store import ReadingStore, open_store
 
 from ._detection import DetectionStage
+from ._home_assistant import HomeAssistantBridge
 from ._retention import RetentionTask
 
 log = logging.getLogger(__name__)
@@ -87,6 +95,8 @@ class Pipeline:
     api: ApiServer | None
     retention: RetentionTask
     registry_poll_s: float = REGISTRY_POLL_S
+    webhooks: NotificationDispatcher | None = None
+    home_assistant: HomeAssistantBridge | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _started: threading.Event = field(default_factory=threading.Event)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -97,6 +107,8 @@ class Pipeline:
         self.source.start()
         self.ingest.start()
         self._started.set()
+        if self.home_assistant is not None:
+            self.home_assistant.start()
         self.retention.start()
         if self.api is not None:
             self.api.start()
@@ -122,6 +134,10 @@ class Pipeline:
             self.ingest.stop()
             self.source.stop()
         self.notifications.close()
+        if self.webhooks is not None:
+            self.webhooks.close()
+        if self.home_assistant is not None:
+            self.home_assistant.stop()
         self.retention.stop()
         for close in reversed(self._closers):
             try:
@@ -201,14 +217,38 @@ def build_pipeline(
         policy, repository, exercise=exercise or "*" in exercise_sites or exercise_sites)
     alerts = AlertManager(repository, alert_pipeline, registry=registry.get())
     directory = ContactDirectory(registry.get(), policy)
+    public_url = settings.public_url or f"http://{settings.api_host}:{settings.api_port}"
+    ack_tokens = _ack_tokens(settings)
     notifications = NotificationDispatcher(
-        AppriseNotifier(), repository, directory=directory,
-        public_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}")
+        AppriseNotifier(), repository, directory=directory, public_url=public_url,
+        ack_links=AckLinks(ack_tokens, public_url))
 
     def notify(change: AlertChange) -> None:
         notifications.submit(change)
+        if webhooks is not None:
+            webhooks.submit(change)
 
+    webhooks: NotificationDispatcher | None = None
+    webhook_notifier: WebhookNotifier | None = None
+    if settings.webhooks:
+        endpoints = [WebhookEndpoint(w.name, w.url, w.secret.get_secret_value().encode(),
+                                     tuple(w.sites), w.format) for w in settings.webhooks]
+        webhook_notifier = WebhookNotifier(endpoints, public_url=public_url,
+                                           cap_sender=settings.cap_sender)
+        webhooks = NotificationDispatcher(
+            webhook_notifier, repository, directory=directory, public_url=public_url,
+            router=WebhookRouter(endpoints))
     alerts.subscribe(notify)
+    home_assistant = None
+    if settings.home_assistant:
+        home_assistant = HomeAssistantBridge(
+            settings.mqtt,
+            HomeAssistantDiscovery(settings.home_assistant_discovery_prefix,
+                                   settings.home_assistant_states),
+            alerts, registry.get, sites=frozenset(settings.home_assistant_sites),
+            client_id=f"{settings.mqtt_client_id}-ha")
+        alerts.subscribe(home_assistant.on_change)
+        registry.on_change(home_assistant.on_registry)
     detection = DetectionStage(detectors, alerts)
     registry.on_change(detection.update_registry)
     registry.on_change(directory.set_registry)
@@ -234,12 +274,27 @@ def build_pipeline(
         app = create_app(ApiContext(
             settings=settings, engine=engine, alerts=alerts, store=store,
             broker_ready=source.connected.is_set, on_registry_change=registry.replace,
+            ack_tokens=ack_tokens,
         ))
         api = ApiServer(app, host=settings.api_host, port=settings.api_port)
     pipeline = Pipeline(settings=settings, engine=engine, registry=registry, store=store,
                         source=source, ingest=ingest, deadletters=deadletters, detection=detection,
                         alerts=alerts, notifications=notifications, api=api,
-                        retention=RetentionTask(settings, engine, store))
+                        retention=RetentionTask(settings, engine, store), webhooks=webhooks,
+                        home_assistant=home_assistant)
     pipeline._closers.append(health.flush)
     pipeline._closers.append(seen.close)
+    if webhook_notifier is not None:
+        pipeline._closers.append(webhook_notifier.close)
     return pipeline
+
+
+def _ack_tokens(settings: Settings) -> AckTokens:
+    """The signer of acknowledge links; without a configured secret, a random one that
+    lives as long as this process (and its links with it)."""
+    if settings.ack_secret is not None:
+        secret = settings.ack_secret.get_secret_value().encode()
+    else:
+        log.info("no SAFEHOOD_ACK_SECRET: acknowledge links are valid until this process ends")
+        secret = secrets.token_bytes(32)
+    return AckTokens(secret, settings.ack_token_ttl_s)

@@ -18,6 +18,8 @@ class NotificationReceiver:
     port: int = 0
     down: bool = False
     received: list[tuple[str, int, dict]] = field(default_factory=list)
+    # The request headers, in the order of ``received`` (ntfy's actions come there).
+    headers: list[dict[str, str]] = field(default_factory=list)
     fail: dict[str, int] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -34,8 +36,9 @@ class NotificationReceiver:
         with self.lock:
             return sum(1 for p, code, _ in self.received if p == f"/{path}" and code != 200)
 
-    def _answer(self, path: str, body: dict) -> int:
+    def _answer(self, path: str, body: dict, headers: dict[str, str] | None = None) -> int:
         with self.lock:
+            self.headers.append(headers or {})
             left = self.fail.get(path, 0)
             if left:
                 self.fail[path] = left - 1
@@ -51,7 +54,7 @@ def serve_notifications() -> Iterator[NotificationReceiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(receiver._answer(self.path, body))
+            self.send_response(receiver._answer(self.path, body, dict(self.headers)))
             self.send_header("Content-Length", "0")
             self.end_headers()
 

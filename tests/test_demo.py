@@ -46,6 +46,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             alerts = api.get("/api/v1/alerts").json()["data"]
             time.sleep(0.5)
         assert alerts, "no alert within a minute of the demo starting"
+        while "[webhook ->" not in "".join(lines) and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert all(a["evidence"] for a in alerts)
         assert api.get("/ui/").status_code == 200
         process.send_signal(signal.SIGINT)  # Ctrl-C
@@ -61,4 +63,6 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             process.kill()
     output = "".join(lines)
     assert "[notify ->" in output, "notifications were not delivered to the demo inbox"
+    assert "(signature ok)" in output and "REFUSED" not in output, "no genuine webhook"
+    assert "home assistant MQTT discovery on mqtt://" in output
     assert "Traceback" not in output

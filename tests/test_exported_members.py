@@ -23,6 +23,8 @@ PINNED = {
         "RecordingNotifier", "Silence", "SilenceNotFound", "StorageError", "Target",
         "TypePolicy", "WriteConflict", "build_pipeline", "mask_url", "open_key", "render_cap",
         "render_cap_feed",
+        "AckLinks", "AckTokens", "AudienceRouter", "HomeAssistantDiscovery", "InvalidAckToken",
+        "Router", "WebhookEndpoint", "WebhookNotifier", "WebhookRouter", "verify_webhook",
     ],
     "dashboards": ["GRAFANA_DIR", "WEB_DIR"],
     "learning": [

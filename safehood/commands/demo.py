@@ -156,7 +156,12 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
   metrics        {url}/metrics
   broker         {pipeline.settings.mqtt.url}   (topics: {pipeline.settings.topic_prefix}/v1/#)
   data           {pipeline.settings.data_dir}
-  notifications  printed below as [notify -> who] (each goes to a local json:// inbox)
+  notifications  printed below as [notify -> who] (each goes to a local json:// inbox);
+                 an officer's carries an acknowledge link (no login: open it, press the button)
+  webhooks       signed (HMAC-SHA256), printed below as [webhook -> city platform]
+  home assistant MQTT discovery on {pipeline.settings.mqtt.url}: in Home Assistant add the
+                 MQTT integration with this broker; each household appears as a device
+                 (topics {pipeline.settings.home_assistant_discovery_prefix}/binary_sensor/#)
   falls          {falls}
 
   duty officer token ({', '.join(sites)}):
@@ -193,7 +198,9 @@ def demo(args: argparse.Namespace) -> int:
         }}}))
         settings = load_settings(args, mqtt_url=broker.url, data_dir=data_dir, api_port=port,
                                  public_url=f"http://127.0.0.1:{port}",
-                                 alert_policy_file=policy_file)
+                                 alert_policy_file=policy_file, home_assistant=True,
+                                 webhooks=[{"name": "city-platform", "url": inbox.webhook_url,
+                                            "secret": inbox.webhook_secret}])
         community = Community.generate(args.households, seed=args.seed,
                                        population=POPULATIONS[args.population])
         registry = community.registry.to_model()

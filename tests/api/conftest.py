@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from safehood.alerting import AlertManager, Silence
+from safehood.alerting import AckTokens, AlertManager, Silence
 from safehood.api import ApiContext, Provisioner, Role, TokenStore, create_app
 from safehood.config import Settings
 from safehood.database import SqlAlertRepository, create_database_engine, import_registry, migrate
@@ -156,8 +156,10 @@ class ApiBuilder:
 
     def __call__(self, broker_ready: Callable[[], bool] = lambda: True,
                  reload: Callable[[], None] | None = None, *, test_client: bool = True,
+                 ack_tokens: AckTokens | None = None, clock: Callable[[], int] | None = None,
                  **settings_overrides: object) -> Api:
-        """``test_client=False`` leaves the app unstarted, for a real server to run."""
+        """``test_client=False`` leaves the app unstarted, for a real server to run;
+        ``clock`` replaces the fixed wall clock (``NOW_MS``) of the API."""
         base = self.directory / f"api{len(self.closers)}"
         base.mkdir(parents=True)
         db = base / "safehood.db"
@@ -174,7 +176,8 @@ class ApiBuilder:
         changes: list[object] = []
         context = ApiContext(settings=settings, engine=engine, alerts=manager, store=store,
                              broker_ready=broker_ready, provisioner=provisioner,
-                             on_registry_change=changes.append, clock=lambda: NOW_MS)
+                             on_registry_change=changes.append,
+                             clock=clock or (lambda: NOW_MS), ack_tokens=ack_tokens)
         app = create_app(context)
         client = TestClient(app, raise_server_exceptions=False)
         if test_client:
