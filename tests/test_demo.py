@@ -16,12 +16,19 @@ import httpx
 from safehood._broker import free_port
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "safehood.cli", "demo", "--duration", "120", "--speed", "120",
          "--port", str(port), "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A shell's background job ignores SIGINT, and Python then never turns Ctrl-C into
+        # KeyboardInterrupt: give the demo the terminal's Ctrl-C whoever ran the tests.
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     lines: list[str] = []
     assert process.stdout is not None
