@@ -72,7 +72,7 @@ def _kind_of(paths: Mapping[str, set[str]]) -> tuple[str | None, str | None, str
     for path in paths:
         # Innermost name first: Shelly's params.flood:0.alarm is a leak sensor's.
         for part in reversed(path.split(".")):
-            hint = _KIND_HINTS.get(part.split(":")[0])
+            hint = _KIND_HINTS.get(part.split(":")[0].lower())
             if hint is not None:
                 return hint[0], path, hint[1]
     return None, None, None
