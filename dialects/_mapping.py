@@ -374,12 +374,13 @@ class Dialect:
                 yield spec.path
 
     def encode(self, channel: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The vendor payload that translates back into contract ``payload`` (telemetry or
-        event), or ``None`` when this dialect cannot say it: the mapping in reverse, so a
-        simulated device can speak the dialect."""
+        """The vendor payload that translates back into contract ``payload`` (telemetry,
+        event, or a status's battery), or ``None`` when this dialect cannot say it: the
+        mapping in reverse, so a simulated device can speak the dialect."""
         document: dict[str, Any] = {}
         kind = payload.get("kind")
-        said = False
+        # A state message no rule reads carries the battery (see translate).
+        said = channel == "status" and "battery" in payload and self.spec.battery is not None
         for rule in self.spec.kinds.get(str(kind), []):
             if rule.channel != channel:
                 continue
