@@ -6,12 +6,13 @@ validation, by a :class:`SourceRouter`. Simulators use the same mappings in reve
 """
 
 from ._discovery import TopicShape, suggest
-from ._mapping import Dialect, DialectSpec, Translation
+from ._mapping import Dialect, DialectSpec, MappingError, Translation
 from ._router import RoutedMessage, SourceRouter, load_dialects
 
 __all__ = [
     "Dialect",
     "DialectSpec",
+    "MappingError",
     "RoutedMessage",
     "SourceRouter",
     "TopicShape",

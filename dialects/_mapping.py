@@ -39,6 +39,10 @@ _TELEMETRY_FIELDS: dict[str, frozenset[str]] = {
 _MISSING = object()
 
 
+class MappingError(ValueError):
+    """A mapping file that cannot be read or is not a valid mapping."""
+
+
 def _key(value: Any) -> tuple[str, Any]:
     """A value as a lookup key: ``true`` and ``1`` stay apart (Python's ``True == 1``)."""
     if isinstance(value, bool):
@@ -267,14 +271,11 @@ class Dialect:
 
     @classmethod
     def load(cls, path: str | Path) -> Dialect:
-        """Read a mapping file (YAML); raises ``ValueError`` saying what is wrong."""
-        text = Path(path).read_text(encoding="utf-8")
+        """Read a mapping file (YAML); raises :class:`MappingError` saying what is wrong."""
         try:
-            return cls(DialectSpec.model_validate(yaml.safe_load(text)))
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: {exc}") from None
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
+            return cls(DialectSpec.model_validate(yaml.safe_load(Path(path).read_text("utf-8"))))
+        except (OSError, yaml.YAMLError, ValueError) as exc:
+            raise MappingError(f"{path}: {exc}") from None
 
     @property
     def filters(self) -> list[str]:

@@ -32,7 +32,8 @@ class RoutedMessage:
 
 def load_dialects(extra_dir: str | Path | None = None) -> dict[str, Dialect]:
     """The shipped dialects, and those of ``extra_dir`` (``*.yaml``; one with the name of a
-    shipped one replaces it). Raises ``ValueError`` for a mapping file that is not valid."""
+    shipped one replaces it). Raises :class:`MappingError` for a mapping file that is not
+    valid."""
     dialects: dict[str, Dialect] = {}
     files = [f for f in importlib.resources.files(MAPPINGS_PACKAGE).iterdir()
              if f.name.endswith(".yaml")]

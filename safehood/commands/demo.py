@@ -21,7 +21,7 @@ from safehood._history import WEEK_MS, backfill_history
 from safehood._pipeline import Pipeline, build_pipeline
 from safehood.alerting import AlertQuery
 from safehood.api import TokenStore
-from safehood.dialects import Dialect, load_dialects
+from safehood.dialects import Dialect, MappingError, load_dialects
 from safehood.learning import ModelError
 from safehood.mqtt import BrokerUnreachable
 from safehood.protocol import AlertStatus, Registry
@@ -240,7 +240,7 @@ def demo(args: argparse.Namespace) -> int:
         _print_access(pipeline, community.registry, community.sites, zigbee)
         history = _start_history(pipeline, community, start_ms, args.history_weeks, args.seed)
         _report_until_stopped(pipeline, simulator, args.duration)
-    except (BrokerUnreachable, ModelError, ValueError) as exc:
+    except (BrokerUnreachable, ModelError, MappingError) as exc:
         raise CommandError(str(exc)) from None
     except (OSError, RuntimeError) as exc:
         raise CommandError(f"could not start the demo: {exc}") from None

@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import yaml
 
 from safehood.database import load_registry
-from safehood.dialects import TopicShape, load_dialects, suggest
+from safehood.dialects import MappingError, TopicShape, load_dialects, suggest
 from safehood.mqtt import BrokerUnreachable, connect
 from safehood.protocol import Registry, deadletter_topic
 
@@ -51,7 +51,7 @@ def discover_devices(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     try:
         dialects = load_dialects(settings.dialects_dir)
-    except (OSError, ValueError) as exc:
+    except MappingError as exc:
         raise CommandError(f"cannot load the dialects: {exc}") from None
     if args.registry is not None:
         try:

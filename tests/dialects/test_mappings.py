@@ -9,7 +9,15 @@ import orjson
 import pytest
 import yaml
 
-from safehood.dialects import Dialect, DialectSpec, SourceRouter, TopicShape, load_dialects, suggest
+from safehood.dialects import (
+    Dialect,
+    DialectSpec,
+    MappingError,
+    SourceRouter,
+    TopicShape,
+    load_dialects,
+    suggest,
+)
 from safehood.protocol import ContractViolation, Reason, Registry, parse_message
 
 from ._samples import AVAILABILITY_SAMPLES, STATE_SAMPLES
@@ -192,3 +200,9 @@ def test_discovery_writes_a_mapping_that_loads_for_an_unknown_dialect() -> None:
     translation = dialect.translate(payload, "water", RECEIVED_MS)
     assert translation.payloads == (("telemetry", {"ts": 1772410500000, "kind": "water",
                                                    "battery": 66, "leak": True}),)
+
+
+def test_a_broken_mapping_file_is_named_in_the_error(tmp_path: Any) -> None:
+    (tmp_path / "acme.yaml").write_text(yaml.safe_dump({**MINIMAL, "topic": "acme/state"}))
+    with pytest.raises(MappingError, match=r"acme\.yaml.*\{name\}"):
+        load_dialects(tmp_path)
