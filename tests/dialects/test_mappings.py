@@ -204,5 +204,5 @@ def test_discovery_writes_a_mapping_that_loads_for_an_unknown_dialect() -> None:
 
 def test_a_broken_mapping_file_is_named_in_the_error(tmp_path: Any) -> None:
     (tmp_path / "acme.yaml").write_text(yaml.safe_dump({**MINIMAL, "topic": "acme/state"}))
-    with pytest.raises(MappingError, match=r"acme\.yaml.*\{name\}"):
+    with pytest.raises(MappingError, match=r"(?s)acme\.yaml.*\{name\}"):
         load_dialects(tmp_path)
