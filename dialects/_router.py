@@ -77,9 +77,12 @@ class SourceRouter:
 
     @property
     def filters(self) -> list[str]:
-        """Subscriptions for every dialect's topics and every claimed topic."""
+        """Subscriptions for every dialect's topics, and the claimed topics those miss (a
+        Zigbee2MQTT name with a slash). Never two filters for one topic: the broker would
+        deliver a message once for each."""
         topics = [t for d in self.dialects.values() for t in d.filters]
-        topics += [*self._state, *self._availability]
+        topics += [t for t in (*self._state, *self._availability)
+                   if not any(d.matches(t) for d in self.dialects.values())]
         return list(dict.fromkeys(topics))
 
     def route(self, topic: str, payload: bytes, received_ms: int) -> list[RoutedMessage] | None:

@@ -141,8 +141,8 @@ def test_availability_is_a_status_stamped_on_receipt(live: Live) -> None:
         def statuses() -> list[Any]:
             return live.pipeline.store.query("h1-door", before_ms, 2**62, channels={"status"})
 
-        wait_until(lambda: len(statuses()) == 1, what="the availability status")
-        [status] = statuses()
+        wait_until(lambda: len(statuses()) >= 1, what="the availability status")
+        [status] = statuses()  # once: the dialect's filter and the claim do not overlap
         assert status.fields["online"] is False and status.fields["ts_from_receipt"] is True
     finally:  # the broker would hand the retained message to every later test's ingest
         live.publish((topic, b""), retain=True)
