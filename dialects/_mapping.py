@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from safehood.protocol import ContractViolation, Reason, Scalar, Telemetry, parse_ts_ms
 from safehood.protocol.const import DEVICE_KINDS, EVENTS_BY_KIND
@@ -85,6 +85,10 @@ class ValueSpec(BaseModel):
     offset: float = 0.0
     map: dict[Scalar, Scalar] | None = None
     optional: bool = False
+    _table: dict[tuple[str, Any], Scalar] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._table = {_key(k): v for k, v in (self.map or {}).items()}
 
     @model_validator(mode="after")
     def _one_source(self) -> ValueSpec:
@@ -106,8 +110,7 @@ class ValueSpec(BaseModel):
                 raw = _CONVERSIONS[self.convert][0](raw)
             raw = raw * self.scale + self.offset
         if self.map is not None:
-            table = {_key(k): v for k, v in self.map.items()}
-            return table.get(_key(raw), _MISSING)
+            return self._table.get(_key(raw), _MISSING)
         return raw
 
     def write(self, document: dict[str, Any], value: Any) -> bool:
@@ -235,7 +238,9 @@ def _leaves(document: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _under(path: str, roots: frozenset[str]) -> bool:
-    return any(path == root or path.startswith(root + ".") for root in roots)
+    """Whether ``path`` is one of ``roots`` or inside one."""
+    parts = path.split(".")
+    return any(".".join(parts[:i]) in roots for i in range(1, len(parts) + 1))
 
 
 def _extra_value(value: Any) -> Scalar | None:
@@ -268,6 +273,10 @@ class Dialect:
         self._availability = (None if spec.availability is None
                               else _pattern(spec.availability.topic, "[^/]+"))
         self._name_of = _pattern(spec.topic, ".+")
+        # Per kind, the paths its rules read and those ignored: the rest are extras.
+        self._mapped = {kind: frozenset(self._paths(rules)) | frozenset(spec.ignore)
+                        for kind, rules in spec.kinds.items()}
+        self._mapped_without_rules = frozenset(self._paths([])) | frozenset(spec.ignore)
 
     @classmethod
     def load(cls, path: str | Path) -> Dialect:
@@ -347,7 +356,7 @@ class Dialect:
             if battery is not _MISSING:
                 status["battery"] = battery
             payloads.append(("status", status))
-        mapped = frozenset(self._paths(rules)) | frozenset(spec.ignore)
+        mapped = self._mapped.get(kind, self._mapped_without_rules)
         extras = [(path, _extra_value(value)) for path, value in _leaves(document)
                   if not _under(path, mapped)]
         kept = tuple((p, v) for p, v in extras if v is not None)[:MAX_EXTRAS]
