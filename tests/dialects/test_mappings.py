@@ -208,3 +208,13 @@ def test_a_broken_mapping_file_is_named_in_the_error(tmp_path: Any) -> None:
     (tmp_path / "acme.yaml").write_text(yaml.safe_dump({**MINIMAL, "topic": "acme/state"}))
     with pytest.raises(MappingError, match=r"(?s)acme\.yaml.*\{name\}"):
         load_dialects(tmp_path)
+
+
+def test_discovery_suggests_contract_devices_the_registry_lacks() -> None:
+    ghost = _heard(f"safehood/v1/{SITE}/ghost-7/telemetry", b'{"ts": 1, "kind": "motion"}')
+    found = suggest(ghost, DIALECTS, REGISTRY, "safehood")
+    assert found is not None and found["dialect"] == "contract v1"
+    assert found["device"] == {"device_id": "ghost-7", "site": SITE, "kind": "motion",
+                               "household": "HOUSEHOLD"}
+    known = _heard(f"safehood/v1/{SITE}/h1-door/telemetry", b'{"ts": 1, "kind": "door"}')
+    assert suggest(known, DIALECTS, REGISTRY, "safehood") is None
