@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "discover", help="listen on the broker and suggest registry entries and mappings",
         description="Subscribe to the broker for a while and list, as YAML, every topic heard "
         "that no registry device claims: its payload shape, the dialect that reads it "
-        "(zigbee2mqtt, shelly, a mapping of --dialects-dir, or contract v1) and a suggested "
+        "(zigbee2mqtt, shelly, a mapping of SAFEHOOD_DIALECTS_DIR, or contract v1) and a suggested "
         "registry entry; for a dialect safehood does not know, a mapping file to start from. "
         "Complete the entries (site, household, kind) and load them with `safehood registry "
         "import`.",
