@@ -164,6 +164,11 @@ class DeviceFields(ApiModel):
     room: ShortText | None = None
     resident: EntityId | None = None
     building: ShortText | None = None
+    source_topic: str | None = Field(
+        default=None, max_length=256,
+        description="vendor topic the device publishes on instead of contract v1 (with dialect)")
+    dialect: str | None = Field(default=None, max_length=64,
+                                description="vendor dialect mapping, e.g. zigbee2mqtt or shelly")
 
 
 class DeviceCreate(DeviceFields):
@@ -177,6 +182,8 @@ class DeviceUpdate(ApiModel):
     room: ShortText | None = None
     resident: EntityId | None = None
     building: ShortText | None = None
+    source_topic: str | None = Field(default=None, max_length=256)
+    dialect: str | None = Field(default=None, max_length=64)
 
 
 class DevicePublic(BaseModel):
@@ -187,6 +194,8 @@ class DevicePublic(BaseModel):
     room: str | None = None
     resident: str | None = None
     building: str | None = None
+    source_topic: str | None = None
+    dialect: str | None = None
     provisioned: bool = Field(description="whether the device has MQTT credentials")
 
 

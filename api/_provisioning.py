@@ -21,7 +21,7 @@ import stat
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from safehood.config import Settings
 from safehood.database import devices, mqtt_accounts
+from safehood.dialects import load_dialects
 from safehood.protocol import deadletter_topic
 from safehood.protocol.const import CONTRACT_VERSION
 
@@ -138,8 +139,11 @@ class Provisioner:
         reload: Callable[[], None] | None = None,
         service_accounts: dict[str, tuple[str, str]] | None = None,
         clock: Callable[[], int] = wall_clock_ms,
+        vendor_topics: Sequence[str] = (),
     ) -> None:
         self.engine = engine
+        # Topic filters of the vendor dialects (zigbee2mqtt/+ ...), which ingest also reads.
+        self.vendor_topics = list(vendor_topics)
         self.topic_prefix = topic_prefix
         self.password_file = Path(password_file)
         self.acl_file = Path(acl_file)
@@ -168,6 +172,8 @@ class Provisioner:
             acl_file=settings.mqtt_acl_file or settings.data_dir / "mqtt_acl",
             reload=reload,
             service_accounts=service,
+            vendor_topics=[topic for dialect in load_dialects(settings.dialects_dir).values()
+                           for topic in dialect.filters],
         )
 
     def device_topic(self, site: str, device_id: str) -> str:
@@ -304,6 +310,7 @@ class Provisioner:
             if role == INGEST_ACCOUNT_ROLE:
                 lines.append(f"topic read {self.topic_prefix}/#")
                 lines.append(f"topic write {deadletter_topic(self.topic_prefix)}")
+                lines.extend(f"topic read {topic}" for topic in self.vendor_topics)
             elif role == PUBLISHER_ACCOUNT_ROLE:
                 lines.append(f"topic write {prefix}/#")
             else:

@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     registry_file: Path | None = None
     alert_policy_file: Path | None = None
     detector_config_file: Path | None = None
+    # Extra vendor dialect mappings (*.yaml) beside the shipped ones; one of the same name wins.
+    dialects_dir: Path | None = None
 
     influx_url: str | None = None
     influx_token: SecretStr | None = None

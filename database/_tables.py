@@ -68,6 +68,8 @@ devices = Table(
     Column("room", String(64)),
     Column("resident", String(64), ForeignKey("residents.id", ondelete="SET NULL")),
     Column("building", String(64)),
+    Column("source_topic", String(256)),
+    Column("dialect", String(64)),
 )
 
 device_health = Table(

@@ -90,6 +90,15 @@ class MqttSource:
             if qos > 0 and generation == self._generation:
                 client.ack(mid, qos)
 
+    def subscribe(self, topics: list[str]) -> None:
+        """Also receive ``topics`` (those not subscribed yet), now and after reconnects."""
+        new = [t for t in topics if t not in self.topics]
+        if not new:
+            return
+        self.topics = [*self.topics, *new]
+        if self._client is not None and self.connected.is_set():
+            self._client.subscribe([(topic, 1) for topic in new])
+
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         """Publish on the ingest connection (thread safe; used for dead letters)."""
         if self._client is not None:

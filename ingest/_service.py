@@ -10,13 +10,15 @@ while the store refuses a batch, ingest waits for it with backoff and acknowledg
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from safehood.dialects import Dialect, SourceRouter
 from safehood.protocol import (
     ContractViolation,
     DuplicateFilter,
@@ -64,6 +66,8 @@ class IngestService:
     at a time; an exception in one is logged and counted, never allowed to stop ingest.
     With a ``seen`` log the duplicate filter outlives a restart: it starts from the log, and
     each batch is recorded there once the handlers had it, before it is acknowledged.
+    With ``dialects``, a message on a vendor topic is first translated into contract
+    messages for the registry device that claims the topic (see :class:`SourceRouter`).
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class IngestService:
         batch_size: int = 1000,
         dedup_window: int = 256,
         seen: SeenLog | None = None,
+        dialects: Mapping[str, Dialect] | None = None,
     ) -> None:
         self.source = source
         self.sink = sink
@@ -90,10 +95,13 @@ class IngestService:
         self.batch_size = batch_size
         self.dedup = DuplicateFilter(window=dedup_window)
         self.seen = seen
+        self.dialects = dict(dialects or {})
+        self._router: tuple[Registry | None, SourceRouter | None] = (None, None)
         if seen is not None:
             log.info("duplicate filter restored with %d keys", seen.restore(self.dedup))
         self.stats = IngestStats()
         self._ignored_topics = {deadletter_topic(topic_prefix)}
+        self._contract_head = f"{topic_prefix}/"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_tick = 0.0
@@ -129,8 +137,7 @@ class IngestService:
             if raw.topic in self._ignored_topics:
                 continue
             try:
-                message = parse_message(raw.topic, raw.payload, raw.received_ms, registry,
-                                        self.topic_prefix)
+                messages = self._parse(raw, registry)
             except ContractViolation as error:
                 letters.append(self.deadletters.make(raw.topic, raw.payload, raw.received_ms, error))
                 continue
@@ -140,12 +147,13 @@ class IngestService:
                     raw.topic, raw.payload, raw.received_ms,
                     ContractViolation(Reason.BAD_TYPE, f"unexpected validation error: {exc}")))
                 continue
-            if self.dedup.is_duplicate(message):
-                self.stats.duplicates += 1
-                DUPLICATES.inc()
-                continue
-            valid.append(message)
-            valid_raw.append(raw)
+            for message in messages:
+                if self.dedup.is_duplicate(message):
+                    self.stats.duplicates += 1
+                    DUPLICATES.inc()
+                    continue
+                valid.append(message)
+                valid_raw.append(raw)
         outcome = self._write(valid)
         if outcome == "stopped":
             return  # not acknowledged: delivered again after the restart
@@ -167,6 +175,35 @@ class IngestService:
         self.stats.received += len(batch)
         self.stats.valid += len(valid)
         self.stats.dead_letters += len(letters)
+
+    def _parse(self, raw: RawMessage, registry: Registry | None) -> list[Message]:
+        """The contract messages of ``raw``: itself on a contract topic, or its translation
+        on a vendor topic that a registry device claims."""
+        router = None
+        if registry is not None and not raw.topic.startswith(self._contract_head):
+            router = self._router_for(registry)
+        routed = router.route(raw.topic, raw.payload, raw.received_ms) if router else None
+        if routed is None:
+            return [parse_message(raw.topic, raw.payload, raw.received_ms, registry,
+                                  self.topic_prefix)]
+        messages = []
+        for part in routed:
+            message = parse_message(part.topic, part.payload, raw.received_ms, registry,
+                                    self.topic_prefix)
+            messages.append(dataclasses.replace(
+                message, ts_from_receipt=message.ts_from_receipt or part.ts_from_receipt,
+                extras=part.extras))
+        return messages
+
+    def _router_for(self, registry: Registry) -> SourceRouter | None:
+        """The router of this registry (made again only when the registry is replaced)."""
+        if not self.dialects:
+            return None
+        known, router = self._router
+        if known is not registry or router is None:
+            router = SourceRouter(self.dialects, registry, self.topic_prefix)
+            self._router = (registry, router)
+        return router
 
     @staticmethod
     def _measure(messages: list[Message]) -> None:

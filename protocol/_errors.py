@@ -21,6 +21,7 @@ class Reason(StrEnum):
     KIND_MISMATCH = "kind_mismatch"
     SITE_MISMATCH = "site_mismatch"
     STORE_REJECTED = "store_rejected"
+    UNCLAIMED_SOURCE = "unclaimed_source"
 
 
 class ContractViolation(ValueError):

@@ -14,7 +14,8 @@ class Message:
     receipt time, ``ts_from_receipt``). ``reading`` is the payload, decoded once into its
     typed form: a telemetry reading of the device's kind, a :class:`DeviceEvent` or a
     :class:`StatusReading`. ``household``, ``room`` and ``resident`` come from the registry
-    when known.
+    when known. ``extras`` are the readings of a vendor device that its dialect maps onto no
+    contract field (``linkquality`` of a Zigbee device): kept beside the reading, by name.
     """
 
     site: str
@@ -30,6 +31,7 @@ class Message:
     resident: str | None = None
     received_ms: int | None = None
     ts_from_receipt: bool = False
+    extras: tuple[tuple[str, Scalar], ...] = ()
 
     @classmethod
     def from_reading(

@@ -22,6 +22,9 @@ from .const import DEVICE_KINDS
 SiteId = Annotated[str, Field(pattern=f"^{SITE_RE.pattern}$")]
 DeviceId = Annotated[str, Field(pattern=f"^{DEVICE_ID_RE.pattern}$")]
 EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+# A concrete topic (no wildcards) that a vendor device publishes on.
+SourceTopic = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^#+\x00]+$")]
+DialectName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
 def parse_hhmm(value: str) -> time:
@@ -83,6 +86,16 @@ class DeviceIn(BaseModel):
     room: str | None = None
     resident: EntityId | None = None
     building: str | None = None
+    # A device that speaks a vendor dialect (see safehood.dialects) instead of contract v1:
+    # the MQTT topic it publishes on and the name of the mapping that translates it.
+    source_topic: SourceTopic | None = None
+    dialect: DialectName | None = None
+
+    @model_validator(mode="after")
+    def _source_and_dialect(self) -> DeviceIn:
+        if (self.source_topic is None) != (self.dialect is None):
+            raise ValueError(f"device {self.device_id}: source_topic and dialect go together")
+        return self
 
     @field_validator("kind")
     @classmethod
@@ -111,6 +124,9 @@ class RegistryFile(BaseModel):
             raise ValueError("resident ids are not unique")
         if len({d.device_id for d in self.devices}) != len(self.devices):
             raise ValueError("device ids are not unique")
+        sources = [d.source_topic for d in self.devices if d.source_topic is not None]
+        if len(set(sources)) != len(sources):
+            raise ValueError("source topics are not unique: one topic, one device")
         for resident in self.residents:
             if resident.household not in households:
                 raise ValueError(f"resident {resident.id} names unknown household {resident.household}")
@@ -169,6 +185,8 @@ class Device:
     room: str | None = None
     resident: str | None = None
     building: str | None = None
+    source_topic: str | None = None
+    dialect: str | None = None
 
 
 class Registry:

@@ -38,6 +38,7 @@ from safehood.database import (
     migrate,
 )
 from safehood.detectors import DetectorConfig, DetectorEngine
+from safehood.dialects import SourceRouter, load_dialects
 from safehood.ingest import (
     DeadLetterRecorder,
     DeviceHealthRecorder,
@@ -188,10 +189,15 @@ def build_pipeline(
     if registry_file is not None:
         import_registry(engine, registry_file)
     registry = RegistryHolder(load_registry(engine))
+    dialects = load_dialects(settings.dialects_dir)
+
+    def vendor_topics(current: Registry) -> list[str]:
+        return SourceRouter(dialects, current, settings.topic_prefix).filters
+
     store = open_store(settings)
     source = MqttSource(
         settings.mqtt,
-        topics=[f"{settings.topic_prefix}/#"],
+        topics=[f"{settings.topic_prefix}/#", *vendor_topics(registry.get())],
         client_id=settings.mqtt_client_id,
         session_expiry_s=settings.mqtt_session_expiry_s,
         keepalive_s=settings.mqtt_keepalive_s,
@@ -253,6 +259,7 @@ def build_pipeline(
     registry.on_change(detection.update_registry)
     registry.on_change(directory.set_registry)
     registry.on_change(alerts.set_registry)
+    registry.on_change(lambda current: source.subscribe(vendor_topics(current)))
     health = DeviceHealthRecorder(engine)
     seen = SeenLog(settings.seen_log_path, settings.dedup_retention_s)
     detection.resume(seen.site_times())
@@ -268,6 +275,7 @@ def build_pipeline(
         batch_size=settings.store_batch_size,
         dedup_window=settings.dedup_window,
         seen=seen,
+        dialects=dialects,
     )
     api = None
     if serve_api:

@@ -8,12 +8,14 @@ import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from safehood.config import MqttEndpoint
+from safehood.dialects import Dialect
 from safehood.mqtt import BrokerUnreachable, Publisher
 from safehood.protocol import Label, build_topic
 
@@ -38,6 +40,7 @@ class LiveStats:
     own_connections: int = 0  # devices that got a connection of their own
     max_lag_s: float = 0.0  # how far publishing fell behind the schedule, at worst
     event_ms: int | None = None  # event time of the last message published
+    unsaid: int = 0  # messages of vendor devices that their dialect has no words for
 
     @property
     def total(self) -> int:
@@ -53,6 +56,10 @@ class LiveSimulator:
     a device that a ``device_offline`` scenario will take down gets a connection of its own
     with a real last will (``{"online": false}`` on its retained status topic), and the
     simulator cuts that socket without DISCONNECT, so that the broker publishes the will.
+    ``vendor_devices`` (device id -> dialect and source topic) speak their vendor's dialect
+    instead of contract v1: each message goes out through the dialect's mapping in reverse
+    (a message the dialect cannot say, such as a door's ``open`` event beside its ``open``
+    reading, is left out and counted in ``stats.unsaid``).
 
     Runs for ``days`` of event time, or until :meth:`stop`. Raises ``ValueError`` for a
     requested scenario that cannot happen; :meth:`start` connects first and raises
@@ -71,6 +78,7 @@ class LiveSimulator:
         connections: int = DEFAULT_CONNECTIONS,
         client_prefix: str = "safehood-sim",
         window_ms: int = HOUR_MS,
+        vendor_devices: Mapping[str, tuple[Dialect, str]] | None = None,
     ) -> None:
         if speed is not None and speed < 0:
             raise ValueError("speed must be positive (or 0 for as fast as possible)")
@@ -85,6 +93,7 @@ class LiveSimulator:
         self.connections = connections
         self.client_prefix = client_prefix
         self.window_ms = window_ms
+        self.vendor_devices = dict(vendor_devices or {})
         if self.config.requests:
             # Refuse impossible requests now rather than from the generating thread later.
             last = max(r.at_ms for r in self.config.requests)
@@ -297,11 +306,33 @@ class LiveSimulator:
             self.stats.wills_cut += 1
             return
         connection = self._connection(device_id, topic)
-        connection.publish(topic, orjson.dumps(payload), retain=bool(record.get("retain")))
+        vendor = self.vendor_devices.get(device_id)
+        if vendor is not None:
+            said = self._vendor_message(*vendor, channel, payload)
+            if said is None:
+                self.stats.unsaid += 1
+                return
+            topic, body, retain = said
+            connection.publish(topic, body, retain=retain)
+        else:
+            connection.publish(topic, orjson.dumps(payload), retain=bool(record.get("retain")))
         self.stats.published[channel] += 1
         ts = payload.get("ts")
         if isinstance(ts, int):
             self.stats.event_ms = ts
+
+    @staticmethod
+    def _vendor_message(dialect: Dialect, source_topic: str, channel: str,
+                        payload: dict[str, Any]) -> tuple[str, bytes, bool] | None:
+        """A contract message as the vendor device would publish it: topic, payload, retain."""
+        if channel == "status" and "battery" not in payload:
+            availability = dialect.availability_topic(source_topic)
+            body = dialect.encode_availability(bool(payload.get("online")))
+            if availability is None or body is None:
+                return None
+            return availability, body, True
+        document = dialect.encode(channel, payload)
+        return None if document is None else (source_topic, orjson.dumps(document), False)
 
     def _connection(self, device_id: str, topic: str) -> Publisher:
         if device_id in self._will_devices:

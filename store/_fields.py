@@ -9,7 +9,7 @@ from typing import Any
 from safehood.protocol import DeviceEvent, Message, Scalar, WearableWindow
 
 from ._base import StoredReading
-from .const import INT_FIELDS
+from .const import COUNT_FIELD, INT_FIELDS
 
 _NEWLINES = str.maketrans({"\n": " ", "\r": " "})
 
@@ -31,7 +31,9 @@ def stored_fields(message: Message) -> dict[str, Scalar]:
     Readings keep their names; wearable windows are summarised into the magnitude of the
     acceleration vector (``accel_peak_g``, ``accel_min_g``, ``accel_mean_g``) with
     ``samples`` and ``hz``; ``battery``, ``seq``, ``event`` and ``credential`` are added
-    when present.
+    when present. A message stamped on receipt says so (``ts_from_receipt``); a vendor
+    device's extra readings keep their names, or take ``extra.`` before one that a contract
+    field of the message already uses.
     """
     reading = message.reading
     fields: dict[str, Scalar] = {name: stable(value) for name, value in message.fields.items()}
@@ -51,6 +53,11 @@ def stored_fields(message: Message) -> dict[str, Scalar]:
             fields["credential"] = stable(reading.credential)
     if message.seq is not None:
         fields["seq"] = int(message.seq)
+    if message.ts_from_receipt:
+        fields["ts_from_receipt"] = True
+    for name, value in message.extras:
+        taken = name in fields or name == COUNT_FIELD
+        fields[f"extra.{name}" if taken else name] = stable(value)
     return fields
 
 

@@ -56,6 +56,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         while "[webhook ->" not in "".join(lines) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert all(a["evidence"] for a in alerts)
+        # Devices that speak Zigbee2MQTT arrive as ordinary readings; the first leak is theirs.
+        assert "h0001-leak-kitchen" in "".join(lines) and "speak Zigbee2MQTT" in "".join(lines)
+        leaks: list[dict] = []
+        while not leaks and time.monotonic() < deadline + 30:
+            readings = api.get("/api/v1/devices/h0001-leak-kitchen/readings",
+                               params={"start": "946684800000"}).json()["data"]
+            leaks = [r for r in readings if r["fields"].get("leak") is True]
+            time.sleep(0.5)
+        assert leaks, "the Zigbee leak sensor's leak never reached the store"
         assert api.get("/ui/").status_code == 200
         process.send_signal(signal.SIGINT)  # Ctrl-C
         try:

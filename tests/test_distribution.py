@@ -9,8 +9,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("protocol", "config", "mqtt", "database", "ingest", "store", "detectors", "alerting", "api",
-          "dashboards", "simulators", "wellbeing", "learning")
+STAGES = ("protocol", "config", "mqtt", "database", "dialects", "ingest", "store", "detectors",
+          "alerting", "api", "dashboards", "simulators", "wellbeing", "learning")
 
 
 def test_the_wheel_installs_only_the_safehood_package(tmp_path: Path) -> None:
@@ -27,4 +27,5 @@ def test_the_wheel_installs_only_the_safehood_package(tmp_path: Path) -> None:
         assert f"safehood/{stage}/__init__.py" in names, stage
     assert "safehood/dashboards/web/index.html" in names
     assert "safehood/learning/models/fall-v1.joblib" in names
+    assert "safehood/dialects/mappings/zigbee2mqtt.yaml" in names
     assert any(n.startswith("safehood/database/migrations/") and n.endswith(".py") for n in names)

@@ -9,8 +9,8 @@ import types
 
 import pytest
 
-PACKAGES = ["protocol", "config", "mqtt", "database", "ingest", "store", "detectors", "alerting", "api",
-            "dashboards", "simulators", "wellbeing", "learning"]
+PACKAGES = ["protocol", "config", "mqtt", "database", "dialects", "ingest", "store", "detectors",
+            "alerting", "api", "dashboards", "simulators", "wellbeing", "learning"]
 
 PINNED = {
     "alerting": [

@@ -21,6 +21,7 @@ from safehood._history import WEEK_MS, backfill_history
 from safehood._pipeline import Pipeline, build_pipeline
 from safehood.alerting import AlertQuery
 from safehood.api import TokenStore
+from safehood.dialects import Dialect, MappingError, load_dialects
 from safehood.learning import ModelError
 from safehood.mqtt import BrokerUnreachable
 from safehood.protocol import AlertStatus, Registry
@@ -43,6 +44,9 @@ DEMO_HISTORY_WEEKS = 5
 # user sees the detectors at work within a minute at the default speed.
 DEMO_OPENING = (("sos", 2), ("cooking_smoke", 6), ("fall", 10), ("water_leak", 16),
                 ("fire", 22), ("forced_entry", 30), ("door_left_open", 38), ("tamper", 45))
+# The leak sensor and door contact of this many households are Zigbee devices, as sold: they
+# publish Zigbee2MQTT state on zigbee2mqtt/<device id>; the demo's first leak is in the first.
+DEMO_ZIGBEE_HOUSEHOLDS = 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -136,7 +140,15 @@ def _start_history(pipeline: Pipeline, community: Community, start_ms: int, week
     return process
 
 
-def _print_access(pipeline: Pipeline, registry: Registry, sites: list[str]) -> None:
+def _zigbee_devices(community: Community, zigbee: Dialect) -> dict[str, tuple[Dialect, str]]:
+    """The demo's Zigbee devices: device id -> the dialect and the topic it publishes on."""
+    devices = [device for household in community.households[:DEMO_ZIGBEE_HOUSEHOLDS]
+               for device in (household.devices.leak, household.devices.door)]
+    return {device: (zigbee, zigbee.source_topic(device)) for device in devices}
+
+
+def _print_access(pipeline: Pipeline, registry: Registry, sites: list[str],
+                  zigbee: dict[str, tuple[Dialect, str]]) -> None:
     tokens = TokenStore(pipeline.engine)
     officer = tokens.create(name="Demo duty officer", role="officer", sites=sites)
     admin = tokens.create(name="Demo admin", role="admin")
@@ -163,6 +175,8 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
                  MQTT integration with this broker; each household appears as a device
                  (topics {pipeline.settings.home_assistant_discovery_prefix}/binary_sensor/#)
   falls          {falls}
+  zigbee2mqtt    {', '.join(sorted(zigbee))} speak Zigbee2MQTT
+                 ({next(iter(zigbee.values()))[1]} ...; README: Devices as they are sold)
 
   duty officer token ({', '.join(sites)}):
     {officer.token}
@@ -206,6 +220,10 @@ def demo(args: argparse.Namespace) -> int:
         registry = community.registry.to_model()
         for resident in registry.residents:
             resident.contacts = [inbox.url("family", resident.id)]
+        zigbee = _zigbee_devices(community, load_dialects(settings.dialects_dir)["zigbee2mqtt"])
+        for device in registry.devices:
+            if device.device_id in zigbee:
+                device.source_topic, device.dialect = zigbee[device.device_id][1], "zigbee2mqtt"
         pipeline = build_pipeline(settings, registry_file=registry, exercise=True,
                                   fall_method="learned")
         pipeline.start()
@@ -214,7 +232,9 @@ def demo(args: argparse.Namespace) -> int:
         # only after DEMO_CATCH_UP_S of wall time.
         now_ms = time.time_ns() // 1_000_000
         start_ms = now_ms - int(max(0.0, args.speed - 1) * DEMO_CATCH_UP_S * 1000)
-        opening = tuple(ScenarioRequest(name, start_ms + minutes * 60_000)
+        first_zigbee = community.households[0].id
+        opening = tuple(ScenarioRequest(name, start_ms + minutes * 60_000,
+                                        first_zigbee if name == "water_leak" else None)
                         for name, minutes in DEMO_OPENING)
         # Every scenario, routine changes included: abnormal_routine shows once each home's
         # week of warm-up has passed (under 3 hours at the default speed).
@@ -222,12 +242,12 @@ def demo(args: argparse.Namespace) -> int:
                                   start_ms=start_ms, requests=opening, scenarios=tuple(SCENARIOS),
                                   topic_prefix=settings.topic_prefix)
         simulator = LiveSimulator(community, broker.url, config=config, speed=args.speed,
-                                  start_ms=start_ms)
+                                  start_ms=start_ms, vendor_devices=zigbee)
         simulator.start()
-        _print_access(pipeline, community.registry, community.sites)
+        _print_access(pipeline, community.registry, community.sites, zigbee)
         history = _start_history(pipeline, community, start_ms, args.history_weeks, args.seed)
         _report_until_stopped(pipeline, simulator, args.duration)
-    except (BrokerUnreachable, ModelError) as exc:
+    except (BrokerUnreachable, ModelError, MappingError) as exc:
         raise CommandError(str(exc)) from None
     except (OSError, RuntimeError) as exc:
         raise CommandError(f"could not start the demo: {exc}") from None

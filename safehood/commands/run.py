@@ -7,6 +7,7 @@ import signal
 import threading
 
 from safehood._pipeline import build_pipeline
+from safehood.dialects import MappingError
 from safehood.learning import ModelError
 from safehood.mqtt import BrokerUnreachable
 from safehood.store import StoreError
@@ -49,14 +50,15 @@ def run(args: argparse.Namespace) -> int:
         pipeline.store.check()
     except StoreError as exc:
         raise CommandError(f"time-series store unavailable: {exc}") from None
-    except ModelError as exc:
+    except (ModelError, MappingError) as exc:
         raise CommandError(str(exc)) from None
     try:
         pipeline.start()
     except BrokerUnreachable as exc:
         pipeline.stop()
         raise CommandError(str(exc)) from None
-    print(f"safehood: ingesting from {settings.mqtt.url} under {settings.topic_prefix}/v1/#", flush=True)
+    print(f"safehood: ingesting from {settings.mqtt.url} under {', '.join(pipeline.source.topics)}",
+          flush=True)
     try:
         wait_for_shutdown()
     finally:

@@ -92,6 +92,8 @@ def test_registry_import_export_and_provision(env: Path, capsys: pytest.CaptureF
     assert "password:" in capsys.readouterr().out
     acl = (env / "data" / "mqtt_acl").read_text()
     assert "user ingest\ntopic read safehood/#\ntopic write safehood/v1/_deadletter\n" in acl
+    # and the vendor dialects' topics, which ingest subscribes to as well
+    assert "topic read zigbee2mqtt/+\ntopic read zigbee2mqtt/+/availability\n" in acl
 
     out = env / "export.yaml"
     assert main(["registry", "export", str(out)]) == 0
