@@ -255,7 +255,13 @@ class LiveSimulator:
         wall0: float | None = None
         try:
             while True:
-                item = self._queue.get()
+                try:
+                    item = self._queue.get(timeout=0.2)
+                except queue.Empty:
+                    # Stopped, or the producer failed before it could say it was done.
+                    if self._stop.is_set():
+                        return
+                    continue
                 if item is None:
                     return
                 if wall0 is None:
