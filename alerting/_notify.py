@@ -54,6 +54,7 @@ class Notification:
     body: str
     severity: Severity
     link: str | None = None
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

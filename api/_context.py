@@ -35,6 +35,10 @@ class ApiContext:
     - ``on_registry_change``: called with the new registry after every registry change made
       through the API (reload ingest and the detectors there);
     - ``clock``: wall clock in epoch ms (tests pin it);
+    - ``event_clock``: the event time now at a site in epoch ms (None: not heard from yet),
+      the clock its alerts run on; people's actions are recorded on it (default: none, the
+      wall clock is used);
+    - ``simulated``: the traffic is simulated (the demo): its clock is shown as such;
     - ``serve_ui``: mount the dashboard's static files at ``/ui/``.
     """
 
@@ -46,6 +50,8 @@ class ApiContext:
     provisioner: Provisioner | None = None
     on_registry_change: Callable[[Registry], None] | None = None
     clock: Callable[[], int] = wall_clock_ms
+    event_clock: Callable[[str], int | None] | None = None
+    simulated: bool = False
     serve_ui: bool = True
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -201,15 +202,20 @@ def build_pipeline(
         policy, repository, exercise=exercise or "*" in exercise_sites or exercise_sites)
     alerts = AlertManager(repository, alert_pipeline, registry=registry.get())
     directory = ContactDirectory(registry.get(), policy)
+    detection = DetectionStage(detectors, alerts)
+
+    def event_clock(site: str) -> int | None:
+        return detection.site_now_ms(site, time.time_ns() // 1_000_000)
+
     notifications = NotificationDispatcher(
         AppriseNotifier(), repository, directory=directory,
-        public_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}")
+        public_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}",
+        event_clock=event_clock)
 
     def notify(change: AlertChange) -> None:
         notifications.submit(change)
 
     alerts.subscribe(notify)
-    detection = DetectionStage(detectors, alerts)
     registry.on_change(detection.update_registry)
     registry.on_change(directory.set_registry)
     registry.on_change(alerts.set_registry)
@@ -234,6 +240,7 @@ def build_pipeline(
         app = create_app(ApiContext(
             settings=settings, engine=engine, alerts=alerts, store=store,
             broker_ready=source.connected.is_set, on_registry_change=registry.replace,
+            event_clock=event_clock, simulated=exercise,
         ))
         api = ApiServer(app, host=settings.api_host, port=settings.api_port)
     pipeline = Pipeline(settings=settings, engine=engine, registry=registry, store=store,
