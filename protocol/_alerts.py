@@ -94,8 +94,9 @@ class AlertEvent(BaseModel):
     # Structured part of a person's action (incident log): whom, outcome, service, cause.
     detail: dict[str, Any] | None = None
 
+    # No return annotation: with one, pydantic would take it for the serialised schema.
     @model_serializer(mode="wrap")
-    def _omit_empty_detail(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _omit_empty_detail(self, handler: SerializerFunctionWrapHandler):
         # Entries without detail serialise as before the field existed.
         data: dict[str, Any] = handler(self)
         if data.get("detail") is None:
@@ -155,8 +156,9 @@ class Alert(BaseModel):
     # device_fault (None: not resolved, or resolved without a cause).
     resolution: str | None = None
 
+    # No return annotation: with one, pydantic would take it for the serialised schema.
     @model_serializer(mode="wrap")
-    def _omit_no_resolution(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _omit_no_resolution(self, handler: SerializerFunctionWrapHandler):
         # Alerts resolved without a cause (and open ones) serialise as before the field.
         data: dict[str, Any] = handler(self)
         if data.get("resolution") is None:

@@ -408,8 +408,8 @@ def resolution_labels(alerts: Iterable[Alert]) -> tuple[list[Label], list[Alert]
         if alert.resolution == REAL:
             labels.append(Label(type=alert.type.value, household=alert.household,
                                 resident=alert.resident, device_id=alert.device_id,
-                                site=alert.site, start=alert.started_at,
-                                end=alert.resolved_at or alert.started_at))
+                                site=alert.site, start=parse_ts_ms(alert.started_at),
+                                end=parse_ts_ms(alert.resolved_at or alert.started_at)))
             scored.append(alert)
         elif alert.resolution == FALSE_ALARM:
             scored.append(alert)
