@@ -15,7 +15,7 @@ from safehood.protocol import DEVICE_ID_RE, Device, Household, Registry, Registr
 
 from .._context import Services
 from .._deps import IntegratorOrAdmin, RegistryReaders, ServicesDep
-from .._disclosure import contacts_view, household_view, registry_view
+from .._disclosure import contacts_view, household_view, registry_view, sees_access_notes
 from .._models import (
     DeviceCreate,
     DeviceCreated,
@@ -129,8 +129,12 @@ def get_household(household_id: EntityPath, services: ServicesDep,
             summary="Replace a household")
 def replace_household(household_id: EntityPath, body: HouseholdFields, services: ServicesDep,
                       principal: IntegratorOrAdmin) -> HouseholdPublic:
-    registry = services.registry.update("households", household_id, body.model_dump(),
-                                        replace=True)
+    changes = body.model_dump()
+    if not sees_access_notes(principal.role):
+        # Access notes the caller may not read are kept, not replaced by their absence.
+        stored = services.registry.load().households.get(household_id)
+        changes["access_notes"] = stored.access_notes if stored else None
+    registry = services.registry.update("households", household_id, changes, replace=True)
     return household_public(registry.households[household_id], principal)
 
 
@@ -138,8 +142,10 @@ def replace_household(household_id: EntityPath, body: HouseholdFields, services:
               summary="Change some fields of a household")
 def patch_household(household_id: EntityPath, body: HouseholdUpdate, services: ServicesDep,
                     principal: IntegratorOrAdmin) -> HouseholdPublic:
-    registry = services.registry.update("households", household_id,
-                                        body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    if "access_notes" in changes and not sees_access_notes(principal.role):
+        raise HTTPException(403, "only the site's officers and admins write access notes")
+    registry = services.registry.update("households", household_id, changes)
     return household_public(registry.households[household_id], principal)
 
 

@@ -59,6 +59,16 @@ def test_care_record_is_edited_by_officers_and_gated_by_role(api: Api) -> None:
     assert admin["key_holders"][0]["access_note"] == "spare key in 301; chain at night"
     assert _patch(api, "households/h001/care", {"access_notes": "x"},
                   role="integrator").status_code == 403
+    assert _patch(api, "households/h001", {"access_notes": "x"},
+                  role="integrator").status_code == 403
+    # An integrator's PUT replaces what it sees, and keeps the access notes it does not.
+    put = api.client.put("/api/v1/households/h001", headers=api.headers("integrator"),
+                         json={"site": "xianlin-3", "building": "b1", "unit": "302",
+                               "key_holders": integrator["key_holders"]})
+    assert put.status_code == 200, put.text
+    admin = api.client.get("/api/v1/households/h001", headers=api.headers("admin")).json()
+    assert admin["access_notes"] == "door code at the grid office"
+    assert admin["key_holders"][0]["access_note"] == "spare key in 301; chain at night"
     # The care record goes into the registry file, and an export imports back unchanged.
     export = api.client.get("/api/v1/registry/export", headers=api.headers("admin")).json()
     assert next(h for h in export["households"] if h["id"] == "h001")["unit"] == "302"
