@@ -465,6 +465,8 @@ async function renderAlertDetail(view, id) {
       endMs: at + READINGS_WINDOW_MS,
       markMs: at,
       device: alert.device_id,
+      formatClock: (v) => fmtSiteClock(new Date(v).toISOString(), alert.site),
+      formatTime: (v) => fmtSiteTime(new Date(v).toISOString(), alert.site),
     });
   } catch (err) {
     replace(chart, h("p", { class: "error" }, errorText(err)));
@@ -506,6 +508,8 @@ function renderDetailBody(alert) {
           : h("p", { class: "muted" }, t("evidence_empty"))),
       historyCard(alert)),
   );
+  // A resolved alert's log is closed, whoever resolved it.
+  if (alert.status === "resolved" && $("log-form")) renderIncidentForm(alert, null);
   renderClockBadge();
 }
 

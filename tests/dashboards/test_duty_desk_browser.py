@@ -167,6 +167,7 @@ def test_officer_works_a_fire_from_the_care_record(desk: Desk, open_page: Any) -
     page.click("#note-confirm")
     page.wait_for_selector('#history-entries li[data-action="resolved"]')
     assert "Real incident" in page.locator("#detail").inner_text()
+    assert page.locator("#log-form").count() == 0, "a resolved alert's log is closed"
 
     # The history: people's entries, then the machine's folded below them.
     entries = page.locator("#history-entries li")
