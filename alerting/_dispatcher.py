@@ -117,6 +117,7 @@ class NotificationDispatcher:
         backoff_initial_s: float = const.DEFAULT_BACKOFF_INITIAL_S,
         backoff_max_s: float = const.DEFAULT_BACKOFF_MAX_S,
         clock: Callable[[], float] = time.time,
+        event_clock: Callable[[str], int | None] | None = None,
     ) -> None:
         if queue_size < 1 or max_attempts < 1 or backoff_initial_s < 0:
             raise ValueError("queue_size and max_attempts must be >= 1, backoff >= 0")
@@ -131,6 +132,7 @@ class NotificationDispatcher:
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = max(backoff_max_s, backoff_initial_s)
         self._clock = clock
+        self._event_clock = event_clock
         self._cond = threading.Condition()
         self._changes: deque[AlertChange] = deque()
         self._retries: list[tuple[float, int, _Job]] = []
@@ -254,7 +256,8 @@ class NotificationDispatcher:
                 self._record(DeliveryAttempt(
                     alert_id=change.alert.id, key=f"{change.key}:{audience}:-",
                     change=change.kind, revision=change.revision, tier=change.tier,
-                    audience=audience, target="-", url="", attempt=0, at_ms=self._now_ms(),
+                    audience=audience, target="-", url="", attempt=0,
+                    at_ms=self._now_ms(change.alert.site),
                     ok=False, result=const.NO_TARGET, error=f"no {audience} contact configured"))
                 logger.warning("alert %s: no %s contact to notify", change.alert.id, audience)
                 continue
@@ -267,7 +270,7 @@ class NotificationDispatcher:
                     target=target, title=title,
                     body=body + (f"\nAcknowledge: {ack_url}" if ack_url else ""),
                     severity=change.alert.severity, link=link, ack_url=ack_url,
-                    alert=change.alert)
+                    alert=change.alert, site=change.alert.site)
                 self._deliver(_Job(notification, audience))
 
     def _deliver(self, job: _Job) -> None:
@@ -302,16 +305,17 @@ class NotificationDispatcher:
                 + f", attempt {job.attempt})")
         event = None
         if outcome == const.DELIVERED:
-            event = HistoryEntry(self._now_ms(), const.NOTIFIED, const.NOTIFIER_ACTOR, note)
+            event = HistoryEntry(self._now_ms(notification.site), const.NOTIFIED, const.NOTIFIER_ACTOR, note)
         elif outcome in (const.GAVE_UP, const.FAILED):
-            event = HistoryEntry(self._now_ms(), const.NOTIFY_FAILED, const.NOTIFIER_ACTOR,
-                                 f"{note}: {result.error}")
+            event = HistoryEntry(self._now_ms(notification.site), const.NOTIFY_FAILED,
+                                 const.NOTIFIER_ACTOR, f"{note}: {result.error}")
             logger.error("notification %s to %s failed for good: %s", notification.key,
                          target.label, result.error)
         self._record(DeliveryAttempt(
             alert_id=notification.alert_id, key=notification.key, change=notification.change,
             revision=notification.revision, tier=notification.tier, audience=job.audience,
-            target=target.id, url=target.label, attempt=job.attempt, at_ms=self._now_ms(),
+            target=target.id, url=target.label, attempt=job.attempt,
+            at_ms=self._now_ms(notification.site),
             ok=result.ok, result=outcome, error=result.error), event)
         if outcome == const.RETRYING:
             delay = min(self._backoff_max_s, self._backoff_initial_s * 2 ** (job.attempt - 1))
@@ -326,10 +330,11 @@ class NotificationDispatcher:
         self._record(DeliveryAttempt(
             alert_id=change.alert.id, key=f"{change.key}:dropped", change=change.kind,
             revision=change.revision, tier=change.tier, audience=",".join(change.audience),
-            target="-", url="", attempt=0, at_ms=self._now_ms(), ok=False, result=const.DROPPED,
+            target="-", url="", attempt=0, at_ms=self._now_ms(change.alert.site), ok=False,
+            result=const.DROPPED,
             error="notification queue full"),
-            HistoryEntry(self._now_ms(), const.NOTIFY_FAILED, const.NOTIFIER_ACTOR,
-                         f"{change.kind} for {', '.join(change.audience)} dropped: "
+            HistoryEntry(self._now_ms(change.alert.site), const.NOTIFY_FAILED,
+                         const.NOTIFIER_ACTOR, f"{change.kind} for {', '.join(change.audience)} dropped: "
                          "notification queue full"))
 
     def _abandon(self) -> None:
@@ -348,7 +353,7 @@ class NotificationDispatcher:
             self._record(DeliveryAttempt(
                 alert_id=n.alert_id, key=n.key, change=n.change, revision=n.revision,
                 tier=n.tier, audience=job.audience, target=n.target.id, url=n.target.label,
-                attempt=job.attempt, at_ms=self._now_ms(), ok=False, result=const.ABANDONED,
+                attempt=job.attempt, at_ms=self._now_ms(n.site), ok=False, result=const.ABANDONED,
                 error="dispatcher closed before the retry"))
 
     def _record(self, attempt: DeliveryAttempt, event: HistoryEntry | None = None) -> None:
@@ -362,5 +367,11 @@ class NotificationDispatcher:
         with self._cond:
             self._counts[name] += 1
 
-    def _now_ms(self) -> int:
+    def _now_ms(self, site: str | None = None) -> int:
+        """When something happens to an alert of ``site``: on the site's event clock when
+        there is one (the clock its alerts were raised on), else the wall clock."""
+        if site is not None and self._event_clock is not None:
+            event_ms = self._event_clock(site)
+            if event_ms is not None:
+                return event_ms
         return int(self._clock() * 1000)

@@ -7,9 +7,10 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 import orjson
 
@@ -152,10 +153,14 @@ class AlertManager:
         return self._act(alert_id, propose)
 
     def resolve(self, alert_id: str, actor: str, note: str | None = None,
-                at_ms: int | None = None) -> Alert:
-        """It is over. Raises :class:`AlertNotFound`, or :class:`InvalidTransition` when it is
-        resolved already."""
+                at_ms: int | None = None, cause: str | None = None) -> Alert:
+        """It is over; ``cause`` (one of ``const.RESOLUTION_CAUSES``) says what it was.
+        Raises :class:`AlertNotFound`, or :class:`InvalidTransition` when it is resolved
+        already; ValueError for an unknown cause."""
         at = self._clock() if at_ms is None else at_ms
+        if cause is not None and cause not in const.RESOLUTION_CAUSES:
+            raise ValueError(f"unknown resolution cause {cause!r}")
+        detail = None if cause is None else {"cause": cause}
 
         def propose(record: AlertRecord) -> Proposal:
             if record.status == AlertStatus.RESOLVED:
@@ -163,7 +168,30 @@ class AlertManager:
             after = replace(record, status=AlertStatus.RESOLVED, resolved_ms=at,
                             updated_ms=max(record.updated_ms, at), next_reminder_ms=None)
             return Proposal(at, after, record, (PendingChange(const.RESOLVED, True),),
-                            (HistoryEntry(at, const.RESOLVED, actor, note),))
+                            (HistoryEntry(at, const.RESOLVED, actor, note, detail),))
+
+        return self._act(alert_id, propose)
+
+    def log_action(self, alert_id: str, actor: str, action: str,
+                   detail: Mapping[str, Any] | None = None, note: str | None = None,
+                   at_ms: int | None = None) -> Alert:
+        """Write what a person did (one of ``const.INCIDENT_ACTIONS``: called someone,
+        dispatched a grid worker, arrived, handed over to emergency services) to the alert's
+        history; the status stays as it is and nobody is notified.
+
+        Raises :class:`AlertNotFound`, :class:`InvalidTransition` for a resolved alert, and
+        ValueError for an unknown action."""
+        at = self._clock() if at_ms is None else at_ms
+        if action not in const.INCIDENT_ACTIONS:
+            raise ValueError(f"unknown incident action {action!r}")
+        frozen_detail = dict(detail) if detail else None
+
+        def propose(record: AlertRecord) -> Proposal:
+            if record.status == AlertStatus.RESOLVED:
+                raise InvalidTransition(alert_id, record.status.value, action)
+            after = replace(record, updated_ms=max(record.updated_ms, at))
+            return Proposal(at, after, record, (PendingChange(const.LOGGED, False),),
+                            (HistoryEntry(at, action, actor, note, frozen_detail),))
 
         return self._act(alert_id, propose)
 
@@ -346,17 +374,23 @@ def to_alert(record: AlertRecord, history: Iterable[HistoryEntry] = (),
     def ts(value: int | None) -> str | None:
         return None if value is None else format_ts(value)
 
+    events = list(history)
+    resolution = next((str(e.detail["cause"]) for e in reversed(events)
+                       if e.action == const.RESOLVED and e.detail and "cause" in e.detail), None)
+
     return Alert(
         id=record.id, type=record.type, severity=record.severity, status=record.status,
         site=record.site, household=record.household, resident=record.resident,
         device_id=record.device_id, subject=record.subject,
         started_at=format_ts(record.started_ms), updated_at=format_ts(record.updated_ms),
         resolved_at=ts(record.resolved_ms), count=record.count, evidence=dict(record.evidence),
-        history=[AlertEvent(at=format_ts(e.at_ms), action=e.action, actor=e.actor, note=e.note)
-                 for e in history],
+        history=[AlertEvent(at=format_ts(e.at_ms), action=e.action, actor=e.actor, note=e.note,
+                            detail=dict(e.detail) if e.detail else None)
+                 for e in events],
         last_seen_at=format_ts(record.last_seen_ms), acknowledged_at=ts(record.acknowledged_ms),
         cleared_at=ts(record.cleared_ms), confirmed=record.confirmed, exercise=record.exercise,
         flapping=record.flapping, tier=max(record.tiers) if record.tiers else None,
         silenced_by=record.silenced_by, inhibited_by=record.inhibited_by,
         notifications=[AlertNotification(**a.as_dict()) for a in attempts],
+        resolution=resolution if record.status == AlertStatus.RESOLVED else None,
     )

@@ -73,12 +73,15 @@ def open_key(alert_type: AlertType | str, subject: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """One step of an alert's history (becomes a ``protocol.AlertEvent``)."""
+    """One step of an alert's history (becomes a ``protocol.AlertEvent``). ``detail`` holds
+    the structured part of a person's action: whom they called and the outcome, the service
+    they handed over to, the cause of a resolution."""
 
     at_ms: int
     action: str
     actor: str
     note: str | None = None
+    detail: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ class Notification:
     link: str | None = None
     ack_url: str | None = None
     alert: Alert | None = field(default=None, repr=False, compare=False)
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ ACKNOWLEDGED: Final = "acknowledged"
 ESCALATED: Final = "escalated"
 RESOLVED: Final = "resolved"
 REMINDER: Final = "reminder"
+LOGGED: Final = "logged"  # a person's action written to the incident log; nobody is told
 
 # Who is told (AlertChange.audience, escalation tiers, channel configuration).
 OFFICERS: Final = "officers"
@@ -40,6 +41,19 @@ INHIBITED: Final = "inhibited"
 FLAPPING: Final = "flapping"
 NOTIFIED: Final = "notified"
 NOTIFY_FAILED: Final = "notify-failed"
+# A person's actions in the incident log (history actions with a ``detail``).
+CALLED: Final = "called"
+DISPATCHED: Final = "dispatched"
+ARRIVED: Final = "arrived"
+HANDED_OVER: Final = "handed-over"
+INCIDENT_ACTIONS: Final = (CALLED, DISPATCHED, ARRIVED, HANDED_OVER)
+CALL_OUTCOMES: Final = ("reached", "no_answer", "busy", "wrong_number")
+# 119: fire and rescue; 120: ambulance (PRC emergency numbers).
+EMERGENCY_SERVICES: Final = ("119", "120")
+# Why an alert was resolved; a false alarm is a label for the detection evaluation.
+REAL: Final = "real"
+FALSE_ALARM: Final = "false_alarm"
+RESOLUTION_CAUSES: Final = (REAL, FALSE_ALARM, "test", "device_fault")
 SYSTEM_ACTOR: Final = "system"
 NOTIFIER_ACTOR: Final = "notifier"
 

@@ -30,6 +30,7 @@ from ._tokens import TokenStore
 from .const import API_PREFIX
 from .routes import (
     alerts,
+    care,
     deadletters,
     devices,
     integrations,
@@ -114,6 +115,7 @@ def create_app(context: ApiContext) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(meta.me_router)
     api.include_router(alerts.router)
+    api.include_router(care.router)
     api.include_router(stream.router)
     api.include_router(sites.router)
     api.include_router(wellbeing.router)

@@ -37,6 +37,10 @@ class ApiContext:
     - ``ack_tokens``: checks the tokens of acknowledge links (``/ack/{alert_id}``; without
       it those links are refused);
     - ``clock``: wall clock in epoch ms (tests pin it);
+    - ``event_clock``: the event time now at a site in epoch ms (None: not heard from yet),
+      the clock its alerts run on; people's actions are recorded on it (default: none, the
+      wall clock is used);
+    - ``simulated``: the traffic is simulated (the demo): its clock is shown as such;
     - ``serve_ui``: mount the dashboard's static files at ``/ui/``.
     """
 
@@ -48,6 +52,8 @@ class ApiContext:
     provisioner: Provisioner | None = None
     on_registry_change: Callable[[Registry], None] | None = None
     clock: Callable[[], int] = wall_clock_ms
+    event_clock: Callable[[str], int | None] | None = None
+    simulated: bool = False
     serve_ui: bool = True
     ack_tokens: AckTokens | None = None
 

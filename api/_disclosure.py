@@ -10,7 +10,12 @@ alert ``notifications``    none    staff channels masked;       (no         all,
                                    family entries without URL   alerts)     masked
 notifier steps in history  none    yes (target ids only)        -           yes
 residents' contact URLs    none    none (``null``)              masked      in full
+key holders' access notes  none    yes (their sites)            none        yes
 =========================  ======  ===========================  ==========  ========
+
+Access notes (how to get into a home: where the key is, the door code) are for whoever may
+have to go in at night: the site's officers. Integrators edit the registry but never enter
+homes; a key holder an integrator writes back without its note keeps the stored one.
 
 A supervisor is an escalation audience, not a role: supervisors hold officer tokens.
 Masked means :func:`safehood.alerting.mask_url`: scheme and host only, no user, password,
@@ -23,7 +28,7 @@ from collections.abc import Sequence
 
 from safehood.alerting import mask_url
 from safehood.alerting.const import FAMILY, NOTIFIER_ACTOR
-from safehood.protocol import Alert, AlertNotification, RegistryFile
+from safehood.protocol import Alert, AlertNotification, HouseholdIn, KeyHolderIn, RegistryFile
 
 from ._models import AlertFamilyView, AlertPublic
 from ._roles import Role
@@ -55,13 +60,45 @@ def contacts_view(contacts: Sequence[str], role: Role) -> list[str] | None:
     return None
 
 
+def sees_access_notes(role: Role) -> bool:
+    """Whether ``role`` may read how to get into a home (the caller checked the site)."""
+    return role in (Role.OFFICER, Role.ADMIN)
+
+
+def household_view(household: HouseholdIn, role: Role) -> HouseholdIn:
+    """``household`` without its access notes unless ``role`` may read them."""
+    if sees_access_notes(role):
+        return household
+    return household.model_copy(update={
+        "access_notes": None,
+        "key_holders": [k.model_copy(update={"access_note": None}) for k in household.key_holders],
+    })
+
+
 def registry_view(registry: RegistryFile, role: Role) -> RegistryFile:
-    """The registry file with each resident's contacts as ``role`` may see them."""
+    """The registry file with each resident's contacts and each household's access notes
+    as ``role`` may see them."""
     if role is Role.ADMIN:
         return registry
     residents = [r.model_copy(update={"contacts": contacts_view(r.contacts, role) or []})
                  for r in registry.residents]
-    return registry.model_copy(update={"residents": residents})
+    households = [household_view(h, role) for h in registry.households]
+    return registry.model_copy(update={"residents": residents, "households": households})
+
+
+def restore_access_notes(given: Sequence[KeyHolderIn | dict[str, object]],
+                         stored: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """``given`` key holders with each missing access note taken from the stored key holder
+    of the same name, so that an integrator's write-back (who never saw the notes) keeps
+    them."""
+    notes = {k["name"]: k.get("access_note") for k in stored}
+    out = []
+    for holder in given:
+        entry = holder.model_dump() if isinstance(holder, KeyHolderIn) else dict(holder)
+        if entry.get("access_note") is None:
+            entry["access_note"] = notes.get(entry["name"])
+        out.append(entry)
+    return out
 
 
 def unmask_contacts(given: Sequence[str], stored: Sequence[str]) -> list[str]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from safehood.protocol import Alert, DeviceId, EntityId, SiteId
+from safehood.alerting.const import CALL_OUTCOMES, EMERGENCY_SERVICES, RESOLUTION_CAUSES
+from safehood.protocol import Alert, DeviceId, EntityId, KeyHolderIn, ResponderIn, SiteId
 from safehood.protocol.const import DEVICE_KINDS
 
 from ._roles import Role
@@ -77,10 +78,128 @@ class AlertNote(ApiModel):
     note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
 
 
+ResolutionCause = Annotated[str, Field(json_schema_extra={"enum": list(RESOLUTION_CAUSES)})]
+
+
 class AlertResolution(ApiModel):
-    """Body of resolve: what was found and done (required)."""
+    """Body of resolve: what was found and done (required), and what it was: ``real``,
+    ``false_alarm``, ``test`` or ``device_fault`` (a false alarm is a label for the
+    detection evaluation)."""
 
     note: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH)
+    cause: ResolutionCause | None = None
+
+    @field_validator("cause")
+    @classmethod
+    def _known_cause(cls, value: str | None) -> str | None:
+        if value is not None and value not in RESOLUTION_CAUSES:
+            raise ValueError(f"cause must be one of {', '.join(RESOLUTION_CAUSES)}")
+        return value
+
+
+IncidentAction = Literal["called", "dispatched", "arrived", "handed-over"]
+
+
+class IncidentActionCreate(ApiModel):
+    """A person's action for the incident log. ``called`` names ``whom`` and the
+    ``outcome``; ``dispatched`` names ``whom`` (the grid worker sent); ``handed-over`` names
+    the emergency ``service`` (119 fire, 120 ambulance); ``arrived`` may name whom."""
+
+    action: IncidentAction
+    whom: str | None = Field(default=None, min_length=1, max_length=200)
+    outcome: str | None = Field(default=None, json_schema_extra={"enum": list(CALL_OUTCOMES)})
+    service: str | None = Field(default=None,
+                                json_schema_extra={"enum": list(EMERGENCY_SERVICES)})
+    note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.outcome is not None and self.outcome not in CALL_OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(CALL_OUTCOMES)}")
+        if self.service is not None and self.service not in EMERGENCY_SERVICES:
+            raise ValueError(f"service must be one of {', '.join(EMERGENCY_SERVICES)}")
+        if self.action == "called" and (self.whom is None or self.outcome is None):
+            raise ValueError("a call names whom and the outcome")
+        if self.action == "dispatched" and self.whom is None:
+            raise ValueError("a dispatch names whom")
+        if self.action == "handed-over" and self.service is None:
+            raise ValueError("a hand-over names the service (119 or 120)")
+        return self
+
+    def detail(self) -> dict[str, str]:
+        """The structured part, as the alert's history keeps it."""
+        return {k: v for k, v in (("whom", self.whom), ("outcome", self.outcome),
+                                  ("service", self.service)) if v is not None}
+
+
+# --- one clock --------------------------------------------------------------------------
+
+
+class SiteClockPublic(BaseModel):
+    """The clock of a site: the event time its alerts run on. Every time the dashboard
+    shows is on this clock, in ``timezone``; relative times count from ``now``."""
+
+    site: str
+    now: Rfc3339
+    now_ms: int
+    timezone: str = Field(description="IANA time zone of the site")
+    simulated: bool = Field(description="the site's traffic is simulated (the demo)")
+
+
+# --- care records -----------------------------------------------------------------------
+
+
+class ResidentCarePublic(BaseModel):
+    id: str
+    name: str
+    elderly: bool
+    dementia: bool
+    birth_year: int | None
+    age: int | None = Field(description="years, by the site clock's year")
+    conditions: list[str]
+    mobility: str | None
+    language: str | None
+
+
+class CareRecordPublic(BaseModel):
+    """Who is in danger and whom to call: what an officer needs beside an alert.
+    ``key_holders[].access_note`` and ``access_notes`` are null unless the caller is an
+    officer of the site or an admin (``access_shown``)."""
+
+    household: str
+    site: str
+    building: str | None
+    floor: int | None
+    unit: str | None
+    address: str | None
+    lives_alone: bool
+    timezone: str
+    residents: list[ResidentCarePublic] = Field(description="the alert's resident first")
+    responders: list[ResponderIn] = Field(description="in the order to call them")
+    key_holders: list[KeyHolderIn]
+    access_notes: str | None
+    access_shown: bool
+
+
+class HouseholdCareUpdate(ApiModel):
+    """PATCH body of a household's care record: only the fields given change."""
+
+    building: ShortText | None = None
+    floor: int | None = Field(default=None, ge=-10, le=300)
+    unit: str | None = Field(default=None, min_length=1, max_length=32)
+    responders: list[ResponderIn] | None = Field(default=None, max_length=20)
+    key_holders: list[KeyHolderIn] | None = Field(default=None, max_length=10)
+    access_notes: str | None = Field(default=None, max_length=500)
+
+
+class ResidentCareUpdate(ApiModel):
+    """PATCH body of a resident's care record: only the fields given change."""
+
+    birth_year: int | None = Field(default=None, ge=1880, le=2100)
+    conditions: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=20)
+    mobility: str | None = Field(default=None, max_length=500)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 # --- registry ---------------------------------------------------------------------------
@@ -93,6 +212,11 @@ class HouseholdFields(ApiModel):
     night: tuple[HhMm, HhMm] = ("22:00", "06:00")
     building: ShortText | None = None
     address: str | None = Field(default=None, max_length=500)
+    floor: int | None = Field(default=None, ge=-10, le=300)
+    unit: str | None = Field(default=None, min_length=1, max_length=32)
+    responders: list[ResponderIn] = Field(default_factory=list, max_length=20)
+    key_holders: list[KeyHolderIn] = Field(default_factory=list, max_length=10)
+    access_notes: str | None = Field(default=None, max_length=500)
 
 
 class HouseholdCreate(HouseholdFields):
@@ -108,6 +232,11 @@ class HouseholdUpdate(ApiModel):
     night: tuple[HhMm, HhMm] | None = None
     building: ShortText | None = None
     address: str | None = Field(default=None, max_length=500)
+    floor: int | None = Field(default=None, ge=-10, le=300)
+    unit: str | None = Field(default=None, min_length=1, max_length=32)
+    responders: list[ResponderIn] | None = Field(default=None, max_length=20)
+    key_holders: list[KeyHolderIn] | None = Field(default=None, max_length=10)
+    access_notes: str | None = Field(default=None, max_length=500)
 
 
 class HouseholdPublic(HouseholdCreate):
@@ -127,6 +256,11 @@ class ResidentFields(ApiModel):
     contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=20,
         description="Apprise URLs of the family's notification targets")
+    birth_year: int | None = Field(default=None, ge=1880, le=2100)
+    conditions: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=20)
+    mobility: str | None = Field(default=None, max_length=500)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class ResidentCreate(ResidentFields):
@@ -140,6 +274,11 @@ class ResidentUpdate(ApiModel):
     dementia: StrictBool | None = None
     contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] | None = Field(
         default=None, max_length=20)
+    birth_year: int | None = Field(default=None, ge=1880, le=2100)
+    conditions: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=20)
+    mobility: str | None = Field(default=None, max_length=500)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class ResidentPublic(BaseModel):
@@ -150,6 +289,10 @@ class ResidentPublic(BaseModel):
     dementia: bool
     contacts: list[str] | None = Field(
         description="notification contacts; null when the caller may not see them (officers)")
+    birth_year: int | None = None
+    conditions: list[str] = Field(default_factory=list)
+    mobility: str | None = None
+    language: str | None = None
 
 
 class ResidentsPublic(BaseModel):
@@ -296,6 +439,7 @@ class HouseholdOverview(BaseModel):
 class SiteOverview(BaseModel):
     site: str
     households: list[HouseholdOverview]
+    clock: SiteClockPublic | None = Field(default=None, description="the site's clock")
 
 
 class ResidentStatusRef(ResidentRef):
@@ -308,6 +452,7 @@ class ResidentStatus(BaseModel):
     devices: list[DeviceHealthPublic]
     devices_ok: bool
     open_alerts: list[AlertPublic]
+    clock: SiteClockPublic | None = Field(default=None, description="the site's clock")
 
 
 # --- dead letters -----------------------------------------------------------------------

@@ -22,9 +22,9 @@ from safehood.database import (
     load_registry,
     write_registry_entry,
 )
-from safehood.protocol import Registry, RegistryFile
+from safehood.protocol import KeyHolderIn, Registry, RegistryFile
 
-from ._disclosure import unmask_contacts
+from ._disclosure import restore_access_notes, unmask_contacts
 from .const import CONTACT_SCHEMES, REGISTRY_MAX_AGE_S
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,9 @@ class RegistryService:
                 changes = {**changes, "contacts": unmask_contacts(changes["contacts"],
                                                                   stored["contacts"])}
                 check_contacts(changes["contacts"])
+            if kind == "households" and changes.get("key_holders") is not None:
+                changes = {**changes, "key_holders": restore_access_notes(
+                    changes["key_holders"], stored.get("key_holders") or [])}
             base = {} if replace else stored
             data[kind][index] = {**base, **changes, key: entry_id}
             model = _validate(data)
@@ -163,7 +166,16 @@ class RegistryService:
                 contacts = unmask_contacts(resident.contacts, stored.get(resident.id, ()))
                 check_contacts(contacts)
                 residents.append(resident.model_copy(update={"contacts": contacts}))
-            file = file.model_copy(update={"residents": residents})
+            stored_homes = {h["id"]: h for h in data["households"]}
+            households = []
+            for household in file.households:
+                before = stored_homes.get(household.id, {})
+                households.append(household.model_copy(update={
+                    "key_holders": [KeyHolderIn.model_validate(k) for k in restore_access_notes(
+                        household.key_holders, before.get("key_holders") or [])],
+                    "access_notes": household.access_notes or before.get("access_notes"),
+                }))
+            file = file.model_copy(update={"residents": residents, "households": households})
             if replace:
                 model = file
             else:

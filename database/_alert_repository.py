@@ -87,7 +87,8 @@ class SqlAlertRepository(AlertRepository):
                 if events:
                     connection.execute(insert(alert_history), [
                         {"alert_id": after.id, "at_ms": e.at_ms, "action": e.action,
-                         "actor": e.actor, "note": e.note} for e in events])
+                         "actor": e.actor, "note": e.note,
+                         "detail": dict(e.detail) if e.detail else None} for e in events])
         except IntegrityError:
             return False
         return True
@@ -125,7 +126,7 @@ class SqlAlertRepository(AlertRepository):
                     .order_by(alert_history.c.id))
                 for row in rows:
                     result.setdefault(row.alert_id, []).append(
-                        HistoryEntry(row.at_ms, row.action, row.actor, row.note))
+                        HistoryEntry(row.at_ms, row.action, row.actor, row.note, row.detail))
         return result
 
     def add_silence(self, silence: Silence) -> None:
@@ -166,7 +167,8 @@ class SqlAlertRepository(AlertRepository):
             if event is not None:
                 connection.execute(insert(alert_history).values(
                     alert_id=attempt.alert_id, at_ms=event.at_ms, action=event.action,
-                    actor=event.actor, note=event.note))
+                    actor=event.actor, note=event.note,
+                    detail=dict(event.detail) if event.detail else None))
 
     def attempts(self, alert_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
         result: dict[str, list[DeliveryAttempt]] = {}

@@ -16,12 +16,16 @@ def load_registry(engine: Engine) -> Registry:
             "households": [
                 {"id": r.id, "site": r.site, "lives_alone": r.lives_alone, "timezone": r.timezone,
                  "night": (r.night_start, r.night_end), "building": r.building,
-                 "address": r.address}
+                 "address": r.address, "floor": r.floor, "unit": r.unit,
+                 "responders": r.responders or [], "key_holders": r.key_holders or [],
+                 "access_notes": r.access_notes}
                 for r in connection.execute(select(households))
             ],
             "residents": [
                 {"id": r.id, "household": r.household, "name": r.name, "elderly": r.elderly,
-                 "dementia": r.dementia, "contacts": list(r.contacts or [])}
+                 "dementia": r.dementia, "contacts": list(r.contacts or []),
+                 "birth_year": r.birth_year, "conditions": r.conditions or [],
+                 "mobility": r.mobility, "language": r.language}
                 for r in connection.execute(select(residents))
             ],
             "devices": [
@@ -29,10 +33,9 @@ def load_registry(engine: Engine) -> Registry:
                 for r in connection.execute(select(devices))
             ],
         }
-    for household in data["households"]:
-        for key in ("building", "address"):
-            if household[key] is None:
-                del household[key]
+    for entry in data["households"] + data["residents"]:
+        for key in [k for k, v in entry.items() if v is None]:
+            del entry[key]
     return Registry.from_data(data)
 
 

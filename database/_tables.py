@@ -44,6 +44,12 @@ households = Table(
     Column("night_end", String(5), nullable=False, default="06:00"),
     Column("building", String(64)),
     Column("address", Text),
+    # Care record (migration 0005_duty_desk).
+    Column("floor", Integer),
+    Column("unit", String(32)),
+    Column("responders", JSON),
+    Column("key_holders", JSON),
+    Column("access_notes", Text),
 )
 
 residents = Table(
@@ -56,6 +62,11 @@ residents = Table(
     Column("elderly", Boolean, nullable=False, default=False),
     Column("dementia", Boolean, nullable=False, default=False),
     Column("contacts", JSON, nullable=False, default=list),
+    # Care record (migration 0005_duty_desk).
+    Column("birth_year", Integer),
+    Column("conditions", JSON),
+    Column("mobility", Text),
+    Column("language", String(35)),
 )
 
 devices = Table(
@@ -139,6 +150,8 @@ alert_history = Table(
     Column("action", String(32), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("note", Text),
+    # Structured details of a person's action (whom they called, the resolution's cause).
+    Column("detail", JSON),
     Index("ix_alert_history_alert", "alert_id", "id"),
 )
 

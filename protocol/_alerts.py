@@ -8,7 +8,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class AlertType(StrEnum):
@@ -91,6 +91,17 @@ class AlertEvent(BaseModel):
     action: str
     actor: str
     note: str | None = None
+    # Structured part of a person's action (incident log): whom, outcome, service, cause.
+    detail: dict[str, Any] | None = None
+
+    # No return annotation: with one, pydantic would take it for the serialised schema.
+    @model_serializer(mode="wrap")
+    def _omit_empty_detail(self, handler: SerializerFunctionWrapHandler):
+        # Entries without detail serialise as before the field existed.
+        data: dict[str, Any] = handler(self)
+        if data.get("detail") is None:
+            data.pop("detail", None)
+        return data
 
 
 class AlertNotification(BaseModel):
@@ -141,3 +152,15 @@ class Alert(BaseModel):
     silenced_by: str | None = None
     inhibited_by: str | None = None
     notifications: list[AlertNotification] = Field(default_factory=list)
+    # Why it was resolved, as the officer who resolved it said: real, false_alarm, test,
+    # device_fault (None: not resolved, or resolved without a cause).
+    resolution: str | None = None
+
+    # No return annotation: with one, pydantic would take it for the serialised schema.
+    @model_serializer(mode="wrap")
+    def _omit_no_resolution(self, handler: SerializerFunctionWrapHandler):
+        # Alerts resolved without a cause (and open ones) serialise as before the field.
+        data: dict[str, Any] = handler(self)
+        if data.get("resolution") is None:
+            data.pop("resolution", None)
+        return data

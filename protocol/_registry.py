@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -37,6 +37,34 @@ def parse_hhmm(value: str) -> time:
 
 
 
+Relation = Literal["family", "neighbour", "grid_worker"]
+"""Who a responder is to the household; the dashboard lists them in the order given."""
+PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{2,31}$", examples=["+86 139 0000 0000"])]
+Note = Annotated[str, Field(max_length=500)]
+
+
+class ResponderIn(BaseModel):
+    """Someone to call when the household has an alert (care record)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    relation: Relation
+    phone: PhoneNumber
+    note: Note | None = None
+
+
+class KeyHolderIn(BaseModel):
+    """Someone who holds a key to the home; ``access_note`` says how to get in (shown to the
+    site's officers and admins only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: PhoneNumber
+    access_note: Note | None = None
+
+
 class HouseholdIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,6 +75,11 @@ class HouseholdIn(BaseModel):
     night: tuple[str, str] = ("22:00", "06:00")
     building: str | None = None
     address: str | None = None
+    floor: int | None = Field(default=None, ge=-10, le=300)
+    unit: str | None = Field(default=None, min_length=1, max_length=32)
+    responders: list[ResponderIn] = Field(default_factory=list, max_length=20)
+    key_holders: list[KeyHolderIn] = Field(default_factory=list, max_length=10)
+    access_notes: Note | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -74,6 +107,12 @@ class ResidentIn(BaseModel):
     elderly: StrictBool = False
     dementia: StrictBool = False
     contacts: list[str] = Field(default_factory=list)
+    birth_year: int | None = Field(default=None, ge=1880, le=2100)
+    conditions: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=20)
+    mobility: Note | None = None
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+                                 description="BCP 47 tag of the language to speak to them in")
 
 
 class DeviceIn(BaseModel):
@@ -155,6 +194,21 @@ def in_window(moment: time, start: time, end: time) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Responder:
+    name: str
+    relation: str
+    phone: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    name: str
+    phone: str
+    access_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Household:
     id: str
     site: str
@@ -164,6 +218,11 @@ class Household:
     night_end: time = time(6, 0)
     building: str | None = None
     address: str | None = None
+    floor: int | None = None
+    unit: str | None = None
+    responders: tuple[Responder, ...] = ()
+    key_holders: tuple[KeyHolder, ...] = ()
+    access_notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +233,10 @@ class Resident:
     elderly: bool = False
     dementia: bool = False
     contacts: tuple[str, ...] = ()
+    birth_year: int | None = None
+    conditions: tuple[str, ...] = ()
+    mobility: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,13 +274,17 @@ class Registry:
             Household(
                 id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
                 night_start=parse_hhmm(h.night[0]), night_end=parse_hhmm(h.night[1]),
-                building=h.building, address=h.address,
+                building=h.building, address=h.address, floor=h.floor, unit=h.unit,
+                responders=tuple(Responder(**p.model_dump()) for p in h.responders),
+                key_holders=tuple(KeyHolder(**k.model_dump()) for k in h.key_holders),
+                access_notes=h.access_notes,
             )
             for h in model.households
         ]
         residents = [
             Resident(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
-                     dementia=r.dementia, contacts=tuple(r.contacts))
+                     dementia=r.dementia, contacts=tuple(r.contacts), birth_year=r.birth_year,
+                     conditions=tuple(r.conditions), mobility=r.mobility, language=r.language)
             for r in model.residents
         ]
         devices = [Device(**d.model_dump()) for d in model.devices]
@@ -240,12 +307,18 @@ class Registry:
             households=[
                 HouseholdIn(id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
                             night=(h.night_start.strftime("%H:%M"), h.night_end.strftime("%H:%M")),
-                            building=h.building, address=h.address)
+                            building=h.building, address=h.address, floor=h.floor, unit=h.unit,
+                            responders=[ResponderIn(**dataclasses.asdict(p)) for p in h.responders],
+                            key_holders=[KeyHolderIn(**dataclasses.asdict(k))
+                                         for k in h.key_holders],
+                            access_notes=h.access_notes)
                 for h in self.households.values()
             ],
             residents=[
                 ResidentIn(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
-                           dementia=r.dementia, contacts=list(r.contacts))
+                           dementia=r.dementia, contacts=list(r.contacts),
+                           birth_year=r.birth_year, conditions=list(r.conditions),
+                           mobility=r.mobility, language=r.language)
                 for r in self.residents.values()
             ],
             devices=[DeviceIn(**dataclasses.asdict(d)) for d in self.devices.values()],

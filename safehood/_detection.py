@@ -69,6 +69,15 @@ class DetectionStage:
         if decisions:
             self.alerts.apply(decisions)
 
+    def site_now_ms(self, site: str, wall_ms: int) -> int | None:
+        """The event time of ``site`` at wall time ``wall_ms``: its newest message's ``ts``
+        carried on by the wall time since it came (the clock its timers run on), or None
+        before the site is heard from. Safe to call from any thread."""
+        position = self._sites.get(site) or self._resumed.get(site)
+        if position is None:
+            return None
+        return position.event_ms + max(0, wall_ms - position.wall_ms)
+
     def tick(self, now_ms: int) -> None:
         self._swap_registry()
         decisions: list[AlertDecision] = []

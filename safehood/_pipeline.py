@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -225,9 +226,14 @@ def build_pipeline(
     directory = ContactDirectory(registry.get(), policy)
     public_url = settings.public_url or f"http://{settings.api_host}:{settings.api_port}"
     ack_tokens = _ack_tokens(settings)
+    detection = DetectionStage(detectors, alerts)
+
+    def event_clock(site: str) -> int | None:
+        return detection.site_now_ms(site, time.time_ns() // 1_000_000)
+
     notifications = NotificationDispatcher(
         AppriseNotifier(), repository, directory=directory, public_url=public_url,
-        ack_links=AckLinks(ack_tokens, public_url))
+        ack_links=AckLinks(ack_tokens, public_url), event_clock=event_clock)
 
     def notify(change: AlertChange) -> None:
         notifications.submit(change)
@@ -243,7 +249,7 @@ def build_pipeline(
                                            cap_sender=settings.cap_sender)
         webhooks = NotificationDispatcher(
             webhook_notifier, repository, directory=directory, public_url=public_url,
-            router=WebhookRouter(endpoints))
+            router=WebhookRouter(endpoints), event_clock=event_clock)
     alerts.subscribe(notify)
     home_assistant = None
     if settings.home_assistant:
@@ -255,7 +261,6 @@ def build_pipeline(
             client_id=f"{settings.mqtt_client_id}-ha")
         alerts.subscribe(home_assistant.on_change)
         registry.on_change(home_assistant.on_registry)
-    detection = DetectionStage(detectors, alerts)
     registry.on_change(detection.update_registry)
     registry.on_change(directory.set_registry)
     registry.on_change(alerts.set_registry)
@@ -283,6 +288,7 @@ def build_pipeline(
             settings=settings, engine=engine, alerts=alerts, store=store,
             broker_ready=source.connected.is_set, on_registry_change=registry.replace,
             ack_tokens=ack_tokens,
+            event_clock=event_clock, simulated=exercise,
         ))
         api = ApiServer(app, host=settings.api_host, port=settings.api_port)
     pipeline = Pipeline(settings=settings, engine=engine, registry=registry, store=store,

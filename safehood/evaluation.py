@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from safehood.alerting.const import FALSE_ALARM, REAL
 from safehood.protocol import Alert, Label, parse_ts_ms
 
 M = TypeVar("M", bound=BaseModel)
@@ -390,6 +391,29 @@ def read_alerts(path: Path) -> tuple[list[Alert], int]:
 def read_label_file(path: Path) -> tuple[list[Label], int]:
     """Labels of a JSON Lines file, and how many lines were not labels."""
     return read_models(path, Label)
+
+
+def resolution_labels(alerts: Iterable[Alert]) -> tuple[list[Label], list[Alert]]:
+    """Duty officers' resolutions as labels, for live traffic that has no simulator labels.
+
+    An alert resolved as ``real`` becomes a label of its type (from ``started_at`` to
+    ``resolved_at``), one resolved as ``false_alarm`` stays unlabelled (a false alarm);
+    alerts resolved as ``test`` or ``device_fault``, without a cause, or still open are
+    left out. Returns the labels and the alerts to score. Only precision and false alarms
+    mean something then: an incident no alert caught has no resolution to label it.
+    """
+    labels: list[Label] = []
+    scored: list[Alert] = []
+    for alert in alerts:
+        if alert.resolution == REAL:
+            labels.append(Label(type=alert.type.value, household=alert.household,
+                                resident=alert.resident, device_id=alert.device_id,
+                                site=alert.site, start=parse_ts_ms(alert.started_at),
+                                end=parse_ts_ms(alert.resolved_at or alert.started_at)))
+            scored.append(alert)
+        elif alert.resolution == FALSE_ALARM:
+            scored.append(alert)
+    return labels, scored
 
 
 def span_days(labels: Iterable[Label], alerts: Iterable[Alert]) -> float:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from safehood.protocol import Device, Household, Registry, Resident, parse_hhmm
 
+from ._care import with_care_record
 from ._population import DEFAULT_ROUTINE, POPULATIONS, DeviceTraits, Population, Routine
 from ._rng import py_rng
 from .const import (
@@ -231,7 +232,7 @@ class Community:
         if dementia_share > 0:
             _ensure_dementia(specs, seed)
         return cls(seed=seed, households=tuple(specs), buildings=tuple(buildings),
-                   registry=_registry(specs, buildings))
+                   registry=_registry(specs, buildings, seed))
 
     def household(self, household_id: str) -> HouseholdSpec:
         for spec in self.households:
@@ -351,7 +352,7 @@ def _household(
     )
 
 
-def _registry(specs: list[HouseholdSpec], buildings: list[BuildingSpec]) -> Registry:
+def _registry(specs: list[HouseholdSpec], buildings: list[BuildingSpec], seed: int) -> Registry:
     households: list[Household] = []
     residents: list[Resident] = []
     devices: list[Device] = []
@@ -359,16 +360,19 @@ def _registry(specs: list[HouseholdSpec], buildings: list[BuildingSpec]) -> Regi
         devices.append(Device(b.stair_smoke, b.site, "smoke", room="stairwell", building=b.id))
         devices.append(Device(b.main_door, b.site, "door", room="entrance", building=b.id))
     for h in specs:
-        households.append(Household(
+        household = Household(
             id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
             night_start=parse_hhmm(h.night[0]), night_end=parse_hhmm(h.night[1]),
             building=h.building, address=f"building {h.building}, unit {h.unit}",
-        ))
+        )
         elderly = [r for r in h.residents if r.elderly]
-        for r in h.residents:
-            contacts = (f"mailto://family-{r.id}@example.org",) if r.elderly else ()
-            residents.append(Resident(id=r.id, household=h.id, name=r.name, elderly=r.elderly,
-                                      dementia=r.dementia, contacts=contacts))
+        home = [Resident(id=r.id, household=h.id, name=r.name, elderly=r.elderly,
+                         dementia=r.dementia,
+                         contacts=(f"mailto://family-{r.id}@example.org",) if r.elderly else ())
+                for r in h.residents]
+        household, home = with_care_record(household, home, h.unit, seed)
+        households.append(household)
+        residents.extend(home)
         d = h.devices
 
         def add(device_id: str, kind: str, room: str | None, resident: str | None = None,

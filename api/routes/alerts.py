@@ -12,10 +12,11 @@ from safehood.alerting import AlertQuery, render_cap, render_cap_feed
 from safehood.protocol import Alert, AlertStatus, AlertType, Severity
 
 from .._alert_list import OPEN, list_alerts
+from .._clock import site_now_ms
 from .._context import Services
 from .._deps import AlertReaders, OfficerOrAdmin, ServicesDep
 from .._disclosure import alert_view
-from .._models import AlertNote, AlertPublic, AlertResolution, AlertsPublic
+from .._models import AlertNote, AlertPublic, AlertResolution, AlertsPublic, IncidentActionCreate
 from .._roles import Principal, Role
 from .._scope import AlertScope, alert_scope, concerns
 from .._time import parse_time
@@ -31,7 +32,7 @@ ATOM_XML = "application/atom+xml"
 _NO_MATCH = "\x00none"  # a filter value no alert has: the intersection of scopes was empty
 
 
-def _visible_alert(services: Services, principal: Principal, alert_id: str
+def visible_alert(services: Services, principal: Principal, alert_id: str
                    ) -> tuple[Alert, AlertScope]:
     scope = alert_scope(services.context.engine, principal)
     alert = services.context.alerts.get(alert_id)
@@ -104,7 +105,7 @@ def get_alerts(
 @router.get("/alerts/{alert_id}", response_model=AlertPublic,
             summary="One alert with its history and evidence")
 def get_alert(alert_id: AlertId, services: ServicesDep, principal: AlertReaders) -> AlertPublic:
-    alert, scope = _visible_alert(services, principal, alert_id)
+    alert, scope = visible_alert(services, principal, alert_id)
     return alert_view(alert, scope.role)
 
 
@@ -113,9 +114,10 @@ def get_alert(alert_id: AlertId, services: ServicesDep, principal: AlertReaders)
              responses={409: {"description": "the alert is not firing"}})
 def acknowledge(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin,
                 body: AlertNote | None = None) -> AlertPublic:
-    _visible_alert(services, principal, alert_id)
+    alert, _ = visible_alert(services, principal, alert_id)
     return alert_view(services.context.alerts.acknowledge(
-        alert_id, principal.actor, body.note if body else None), principal.role)
+        alert_id, principal.actor, body.note if body else None,
+        at_ms=site_now_ms(services, alert.site)), principal.role)
 
 
 @router.post("/alerts/{alert_id}/escalate", response_model=AlertPublic,
@@ -123,9 +125,10 @@ def acknowledge(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAd
              responses={409: {"description": "resolved, or no further tier"}})
 def escalate(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin,
              body: AlertNote | None = None) -> AlertPublic:
-    _visible_alert(services, principal, alert_id)
+    alert, _ = visible_alert(services, principal, alert_id)
     return alert_view(services.context.alerts.escalate(
-        alert_id, principal.actor, body.note if body else None), principal.role)
+        alert_id, principal.actor, body.note if body else None,
+        at_ms=site_now_ms(services, alert.site)), principal.role)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic,
@@ -133,16 +136,31 @@ def escalate(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin
              responses={409: {"description": "the alert is resolved already"}})
 def resolve(alert_id: AlertId, body: AlertResolution, services: ServicesDep,
             principal: OfficerOrAdmin) -> AlertPublic:
-    _visible_alert(services, principal, alert_id)
-    return alert_view(
-        services.context.alerts.resolve(alert_id, principal.actor, body.note), principal.role)
+    alert, _ = visible_alert(services, principal, alert_id)
+    return alert_view(services.context.alerts.resolve(
+        alert_id, principal.actor, body.note, at_ms=site_now_ms(services, alert.site),
+        cause=body.cause), principal.role)
+
+
+@router.post("/alerts/{alert_id}/actions", response_model=AlertPublic,
+             summary="Log what you did: called someone, dispatched a grid worker, arrived, "
+                     "handed over to 119 / 120",
+             responses={409: {"description": "the alert is resolved"}})
+def log_action(alert_id: AlertId, body: IncidentActionCreate, services: ServicesDep,
+               principal: OfficerOrAdmin) -> AlertPublic:
+    """The entry goes to the alert's history at the site's event time, with its ``detail``
+    (whom, outcome, service); the status stays as it is and nobody is notified."""
+    alert, _ = visible_alert(services, principal, alert_id)
+    return alert_view(services.context.alerts.log_action(
+        alert_id, principal.actor, body.action, body.detail(), body.note,
+        at_ms=site_now_ms(services, alert.site)), principal.role)
 
 
 @router.get("/alerts/{alert_id}/cap", response_class=Response,
             summary="One alert as a CAP 1.2 message",
             responses={200: {"content": {CAP_XML: {}}, "description": "CAP 1.2 XML"}})
 def alert_cap(alert_id: AlertId, services: ServicesDep, principal: AlertReaders) -> Response:
-    alert, _ = _visible_alert(services, principal, alert_id)
+    alert, _ = visible_alert(services, principal, alert_id)
     settings = services.context.settings
     xml = render_cap(alert, base_url=settings.public_url, sender=settings.cap_sender)
     return Response(xml, media_type=CAP_XML)

@@ -15,7 +15,7 @@ from safehood.protocol import DEVICE_ID_RE, Device, Household, Registry, Registr
 
 from .._context import Services
 from .._deps import IntegratorOrAdmin, RegistryReaders, ServicesDep
-from .._disclosure import contacts_view, registry_view
+from .._disclosure import contacts_view, household_view, registry_view, sees_access_notes
 from .._models import (
     DeviceCreate,
     DeviceCreated,
@@ -54,18 +54,17 @@ IdFilter = Annotated[str | None, Query(max_length=64)]
 # --- conversions --------------------------------------------------------------------------
 
 
-def household_public(h: Household) -> HouseholdPublic:
-    return HouseholdPublic(
-        id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
-        night=(h.night_start.strftime("%H:%M"), h.night_end.strftime("%H:%M")),
-        building=h.building, address=h.address,
-    )
+def household_public(h: Household, principal: Principal) -> HouseholdPublic:
+    shown = household_view(Registry([h]).to_model().households[0], principal.role)
+    return HouseholdPublic.model_validate(shown.model_dump())
 
 
 def resident_public(r: Resident, principal: Principal) -> ResidentPublic:
     contacts = contacts_view(r.contacts, principal.role)
     return ResidentPublic(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
-                          dementia=r.dementia, contacts=contacts)
+                          dementia=r.dementia, contacts=contacts, birth_year=r.birth_year,
+                          conditions=list(r.conditions), mobility=r.mobility,
+                          language=r.language)
 
 
 def device_public(d: Device, provisioned: bool) -> DevicePublic:
@@ -100,16 +99,16 @@ def list_households(services: ServicesDep, principal: RegistryReaders,
     found = [h for h in services.registry.load().households.values()
              if principal.sees_site(h.site) and (not site or h.site == site)]
     found.sort(key=lambda h: (h.site, h.id))
-    return HouseholdsPublic(data=[household_public(h) for h in _page(found, limit, offset)],
+    return HouseholdsPublic(data=[household_public(h, principal) for h in _page(found, limit, offset)],
                             count=len(found))
 
 
 @router.post("/households", response_model=HouseholdPublic, status_code=201,
              summary="Create a household")
 def create_household(body: HouseholdCreate, services: ServicesDep,
-                     _: IntegratorOrAdmin) -> HouseholdPublic:
+                     principal: IntegratorOrAdmin) -> HouseholdPublic:
     registry = services.registry.create("households", body.model_dump())
-    return household_public(registry.households[body.id])
+    return household_public(registry.households[body.id], principal)
 
 
 def _household(services: Services, principal: Principal, household_id: str) -> Household:
@@ -123,25 +122,31 @@ def _household(services: Services, principal: Principal, household_id: str) -> H
             summary="Get a household")
 def get_household(household_id: EntityPath, services: ServicesDep,
                   principal: RegistryReaders) -> HouseholdPublic:
-    return household_public(_household(services, principal, household_id))
+    return household_public(_household(services, principal, household_id), principal)
 
 
 @router.put("/households/{household_id}", response_model=HouseholdPublic,
             summary="Replace a household")
 def replace_household(household_id: EntityPath, body: HouseholdFields, services: ServicesDep,
-                      _: IntegratorOrAdmin) -> HouseholdPublic:
-    registry = services.registry.update("households", household_id, body.model_dump(),
-                                        replace=True)
-    return household_public(registry.households[household_id])
+                      principal: IntegratorOrAdmin) -> HouseholdPublic:
+    changes = body.model_dump()
+    if not sees_access_notes(principal.role):
+        # Access notes the caller may not read are kept, not replaced by their absence.
+        stored = services.registry.load().households.get(household_id)
+        changes["access_notes"] = stored.access_notes if stored else None
+    registry = services.registry.update("households", household_id, changes, replace=True)
+    return household_public(registry.households[household_id], principal)
 
 
 @router.patch("/households/{household_id}", response_model=HouseholdPublic,
               summary="Change some fields of a household")
 def patch_household(household_id: EntityPath, body: HouseholdUpdate, services: ServicesDep,
-                    _: IntegratorOrAdmin) -> HouseholdPublic:
-    registry = services.registry.update("households", household_id,
-                                        body.model_dump(exclude_unset=True))
-    return household_public(registry.households[household_id])
+                    principal: IntegratorOrAdmin) -> HouseholdPublic:
+    changes = body.model_dump(exclude_unset=True)
+    if "access_notes" in changes and not sees_access_notes(principal.role):
+        raise HTTPException(403, "only the site's officers and admins write access notes")
+    registry = services.registry.update("households", household_id, changes)
+    return household_public(registry.households[household_id], principal)
 
 
 @router.delete("/households/{household_id}", status_code=204, response_class=Response,

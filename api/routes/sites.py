@@ -12,6 +12,7 @@ from safehood.alerting import AlertQuery
 from safehood.protocol import SITE_RE, Alert, Severity
 
 from .._alert_list import OPEN
+from .._clock import site_now_ms
 from .._deps import Operators, ServicesDep, StatusReaders
 from .._disclosure import alert_view
 from .._health import health_rows
@@ -27,6 +28,7 @@ from .._models import (
 from .._roles import Role
 from .._scope import alert_scope, concerns
 from .._time import rfc3339
+from .care import site_clock
 
 router = APIRouter(tags=["sites"])
 
@@ -71,7 +73,8 @@ def site_overview(site: SitePath, services: ServicesDep, principal: Operators) -
                                                          limit=None)):
         open_alerts[alert.household].append(alert)
     devices = [d for d in registry.devices.values() if d.site == site and d.household]
-    rows, last_event = health_rows(services.context.engine, devices, services.context.clock())
+    now_ms = site_now_ms(services, site)
+    rows, last_event = health_rows(services.context.engine, devices, now_ms)
     by_home: dict[str, list[tuple[str, str | None, int | None]]] = defaultdict(list)
     for row in rows:
         by_home[row.household or ""].append((row.device_id, row.problem,
@@ -92,7 +95,7 @@ def site_overview(site: SitePath, services: ServicesDep, principal: Operators) -
             open_alerts=len(alerts), worst_severity=worst.value if worst else None,
             last_activity=rfc3339(last), devices_offline=offline, battery_low=battery_low,
         ))
-    return SiteOverview(site=site, households=out)
+    return SiteOverview(site=site, households=out, clock=site_clock(services, site))
 
 
 @router.get("/residents/{resident_id}/status", response_model=ResidentStatus,
@@ -108,7 +111,8 @@ def resident_status(resident_id: EntityPath, services: ServicesDep,
             resident_id, resident.household, household.site if household else None):
         raise HTTPException(404, f"no resident {resident_id!r}")
     devices = registry.household_devices(resident.household)
-    rows, last_event = health_rows(services.context.engine, devices, services.context.clock())
+    site = household.site if household else ""
+    rows, last_event = health_rows(services.context.engine, devices, site_now_ms(services, site))
     alerts = services.context.alerts.list(AlertQuery(households=(resident.household,),
                                                      statuses=OPEN, limit=None))
     mine = [a for a in alerts if concerns(a, resident_id, resident.household) and scope.sees(a)]
@@ -121,4 +125,5 @@ def resident_status(resident_id: EntityPath, services: ServicesDep,
                                   default=None)),
         devices=rows, devices_ok=all(r.problem is None for r in rows),
         open_alerts=[alert_view(a, scope.role) for a in mine],
+        clock=site_clock(services, site) if site else None,
     )

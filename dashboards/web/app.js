@@ -22,7 +22,8 @@ import {
   trapFocus,
 } from "./common.js";
 import { renderReadings } from "./chart.js";
-import { applyI18n, bindLangButton, fmtRelative, fmtTime, onLangChange, t, tv } from "./i18n.js";
+import { applyI18n, bindLangButton, onLangChange, t, tv } from "./i18n.js";
+import { clockBadge, fmtSiteClock, fmtSiteRelative, fmtSiteTime, getClock, setClock, siteTimeEl } from "./clock.js";
 
 const $ = (id) => document.getElementById(id);
 const READINGS_WINDOW_MS = 30 * 60 * 1000;
@@ -106,7 +107,34 @@ async function loadAlerts() {
   // The API sorts open alerts first, so the limit only ever cuts old resolved ones.
   const data = await api("alerts", { params: { limit: 500 } });
   state.alerts = new Map(data.data.map((a) => [a.id, a]));
+  await loadClocks([...new Set(data.data.map((a) => a.site))]);
   updateTitle();
+}
+
+/** Read the clocks of `sites` not read yet (every alert time is shown on its site's clock). */
+async function loadClocks(sites) {
+  const missing = sites.filter((site) => !getClock(site));
+  await Promise.all(missing.map(async (site) => {
+    try {
+      setClock(await api(`sites/${encodeURIComponent(site)}/clock`));
+    } catch {
+      // Without its clock a site's times are shown on the browser's clock.
+    }
+  }));
+  renderClockBadge();
+}
+
+/** The topbar badge: the clock of the site in view (or of the only site). */
+function renderClockBadge() {
+  const box = $("site-clock");
+  if (!box) return;
+  const sites = [...new Set([...state.alerts.values()].map((a) => a.site))];
+  const r = state.route;
+  const alert = r && r.name === "alert" ? state.alerts.get(r.id) : null;
+  const site = alert?.site || (r && r.name === "site" ? r.site : null) || state.me?.sites?.[0] || sites[0];
+  const badge = site ? clockBadge(site) : null;
+  box.hidden = !badge;
+  replace(box, badge);
 }
 
 function upsert(alert) {
@@ -191,7 +219,7 @@ function openStream() {
 const ACTIONS = {
   acknowledge: { label: "action_acknowledge", dialog: "dialog_acknowledge" },
   escalate: { label: "action_escalate", dialog: "dialog_escalate" },
-  resolve: { label: "action_resolve", dialog: "dialog_resolve", noteRequired: true },
+  resolve: { label: "action_resolve", dialog: "dialog_resolve", noteRequired: true, cause: true },
 };
 
 function actionsFor(alert) {
@@ -231,6 +259,8 @@ function openNoteDialog(alertId, action) {
   $("note-text").value = "";
   $("note-text").required = Boolean(spec.noteRequired);
   $("note-error").hidden = true;
+  $("note-cause-row").hidden = !spec.cause;
+  $("note-cause").value = "";
   $("note-confirm").textContent = t(spec.label);
   $("note-confirm").disabled = false;
   $("note-dialog").showModal();
@@ -264,11 +294,14 @@ async function submitNote(event) {
     $("note-text").focus();
     return;
   }
+  const cause = spec.cause ? $("note-cause").value : "";
   $("note-confirm").disabled = true;
   try {
+    const body = note ? { note } : {};
+    if (cause) body.cause = cause;
     const updated = await api(`alerts/${encodeURIComponent(alertId)}/${action}`, {
       method: "POST",
-      body: note ? { note } : {},
+      body,
     });
     upsert(updated);
     handled(alertId);
@@ -295,8 +328,8 @@ function errorText(err) {
 
 // ---------- views ----------
 
-function timeEl(iso) {
-  return h("time", { datetime: iso, title: fmtTime(iso) }, fmtRelative(iso));
+function timeEl(iso, site) {
+  return siteTimeEl(iso, site);
 }
 
 function alertItem(alert) {
@@ -322,7 +355,7 @@ function alertItem(alert) {
       h("span", { class: "where" }, where(alert)),
       alert.count > 1 ? h("span", { class: "count" }, `×${alert.count}`) : null,
     ),
-    h("div", { class: "cell-time" }, timeEl(alert.started_at)),
+    h("div", { class: "cell-time" }, timeEl(alert.started_at, alert.site)),
     h("div", { class: "cell-status" }, statusBadge(alert.status, tv("status", alert.status))),
     h("div", { class: "cell-actions" }, actionButtons(alert)),
   );
@@ -373,11 +406,11 @@ function dl(pairs) {
 
 const PLAUSIBLE_MS = [946684800000, 4102444800000]; // 2000 to 2100, as the wire contract
 
-function evidenceValue(key, v) {
+function evidenceValue(key, v, site) {
   if (v === null || v === undefined) return "–";
   // Detectors record instants as epoch milliseconds ("fell_at_ms"): show them as times.
   if (key.endsWith("_ms") && typeof v === "number" && v >= PLAUSIBLE_MS[0] && v <= PLAUSIBLE_MS[1]) {
-    return fmtTime(new Date(v).toISOString());
+    return fmtSiteTime(new Date(v).toISOString(), site);
   }
   if (Array.isArray(v) && v.every((x) => typeof x !== "object" || x === null)) return v.join(", ");
   if (typeof v === "object") return JSON.stringify(v);
@@ -398,15 +431,25 @@ async function renderAlertDetail(view, id) {
     }
   }
   handled(id);
+  await loadClocks([alert.site]);
   const chart = h("div", { class: "chart-box", id: "readings" }, h("p", { class: "muted" }, t("loading")));
+  // The care record and the incident log form live outside #detail, which live changes
+  // redraw: what an officer is typing must survive them.
   replace(
     view,
     h("p", {}, h("a", { href: "#/alerts", class: "back" }, `← ${t("back_to_alerts")}`)),
-    h("article", { class: `detail sev-${alert.severity.toLowerCase()}`, id: "detail", dataset: { alertId: alert.id } }),
+    h("div", { class: "duty-desk" },
+      h("article", { class: `detail sev-${alert.severity.toLowerCase()}`, id: "detail", dataset: { alertId: alert.id } }),
+      h("aside", { class: "duty-side" },
+        h("section", { class: "card care", id: "care", "aria-labelledby": "care-heading" },
+          h("h2", { id: "care-heading" }, t("care_heading")), h("p", { class: "muted" }, t("loading"))),
+        h("section", { class: "card incident-log", id: "incident-log", "aria-labelledby": "log-heading" }))),
     h("section", { class: "card", "aria-labelledby": "readings-heading" },
       h("h2", { id: "readings-heading" }, t("readings_heading")), chart),
   );
   renderDetailBody(alert);
+  renderIncidentForm(alert, null);
+  loadCare(alert);
   if (!alert.device_id) {
     replace(chart, h("p", { class: "muted" }, t("readings_no_device")));
     return;
@@ -422,6 +465,8 @@ async function renderAlertDetail(view, id) {
       endMs: at + READINGS_WINDOW_MS,
       markMs: at,
       device: alert.device_id,
+      formatClock: (v) => fmtSiteClock(new Date(v).toISOString(), alert.site),
+      formatTime: (v) => fmtSiteTime(new Date(v).toISOString(), alert.site),
     });
   } catch (err) {
     replace(chart, h("p", { class: "error" }, errorText(err)));
@@ -449,25 +494,327 @@ function renderDetailBody(alert) {
           [t("field_household"), alert.household],
           [t("field_resident"), alert.resident],
           [t("field_device"), alert.device_id],
-          [t("field_started"), fmtTime(alert.started_at)],
-          [t("field_updated"), alert.updated_at ? fmtTime(alert.updated_at) : null],
-          [t("field_resolved"), alert.resolved_at ? fmtTime(alert.resolved_at) : null],
+          [t("field_started"), h("span", { class: "started-at", dataset: { at: alert.started_at } },
+            `${fmtSiteTime(alert.started_at, alert.site)} · ${fmtSiteRelative(alert.started_at, alert.site)}`)],
+          [t("field_updated"), alert.updated_at ? fmtSiteTime(alert.updated_at, alert.site) : null],
+          [t("field_resolved"), alert.resolved_at ? fmtSiteTime(alert.resolved_at, alert.site) : null],
+          [t("field_resolution"), alert.resolution ? tv("cause", alert.resolution) : null],
           [t("field_count"), alert.count > 1 ? String(alert.count) : null],
         ])),
       h("section", { class: "card", "aria-labelledby": "evidence-heading" },
         h("h2", { id: "evidence-heading" }, t("evidence_heading")),
         evidence.length
-          ? dl(evidence.map(([k, v]) => [k, evidenceValue(k, v)]))
+          ? dl(evidence.map(([k, v]) => [k, evidenceValue(k, v, alert.site)]))
           : h("p", { class: "muted" }, t("evidence_empty"))),
-      h("section", { class: "card", "aria-labelledby": "history-heading" },
-        h("h2", { id: "history-heading" }, t("history_heading")),
-        h("ol", { class: "history" }, (alert.history || []).map((e) =>
-          h("li", {},
-            h("span", { class: "history-action" }, tv("action", e.action)), " ",
-            h("time", { datetime: e.at }, fmtTime(e.at)), " ",
-            h("span", { class: "muted" }, t("history_by", { actor: e.actor })),
-            e.note ? h("q", { class: "note" }, e.note) : null))))),
+      historyCard(alert)),
   );
+  // A resolved alert's log is closed, whoever resolved it.
+  if (alert.status === "resolved" && $("log-form")) renderIncidentForm(alert, null);
+  renderClockBadge();
+}
+
+// ---------- incident log: what people did above, what the machine did folded below ----------
+
+const MACHINE_ACTIONS = new Set(["notified", "notify-failed", "reminder"]);
+const INCIDENT_ACTIONS = ["called", "dispatched", "arrived", "handed-over"];
+const CALL_OUTCOMES = ["reached", "no_answer", "busy", "wrong_number"];
+const SERVICES = ["119", "120"];
+const CAUSES = ["real", "false_alarm", "test", "device_fault"];
+
+function isMachineEntry(e) {
+  return e.actor === "notifier" || MACHINE_ACTIONS.has(e.action);
+}
+
+function entryText(e) {
+  const d = e.detail || {};
+  if (e.action === "called") return t("log_called_text", { whom: d.whom, outcome: tv("outcome", d.outcome) });
+  if (e.action === "dispatched") return t("log_dispatched_text", { whom: d.whom });
+  if (e.action === "arrived") return d.whom ? t("log_arrived_by", { whom: d.whom }) : tv("action", e.action);
+  if (e.action === "handed-over") return t("log_handed_over_text", { service: tv("service", d.service) });
+  if (e.action === "resolved" && d.cause) return `${tv("action", e.action)}: ${tv("cause", d.cause)}`;
+  return tv("action", e.action);
+}
+
+/** One line per escalation tier (and one for reminders) with counts, newest time last. */
+function foldMachine(alert) {
+  const lines = new Map();
+  const line = (key, label) => {
+    if (!lines.has(key)) lines.set(key, { label, delivered: 0, failed: 0, reminders: 0, last: null });
+    return lines.get(key);
+  };
+  const later = (a, b) => (!a || Date.parse(b) > Date.parse(a) ? b : a);
+  for (const n of alert.notifications || []) {
+    if (n.result === "retrying") continue;
+    const l = n.tier === null || n.tier === undefined
+      ? line(`change:${n.change}`, t("fold_change", { change: tv("action", n.change), audience: tv("audience", n.audience) }))
+      : line(`tier:${n.tier}`, t("fold_tier", { tier: n.tier, audience: tv("audience", n.audience) }));
+    if (n.ok) l.delivered += 1;
+    else l.failed += 1;
+    l.last = later(l.last, n.at);
+  }
+  for (const e of alert.history || []) {
+    if (e.action !== "reminder") continue;
+    const l = line("reminders", t("fold_reminders", { audience: e.note || "" }));
+    l.reminders += 1;
+    l.last = later(l.last, e.at);
+  }
+  if (!(alert.notifications || []).length) {
+    // A family's view has no notification log: count the notifier's history entries.
+    for (const e of alert.history || []) {
+      if (e.actor !== "notifier") continue;
+      const l = line("notifier", t("fold_notifier"));
+      if (e.action === "notified") l.delivered += 1;
+      else l.failed += 1;
+      l.last = later(l.last, e.at);
+    }
+  }
+  return [...lines.values()];
+}
+
+function historyCard(alert) {
+  const people = (alert.history || []).filter((e) => !isMachineEntry(e));
+  const machine = foldMachine(alert);
+  return h("section", { class: "card", "aria-labelledby": "history-heading" },
+    h("h2", { id: "history-heading" }, t("history_heading")),
+    h("ol", { class: "history", id: "history-entries" }, people.map((e) =>
+      h("li", { class: `history-entry action-${e.action}`, dataset: { action: e.action, at: e.at } },
+        h("span", { class: "history-action" }, entryText(e)), " ",
+        h("time", { datetime: e.at, title: fmtSiteTime(e.at, alert.site) },
+          `${fmtSiteClock(e.at, alert.site)} · ${fmtSiteRelative(e.at, alert.site)}`), " ",
+        h("span", { class: "muted" }, t("history_by", { actor: e.actor })),
+        e.note ? h("q", { class: "note" }, e.note) : null))),
+    machine.length
+      ? h("ul", { class: "history-machine", id: "history-machine", "aria-label": t("fold_heading") },
+          machine.map((l) => h("li", { class: "machine-line" },
+            h("span", {}, l.label), " ",
+            h("span", { class: "muted" }, [
+              l.delivered ? t("fold_delivered", { n: l.delivered }) : null,
+              l.failed ? t("fold_failed", { n: l.failed }) : null,
+              l.reminders ? t("fold_reminder_n", { n: l.reminders }) : null,
+            ].filter(Boolean).join(" · ")),
+            l.last ? [" · ", h("time", { datetime: l.last }, fmtSiteClock(l.last, alert.site))] : null)))
+      : null);
+}
+
+function select(id, values, label, { empty = true } = {}) {
+  return h("select", { id, name: id },
+    empty ? h("option", { value: "" }, "–") : null,
+    values.map((v) => h("option", { value: v }, label(v))));
+}
+
+/** The incident log form: what the officer did, with whom (from the care record's responders). */
+function renderIncidentForm(alert, care) {
+  const box = $("incident-log");
+  if (!box) return;
+  if (alert.status === "resolved" || !state.me || !["officer", "admin"].includes(state.me.role)) {
+    replace(box, h("h2", { id: "log-heading" }, t("log_heading")),
+      h("p", { class: "muted" }, alert.status === "resolved" ? t("log_closed") : t("log_officers_only")));
+    return;
+  }
+  const people = care ? [...care.responders, ...care.key_holders.filter((k) => !care.responders.some((r) => r.name === k.name))] : [];
+  const action = select("log-action", INCIDENT_ACTIONS, (v) => tv("log_action", v), { empty: false });
+  const whom = h("input", { id: "log-whom", name: "whom", list: "log-people", maxlength: 200, autocomplete: "off" });
+  const outcome = select("log-outcome", CALL_OUTCOMES, (v) => tv("outcome", v));
+  const service = select("log-service", SERVICES, (v) => tv("service", v));
+  const note = h("input", { id: "log-note", name: "note", maxlength: 2000, autocomplete: "off" });
+  const error = h("p", { class: "error", role: "alert", id: "log-error", hidden: true });
+  const rows = {
+    whom: h("div", { class: "form-row" }, h("label", { for: "log-whom" }, t("log_whom")), whom),
+    outcome: h("div", { class: "form-row" }, h("label", { for: "log-outcome" }, t("log_outcome")), outcome),
+    service: h("div", { class: "form-row" }, h("label", { for: "log-service" }, t("log_service")), service),
+  };
+  const shown = () => {
+    const a = action.value;
+    rows.whom.hidden = a === "handed-over";
+    rows.outcome.hidden = a !== "called";
+    rows.service.hidden = a !== "handed-over";
+  };
+  action.addEventListener("change", shown);
+  shown();
+  const submit = async (event) => {
+    event.preventDefault();
+    const body = { action: action.value };
+    if (!rows.whom.hidden && whom.value.trim()) body.whom = whom.value.trim();
+    if (!rows.outcome.hidden && outcome.value) body.outcome = outcome.value;
+    if (!rows.service.hidden && service.value) body.service = service.value;
+    if (note.value.trim()) body.note = note.value.trim();
+    try {
+      const updated = await api(`alerts/${encodeURIComponent(alert.id)}/actions`, { method: "POST", body });
+      upsert(updated);
+      handled(alert.id);
+      whom.value = "";
+      note.value = "";
+      outcome.value = "";
+      service.value = "";
+      error.hidden = true;
+      announce($("announcer"), t("action_done", { action: tv("log_action", body.action) }));
+      rerender({ alertId: alert.id });
+    } catch (err) {
+      error.textContent = errorText(err);
+      error.hidden = false;
+    }
+  };
+  replace(box,
+    h("h2", { id: "log-heading" }, t("log_heading")),
+    h("form", { id: "log-form", class: "log-form", onsubmit: submit, novalidate: true },
+      h("div", { class: "form-row" }, h("label", { for: "log-action" }, t("log_action")), action),
+      rows.whom, rows.outcome, rows.service,
+      h("div", { class: "form-row" }, h("label", { for: "log-note" }, t("note_optional")), note),
+      h("datalist", { id: "log-people" }, people.map((p) => h("option", { value: p.name }))),
+      error,
+      h("button", { type: "submit", class: "primary", id: "log-submit" }, t("log_submit"))));
+}
+
+// ---------- care record: who is in danger, whom to call, how to get in ----------
+
+async function loadCare(alert) {
+  const box = $("care");
+  if (!alert.household) {
+    replace(box, h("h2", { id: "care-heading" }, t("care_heading")), h("p", { class: "muted" }, t("care_none")));
+    return;
+  }
+  try {
+    const care = await api(`alerts/${encodeURIComponent(alert.id)}/care`);
+    renderCare(alert, care);
+    renderIncidentForm(state.alerts.get(alert.id) || alert, care);
+  } catch (err) {
+    replace(box, h("h2", { id: "care-heading" }, t("care_heading")), h("p", { class: "error" }, errorText(err)));
+  }
+}
+
+function tel(phone) {
+  return h("a", { href: `tel:${phone.replace(/[^+0-9]/g, "")}`, class: "phone" }, phone);
+}
+
+function residentCare(r) {
+  const facts = [
+    r.age !== null ? t("care_age", { age: r.age, year: r.birth_year }) : null,
+    r.language ? `${t("care_language")}: ${tv("language", r.language)}` : null,
+    r.dementia ? t("care_dementia") : null,
+  ].filter(Boolean).join(" · ");
+  return h("li", { class: "care-resident", dataset: { resident: r.id } },
+    h("strong", {}, r.name), facts ? h("span", { class: "muted" }, ` ${facts}`) : null,
+    r.conditions.length ? h("p", { class: "conditions" }, `${t("care_conditions")}: ${r.conditions.join("; ")}`) : null,
+    r.mobility ? h("p", { class: "mobility" }, `${t("care_mobility")}: ${r.mobility}`) : null);
+}
+
+function renderCare(alert, care) {
+  const box = $("care");
+  const canEdit = state.me && ["officer", "admin", "integrator"].includes(state.me.role);
+  const place = [
+    care.building ? t("building", { building: care.building }) : null,
+    care.floor !== null ? t("care_floor", { floor: care.floor }) : null,
+    care.unit ? t("care_unit", { unit: care.unit }) : null,
+    care.lives_alone ? t("lives_alone") : null,
+  ].filter(Boolean).join(" · ");
+  replace(box,
+    h("h2", { id: "care-heading" }, t("care_heading")),
+    h("p", { class: "care-place", id: "care-place" }, place || care.household),
+    h("ul", { class: "care-residents", id: "care-residents" }, care.residents.map(residentCare)),
+    h("h3", {}, t("care_responders")),
+    care.responders.length
+      ? h("ol", { class: "responders", id: "care-responders" }, care.responders.map((p) =>
+          h("li", { dataset: { relation: p.relation } },
+            h("span", { class: "relation" }, tv("relation", p.relation)), " ",
+            h("strong", {}, p.name), " ", tel(p.phone),
+            p.note ? h("span", { class: "muted note" }, ` ${p.note}`) : null)))
+      : h("p", { class: "muted" }, t("care_no_responders")),
+    care.key_holders.length || care.access_notes
+      ? [h("h3", {}, t("care_access")),
+         h("ul", { class: "key-holders", id: "care-key-holders" }, care.key_holders.map((k) =>
+           h("li", {}, h("strong", {}, k.name), " ", tel(k.phone),
+             k.access_note ? h("span", { class: "access-note" }, ` ${k.access_note}`) : null))),
+         care.access_notes ? h("p", { class: "access-note" }, care.access_notes) : null]
+      : null,
+    !care.access_shown ? h("p", { class: "muted" }, t("care_access_hidden")) : null,
+    canEdit
+      ? h("button", { type: "button", class: "tool", id: "care-edit", onclick: () => renderCareForm(alert, care) },
+          t("care_edit"))
+      : null);
+}
+
+const RELATIONS = ["family", "neighbour", "grid_worker"];
+
+function linesOf(items, fields) {
+  return items.map((item) => fields.map((f) => item[f] ?? "").join(" | ")).join("\n");
+}
+
+function parseLines(text, fields) {
+  return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+    const parts = line.split("|").map((p) => p.trim());
+    const item = {};
+    fields.forEach((f, i) => {
+      if (parts[i]) item[f] = parts[i];
+    });
+    return item;
+  });
+}
+
+/** Edit the care record: the household's place and people, and the alert's resident. */
+function renderCareForm(alert, care) {
+  const box = $("care");
+  const first = care.residents[0];
+  const field = (id, label, value, attrs = {}) => h("div", { class: "form-row" },
+    h("label", { for: id }, label), h("input", { id, name: id, value: value ?? "", ...attrs }));
+  const area = (id, label, hint, value) => h("div", { class: "form-row" },
+    h("label", { for: id }, label), h("textarea", { id, name: id, rows: 3, "aria-describedby": `${id}-hint` }, value),
+    h("p", { class: "hint", id: `${id}-hint` }, hint));
+  const error = h("p", { class: "error", role: "alert", id: "care-error", hidden: true });
+  const value = (id) => $(id).value.trim();
+  const save = async (event) => {
+    event.preventDefault();
+    const household = {
+      floor: value("care-floor-input") === "" ? null : Number(value("care-floor-input")),
+      unit: value("care-unit-input") || null,
+      responders: parseLines($("care-responders-input").value, ["relation", "name", "phone", "note"]),
+      key_holders: parseLines($("care-keys-input").value, ["name", "phone", "access_note"]),
+    };
+    if (care.access_shown) household.access_notes = value("care-access-input") || null;
+    try {
+      let updated = await api(`households/${encodeURIComponent(care.household)}/care`, { method: "PATCH", body: household });
+      if (first) {
+        updated = await api(`residents/${encodeURIComponent(first.id)}/care`, {
+          method: "PATCH",
+          body: {
+            birth_year: value("care-birth-input") === "" ? null : Number(value("care-birth-input")),
+            conditions: value("care-conditions-input").split(";").map((c) => c.trim()).filter(Boolean),
+            mobility: value("care-mobility-input") || null,
+            language: value("care-language-input") || null,
+          },
+        });
+      }
+      announce($("announcer"), t("care_saved"));
+      // The household's record comes back with the residents in stored order: ask again
+      // for the alert's view of it.
+      renderCare(alert, first ? await api(`alerts/${encodeURIComponent(alert.id)}/care`) : updated);
+      $("care-edit")?.focus();
+    } catch (err) {
+      error.textContent = errorText(err);
+      error.hidden = false;
+    }
+  };
+  replace(box,
+    h("h2", { id: "care-heading" }, t("care_edit_heading")),
+    h("form", { id: "care-form", class: "care-form", onsubmit: save, novalidate: true },
+      field("care-floor-input", t("care_floor_label"), care.floor, { type: "number", min: -10, max: 300 }),
+      field("care-unit-input", t("care_unit_label"), care.unit, { maxlength: 32 }),
+      first ? [
+        h("p", { class: "muted" }, first.name),
+        field("care-birth-input", t("care_birth_year"), first.birth_year, { type: "number", min: 1880, max: 2100 }),
+        field("care-conditions-input", t("care_conditions_label"), first.conditions.join("; "), { maxlength: 2000 }),
+        field("care-mobility-input", t("care_mobility"), first.mobility, { maxlength: 500 }),
+        field("care-language-input", t("care_language"), first.language, { maxlength: 35 }),
+      ] : null,
+      area("care-responders-input", t("care_responders"), t("care_responders_hint", { relations: RELATIONS.join(", ") }),
+        linesOf(care.responders, ["relation", "name", "phone", "note"])),
+      area("care-keys-input", t("care_key_holders"), t("care_keys_hint"),
+        linesOf(care.key_holders, ["name", "phone", "access_note"])),
+      care.access_shown ? field("care-access-input", t("care_access_notes"), care.access_notes, { maxlength: 500 }) : null,
+      error,
+      h("div", { class: "dialog-buttons" },
+        h("button", { type: "button", onclick: () => renderCare(alert, care) }, t("dialog_cancel")),
+        h("button", { type: "submit", class: "primary", id: "care-save" }, t("care_save")))));
+  $("care-floor-input").focus();
 }
 
 async function renderSites(view) {
@@ -508,7 +855,7 @@ function householdCard(hh, site) {
       [hh.building ? t("building", { building: hh.building }) : null,
         hh.lives_alone ? t("lives_alone") : null].filter(Boolean).join(" · ")),
     h("span", { class: "household-residents" }, (hh.residents || []).map((r) => r.name).join(", ")),
-    h("span", { class: "household-activity" }, `${t("last_activity")}: ${fmtRelative(hh.last_activity)}`),
+    h("span", { class: "household-activity" }, `${t("last_activity")}: ${hh.last_activity ? fmtSiteRelative(hh.last_activity, site) : t("never")}`),
     hh.open_alerts
       ? h("span", { class: "household-alerts" },
           hh.worst_severity ? severityBadge(hh.worst_severity, tv("severity", hh.worst_severity)) : null, " ",
@@ -521,6 +868,8 @@ function householdCard(hh, site) {
 
 async function renderSite(view, site) {
   const data = await api(`sites/${encodeURIComponent(site)}/overview`);
+  setClock(data.clock);
+  renderClockBadge();
   const order = { alert: 0, device_problem: 1, quiet: 2 };
   const households = [...data.households].sort(
     (a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || a.id.localeCompare(b.id),

@@ -3,7 +3,11 @@
 // a marker where the alert started, and the same data as a table for screen readers.
 
 import { h } from "./common.js";
-import { fmtClock, fmtTime, t } from "./i18n.js";
+import { fmtClock as browserClock, fmtTime as browserTime, t } from "./i18n.js";
+
+// How times are written; renderReadings may pass the site's (its time zone) for one drawing.
+let fmtClock = browserClock;
+let fmtTime = browserTime;
 
 const HEIGHT = 120;
 const PAD = { left: 48, right: 12, top: 20, bottom: 22 };
@@ -154,10 +158,14 @@ function table(readings) {
 
 /**
  * Render `readings` (the API's readings rows) into `container` between startMs and endMs,
- * marking markMs (the alert's start). Redraws when the container is resized.
+ * marking markMs (the alert's start). Redraws when the container is resized. `formatClock`
+ * and `formatTime` (epoch ms or RFC 3339 to text) write times, by default in the browser's
+ * time zone.
  */
-export function renderReadings(container, { readings, startMs, endMs, markMs, device }) {
+export function renderReadings(container, { readings, startMs, endMs, markMs, device, formatClock, formatTime }) {
   const draw = () => {
+    fmtClock = formatClock || browserClock;
+    fmtTime = formatTime || browserTime;
     const width = Math.max(280, Math.floor(container.clientWidth || 600));
     const { series, events } = seriesOf(readings);
     const ctx = { startMs, endMs, markMs, device };

@@ -19,7 +19,8 @@ import {
   signInWith,
   statusBadge,
 } from "./common.js";
-import { applyI18n, bindLangButton, fmtRelative, fmtTime, onLangChange, t, tv } from "./i18n.js";
+import { applyI18n, bindLangButton, onLangChange, t, tv } from "./i18n.js";
+import { clockBadge, fmtSiteRelative, fmtSiteTime, setClock, siteNow } from "./clock.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 60 * 1000;
@@ -50,8 +51,8 @@ function alertLine(alert) {
       tv("type", alert.type),
       statusBadge(alert.status, tv("status", alert.status)),
       exerciseBadge(alert, t("exercise_badge"), t("exercise_hint"))),
-    h("time", { datetime: alert.started_at, title: fmtTime(alert.started_at) },
-      `${fmtRelative(alert.started_at)} · ${fmtTime(alert.started_at)}`),
+    h("time", { datetime: alert.started_at, title: fmtSiteTime(alert.started_at, alert.site) },
+      `${fmtSiteRelative(alert.started_at, alert.site)} · ${fmtSiteTime(alert.started_at, alert.site)}`),
     reassurance ? h("span", { class: "muted" }, reassurance) : null,
   );
 }
@@ -61,6 +62,8 @@ function deviceProblem(d) {
   return h("li", {}, `${what}: ${tv("problem", d.problem)}`);
 }
 
+let lastSite = null; // the site whose clock the "updated" line reads
+
 function residentCard(status, recent) {
   const open = [...status.open_alerts].sort(compareAlerts);
   const attention = open.length > 0;
@@ -68,6 +71,10 @@ function residentCard(status, recent) {
   const openIds = new Set(open.map((a) => a.id));
   const past = recent.filter((a) => !openIds.has(a.id)).sort(compareAlerts);
   const r = status.resident;
+  // Last activity and alert times are on the site's clock (the demo's is simulated).
+  setClock(status.clock);
+  const site = status.clock?.site;
+  lastSite = site;
   return h(
     "article",
     {
@@ -76,6 +83,7 @@ function residentCard(status, recent) {
       dataset: { resident: r.id, state: attention ? "attention" : "ok" },
     },
     h("h2", { id: `resident-${r.id}` }, r.name),
+    site ? h("p", { class: "site-clock" }, clockBadge(site)) : null,
     h("p", { class: `resident-state ${attention ? "attention" : "ok"}` },
       h("span", { "aria-hidden": "true" }, attention ? "!" : "✓"),
       attention ? t("family_attention") : t("family_ok")),
@@ -84,8 +92,8 @@ function residentCard(status, recent) {
         h("dt", {}, t("family_last_activity")),
         h("dd", { class: "last-activity" },
           status.last_activity
-            ? h("time", { datetime: status.last_activity, title: fmtTime(status.last_activity) },
-                fmtRelative(status.last_activity))
+            ? h("time", { datetime: status.last_activity, title: fmtSiteTime(status.last_activity, site) },
+                fmtSiteRelative(status.last_activity, site))
             : t("never"))),
       h("div", {},
         h("dt", {}, t("family_devices")),
@@ -144,7 +152,9 @@ async function render() {
     single && (state.me.residents || []).length > 1
       ? h("p", {}, h("a", { href: "#/" }, t("family_show_all")))
       : null,
-    h("p", { class: "updated" }, t("family_updated", { time: fmtTime(new Date().toISOString()) })),
+    h("p", { class: "updated" }, t("family_updated", {
+      time: fmtSiteTime(new Date(siteNow(lastSite)).toISOString(), lastSite),
+    })),
   );
 }
 

@@ -140,6 +140,20 @@ def _start_history(pipeline: Pipeline, community: Community, start_ms: int, week
     return process
 
 
+def _care_example(registry: Registry) -> str:
+    """One care record of the demo community, as the duty desk shows it beside an alert."""
+    homes = sorted(registry.households.values(), key=lambda h: (not h.lives_alone, h.id))
+    home = next((h for h in homes if h.key_holders), None)
+    if home is None:
+        return ""
+    residents = registry.household_residents(home.id)
+    who = ", ".join(f"{r.name} (born {r.birth_year}; {'; '.join(r.conditions) or '-'})"
+                    for r in residents)
+    call = " -> ".join(f"{p.name} {p.phone}" for p in home.responders)
+    return (f"                 e.g. {home.id}, building {home.building}, unit {home.unit}: {who}\n"
+            f"                 whom to call: {call}\n")
+
+
 def _zigbee_devices(community: Community, zigbee: Dialect) -> dict[str, tuple[Dialect, str]]:
     """The demo's Zigbee devices: device id -> the dialect and the topic it publishes on."""
     devices = [device for household in community.households[:DEMO_ZIGBEE_HOUSEHOLDS]
@@ -175,6 +189,10 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
                  MQTT integration with this broker; each household appears as a device
                  (topics {pipeline.settings.home_assistant_discovery_prefix}/binary_sensor/#)
   falls          {falls}
+  duty desk      open an alert: the care record (age, conditions, whom to call in order,
+                 key holders), an incident log (call, dispatch, 119/120), resolve with a
+                 cause; every time is on the site's simulated clock ("Simulated time")
+{_care_example(registry)}
   zigbee2mqtt    {', '.join(sorted(zigbee))} speak Zigbee2MQTT
                  ({next(iter(zigbee.values()))[1]} ...; README: Devices as they are sold)
 

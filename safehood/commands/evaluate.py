@@ -17,6 +17,7 @@ from safehood.evaluation import (
     plot,
     read_alerts,
     read_label_file,
+    resolution_labels,
     score,
     span_days,
 )
@@ -37,8 +38,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "precision, false alarms per 100 household-days and detection delay percentiles."
         ),
     )
-    add_file_argument(parser, "--labels", "labels (JSON Lines) written by the simulator",
-                      required=True)
+    add_file_argument(parser, "--labels", "labels (JSON Lines) written by the simulator")
+    parser.add_argument(
+        "--labels-from-resolutions", action="store_true",
+        help="instead of --labels: the duty officers' resolutions of the alerts are the labels "
+             "(resolved as real: a label; as false_alarm: a false alarm; others left out)")
     add_file_argument(parser, "--alerts", "alerts (JSON Lines) written by safehood detect",
                       required=True)
     add_file_argument(parser, "--registry", "registry file, for the number of households")
@@ -73,8 +77,16 @@ def _parse_delays(items: Sequence[str]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     delays = _parse_delays(args.max_delay)
-    labels, bad_labels = read_label_file(args.labels)
+    if (args.labels is None) == (not args.labels_from_resolutions):
+        raise CommandError("give either --labels or --labels-from-resolutions")
     alerts, bad_alerts = read_alerts(args.alerts)
+    if args.labels_from_resolutions:
+        labels, alerts = resolution_labels(alerts)
+        bad_labels = 0
+        if not alerts:
+            raise CommandError(f"{args.alerts} holds no alert resolved as real or false_alarm")
+    else:
+        labels, bad_labels = read_label_file(args.labels)
     if not labels and bad_labels:
         raise CommandError(f"{args.labels} holds no labels ({bad_labels} unreadable lines)")
     households = args.households
