@@ -32,6 +32,7 @@ from ._models import (
     DeliveryAttempt,
     HistoryEntry,
     Silence,
+    WeeklyWindow,
     open_key,
 )
 from ._mute import Mute, Muter
@@ -47,6 +48,13 @@ from ._notify import (
 from ._pipeline import AlertPipeline, build_pipeline
 from ._policy import AlertPolicy, EscalationTier, InhibitRule, TypePolicy
 from ._repository import AlertRepository, InMemoryAlertRepository
+from ._response import (
+    HandoverReport,
+    ResponseRow,
+    ShiftSchedule,
+    handover_report,
+    response_metrics,
+)
 from ._routing import ContactDirectory
 
 __all__ = [
@@ -65,6 +73,7 @@ __all__ = [
     "DeliveryResult",
     "DispatcherStats",
     "EscalationTier",
+    "HandoverReport",
     "HistoryEntry",
     "InMemoryAlertRepository",
     "InhibitRule",
@@ -79,15 +88,20 @@ __all__ = [
     "Notifier",
     "PolicyError",
     "RecordingNotifier",
+    "ResponseRow",
+    "ShiftSchedule",
     "Silence",
     "SilenceNotFound",
     "StorageError",
     "Target",
     "TypePolicy",
+    "WeeklyWindow",
     "WriteConflict",
     "build_pipeline",
+    "handover_report",
     "mask_url",
     "open_key",
     "render_cap",
     "render_cap_feed",
+    "response_metrics",
 ]

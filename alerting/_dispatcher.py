@@ -224,6 +224,9 @@ class NotificationDispatcher:
                 logger.warning("alert %s: no %s contact to notify", change.alert.id, audience)
                 continue
             for target in targets:
+                if audience in const.EVACUATION_AUDIENCES:
+                    title, body = render_message(change, registry, self._public_url, audience,
+                                                 target.language)
                 notification = Notification(
                     key=f"{change.key}:{target.id}", alert_id=change.alert.id,
                     change=change.kind, revision=change.revision, tier=change.tier,

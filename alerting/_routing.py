@@ -17,6 +17,7 @@ from safehood.protocol import Alert, AlertStatus, Registry, parse_ts_ms
 
 from . import const
 from ._cap import alert_link
+from ._evacuation import fire_building, render_evacuation
 from ._models import AlertChange
 from ._notify import Target, mask_url
 from ._policy import AlertPolicy
@@ -26,9 +27,10 @@ class ContactDirectory:
     """Resolves the audiences of a change to targets.
 
     ``family``: the contacts of the alert's resident, or of every resident of its household
-    when the alert names no resident (a shared space has no family). ``officers``,
-    ``supervisor``, ``emergency``: the site's channels in ``policy.channels`` (and those of
-    ``"*"``). Thread safe; :meth:`set_registry` swaps the registry.
+    when the alert names no resident (a shared space has no family). ``neighbours``: the
+    contacts of the other households of the alert's building. ``officers``, ``supervisor``,
+    ``emergency``, ``fire_station``: the site's channels in ``policy.channels`` (and those
+    of ``"*"``). Thread safe; :meth:`set_registry` swaps the registry.
     """
 
     def __init__(self, registry: Registry | None = None, policy: AlertPolicy | None = None) -> None:
@@ -45,16 +47,19 @@ class ContactDirectory:
     def targets(self, alert: Alert, audience: str) -> list[Target]:
         if audience == const.FAMILY:
             owners = self._family(alert)
+        elif audience == const.NEIGHBOURS:
+            owners = self._neighbours(alert)
         else:
-            owners = [(alert.site, url) for url in self._policy.site_channels(alert.site, audience)]
+            owners = [(alert.site, url, None)
+                      for url in self._policy.site_channels(alert.site, audience)]
         seen: dict[str, Target] = {}
-        for owner, url in owners:
+        for owner, url, language in owners:
             digest = hashlib.sha256(url.encode()).hexdigest()[:10]
             target_id = f"{audience}:{owner}:{digest}"
-            seen.setdefault(target_id, Target(target_id, audience, url, mask_url(url)))
+            seen.setdefault(target_id, Target(target_id, audience, url, mask_url(url), language))
         return list(seen.values())
 
-    def _family(self, alert: Alert) -> list[tuple[str, str]]:
+    def _family(self, alert: Alert) -> list[tuple[str, str, str | None]]:
         registry = self._registry
         if registry is None:
             return []
@@ -65,7 +70,19 @@ class ContactDirectory:
             residents = registry.household_residents(alert.household)
         else:
             residents = []
-        return [(r.id, url) for r in residents for url in r.contacts]
+        return [(r.id, url, r.language) for r in residents for url in r.contacts]
+
+    def _neighbours(self, alert: Alert) -> list[tuple[str, str, str | None]]:
+        """The contacts of every household of the alert's building but its own, one
+        target per household and address (owner: the household)."""
+        registry = self._registry
+        building = fire_building(alert, registry)
+        if registry is None or building is None:
+            return []
+        return [(h.id, url, r.language)
+                for h in registry.building_households(alert.site, building)
+                if h.id != alert.household
+                for r in registry.household_residents(h.id) for url in r.contacts]
 
 
 _TITLES = {
@@ -79,11 +96,14 @@ _TITLES = {
 
 
 def render_message(change: AlertChange, registry: Registry | None = None,
-                   public_url: str | None = None, audience: str | None = None
-                   ) -> tuple[str, str]:
+                   public_url: str | None = None, audience: str | None = None,
+                   language: str | None = None) -> tuple[str, str]:
     """Title and body of a notification for one audience: what happened, to whom, where,
-    when (the household's local time and UTC) and a link to the alert in the dashboard."""
+    when (the household's local time and UTC) and a link to the alert in the dashboard.
+    Neighbours and the fire station get the evacuation message in ``language`` instead."""
     alert = change.alert
+    if audience in const.EVACUATION_AUDIENCES:
+        return render_evacuation(alert, change.kind, audience, registry, language)
     event = const.EVENT_NAMES.get(alert.type, alert.type.value)
     resident = registry.residents.get(alert.resident) if registry and alert.resident else None
     household = (registry.households.get(alert.household)

@@ -19,9 +19,15 @@ OFFICERS: Final = "officers"
 SUPERVISOR: Final = "supervisor"
 FAMILY: Final = "family"
 EMERGENCY: Final = "emergency"
-AUDIENCES: Final = (OFFICERS, SUPERVISOR, FAMILY, EMERGENCY)
-# Audiences whose channels are configured per site (family comes from the registry).
-SITE_AUDIENCES: Final = (OFFICERS, SUPERVISOR, EMERGENCY)
+# A confirmed fire tells the other households of its building (from the registry) and the
+# community's micro fire station (a site channel), in their language: an evacuation message.
+NEIGHBOURS: Final = "neighbours"
+FIRE_STATION: Final = "fire_station"
+EVACUATION_AUDIENCES: Final = (NEIGHBOURS, FIRE_STATION)
+AUDIENCES: Final = (OFFICERS, SUPERVISOR, FAMILY, EMERGENCY, NEIGHBOURS, FIRE_STATION)
+# Audiences whose channels are configured per site (family and neighbours come from the
+# registry).
+SITE_AUDIENCES: Final = (OFFICERS, SUPERVISOR, EMERGENCY, FIRE_STATION)
 ANY_SITE: Final = "*"
 
 # History actions (protocol.AlertEvent.action) beyond the change kinds.

@@ -32,6 +32,7 @@ from .routes import (
     alerts,
     deadletters,
     devices,
+    duty,
     meta,
     personal_data,
     registry,
@@ -115,6 +116,7 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(alerts.router)
     api.include_router(stream.router)
     api.include_router(sites.router)
+    api.include_router(duty.router)
     api.include_router(wellbeing.router)
     # /devices/health before /devices/{device_id}: first match wins.
     api.include_router(devices.router)

@@ -16,12 +16,13 @@ def load_registry(engine: Engine) -> Registry:
             "households": [
                 {"id": r.id, "site": r.site, "lives_alone": r.lives_alone, "timezone": r.timezone,
                  "night": (r.night_start, r.night_end), "building": r.building,
-                 "address": r.address}
+                 "address": r.address, "floor": r.floor, "unit": r.unit}
                 for r in connection.execute(select(households))
             ],
             "residents": [
                 {"id": r.id, "household": r.household, "name": r.name, "elderly": r.elderly,
-                 "dementia": r.dementia, "contacts": list(r.contacts or [])}
+                 "dementia": r.dementia, "contacts": list(r.contacts or []),
+                 "language": r.language}
                 for r in connection.execute(select(residents))
             ],
             "devices": [
@@ -30,7 +31,7 @@ def load_registry(engine: Engine) -> Registry:
             ],
         }
     for household in data["households"]:
-        for key in ("building", "address"):
+        for key in ("building", "address", "floor", "unit"):
             if household[key] is None:
                 del household[key]
     return Registry.from_data(data)

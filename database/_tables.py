@@ -44,6 +44,8 @@ households = Table(
     Column("night_end", String(5), nullable=False, default="06:00"),
     Column("building", String(64)),
     Column("address", Text),
+    Column("floor", Integer),
+    Column("unit", String(32)),
 )
 
 residents = Table(
@@ -56,6 +58,7 @@ residents = Table(
     Column("elderly", Boolean, nullable=False, default=False),
     Column("dementia", Boolean, nullable=False, default=False),
     Column("contacts", JSON, nullable=False, default=list),
+    Column("language", String(8)),
 )
 
 devices = Table(
@@ -153,6 +156,9 @@ silences = Table(
     Column("created_by", String(200), nullable=False),
     Column("created_ms", BigInteger),
     Column("comment", Text, nullable=False),
+    # Recurring quiet hours: [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}], local time.
+    Column("weekly", JSON),
+    Column("timezone", String(64)),
     Index("ix_silences_ends", "ends_ms"),
 )
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -22,6 +22,7 @@ from .const import DEVICE_KINDS
 SiteId = Annotated[str, Field(pattern=f"^{SITE_RE.pattern}$")]
 DeviceId = Annotated[str, Field(pattern=f"^{DEVICE_ID_RE.pattern}$")]
 EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Language = Literal["zh", "en"]
 
 
 def parse_hhmm(value: str) -> time:
@@ -44,6 +45,9 @@ class HouseholdIn(BaseModel):
     night: tuple[str, str] = ("22:00", "06:00")
     building: str | None = None
     address: str | None = None
+    # Where in the building: the site plan and the neighbours told of a fire (issue 13).
+    floor: int | None = Field(default=None, ge=-10, le=300)
+    unit: str | None = Field(default=None, min_length=1, max_length=32)
 
     @field_validator("timezone")
     @classmethod
@@ -71,6 +75,8 @@ class ResidentIn(BaseModel):
     elderly: StrictBool = False
     dementia: StrictBool = False
     contacts: list[str] = Field(default_factory=list)
+    # The language the resident reads notifications in (``zh`` or ``en``; none: both).
+    language: Language | None = None
 
 
 class DeviceIn(BaseModel):
@@ -148,6 +154,8 @@ class Household:
     night_end: time = time(6, 0)
     building: str | None = None
     address: str | None = None
+    floor: int | None = None
+    unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +166,7 @@ class Resident:
     elderly: bool = False
     dementia: bool = False
     contacts: tuple[str, ...] = ()
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,13 +202,13 @@ class Registry:
             Household(
                 id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
                 night_start=parse_hhmm(h.night[0]), night_end=parse_hhmm(h.night[1]),
-                building=h.building, address=h.address,
+                building=h.building, address=h.address, floor=h.floor, unit=h.unit,
             )
             for h in model.households
         ]
         residents = [
             Resident(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
-                     dementia=r.dementia, contacts=tuple(r.contacts))
+                     dementia=r.dementia, contacts=tuple(r.contacts), language=r.language)
             for r in model.residents
         ]
         devices = [Device(**d.model_dump()) for d in model.devices]
@@ -222,12 +231,14 @@ class Registry:
             households=[
                 HouseholdIn(id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
                             night=(h.night_start.strftime("%H:%M"), h.night_end.strftime("%H:%M")),
-                            building=h.building, address=h.address)
+                            building=h.building, address=h.address, floor=h.floor,
+                            unit=h.unit)
                 for h in self.households.values()
             ],
             residents=[
                 ResidentIn(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
-                           dementia=r.dementia, contacts=list(r.contacts))
+                           dementia=r.dementia, contacts=list(r.contacts),
+                           language=r.language)  # type: ignore[arg-type]  # checked on the way in
                 for r in self.residents.values()
             ],
             devices=[DeviceIn(**dataclasses.asdict(d)) for d in self.devices.values()],
@@ -247,6 +258,11 @@ class Registry:
 
     def household_devices(self, household_id: str) -> list[Device]:
         return [d for d in self.devices.values() if d.household == household_id]
+
+    def building_households(self, site: str, building: str) -> list[Household]:
+        """The households of one building of a site."""
+        return [h for h in self.households.values()
+                if h.site == site and h.building == building]
 
     def household_residents(self, household_id: str) -> list[Resident]:
         return [r for r in self.residents.values() if r.household == household_id]
