@@ -93,6 +93,8 @@ class HouseholdFields(ApiModel):
     night: tuple[HhMm, HhMm] = ("22:00", "06:00")
     building: ShortText | None = None
     address: str | None = Field(default=None, max_length=500)
+    floor: int | None = Field(default=None, ge=-10, le=300)
+    unit: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class HouseholdCreate(HouseholdFields):
@@ -108,6 +110,8 @@ class HouseholdUpdate(ApiModel):
     night: tuple[HhMm, HhMm] | None = None
     building: ShortText | None = None
     address: str | None = Field(default=None, max_length=500)
+    floor: int | None = Field(default=None, ge=-10, le=300)
+    unit: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class HouseholdPublic(HouseholdCreate):
@@ -127,6 +131,8 @@ class ResidentFields(ApiModel):
     contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=20,
         description="Apprise URLs of the family's notification targets")
+    language: Literal["zh", "en"] | None = Field(
+        default=None, description="the language notifications reach them in; none: both")
 
 
 class ResidentCreate(ResidentFields):
@@ -140,6 +146,7 @@ class ResidentUpdate(ApiModel):
     dementia: StrictBool | None = None
     contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] | None = Field(
         default=None, max_length=20)
+    language: Literal["zh", "en"] | None = None
 
 
 class ResidentPublic(BaseModel):
@@ -150,6 +157,7 @@ class ResidentPublic(BaseModel):
     dementia: bool
     contacts: list[str] | None = Field(
         description="notification contacts; null when the caller may not see them (officers)")
+    language: str | None = None
 
 
 class ResidentsPublic(BaseModel):

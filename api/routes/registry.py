@@ -58,14 +58,14 @@ def household_public(h: Household) -> HouseholdPublic:
     return HouseholdPublic(
         id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
         night=(h.night_start.strftime("%H:%M"), h.night_end.strftime("%H:%M")),
-        building=h.building, address=h.address,
+        building=h.building, address=h.address, floor=h.floor, unit=h.unit,
     )
 
 
 def resident_public(r: Resident, principal: Principal) -> ResidentPublic:
     contacts = contacts_view(r.contacts, principal.role)
     return ResidentPublic(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
-                          dementia=r.dementia, contacts=contacts)
+                          dementia=r.dementia, contacts=contacts, language=r.language)
 
 
 def device_public(d: Device, provisioned: bool) -> DevicePublic:
