@@ -373,7 +373,7 @@ def _registry(specs: list[HouseholdSpec], buildings: list[BuildingSpec]) -> Regi
         households.append(Household(
             id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
             night_start=parse_hhmm(h.night[0]), night_end=parse_hhmm(h.night[1]),
-            building=h.building, address=f"building {h.building}, unit {h.unit}",
+            building=h.building, address=f"building {h.building}, unit {h.unit_label}",
             floor=h.floor, unit=h.unit_label,
         ))
         elderly = [r for r in h.residents if r.elderly]
