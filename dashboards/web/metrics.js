@@ -7,7 +7,7 @@ import { fmtTime, t, tv } from "./i18n.js";
 import { $, clearError, showError, startDutyPage } from "./dutypage.js";
 
 const DAY_MS = 86_400_000;
-const state = { metrics: null, handover: null };
+const state = { metrics: null, handover: null, silences: null };
 
 function seconds(value) {
   if (value === null || value === undefined) return "–";
@@ -51,7 +51,7 @@ function handoverList(id, title, alerts, withReminders = false) {
     h("h3", {}, t(title, { n: alerts.length })),
     alerts.length === 0
       ? h("p", { class: "muted" }, t("handover_none"))
-      : h("table", { class: "digest" },
+      : h("div", { class: "table-wrap" }, h("table", { class: "digest" },
           h("thead", {}, h("tr", {},
             h("th", { scope: "col" }, t("metrics_type")),
             h("th", { scope: "col" }, t("handover_household")),
@@ -67,11 +67,38 @@ function handoverList(id, title, alerts, withReminders = false) {
             h("td", {}, a.household || "–"),
             h("td", {}, fmtTime(a.started_at)),
             h("td", {}, a.acknowledged_at ? fmtTime(a.acknowledged_at) : "–"),
-            h("td", {}, a.resolved_at ? fmtTime(a.resolved_at) : "–"))))));
+            h("td", {}, a.resolved_at ? fmtTime(a.resolved_at) : "–")))))));
+}
+
+function silenceItem(s) {
+  const when = s.weekly.length
+    ? s.weekly.map((w) => t("silences_weekly", {
+        days: w.days.map((d) => t(`day_${d}`)).join(" "), start: w.start, end: w.end, zone: s.timezone,
+      })).join("; ")
+    : t("silences_window", { start: fmtTime(s.starts_at), end: fmtTime(s.ends_at) });
+  const scope = [s.site, s.household, s.device_id].filter(Boolean).join(" / ");
+  const types = s.types.length ? s.types.map((x) => tv("type", x)).join(", ") : t("silences_all_types");
+  return h("li", { class: `silence${s.active ? " silence-active" : ""}`, dataset: { silence: s.id } },
+    h("strong", {}, when), " ",
+    h("span", { class: `badge ${s.active ? "status status-acknowledged" : "status"}` },
+      s.active ? t("silences_active") : t("silences_inactive")),
+    h("span", { class: "silence-scope" }, `${t("silences_scope")}: ${scope} · ${types}`),
+    s.comment ? h("span", { class: "silence-comment" }, `“${s.comment}”`) : null,
+    h("span", { class: "silence-by muted" }, t("silences_by", { who: s.created_by, when: fmtTime(s.created_at) })),
+    h("button", { type: "button", class: "tool no-print", onclick: () => endSilence(s.id) }, t("silences_end")));
 }
 
 function render() {
   document.title = `safehood ${t("metrics_title")}`;
+  replace($("quiet-days"), [0, 1, 2, 3, 4, 5, 6].map((d) =>
+    h("label", { class: "quiet-day" },
+      h("input", { type: "checkbox", value: String(d), checked: state.days?.has(d) ?? true,
+                   onchange: (e) => toggleDay(d, e.target.checked) }), ` ${t(`day_${d}`)}`)));
+  if (state.silences) {
+    replace($("silences"), state.silences.length
+      ? h("ul", { class: "silences" }, state.silences.map(silenceItem))
+      : h("p", { class: "muted" }, t("silences_none")));
+  }
   const m = state.metrics;
   if (m) {
     $("metrics-zone").textContent = t("metrics_zone", { starts: m.shift_starts.join(", "), zone: m.timezone });
@@ -93,16 +120,53 @@ function handoverAt() {
   return value ? new Date(value).toISOString() : undefined;
 }
 
+function toggleDay(day, on) {
+  state.days = state.days || new Set([0, 1, 2, 3, 4, 5, 6]);
+  if (on) state.days.add(day);
+  else state.days.delete(day);
+}
+
+async function endSilence(id) {
+  try {
+    await api(`silences/${encodeURIComponent(id)}`, { method: "DELETE" });
+  } catch (err) {
+    showError(err);
+  }
+  await load($("site").value);
+}
+
+async function addQuietHours(event) {
+  event.preventDefault();
+  const days = [...(state.days || new Set([0, 1, 2, 3, 4, 5, 6]))].sort();
+  try {
+    await api("silences", {
+      method: "POST",
+      body: {
+        site: $("site").value,
+        comment: $("quiet-comment").value,
+        weekly: [{ days, start: $("quiet-start").value, end: $("quiet-end").value }],
+      },
+    });
+    $("quiet-comment").value = "";
+  } catch (err) {
+    showError(err);
+  }
+  await load($("site").value);
+}
+
 async function load(site) {
   if (!site) return;
   const until = Date.now();
   try {
-    [state.metrics, state.handover] = await Promise.all([
+    let silences;
+    [state.metrics, state.handover, silences] = await Promise.all([
       api(`sites/${encodeURIComponent(site)}/response`, {
         params: { by: $("by").value, since: until - Number($("days").value) * DAY_MS, until },
       }),
       api(`sites/${encodeURIComponent(site)}/handover`, { params: { at: handoverAt() } }),
+      api("silences"),
     ]);
+    state.silences = silences.data.filter((x) => !x.site || x.site === site);
     clearError();
   } catch (err) {
     showError(err);
@@ -128,4 +192,5 @@ async function downloadCsv() {
 for (const id of ["days", "by", "handover-at"]) $(id).addEventListener("change", () => load($("site").value));
 $("print").addEventListener("click", () => window.print());
 $("handover-csv").addEventListener("click", downloadCsv);
+$("quiet-form").addEventListener("submit", addQuietHours);
 startDutyPage({ load, render });

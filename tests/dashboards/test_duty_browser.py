@@ -152,6 +152,15 @@ def test_the_response_page_shows_the_shift_and_its_handover(desk: Desk, open_pag
         page.click("#handover-csv")
     text = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
     assert text.startswith("section,id,type")
+    # Quiet hours on weekday nights, shown with who set them up; then ended.
+    page.uncheck(".quiet-day input[value='5']")
+    page.uncheck(".quiet-day input[value='6']")
+    page.fill("#quiet-comment", "night shift is short-staffed")
+    page.click("#quiet-add")
+    quiet = page.locator(".silence", has_text="night shift is short-staffed")
+    quiet.wait_for()
+    assert "weekly: Mon Tue Wed Thu Fri 22:00–07:00 (Asia/Shanghai)" in quiet.inner_text()
+    assert "by officer:Li Wei" in quiet.inner_text()
     page.set_viewport_size(PHONE)
     p.shot("metrics-phone-en")
     page.click("#lang")
@@ -159,3 +168,5 @@ def test_the_response_page_shows_the_shift_and_its_handover(desk: Desk, open_pag
     p.shot("metrics-phone-zh")
     page.set_viewport_size(DESKTOP)
     p.shot("metrics-desktop-zh")
+    quiet.locator("button").click()
+    page.wait_for_selector("text=没有静默。")
