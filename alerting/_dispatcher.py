@@ -214,7 +214,7 @@ class NotificationDispatcher:
         if self._public_url:
             link = const.ALERT_LINK.format(public_url=self._public_url, id=change.alert.id)
         for audience, targets in targets_for(self._directory, change).items():
-            title, body = render_message(change, registry, self._public_url, audience)
+            title_body = render_message(change, registry, self._public_url, audience)
             if not targets:
                 self._record(DeliveryAttempt(
                     alert_id=change.alert.id, key=f"{change.key}:{audience}:-",
@@ -224,9 +224,9 @@ class NotificationDispatcher:
                 logger.warning("alert %s: no %s contact to notify", change.alert.id, audience)
                 continue
             for target in targets:
-                if audience in const.EVACUATION_AUDIENCES:
-                    title, body = render_message(change, registry, self._public_url, audience,
-                                                 target.language)
+                # A reader whose language is known reads it; the rest the default.
+                title, body = (title_body if target.language is None else render_message(
+                    change, registry, self._public_url, audience, target.language))
                 notification = Notification(
                     key=f"{change.key}:{target.id}", alert_id=change.alert.id,
                     change=change.kind, revision=change.revision, tier=change.tier,

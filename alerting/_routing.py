@@ -85,13 +85,41 @@ class ContactDirectory:
                 for r in registry.household_residents(h.id) for url in r.contacts]
 
 
-_TITLES = {
-    const.RAISED: "{event}",
-    const.UPDATED: "Update: {event}",
-    const.ESCALATED: "Escalated: {event}",
-    const.REMINDER: "Reminder, not yet acknowledged: {event}",
-    const.ACKNOWLEDGED: "Being handled: {event}",
-    const.RESOLVED: "Resolved: {event}",
+# The words of a notification in each language; ``None`` (a reader whose language is not
+# known, a staff channel) reads English.
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "sep": ", ", "household": "household {id}", "room": "room {room}",
+        "building": "building {building}", "site": "site {site}", "exercise": "[EXERCISE] ",
+        const.RAISED: "{event}", const.UPDATED: "Update: {event}",
+        const.ESCALATED: "Escalated: {event}",
+        const.REMINDER: "Reminder, not yet acknowledged: {event}",
+        const.ACKNOWLEDGED: "Being handled: {event}", const.RESOLVED: "Resolved: {event}",
+        "what": "What: {event}, {severity}", "unconfirmed": " (unconfirmed)",
+        "count": ", seen {count} times", "who": "Who: {who}", "where": "Where: {place}",
+        "when": "When: {when}", "tier": ", escalated to tier {tier} ({audience})",
+        "by": " by {actor} at {when}", "note": ": {note}", "status": "Status: {status}",
+        "told": "The duty officers have been told.",
+        "acknowledge": "Please acknowledge in the dashboard when someone is on it.",
+        "open": "Open: {link}",
+    },
+    "zh": {
+        "sep": "，", "household": "住户 {id}", "room": "房间 {room}",
+        "building": "{building}栋", "site": "社区 {site}", "exercise": "【演练】",
+        const.RAISED: "{event}", const.UPDATED: "更新：{event}", const.ESCALATED: "升级：{event}",
+        const.REMINDER: "提醒，尚未确认：{event}", const.ACKNOWLEDGED: "正在处理：{event}",
+        const.RESOLVED: "已解决：{event}",
+        "what": "事件：{event}，{severity}", "unconfirmed": "（未确认）",
+        "count": "，共 {count} 次", "who": "人员：{who}", "where": "地点：{place}",
+        "when": "时间：{when}", "tier": "，已升级到第 {tier} 级（{audience}）",
+        "by": "，由 {actor} 于 {when}", "note": "：{note}", "status": "状态：{status}",
+        "told": "已通知社区值班人员。", "acknowledge": "有人处理时请在值班台确认。",
+        "open": "打开：{link}",
+    },
+}
+_NAMES_ZH: dict[str, str] = {
+    "Extreme": "特别严重", "Severe": "严重", "Moderate": "中等", "Minor": "轻微",
+    "firing": "未处理", "acknowledged": "已确认", "resolved": "已解决",
 }
 
 
@@ -99,57 +127,65 @@ def render_message(change: AlertChange, registry: Registry | None = None,
                    public_url: str | None = None, audience: str | None = None,
                    language: str | None = None) -> tuple[str, str]:
     """Title and body of a notification for one audience: what happened, to whom, where,
-    when (the household's local time and UTC) and a link to the alert in the dashboard.
-    Neighbours and the fire station get the evacuation message in ``language`` instead."""
+    when (the household's local time and UTC) and a link to the alert in the dashboard; in
+    Chinese for a reader whose ``language`` is ``zh``, else in English. Neighbours and the
+    fire station get the evacuation message instead."""
     alert = change.alert
     if audience in const.EVACUATION_AUDIENCES:
         return render_evacuation(alert, change.kind, audience, registry, language)
-    event = const.EVENT_NAMES.get(alert.type, alert.type.value)
+    zh = language == "zh"
+    words = _WORDS["zh" if zh else "en"]
+
+    def name(value: str) -> str:
+        return _NAMES_ZH.get(value, value) if zh else value
+
+    event = (const.EVENT_NAMES_ZH if zh else const.EVENT_NAMES).get(alert.type, alert.type.value)
+    severity = name(alert.severity.value)
     resident = registry.residents.get(alert.resident) if registry and alert.resident else None
     household = (registry.households.get(alert.household)
                  if registry and alert.household else None)
     device = registry.device(alert.device_id) if registry and alert.device_id else None
     who = f"{resident.name} ({resident.id})" if resident else alert.resident
-    place = ", ".join(p for p in (
-        f"household {alert.household}" if alert.household else None,
-        f"room {device.room}" if device and device.room else None,
+    place = words["sep"].join(p for p in (
+        words["household"].format(id=alert.household) if alert.household else None,
+        words["room"].format(room=device.room) if device and device.room else None,
         # The address, when there is one, names the building itself.
         household.address if household and household.address else
-        f"building {household.building}" if household and household.building else None,
-        f"site {alert.site}",
+        words["building"].format(building=household.building)
+        if household and household.building else None,
+        words["site"].format(site=alert.site),
     ) if p)
     # A family first hears of an alert when a tier reaches them; tiers are the staff's words.
     kind = (const.RAISED if audience == const.FAMILY and change.kind == const.ESCALATED
             else change.kind)
-    title = _TITLES.get(kind, "{event}").format(event=event)
-    title = f"[{alert.severity.value}] {title}" + (f" - {who}" if who else f" - {place}")
+    title = words.get(kind, "{event}").format(event=event)
+    title = f"[{severity}] {title}" + (f" - {who}" if who else f" - {place}")
     if alert.exercise:
-        title = f"[EXERCISE] {title}"
+        title = words["exercise"] + title
     zone = household.timezone if household else "UTC"
     lines = [
-        f"What: {event}, {alert.severity.value}"
-        f"{'' if alert.confirmed else ' (unconfirmed)'}"
-        + (f", seen {alert.count} times" if alert.count > 1 else ""),
+        words["what"].format(event=event, severity=severity)
+        + ("" if alert.confirmed else words["unconfirmed"])
+        + (words["count"].format(count=alert.count) if alert.count > 1 else ""),
     ]
     if who:
-        lines.append(f"Who: {who}")
-    lines.append(f"Where: {place}")
-    lines.append(f"When: {_when(alert.started_at, zone)}")
-    status = alert.status.value
+        lines.append(words["who"].format(who=who))
+    lines.append(words["where"].format(place=place))
+    lines.append(words["when"].format(when=_when(alert.started_at, zone)))
+    status = name(alert.status.value)
     if kind == const.ESCALATED and change.tier is not None:
-        status += f", escalated to tier {change.tier} ({', '.join(change.audience)})"
+        status += words["tier"].format(tier=change.tier, audience=", ".join(change.audience))
     actions = {change.kind, const.AUTO_RESOLVED} if change.kind == const.RESOLVED else {change.kind}
     last = next((e for e in reversed(alert.history) if e.action in actions), None)
     if change.kind in (const.ACKNOWLEDGED, const.RESOLVED) and last is not None:
-        status += f" by {last.actor} at {_when(last.at, zone)}"
+        status += words["by"].format(actor=last.actor, when=_when(last.at, zone))
         if last.note:
-            status += f": {last.note}"
-    lines.append(f"Status: {status}")
+            status += words["note"].format(note=last.note)
+    lines.append(words["status"].format(status=status))
     if alert.status == AlertStatus.FIRING and change.kind != const.RESOLVED:
-        lines.append("The duty officers have been told." if audience == const.FAMILY
-                     else "Please acknowledge in the dashboard when someone is on it.")
+        lines.append(words["told"] if audience == const.FAMILY else words["acknowledge"])
     if public_url:
-        lines.append(f"Open: {alert_link(public_url, alert.id)}")
+        lines.append(words["open"].format(link=alert_link(public_url, alert.id)))
     return title, "\n".join(lines)
 
 

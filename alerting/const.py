@@ -118,3 +118,20 @@ EVENT_NAMES: Final[dict[AlertType, str]] = {
     AlertType.TAMPER: "Tamper",
     AlertType.ABNORMAL_ROUTINE: "Abnormal daily routine",
 }
+# The same in Chinese, the words of the dashboard (dashboards/web/i18n.js).
+EVENT_NAMES_ZH: Final[dict[AlertType, str]] = {
+    AlertType.FIRE: "火警",
+    AlertType.SMOKE: "烟雾",
+    AlertType.FALL: "跌倒",
+    AlertType.SOS: "紧急呼叫",
+    AlertType.WATER_LEAK: "漏水",
+    AlertType.INACTIVITY: "长时间无活动",
+    AlertType.NIGHT_WANDERING: "夜间外出",
+    AlertType.DOOR_LEFT_OPEN: "门未关",
+    AlertType.FORCED_ENTRY: "强行闯入",
+    AlertType.DEVICE_OFFLINE: "设备离线",
+    AlertType.SITE_OFFLINE: "小区离线",
+    AlertType.BATTERY_LOW: "电量低",
+    AlertType.TAMPER: "设备被拆动",
+    AlertType.ABNORMAL_ROUTINE: "作息异常",
+}

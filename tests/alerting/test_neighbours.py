@@ -90,9 +90,11 @@ def test_a_confirmed_fire_tells_the_building_and_the_fire_station_once(
                                 "[Fire] Micro fire station, turn out: building b1, floor 1, "
                                 "unit 101 (xianlin-3)")
     assert receiver.bodies("home-h900") == []
-    # The household on fire hears as the family does, not as a neighbour.
+    # The household on fire hears as the family does, not as a neighbour: in Chinese.
     [family] = receiver.bodies("home-h101")
-    assert family["title"].startswith("[Extreme] Fire")
+    assert family["title"] == "[特别严重] 火警 - 住户 h101，房间 kitchen，b1栋，社区 xianlin-3"
+    assert family["message"].splitlines()[0] == "事件：火警，特别严重"
+    assert "已通知社区值班人员。" in family["message"]
 
     alert = manager.get(raised.alert.id)
     assert alert is not None
