@@ -433,7 +433,13 @@ Object.assign(DICT.en, {
   silences_weekly: "weekly: {days} {start}–{end} ({zone})",
   silences_scope: "Applies to",
   silences_all_types: "every alert type",
-  day_0: "Mon", day_1: "Tue", day_2: "Wed", day_3: "Thu", day_4: "Fri", day_5: "Sat", day_6: "Sun",
+  day_0: "Mon",
+  day_1: "Tue",
+  day_2: "Wed",
+  day_3: "Thu",
+  day_4: "Fri",
+  day_5: "Sat",
+  day_6: "Sun",
 });
 Object.assign(DICT["zh-CN"], {
   nav_building: "楼栋",
@@ -503,7 +509,13 @@ Object.assign(DICT["zh-CN"], {
   silences_weekly: "每周：{days} {start}–{end}（{zone}）",
   silences_scope: "适用于",
   silences_all_types: "所有警报类型",
-  day_0: "周一", day_1: "周二", day_2: "周三", day_3: "周四", day_4: "周五", day_5: "周六", day_6: "周日",
+  day_0: "周一",
+  day_1: "周二",
+  day_2: "周三",
+  day_3: "周四",
+  day_4: "周五",
+  day_5: "周六",
+  day_6: "周日",
 });
 
 const listeners = new Set();
