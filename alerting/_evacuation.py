@@ -45,14 +45,8 @@ LANGUAGES = tuple(_TEXTS)
 
 
 def fire_building(alert: Alert, registry: Registry | None) -> str | None:
-    """The building an alert is in: its household's, or its device's (a stairwell)."""
-    if registry is None:
-        return None
-    household = registry.households.get(alert.household) if alert.household else None
-    if household is not None and household.building:
-        return household.building
-    device = registry.device(alert.device_id) if alert.device_id else None
-    return device.building if device is not None else None
+    """The building an alert is in (its household's, or its device's)."""
+    return None if registry is None else registry.building_of(alert.household, alert.device_id)
 
 
 def _place(alert: Alert, registry: Registry | None, texts: dict[str, str]) -> tuple[str, str]:

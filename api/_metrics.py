@@ -16,13 +16,14 @@ from safehood.database import dead_letters
 from safehood.protocol import AlertStatus, AlertType
 
 from ._shifts import alerts_between, site_schedule
+from .const import RESPONSE_WINDOW_MS
+
+DAY_MS = 86_400_000
 
 if TYPE_CHECKING:
     from ._context import Services
 
 log = logging.getLogger(__name__)
-
-RESPONSE_WINDOW_DAYS = 7
 
 
 class ApiCollector(Collector):
@@ -67,7 +68,7 @@ class ApiCollector(Collector):
         families = {
             (measure, kind): GaugeMetricFamily(
                 f"safehood_response_{measure}_{kind}",
-                f"Time to {measure} alerts started in the last {RESPONSE_WINDOW_DAYS} days"
+                f"Time to {measure} alerts started in the last {RESPONSE_WINDOW_MS // DAY_MS} days"
                 + (" (seconds; median and p90)" if kind == "seconds" else
                    ": share of alerts within 60 s"),
                 labels=["site", "type", "shift", *(["quantile"] if kind == "seconds" else [])])
@@ -80,7 +81,7 @@ class ApiCollector(Collector):
             for site in registry.sites():
                 schedule = site_schedule(context.settings, registry, site)
                 alerts = alerts_between(context.alerts, (site,),
-                                        until - RESPONSE_WINDOW_DAYS * 86_400_000, until)
+                                        until - RESPONSE_WINDOW_MS, until)
                 for row in response_metrics(alerts, {site: schedule}, by_shift="name"):
                     labels = [row.site, row.type, row.shift]
                     for measure, figures in (("acknowledge", row.acknowledge),

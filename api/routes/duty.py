@@ -32,25 +32,16 @@ from .._models import (
 from .._roles import Principal
 from .._shifts import alerts_between, site_schedule, site_timezone
 from .._time import parse_time, rfc3339
+from ..const import RESPONSE_WINDOW_MS
 
 router = APIRouter(prefix="/sites/{site}", tags=["duty"])
 
 SitePath = Annotated[str, Path(pattern=f"^{SITE_RE.pattern}$")]
-DAY_MS = 24 * 3600 * 1000
-DEFAULT_METRICS_DAYS = 7
 
 
 def _known_site(site: str, principal: Principal, registry: Registry) -> None:
     if not principal.sees_site(site) or site not in registry.sites():
         raise HTTPException(404, f"no site {site!r}")
-
-
-def _alert_building(alert: Alert, registry: Registry) -> str | None:
-    household = registry.households.get(alert.household) if alert.household else None
-    if household is not None:
-        return household.building
-    device = registry.device(alert.device_id) if alert.device_id else None
-    return device.building if device is not None else None
 
 
 @router.get("/plan", response_model=SitePlan,
@@ -68,7 +59,7 @@ def site_plan(site: SitePath, services: ServicesDep, principal: Operators) -> Si
     for alert in open_alerts:
         if alert.household:
             by_home[alert.household].append(alert)
-        building = _alert_building(alert, registry)
+        building = registry.building_of(alert.household, alert.device_id)
         if alert.type == AlertType.FIRE and building is not None:
             home = registry.households.get(alert.household) if alert.household else None
             fire_floors[building].append(home.floor if home is not None else None)
@@ -113,7 +104,7 @@ def site_response(
     registry = services.registry.load()
     _known_site(site, principal, registry)
     until_ms = parse_time(until, "until") or services.context.clock()
-    since_ms = parse_time(since, "since") or until_ms - DEFAULT_METRICS_DAYS * DAY_MS
+    since_ms = parse_time(since, "since") or until_ms - RESPONSE_WINDOW_MS
     schedule = site_schedule(services.context.settings, registry, site)
     alerts = alerts_between(services.context.alerts, (site,), since_ms, until_ms)
     rows = response_metrics(alerts, {site: schedule}, by_shift="label" if by == "shift" else "name")
