@@ -43,6 +43,7 @@ from ._models import (
     DeliveryAttempt,
     HistoryEntry,
     Silence,
+    WeeklyWindow,
     open_key,
 )
 from ._mute import Mute, Muter
@@ -58,6 +59,13 @@ from ._notify import (
 from ._pipeline import AlertPipeline, build_pipeline
 from ._policy import AlertPolicy, EscalationTier, InhibitRule, TypePolicy
 from ._repository import AlertRepository, InMemoryAlertRepository
+from ._response import (
+    HandoverReport,
+    ResponseRow,
+    ShiftSchedule,
+    handover_report,
+    response_metrics,
+)
 from ._routing import ContactDirectory
 from ._webhook import WebhookEndpoint, WebhookNotifier, WebhookRouter, verify_webhook
 
@@ -80,6 +88,7 @@ __all__ = [
     "DeliveryResult",
     "DispatcherStats",
     "EscalationTier",
+    "HandoverReport",
     "HistoryEntry",
     "HomeAssistantDiscovery",
     "InMemoryAlertRepository",
@@ -96,7 +105,9 @@ __all__ = [
     "Notifier",
     "PolicyError",
     "RecordingNotifier",
+    "ResponseRow",
     "Router",
+    "ShiftSchedule",
     "Silence",
     "SilenceNotFound",
     "StorageError",
@@ -105,11 +116,14 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookNotifier",
     "WebhookRouter",
+    "WeeklyWindow",
     "WriteConflict",
     "build_pipeline",
+    "handover_report",
     "mask_url",
     "open_key",
     "render_cap",
     "render_cap_feed",
+    "response_metrics",
     "verify_webhook",
 ]

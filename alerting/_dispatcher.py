@@ -251,7 +251,7 @@ class NotificationDispatcher:
         if self._public_url:
             link = const.ALERT_LINK.format(public_url=self._public_url, id=change.alert.id)
         for audience, targets in self._router.targets(change).items():
-            title, body = render_message(change, registry, self._public_url, audience)
+            title_body = render_message(change, registry, self._public_url, audience)
             if not targets:
                 self._record(DeliveryAttempt(
                     alert_id=change.alert.id, key=f"{change.key}:{audience}:-",
@@ -262,6 +262,9 @@ class NotificationDispatcher:
                 logger.warning("alert %s: no %s contact to notify", change.alert.id, audience)
                 continue
             for target in targets:
+                # A reader whose language is known reads it; the rest the default.
+                title, body = (title_body if target.language is None else render_message(
+                    change, registry, self._public_url, audience, target.language))
                 ack_url = (self._ack_links.link(change, target.id, self._now_ms())
                            if self._ack_links else None)
                 notification = Notification(

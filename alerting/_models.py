@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from safehood.protocol import Alert, AlertStatus, AlertType, Severity, format_ts
+from safehood.protocol import Alert, AlertStatus, AlertType, Severity, format_ts, parse_hhmm
 
 from ._errors import InvalidSilence
 
@@ -148,6 +150,39 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class WeeklyWindow:
+    """A recurring window of local time: on each of ``days`` (0 Monday ... 6 Sunday) from
+    ``start`` to ``end`` (``"HH:MM"``); an end at or before the start runs past midnight
+    into the next day."""
+
+    days: tuple[int, ...]
+    start: str
+    end: str
+
+    def __post_init__(self) -> None:
+        days = tuple(sorted(set(_as_tuple(self.days))))
+        if not days or any(not isinstance(d, int) or not 0 <= d <= 6 for d in days):
+            raise InvalidSilence("a weekly window needs days from 0 (Monday) to 6 (Sunday)")
+        try:
+            parse_hhmm(self.start)
+            parse_hhmm(self.end)
+        except ValueError as exc:
+            raise InvalidSilence(str(exc)) from None
+        object.__setattr__(self, "days", days)
+
+    def covers(self, local: datetime) -> bool:
+        moment, start, end = local.time(), parse_hhmm(self.start), parse_hhmm(self.end)
+        today, yesterday = local.weekday(), (local.weekday() - 1) % 7
+        if start < end:
+            return today in self.days and start <= moment < end
+        return (today in self.days and moment >= start) or (yesterday in self.days
+                                                            and moment < end)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"days": list(self.days), "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True, slots=True)
 class Silence:
     """A silence or maintenance window: alerts it matches are recorded, not notified.
 
@@ -155,6 +190,9 @@ class Silence:
     set equals the alert's, and the alert's type is in ``types`` (any type when empty);
     it is active from ``starts_ms`` (inclusive) to ``ends_ms`` (exclusive), in event time.
     ``id`` and ``created_ms`` are filled in by :meth:`AlertManager.add_silence` when empty.
+    With ``weekly`` windows it recurs (quiet hours, a weekly maintenance window): between
+    ``starts_ms`` and ``ends_ms`` it is active only inside one of them, in local time of
+    ``timezone``.
     """
 
     starts_ms: int
@@ -167,6 +205,8 @@ class Silence:
     types: tuple[AlertType, ...] = ()
     id: str = ""
     created_ms: int | None = None
+    weekly: tuple[WeeklyWindow, ...] = ()
+    timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         if self.site is None and self.household is None and self.device_id is None:
@@ -180,9 +220,20 @@ class Silence:
         except ValueError as exc:
             raise InvalidSilence(str(exc)) from None
         object.__setattr__(self, "types", types)
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidSilence(f"unknown IANA time zone {self.timezone!r}") from None
+        object.__setattr__(self, "weekly", tuple(
+            w if isinstance(w, WeeklyWindow) else WeeklyWindow(**w) for w in self.weekly))
 
     def active_at(self, at_ms: int) -> bool:
-        return self.starts_ms <= at_ms < self.ends_ms
+        if not self.starts_ms <= at_ms < self.ends_ms:
+            return False
+        if not self.weekly:
+            return True
+        local = datetime.fromtimestamp(at_ms / 1000, ZoneInfo(self.timezone))
+        return any(w.covers(local) for w in self.weekly)
 
     def matches(self, alert: AlertRecord) -> bool:
         return (

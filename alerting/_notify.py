@@ -31,12 +31,14 @@ _RETRYABLE_4XX = frozenset({408, 425, 429})
 class Target:
     """One place to deliver to. ``id`` is stable and free of secrets
     (``audience:owner:digest``); ``url`` is the Apprise URL and may hold secrets: it is never
-    logged or stored, ``label`` (the URL with secrets masked) is."""
+    logged or stored, ``label`` (the URL with secrets masked) is. ``language`` (``zh``,
+    ``en``) is the reader's where the message depends on it; ``None``: both."""
 
     id: str
     audience: str
     url: str = field(repr=False)
     label: str = ""
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,10 +98,13 @@ def _tier(*audience: str, after_min: float = 0.0, confirmed: bool = False) -> Es
 
 
 _O, _S, _F, _E = const.OFFICERS, const.SUPERVISOR, const.FAMILY, const.EMERGENCY
+_N, _FS = const.NEIGHBOURS, const.FIRE_STATION
 
 DEFAULT_TYPES: Mapping[AlertType, TypePolicy] = MappingProxyType({
+    # A confirmed fire also evacuates the building: its other households and the micro fire
+    # station are told at once.
     AlertType.FIRE: TypePolicy(
-        (_tier(_O, _F), _tier(_E, confirmed=True), _tier(_S, after_min=3)),
+        (_tier(_O, _F), _tier(_E, _N, _FS, confirmed=True), _tier(_S, after_min=3)),
         reminder_interval_s=2 * _MINUTE),
     AlertType.SMOKE: TypePolicy(
         (_tier(_O), _tier(_S, _F, after_min=5)),
@@ -149,8 +152,8 @@ DEFAULT_TYPES: Mapping[AlertType, TypePolicy] = MappingProxyType({
 ============== ================================================= ======== ============ =====
 type           tiers (after minutes: audience)                   reminder auto-resolve flap
 ============== ================================================= ======== ============ =====
-fire           0: officers, family; 0 once confirmed: emergency; 2 min    never        no
-               3: supervisor
+fire           0: officers, family; 0 once confirmed: emergency, 2 min    never        no
+               neighbours, fire_station; 3: supervisor
 smoke          0: officers; 5: supervisor, family                5 min    yes          yes
 fall           0: officers; 0 once confirmed: family;            5 min    no           no
                5: supervisor, family; 15: emergency
@@ -167,11 +170,13 @@ tamper         0: officers; 30: supervisor                       30 min   no    
 abnormal_rout. 0: officers; 60: family                           none     no           no
 ============== ================================================= ======== ============ =====
 
-Reminders go to the officers (site_offline: officers and supervisor). An open sos alert takes
-in presses while its last press is at most an hour old (``incident_window_s``); a press after
-a longer quiet is a new incident: a new alert, notified afresh, and the old one is closed as
-superseded. Other types fold every raise into their open alert. Inactivity is not
-auto-resolved because a pet or a visitor moving about does not prove the resident is well.
+Reminders go to the officers (site_offline: officers and supervisor). Neighbours and the
+fire station hear of a fire (an evacuation message) and of its end, not of the steps
+between. An open sos alert takes in presses while its last press is at most an hour old
+(``incident_window_s``); a press after a longer quiet is a new incident: a new alert,
+notified afresh, and the old one is closed as superseded. Other types fold every raise into
+their open alert. Inactivity is not auto-resolved because a pet or a visitor moving about
+does not prove the resident is well.
 """
 
 _FALLBACK = TypePolicy((_tier(_O),))
@@ -186,7 +191,8 @@ class AlertPolicy:
     ``flap_threshold``-th alert of its (type, subject) raised within ``flap_window_s``: it is
     recorded, and nobody is notified unless it is still firing ``flap_window_s`` later.
     ``channels`` maps a site (or ``"*"`` for every site) to the Apprise URLs of its
-    officers, supervisor and emergency audiences; families come from the registry.
+    officers, supervisor, emergency and fire_station audiences; families and neighbours
+    come from the registry.
     ``inhibit`` lists the :class:`InhibitRule` s (default: a fire covers the smoke alerts of
     its household, a site offline the device-offline alerts of the site).
     """

@@ -17,6 +17,7 @@ from safehood.protocol import Alert, AlertStatus, Registry, parse_ts_ms
 
 from . import const
 from ._cap import alert_link
+from ._evacuation import fire_building, render_evacuation
 from ._models import AlertChange
 from ._notify import Target, mask_url
 from ._policy import AlertPolicy
@@ -26,9 +27,10 @@ class ContactDirectory:
     """Resolves the audiences of a change to targets.
 
     ``family``: the contacts of the alert's resident, or of every resident of its household
-    when the alert names no resident (a shared space has no family). ``officers``,
-    ``supervisor``, ``emergency``: the site's channels in ``policy.channels`` (and those of
-    ``"*"``). Thread safe; :meth:`set_registry` swaps the registry.
+    when the alert names no resident (a shared space has no family). ``neighbours``: the
+    contacts of the other households of the alert's building. ``officers``, ``supervisor``,
+    ``emergency``, ``fire_station``: the site's channels in ``policy.channels`` (and those
+    of ``"*"``). Thread safe; :meth:`set_registry` swaps the registry.
     """
 
     def __init__(self, registry: Registry | None = None, policy: AlertPolicy | None = None) -> None:
@@ -45,16 +47,19 @@ class ContactDirectory:
     def targets(self, alert: Alert, audience: str) -> list[Target]:
         if audience == const.FAMILY:
             owners = self._family(alert)
+        elif audience == const.NEIGHBOURS:
+            owners = self._neighbours(alert)
         else:
-            owners = [(alert.site, url) for url in self._policy.site_channels(alert.site, audience)]
+            owners = [(alert.site, url, None)
+                      for url in self._policy.site_channels(alert.site, audience)]
         seen: dict[str, Target] = {}
-        for owner, url in owners:
+        for owner, url, language in owners:
             digest = hashlib.sha256(url.encode()).hexdigest()[:10]
             target_id = f"{audience}:{owner}:{digest}"
-            seen.setdefault(target_id, Target(target_id, audience, url, mask_url(url)))
+            seen.setdefault(target_id, Target(target_id, audience, url, mask_url(url), language))
         return list(seen.values())
 
-    def _family(self, alert: Alert) -> list[tuple[str, str]]:
+    def _family(self, alert: Alert) -> list[tuple[str, str, str | None]]:
         registry = self._registry
         if registry is None:
             return []
@@ -65,71 +70,136 @@ class ContactDirectory:
             residents = registry.household_residents(alert.household)
         else:
             residents = []
-        return [(r.id, url) for r in residents for url in r.contacts]
+        return [(r.id, url, reading_language(r.language))
+                for r in residents for url in r.contacts]
+
+    def _neighbours(self, alert: Alert) -> list[tuple[str, str, str | None]]:
+        """The contacts of every household of the alert's building but its own, one
+        target per household and address (owner: the household)."""
+        registry = self._registry
+        building = fire_building(alert, registry)
+        if registry is None or building is None:
+            return []
+        return [(h.id, url, reading_language(r.language))
+                for h in registry.building_households(alert.site, building)
+                if h.id != alert.household
+                for r in registry.household_residents(h.id) for url in r.contacts]
 
 
-_TITLES = {
-    const.RAISED: "{event}",
-    const.UPDATED: "Update: {event}",
-    const.ESCALATED: "Escalated: {event}",
-    const.REMINDER: "Reminder, not yet acknowledged: {event}",
-    const.ACKNOWLEDGED: "Being handled: {event}",
-    const.RESOLVED: "Resolved: {event}",
+# Written Chinese serves every Chinese language a care record may name (``yue``, ``zh-HK``...).
+_CHINESE = frozenset({"zh", "yue", "wuu", "nan", "hak", "cmn"})
+
+
+def reading_language(tag: str | None) -> str | None:
+    """The language of notifications for a resident who speaks ``tag`` (BCP 47): ``zh``
+    for a Chinese language, ``en`` for English, ``None`` (both, Chinese first) otherwise."""
+    if tag is None:
+        return None
+    primary = tag.split("-", 1)[0].lower()
+    return "zh" if primary in _CHINESE else "en" if primary == "en" else None
+
+
+# The words of a notification in each language; ``None`` (a reader whose language is not
+# known, a staff channel) reads English.
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "sep": ", ", "household": "household {id}", "room": "room {room}",
+        "building": "building {building}", "site": "site {site}", "exercise": "[EXERCISE] ",
+        const.RAISED: "{event}", const.UPDATED: "Update: {event}",
+        const.ESCALATED: "Escalated: {event}",
+        const.REMINDER: "Reminder, not yet acknowledged: {event}",
+        const.ACKNOWLEDGED: "Being handled: {event}", const.RESOLVED: "Resolved: {event}",
+        "what": "What: {event}, {severity}", "unconfirmed": " (unconfirmed)",
+        "count": ", seen {count} times", "who": "Who: {who}", "where": "Where: {place}",
+        "when": "When: {when}", "tier": ", escalated to tier {tier} ({audience})",
+        "by": " by {actor} at {when}", "note": ": {note}", "status": "Status: {status}",
+        "told": "The duty officers have been told.",
+        "acknowledge": "Please acknowledge in the dashboard when someone is on it.",
+        "open": "Open: {link}",
+    },
+    "zh": {
+        "sep": "，", "household": "住户 {id}", "room": "房间 {room}",
+        "building": "{building}栋", "site": "社区 {site}", "exercise": "【演练】",
+        const.RAISED: "{event}", const.UPDATED: "更新：{event}", const.ESCALATED: "升级：{event}",
+        const.REMINDER: "提醒，尚未确认：{event}", const.ACKNOWLEDGED: "正在处理：{event}",
+        const.RESOLVED: "已解决：{event}",
+        "what": "事件：{event}，{severity}", "unconfirmed": "（未确认）",
+        "count": "，共 {count} 次", "who": "人员：{who}", "where": "地点：{place}",
+        "when": "时间：{when}", "tier": "，已升级到第 {tier} 级（{audience}）",
+        "by": "，由 {actor} 于 {when}", "note": "：{note}", "status": "状态：{status}",
+        "told": "已通知社区值班人员。", "acknowledge": "有人处理时请在值班台确认。",
+        "open": "打开：{link}",
+    },
+}
+_NAMES_ZH: dict[str, str] = {
+    "Extreme": "特别严重", "Severe": "严重", "Moderate": "中等", "Minor": "轻微",
+    "firing": "未处理", "acknowledged": "已确认", "resolved": "已解决",
 }
 
 
 def render_message(change: AlertChange, registry: Registry | None = None,
-                   public_url: str | None = None, audience: str | None = None
-                   ) -> tuple[str, str]:
+                   public_url: str | None = None, audience: str | None = None,
+                   language: str | None = None) -> tuple[str, str]:
     """Title and body of a notification for one audience: what happened, to whom, where,
-    when (the household's local time and UTC) and a link to the alert in the dashboard."""
+    when (the household's local time and UTC) and a link to the alert in the dashboard; in
+    Chinese for a reader whose ``language`` is ``zh``, else in English. Neighbours and the
+    fire station get the evacuation message instead."""
     alert = change.alert
-    event = const.EVENT_NAMES.get(alert.type, alert.type.value)
+    if audience in const.EVACUATION_AUDIENCES:
+        return render_evacuation(alert, change.kind, audience, registry, language)
+    zh = language == "zh"
+    words = _WORDS["zh" if zh else "en"]
+
+    def name(value: str) -> str:
+        return _NAMES_ZH.get(value, value) if zh else value
+
+    event = (const.EVENT_NAMES_ZH if zh else const.EVENT_NAMES).get(alert.type, alert.type.value)
+    severity = name(alert.severity.value)
     resident = registry.residents.get(alert.resident) if registry and alert.resident else None
     household = (registry.households.get(alert.household)
                  if registry and alert.household else None)
     device = registry.device(alert.device_id) if registry and alert.device_id else None
     who = f"{resident.name} ({resident.id})" if resident else alert.resident
-    place = ", ".join(p for p in (
-        f"household {alert.household}" if alert.household else None,
-        f"room {device.room}" if device and device.room else None,
+    place = words["sep"].join(p for p in (
+        words["household"].format(id=alert.household) if alert.household else None,
+        words["room"].format(room=device.room) if device and device.room else None,
         # The address, when there is one, names the building itself.
         household.address if household and household.address else
-        f"building {household.building}" if household and household.building else None,
-        f"site {alert.site}",
+        words["building"].format(building=household.building)
+        if household and household.building else None,
+        words["site"].format(site=alert.site),
     ) if p)
     # A family first hears of an alert when a tier reaches them; tiers are the staff's words.
     kind = (const.RAISED if audience == const.FAMILY and change.kind == const.ESCALATED
             else change.kind)
-    title = _TITLES.get(kind, "{event}").format(event=event)
-    title = f"[{alert.severity.value}] {title}" + (f" - {who}" if who else f" - {place}")
+    title = words.get(kind, "{event}").format(event=event)
+    title = f"[{severity}] {title}" + (f" - {who}" if who else f" - {place}")
     if alert.exercise:
-        title = f"[EXERCISE] {title}"
+        title = words["exercise"] + title
     zone = household.timezone if household else "UTC"
     lines = [
-        f"What: {event}, {alert.severity.value}"
-        f"{'' if alert.confirmed else ' (unconfirmed)'}"
-        + (f", seen {alert.count} times" if alert.count > 1 else ""),
+        words["what"].format(event=event, severity=severity)
+        + ("" if alert.confirmed else words["unconfirmed"])
+        + (words["count"].format(count=alert.count) if alert.count > 1 else ""),
     ]
     if who:
-        lines.append(f"Who: {who}")
-    lines.append(f"Where: {place}")
-    lines.append(f"When: {_when(alert.started_at, zone)}")
-    status = alert.status.value
+        lines.append(words["who"].format(who=who))
+    lines.append(words["where"].format(place=place))
+    lines.append(words["when"].format(when=_when(alert.started_at, zone)))
+    status = name(alert.status.value)
     if kind == const.ESCALATED and change.tier is not None:
-        status += f", escalated to tier {change.tier} ({', '.join(change.audience)})"
+        status += words["tier"].format(tier=change.tier, audience=", ".join(change.audience))
     actions = {change.kind, const.AUTO_RESOLVED} if change.kind == const.RESOLVED else {change.kind}
     last = next((e for e in reversed(alert.history) if e.action in actions), None)
     if change.kind in (const.ACKNOWLEDGED, const.RESOLVED) and last is not None:
-        status += f" by {last.actor} at {_when(last.at, zone)}"
+        status += words["by"].format(actor=last.actor, when=_when(last.at, zone))
         if last.note:
-            status += f": {last.note}"
-    lines.append(f"Status: {status}")
+            status += words["note"].format(note=last.note)
+    lines.append(words["status"].format(status=status))
     if alert.status == AlertStatus.FIRING and change.kind != const.RESOLVED:
-        lines.append("The duty officers have been told." if audience == const.FAMILY
-                     else "Please acknowledge in the dashboard when someone is on it.")
+        lines.append(words["told"] if audience == const.FAMILY else words["acknowledge"])
     if public_url:
-        lines.append(f"Open: {alert_link(public_url, alert.id)}")
+        lines.append(words["open"].format(link=alert_link(public_url, alert.id)))
     return title, "\n".join(lines)
 
 

@@ -277,7 +277,10 @@ class EscalationStage:
                 change = replace(change, notify=False)
             elif change.kind in (const.UPDATED, const.ACKNOWLEDGED, const.RESOLVED) \
                     and change.notify and not change.audience:
-                change = replace(change, audience=told, notify=bool(told))
+                # Those evacuated hear of the end of the fire, not of each step before it.
+                audience = told if change.kind == const.RESOLVED else tuple(
+                    a for a in told if a not in const.EVACUATION_AUDIENCES)
+                change = replace(change, audience=audience, notify=bool(audience))
             changes.append(change)
         if alert.status != AlertStatus.FIRING or proposal.suppressed:
             return replace(proposal, changes=tuple(changes))

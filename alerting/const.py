@@ -20,9 +20,15 @@ OFFICERS: Final = "officers"
 SUPERVISOR: Final = "supervisor"
 FAMILY: Final = "family"
 EMERGENCY: Final = "emergency"
-AUDIENCES: Final = (OFFICERS, SUPERVISOR, FAMILY, EMERGENCY)
-# Audiences whose channels are configured per site (family comes from the registry).
-SITE_AUDIENCES: Final = (OFFICERS, SUPERVISOR, EMERGENCY)
+# A confirmed fire tells the other households of its building (from the registry) and the
+# community's micro fire station (a site channel), in their language: an evacuation message.
+NEIGHBOURS: Final = "neighbours"
+FIRE_STATION: Final = "fire_station"
+EVACUATION_AUDIENCES: Final = (NEIGHBOURS, FIRE_STATION)
+AUDIENCES: Final = (OFFICERS, SUPERVISOR, FAMILY, EMERGENCY, NEIGHBOURS, FIRE_STATION)
+# Audiences whose channels are configured per site (family and neighbours come from the
+# registry).
+SITE_AUDIENCES: Final = (OFFICERS, SUPERVISOR, EMERGENCY, FIRE_STATION)
 ANY_SITE: Final = "*"
 # Signed webhooks are routed under their own audience, never one of the people's above.
 WEBHOOK: Final = "webhook"
@@ -138,3 +144,20 @@ EVENT_NAMES: Final[dict[AlertType, str]] = {
 # Home Assistant MQTT discovery: payloads of the availability topic.
 HA_ONLINE: Final = "online"
 HA_OFFLINE: Final = "offline"
+# The same in Chinese, the words of the dashboard (dashboards/web/i18n.js).
+EVENT_NAMES_ZH: Final[dict[AlertType, str]] = {
+    AlertType.FIRE: "火警",
+    AlertType.SMOKE: "烟雾",
+    AlertType.FALL: "跌倒",
+    AlertType.SOS: "紧急呼叫",
+    AlertType.WATER_LEAK: "漏水",
+    AlertType.INACTIVITY: "长时间无活动",
+    AlertType.NIGHT_WANDERING: "夜间外出",
+    AlertType.DOOR_LEFT_OPEN: "门未关",
+    AlertType.FORCED_ENTRY: "强行闯入",
+    AlertType.DEVICE_OFFLINE: "设备离线",
+    AlertType.SITE_OFFLINE: "小区离线",
+    AlertType.BATTERY_LOW: "电量低",
+    AlertType.TAMPER: "设备被拆动",
+    AlertType.ABNORMAL_ROUTINE: "作息异常",
+}

@@ -33,6 +33,7 @@ from .routes import (
     care,
     deadletters,
     devices,
+    duty,
     integrations,
     meta,
     personal_data,
@@ -118,6 +119,7 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(care.router)
     api.include_router(stream.router)
     api.include_router(sites.router)
+    api.include_router(duty.router)
     api.include_router(wellbeing.router)
     # /devices/health before /devices/{device_id}: first match wins.
     api.include_router(devices.router)

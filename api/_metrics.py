@@ -11,9 +11,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from safehood.alerting import AlertQuery
+from safehood.alerting import AlertQuery, response_metrics
 from safehood.database import dead_letters
 from safehood.protocol import AlertStatus, AlertType
+
+from ._shifts import alerts_between, site_schedule
+from .const import RESPONSE_WINDOW_MS
+
+DAY_MS = 86_400_000
 
 if TYPE_CHECKING:
     from ._context import Services
@@ -48,12 +53,50 @@ class ApiCollector(Collector):
             log.exception("computing alert metrics failed")
         yield alerts
         yield stored
+        yield from self._response()
         streams = self.services.streams
         yield GaugeMetricFamily("safehood_api_stream_clients", "Open live-stream connections",
                                 value=streams.clients)
         yield CounterMetricFamily("safehood_api_stream_dropped_clients",
                                 "Live-stream clients dropped for falling behind",
                                 value=streams.dropped_clients)
+
+
+    def _response(self) -> Iterator[Metric]:
+        """Response times of the last week per site, alert type (``*``: all) and shift
+        start, computed as the API's ``/sites/{site}/response`` does."""
+        families = {
+            (measure, kind): GaugeMetricFamily(
+                f"safehood_response_{measure}_{kind}",
+                f"Time to {measure} alerts started in the last {RESPONSE_WINDOW_MS // DAY_MS} days"
+                + (" (seconds; median and p90)" if kind == "seconds" else
+                   ": share of alerts within 60 s"),
+                labels=["site", "type", "shift", *(["quantile"] if kind == "seconds" else [])])
+            for measure in ("acknowledge", "resolve") for kind in ("seconds", "within_60s_ratio")
+        }
+        try:
+            context = self.services.context
+            registry = self.services.registry.load()
+            until = context.clock()
+            for site in registry.sites():
+                schedule = site_schedule(context.settings, registry, site)
+                alerts = alerts_between(context.alerts, (site,),
+                                        until - RESPONSE_WINDOW_MS, until)
+                for row in response_metrics(alerts, {site: schedule}, by_shift="name"):
+                    labels = [row.site, row.type, row.shift]
+                    for measure, figures in (("acknowledge", row.acknowledge),
+                                             ("resolve", row.resolve)):
+                        for quantile, value in (("0.5", figures.median_s),
+                                                ("0.9", figures.p90_s)):
+                            if value is not None:
+                                families[(measure, "seconds")].add_metric(
+                                    [*labels, quantile], value)
+                        if figures.within_60s is not None:
+                            families[(measure, "within_60s_ratio")].add_metric(
+                                labels, figures.within_60s)
+        except Exception:  # a scrape must not fail because the database is busy
+            log.exception("computing response metrics failed")
+        yield from families.values()
 
 
 def api_registry(services: Services) -> CollectorRegistry:

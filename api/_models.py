@@ -482,9 +482,21 @@ class DeadLetterStats(BaseModel):
 # --- silences ---------------------------------------------------------------------------
 
 
+class WeeklyWindowIn(ApiModel):
+    """Local time on some days of the week; an end at or before the start runs past
+    midnight."""
+
+    days: list[int] = Field(min_length=1, max_length=7,
+                            description="0 Monday ... 6 Sunday")
+    start: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["22:00"])
+    end: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["07:00"])
+
+
 class SilenceCreate(ApiModel):
     """A silence or maintenance window: matching alerts are recorded but nobody is told.
-    At least one of site, household and device_id; no types means every type."""
+    At least one of site, household and device_id; no types means every type. With
+    ``weekly`` windows it recurs (quiet hours, weekly maintenance) in ``timezone`` (default:
+    the site's), from ``starts_at`` until ``ends_at`` (default: ten years)."""
 
     site: SiteId | None = None
     household: EntityId | None = None
@@ -492,8 +504,11 @@ class SilenceCreate(ApiModel):
     types: list[str] = Field(default_factory=list, max_length=20)
     starts_at: str | int | None = Field(
         default=None, description="RFC 3339 or epoch ms; default now")
-    ends_at: str | int = Field(description="RFC 3339 or epoch ms")
+    ends_at: str | int | None = Field(
+        default=None, description="RFC 3339 or epoch ms; required unless weekly")
     comment: str = Field(default="", max_length=MAX_NOTE_LENGTH)
+    weekly: list[WeeklyWindowIn] = Field(default_factory=list, max_length=14)
+    timezone: str | None = Field(default=None, max_length=64, examples=["Asia/Shanghai"])
 
 
 class SilencePublic(BaseModel):
@@ -508,6 +523,8 @@ class SilencePublic(BaseModel):
     created_at: Rfc3339 | None
     comment: str
     active: bool
+    weekly: list[WeeklyWindowIn] = Field(default_factory=list)
+    timezone: str = "UTC"
 
 
 class SilencesPublic(BaseModel):
@@ -550,3 +567,93 @@ class TokensPublic(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     components: dict[str, str] = Field(description="'ok' or what failed, per component")
+
+
+# --- building plan, response metrics, shift handover -----------------------------------
+
+
+class PlanAlert(BaseModel):
+    id: str
+    type: str
+    severity: str
+    status: str
+
+
+class PlanUnit(BaseModel):
+    """One household's flat: its open alerts, its worst severity, and whether a fire in
+    the building puts it at risk (on the fire's floor or above)."""
+
+    household: str
+    unit: str | None
+    floor: int | None
+    residents: list[ResidentRef]
+    lives_alone: bool
+    open_alerts: list[PlanAlert]
+    worst_severity: str | None
+    fire: bool
+    at_risk: bool
+
+
+class PlanFloor(BaseModel):
+    floor: int | None
+    units: list[PlanUnit]
+
+
+class PlanBuilding(BaseModel):
+    id: str
+    fire: bool
+    floors: list[PlanFloor]
+
+
+class SitePlan(BaseModel):
+    site: str
+    buildings: list[PlanBuilding]
+
+
+class DurationsPublic(BaseModel):
+    count: int
+    answered: int
+    median_s: float | None
+    p90_s: float | None
+    within_60s: float | None
+
+
+class ResponseRowPublic(BaseModel):
+    site: str
+    type: str
+    shift: str
+    acknowledge: DurationsPublic
+    resolve: DurationsPublic
+
+
+class ResponseMetricsPublic(BaseModel):
+    site: str
+    timezone: str
+    shift_starts: list[str]
+    since: Rfc3339
+    until: Rfc3339
+    data: list[ResponseRowPublic]
+
+
+class HandoverAlert(BaseModel):
+    id: str
+    type: str
+    severity: str
+    status: str
+    household: str | None
+    started_at: Rfc3339
+    acknowledged_at: Rfc3339 | None
+    resolved_at: Rfc3339 | None
+    reminders: int = 0
+
+
+class HandoverPublic(BaseModel):
+    site: str
+    timezone: str
+    shift: str
+    shift_start: Rfc3339
+    shift_end: Rfc3339
+    at: Rfc3339
+    open: list[HandoverAlert]
+    happened: list[HandoverAlert]
+    unacknowledged: list[HandoverAlert]

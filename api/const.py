@@ -54,3 +54,6 @@ AUTH_FAILURE_WINDOW_S: Final = 60.0
 MAX_TRACKED_CLIENTS: Final = 10_000
 # Where Swagger UI's own files are served from (a local copy, not a CDN).
 DOCS_ASSETS: Final = "/docs/assets"
+
+# Response metrics look back this far by default (the page, and /metrics always).
+RESPONSE_WINDOW_MS: Final = 7 * 24 * 3600 * 1000

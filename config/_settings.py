@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 _PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "password", ""})
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,9 @@ class Settings(BaseSettings):
     # Sites whose traffic is simulated or replayed for a drill: their alerts are exercises
     # (CAP ``Exercise``, "[EXERCISE]" in notifications). "*" marks every site.
     exercise_sites: Annotated[list[str], NoDecode] = []
+    # Local times (HH:MM, the site's time zone) at which duty shifts begin; each ends where
+    # the next begins. Response metrics and the handover report go by these shifts.
+    shift_starts: Annotated[list[str], NoDecode] = ["08:00", "20:00"]
     # Largest request body the API reads, in bytes; larger ones are answered 413 unread.
     api_max_body_bytes: int = 1_048_576
     # Failed token attempts a client may make per minute before it is answered 429.
@@ -223,6 +228,18 @@ class Settings(BaseSettings):
                 return orjson.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("shift_starts", mode="before")
+    @classmethod
+    def _shift_starts(cls, value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        starts = [str(item).strip() for item in items if str(item).strip()]
+        if not starts:
+            raise ValueError("give at least one shift start, e.g. 08:00,20:00")
+        for start in starts:
+            if not _HHMM.fullmatch(start):
+                raise ValueError(f"shift start {start!r} is not HH:MM")
+        return starts
 
     @field_validator("mqtt_url")
     @classmethod

@@ -27,6 +27,7 @@ from safehood.alerting import (
     HistoryEntry,
     Silence,
     StorageError,
+    WeeklyWindow,
     open_key,
 )
 from safehood.protocol import AlertStatus, AlertType, Severity
@@ -136,7 +137,9 @@ class SqlAlertRepository(AlertRepository):
                 device_id=silence.device_id, types=[t.value for t in silence.types],
                 starts_ms=silence.starts_ms, ends_ms=silence.ends_ms,
                 created_by=silence.created_by, created_ms=silence.created_ms,
-                comment=silence.comment))
+                comment=silence.comment,
+                weekly=[w.as_dict() for w in silence.weekly] or None,
+                timezone=silence.timezone))
 
     def list_silences(self, active_at_ms: int | None = None) -> list[Silence]:
         statement = select(silences).order_by(silences.c.starts_ms, silences.c.id)
@@ -144,13 +147,17 @@ class SqlAlertRepository(AlertRepository):
             statement = statement.where(silences.c.starts_ms <= active_at_ms,
                                         silences.c.ends_ms > active_at_ms)
         with self._errors(), self._engine.connect() as connection:
-            return [
+            stored = [
                 Silence(starts_ms=row.starts_ms, ends_ms=row.ends_ms, created_by=row.created_by,
                         comment=row.comment, site=row.site, household=row.household,
                         device_id=row.device_id, types=tuple(row.types or ()), id=row.id,
-                        created_ms=row.created_ms)
+                        created_ms=row.created_ms,
+                        weekly=tuple(WeeklyWindow(**w) for w in row.weekly or ()),
+                        timezone=row.timezone or "UTC")
                 for row in connection.execute(statement)
             ]
+        # Recurring silences: the query bounds their validity; their windows are local time.
+        return [s for s in stored if active_at_ms is None or s.active_at(active_at_ms)]
 
     def delete_silence(self, silence_id: str) -> bool:
         with self._errors(), self._engine.begin() as connection:

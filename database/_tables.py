@@ -168,6 +168,9 @@ silences = Table(
     Column("created_by", String(200), nullable=False),
     Column("created_ms", BigInteger),
     Column("comment", Text, nullable=False),
+    # Recurring quiet hours: [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}], local time.
+    Column("weekly", JSON),
+    Column("timezone", String(64)),
     Index("ix_silences_ends", "ends_ms"),
 )
 

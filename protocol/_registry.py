@@ -339,6 +339,19 @@ class Registry:
     def household_devices(self, household_id: str) -> list[Device]:
         return [d for d in self.devices.values() if d.household == household_id]
 
+    def building_households(self, site: str, building: str) -> list[Household]:
+        """The households of one building of a site."""
+        return [h for h in self.households.values()
+                if h.site == site and h.building == building]
+
+    def building_of(self, household_id: str | None, device_id: str | None) -> str | None:
+        """The building of a household, else of a device (a stairwell detector)."""
+        household = self.households.get(household_id) if household_id else None
+        if household is not None and household.building:
+            return household.building
+        device = self.devices.get(device_id) if device_id else None
+        return device.building if device is not None else None
+
     def household_residents(self, household_id: str) -> list[Resident]:
         return [r for r in self.residents.values() if r.household == household_id]
 

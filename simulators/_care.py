@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001 - the Chinese text takes full-width punctuation, as Chinese does
+
 """Care records of the simulated community: what a duty officer sees beside an alert (a
 resident's age, conditions, mobility and language; the household's responders and key
 holders), plausible and bilingual, drawn from a random stream of their own so that adding

@@ -18,10 +18,12 @@ from .const import (
     DEFAULT_DEMENTIA_SHARE,
     DEFAULT_SITE_PREFIX,
     DEFAULT_TIMEZONE,
+    ENGLISH_EVERY,
     HOUSEHOLDS_PER_BUILDING,
     HOUSEHOLDS_PER_SITE,
     NIGHT_HOURS,
     ROOMS,
+    UNITS_PER_FLOOR,
 )
 
 _SURNAMES = (
@@ -99,6 +101,15 @@ class HouseholdSpec:
     @property
     def lives_alone(self) -> bool:
         return len(self.residents) == 1
+
+    @property
+    def floor(self) -> int:
+        return (self.unit - 1) // UNITS_PER_FLOOR + 1
+
+    @property
+    def unit_label(self) -> str:
+        """The flat's number on its door: floor, then position (``"203"``)."""
+        return f"{self.floor}{(self.unit - 1) % UNITS_PER_FLOOR + 1:02d}"
 
     @property
     def elderly_alone(self) -> bool:
@@ -363,7 +374,7 @@ def _registry(specs: list[HouseholdSpec], buildings: list[BuildingSpec], seed: i
         household = Household(
             id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
             night_start=parse_hhmm(h.night[0]), night_end=parse_hhmm(h.night[1]),
-            building=h.building, address=f"building {h.building}, unit {h.unit}",
+            building=h.building, address=f"building {h.building}, unit {h.unit_label}",
         )
         elderly = [r for r in h.residents if r.elderly]
         home = [Resident(id=r.id, household=h.id, name=r.name, elderly=r.elderly,
@@ -371,6 +382,8 @@ def _registry(specs: list[HouseholdSpec], buildings: list[BuildingSpec], seed: i
                          contacts=(f"mailto://family-{r.id}@example.org",) if r.elderly else ())
                 for r in h.residents]
         household, home = with_care_record(household, home, h.unit, seed)
+        if h.index % ENGLISH_EVERY == 5:  # a home that reads English, among Chinese ones
+            home = [dataclasses.replace(r, language="en") for r in home]
         households.append(household)
         residents.extend(home)
         d = h.devices

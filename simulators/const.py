@@ -11,6 +11,10 @@ DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 DEFAULT_SITE_PREFIX: Final = "xianlin"
 HOUSEHOLDS_PER_SITE: Final = 500
 HOUSEHOLDS_PER_BUILDING: Final = 24
+# Flats per floor: a building of 24 households has six floors, units 101-104 to 601-604.
+UNITS_PER_FLOOR: Final = 4
+# Every this many households reads English (an expatriate family); the rest Chinese.
+ENGLISH_EVERY: Final = 6
 
 # Share of each household composition; ``elderly_alone`` is the configurable one, the
 # others are scaled so that the shares add up to one.

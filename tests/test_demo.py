@@ -65,6 +65,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             leaks = [r for r in readings if r["fields"].get("leak") is True]
             time.sleep(0.5)
         assert leaks, "the Zigbee leak sensor's leak never reached the store"
+        # The community's buildings have floors and flats: the building plan shows them.
+        plan = api.get(f"/api/v1/sites/{alerts[0]['site']}/plan").json()
+        flats = [u for b in plan["buildings"] for f in b["floors"] for u in f["units"]]
+        assert flats and all(u["floor"] and u["unit"] for u in flats)
         assert api.get("/ui/").status_code == 200
         process.send_signal(signal.SIGINT)  # Ctrl-C
         try:

@@ -8,15 +8,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from safehood.alerting import Silence
+from safehood.alerting import Silence, WeeklyWindow
 from safehood.protocol import Registry
 
 from .._deps import Operators, ServicesDep
-from .._models import SilenceCreate, SilencePublic, SilencesPublic
+from .._models import SilenceCreate, SilencePublic, SilencesPublic, WeeklyWindowIn
 from .._roles import Principal, Role
 from .._time import parse_time, rfc3339
 
 router = APIRouter(prefix="/silences", tags=["silences"])
+
+# A recurring silence with no end given lasts ten years.
+RECURRING_SILENCE_MS = 10 * 365 * 24 * 3600 * 1000
 
 SilenceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
@@ -36,6 +39,14 @@ def _site_of(registry: Registry, silence: Silence) -> str | None:
     return None
 
 
+def _timezone_of(registry: Registry, site: str | None, household: str | None) -> str:
+    """The time zone of a household, else of the first household of a site, else UTC."""
+    home = registry.households.get(household) if household else None
+    if home is None and site is not None:
+        home = next((h for h in registry.households.values() if h.site == site), None)
+    return home.timezone if home is not None else "UTC"
+
+
 def _visible(principal: Principal, registry: Registry, silence: Silence) -> bool:
     if principal.role is not Role.OFFICER:
         return True
@@ -49,6 +60,8 @@ def silence_public(silence: Silence, now_ms: int) -> SilencePublic:
         starts_at=rfc3339(silence.starts_ms) or "", ends_at=rfc3339(silence.ends_ms) or "",
         created_by=silence.created_by, created_at=rfc3339(silence.created_ms),
         comment=silence.comment, active=silence.active_at(now_ms),
+        weekly=[WeeklyWindowIn(**w.as_dict()) for w in silence.weekly],
+        timezone=silence.timezone,
     )
 
 
@@ -71,14 +84,19 @@ def create_silence(body: SilenceCreate, services: ServicesDep,
     now = services.context.clock()
     starts_ms = parse_time(body.starts_at, "starts_at") or now
     ends_ms = parse_time(body.ends_at, "ends_at")
+    if ends_ms is None and body.weekly:
+        ends_ms = starts_ms + RECURRING_SILENCE_MS
     if ends_ms is None:
         raise HTTPException(422, "ends_at: give RFC 3339 or epoch milliseconds")
-    silence = Silence(
-        starts_ms=starts_ms, ends_ms=ends_ms, created_by=principal.actor, comment=body.comment,
-        site=body.site, household=body.household, device_id=body.device_id,
-        types=tuple(body.types),  # type: ignore[arg-type]  # checked by Silence
-    )
     registry = services.registry.load()
+    silence = Silence(
+        starts_ms=starts_ms, ends_ms=ends_ms, created_by=principal.actor,
+        comment=body.comment, site=body.site, household=body.household,
+        device_id=body.device_id,
+        types=tuple(body.types),  # type: ignore[arg-type]  # checked by Silence
+        weekly=tuple(WeeklyWindow(tuple(w.days), w.start, w.end) for w in body.weekly),
+        timezone=body.timezone or _timezone_of(registry, body.site, body.household),
+    )
     if principal.role is Role.OFFICER:
         # An officer's silence must stay inside their sites: name one of them, or a
         # household or device known to be there.

@@ -168,6 +168,7 @@ def _print_access(pipeline: Pipeline, registry: Registry, sites: list[str],
     admin = tokens.create(name="Demo admin", role="admin")
     elderly = next((r for r in registry.residents.values() if r.elderly), None)
     url = pipeline.api_url
+    fire_min = dict(DEMO_OPENING)["fire"]
     classifier = pipeline.detection.engine.fall_classifier
     falls = ("rules (impact, stillness, posture)" if classifier is None else
              f"learned classifier ({classifier.metadata.get('model', 'model')}, threshold "
@@ -178,12 +179,18 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
   dashboard      {url}/ui/
   family view    {url}/ui/family.html
   wellbeing      {url}/ui/wellbeing.html   (weekly digest: who needs a visit)
+  building plan  {url}/ui/building.html    (flats by floor; a fire outlines those to evacuate)
+  response       {url}/ui/metrics.html     (time to acknowledge per shift; shift handover)
   API docs       {url}/docs
   metrics        {url}/metrics
   broker         {pipeline.settings.mqtt.url}   (topics: {pipeline.settings.topic_prefix}/v1/#)
   data           {pipeline.settings.data_dir}
   notifications  printed below as [notify -> who] (each goes to a local json:// inbox);
                  an officer's carries an acknowledge link (no login: open it, press the button)
+                 a confirmed fire (the opening one comes {fire_min} simulated minutes in) also
+                 tells the other households of its building (their family contacts) and the
+                 micro fire station [notify -> fire_station]: an evacuation message in
+                 their language (see the building plan)
   webhooks       signed (HMAC-SHA256), printed below as [webhook -> city platform]
   home assistant MQTT discovery on {pipeline.settings.mqtt.url}: in Home Assistant add the
                  MQTT integration with this broker; each household appears as a device
@@ -226,7 +233,8 @@ def demo(args: argparse.Namespace) -> int:
         broker = start_local_broker(data_dir)
         policy_file = data_dir / "alert-policy.json"
         policy_file.write_bytes(orjson.dumps({"channels": {"*": {
-            audience: [inbox.url(audience)] for audience in ("officers", "supervisor", "emergency")
+            audience: [inbox.url(audience)]
+            for audience in ("officers", "supervisor", "emergency", "fire_station")
         }}}))
         settings = load_settings(args, mqtt_url=broker.url, data_dir=data_dir, api_port=port,
                                  public_url=f"http://127.0.0.1:{port}",

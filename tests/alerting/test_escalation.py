@@ -125,7 +125,8 @@ def test_manual_escalation_goes_to_the_next_tier(manager: AlertManager) -> None:
         manager.escalate(raised.alert.id, "officer-li", tier=7)
 
 
-def test_fire_calls_the_emergency_contact_once_confirmed(manager: AlertManager) -> None:
+def test_fire_calls_the_emergency_contact_and_evacuates_once_confirmed(
+        manager: AlertManager) -> None:
     unconfirmed = manager.apply([decision("fire", subject="h001", severity="Extreme",
                                           resident=None, device_id="h001-smoke-kitchen",
                                           confirmed=False)])
@@ -135,7 +136,8 @@ def test_fire_calls_the_emergency_contact_once_confirmed(manager: AlertManager) 
                                         resident=None, device_id="h001-smoke-kitchen",
                                         ts=T0 + 20_000)])
     assert kinds(confirmed) == [("updated", True, None, ("officers", "family")),
-                                ("escalated", True, 1, ("emergency",))]
+                                ("escalated", True, 1,
+                                 ("emergency", "neighbours", "fire_station"))]
 
 
 def test_flapping_alerts_are_recorded_and_held_back(repository: AlertRepository,
@@ -311,7 +313,7 @@ def test_policy_file_overrides_defaults(tmp_path: Path, repository: AlertReposit
 
 @pytest.mark.parametrize(("text", "message"), [
     ("types: {fire: {auto_resolve: true}}", "fire: may never auto-resolve"),
-    ("types: {fall: {tiers: [{audience: neighbours}]}}", "unknown audience 'neighbours'"),
+    ("types: {fall: {tiers: [{audience: friends}]}}", "unknown audience 'friends'"),
     ("types: {meteor: {}}", "bad alert policy at types.meteor"),
     ("channels: {x: {family: ['json://x']}}", "unknown audience 'family'"),
     ("flap_threshold: 1", "bad alert policy at flap_threshold"),

@@ -147,12 +147,12 @@ def test_resolved_alert_makes_room_for_a_new_one(manager: AlertManager) -> None:
 
 
 def test_fire_is_never_auto_resolved(manager: AlertManager) -> None:
-    # A confirmed fire: officers and family at once, and the emergency contact.
+    # A confirmed fire: officers and family at once, the emergency contact and the building.
     [fire, emergency] = manager.apply([decision("fire", subject="h001", severity="Extreme",
                                                 resident=None, device_id="h001-smoke-kitchen")])
     assert (fire.kind, fire.audience) == ("raised", ("officers", "family"))
     assert (emergency.kind, emergency.tier, emergency.audience) == \
-        ("escalated", 1, ("emergency",))
+        ("escalated", 1, ("emergency", "neighbours", "fire_station"))
     [cleared] = manager.apply([decision("fire", "clear", subject="h001", ts=T0 + MINUTE,
                                         severity="Extreme", resident=None)])
     assert cleared.kind == "updated" and not cleared.notify

@@ -1,24 +1,22 @@
-"""Duty desk: care records in the registry (floor, unit, responders, key holders, a
-resident's age, conditions, mobility and language) and structured details of alert history
-entries (whom an officer called and the outcome, the cause of a resolution).
+"""Duty desk: care records in the registry (responders, key holders, access notes, a
+resident's age, conditions and mobility; floor, unit and language came with 0004_building)
+and structured details of alert history entries (whom an officer called and the outcome, the cause of a resolution).
 
 Revision ID: 0005_duty_desk
-Revises: 0002_alerting
+Revises: 0004_building
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_duty_desk"
-down_revision = "0002_alerting"
+down_revision = "0004_building"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     with op.batch_alter_table("households") as batch:
-        batch.add_column(sa.Column("floor", sa.Integer))
-        batch.add_column(sa.Column("unit", sa.String(32)))
         batch.add_column(sa.Column("responders", sa.JSON))
         batch.add_column(sa.Column("key_holders", sa.JSON))
         batch.add_column(sa.Column("access_notes", sa.Text))
@@ -26,7 +24,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("birth_year", sa.Integer))
         batch.add_column(sa.Column("conditions", sa.JSON))
         batch.add_column(sa.Column("mobility", sa.Text))
-        batch.add_column(sa.Column("language", sa.String(35)))
     with op.batch_alter_table("alert_history") as batch:
         batch.add_column(sa.Column("detail", sa.JSON))
 
@@ -35,8 +32,8 @@ def downgrade() -> None:
     with op.batch_alter_table("alert_history") as batch:
         batch.drop_column("detail")
     with op.batch_alter_table("residents") as batch:
-        for name in ("language", "mobility", "conditions", "birth_year"):
+        for name in ("mobility", "conditions", "birth_year"):
             batch.drop_column(name)
     with op.batch_alter_table("households") as batch:
-        for name in ("access_notes", "key_holders", "responders", "unit", "floor"):
+        for name in ("access_notes", "key_holders", "responders"):
             batch.drop_column(name)
