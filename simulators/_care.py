@@ -1,4 +1,3 @@
-
 """Care records of the simulated community: what a duty officer sees beside an alert (a
 resident's age, conditions, mobility and language; the household's responders and key
 holders), plausible and bilingual, drawn from a random stream of their own so that adding

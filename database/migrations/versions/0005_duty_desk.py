@@ -1,6 +1,7 @@
 """Duty desk: care records in the registry (responders, key holders, access notes, a
 resident's age, conditions and mobility; floor, unit and language came with 0004_building)
-and structured details of alert history entries (whom an officer called and the outcome, the cause of a resolution).
+and structured details of alert history entries (whom an officer called and the outcome,
+the cause of a resolution).
 
 Revision ID: 0005_duty_desk
 Revises: 0004_building
