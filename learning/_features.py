@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FEATURE_VERSION = "fall-features-1"
+FEATURE_VERSION = "fall-features-2"
 
 # Samples around the impact itself (the body hitting the floor, bouncing) belong to neither
 # the posture before nor the stillness after.
@@ -30,6 +30,13 @@ FEATURE_IMPACT_G = 1.8
 FREE_FALL_G = 0.6
 # How far before the impact a free fall is looked for.
 FREE_FALL_LOOKBACK_S = 1.0
+# How far either side of the peak its width is measured.
+IMPACT_SPAN_S = 0.3
+# Micro-motion after the impact is measured on the samples averaged over this long: a band's
+# own sensor noise (white) averages out, a body's breathing and tilting does not.
+MICRO_MOTION_S = 0.4
+# The band's axis that points up when its wearer stands.
+UP_AXIS = np.array([0.0, 1.0, 0.0])
 
 FEATURE_NAMES: tuple[str, ...] = (
     "peak_g",  # impact peak
@@ -43,6 +50,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "posture_change_deg",  # direction of gravity before vs after the impact
     "turn_deg",  # direction of gravity, first second vs last second
     "after_s",  # how much of the window follows the impact
+    "impact_width_s",  # time above half the peak: a hard object rings for one sample, a
+    # body on a floor for a few, a sofa or a mattress for many
+    "after_motion_g",  # post-impact micro-motion: breathing and tilting, none on a table
+    "after_tilt_deg",  # the band's up axis from vertical after the impact: sitting or lying
 )
 
 
@@ -146,6 +157,8 @@ def feature_matrix(batch: WindowBatch) -> np.ndarray:
     >>> features = dict(zip(FEATURE_NAMES, feature_matrix(batch).T.round(1)))
     >>> features["peak_g"].tolist(), features["posture_change_deg"].tolist()
     ([3.0, 1.0], [90.0, 0.0])
+    >>> features["after_tilt_deg"].tolist(), features["after_motion_g"].tolist()
+    ([90.0, 0.0], [0.0, 0.0])
     """
     found = aftermath(batch, FEATURE_IMPACT_G)
     magnitude, hz = found.magnitude, batch.hz
@@ -174,10 +187,42 @@ def feature_matrix(batch: WindowBatch) -> np.ndarray:
         angle_deg(before, found.after_direction),
         angle_deg(found.head_direction, found.tail_direction),
         found.after_count / hz,
+        _impact_width(magnitude, valid, found.peak_g, hz) / hz,
+        _micro_motion(batch, found),
+        angle_deg(found.after_direction, UP_AXIS),
     )
     # No samples to measure (an impact at the very end, a window too short): the feature
     # reads as nothing happened.
     return np.nan_to_num(np.column_stack(columns), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _impact_width(magnitude: np.ndarray, valid: np.ndarray, peak: np.ndarray,
+                  hz: np.ndarray) -> np.ndarray:
+    """Samples within ``IMPACT_SPAN_S`` of each window's peak at or above half of it (over
+    1 g)."""
+    position = np.arange(magnitude.shape[1])[None, :]
+    peak_index = np.argmax(np.where(valid, magnitude, -np.inf), axis=1)[:, None]
+    near = np.abs(position - peak_index) <= np.round(IMPACT_SPAN_S * hz)[:, None]
+    half = (1.0 + (peak - 1.0) / 2)[:, None]
+    return (valid & near & (magnitude >= half)).sum(axis=1)
+
+
+def _micro_motion(batch: WindowBatch, found: Aftermath) -> np.ndarray:
+    """Spread (g) of the samples after the impact, averaged over ``MICRO_MOTION_S`` per axis
+    (a running mean from a cumulative sum, its length each window's own): the root of the
+    summed variances of the three axes."""
+    accel, lengths = batch.accel, batch.lengths
+    m, n, _ = accel.shape
+    span = np.maximum(1, np.round(MICRO_MOTION_S * batch.hz)).astype(int)
+    total = np.concatenate([np.zeros((m, 1, 3)), np.cumsum(accel, axis=1)], axis=1)
+    position = np.arange(n)[None, :]
+    ends = np.minimum(position + span[:, None], n)
+    mean = (np.take_along_axis(total, ends[:, :, None], axis=1) - total[:, :n]) \
+        / span[:, None, None]
+    start = (found.impact + found.settle)[:, None]
+    whole = (position >= start) & (position + span[:, None] <= lengths[:, None])
+    variance = sum(_masked_std(mean[:, :, axis], whole) ** 2 for axis in range(3))
+    return np.sqrt(variance)
 
 
 def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
