@@ -107,14 +107,21 @@ class Aftermath:
     tail_direction: np.ndarray
 
 
-def aftermath(batch: WindowBatch, impact_g: float) -> Aftermath:
-    """Impact, stillness after it and directions of gravity of every window of ``batch``."""
+def aftermath(batch: WindowBatch, impact_g: float, *, only_impacts: bool = False) -> Aftermath:
+    """Impact, stillness after it and directions of gravity of every window of ``batch``.
+
+    ``only_impacts``: when no window of the batch reaches ``impact_g``, leave what follows
+    and precedes the peak unmeasured (NaN, ``after_count`` 0). The rule path reads those
+    only after an impact, and most windows of a band have none: measuring them would double
+    the cost of each one.
+    """
     accel, lengths, hz = batch.accel, batch.lengths, batch.hz
+    m = len(lengths)
     position = np.arange(accel.shape[1])[None, :]
     valid = position < lengths[:, None]
-    magnitude = np.linalg.norm(accel, axis=2)
+    magnitude = np.sqrt(np.einsum("mnk,mnk->mn", accel, accel))
     filled = np.where(valid, magnitude, -np.inf)
-    peak_index = np.argmax(filled, axis=1) if accel.shape[1] else np.zeros(len(batch), int)
+    peak_index = np.argmax(filled, axis=1) if accel.shape[1] else np.zeros(m, int)
     peak = np.where(lengths > 0, np.max(filled, axis=1, initial=-np.inf), 0.0)
     above = valid & (magnitude >= impact_g)
     has_impact = above.any(axis=1)
@@ -122,11 +129,23 @@ def aftermath(batch: WindowBatch, impact_g: float) -> Aftermath:
     impact = np.where(has_impact, last_above, peak_index)
     first_impact = np.where(has_impact, np.argmax(above, axis=1), peak_index)
     settle = np.maximum(1, np.round(IMPACT_SETTLE_S * hz)).astype(int)
-    after = valid & (position >= (impact + settle)[:, None])
-    before = position < np.maximum(0, first_impact - settle)[:, None]
     second = np.maximum(1, hz.astype(int))
     head = valid & (position < second[:, None])
     tail = valid & (position >= (lengths - second)[:, None])
+    if only_impacts and not has_impact.any():
+        head_direction, tail_direction = _directions(accel, np.stack([head, tail]))
+        unmeasured = np.full(m, np.nan)
+        return Aftermath(
+            magnitude=magnitude, peak_g=peak, std_g=_masked_std(magnitude, valid),
+            has_impact=has_impact, impact=impact, first_impact=first_impact, settle=settle,
+            after_count=np.zeros(m, int), after_std_g=unmeasured, after_mean_g=unmeasured,
+            before_direction=np.full((m, 3), np.nan), after_direction=np.full((m, 3), np.nan),
+            head_direction=head_direction, tail_direction=tail_direction,
+        )
+    after = valid & (position >= (impact + settle)[:, None])
+    before = position < np.maximum(0, first_impact - settle)[:, None]
+    before_direction, after_direction, head_direction, tail_direction = _directions(
+        accel, np.stack([before, after, head, tail]))
     return Aftermath(
         magnitude=magnitude,
         peak_g=peak,
@@ -138,11 +157,10 @@ def aftermath(batch: WindowBatch, impact_g: float) -> Aftermath:
         after_count=after.sum(axis=1),
         after_std_g=_masked_std(magnitude, after),
         after_mean_g=_masked_mean(magnitude, after),
-        before_direction=np.where((before.sum(axis=1) >= 2)[:, None], _direction(accel, before),
-                                  np.nan),
-        after_direction=_direction(accel, after),
-        head_direction=_direction(accel, head),
-        tail_direction=_direction(accel, tail),
+        before_direction=np.where((before.sum(axis=1) >= 2)[:, None], before_direction, np.nan),
+        after_direction=after_direction,
+        head_direction=head_direction,
+        tail_direction=tail_direction,
     )
 
 
@@ -238,18 +256,19 @@ def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _masked_std(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    mean = _masked_mean(values, mask)
-    deviation = values - np.nan_to_num(mean)[:, None]
-    count = mask.sum(axis=1)
-    variance = np.divide(np.einsum("mn,mn->m", mask.astype(float), deviation * deviation), count,
-                         out=np.full(len(count), np.nan), where=count > 0)
-    return np.sqrt(variance)
+    weights = mask.astype(float)
+    count = weights.sum(axis=1)
+    per = 1.0 / np.maximum(count, 1.0)
+    deviation = values - (np.einsum("mn,mn->m", weights, values) * per)[:, None]
+    variance = np.einsum("mn,mn->m", weights, deviation * deviation) * per
+    return np.where(count > 0, np.sqrt(variance), np.nan)
 
 
-def _direction(accel: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Mean direction of the masked samples of each window, ``(m, 3)``; NaN when none."""
-    count = mask.sum(axis=1)[:, None]
-    mean = np.einsum("mn,mnk->mk", mask.astype(float), accel) / np.maximum(count, 1)
-    norm = np.sqrt(np.einsum("mk,mk->m", mean, mean))[:, None]
+def _directions(accel: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Mean direction of the masked samples of each window for each of ``masks``
+    ``(k, m, n)``: ``(k, m, 3)``; NaN where there are none (or they cancel out)."""
+    count = masks.sum(axis=2)[:, :, None]
+    mean = np.einsum("kmn,mnj->kmj", masks.astype(float), accel) / np.maximum(count, 1)
+    norm = np.sqrt(np.einsum("kmj,kmj->km", mean, mean))[:, :, None]
     usable = (count > 0) & (norm > 1e-6)
     return np.divide(mean, norm, out=np.full(mean.shape, np.nan), where=usable)
