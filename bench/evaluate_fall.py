@@ -12,7 +12,8 @@ resident-days (residents wearing a band), hard negatives alerted, and per hard-n
 the false fall alerts it caused (an alert matching no fall, within a hard negative of that
 kind; ``ordinary`` for the rest). Two worker processes do the communities side by side. The
 default run (20 communities x 10 households x 10 days, 1,370 resident-days; about 10
-minutes on two busy cores, half that when the recordings are reused), whose table and
+minutes on two idle cores, 46 on two shared by eight developers; less when the recordings
+are reused), whose table and
 plot are in ``bench/results/``::
 
     .venv/bin/python bench/evaluate_fall.py
@@ -236,6 +237,7 @@ def plot(results: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], path
         axes[0].bar([i + offset for i in x], recall, width=0.4, label=method)
         axes[1].bar([i + offset for i in x], false, width=0.4, label=method)
     axes[0].set_ylabel("fall recall, %")
+    axes[0].tick_params(labelbottom=False)
     axes[0].legend(loc="lower left")
     axes[1].set_ylim(0, max(1.0, *axes[1].get_ylim()))
     axes[1].set_ylabel("false fall alerts\nper 100 resident-days")
