@@ -3,13 +3,17 @@
 Each community is drawn from the simulator's diverse population with a seed of its own and
 simulated with only the wearable scenarios as incidents (falls the resident cannot get up
 from, falls they get up from, and the hard negatives: a dropped band, sitting down hard, a
-jump), on top of every resident's ordinary days. Its wearable traffic runs through the
-offline detector twice, once with ``fall.method: rules`` and once with ``learned`` (the
-shipped model, or ``--model``), and each run is scored against the labels
-(:mod:`safehood.evaluation`): recall, false fall alerts per 100 resident-days (residents
-wearing a band), hard negatives alerted. Two worker processes do the communities side by
-side. The default run (20 communities x 10 households x 10 days, 1,370 resident-days; about
-10 minutes on two busy cores, half that when the recordings are reused), whose table and
+jump, and the three the rules fall for: slumping onto a sofa and staying there, taking the
+band off onto a table, flopping onto a bed to nap), on top of every resident's ordinary days.
+Its wearable traffic runs through the offline detector twice, once with ``fall.method:
+rules`` and once with ``learned`` (the shipped model, or ``--model``), and each run is
+scored against the labels (:mod:`safehood.evaluation`): recall, false fall alerts per 100
+resident-days (residents wearing a band), hard negatives alerted, and per hard-negative kind
+the false fall alerts it caused (an alert matching no fall, within a hard negative of that
+kind; ``ordinary`` for the rest). Two worker processes do the communities side by side. The
+default run (20 communities x 10 households x 10 days, 1,370 resident-days; about 10
+minutes on two idle cores, 46 on two shared by eight developers; less when the recordings
+are reused), whose table and
 plot are in ``bench/results/``::
 
     .venv/bin/python bench/evaluate_fall.py
@@ -33,11 +37,16 @@ from evaluate_detectors import add_community_options, community_seeds, run_commu
 from safehood.commands.detect import detect
 from safehood.detectors import DetectorConfig
 from safehood.evaluation import TypeScore, score
-from safehood.protocol import Registry, read_labels
+from safehood.protocol import Alert, Label, Registry, parse_ts_ms, read_labels
 from safehood.simulators import POPULATIONS, Community, SimulationConfig, write_recording
 
 METHODS = ("rules", "learned")
-WEARABLE_SCENARIOS = ("fall", "fall_recovered", "drop_wearable", "sit_hard", "jump")
+WEARABLE_SCENARIOS = ("fall", "fall_recovered", "drop_wearable", "sit_hard", "jump",
+                      "sit_hard_still", "take_off", "bed_flop")
+HARD_NEGATIVES = ("drop", "sit_hard", "jump", "sit_hard_still", "take_off", "bed_flop")
+ORDINARY = "ordinary"
+# An alert this close to a hard negative's start or end is that hard negative's.
+NEGATIVE_SLACK_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +105,10 @@ def evaluate(job: Job) -> dict[str, Any]:
         card = score(labels, falls, household_days=resident_days)
         # A small community may have neither a fall nor a fall alert: nothing to score.
         scored = card.score("fall") or TypeScore("fall", 0, 0, 0, 0, 0, 0.0)
+        by_kind = false_alerts_by_kind(labels, card.false_alerts)
         out[method] = {
+            "false_alerts_by_kind": by_kind,
+            "negatives_by_kind": negatives_by_kind(labels, falls),
             "labels": scored.labels,
             "detected": scored.detected,
             "alerts": scored.alerts,
@@ -106,6 +118,39 @@ def evaluate(job: Job) -> dict[str, Any]:
             "delay_p50_s": scored.delay_percentile(50),
         }
     return out
+
+
+def _variant(label: Label) -> str:
+    return str((label.model_extra or {}).get("variant", "fall_negative"))
+
+
+def _near(label: Label, alert: Alert) -> bool:
+    start = parse_ts_ms(alert.started_at)
+    end = label.end if label.end is not None else label.start
+    return (alert.resident in (None, label.resident)
+            and label.start - NEGATIVE_SLACK_MS <= start <= end + NEGATIVE_SLACK_MS)
+
+
+def false_alerts_by_kind(labels: Sequence[Label], false_alerts: Sequence[Alert]) -> dict[str, int]:
+    """False fall alerts per hard-negative kind they fell within (``ordinary``: none)."""
+    negatives = [label for label in labels if label.type == "fall_negative"]
+    counts = dict.fromkeys((*HARD_NEGATIVES, ORDINARY), 0)
+    for alert in false_alerts:
+        kind = next((_variant(label) for label in negatives if _near(label, alert)), ORDINARY)
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def negatives_by_kind(labels: Sequence[Label], alerts: Sequence[Alert]) -> dict[str, list[int]]:
+    """Per hard-negative kind: ``[labels, labels with a fall alert]``."""
+    counts = {kind: [0, 0] for kind in HARD_NEGATIVES}
+    for label in labels:
+        if label.type != "fall_negative":
+            continue
+        row = counts.setdefault(_variant(label), [0, 0])
+        row[0] += 1
+        row[1] += any(_near(label, alert) for alert in alerts)
+    return counts
 
 
 def per_100(count: float, days: float) -> float:
@@ -131,6 +176,12 @@ def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "worst_false_per_100_resident_days": worst_false,
             "hard_negatives": sum(m["negatives"] for _, m, _ in runs),
             "hard_negatives_alerted": sum(m["negatives_alerted"] for _, m, _ in runs),
+            "false_per_100_resident_days_by_kind": {
+                kind: per_100(sum(m["false_alerts_by_kind"].get(kind, 0) for _, m, _ in runs),
+                              days) for kind in (*HARD_NEGATIVES, ORDINARY)},
+            "negatives_by_kind": {
+                kind: [sum(m["negatives_by_kind"].get(kind, [0, 0])[i] for _, m, _ in runs)
+                       for i in (0, 1)] for kind in HARD_NEGATIVES},
         })
     return rows
 
@@ -149,10 +200,23 @@ def format_table(rows: Sequence[dict[str, Any]], title: str) -> str:
             f"| {100 * worst:.1f}% (s{seed}) | {row['false_alerts']} "
             f"| {row['false_per_100_resident_days']:.2f} | {fa:.2f} (s{fa_seed}) "
             f"| {row['hard_negatives_alerted']} of {row['hard_negatives']} |")
+    lines += ["", "False fall alerts per 100 resident-days by what caused them (hard negatives "
+              "alerted of those simulated):", "",
+              "| method | " + " | ".join((*HARD_NEGATIVES, ORDINARY)) + " |",
+              "|---|" + "---|" * (len(HARD_NEGATIVES) + 1)]
+    for row in rows:
+        cells = []
+        for kind in HARD_NEGATIVES:
+            total, alerted = row["negatives_by_kind"][kind]
+            cells.append(f"{row['false_per_100_resident_days_by_kind'][kind]:.2f} "
+                         f"({alerted} of {total})")
+        cells.append(f"{row['false_per_100_resident_days_by_kind'][ORDINARY]:.2f}")
+        lines.append(f"| {row['method']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def plot(results: Sequence[dict[str, Any]], path: Path, title: str) -> None:
+def plot(results: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], path: Path,
+         title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -160,7 +224,11 @@ def plot(results: Sequence[dict[str, Any]], path: Path, title: str) -> None:
 
     seeds = [r["seed"] for r in results]
     x = range(len(seeds))
-    fig, axes = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+    fig = plt.figure(figsize=(11, 10))
+    grid = fig.add_gridspec(3, 1)
+    top = fig.add_subplot(grid[0])
+    axes = [top, fig.add_subplot(grid[1], sharex=top)]
+    kinds = fig.add_subplot(grid[2])
     fig.suptitle(title)
     for offset, method in zip((-0.2, 0.2), METHODS, strict=True):
         recall = [100 * r[method]["detected"] / r[method]["labels"] if r[method]["labels"]
@@ -169,11 +237,20 @@ def plot(results: Sequence[dict[str, Any]], path: Path, title: str) -> None:
         axes[0].bar([i + offset for i in x], recall, width=0.4, label=method)
         axes[1].bar([i + offset for i in x], false, width=0.4, label=method)
     axes[0].set_ylabel("fall recall, %")
+    axes[0].tick_params(labelbottom=False)
     axes[0].legend(loc="lower left")
     axes[1].set_ylim(0, max(1.0, *axes[1].get_ylim()))
     axes[1].set_ylabel("false fall alerts\nper 100 resident-days")
     axes[1].legend(loc="upper left")
     axes[1].set_xticks(list(x), [f"s{s}" for s in seeds], rotation=60, fontsize=7)
+    names = (*HARD_NEGATIVES, ORDINARY)
+    for offset, row in zip((-0.2, 0.2), rows, strict=True):
+        kinds.bar([i + offset for i in range(len(names))],
+                  [row["false_per_100_resident_days_by_kind"][k] for k in names], width=0.4,
+                  label=row["method"])
+    kinds.set_xticks(range(len(names)), names)
+    kinds.set_ylabel("false fall alerts per\n100 resident-days, by cause")
+    kinds.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -201,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     (where / f"{stem}.md").write_text(table + "\n")
     (where / f"{stem}.json").write_text(json.dumps({"communities": results, "summary": rows},
                                                    indent=2))
-    plot(results, where / f"{stem}.png", title)
+    plot(results, rows, where / f"{stem}.png", title)
     print(f"\nwritten: {where / stem}.{{md,json,png}}")
     return 0
 

@@ -124,9 +124,9 @@ class FallConfig:
     method
         What makes an accelerometer window a possible fall: ``rules``, impact, stillness and
         posture above, or ``learned``, the fall classifier scored against its threshold (see
-        ``safehood train``; the demo uses it). Rules stay the default because the classifier
-        does not beat them on the simulator: both find every held-out fall with no false
-        alarm (README, "Fall classifier"), and the rules need no model file.
+        ``safehood train``; the demo uses it). Rules stay the default because they need no
+        model file; the classifier raises fewer false fall alerts where wearers slump onto
+        a sofa, flop onto a bed or take the band off (README, "Fall classifier").
     model
         The classifier's model file for ``method: learned``; None for the one shipped with
         safehood. Read once when the detectors are built, never from the network.

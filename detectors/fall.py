@@ -96,7 +96,7 @@ def window_features(
     batch = WindowBatch.of([samples], hz)
     if batch.lengths[0] == 0:
         return WindowFeatures(0.0, None, 0.0, None, None, None, previous_direction)
-    found = aftermath(batch, config.impact_g)
+    found = aftermath(batch, config.impact_g, only_impacts=True)
     peak = float(found.peak_g[0])
     std = float(found.std_g[0])
     tail_direction = _vector(found.tail_direction[0])

@@ -22,11 +22,8 @@ from safehood.simulators.const import WEARABLE_ASLEEP_PERIOD_MS, WEARABLE_AWAKE_
 from ._features import WindowBatch
 
 FALL = "fall"
-HARD_NEGATIVES: tuple[str, ...] = ("drop", "sit_hard", "jump")
+HARD_NEGATIVES: tuple[str, ...] = tuple(physics.HARD_NEGATIVE_WINDOWS)
 ORDINARY = "ordinary"
-_HARD_NEGATIVE_MAKERS: dict[str, Callable[..., physics.Window]] = {
-    "drop": physics.drop, "sit_hard": physics.sit_hard, "jump": physics.jump,
-}
 
 # Lengths (s) of the windows that hold a fall or a hard negative. The simulator's own are
 # 3-4 s, but a band cuts its stream wherever it is: a 2 s window (its activity window) can
@@ -42,7 +39,7 @@ ORDINARY_WINDOWS_PER_DAY = 16 * 3_600_000 / WEARABLE_AWAKE_PERIOD_MS \
 @dataclass(frozen=True, slots=True)
 class WindowSet:
     """Windows with what each one is: ``is_fall`` ``(m,)``; ``kind`` ``(m,)`` names the fall,
-    hard negative (``drop``, ``sit_hard``, ``jump``) or daily activity; ``group`` ``(m,)``
+    hard negative (:data:`HARD_NEGATIVES`) or daily activity; ``group`` ``(m,)``
     is the seed or wearable it came from (folds never split a group)."""
 
     windows: list[np.ndarray]
@@ -89,18 +86,21 @@ def simulate_windows(
     """Per seed: ``falls`` fall windows, ``hard_negatives`` of each hard negative (each of a
     length drawn from ``window_s``) and ``ordinary`` windows of daily activity (every kind
     of the simulator's, in turn), drawn by the simulator's window physics from
-    ``numpy.random.default_rng(seed)``. ``progress`` is called with 1 after each seed."""
+    ``numpy.random.default_rng(seed)``; a seed is one wearer (:class:`~physics.Wearer`).
+    ``progress`` is called with 1 after each seed."""
     activities = list(physics.ACTIVITY_WINDOWS.items())
 
     def draw() -> Iterable[tuple[np.ndarray, float, bool, str, int]]:
         for seed in seeds:
             rng = np.random.default_rng(seed)
+            wearer = {"wearer": physics.Wearer.draw(rng)}
             for _ in range(falls):
                 window = physics.fall(rng, seconds=float(rng.choice(window_s)))
                 yield window.accel, window.hz, True, FALL, seed
-            for variant, make in _HARD_NEGATIVE_MAKERS.items():
+            for variant, make in physics.HARD_NEGATIVE_WINDOWS.items():
+                own = wearer if variant in physics.WEARER_HARD_NEGATIVES else {}
                 for _ in range(hard_negatives):
-                    window = make(rng, seconds=float(rng.choice(window_s)))
+                    window = make(rng, seconds=float(rng.choice(window_s)), **own)
                     yield window.accel, window.hz, False, variant, seed
             for index in range(ordinary):
                 name, make_activity = activities[index % len(activities)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FEATURE_VERSION = "fall-features-1"
+FEATURE_VERSION = "fall-features-2"
 
 # Samples around the impact itself (the body hitting the floor, bouncing) belong to neither
 # the posture before nor the stillness after.
@@ -30,6 +30,13 @@ FEATURE_IMPACT_G = 1.8
 FREE_FALL_G = 0.6
 # How far before the impact a free fall is looked for.
 FREE_FALL_LOOKBACK_S = 1.0
+# How far either side of the peak its width is measured.
+IMPACT_SPAN_S = 0.3
+# Micro-motion after the impact is measured on the samples averaged over this long: a band's
+# own sensor noise (white) averages out, a body's breathing and tilting does not.
+MICRO_MOTION_S = 0.4
+# The band's axis that points up when its wearer stands.
+UP_AXIS = np.array([0.0, 1.0, 0.0])
 
 FEATURE_NAMES: tuple[str, ...] = (
     "peak_g",  # impact peak
@@ -43,6 +50,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "posture_change_deg",  # direction of gravity before vs after the impact
     "turn_deg",  # direction of gravity, first second vs last second
     "after_s",  # how much of the window follows the impact
+    "impact_width_s",  # time above half the peak: a hard object rings for one sample, a
+    # body on a floor for a few, a sofa or a mattress for many
+    "after_motion_g",  # post-impact micro-motion: breathing and tilting, none on a table
+    "after_tilt_deg",  # the band's up axis from vertical after the impact: sitting or lying
 )
 
 
@@ -96,14 +107,21 @@ class Aftermath:
     tail_direction: np.ndarray
 
 
-def aftermath(batch: WindowBatch, impact_g: float) -> Aftermath:
-    """Impact, stillness after it and directions of gravity of every window of ``batch``."""
+def aftermath(batch: WindowBatch, impact_g: float, *, only_impacts: bool = False) -> Aftermath:
+    """Impact, stillness after it and directions of gravity of every window of ``batch``.
+
+    ``only_impacts``: when no window of the batch reaches ``impact_g``, leave what follows
+    and precedes the peak unmeasured (NaN, ``after_count`` 0). The rule path reads those
+    only after an impact, and most windows of a band have none: measuring them would double
+    the cost of each one.
+    """
     accel, lengths, hz = batch.accel, batch.lengths, batch.hz
+    m = len(lengths)
     position = np.arange(accel.shape[1])[None, :]
     valid = position < lengths[:, None]
-    magnitude = np.linalg.norm(accel, axis=2)
+    magnitude = np.sqrt(np.einsum("mnk,mnk->mn", accel, accel))
     filled = np.where(valid, magnitude, -np.inf)
-    peak_index = np.argmax(filled, axis=1) if accel.shape[1] else np.zeros(len(batch), int)
+    peak_index = np.argmax(filled, axis=1) if accel.shape[1] else np.zeros(m, int)
     peak = np.where(lengths > 0, np.max(filled, axis=1, initial=-np.inf), 0.0)
     above = valid & (magnitude >= impact_g)
     has_impact = above.any(axis=1)
@@ -111,11 +129,23 @@ def aftermath(batch: WindowBatch, impact_g: float) -> Aftermath:
     impact = np.where(has_impact, last_above, peak_index)
     first_impact = np.where(has_impact, np.argmax(above, axis=1), peak_index)
     settle = np.maximum(1, np.round(IMPACT_SETTLE_S * hz)).astype(int)
-    after = valid & (position >= (impact + settle)[:, None])
-    before = position < np.maximum(0, first_impact - settle)[:, None]
     second = np.maximum(1, hz.astype(int))
     head = valid & (position < second[:, None])
     tail = valid & (position >= (lengths - second)[:, None])
+    if only_impacts and not has_impact.any():
+        head_direction, tail_direction = _directions(accel, np.stack([head, tail]))
+        unmeasured = np.full(m, np.nan)
+        return Aftermath(
+            magnitude=magnitude, peak_g=peak, std_g=_masked_std(magnitude, valid),
+            has_impact=has_impact, impact=impact, first_impact=first_impact, settle=settle,
+            after_count=np.zeros(m, int), after_std_g=unmeasured, after_mean_g=unmeasured,
+            before_direction=np.full((m, 3), np.nan), after_direction=np.full((m, 3), np.nan),
+            head_direction=head_direction, tail_direction=tail_direction,
+        )
+    after = valid & (position >= (impact + settle)[:, None])
+    before = position < np.maximum(0, first_impact - settle)[:, None]
+    before_direction, after_direction, head_direction, tail_direction = _directions(
+        accel, np.stack([before, after, head, tail]))
     return Aftermath(
         magnitude=magnitude,
         peak_g=peak,
@@ -127,11 +157,10 @@ def aftermath(batch: WindowBatch, impact_g: float) -> Aftermath:
         after_count=after.sum(axis=1),
         after_std_g=_masked_std(magnitude, after),
         after_mean_g=_masked_mean(magnitude, after),
-        before_direction=np.where((before.sum(axis=1) >= 2)[:, None], _direction(accel, before),
-                                  np.nan),
-        after_direction=_direction(accel, after),
-        head_direction=_direction(accel, head),
-        tail_direction=_direction(accel, tail),
+        before_direction=np.where((before.sum(axis=1) >= 2)[:, None], before_direction, np.nan),
+        after_direction=after_direction,
+        head_direction=head_direction,
+        tail_direction=tail_direction,
     )
 
 
@@ -146,6 +175,8 @@ def feature_matrix(batch: WindowBatch) -> np.ndarray:
     >>> features = dict(zip(FEATURE_NAMES, feature_matrix(batch).T.round(1)))
     >>> features["peak_g"].tolist(), features["posture_change_deg"].tolist()
     ([3.0, 1.0], [90.0, 0.0])
+    >>> features["after_tilt_deg"].tolist(), features["after_motion_g"].tolist()
+    ([90.0, 0.0], [0.0, 0.0])
     """
     found = aftermath(batch, FEATURE_IMPACT_G)
     magnitude, hz = found.magnitude, batch.hz
@@ -174,10 +205,42 @@ def feature_matrix(batch: WindowBatch) -> np.ndarray:
         angle_deg(before, found.after_direction),
         angle_deg(found.head_direction, found.tail_direction),
         found.after_count / hz,
+        _impact_width(magnitude, valid, found.peak_g, hz) / hz,
+        _micro_motion(batch, found),
+        angle_deg(found.after_direction, UP_AXIS),
     )
     # No samples to measure (an impact at the very end, a window too short): the feature
     # reads as nothing happened.
     return np.nan_to_num(np.column_stack(columns), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _impact_width(magnitude: np.ndarray, valid: np.ndarray, peak: np.ndarray,
+                  hz: np.ndarray) -> np.ndarray:
+    """Samples within ``IMPACT_SPAN_S`` of each window's peak at or above half of it (over
+    1 g)."""
+    position = np.arange(magnitude.shape[1])[None, :]
+    peak_index = np.argmax(np.where(valid, magnitude, -np.inf), axis=1)[:, None]
+    near = np.abs(position - peak_index) <= np.round(IMPACT_SPAN_S * hz)[:, None]
+    half = (1.0 + (peak - 1.0) / 2)[:, None]
+    return (valid & near & (magnitude >= half)).sum(axis=1)
+
+
+def _micro_motion(batch: WindowBatch, found: Aftermath) -> np.ndarray:
+    """Spread (g) of the samples after the impact, averaged over ``MICRO_MOTION_S`` per axis
+    (a running mean from a cumulative sum, its length each window's own): the root of the
+    summed variances of the three axes."""
+    accel, lengths = batch.accel, batch.lengths
+    m, n, _ = accel.shape
+    span = np.maximum(1, np.round(MICRO_MOTION_S * batch.hz)).astype(int)
+    total = np.concatenate([np.zeros((m, 1, 3)), np.cumsum(accel, axis=1)], axis=1)
+    position = np.arange(n)[None, :]
+    ends = np.minimum(position + span[:, None], n)
+    mean = (np.take_along_axis(total, ends[:, :, None], axis=1) - total[:, :n]) \
+        / span[:, None, None]
+    start = (found.impact + found.settle)[:, None]
+    whole = (position >= start) & (position + span[:, None] <= lengths[:, None])
+    variance = sum(_masked_std(mean[:, :, axis], whole) ** 2 for axis in range(3))
+    return np.sqrt(variance)
 
 
 def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -193,18 +256,19 @@ def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _masked_std(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    mean = _masked_mean(values, mask)
-    deviation = values - np.nan_to_num(mean)[:, None]
-    count = mask.sum(axis=1)
-    variance = np.divide(np.einsum("mn,mn->m", mask.astype(float), deviation * deviation), count,
-                         out=np.full(len(count), np.nan), where=count > 0)
-    return np.sqrt(variance)
+    weights = mask.astype(float)
+    count = weights.sum(axis=1)
+    per = 1.0 / np.maximum(count, 1.0)
+    deviation = values - (np.einsum("mn,mn->m", weights, values) * per)[:, None]
+    variance = np.einsum("mn,mn->m", weights, deviation * deviation) * per
+    return np.where(count > 0, np.sqrt(variance), np.nan)
 
 
-def _direction(accel: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Mean direction of the masked samples of each window, ``(m, 3)``; NaN when none."""
-    count = mask.sum(axis=1)[:, None]
-    mean = np.einsum("mn,mnk->mk", mask.astype(float), accel) / np.maximum(count, 1)
-    norm = np.sqrt(np.einsum("mk,mk->m", mean, mean))[:, None]
+def _directions(accel: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Mean direction of the masked samples of each window for each of ``masks``
+    ``(k, m, n)``: ``(k, m, 3)``; NaN where there are none (or they cancel out)."""
+    count = masks.sum(axis=2)[:, :, None]
+    mean = np.einsum("kmn,mnj->kmj", masks.astype(float), accel) / np.maximum(count, 1)
+    norm = np.sqrt(np.einsum("kmj,kmj->km", mean, mean))[:, :, None]
     usable = (count > 0) & (norm > 1e-6)
     return np.divide(mean, norm, out=np.full(mean.shape, np.nan), where=usable)

@@ -28,7 +28,7 @@ from ._features import (
 
 MODEL_FORMAT = 1
 _PEAK = FEATURE_NAMES.index("peak_g")
-SHIPPED_MODEL = "fall-v1.joblib"
+SHIPPED_MODEL = "fall-v2.joblib"
 
 
 def gated_scores(estimator: Any, features: np.ndarray) -> np.ndarray:

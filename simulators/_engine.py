@@ -52,8 +52,9 @@ class SimulationConfig:
     ``start_ms`` is the event time the simulation starts at (epoch ms, a fixed date by
     default so that files never depend on the wall clock); ``days`` may be fractional.
     ``scenarios`` are the names random incidents are drawn from (by default the short
-    incidents; the multi-week routine changes only when named), ``rate`` how many per 100
-    household-days (each name at least once), ``requests`` incidents at chosen times.
+    incidents; the multi-week routine changes and the hard negatives the fall rules take for
+    a fall only when named), ``rate`` how many per 100 household-days (each name at least
+    once), ``requests`` incidents at chosen times.
     """
 
     seed: int = 0

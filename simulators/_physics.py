@@ -11,11 +11,22 @@ times a magnitude profile, plus the movement of the activity and sensor noise:
   the body lies still at a posture at least 60 degrees from upright, with breathing and tremor;
 - hard negatives: a dropped band (true free fall near 0 g, a sharp impact, then the band lies
   flat and dead still, with no heart rate), sitting down hard (no free fall, peak below 2.4 g),
-  and a jump (flight and a landing above 2.5 g, but upright before and after).
+  and a jump (flight and a landing above 2.5 g, but upright before and after);
+- hard negatives that pass the rule path's impact, stillness and posture tests, as real
+  wearers' false alarms do (Bagala 2012; Palmerini 2020; the FARSEEING falls database):
+  slumping hard onto a sofa and staying there (a cushioned, wide impact, then sitting, not
+  lying), taking the band off and dropping it on a table (a sharp one-sample impact, then flat
+  with only the sensor's own noise, no breathing), and flopping onto a bed to sleep (a soft,
+  wide impact with a mattress rebound). Each resident does them their own way
+  (:class:`Wearer`).
+
+A body at rest breathes: the magnitude sways a little and the band tilts with each breath,
+which a band lying on a table never does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,11 +136,20 @@ def stairs(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
     return Window(_finish(rng, a, 0.02), hz)
 
 
+# How far the band tilts with each breath, per unit of the breathing sway of the magnitude.
+BREATH_TILT_PER_SWAY = 3.0
+
+
 def _still(rng: np.random.Generator, n: int, hz: float, posture: np.ndarray,
            sway: float) -> np.ndarray:
+    """At rest in ``posture``: the magnitude sways with breathing and the band tilts with it
+    (about an axis fixed by the posture, so no extra draw changes what a seed makes)."""
     t = np.arange(n) / hz
-    drift = sway * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t + rng.uniform(0, 2 * np.pi))
-    return (1.0 + drift)[:, None] * posture
+    breath = np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t + rng.uniform(0, 2 * np.pi))
+    side = np.cross(posture, np.array([1.0, 0.0, 0.0]))
+    side = side / max(float(np.linalg.norm(side)), 1e-9)
+    tilted = posture + (BREATH_TILT_PER_SWAY * sway * breath)[:, None] * side
+    return (1.0 + sway * breath)[:, None] * _unit(tilted)
 
 
 def standing(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
@@ -311,6 +331,137 @@ def jump(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 3.0) 
     return Window(_finish(rng, a, 0.02), hz, impact_s=(landing + 1) / hz)
 
 
+@dataclass(frozen=True, slots=True)
+class Wearer:
+    """How one resident and their band differ from the next, drawn once per resident: their
+    hard negatives vary around a way of their own, never one fixed shape."""
+
+    sensor_noise_g: float  # the band's own noise lying still (sensor model, range, mounting)
+    seat_peak_g: float  # how hard they land on their sofa
+    seat_cushion_s: float  # how long the cushion takes to stop them
+    bed_peak_g: float  # how hard they land on their bed
+    bed_bounce_hz: float  # their mattress's rebound
+    breath_sway: float  # breathing, as a fraction of the magnitude
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> Wearer:
+        # Low-power MEMS accelerometers read 4-20 mg rms lying still, so some bands on a
+        # table show more variation than a worn band's lower bound.
+        return cls(sensor_noise_g=float(rng.uniform(0.004, 0.02)),
+                   seat_peak_g=float(rng.uniform(2.3, 3.6)),
+                   seat_cushion_s=float(rng.uniform(0.06, 0.16)),
+                   bed_peak_g=float(rng.uniform(2.2, 3.8)),
+                   bed_bounce_hz=float(rng.uniform(2.5, 4.5)),
+                   breath_sway=float(rng.uniform(0.006, 0.02)))
+
+
+def _cushioned(hz: float, peak: float, seconds: float) -> np.ndarray:
+    """A soft landing's magnitude: a half-sine from 1 g up to ``peak`` over ``seconds``."""
+    width = max(2, round(seconds * hz))
+    return 1.0 + (peak - 1.0) * np.sin(np.pi * (np.arange(width) + 0.5) / width)
+
+
+def sit_hard_still(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 4.0,
+                   wearer: Wearer | None = None) -> Window:
+    """Slumping onto a sofa and staying there: the legs give way (no free fall), a cushioned
+    impact above 2.3 g, then sitting still and breathing, upright enough to be no lying."""
+    wearer = wearer or Wearer.draw(rng)
+    n = _n(hz, seconds)
+    t = np.arange(n) / hz
+    begin = rng.uniform(0.6, 0.9)
+    turn = rng.uniform(0.25, 0.4)
+    up = _jitter(rng, UPRIGHT)
+    # Sitting, leant back by up to a third of the way to lying: never flat.
+    seat = _jitter(rng, _slerp(SITTING, LYING[0], np.array([rng.uniform(0.0, 0.33)]))[0], 0.1)
+    direction = _slerp(up, seat, _smoothstep((t - begin) / turn))
+    magnitude = 1.0 - rng.uniform(0.25, 0.45) * np.sin(np.pi * np.clip((t - begin) / turn, 0, 1))
+    a = magnitude[:, None] * direction
+    contact = _n(hz, begin + turn)
+    pulse = _cushioned(hz, wearer.seat_peak_g * rng.uniform(0.85, 1.15),
+                       wearer.seat_cushion_s * rng.uniform(0.8, 1.25))[: n - contact]
+    a[contact:contact + len(pulse)] = pulse[:, None] * seat
+    rest = contact + len(pulse)
+    a[rest:] = _still(rng, n - rest, hz, seat, wearer.breath_sway)
+    return Window(_finish(rng, a, HUMAN_NOISE_G), hz,
+                  impact_s=(contact + len(pulse) // 2) / hz)
+
+
+def take_off(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 4.0,
+             wearer: Wearer | None = None) -> Window:
+    """The wearer takes the band off and drops it on a table or the floor: handling, a true
+    free fall, a sharp impact with a bounce, then flat with only the sensor's own noise.
+
+    ``worn`` stays True: the heart rate a window carries is the band's running estimate,
+    from before it came off; only the next windows have none.
+    """
+    wearer = wearer or Wearer.draw(rng)
+    n = _n(hz, seconds)
+    t = np.arange(n) / hz
+    pre = _n(hz, rng.uniform(1.0, 1.6))
+    fall_s = rng.uniform(0.08, 0.35)  # dropped from 3 cm to 60 cm
+    ff = _n(hz, fall_s)
+    impact = pre + ff
+    up = _jitter(rng, UPRIGHT)
+    held = _jitter(rng, _perpendicular(rng, up), 0.3)
+    a = np.empty((n, 3))
+    turning = _slerp(up, held, _smoothstep(t[:pre] / t[pre - 1] if pre > 1 else np.ones(1)))
+    handling = 1.0 + rng.uniform(0.08, 0.2) * np.sin(2 * np.pi * rng.uniform(1.5, 3.0) * t[:pre])
+    a[:pre] = handling[:, None] * turning + rng.normal(0.0, HUMAN_NOISE_G, (pre, 3))
+    flat = _jitter(rng, FLAT[int(rng.integers(2))], 0.04)
+    a[pre:impact] = rng.uniform(0.02, 0.08) * _slerp(held, flat, np.linspace(0, 1, ff))
+    peak = 2.0 + 12.0 * fall_s * rng.uniform(0.8, 1.4)
+    shape = np.array([peak, rng.uniform(0.2, 0.6), 1.0 + rng.uniform(0.3, 1.0),
+                      rng.uniform(0.6, 0.9)])[: n - impact]
+    a[impact:impact + len(shape)] = shape[:, None] * flat
+    rest = impact + len(shape)
+    a[rest:] = flat
+    a[pre:] += rng.normal(0.0, wearer.sensor_noise_g, (n - pre, 3))
+    return Window(np.round(a, ACCEL_DECIMALS), hz, impact_s=impact / hz)
+
+
+def bed_flop(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 4.0,
+             wearer: Wearer | None = None) -> Window:
+    """Flopping onto a bed to sleep: standing, tipping back a short way (a shallow dip), a
+    soft wide landing, the mattress's rebound dying out, then lying and breathing."""
+    wearer = wearer or Wearer.draw(rng)
+    n = _n(hz, seconds)
+    pre = _n(hz, rng.uniform(1.0, 1.5))
+    tip = _n(hz, rng.uniform(0.25, 0.45))
+    impact = pre + tip
+    up = _jitter(rng, UPRIGHT)
+    down = _lying(rng)
+    a = np.empty((n, 3))
+    a[:pre] = _still(rng, pre, hz, up, 0.03)
+    s = np.arange(tip) / tip
+    dip = 1.0 - rng.uniform(0.3, 0.65) * np.sin(np.pi * s)
+    a[pre:impact] = dip[:, None] * _slerp(up, down, _smoothstep(s))
+    pulse = _cushioned(hz, wearer.bed_peak_g * rng.uniform(0.85, 1.15),
+                       rng.uniform(0.1, 0.2))[: n - impact]
+    a[impact:impact + len(pulse)] = pulse[:, None] * down
+    rest = impact + len(pulse)
+    after = np.arange(n - rest) / hz
+    rebound = rng.uniform(0.15, 0.3) * (pulse.max() - 1.0) * np.exp(-after / rng.uniform(0.1, 0.2)) \
+        * np.sin(2 * np.pi * wearer.bed_bounce_hz * after)
+    a[rest:] = _still(rng, n - rest, hz, down, wearer.breath_sway) \
+        + rebound[:, None] * down
+    return Window(_finish(rng, a, HUMAN_NOISE_G), hz, impact_s=(impact + len(pulse) // 2) / hz)
+
+
+HARD_NEGATIVE_WINDOWS: dict[str, Callable[..., Window]] = {
+    "drop": drop,
+    "sit_hard": sit_hard,
+    "jump": jump,
+    "sit_hard_still": sit_hard_still,
+    "take_off": take_off,
+    "bed_flop": bed_flop,
+}
+"""Hard negatives by variant (the ``variant`` of their ``fall_negative`` labels); each takes
+``(rng, seconds=...)``, and those of :data:`WEARER_HARD_NEGATIVES` a ``wearer`` too."""
+
+# The hard negatives drawn the resident's own way (:class:`Wearer`); after them the wearer,
+# or the band, stays put.
+WEARER_HARD_NEGATIVES = frozenset({"sit_hard_still", "take_off", "bed_flop"})
+
 ACTIVITY_WINDOWS = {
     "walking": walking,
     "stairs": stairs,
@@ -337,4 +488,7 @@ HEART_RATE_BPM = {
     "fall": (90, 120),
     "sit_hard": (70, 85),
     "jump": (90, 110),
+    "sit_hard_still": (65, 80),
+    "take_off": (68, 82),
+    "bed_flop": (60, 72),
 }

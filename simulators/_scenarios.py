@@ -320,8 +320,11 @@ def _negative(variant: str) -> Apply:
             return [worn]
         r, t, seg = worn
         assert r.wearable is not None  # checked by _wearer_awake_at_home
-        make = {"drop": physics.drop, "sit_hard": physics.sit_hard, "jump": physics.jump}[variant]
-        window = make(nrng)
+        make = physics.HARD_NEGATIVE_WINDOWS[variant]
+        if variant in physics.WEARER_HARD_NEGATIVES:
+            window = make(nrng, wearer=physics.Wearer.draw(np_rng(home.seed, "wearer", r.id)))
+        else:
+            window = make(nrng)
         impact = t + int((window.impact_s or 0.0) * 1000)
         edits: list[Edit] = [BandWindow(r, t, window, "fall" if variant == "drop" else variant)]
         end = t + window.duration_ms
@@ -334,11 +337,29 @@ def _negative(variant: str) -> Apply:
         elif variant == "sit_hard":
             sit_end = t + int(rng.uniform(5, 20) * MINUTE_MS)
             edits.append(Override(r.id, t, sit_end, [Segment(t, sit_end, seg.place, SIT)]))
+        elif variant == "sit_hard_still":
+            end = t + int(rng.uniform(10, 40) * MINUTE_MS)
+            edits.append(_settled(r, t, end, seg.place, SIT))
+        elif variant == "bed_flop":
+            end = t + int(rng.uniform(30, 120) * MINUTE_MS)
+            edits.append(_settled(r, t, end, r.bedroom, NAP))
+        elif variant == "take_off":
+            end = t + int(rng.uniform(1, 4) * HOUR_MS)
+            edits.append(BandOff(r.id, t + window.duration_ms, end))
+            edits.append(BandWindow(r, end, physics.pick_up(nrng), "pick_up"))
         edits.append(_label(inst, "fall_negative", impact, end, resident=r.id,
                             device_id=r.wearable, negative=True, variant=variant))
         return edits
 
     return apply
+
+
+def _settled(r: ResidentSpec, t: int, end: int, place: str, act: str) -> Override:
+    """``r`` does ``act`` at ``place`` from ``t`` to ``end``, having just got there: the hard
+    negative's window at ``t`` is the band's window of the change, so the routine must not
+    draw another (a sit-down or lie-down window would read as moving again). A first
+    segment too short to hold a change window, then the act itself, which continues it."""
+    return Override(r.id, t, end, [Segment(t, t + 500, place, act), Segment(t + 500, end, place, act)])
 
 
 def _sos(home: Routines, inst: ScenarioInstance, rng: random.Random,
@@ -752,6 +773,24 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "Start: the landing.",
              _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("jump"),
              "an elderly resident with a band"),
+    Scenario("sit_hard_still", "fall_negative",
+             "hard negative the rules fall for: slumping onto a sofa (a cushioned impact of "
+             "2.3-3.6 g, the resident's own) and sitting still there for 10-40 min. Start: "
+             "hitting the seat; end: getting up.",
+             _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("sit_hard_still"),
+             "an elderly resident with a band"),
+    Scenario("take_off", "fall_negative",
+             "hard negative the rules fall for: the band taken off and dropped on a table "
+             "(free fall, a sharp impact, then flat for 1-4 h, its sensor's own noise only) "
+             "and put on again. Start: the impact; end: put on again.",
+             _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("take_off"),
+             "an elderly resident with a band"),
+    Scenario("bed_flop", "fall_negative",
+             "hard negative the rules fall for: flopping onto the bed (a soft, wide impact "
+             "and a mattress rebound) and napping for 30-120 min. Start: landing on the "
+             "bed; end: getting up.",
+             _has_wearer, _DAY, 10 * MINUTE_MS, _pick_wearer, _negative("bed_flop"),
+             "an elderly resident with a band"),
     Scenario("sos", "sos",
              "an SOS press on the household's button or a resident's band (sometimes twice). "
              "Start: the press; end: staff arrive.",
@@ -826,7 +865,12 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
 #: Multi-week changes of a resident's routine (label ``abnormal_routine``), chosen by name or
 #: as ``routine``; the other scenarios are the ``incidents``.
 ROUTINE_SCENARIOS: tuple[str, ...] = ("not_getting_up", "withdrawal", "night_trips")
-INCIDENT_SCENARIOS: tuple[str, ...] = tuple(n for n in SCENARIOS if n not in ROUTINE_SCENARIOS)
+# Hard negatives the fall rules take for a fall. Out of the default mix, which the detectors'
+# defaults (the rules) are tested and benched against; bench/evaluate_fall.py, ``safehood
+# train --input`` recordings and ``--scenarios all`` (the demo) bring them in by name.
+RULE_FOOLING_SCENARIOS: tuple[str, ...] = ("sit_hard_still", "take_off", "bed_flop")
+INCIDENT_SCENARIOS: tuple[str, ...] = tuple(
+    n for n in SCENARIOS if n not in ROUTINE_SCENARIOS and n not in RULE_FOOLING_SCENARIOS)
 
 
 def scenario_edits(home: Routines, inst: ScenarioInstance) -> list[Edit]:

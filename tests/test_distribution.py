@@ -26,6 +26,6 @@ def test_the_wheel_installs_only_the_safehood_package(tmp_path: Path) -> None:
     for stage in STAGES:
         assert f"safehood/{stage}/__init__.py" in names, stage
     assert "safehood/dashboards/web/index.html" in names
-    assert "safehood/learning/models/fall-v1.joblib" in names
+    assert "safehood/learning/models/fall-v2.joblib" in names
     assert "safehood/dialects/mappings/zigbee2mqtt.yaml" in names
     assert any(n.startswith("safehood/database/migrations/") and n.endswith(".py") for n in names)

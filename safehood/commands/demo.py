@@ -41,9 +41,12 @@ DEMO_INCIDENT_RATE = 400.0  # per 100 household-days: something happens every ho
 DEMO_CATCH_UP_S = 3600
 DEMO_HISTORY_WEEKS = 5
 # The first incidents come at chosen times (simulated minutes after the start) so that a new
-# user sees the detectors at work within a minute at the default speed.
-DEMO_OPENING = (("sos", 2), ("cooking_smoke", 6), ("fall", 10), ("water_leak", 16),
-                ("fire", 22), ("forced_entry", 30), ("door_left_open", 38), ("tamper", 45))
+# user sees the detectors at work within a minute at the default speed. The slump onto a
+# sofa and the band taken off are falls to the rule path and raise nothing with the learned
+# classifier: the demo says so when it starts.
+DEMO_OPENING = (("sos", 2), ("cooking_smoke", 6), ("fall", 10), ("sit_hard_still", 13),
+                ("water_leak", 16), ("take_off", 19), ("fire", 22), ("forced_entry", 30),
+                ("door_left_open", 38), ("tamper", 45))
 # The leak sensor and door contact of this many households are Zigbee devices, as sold: they
 # publish Zigbee2MQTT state on zigbee2mqtt/<device id>; the demo's first leak is in the first.
 DEMO_ZIGBEE_HOUSEHOLDS = 2
@@ -172,7 +175,11 @@ def _print_access(pipeline: Pipeline, registry: Registry, sites: list[str],
     classifier = pipeline.detection.engine.fall_classifier
     falls = ("rules (impact, stillness, posture)" if classifier is None else
              f"learned classifier ({classifier.metadata.get('model', 'model')}, threshold "
-             f"{classifier.threshold:.2f}; `safehood train` makes another)")
+             f"{classifier.threshold:.2f}; `safehood train` makes another)\n"
+             f"                 13 simulated minutes in, a resident slumps onto a sofa and "
+             f"sits still; at 19, one drops their band on a table:\n"
+             f"                 falls to the rules (impact, stillness, new posture), "
+             f"nothing to the classifier")
     print(f"""
 safehood demo is running (simulated traffic; alerts are marked as exercises)
 

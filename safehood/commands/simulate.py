@@ -120,8 +120,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "routine, as before, reproducible per seed) or diverse (bedtimes "
                              "20:00-01:00, heartbeats 1 min to 24 h, radio loss, clock skew)")
     parser.add_argument("--scenarios", default="incidents", metavar="LIST",
-                        help="'incidents' (default: the short incidents), 'routine' (the "
-                        "multi-week routine changes, for runs of three weeks or more), 'all', "
+                        help="'incidents' (default: the short incidents but sit_hard_still, "
+                        "take_off and bed_flop), 'routine' (the multi-week routine changes, "
+                        "for runs of three weeks or more), 'all', "
                         "'none', or comma-separated names (below): random incidents are drawn "
                         "from these, each at least once")
     parser.add_argument("--rate", "--incidents-per-100-household-days", dest="rate", type=rate,

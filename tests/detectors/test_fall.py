@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from safehood.detectors import DetectorConfig
-from safehood.detectors.fall import window_features
+from safehood.detectors.fall import accelerometer_says_fall, window_features
 from safehood.simulators import _physics as physics
 
 from ._support import MIN, T0, S, engine, feed, msg, of_type, registry, run_until, summary
@@ -285,3 +285,31 @@ def test_learned_path_does_not_believe_the_bands_own_fall_event_after_a_drop() -
                                 msg(reg, "r1-band", T0 + impact_ms + 1500, event="fall")],
                           T0 + 10 * MIN, **LEARNED)
     assert falls(decisions) == []
+
+
+def rule_fooling_windows(make, count: int) -> list[physics.Window]:
+    """``count`` windows of a hard negative that the rule path takes for a fall, each drawn
+    for a wearer of its own (a noisy band for one taken off)."""
+    rng = np.random.default_rng(17)
+    found: list[physics.Window] = []
+    while len(found) < count:
+        wearer = physics.Wearer.draw(rng)
+        window = make(rng, wearer=wearer)
+        features = window_features(window.accel, window.hz, FALL)
+        if accelerometer_says_fall(features, FALL):
+            found.append(window)
+    return found
+
+
+@pytest.mark.parametrize("make", [physics.sit_hard_still, physics.take_off, physics.bed_flop])
+def test_the_rules_fall_for_a_settled_hard_negative_and_the_classifier_does_not(make) -> None:
+    """Slumping onto a sofa, a band taken off onto a table, flopping onto a bed: an impact,
+    stillness (a worn band's, or a noisy sensor's) and a new posture, then nothing moves.
+    The rules raise it and, with no movement, confirm it; the classifier raises nothing."""
+    reg = registry()
+    for window in rule_fooling_windows(make, 3):
+        rules = run_until(reg, [band(reg, 0, window, hr=75)], T0 + 10 * MIN)
+        assert [(d.action.value, d.confirmed) for d in falls(rules)] == [
+            ("raise", False), ("update", True)]
+        learned = run_until(reg, [band(reg, 0, window, hr=75)], T0 + 10 * MIN, **LEARNED)
+        assert falls(learned) == []

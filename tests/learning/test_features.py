@@ -13,7 +13,8 @@ def windows(seed: int) -> list[physics.Window]:
     rng = np.random.default_rng(seed)
     return [physics.fall(rng), physics.fall(rng, seconds=2.0), physics.drop(rng),
             physics.sit_hard(rng), physics.jump(rng), physics.walking(rng),
-            physics.lying(rng), physics.get_up(rng)]
+            physics.lying(rng), physics.get_up(rng), physics.sit_hard_still(rng),
+            physics.take_off(rng, seconds=3.0), physics.bed_flop(rng, hz=25.0)]
 
 
 def test_a_batch_of_mixed_windows_gives_each_window_its_own_row() -> None:
@@ -37,6 +38,28 @@ def test_features_say_what_they_name() -> None:
     assert f["posture_change_deg"][0] >= 45
     # after a fall the body breathes; a dropped band lies dead still
     assert f["after_std_g"][0] > f["after_std_g"][2]
+
+
+def test_features_tell_the_rules_hard_negatives_from_a_fall() -> None:
+    rng = np.random.default_rng(5)
+    wearer = physics.Wearer.draw(rng)
+    noisy = physics.Wearer(**{**{name: getattr(wearer, name) for name in wearer.__slots__},
+                              "sensor_noise_g": 0.015})
+    drawn = [physics.fall(rng), physics.sit_hard_still(rng, wearer=wearer),
+             physics.take_off(rng, wearer=noisy), physics.bed_flop(rng, wearer=wearer)]
+    rows = feature_matrix(WindowBatch.of([w.accel for w in drawn], [w.hz for w in drawn]))
+    f = dict(zip(FEATURE_NAMES, rows.T, strict=True))
+    fall, sofa, table, bed = range(4)
+    # Sitting is upright enough to be no lying.
+    assert f["after_tilt_deg"][sofa] < 80 <= f["after_tilt_deg"][fall]
+    # A cushion or a mattress stops a body slowly; the floor stops a band at once.
+    assert f["impact_width_s"][sofa] > f["impact_width_s"][fall]
+    assert f["impact_width_s"][bed] > f["impact_width_s"][fall]
+    # A band on a table varies as much as a breathing body, but not once averaged.
+    assert f["after_std_g"][table] > 0.008
+    assert f["after_motion_g"][table] < f["after_motion_g"][fall]
+    # and it fell freely.
+    assert f["free_fall_depth_g"][table] > 0.9 > f["free_fall_depth_g"][fall]
 
 
 def test_an_empty_window_reads_as_nothing_happened() -> None:

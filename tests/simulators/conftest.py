@@ -71,7 +71,8 @@ def falls(tmp_path_factory: pytest.TempPathFactory) -> Recording:
     community = Community.generate(80, seed=5)
     config = SimulationConfig(
         seed=5, rate=50,
-        scenarios=("fall", "fall_recovered", "drop_wearable", "sit_hard", "jump"),
+        scenarios=("fall", "fall_recovered", "drop_wearable", "sit_hard", "jump",
+                   "sit_hard_still", "take_off", "bed_flop"),
     )
     return Recording.write(tmp_path_factory.mktemp("falls"), community, config)
 
