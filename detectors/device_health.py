@@ -140,8 +140,9 @@ class ReportingCadence:
         self._since_update += 1
         # Only a longer gap can move the quantile up (one in its own bin leaves it where it
         # is); shorter ones move it down slowly, so refresh for those now and then.
-        if (self.period_ms is None or self._period_bin is None or index > self._period_bin
-                or self._since_update >= 16):
+        # Before it is learned the interval stays None whatever the bins say: skip the scan.
+        if self.learned and (self.period_ms is None or self._period_bin is None
+                             or index > self._period_bin or self._since_update >= 16):
             self._update()
 
     def _update(self) -> None:
