@@ -55,6 +55,7 @@ _PROGRESS = re.compile(r"^\s*\S+: [\d,]+/[\d,]+\s*$")
 @dataclass(frozen=True)
 class Outcome:
     name: str
+    context: str  # cores, commit, time and load average when it started
     lines: list[str]
     seconds: float
     ok: bool
@@ -69,9 +70,17 @@ def commit() -> str:
     return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+def context() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"{os.cpu_count()} cores, {platform.python_implementation()} "
+            f"{platform.python_version()}, commit {commit()}, {when}, load average {load}")
+
+
 def run(name: str) -> Outcome:
     """Run ``bench/<name>.py`` at its defaults, echoing its output."""
     print(f"\n=== {name}: {SPEED.get(name) or EVALUATIONS[name]}", flush=True)
+    started = context()
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, str(BENCH / f"{name}.py")], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -82,20 +91,16 @@ def run(name: str) -> Outcome:
         if line.strip() and not _PROGRESS.match(line):
             lines.append(line.rstrip())
     ok = process.wait() == 0
-    return Outcome(name, lines, time.perf_counter() - start, ok)
+    return Outcome(name, started, lines, time.perf_counter() - start, ok)
 
 
 def section(outcomes: list[Outcome], previous: dict[str, str]) -> str:
     """The README's results section: every benchmark's row, this run's replacing old ones."""
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    where = (f"{os.cpu_count()} cores, {platform.python_implementation()} "
-             f"{platform.python_version()}, commit {commit()}, {when}, load average {load}")
     blocks = dict(previous)
     for outcome in outcomes:
         status = "" if outcome.ok else " (FAILED)"
         body = "\n".join(outcome.lines[-14:])
-        blocks[outcome.name] = (f"### {outcome.name}{status}\n\n{where}; took "
+        blocks[outcome.name] = (f"### {outcome.name}{status}\n\n{outcome.context}; took "
                                 f"{outcome.seconds:.0f} s.\n\n```\n{body}\n```\n")
     order = [*SPEED, *EVALUATIONS]
     return "\n".join(blocks[name] for name in order if name in blocks)
