@@ -327,15 +327,25 @@ class AlertManager:
         raise WriteConflict(f"gave up after {const.MAX_WRITE_ATTEMPTS} write conflicts")
 
     def _commit(self, batch: Iterable[Proposal]) -> tuple[ProposalList, ProposalList]:
-        committed: ProposalList = []
-        conflicts: ProposalList = []
+        """Write the proposals that change something, in one go (see
+        :meth:`AlertRepository.commit_many`); returns those committed and those that lost a
+        race."""
+        writes: list[tuple[Proposal, AlertRecord]] = []
         for proposal in batch:
             before = proposal.before
             if before is not None and proposal.after == before and not proposal.changes \
                     and not proposal.events:
                 continue
             after = replace(proposal.after, revision=(before.revision if before else 0) + 1)
-            if self._repository.commit(before, after, proposal.events):
+            writes.append((proposal, after))
+        if not writes:
+            return [], []
+        results = self._repository.commit_many(
+            [(proposal.before, after, proposal.events) for proposal, after in writes])
+        committed: ProposalList = []
+        conflicts: ProposalList = []
+        for (proposal, after), written in zip(writes, results, strict=True):
+            if written:
                 committed.append(replace(proposal, after=after))
             else:
                 conflicts.append(proposal)

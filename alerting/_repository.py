@@ -51,6 +51,17 @@ class AlertRepository(ABC):
         ``after.revision`` must be one more than ``before``'s (1 for a new alert).
         """
 
+    def commit_many(
+        self, items: Sequence[tuple[AlertRecord | None, AlertRecord, Sequence[HistoryEntry]]],
+    ) -> list[bool]:
+        """:meth:`commit` each ``(before, after, events)`` in order; one result each.
+
+        Each item succeeds or fails on its own, exactly as :meth:`commit` says; a store may
+        write them all in one transaction (the SQL repository does), so that a burst of
+        alert changes costs one commit instead of one each.
+        """
+        return [self.commit(before, after, events) for before, after, events in items]
+
     @abstractmethod
     def query(self, query: AlertQuery) -> list[AlertRecord]:
         """Alerts matching ``query``, ordered and paged as it says."""

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
@@ -74,24 +74,51 @@ class SqlAlertRepository(AlertRepository):
                events: Sequence[HistoryEntry] = ()) -> bool:
         try:
             with self._errors(), self._engine.begin() as connection:
-                # The write comes first in the transaction: SQLite then takes its write lock
-                # (waiting for the busy timeout) instead of failing to upgrade a read.
-                if before is None:
-                    connection.execute(insert(alerts).values(**_values(after)))
-                else:
-                    result = connection.execute(
-                        update(alerts)
-                        .where(alerts.c.id == before.id, alerts.c.revision == before.revision)
-                        .values(**_values(after)))
-                    if result.rowcount != 1:
-                        return False
-                if events:
-                    connection.execute(insert(alert_history), [
-                        {"alert_id": after.id, "at_ms": e.at_ms, "action": e.action,
-                         "actor": e.actor, "note": e.note,
-                         "detail": dict(e.detail) if e.detail else None} for e in events])
+                return self._write(connection, before, after, events)
         except IntegrityError:
             return False
+
+    def commit_many(
+        self, items: Sequence[tuple[AlertRecord | None, AlertRecord, Sequence[HistoryEntry]]],
+    ) -> list[bool]:
+        # One transaction for the lot, a savepoint for each, so that one lost race (a
+        # constraint or revision check) undoes that item alone.
+        results: list[bool] = []
+        with self._errors(), self._engine.begin() as connection:
+            for before, after, events in items:
+                savepoint = connection.begin_nested()
+                try:
+                    written = self._write(connection, before, after, events)
+                except IntegrityError:
+                    written = False
+                if written:
+                    savepoint.commit()
+                else:
+                    savepoint.rollback()
+                results.append(written)
+        return results
+
+    @staticmethod
+    def _write(connection: Connection, before: AlertRecord | None, after: AlertRecord,
+               events: Sequence[HistoryEntry]) -> bool:
+        """One commit's statements on ``connection``; False when the revision check fails
+        (IntegrityError when the one-open-alert rule does)."""
+        # The write comes first in the transaction: SQLite then takes its write lock
+        # (waiting for the busy timeout) instead of failing to upgrade a read.
+        if before is None:
+            connection.execute(insert(alerts).values(**_values(after)))
+        else:
+            result = connection.execute(
+                update(alerts)
+                .where(alerts.c.id == before.id, alerts.c.revision == before.revision)
+                .values(**_values(after)))
+            if result.rowcount != 1:
+                return False
+        if events:
+            connection.execute(insert(alert_history), [
+                {"alert_id": after.id, "at_ms": e.at_ms, "action": e.action,
+                 "actor": e.actor, "note": e.note,
+                 "detail": dict(e.detail) if e.detail else None} for e in events])
         return True
 
     def query(self, query: AlertQuery) -> list[AlertRecord]:

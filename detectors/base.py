@@ -50,6 +50,9 @@ class Detector(abc.ABC):
     - no I/O, no clock reads, no globals.
     """
 
+    # Empty, so that a detector made per device can be slotted (no ``__dict__``).
+    __slots__ = ()
+
     #: Device kinds whose messages this detector wants; its rule routes by it.
     kinds: frozenset[str] = frozenset()
 

@@ -79,6 +79,13 @@ class ReportingCadence:
     34
     """
 
+    # Slots: one of each per registered device (see the README's memory figures).
+    __slots__ = (
+        '_origin_ms', '_period_bin', '_since_update', '_weights', 'gaps', 'half_life_ms',
+        'last_ms', 'longest_ms', 'min_gaps', 'min_span_ms', 'period_ms', 'quantile', 'span_ms',
+        'tail_ms', 'tail_quantile'
+    )
+
     BINS_PER_OCTAVE = 4
     BINS = 80  # up to 2 ** 20 s, twelve days
 
@@ -93,7 +100,8 @@ class ReportingCadence:
         self.gaps = 0
         self.span_ms = 0
         self.longest_ms = 0
-        self._weights = [0.0] * self.BINS
+        # Made at the first gap: until a device is heard twice it needs none.
+        self._weights: list[float] = []
         self._origin_ms = 0  # weights are scaled by 2 ** ((ts - origin) / half-life)
         self._period_bin: int | None = None
         self._since_update = 0
@@ -116,6 +124,8 @@ class ReportingCadence:
             self._origin_ms = ts_ms
             return
         gap_ms = ts_ms - last
+        if not self._weights:
+            self._weights = [0.0] * self.BINS
         self.gaps += 1
         self.span_ms += gap_ms
         self.longest_ms = max(self.longest_ms, gap_ms)
@@ -130,8 +140,9 @@ class ReportingCadence:
         self._since_update += 1
         # Only a longer gap can move the quantile up (one in its own bin leaves it where it
         # is); shorter ones move it down slowly, so refresh for those now and then.
-        if (self.period_ms is None or self._period_bin is None or index > self._period_bin
-                or self._since_update >= 16):
+        # Before it is learned the interval stays None whatever the bins say: skip the scan.
+        if self.learned and (self.period_ms is None or self._period_bin is None
+                             or index > self._period_bin or self._since_update >= 16):
             self._update()
 
     def _update(self) -> None:
@@ -167,6 +178,12 @@ class GroupHealthDetector(Detector):
     never reported as a whole. ``parent`` is the enclosing group, if any; ``group_id`` names
     the group where ``subject`` alone is not unique (a building's name within its site).
     """
+
+    __slots__ = (
+        '_check_ms', 'covered', 'group_id', 'household', 'last_seen_ms', 'limit_ms',
+        'min_devices', 'offline', 'parent', 'returned_ms', 'scope', 'silence_ms', 'site',
+        'size', 'subject'
+    )
 
     def __init__(
         self,
@@ -349,6 +366,12 @@ class DeviceOfflineDetector(Detector):
     [('raise', 660000, 'silent')]
     """
 
+    # Slots: one of each per registered device (see the README's memory figures).
+    __slots__ = (
+        '_check_ms', '_will_ms', 'budget_ms', 'cadence', 'ceiling_ms', 'config', 'device_id',
+        'group', 'household', 'kind', 'last_seen_ms', 'pending_ms', 'site', 'state'
+    )
+
     def __init__(
         self,
         device_id: str,
@@ -488,6 +511,8 @@ class BatteryDetector(Detector):
     [('raise', 12.0)]
     """
 
+    __slots__ = ('_last_ms', 'config', 'device_id', 'household', 'low', 'site')
+
     def __init__(
         self, device_id: str, *, site: str, household: str | None,
         config: DeviceHealthConfig | None = None,
@@ -521,6 +546,8 @@ class BatteryDetector(Detector):
 
 class TamperDetector(Detector):
     """``tamper`` (Minor) on a device's ``tamper`` event; someone has to check the device."""
+
+    __slots__ = ('device_id', 'household', 'site')
 
     def __init__(self, device_id: str, *, site: str, household: str | None) -> None:
         self.device_id = device_id

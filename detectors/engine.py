@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from safehood.learning import FallClassifier
@@ -22,7 +21,6 @@ from .rules import RULES
 
 Key = tuple[int, str]
 """A detector's key: (its rule's place in the engine's rules, its scope id)."""
-Route = tuple[Key, Callable[[], Detector]]
 
 
 @dataclass(slots=True)
@@ -101,7 +99,6 @@ class DetectorEngine:
         self._clocks: dict[str, SiteClock] = {}
         self._timers: dict[str, TimerQueue[Key]] = {}
         self._detectors: dict[Key, Detector] = {}
-        self._sites_of: dict[Key, str] = {}
         self._dedup = DuplicateFilter(self.config.time.dedup_window)
         self.registry = registry
         # Objects a site's detectors share, such as its community priors; they outlive
@@ -117,13 +114,17 @@ class DetectorEngine:
         Detectors of devices and households that are gone are dropped with their timers.
         """
         self.registry = registry
-        self._route_cache: dict[str, list[Route]] = {}
+        # Per registered device, its detectors' keys flattened (rule index, scope id, ...):
+        # one small tuple per device heard from, where a tuple per key would triple it.
+        self._route_cache: dict[str, tuple[int | str, ...]] = {}
         self._view = RegistryView.build(registry, self.config, self._detector_of,
                                         self._site_state, self.fall_classifier)
         for key in list(self._detectors):
             if not self._rules[key[0]].rebind(self._detectors[key], self._view):
                 del self._detectors[key]
-                self._timers[self._sites_of.pop(key)].schedule(key, None)
+                # Rare (a device or household left): each site's queue is asked.
+                for timers in self._timers.values():
+                    timers.schedule(key, None)
         for site, clock in self._clocks.items():
             if clock.latest_ms is not None:
                 self._start_site(site, clock.latest_ms)
@@ -154,8 +155,9 @@ class DetectorEngine:
                 self.stats.late += 1
             clock.observe(message.ts_ms)
             out += self._fire(message.site)
-        for key, make in self._routes_of(message):
-            detector = self._detector(key, message.site, make)
+        device = self._device_of(message)
+        for key in self._routes_of(device):
+            detector = self._detector(key, device)
             deadline = detector.deadline_ms
             if deadline is not None and deadline <= message.ts_ms:
                 # The message is past this detector's deadline: what it asked to be woken for
@@ -179,8 +181,9 @@ class DetectorEngine:
             clock.observe(message.ts_ms)
             self._start_site(message.site, message.ts_ms)
         clock.observe(message.ts_ms)
-        for key, make in self._routes_of(message):
-            detector = self._detector(key, message.site, make)
+        device = self._device_of(message)
+        for key in self._routes_of(device):
+            detector = self._detector(key, device)
             detector.learn_one(message)
             self._schedule(message.site, key, detector)
 
@@ -249,11 +252,12 @@ class DetectorEngine:
     def _schedule(self, site: str, key: Key, detector: Detector) -> None:
         self._timers[site].schedule(key, detector.deadline_ms)
 
-    def _detector(self, key: Key, site: str, make: Callable[[], Detector]) -> Detector:
+    def _detector(self, key: Key, device: Device) -> Detector:
+        """The live detector of ``key`` (a route of ``device``), made when missing."""
         detector = self._detectors.get(key)
         if detector is None:
-            detector = self._detectors[key] = make()
-            self._sites_of[key] = site
+            rule = self._rules[key[0]]
+            detector = self._detectors[key] = rule.build(key[1], device, self._view)
         return detector
 
     def _start_site(self, site: str, now_ms: int) -> None:
@@ -262,46 +266,41 @@ class DetectorEngine:
             for index, rule in enumerate(self._rules):
                 if rule.start is None:
                     continue
-                route = self._route(index, rule, device)
-                if route is not None:
-                    key, make = route
-                    detector = self._detector(key, site, make)
+                key = self._key(index, rule, device)
+                if key is not None:
+                    detector = self._detector(key, device)
                     rule.start(detector, now_ms)
                     self._schedule(site, key, detector)
 
-    def _route(self, index: int, rule: Rule[Any], device: Device) -> Route | None:
-        """The key of ``rule``'s detector for ``device`` and how to make it, or None where
-        the rule does not apply to the device."""
+    def _key(self, index: int, rule: Rule[Any], device: Device) -> Key | None:
+        """The key of ``rule``'s detector for ``device``, or None where the rule does not
+        apply to the device."""
         scope = rule.scope_of(device, self._view)
-        if scope is None:
-            return None
-        return (index, scope), partial(rule.build, scope, device, self._view)
+        return None if scope is None else (index, scope)
 
     def _detector_of(self, name: str, device: Device) -> Detector | None:
         """The live detector of the rule called ``name`` for ``device``, made when missing."""
         index = self._rule_index.get(name)
-        route = None if index is None else self._route(index, self._rules[index], device)
-        if route is None:
-            return None
-        return self._detector(route[0], device.site, route[1])
+        key = None if index is None else self._key(index, self._rules[index], device)
+        return None if key is None else self._detector(key, device)
 
-    def _routes_of(self, message: Message) -> list[Route]:
-        """The routes of the message's device, worked out once per device and registry."""
-        routes = self._route_cache.get(message.device_id)
-        if routes is None or message.device_id not in self.registry.devices:
-            routes = self._routes(message)
-            if message.device_id in self.registry.devices:
-                self._route_cache[message.device_id] = routes
-        return routes
-
-    def _routes(self, message: Message) -> list[Route]:
-        """The detectors a message goes to, in rule order, with how to make each."""
-        device = self.registry.device(message.device_id) or Device(
+    def _device_of(self, message: Message) -> Device:
+        """The registered device of ``message``, or one made up from it (not cached)."""
+        return self.registry.device(message.device_id) or Device(
             message.device_id, message.site, message.kind or "unknown", message.household,
             message.room, message.resident,
         )
-        routes = (
-            self._route(index, rule, device) for index, rule in enumerate(self._rules)
-            if rule.kinds is None or device.kind in rule.kinds
-        )
-        return [route for route in routes if route is not None]
+
+    def _routes_of(self, device: Device) -> Iterator[Key]:
+        """The keys of the detectors a message of ``device`` goes to, in rule order; worked
+        out once per registered device and registry."""
+        routes = self._route_cache.get(device.device_id)
+        if routes is None:
+            keys = (
+                self._key(index, rule, device) for index, rule in enumerate(self._rules)
+                if rule.kinds is None or device.kind in rule.kinds
+            )
+            routes = tuple(part for key in keys if key is not None for part in key)
+            if self.registry.devices.get(device.device_id) is device:
+                self._route_cache[device.device_id] = routes
+        return zip(routes[::2], routes[1::2], strict=True)  # type: ignore[arg-type]

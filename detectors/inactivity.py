@@ -18,7 +18,7 @@ end (bounded by the ceiling), however early the resident went to bed.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import defaultdict, deque
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -121,7 +121,8 @@ class InactivityDetector(Detector):
         self._threshold_ms: int | None = None
         self._signs = SignsOfLife(self.config)
         # hour of day -> (day, longest gap that started in that hour that day, ms)
-        self._gaps: list[deque[tuple[date, int]]] = [deque() for _ in range(24)]
+        # Made per hour on first use: an empty deque costs over 600 bytes.
+        self._gaps: defaultdict[int, deque[tuple[date, int]]] = defaultdict(deque)
         self._last_source: str | None = None
         self._presence = Presence(self.config, door_config)
 
@@ -151,7 +152,7 @@ class InactivityDetector(Detector):
                 and self.prior.samples(hours, before=local.date()) >= config.prior_min_samples):
             learned_s = community / MS_PER_S * config.margin
         days = 0.0 if self._first_ms is None else (since_ms - self._first_ms) / MS_PER_DAY
-        own = [gap for h in hours for _, gap in self._gaps[h % 24]]
+        own = [gap for h in hours for _, gap in self._gaps.get(h % 24, ())]
         if days >= config.warmup_days and len(own) >= config.warmup_days:
             own_s = float(np.quantile(own, config.quantile)) / MS_PER_S * config.margin
             weight = days / (days + config.prior_days)

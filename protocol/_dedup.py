@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 
 from ._messages import Message
 
@@ -23,7 +23,9 @@ class DuplicateFilter:
     def __init__(self, window: int = 256, max_devices: int = 1_000_000) -> None:
         self.window = window
         self.max_devices = max_devices
-        self._seen: OrderedDict[str, tuple[deque[DeliveryKey], set[DeliveryKey]]] = OrderedDict()
+        # Per device, its last keys in arrival order: one dict is both the set and the order,
+        # and is small for a device heard a few times (a deque starts at over 600 bytes).
+        self._seen: OrderedDict[str, dict[DeliveryKey, None]] = OrderedDict()
 
     def is_duplicate(self, message: Message) -> bool:
         """Whether ``message`` was seen before; remembers it when not."""
@@ -39,19 +41,16 @@ class DuplicateFilter:
     def remember(self, device_id: str, key: DeliveryKey) -> bool:
         """Note ``key`` of ``device_id``; returns whether it was known already (a filter
         restored from disk is filled this way, oldest key first)."""
-        entry = self._seen.get(device_id)
-        if entry is None:
-            entry = (deque(), set())
-            self._seen[device_id] = entry
+        keys = self._seen.get(device_id)
+        if keys is None:
+            keys = self._seen[device_id] = {}
             if len(self._seen) > self.max_devices:
                 self._seen.popitem(last=False)
         else:
             self._seen.move_to_end(device_id)
-        order, keys = entry
         if key in keys:
             return True
-        order.append(key)
-        keys.add(key)
-        if len(order) > self.window:
-            keys.discard(order.popleft())
+        keys[key] = None
+        if len(keys) > self.window:
+            del keys[next(iter(keys))]
         return False

@@ -267,6 +267,15 @@ class Registry:
         self.households: dict[str, Household] = {h.id: h for h in households}
         self.residents: dict[str, Resident] = {r.id: r for r in residents}
         self.devices: dict[str, Device] = {d.device_id: d for d in devices}
+        # Who lives in and what is installed in each household, indexed once: asked for
+        # every household, a scan of all residents made building a registry quadratic.
+        self._residents_of: dict[str, list[Resident]] = {}
+        for resident in self.residents.values():
+            self._residents_of.setdefault(resident.household, []).append(resident)
+        self._devices_of: dict[str, list[Device]] = {}
+        for device in self.devices.values():
+            if device.household is not None:
+                self._devices_of.setdefault(device.household, []).append(device)
 
     @classmethod
     def from_model(cls, model: RegistryFile) -> Registry:
@@ -337,7 +346,7 @@ class Registry:
         return self.devices.get(device_id)
 
     def household_devices(self, household_id: str) -> list[Device]:
-        return [d for d in self.devices.values() if d.household == household_id]
+        return list(self._devices_of.get(household_id, ()))
 
     def building_households(self, site: str, building: str) -> list[Household]:
         """The households of one building of a site."""
@@ -353,7 +362,7 @@ class Registry:
         return device.building if device is not None else None
 
     def household_residents(self, household_id: str) -> list[Resident]:
-        return [r for r in self.residents.values() if r.household == household_id]
+        return list(self._residents_of.get(household_id, ()))
 
     def sites(self) -> list[str]:
         return sorted({h.site for h in self.households.values()} | {d.site for d in self.devices.values()})

@@ -1,5 +1,8 @@
 """The ``safehood`` command. Each subcommand lives in ``safehood/commands/<name>.py`` and
-exposes ``register(subparsers)``; this module only collects them and reports failures."""
+exposes ``register(subparsers)``; this module only collects them and reports failures.
+
+Only the chosen subcommand's module is imported: the others are listed with the summary
+line of their module docstring, so that ``safehood --help`` loads none of them."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import logging
 import pkgutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from safehood import commands
 from safehood.commands._common import CommandError
@@ -22,7 +26,9 @@ _QUIET_LOGGERS = {"alembic": logging.WARNING, "apprise": logging.WARNING,
 _ORDER = ["demo", "run", "simulate", "replay", "detect", "evaluate", "train"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser when ``argv`` is None; else one that registers only the subcommand
+    ``argv`` names (none for ``safehood --help``) and lists the others by summary."""
     parser = argparse.ArgumentParser(
         prog="safehood",
         description="Community safety sensing and early warning over MQTT.",
@@ -32,14 +38,41 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     names = [m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
     names.sort(key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
+    chosen = None if argv is None else _chosen_command(argv, names)
     for name in names:
-        module = importlib.import_module(f"safehood.commands.{name}")
-        module.register(subparsers)
+        if argv is None or name == chosen:
+            module = importlib.import_module(f"safehood.commands.{name}")
+            module.register(subparsers)
+        else:
+            subparsers.add_parser(name, help=_summary(name))
     return parser
 
 
+def _chosen_command(argv: Sequence[str], names: list[str]) -> str | None:
+    """The subcommand ``argv`` names: its first positional argument."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg if arg in names else None
+    return None
+
+
+def _summary(name: str) -> str:
+    """The summary of a command module's docstring, read without importing the module."""
+    import ast
+
+    path = Path(commands.__path__[0]) / f"{name}.py"
+    docstring = ast.get_docstring(ast.parse(path.read_bytes())) or ""
+    summary = " ".join(docstring.split("\n\n")[0].split())
+    # "``safehood detect``: run the detectors ..." -> "run the detectors ..."
+    return summary.partition("``: ")[2].rstrip(".") or summary
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -73,3 +73,20 @@ def test_replay_with_no_broker_says_so(tmp_path: Path) -> None:
     result = safehood("replay", str(traffic), "--broker", f"mqtt://127.0.0.1:{free_port()}")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and result.stderr.strip()
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["detect", "--help"]])
+def test_help_loads_no_heavy_module(argv: list[str]) -> None:
+    # What the help needs is argparse: every library below adds tenths of a second.
+    heavy = ("numpy", "sklearn", "fastapi", "sqlalchemy", "pydantic", "apprise", "paho",
+             "influxdb_client", "tqdm", "safehood.detectors", "safehood.protocol",
+             "safehood.alerting")
+    code = (
+        "import sys\n"
+        "from safehood.cli import build_parser\n"
+        f"build_parser({argv!r}).format_help()\n"
+        f"print(sorted(name for name in {heavy!r} if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "[]"

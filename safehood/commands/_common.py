@@ -3,11 +3,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from safehood.config import Settings
+if TYPE_CHECKING:
+    from safehood.config import Settings
 
 
 class CommandError(Exception):
@@ -20,6 +19,11 @@ class CommandError(Exception):
 
 def load_settings(args: argparse.Namespace, **overrides: object) -> Settings:
     """Settings from the environment, ``--config`` and command-line overrides."""
+    # Imported here: the CLI loads this module to print its help, and pydantic is slow to load.
+    from pydantic import ValidationError
+
+    from safehood.config import Settings
+
     try:
         return Settings.load(getattr(args, "config", None), **overrides)
     except ValidationError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import resource
 import shutil
 import socket
 import tempfile
@@ -314,9 +315,13 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 stats = pipeline.ingest.stats
                 open_alerts = pipeline.alerts.count(AlertQuery(
                     statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED)))
+                # What the registry costs in memory (README: "Performance"): ru_maxrss is KiB.
+                peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 print(f"[demo] published {simulator.stats.total:,}  ingested {stats.valid:,}  "
                       f"dead letters {stats.dead_letters:,}  duplicates dropped "
-                      f"{stats.duplicates:,}  open alerts {open_alerts}", flush=True)
+                      f"{stats.duplicates:,}  open alerts {open_alerts}  detectors "
+                      f"{pipeline.detection.engine.detectors:,}  peak memory {peak_mib:,.0f} MiB",
+                      flush=True)
             stop.wait(0.5)
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)

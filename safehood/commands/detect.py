@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
-
-import orjson
-from pydantic import ValidationError
-from tqdm import tqdm
-
-from safehood.detectors import DetectorConfig, DetectorEngine
-from safehood.learning import ModelError
-from safehood.protocol import (
-    Alert,
-    AlertDecision,
-    AlertStatus,
-    ContractViolation,
-    Registry,
-    ReplayRecord,
-    parse_message,
-    write_jsonl,
-)
-from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
+from typing import TYPE_CHECKING
 
 from ._common import CommandError, add_file_argument
+
+if TYPE_CHECKING:
+    pass
+
+# The heavy modules (detectors, protocol, alerting) are imported by ``run`` and on first use
+# of the names below, so that printing the help loads none of them.
+DEFAULT_RESOLVE_AFTER_S = 3600.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="where to write the alerts (JSON Lines); '-' for stdout")
     add_file_argument(parser, "--thresholds",
                       "detector thresholds (JSON or YAML, see detectors.DetectorConfig)")
-    parser.add_argument("--topic-prefix", default=DEFAULT_TOPIC_PREFIX, metavar="PREFIX",
-                        help=f"topic prefix of the recording (default {DEFAULT_TOPIC_PREFIX})")
+    parser.add_argument("--topic-prefix", metavar="PREFIX",
+                        help="topic prefix of the recording (default: the wire contract's)")
     parser.add_argument("--resolve-after", type=float, default=DEFAULT_RESOLVE_AFTER_S,
                         metavar="S",
                         help="resolve an alert this many seconds (event time) after its last "
@@ -62,170 +47,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-DEFAULT_RESOLVE_AFTER_S = 3600.0
-
-
-@dataclass(slots=True)
-class DetectSummary:
-    """What an offline run saw and produced."""
-
-    lines: int = 0
-    messages: int = 0
-    bad: Counter[str] = field(default_factory=Counter)
-    duplicates: int = 0
-    late: int = 0
-    alerts: Counter[str] = field(default_factory=Counter)
-    first_ms: int | None = None
-    last_ms: int | None = None
-
-    def line(self) -> str:
-        bad = sum(self.bad.values())
-        reasons = ", ".join(f"{reason} {count}" for reason, count in self.bad.most_common())
-        alerts = ", ".join(f"{kind} {count}" for kind, count in sorted(self.alerts.items()))
-        return (
-            f"{self.messages} messages ({bad} bad{': ' + reasons if reasons else ''}; "
-            f"{self.duplicates} duplicates; {self.late} late), "
-            f"{sum(self.alerts.values())} alerts{': ' + alerts if alerts else ''}"
-        )
-
-
-class AlertSink:
-    """Turns decisions into alerts through the alerting package's lifecycle, in memory.
-
-    Nobody works the alerts of an offline run, yet the same resident may fall twice in a
-    week: like a duty officer, the sink resolves an alert ``resolve_after_s`` of event time
-    after its last change (``None``: never), so that the next incident raises a new alert
-    instead of merging into an old one. Alert ids are numbered in order of raising, so two
-    runs over the same recording write the same file.
-    """
-
-    def __init__(self, registry: Registry,
-                 resolve_after_s: float | None = DEFAULT_RESOLVE_AFTER_S) -> None:
-        # Imported here: every command module is imported to build the parser, and the
-        # alerting package pulls in Apprise.
-        from safehood.alerting import (
-            AlertManager,
-            AlertPolicy,
-            AlertQuery,
-            InMemoryAlertRepository,
-            build_pipeline,
-        )
-
-        self._open_query = AlertQuery(
-            statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), limit=None)
-        self._all_query = AlertQuery(limit=None)
-        counter = itertools.count(1)
-        repository = InMemoryAlertRepository()
-        pipeline = build_pipeline(AlertPolicy(), repository,
-                                  id_factory=lambda: f"a{next(counter):07d}")
-        self._manager = AlertManager(repository, pipeline, registry=registry, clock=lambda: 0)
-        self._resolve_after_ms = None if resolve_after_s is None else int(resolve_after_s * 1000)
-        self._next_sweep_ms: int | None = None
-
-    def apply(self, decisions: list[AlertDecision]) -> None:
-        # A batch may span time (timers fired together): the simulated officer resolves
-        # what was due before each decision, not only before the batch.
-        for decision in decisions:
-            self.sweep(decision.ts_ms)
-            self._manager.apply([decision])
-
-    def sweep(self, now_ms: int) -> None:
-        """Resolve the open alerts whose last change is ``resolve_after_s`` before ``now_ms``."""
-        after = self._resolve_after_ms
-        if after is None or (self._next_sweep_ms is not None and now_ms < self._next_sweep_ms):
-            return
-        self._next_sweep_ms = now_ms + _SWEEP_MS
-        for record in self._manager.repository.query(self._open_query):
-            changed = record.updated_ms
-            if changed + after <= now_ms:
-                self._manager.resolve(record.id, _OFFICER, "resolved by the offline run",
-                                      at_ms=changed + after)
-
-    def alerts(self) -> list[Alert]:
-        alerts = self._manager.list(self._all_query)
-        return sorted(alerts, key=lambda a: a.id)
-
-
-_SWEEP_MS = 60_000
-_OFFICER = "offline-run"
-
-
-def _records(handle: Iterable[bytes], summary: DetectSummary) -> Iterator[ReplayRecord]:
-    for raw in handle:
-        summary.lines += 1
-        if not raw.strip():
-            continue
-        try:
-            yield ReplayRecord.model_validate(orjson.loads(raw))
-        except orjson.JSONDecodeError:
-            summary.bad["bad_line"] += 1
-        except ValidationError:
-            summary.bad["bad_record"] += 1
-
-
-def detect(
-    registry: Registry,
-    input_path: Path,
-    *,
-    config: DetectorConfig | None = None,
-    topic_prefix: str = DEFAULT_TOPIC_PREFIX,
-    progress: Callable[[int], None] | None = None,
-    sink: AlertSink | None = None,
-) -> tuple[list[Alert], DetectSummary]:
-    """Run the detectors over a replay file; return the alerts and a summary.
-
-    ``progress`` is called with the number of bytes read since the last call.
-    """
-    engine = DetectorEngine(registry, config)
-    sink = sink or AlertSink(registry)
-    summary = DetectSummary()
-    latest: int | None = None
-    with open(input_path, "rb") as handle:
-        for record in _records(_counting(handle, progress), summary):
-            # A status without a time (a last will) is stamped with the recording's time.
-            received = latest if latest is not None else 0
-            try:
-                message = parse_message(record.topic, record.payload_bytes(), received, registry,
-                                        prefix=topic_prefix)
-            except ContractViolation as exc:
-                summary.bad[exc.reason.value] += 1
-                continue
-            if message.ts_from_receipt and latest is None:
-                summary.bad["no_time"] += 1
-                continue
-            summary.messages += 1
-            latest = message.ts_ms if latest is None else max(latest, message.ts_ms)
-            summary.first_ms = message.ts_ms if summary.first_ms is None else min(
-                summary.first_ms, message.ts_ms)
-            sink.apply(engine.process_one(message))
-            sink.sweep(message.ts_ms)
-    if latest is not None:
-        # Let every timer up to the end of the recording fire, as a live run left running
-        # for the allowed lateness after the last message would.
-        sink.apply(engine.advance(latest + engine.allowed_lateness_ms))
-    summary.last_ms = latest
-    summary.duplicates = engine.stats.duplicates
-    summary.late = engine.stats.late
-    alerts = sink.alerts()
-    summary.alerts.update(alert.type.value for alert in alerts)
-    return alerts, summary
-
-
-class _counting:
-    """A binary line iterator that reports how many bytes it has read."""
-
-    def __init__(self, handle: IO[bytes], progress: Callable[[int], None] | None) -> None:
-        self._handle = handle
-        self._progress = progress
-
-    def __iter__(self) -> Iterator[bytes]:
-        for line in self._handle:
-            if self._progress is not None:
-                self._progress(len(line))
-            yield line
-
-
 def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+    from tqdm import tqdm
+
+    from safehood._offline import AlertSink, detect
+    from safehood.detectors import DetectorConfig
+    from safehood.learning import ModelError
+    from safehood.protocol import Registry, write_jsonl
+    from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
+
     try:
         registry = Registry.load(args.registry)
     except (ValidationError, ValueError, OSError) as exc:
@@ -244,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
               disable=None, mininterval=0.5) as bar:
         try:
             alerts, summary = detect(registry, args.input, config=config,
-                                     topic_prefix=args.topic_prefix, progress=bar.update,
+                                     topic_prefix=args.topic_prefix or DEFAULT_TOPIC_PREFIX,
+                                      progress=bar.update,
                                      sink=sink)
         except ModelError as exc:
             raise CommandError(str(exc)) from None
@@ -262,9 +94,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _first_error(exc: Exception) -> str:
+    from pydantic import ValidationError
+
     if isinstance(exc, ValidationError):
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"])
         return f"{where}: {err['msg']}" if where else str(err["msg"])
     return str(exc)
 
+
+
+def __getattr__(name: str) -> object:
+    # The offline path's names, still importable from here as before they moved.
+    if name in ("AlertSink", "DetectSummary", "detect"):
+        from safehood import _offline
+
+        return getattr(_offline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

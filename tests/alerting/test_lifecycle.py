@@ -18,6 +18,8 @@ from safehood.alerting import (
     AlertNotFound,
     AlertPolicy,
     AlertQuery,
+    AlertRepository,
+    HistoryEntry,
     InvalidTransition,
     StorageError,
     build_pipeline,
@@ -374,3 +376,25 @@ def test_database_failures_are_storage_errors(tmp_path: Path) -> None:
             manager.list()
     finally:
         engine.dispose()
+
+
+def test_commit_many_writes_each_item_alone_or_not_at_all(
+    manager: AlertManager, repository: AlertRepository
+) -> None:
+    raised = manager.apply([decision("fall")])[0].alert
+    record = repository.get(raised.id)
+    assert record is not None
+    newer = dataclasses.replace(record, revision=record.revision + 1, count=record.count + 1)
+    second_open = dataclasses.replace(record, id="other", revision=1)
+    note = HistoryEntry(at_ms=T0, action="note", actor="test", note="batched")
+    # A second open alert of the same thing and a stale revision lose; the update between
+    # them is written with its history all the same.
+    assert repository.commit_many([
+        (None, second_open, ()),
+        (record, newer, (note,)),
+        (record, dataclasses.replace(newer, count=99), ()),
+    ]) == [False, True, False]
+    stored = repository.get(raised.id)
+    assert stored is not None and stored.revision == newer.revision and stored.count == newer.count
+    assert repository.get("other") is None
+    assert note in repository.history([raised.id])[raised.id]

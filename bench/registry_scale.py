@@ -1,0 +1,112 @@
+"""Cost of the registry's size: `safehood detect` with 1,000 and with 100,000 devices.
+
+    .venv/bin/python bench/registry_scale.py [--devices 1000 100000] [--per-household 5]
+
+For each size it writes a registry (households of ``--per-household`` devices, 500
+households a site, one resident each) and a recording of one status reading per device,
+then runs ``safehood detect`` over it in a child process and prints the wall time, the
+registry load time, the peak memory, the memory per device over the smallest size, and
+the time per message. With memory and time linear in the size, the per-device figures of
+both sizes agree; a quadratic start-up or a per-message cost that grows with the registry
+shows as a ratio far from 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+T0 = 1_772_409_600_000
+KINDS = ("smoke", "water", "door", "motion", "wearable", "button")
+HOUSEHOLDS_PER_SITE = 500
+
+
+def write_inputs(directory: Path, devices: int, per_household: int) -> tuple[Path, Path]:
+    """A registry of ``devices`` devices and a recording of one reading from each."""
+    households = max(1, devices // per_household)
+    registry: dict[str, list[dict[str, object]]] = {"households": [], "residents": [],
+                                                     "devices": []}
+    lines: list[bytes] = []
+    for h in range(households):
+        site = f"s{h // HOUSEHOLDS_PER_SITE}"
+        hid = f"h{h:06d}"
+        registry["households"].append({"id": hid, "site": site, "lives_alone": h % 3 == 0})
+        registry["residents"].append({"id": f"r{h:06d}", "household": hid, "name": "Resident",
+                                      "elderly": h % 2 == 0})
+        for k in range(per_household):
+            kind = KINDS[k % len(KINDS)]
+            device_id = f"{hid}-{kind}-{k}"
+            registry["devices"].append({
+                "device_id": device_id, "site": site, "kind": kind, "household": hid,
+                "resident": f"r{h:06d}" if kind in ("wearable", "button") else None})
+            payload = {"ts": T0 + h * 10 + k, "online": True, "battery": 80}
+            lines.append(orjson.dumps({"topic": f"safehood/v1/{site}/{device_id}/status",
+                                       "payload": payload}))
+    registry_path, traffic_path = directory / "registry.json", directory / "traffic.jsonl"
+    registry_path.write_bytes(orjson.dumps(registry))
+    traffic_path.write_bytes(b"\n".join(lines) + b"\n")
+    return registry_path, traffic_path
+
+
+def load_time(registry_path: Path) -> float:
+    """CPU seconds to load and index the registry, in a child process."""
+    code = ("import sys, time\nfrom safehood.protocol import Registry\n"
+            "t = time.process_time(); r = Registry.load(sys.argv[1])\n"
+            "[r.household_residents(h) for h in r.households]\n"
+            "print(time.process_time() - t)")
+    out = subprocess.run([sys.executable, "-c", code, str(registry_path)], check=True,
+                         capture_output=True, text=True).stdout
+    return float(out)
+
+
+def run_detect(registry_path: Path, traffic_path: Path) -> tuple[float, int]:
+    """CPU seconds and peak resident memory (bytes) of `safehood detect` over the files
+    (CPU time: on a shared machine wall time says more about the neighbours)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-m", "safehood.cli", "detect", "--registry",
+                    str(registry_path), "--input", str(traffic_path), "--output", os.devnull],
+                   check=True, stderr=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # The peak of the largest child so far: run the sizes from small to large.
+    return cpu, after.ru_maxrss * 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, nargs="+", default=[1_000, 100_000])
+    parser.add_argument("--per-household", type=int, default=5)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="safehood-scale-") as tmp:
+        for devices in sorted(args.devices):
+            directory = Path(tmp) / str(devices)
+            directory.mkdir()
+            registry_path, traffic_path = write_inputs(directory, devices, args.per_household)
+            loaded_s = load_time(registry_path)
+            elapsed, peak = run_detect(registry_path, traffic_path)
+            rows.append((devices, loaded_s, elapsed, peak))
+            print(f"{devices:>8,} devices: registry {loaded_s:6.2f} s CPU, detect {elapsed:6.2f} s "
+                  f"CPU ({elapsed / devices * 1e6:6.1f} us per device), peak {peak / 2**20:7.1f} MiB",
+                  flush=True)
+    if len(rows) > 1:
+        (small, small_load, small_s, small_peak) = rows[0]
+        (large, large_load, large_s, large_peak) = rows[-1]
+        per_device = (large_peak - small_peak) / (large - small)
+        # The marginal cost per device (start-up excluded): linear means the same at any size.
+        print(f"memory per device: {per_device / 1024:.2f} KiB; detect CPU per added device "
+              f"{(large_s - small_s) / (large - small) * 1e6:.0f} us; registry load per device "
+              f"{large_load / large * 1e6:.1f} us at {large:,} vs {small_load / small * 1e6:.1f} "
+              f"us at {small:,} (1 process, 1 core of {os.cpu_count()})")
+
+
+if __name__ == "__main__":
+    main()
