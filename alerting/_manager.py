@@ -272,6 +272,8 @@ class AlertManager:
         return decision
 
     def _propose_decision(self, decision: AlertDecision) -> ProposalList:
+        if decision.key is not None and self._repository.applied(decision.key):
+            return []
         return self._pipeline.intake.run([decision_proposal(decision)], decision.ts_ms)
 
     def _act(self, alert_id: str, propose: Callable[[AlertRecord], Proposal]) -> Alert:
@@ -301,13 +303,21 @@ class AlertManager:
     def _commit(self, batch: Iterable[Proposal]) -> tuple[ProposalList, ProposalList]:
         committed: ProposalList = []
         conflicts: ProposalList = []
+        keys_recorded: set[str] = set()
         for proposal in batch:
             before = proposal.before
             if before is not None and proposal.after == before and not proposal.changes \
                     and not proposal.events:
                 continue
             after = replace(proposal.after, revision=(before.revision if before else 0) + 1)
-            if self._repository.commit(before, after, proposal.events):
+            # An idempotent decision's key goes with the first alert it changes: a commit
+            # that finds the key is a conflict, and the retry then sees the decision applied.
+            key = proposal.decision.key if proposal.decision is not None else None
+            if key in keys_recorded:
+                key = None
+            if self._repository.commit(before, after, proposal.events, key):
+                if key is not None:
+                    keys_recorded.add(key)
                 committed.append(replace(proposal, after=after))
             else:
                 conflicts.append(proposal)

@@ -42,14 +42,20 @@ class AlertRepository(ABC):
 
     @abstractmethod
     def commit(self, before: AlertRecord | None, after: AlertRecord,
-               events: Sequence[HistoryEntry] = ()) -> bool:
+               events: Sequence[HistoryEntry] = (), key: str | None = None) -> bool:
         """Store ``after`` and append ``events`` to its history, atomically.
 
         ``before is None``: insert a new alert; returns ``False`` when another open alert of
         the same (type, subject) exists. Otherwise update, but only if the stored revision is
         still ``before.revision``; returns ``False`` when someone else changed it meanwhile.
         ``after.revision`` must be one more than ``before``'s (1 for a new alert).
+        With ``key`` (an idempotent decision's), the key is recorded in the same transaction,
+        and nothing is stored (``False``) when it was recorded before: see :meth:`applied`.
         """
+
+    @abstractmethod
+    def applied(self, key: str) -> bool:
+        """Whether a change with this idempotent key has been committed."""
 
     @abstractmethod
     def query(self, query: AlertQuery) -> list[AlertRecord]:
@@ -120,6 +126,7 @@ class InMemoryAlertRepository(AlertRepository):
         self._silences: dict[str, Silence] = {}
         self._attempts: dict[str, list[DeliveryAttempt]] = defaultdict(list)
         self._delivered: set[str] = set()
+        self._applied: set[str] = set()
 
     def get(self, alert_id: str) -> AlertRecord | None:
         with self._lock:
@@ -131,8 +138,10 @@ class InMemoryAlertRepository(AlertRepository):
             return None if alert_id is None else self._alerts[alert_id]
 
     def commit(self, before: AlertRecord | None, after: AlertRecord,
-               events: Sequence[HistoryEntry] = ()) -> bool:
+               events: Sequence[HistoryEntry] = (), key: str | None = None) -> bool:
         with self._lock:
+            if key is not None and key in self._applied:
+                return False
             if before is None:
                 if after.id in self._alerts or (after.open_key and after.open_key in self._open):
                     return False
@@ -148,6 +157,8 @@ class InMemoryAlertRepository(AlertRepository):
             if after.open_key:
                 self._open[after.open_key] = after.id
             self._history[after.id].extend(events)
+            if key is not None:
+                self._applied.add(key)
             return True
 
     def query(self, query: AlertQuery) -> list[AlertRecord]:
@@ -204,4 +215,8 @@ class InMemoryAlertRepository(AlertRepository):
     def delivered(self, key: str) -> bool:
         with self._lock:
             return key in self._delivered
+
+    def applied(self, key: str) -> bool:
+        with self._lock:
+            return key in self._applied
 
