@@ -61,6 +61,10 @@ class SiteState:
     last_seq: int
     event_ms: int | None = None
     wall_ms: int = 0
+    # The KV revision this state was read or last written at (0: not in KV yet): writes are
+    # conditional on it, so an instance that lost the partition cannot overwrite the state
+    # of the one that took it over.
+    revision: int = 0
 
 
 class _Pickler(cloudpickle.Pickler):
@@ -262,22 +266,34 @@ class DetectorWorker:
         assert self._bucket is not None
         bucket = self._bucket
 
-        async def get() -> bytes | None:
+        async def get() -> tuple[bytes | None, int]:
             try:
                 entry = await bucket.get(site)
             except nats.js.errors.KeyNotFoundError:
-                return None
-            return entry.value
+                return None, 0
+            return entry.value, entry.revision or 0
 
-        value = self._connection.run(get())
+        value, revision = self._connection.run(get())
         if not value:
             return None
         last_seq, engine = _Unpickler(io.BytesIO(value), self._shared()).load()
-        return SiteState(engine, last_seq)
+        return SiteState(engine, last_seq, revision=revision)
 
     async def _checkpoint(self, sites: set[str]) -> None:
         assert self._bucket is not None
         for site in sites:
             state = self._sites.get(site)
-            if state is not None:
-                await self._bucket.put(site, self._dump(state))
+            if state is None:
+                continue
+            value = self._dump(state)
+            try:
+                if state.revision == 0:
+                    state.revision = await self._bucket.create(site, value)
+                else:
+                    state.revision = await self._bucket.update(site, value, last=state.revision)
+            except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.APIError):
+                # Another instance has taken the site over: our copy is stale.
+                log.info("site %s was taken over; dropping its state here", site)
+                self._sites.pop(site, None)
+                for sites_of in self._sites_of.values():
+                    sites_of.discard(site)

@@ -120,6 +120,11 @@ async def _ensure_streams(connection: JetStreamConnection, settings: Settings,
         await connection.api(f"CONSUMER.CREATE.{const.READINGS_STREAM}.{name}", {
             "stream_name": const.READINGS_STREAM,
             "config": {"durable_name": name, **common,
+                       # One batch out at a time: while a worker that lost the pin (or
+                       # died) still holds readings, nobody gets later ones; they come back
+                       # first, soon after the pin moved. So a site's readings stay in order.
+                       "max_ack_pending": const.FETCH_BATCH,
+                       "ack_wait": int(2 * settings.nats_pin_timeout_s * _NS_PER_S),
                        "filter_subject": f"{const.READINGS_SUBJECT}.{partition}.>",
                        "priority_groups": [const.DETECTOR_GROUP],
                        "priority_policy": "pinned_client",
