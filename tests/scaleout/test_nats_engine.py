@@ -5,6 +5,7 @@ reading once and raise each alert of the recording once, through failures."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -163,4 +164,44 @@ def test_every_reading_stored_once_and_every_incident_alerted_once(
     assert all(worker.stats.received for worker in deployment.ingest)
     # Each change to notify was made (and so notified) by one worker only.
     assert deployment.notified
+    assert not [key for key, n in Counter(deployment.notified).items() if n > 1]
+
+
+@pytest.mark.soak
+def test_a_node_and_a_detector_worker_die_mid_stream(
+        nats_cluster: NatsCluster, deployment: Deployment, recording: Recording) -> None:
+    nodes = nats_cluster.nodes
+    for index in range(2):
+        deployment.add("ingest", nodes[index].url)
+        deployment.add("detector", nodes[index].url)
+    # Six hours of readings in about ten seconds, so that the failures land mid-stream.
+    publisher = threading.Thread(target=replay, args=(recording, nodes[2].mqtt_port, 2000.0))
+    publisher.start()
+    try:
+        time.sleep(3)
+        nodes[0].kill()
+        time.sleep(2)
+        wait_until(lambda: any(d.pinned for d in deployment.detectors), timeout_s=30,
+                   what="a detector worker to hold a partition")
+        victim_process = next(p for p in deployment.processes if p.detector and p.detector.pinned)
+        victim = victim_process.detector
+        assert victim is not None
+        [survivor] = [d for d in deployment.detectors if d is not victim]
+        held = set(victim.pinned)
+        killed_at = time.monotonic()
+        victim.kill()
+        victim_process.connection.close()
+        wait_until(lambda: held <= survivor.pinned, timeout_s=60,
+                   what="the survivor to take the victim's partitions over")
+        failover_s = time.monotonic() - killed_at
+        print(f"detector failover: {failover_s:.1f} s for partitions {sorted(held)}")
+    finally:
+        publisher.join()
+        nodes[0].start()
+    wait_until(lambda: deployment.stored() >= recording.distinct, timeout_s=120,
+               what="every reading stored")
+    wait_until(lambda: deployment.raised() >= recording.alerts, timeout_s=60,
+               what="the offline run's alerts")
+    assert deployment.stored() == recording.distinct
+    assert deployment.raised() == recording.alerts
     assert not [key for key, n in Counter(deployment.notified).items() if n > 1]
