@@ -158,6 +158,8 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
   data           {pipeline.settings.data_dir}
   notifications  printed below as [notify -> who] (each goes to a local json:// inbox)
   falls          {falls}
+  scale out      one process here; `safehood run --engine nats` spreads ingest and
+                 detectors over machines (README: Scale-out on NATS JetStream)
 
   duty officer token ({', '.join(sites)}):
     {officer.token}
