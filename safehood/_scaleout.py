@@ -124,6 +124,7 @@ def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
         detector = process.detector = DetectorWorker(connection, alerts, registry, config,
                                   topic_prefix=settings.topic_prefix,
                                   partitions=settings.nats_partitions,
+                                  pin_timeout_s=settings.nats_pin_timeout_s,
                                   fall_classifier=fall_classifier)
         process._starters.append(detector.start)
         process._stoppers.append(notifications.close)

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import io
 import logging
 import pickle
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -98,7 +100,7 @@ class DetectorWorker:
 
     def __init__(self, connection: JetStreamConnection, alerts: AlertManager, registry: Registry,
                  config: DetectorConfig, *, topic_prefix: str, partitions: int,
-                 fall_classifier: FallClassifier | None = None,
+                 pin_timeout_s: float = 5.0, fall_classifier: FallClassifier | None = None,
                  clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> None:
         self._connection = connection
         self._alerts = alerts
@@ -115,6 +117,11 @@ class DetectorWorker:
         self._bucket: KeyValue | None = None
         self._tasks: list[concurrent.futures.Future[None]] = []
         self._stopping = threading.Event()
+        self._pin_timeout_s = pin_timeout_s
+        self._id = uuid.uuid4().hex[:12]
+        self._members = 1
+        # Partitions given up to rebalance: not asked for again until then (loop time).
+        self._yielded_until: dict[int, float] = {}
         self.applied = 0
         self.pinned: set[int] = set()
 
@@ -123,6 +130,8 @@ class DetectorWorker:
     def start(self) -> None:
         self._bucket = self._connection.run(
             self._connection.jetstream.key_value(const.STATE_BUCKET))
+        self._tasks.append(asyncio.run_coroutine_threadsafe(
+            self._heartbeat(), self._connection.loop))
         for partition in range(self._partitions):
             consumer = PinnedConsumer(self._connection.client, const.READINGS_STREAM,
                                       const.DETECTOR_CONSUMER.format(partition=partition),
@@ -152,21 +161,39 @@ class DetectorWorker:
         last_tick = loop.time()
         try:
             while not self._stopping.is_set():
+                wait = self._yielded_until.get(partition, 0.0) - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(min(wait, const.FETCH_EXPIRES_S))
+                    continue
                 try:
                     pulled = await consumer.pull(const.FETCH_BATCH, const.FETCH_EXPIRES_S)
                 except (nats.errors.Error, OSError) as exc:
                     log.warning("partition %d: pull failed (%s); asking again", partition, exc)
                     await asyncio.sleep(0.2)
                     continue
-                if not pulled.pinned:
+                if not pulled.pinned or pulled.new_pin:
+                    # Whatever we hold of the partition may be stale: restore from KV.
+                    self._forget(partition, force=pulled.new_pin)
+                elif partition in self.pinned and self._surplus(partition):
+                    # More than our share: give this one up, and stay away from it long
+                    # enough for a waiting instance to be pinned.
                     self._forget(partition)
+                    await consumer.unpin()
+                    self._yielded_until[partition] = loop.time() + 2 * self._pin_timeout_s
+                    for message in pulled.messages:
+                        await message.nak()
+                    continue
                 if pulled.messages:
                     self.pinned.add(partition)
                     touched = await loop.run_in_executor(
                         None, self._apply_batch, partition, pulled.messages)
-                    await self._checkpoint(touched)
-                    for message in pulled.messages:
-                        await message.ack()
+                    if await self._checkpoint(touched):
+                        for message in pulled.messages:
+                            await message.ack()
+                    else:
+                        # Another instance took a site over: the batch goes to it.
+                        for message in pulled.messages:
+                            await message.nak()
                 if partition in self.pinned and loop.time() - last_tick >= _TICK_S:
                     last_tick = loop.time()
                     await self._checkpoint(
@@ -178,9 +205,29 @@ class DetectorWorker:
             log.exception("partition %d: detector worker failed", partition)
             raise
 
-    def _forget(self, partition: int) -> None:
-        """Another instance holds the partition now: its sites' state here is stale."""
-        if partition in self.pinned:
+    def _surplus(self, partition: int) -> bool:
+        """Whether to give ``partition`` up: we hold more than our share of the partitions
+        among the live workers, and it is our highest-numbered one."""
+        share = -(-self._partitions // max(1, self._members))
+        return len(self.pinned) > share and partition == max(self.pinned)
+
+    async def _heartbeat(self) -> None:
+        """Keep this worker's key in the membership bucket (its TTL drops dead workers)
+        and count the live ones."""
+        members = await self._connection.jetstream.key_value(const.MEMBERS_BUCKET)
+        while not self._stopping.is_set():
+            try:
+                await members.put(self._id, b"1")
+                self._members = max(1, len(await members.keys()))
+            except Exception as exc:
+                log.warning("membership heartbeat failed: %s", exc)
+            await asyncio.sleep(const.HEARTBEAT_S)
+        with contextlib.suppress(Exception):
+            await members.delete(self._id)
+
+    def _forget(self, partition: int, force: bool = False) -> None:
+        """Another instance holds (or held) the partition: its sites' state here is stale."""
+        if partition in self.pinned or force:
             self.pinned.discard(partition)
             for site in self._sites_of.pop(partition, set()):
                 self._sites.pop(site, None)
@@ -279,8 +326,10 @@ class DetectorWorker:
         last_seq, engine = _Unpickler(io.BytesIO(value), self._shared()).load()
         return SiteState(engine, last_seq, revision=revision)
 
-    async def _checkpoint(self, sites: set[str]) -> None:
+    async def _checkpoint(self, sites: set[str]) -> bool:
+        """Write each site's state; ``False`` when a site was taken over meanwhile."""
         assert self._bucket is not None
+        written = True
         for site in sites:
             state = self._sites.get(site)
             if state is None:
@@ -297,3 +346,5 @@ class DetectorWorker:
                 self._sites.pop(site, None)
                 for sites_of in self._sites_of.values():
                     sites_of.discard(site)
+                written = False
+        return written

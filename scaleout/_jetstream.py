@@ -134,6 +134,11 @@ async def _ensure_streams(connection: JetStreamConnection, settings: Settings,
     except nats.js.errors.BucketNotFoundError:
         bucket = await connection.jetstream.create_key_value(
             bucket=const.STATE_BUCKET, history=1, replicas=replicas)
+    try:
+        await connection.jetstream.key_value(const.MEMBERS_BUCKET)
+    except nats.js.errors.BucketNotFoundError:
+        await connection.jetstream.create_key_value(
+            bucket=const.MEMBERS_BUCKET, history=1, replicas=replicas, ttl=const.MEMBER_TTL_S)
     # Until the source's consumer on the MQTT stream is running, that stream (interest
     # retention) drops what devices publish: nothing may be accepted before.
     deadline = time.monotonic() + timeout_s

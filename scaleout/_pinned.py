@@ -34,6 +34,8 @@ class Pulled:
 
     messages: list[Msg]
     pinned: bool
+    # The server pinned us anew (another instance may have held the partition meanwhile).
+    new_pin: bool = False
 
 
 class PinnedConsumer:
@@ -56,6 +58,7 @@ class PinnedConsumer:
         inbox = self._client.new_inbox()
         subscription = await self._client.subscribe(inbox)
         messages: list[Msg] = []
+        previous = self.pin_id
         try:
             await self._client.publish(self._subject, orjson.dumps(request), reply=inbox)
             loop = asyncio.get_running_loop()
@@ -81,7 +84,8 @@ class PinnedConsumer:
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
-        return Pulled(messages, self.pin_id is not None)
+        return Pulled(messages, self.pin_id is not None,
+                      new_pin=self.pin_id is not None and self.pin_id != previous)
 
     async def unpin(self) -> None:
         """Give the partition up (a clean stop, or rebalancing): the server pins another

@@ -20,3 +20,7 @@ JETSTREAM_API_TIMEOUT_S = 10.0
 ACK_WAIT_S = 30.0
 FETCH_EXPIRES_S = 1.0
 FETCH_BATCH = 200
+# Live detector workers, one key each, dropped by the TTL when a worker stops beating.
+MEMBERS_BUCKET = "safehood_detector_workers"
+HEARTBEAT_S = 1.0
+MEMBER_TTL_S = 5.0

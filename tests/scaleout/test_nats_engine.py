@@ -135,7 +135,8 @@ def deployment(nats_cluster: NatsCluster, postgres_url: str, recording: Recordin
         finally:
             deployment.stop()
             # The next test starts from an empty stream and no detector state.
-            for stream in ("SAFEHOOD_READINGS", "KV_safehood_detector_state"):
+            for stream in ("SAFEHOOD_READINGS", "KV_safehood_detector_state",
+                           "KV_safehood_detector_workers"):
                 admin.run(admin.api(f"STREAM.DELETE.{stream}"))
             admin.close()
 
@@ -151,9 +152,15 @@ def test_every_reading_stored_once_and_every_incident_alerted_once(
     nodes = nats_cluster.nodes
     for index in range(2):
         deployment.add("ingest", nodes[index].url)
-        deployment.add("detector", nodes[index + 1].url)
-    # Devices publish to a node that runs no worker.
-    assert replay(recording, nodes[2].mqtt_port) == recording.messages
+    first = deployment.add("detector", nodes[1].url).detector
+    # Devices publish to a node that runs no worker; six hours of readings in about six
+    # seconds, and a second detector worker joins while they come.
+    publisher = threading.Thread(target=replay, args=(recording, nodes[2].mqtt_port, 3600.0))
+    publisher.start()
+    wait_until(lambda: first is not None and bool(first.pinned), timeout_s=30,
+               what="the first detector worker to hold partitions")
+    second = deployment.add("detector", nodes[0].url).detector
+    publisher.join()
     wait_until(lambda: deployment.stored() >= recording.distinct, timeout_s=120,
                what="every reading stored")
     wait_until(lambda: deployment.raised() >= recording.alerts, timeout_s=60,
@@ -162,6 +169,8 @@ def test_every_reading_stored_once_and_every_incident_alerted_once(
     assert deployment.raised() == recording.alerts
     # Competing consumers: both ingest workers took a share.
     assert all(worker.stats.received for worker in deployment.ingest)
+    # The worker that joined took its share over from the first.
+    assert second is not None and second.pinned
     # Each change to notify was made (and so notified) by one worker only.
     assert deployment.notified
     assert not [key for key, n in Counter(deployment.notified).items() if n > 1]
