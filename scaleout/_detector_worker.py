@@ -183,21 +183,33 @@ class DetectorWorker:
                     for message in pulled.messages:
                         await message.nak()
                     continue
-                if pulled.messages:
-                    self.pinned.add(partition)
-                    touched = await loop.run_in_executor(
-                        None, self._apply_batch, partition, pulled.messages)
-                    if await self._checkpoint(touched):
-                        for message in pulled.messages:
-                            await message.ack()
-                    else:
-                        # Another instance took a site over: the batch goes to it.
-                        for message in pulled.messages:
+                try:
+                    if pulled.messages:
+                        self.pinned.add(partition)
+                        touched = await loop.run_in_executor(
+                            None, self._apply_batch, partition, pulled.messages)
+                        if await self._checkpoint(touched):
+                            for message in pulled.messages:
+                                await message.ack()
+                        else:
+                            # Another instance took a site over: the batch goes to it.
+                            for message in pulled.messages:
+                                await message.nak()
+                    if partition in self.pinned and loop.time() - last_tick >= _TICK_S:
+                        last_tick = loop.time()
+                        await self._checkpoint(
+                            await loop.run_in_executor(None, self._tick, partition))
+                except Exception as exc:
+                    # NATS failing over, the database away: start the batch again from the
+                    # last checkpoint (decisions already applied are keyed: no repeats).
+                    log.warning("partition %d: batch failed (%r); taking it again", partition, exc)
+                    self._forget(partition, force=True)
+                    # At once, no delay: redeliveries go out before newer readings, so the
+                    # site's order holds.
+                    for message in pulled.messages:
+                        with contextlib.suppress(Exception):
                             await message.nak()
-                if partition in self.pinned and loop.time() - last_tick >= _TICK_S:
-                    last_tick = loop.time()
-                    await self._checkpoint(
-                        await loop.run_in_executor(None, self._tick, partition))
+                    await asyncio.sleep(0.5)
             await consumer.unpin()
         except asyncio.CancelledError:
             raise
