@@ -19,6 +19,7 @@ nothing.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import contextlib
 import io
@@ -42,7 +43,7 @@ from safehood.learning import FallClassifier
 from safehood.protocol import AlertDecision, ContractViolation, Registry, parse_message
 
 from . import const
-from ._jetstream import JetStreamConnection, reading_topic
+from ._jetstream import JetStreamConnection, ScaleOutError, reading_topic
 from ._pinned import PinnedConsumer
 
 log = logging.getLogger(__name__)
@@ -322,15 +323,19 @@ class DetectorWorker:
         return buffer.getvalue()
 
     def _restore(self, site: str) -> SiteState | None:
-        assert self._bucket is not None
-        bucket = self._bucket
-
         async def get() -> tuple[bytes | None, int]:
+            # From the stream's leader, not nats-py's direct get: a replica that lags would
+            # hand out an older state than the one the readings were acknowledged against.
             try:
-                entry = await bucket.get(site)
-            except nats.js.errors.KeyNotFoundError:
-                return None, 0
-            return entry.value, entry.revision or 0
+                answer = await self._connection.api(
+                    f"STREAM.MSG.GET.KV_{const.STATE_BUCKET}",
+                    {"last_by_subj": f"$KV.{const.STATE_BUCKET}.{site}"})
+            except ScaleOutError as exc:
+                if "no message found" in str(exc):
+                    return None, 0
+                raise
+            message = answer["message"]
+            return base64.b64decode(message.get("data", "")), int(message["seq"])
 
         value, revision = self._connection.run(get())
         if not value:
