@@ -58,7 +58,7 @@ from ._notify import (
 )
 from ._pipeline import AlertPipeline, build_pipeline
 from ._policy import AlertPolicy, EscalationTier, InhibitRule, TypePolicy
-from ._repository import AlertRepository, InMemoryAlertRepository
+from ._repository import AlertRepository, CommitItem, InMemoryAlertRepository
 from ._response import (
     HandoverReport,
     ResponseRow,
@@ -83,6 +83,7 @@ __all__ = [
     "AlertingError",
     "AppriseNotifier",
     "AudienceRouter",
+    "CommitItem",
     "ContactDirectory",
     "DeliveryAttempt",
     "DeliveryResult",

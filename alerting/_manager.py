@@ -300,6 +300,8 @@ class AlertManager:
         return decision
 
     def _propose_decision(self, decision: AlertDecision) -> ProposalList:
+        if decision.key is not None and self._repository.applied(decision.key):
+            return []
         return self._pipeline.intake.run([decision_proposal(decision)], decision.ts_ms)
 
     def _act(self, alert_id: str, propose: Callable[[AlertRecord], Proposal]) -> Alert:
@@ -330,21 +332,29 @@ class AlertManager:
         """Write the proposals that change something, in one go (see
         :meth:`AlertRepository.commit_many`); returns those committed and those that lost a
         race."""
-        writes: list[tuple[Proposal, AlertRecord]] = []
+        writes: list[tuple[Proposal, AlertRecord, str | None]] = []
+        keys: set[str] = set()
         for proposal in batch:
             before = proposal.before
             if before is not None and proposal.after == before and not proposal.changes \
                     and not proposal.events:
                 continue
             after = replace(proposal.after, revision=(before.revision if before else 0) + 1)
-            writes.append((proposal, after))
+            # An idempotent decision's key goes with the first alert it changes: a commit
+            # that finds the key is a conflict, and the retry then sees the decision applied.
+            key = proposal.decision.key if proposal.decision is not None else None
+            if key in keys:
+                key = None
+            elif key is not None:
+                keys.add(key)
+            writes.append((proposal, after, key))
         if not writes:
             return [], []
         results = self._repository.commit_many(
-            [(proposal.before, after, proposal.events) for proposal, after in writes])
+            [(proposal.before, after, proposal.events, key) for proposal, after, key in writes])
         committed: ProposalList = []
         conflicts: ProposalList = []
-        for (proposal, after), written in zip(writes, results, strict=True):
+        for (proposal, after, _key), written in zip(writes, results, strict=True):
             if written:
                 committed.append(replace(proposal, after=after))
             else:

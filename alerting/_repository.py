@@ -23,6 +23,10 @@ from ._models import (
     open_key,
 )
 
+# One change for :meth:`AlertRepository.commit_many`: before, after, its history entries and
+# the idempotent key of the decision that made it (or None).
+CommitItem = tuple[AlertRecord | None, AlertRecord, Sequence[HistoryEntry], str | None]
+
 
 class AlertRepository(ABC):
     """Storage of the alert path. Implementations are thread safe.
@@ -42,25 +46,29 @@ class AlertRepository(ABC):
 
     @abstractmethod
     def commit(self, before: AlertRecord | None, after: AlertRecord,
-               events: Sequence[HistoryEntry] = ()) -> bool:
+               events: Sequence[HistoryEntry] = (), key: str | None = None) -> bool:
         """Store ``after`` and append ``events`` to its history, atomically.
 
         ``before is None``: insert a new alert; returns ``False`` when another open alert of
         the same (type, subject) exists. Otherwise update, but only if the stored revision is
         still ``before.revision``; returns ``False`` when someone else changed it meanwhile.
         ``after.revision`` must be one more than ``before``'s (1 for a new alert).
+        With ``key`` (an idempotent decision's), the key is recorded in the same transaction,
+        and nothing is stored (``False``) when it was recorded before: see :meth:`applied`.
         """
 
-    def commit_many(
-        self, items: Sequence[tuple[AlertRecord | None, AlertRecord, Sequence[HistoryEntry]]],
-    ) -> list[bool]:
-        """:meth:`commit` each ``(before, after, events)`` in order; one result each.
+    def commit_many(self, items: Sequence[CommitItem]) -> list[bool]:
+        """:meth:`commit` each ``(before, after, events, key)`` in order; one result each.
 
         Each item succeeds or fails on its own, exactly as :meth:`commit` says; a store may
         write them all in one transaction (the SQL repository does), so that a burst of
         alert changes costs one commit instead of one each.
         """
-        return [self.commit(before, after, events) for before, after, events in items]
+        return [self.commit(before, after, events, key) for before, after, events, key in items]
+
+    @abstractmethod
+    def applied(self, key: str) -> bool:
+        """Whether a change with this idempotent key has been committed."""
 
     @abstractmethod
     def query(self, query: AlertQuery) -> list[AlertRecord]:
@@ -135,6 +143,7 @@ class InMemoryAlertRepository(AlertRepository):
         self._silences: dict[str, Silence] = {}
         self._attempts: dict[str, list[DeliveryAttempt]] = defaultdict(list)
         self._delivered: set[str] = set()
+        self._applied: set[str] = set()
 
     def get(self, alert_id: str) -> AlertRecord | None:
         with self._lock:
@@ -146,8 +155,10 @@ class InMemoryAlertRepository(AlertRepository):
             return None if alert_id is None else self._alerts[alert_id]
 
     def commit(self, before: AlertRecord | None, after: AlertRecord,
-               events: Sequence[HistoryEntry] = ()) -> bool:
+               events: Sequence[HistoryEntry] = (), key: str | None = None) -> bool:
         with self._lock:
+            if key is not None and key in self._applied:
+                return False
             if before is None:
                 if after.id in self._alerts or (after.open_key and after.open_key in self._open):
                     return False
@@ -163,6 +174,8 @@ class InMemoryAlertRepository(AlertRepository):
             if after.open_key:
                 self._open[after.open_key] = after.id
             self._history[after.id].extend(events)
+            if key is not None:
+                self._applied.add(key)
             return True
 
     def query(self, query: AlertQuery) -> list[AlertRecord]:
@@ -224,4 +237,7 @@ class InMemoryAlertRepository(AlertRepository):
         with self._lock:
             mine = [a for log in self._attempts.values() for a in log if a.audience == audience]
         return sorted(mine, key=lambda a: a.at_ms, reverse=True)[:limit]
+    def applied(self, key: str) -> bool:
+        with self._lock:
+            return key in self._applied
 

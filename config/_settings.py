@@ -182,6 +182,15 @@ class Settings(BaseSettings):
     retention_personal_data_days: int = Field(90, gt=0)
     retention_interval_s: float = Field(3600.0, gt=0)
 
+    # Scale-out (``safehood run --engine nats``, README "Scale-out on NATS JetStream"):
+    # NATS servers (comma separated), how many partitions the readings are split into by
+    # site (fixed once the stream exists), and how long a silent detector worker keeps
+    # its partitions before another takes them over.
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_partitions: int = Field(16, gt=0)
+    nats_replicas: int = Field(3, gt=0)
+    nats_pin_timeout_s: float = Field(5.0, gt=0)
+
     @classmethod
     def settings_customise_sources(
         cls,

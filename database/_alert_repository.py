@@ -4,8 +4,10 @@ It lives here, beside the tables and migrations, not in ``alerting``: the databa
 edge like the reading store, and ``import safehood.alerting`` stays free of SQLAlchemy (the
 ``detect`` command and the tests of the lifecycle run on the in-memory repository).
 
-SQLAlchemy Core only, no dialect-specific SQL: one open alert per (type, subject) is the
-unique index on ``alerts.open_key``; lost updates are prevented by ``revision`` checks.
+SQLAlchemy Core: one open alert per (type, subject) is the unique index on
+``alerts.open_key``; lost updates are prevented by ``revision`` checks. The one
+dialect-specific statement is the ``INSERT ... ON CONFLICT DO NOTHING`` of an idempotent
+decision's key (SQLite and PostgreSQL both have it), so that a replay is no error.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Insert, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
@@ -23,6 +26,7 @@ from safehood.alerting import (
     AlertQuery,
     AlertRecord,
     AlertRepository,
+    CommitItem,
     DeliveryAttempt,
     HistoryEntry,
     Silence,
@@ -32,7 +36,7 @@ from safehood.alerting import (
 )
 from safehood.protocol import AlertStatus, AlertType, Severity
 
-from ._tables import alert_history, alerts, notification_attempts, silences
+from ._tables import alert_history, alerts, applied_decisions, notification_attempts, silences
 
 # Stay well below SQLite's limit of bound parameters per statement.
 _CHUNK = 500
@@ -71,24 +75,25 @@ class SqlAlertRepository(AlertRepository):
         return None if row is None else _record(row)
 
     def commit(self, before: AlertRecord | None, after: AlertRecord,
-               events: Sequence[HistoryEntry] = ()) -> bool:
+               events: Sequence[HistoryEntry] = (), key: str | None = None) -> bool:
         try:
             with self._errors(), self._engine.begin() as connection:
-                return self._write(connection, before, after, events)
+                if not self._write(connection, before, after, events, key):
+                    connection.rollback()
+                    return False
+                return True
         except IntegrityError:
             return False
 
-    def commit_many(
-        self, items: Sequence[tuple[AlertRecord | None, AlertRecord, Sequence[HistoryEntry]]],
-    ) -> list[bool]:
+    def commit_many(self, items: Sequence[CommitItem]) -> list[bool]:
         # One transaction for the lot, a savepoint for each, so that one lost race (a
         # constraint or revision check) undoes that item alone.
         results: list[bool] = []
         with self._errors(), self._engine.begin() as connection:
-            for before, after, events in items:
+            for before, after, events, key in items:
                 savepoint = connection.begin_nested()
                 try:
-                    written = self._write(connection, before, after, events)
+                    written = self._write(connection, before, after, events, key)
                 except IntegrityError:
                     written = False
                 if written:
@@ -100,9 +105,10 @@ class SqlAlertRepository(AlertRepository):
 
     @staticmethod
     def _write(connection: Connection, before: AlertRecord | None, after: AlertRecord,
-               events: Sequence[HistoryEntry]) -> bool:
-        """One commit's statements on ``connection``; False when the revision check fails
-        (IntegrityError when the one-open-alert rule does)."""
+               events: Sequence[HistoryEntry], key: str | None) -> bool:
+        """One commit's statements on ``connection``; False when the revision check fails or
+        ``key`` was recorded before (the caller rolls back), IntegrityError when the
+        one-open-alert rule does."""
         # The write comes first in the transaction: SQLite then takes its write lock
         # (waiting for the busy timeout) instead of failing to upgrade a read.
         if before is None:
@@ -114,6 +120,8 @@ class SqlAlertRepository(AlertRepository):
                 .values(**_values(after)))
             if result.rowcount != 1:
                 return False
+        if key is not None and not _record_key(connection, key, after.id):
+            return False
         if events:
             connection.execute(insert(alert_history), [
                 {"alert_id": after.id, "at_ms": e.at_ms, "action": e.action,
@@ -229,6 +237,26 @@ class SqlAlertRepository(AlertRepository):
         statement = select(columns.id).where(columns["key"] == key, columns.ok.is_(True)).limit(1)
         with self._errors(), self._engine.connect() as connection:
             return connection.execute(statement).first() is not None
+
+    def applied(self, key: str) -> bool:
+        statement = select(applied_decisions.c.key).where(applied_decisions.c.key == key)
+        with self._errors(), self._engine.connect() as connection:
+            return connection.execute(statement).first() is not None
+
+
+def _record_key(connection: Connection, key: str, alert_id: str) -> bool:
+    """Record an idempotent decision's key; ``False`` when it was there already."""
+    dialect = connection.dialect.name
+    statement: Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(applied_decisions).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(applied_decisions).on_conflict_do_nothing()
+    else:
+        raise StorageError(f"idempotent alert changes need SQLite or PostgreSQL, not {dialect}")
+    inserted = connection.execute(statement.values(key=key, alert_id=alert_id)
+                                  .returning(applied_decisions.c.key))
+    return inserted.first() is not None
 
 
 def _attempt(m: RowMapping) -> DeliveryAttempt:

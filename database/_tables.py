@@ -196,6 +196,15 @@ notification_attempts = Table(
     Index("ix_notification_attempts_key_ok", "key", "ok"),
 )
 
+# Keys of idempotent decisions that were applied (one row each, written in the transaction
+# of the alert change): a replayed decision finds its key and changes nothing.
+applied_decisions = Table(
+    "applied_decisions",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("alert_id", String(64), ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+)
+
 # --- end of alerting tables -----------------------------------------------------------------
 
 # --- api: bearer tokens and the MQTT accounts of provisioned devices (owner: api/) ---------

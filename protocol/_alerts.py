@@ -65,7 +65,9 @@ class AlertDecision:
 
     ``subject`` identifies what the alert is about within its type (a device, household or
     site id); alerting keeps at most one open alert per ``(type, subject)``.
-    ``ts_ms`` is the event time of the message that led to the decision.
+    ``ts_ms`` is the event time of the message that led to the decision. ``key``, when
+    set, makes the decision idempotent: alerting applies a decision with a given key once,
+    however often it is replayed (the scale-out workers key it by stream position).
     """
 
     action: DecisionAction
@@ -80,6 +82,7 @@ class AlertDecision:
     evidence: Mapping[str, Any] = field(default_factory=lambda: _NO_EVIDENCE)
     confirmed: bool = True
     nuisance: bool = False
+    key: str | None = None
 
 
 class AlertEvent(BaseModel):

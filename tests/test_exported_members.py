@@ -10,7 +10,7 @@ import types
 import pytest
 
 PACKAGES = ["protocol", "config", "mqtt", "database", "dialects", "ingest", "store", "detectors",
-            "alerting", "api", "dashboards", "simulators", "wellbeing", "learning"]
+            "alerting", "api", "dashboards", "simulators", "wellbeing", "learning", "scaleout"]
 
 PINNED = {
     "alerting": [

@@ -210,6 +210,8 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
 {_care_example(registry)}
   zigbee2mqtt    {', '.join(sorted(zigbee))} speak Zigbee2MQTT
                  ({next(iter(zigbee.values()))[1]} ...; README: Devices as they are sold)
+  scale out      one process here; `safehood run --engine nats` spreads ingest and
+                 detectors over machines (README: Scale-out on NATS JetStream)
 
   duty officer token ({', '.join(sites)}):
     {officer.token}

@@ -7,9 +7,12 @@ import signal
 import threading
 
 from safehood._pipeline import build_pipeline
+from safehood._scaleout import ROLES, build_scaleout
+from safehood.config import Settings
 from safehood.dialects import MappingError
 from safehood.learning import ModelError
 from safehood.mqtt import BrokerUnreachable
+from safehood.scaleout import ScaleOutError
 from safehood.store import StoreError
 
 from ._common import CommandError, add_file_argument, load_settings
@@ -26,6 +29,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       "import this registry file (JSON or YAML) before starting")
     parser.add_argument("--mqtt-url", help="override SAFEHOOD_MQTT_URL")
     parser.add_argument("--data-dir", help="override SAFEHOOD_DATA_DIR")
+    parser.add_argument(
+        "--engine", choices=("mosquitto", "nats"), default="mosquitto",
+        help="mosquitto (default): one process with one MQTT session; nats: one process of "
+        "the scale-out engine on a NATS JetStream cluster (SAFEHOOD_NATS_URL; README, "
+        "'Scale-out on NATS JetStream')")
+    parser.add_argument(
+        "--role", action="append", choices=ROLES, dest="roles",
+        help="with --engine nats: what this process does (repeatable; default: all of "
+        f"{', '.join(ROLES)})")
     parser.set_defaults(func=run)
 
 
@@ -45,6 +57,8 @@ def wait_for_shutdown() -> None:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args, mqtt_url=args.mqtt_url, data_dir=args.data_dir,
                              registry_file=args.registry)
+    if args.engine == "nats":
+        return run_scaleout(settings, tuple(args.roles or ROLES))
     try:
         pipeline = build_pipeline(settings)
         pipeline.store.check()
@@ -63,4 +77,18 @@ def run(args: argparse.Namespace) -> int:
         wait_for_shutdown()
     finally:
         pipeline.stop()
+    return 0
+
+
+def run_scaleout(settings: Settings, roles: tuple[str, ...]) -> int:
+    try:
+        process = build_scaleout(settings, roles)
+        process.start()
+    except (ScaleOutError, StoreError, ModelError, OSError) as exc:
+        raise CommandError(f"scale-out engine: {exc}") from None
+    print(f"safehood: {', '.join(roles)} on NATS {settings.nats_url}", flush=True)
+    try:
+        wait_for_shutdown()
+    finally:
+        process.stop()
     return 0

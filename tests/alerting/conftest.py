@@ -1,19 +1,15 @@
-"""Fixtures of the alerting tests: each behaviour runs on the in-memory and the SQLite
-repository; decisions and a small registry to build them from."""
+"""Fixtures of the alerting tests: each behaviour runs on the in-memory, the SQLite and the
+PostgreSQL repository; decisions and a small registry to build them from."""
 
 from __future__ import annotations
 
 import itertools
-import os
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from safehood.alerting import (
     AlertManager,
@@ -24,6 +20,7 @@ from safehood.alerting import (
 )
 from safehood.database import SqlAlertRepository, create_database_engine, migrate
 from safehood.protocol import AlertDecision, AlertType, DecisionAction, Registry, Severity
+from tests._postgres import empty_tables, migrated_database
 
 # 2026-01-01T00:00:00Z
 T0 = 1_767_225_600_000
@@ -77,10 +74,7 @@ def registry() -> Registry:
     return Registry.from_data(REGISTRY)
 
 
-# PostgreSQL runs too when its URL is given, e.g.
-# SAFEHOOD_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres
-POSTGRES_URL = os.environ.get("SAFEHOOD_TEST_POSTGRES_URL")
-BACKENDS = ["memory", "sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+BACKENDS = ["memory", "sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -94,28 +88,16 @@ def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Alert
         yield SqlAlertRepository(engine)
         engine.dispose()
         return
-    with throwaway_postgres() as engine:
-        yield SqlAlertRepository(engine)
+    engine = request.getfixturevalue("postgres_alerts")
+    empty_tables(engine)
+    yield SqlAlertRepository(engine)
 
 
-@contextmanager
-def throwaway_postgres() -> Iterator[Engine]:
-    """A migrated database of its own on the PostgreSQL server, dropped afterwards."""
-    assert POSTGRES_URL is not None
-    name = f"alerting_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_database_engine(make_url(POSTGRES_URL).set(database=name)
-                                    .render_as_string(hide_password=False))
-    try:
-        migrate(engine)
+@pytest.fixture(scope="session")
+def postgres_alerts(postgres_url: str) -> Iterator[Engine]:
+    """One migrated PostgreSQL database for the alerting suite; each test empties it first."""
+    with migrated_database(postgres_url) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}"'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ from safehood.alerting import (
 )
 from safehood.database import SqlAlertRepository, create_database_engine
 from safehood.protocol import AlertStatus, AlertType, parse_ts_ms
+from tests._postgres import empty_tables
 
-from .conftest import BACKENDS, MINUTE, T0, decision, sqlite_engine, throwaway_postgres
+from .conftest import BACKENDS, MINUTE, T0, decision, sqlite_engine
 
 
 def test_raise_acknowledge_resolve_keeps_history(manager: AlertManager) -> None:
@@ -148,6 +149,26 @@ def test_resolved_alert_makes_room_for_a_new_one(manager: AlertManager) -> None:
     assert manager.count(AlertQuery(types=("sos",))) == 2
 
 
+def test_a_replayed_keyed_decision_changes_nothing(manager: AlertManager) -> None:
+    # A scale-out worker replays what it applied before a crash: same keys, no second
+    # alert, no second count, no change published (so no second notification).
+    published: list[str] = []
+    manager.subscribe(lambda change: published.append(change.kind))
+    fall = decision("fall", key="readings/7/0")
+    [raised] = manager.apply([fall])
+    assert manager.apply([fall]) == []
+    manager.resolve(raised.alert.id, "warden")
+    # Even once the alert is resolved, the replay raises no new incident.
+    assert manager.apply([fall]) == []
+    assert [a.count for a in manager.list(AlertQuery())] == [1]
+    assert manager.repository.applied("readings/7/0")
+    assert not manager.repository.applied("readings/8/0")
+    # A new message, with a new key, is a new decision as usual.
+    [again] = manager.apply([decision("fall", ts=T0 + MINUTE, key="readings/8/0")])
+    assert again.kind == "raised"
+    assert published == ["raised", "resolved", "raised"]
+
+
 def test_fire_is_never_auto_resolved(manager: AlertManager) -> None:
     # A confirmed fire: officers and family at once, the emergency contact and the building.
     [fire, emergency] = manager.apply([decision("fire", subject="h001", severity="Extreme",
@@ -220,14 +241,17 @@ def test_two_threads_applying_the_same_decision_make_one_alert(manager: AlertMan
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "memory"])
-def test_two_managers_on_one_database_keep_one_open_alert(tmp_path: Path, backend: str) -> None:
+def test_two_managers_on_one_database_keep_one_open_alert(
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
     with ExitStack() as stack:
         if backend == "sqlite":
             engines = [sqlite_engine(tmp_path / "shared.db") for _ in range(2)]
             for engine in engines:
                 stack.callback(engine.dispose)
         else:
-            url = stack.enter_context(throwaway_postgres()).url
+            shared = request.getfixturevalue("postgres_alerts")
+            empty_tables(shared)
+            url = shared.url
             engines = [create_database_engine(url.render_as_string(hide_password=False))
                        for _ in range(2)]
             for engine in engines:

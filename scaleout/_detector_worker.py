@@ -1,0 +1,367 @@
+"""The detector worker: holds the pinned consumers of some partitions, runs one
+:class:`~detectors.DetectorEngine` per site of them, and writes decisions to alerting with
+idempotent keys.
+
+Exactly-once effects from at-least-once delivery, per batch of a partition:
+
+1. each reading goes to its site's engine; its decisions get the key
+   ``<stream sequence>/<index>`` and are applied (the alert database skips a key it has);
+2. each site touched is checkpointed in NATS KV: its engine (pickled) and the last stream
+   sequence applied;
+3. the batch is acknowledged.
+
+A worker that dies anywhere in between leaves the batch unacknowledged; the instance the
+server pins next restores each site from KV and skips what the checkpoint says was applied,
+and a decision applied after the last checkpoint is replayed with the same key and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import contextlib
+import io
+import logging
+import pickle
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import cloudpickle
+import nats
+from nats.aio.msg import Msg
+from nats.js.kv import KeyValue
+
+from safehood.alerting import AlertManager
+from safehood.detectors import DetectorConfig, DetectorEngine
+from safehood.learning import FallClassifier
+from safehood.protocol import AlertDecision, ContractViolation, Registry, parse_message
+
+from . import const
+from ._jetstream import JetStreamConnection, ScaleOutError, reading_topic
+from ._pinned import PinnedConsumer
+
+log = logging.getLogger(__name__)
+
+_TICK_S = 1.0
+_REGISTRY = "registry"
+_CLASSIFIER = "fall-classifier"
+_CONFIG = "detector-config"
+
+
+@dataclass(slots=True)
+class SiteState:
+    """A site's detectors, the last stream sequence applied to them, and the site's event
+    time: its newest reading's and the wall clock when that was applied (ticks carry a
+    silent site's time on with the wall clock, as the single-process pipeline does)."""
+
+    engine: DetectorEngine
+    last_seq: int
+    event_ms: int | None = None
+    wall_ms: int = 0
+    # The KV revision this state was read or last written at (0: not in KV yet): writes are
+    # conditional on it, so an instance that lost the partition cannot overwrite the state
+    # of the one that took it over.
+    revision: int = 0
+
+
+class _Pickler(cloudpickle.Pickler):
+    """Pickles a site's engine without the registry, model, config and rules every worker
+    has (cloudpickle: the rules' detectors hold lambdas, which plain pickle refuses)."""
+
+    def __init__(self, file: io.BytesIO, shared: dict[int, str]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._shared = shared
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return self._shared.get(id(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, shared: dict[str, Any]) -> None:
+        super().__init__(file)
+        self._shared = shared
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self._shared[pid]
+
+
+class DetectorWorker:
+    """One detector worker: call :meth:`start`, then :meth:`stop` (a clean stop unpins its
+    partitions at once) or :meth:`kill` (as a crash: nothing more is acknowledged).
+
+    ``alerts`` is the manager on the shared alert database; its subscribers (the
+    notification dispatcher) see each change once across all workers.
+    """
+
+    def __init__(self, connection: JetStreamConnection, alerts: AlertManager, registry: Registry,
+                 config: DetectorConfig, *, topic_prefix: str, partitions: int,
+                 pin_timeout_s: float = 5.0, fall_classifier: FallClassifier | None = None,
+                 clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> None:
+        self._connection = connection
+        self._alerts = alerts
+        self._registry = registry
+        self._config = config
+        self._topic_prefix = topic_prefix
+        self._partitions = partitions
+        self._clock = clock
+        if config.fall.method == "learned" and fall_classifier is None:
+            fall_classifier = FallClassifier.load(config.fall.model)
+        self._fall_classifier = fall_classifier
+        self._sites: dict[str, SiteState] = {}
+        self._sites_of: dict[int, set[str]] = {}
+        self._bucket: KeyValue | None = None
+        self._tasks: list[concurrent.futures.Future[None]] = []
+        self._stopping = threading.Event()
+        self._pin_timeout_s = pin_timeout_s
+        self._id = uuid.uuid4().hex[:12]
+        self._members = 1
+        # Partitions given up to rebalance: not asked for again until then (loop time).
+        self._yielded_until: dict[int, float] = {}
+        self.applied = 0
+        self.pinned: set[int] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._bucket = self._connection.run(
+            self._connection.jetstream.key_value(const.STATE_BUCKET))
+        self._tasks.append(asyncio.run_coroutine_threadsafe(
+            self._heartbeat(), self._connection.loop))
+        for partition in range(self._partitions):
+            consumer = PinnedConsumer(self._connection.client, const.READINGS_STREAM,
+                                      const.DETECTOR_CONSUMER.format(partition=partition),
+                                      const.DETECTOR_GROUP)
+            self._tasks.append(asyncio.run_coroutine_threadsafe(
+                self._run_partition(partition, consumer), self._connection.loop))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            try:
+                task.result(timeout=const.FETCH_EXPIRES_S + 15)
+            except Exception:
+                log.exception("a partition task of the detector worker failed")
+
+    def kill(self) -> None:
+        """Stop as a crash would: pending work is dropped unacknowledged, pins are kept
+        until the server's priority timeout moves them."""
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+
+    # -- one partition -----------------------------------------------------------------
+
+    async def _run_partition(self, partition: int, consumer: PinnedConsumer) -> None:
+        loop = asyncio.get_running_loop()
+        last_tick = loop.time()
+        try:
+            while not self._stopping.is_set():
+                wait = self._yielded_until.get(partition, 0.0) - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(min(wait, const.FETCH_EXPIRES_S))
+                    continue
+                try:
+                    pulled = await consumer.pull(const.FETCH_BATCH, const.FETCH_EXPIRES_S)
+                except (nats.errors.Error, OSError) as exc:
+                    log.warning("partition %d: pull failed (%s); asking again", partition, exc)
+                    await asyncio.sleep(0.2)
+                    continue
+                if not pulled.pinned or pulled.new_pin:
+                    # Whatever we hold of the partition may be stale: restore from KV.
+                    self._forget(partition, force=pulled.new_pin)
+                elif partition in self.pinned and self._surplus(partition):
+                    # More than our share: give this one up, and stay away from it long
+                    # enough for a waiting instance to be pinned.
+                    self._forget(partition)
+                    await consumer.unpin()
+                    self._yielded_until[partition] = loop.time() + 2 * self._pin_timeout_s
+                    for message in pulled.messages:
+                        await message.nak()
+                    continue
+                try:
+                    if pulled.messages:
+                        self.pinned.add(partition)
+                        touched = await loop.run_in_executor(
+                            None, self._apply_batch, partition, pulled.messages)
+                        if await self._checkpoint(touched):
+                            for message in pulled.messages:
+                                await message.ack()
+                        else:
+                            # Another instance took a site over: the batch goes to it.
+                            for message in pulled.messages:
+                                await message.nak()
+                    if partition in self.pinned and loop.time() - last_tick >= _TICK_S:
+                        last_tick = loop.time()
+                        await self._checkpoint(
+                            await loop.run_in_executor(None, self._tick, partition))
+                except Exception as exc:
+                    # NATS failing over, the database away: start the batch again from the
+                    # last checkpoint (decisions already applied are keyed: no repeats).
+                    log.warning("partition %d: batch failed (%r); taking it again", partition, exc)
+                    self._forget(partition, force=True)
+                    # At once, no delay: redeliveries go out before newer readings, so the
+                    # site's order holds.
+                    for message in pulled.messages:
+                        with contextlib.suppress(Exception):
+                            await message.nak()
+                    await asyncio.sleep(0.5)
+            await consumer.unpin()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("partition %d: detector worker failed", partition)
+            raise
+
+    def _surplus(self, partition: int) -> bool:
+        """Whether to give ``partition`` up: we hold more than our share of the partitions
+        among the live workers, and it is our highest-numbered one."""
+        share = -(-self._partitions // max(1, self._members))
+        return len(self.pinned) > share and partition == max(self.pinned)
+
+    async def _heartbeat(self) -> None:
+        """Keep this worker's key in the membership bucket (its TTL drops dead workers)
+        and count the live ones."""
+        members = await self._connection.jetstream.key_value(const.MEMBERS_BUCKET)
+        while not self._stopping.is_set():
+            try:
+                await members.put(self._id, b"1")
+                self._members = max(1, len(await members.keys()))
+            except Exception as exc:
+                log.warning("membership heartbeat failed: %s", exc)
+            await asyncio.sleep(const.HEARTBEAT_S)
+        with contextlib.suppress(Exception):
+            await members.delete(self._id)
+
+    def _forget(self, partition: int, force: bool = False) -> None:
+        """Another instance holds (or held) the partition: its sites' state here is stale."""
+        if partition in self.pinned or force:
+            self.pinned.discard(partition)
+            for site in self._sites_of.pop(partition, set()):
+                self._sites.pop(site, None)
+
+    def _apply_batch(self, partition: int, messages: Sequence[Msg]) -> set[str]:
+        touched: set[str] = set()
+        decisions: list[AlertDecision] = []
+        received_ms = self._clock()
+        for message in messages:
+            topic, site = reading_topic(message.subject, self._topic_prefix)
+            sequence = message.metadata.sequence.stream
+            state = self._site(partition, site)
+            if sequence <= state.last_seq:
+                continue  # applied before the last takeover
+            state.last_seq = sequence
+            touched.add(site)
+            try:
+                reading = parse_message(topic, message.data, received_ms, self._registry,
+                                        self._topic_prefix)
+            except ContractViolation:
+                continue  # ingest dead-letters it
+            decisions += [replace(decision, key=f"{sequence}/{index}")
+                          for index, decision in enumerate(state.engine.process_one(reading))]
+            if not reading.ts_from_receipt and (state.event_ms is None
+                                                or reading.ts_ms >= state.event_ms):
+                state.event_ms, state.wall_ms = reading.ts_ms, received_ms
+        self._apply(decisions)
+        return touched
+
+    def _tick(self, partition: int) -> set[str]:
+        """Move the event time of the partition's sites on with the wall clock; fire timers.
+        A timer's decision is keyed by what it is and its deadline, which every instance
+        computes alike."""
+        now_ms = self._clock()
+        decisions: list[AlertDecision] = []
+        touched: set[str] = set()
+        latest = 0
+        for site in sorted(self._sites_of.get(partition, ())):
+            state = self._sites[site]
+            if state.event_ms is None:
+                continue
+            event_now = state.event_ms + max(0, now_ms - state.wall_ms)
+            latest = max(latest, event_now)
+            fired = state.engine.advance(event_now, site)
+            if fired:
+                touched.add(site)
+            decisions += [replace(d, key=f"timer/{d.type.value}/{d.subject}/{d.action.value}/{d.ts_ms}")
+                          for d in fired]
+        self._apply(decisions)
+        if latest:
+            self._alerts.tick(latest)
+        return touched
+
+    def _apply(self, decisions: list[AlertDecision]) -> None:
+        if decisions:
+            self._alerts.apply(decisions)
+            self.applied += len(decisions)
+
+    def _site(self, partition: int, site: str) -> SiteState:
+        state = self._sites.get(site)
+        if state is None:
+            state = self._restore(site) or SiteState(self._new_engine(), 0)
+            self._sites[site] = state
+            self._sites_of.setdefault(partition, set()).add(site)
+        return state
+
+    def _new_engine(self) -> DetectorEngine:
+        return DetectorEngine(self._registry, self._config, fall_classifier=self._fall_classifier)
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def _shared(self) -> dict[str, Any]:
+        return {_REGISTRY: self._registry, _CLASSIFIER: self._fall_classifier,
+                _CONFIG: self._config}
+
+    def _dump(self, state: SiteState) -> bytes:
+        buffer = io.BytesIO()
+        shared = {id(value): key for key, value in self._shared().items() if value is not None}
+        _Pickler(buffer, shared).dump((state.last_seq, state.engine))
+        return buffer.getvalue()
+
+    def _restore(self, site: str) -> SiteState | None:
+        async def get() -> tuple[bytes | None, int]:
+            # From the stream's leader, not nats-py's direct get: a replica that lags would
+            # hand out an older state than the one the readings were acknowledged against.
+            try:
+                answer = await self._connection.api(
+                    f"STREAM.MSG.GET.KV_{const.STATE_BUCKET}",
+                    {"last_by_subj": f"$KV.{const.STATE_BUCKET}.{site}"})
+            except ScaleOutError as exc:
+                if "no message found" in str(exc):
+                    return None, 0
+                raise
+            message = answer["message"]
+            return base64.b64decode(message.get("data", "")), int(message["seq"])
+
+        value, revision = self._connection.run(get())
+        if not value:
+            return None
+        last_seq, engine = _Unpickler(io.BytesIO(value), self._shared()).load()
+        return SiteState(engine, last_seq, revision=revision)
+
+    async def _checkpoint(self, sites: set[str]) -> bool:
+        """Write each site's state; ``False`` when a site was taken over meanwhile."""
+        assert self._bucket is not None
+        written = True
+        for site in sites:
+            state = self._sites.get(site)
+            if state is None:
+                continue
+            value = self._dump(state)
+            try:
+                if state.revision == 0:
+                    state.revision = await self._bucket.create(site, value)
+                else:
+                    state.revision = await self._bucket.update(site, value, last=state.revision)
+            except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.APIError):
+                # Another instance has taken the site over: our copy is stale.
+                log.info("site %s was taken over; dropping its state here", site)
+                self._sites.pop(site, None)
+                for sites_of in self._sites_of.values():
+                    sites_of.discard(site)
+                written = False
+        return written

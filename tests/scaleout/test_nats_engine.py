@@ -1,0 +1,224 @@
+"""The scale-out engine on a 3-node NATS JetStream cluster with real PostgreSQL: devices
+publish over MQTT to any node; ingest and detector workers on different nodes store every
+reading once and raise each alert of the recording once, through failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import Engine
+
+from safehood._scaleout import ScaleOutProcess, build_scaleout
+from safehood.alerting import AlertChange, AlertManager, AlertQuery, RecordingNotifier
+from safehood.commands.detect import AlertSink, detect
+from safehood.config import Settings
+from safehood.database import SqlAlertRepository, import_registry
+from safehood.detectors import DetectorConfig
+from safehood.ingest import IngestService
+from safehood.protocol import Registry, parse_ts_ms
+from safehood.scaleout import DetectorWorker, JetStreamConnection
+from safehood.simulators import Community, Replayer, SimulationConfig, write_recording
+from safehood.store import SqliteReadingStore
+from tests._mqtt import wait_until
+from tests._nats import NatsCluster
+from tests._postgres import migrated_database
+
+LATENESS_S = 2.0
+PARTITIONS = 4
+
+
+@dataclass
+class Recording:
+    traffic: Path
+    registry: Registry
+    config_file: Path
+    messages: int
+    distinct: int
+    # (type, subject, started_at) of every alert the offline run raised
+    alerts: set[tuple[str, str, str]]
+    last_ms: int
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    root = tmp_path_factory.mktemp("recording")
+    # Six households for six hours, about 3,200 readings and six incidents.
+    write_recording(root, Community.generate(6, seed=7, sites=6),
+                    SimulationConfig(seed=7, days=0.25, rate=400), progress=False)
+    thresholds = root / "detectors.json"
+    thresholds.write_bytes(orjson.dumps({"time": {"allowed_lateness_s": LATENESS_S}}))
+    registry = Registry.load(root / "registry.json")
+    offline, summary = detect(registry, root / "traffic.jsonl",
+                              config=DetectorConfig.load(thresholds),
+                              sink=AlertSink(registry, resolve_after_s=None))
+    assert summary.last_ms is not None and len(offline) >= 3
+    traffic = root / "traffic.jsonl"
+    lines = [line for line in traffic.read_bytes().splitlines() if line.strip()]
+    # The simulated radio repeats a few messages: those are stored once.
+    return Recording(traffic, registry, thresholds, len(lines), len(set(lines)),
+                     {(a.type.value, a.subject, a.started_at) for a in offline}, summary.last_ms)
+
+
+@dataclass
+class Deployment:
+    """Processes of the scale-out engine (``safehood run --engine nats --role ...``) on
+    the cluster, as separate machines would run them."""
+
+    settings: Settings
+    database: Engine
+    recording: Recording
+    processes: list[ScaleOutProcess] = field(default_factory=list)
+    notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
+    notified: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, role: str, node_url: str) -> ScaleOutProcess:
+        # Every node, as a deployment lists them; the client may start at any of them.
+        others = [url for url in self.settings.nats_url.split(",") if url != node_url]
+        settings = self.settings.model_copy(update={"nats_url": ",".join([node_url, *others])})
+        process = build_scaleout(settings, (role,), notifier=self.notifier)
+        assert process.alerts is not None
+        process.alerts.subscribe(self._notify)
+        process.start()
+        self.processes.append(process)
+        return process
+
+    @property
+    def ingest(self) -> list[IngestService]:
+        return [p.ingest for p in self.processes if p.ingest is not None]
+
+    @property
+    def detectors(self) -> list[DetectorWorker]:
+        return [p.detector for p in self.processes if p.detector is not None]
+
+    def _notify(self, change: AlertChange) -> None:
+        if change.notify:
+            with self._lock:
+                self.notified.append(change.key)
+
+    def raised(self) -> set[tuple[str, str, str]]:
+        alerts = AlertManager(SqlAlertRepository(self.database)).list(AlertQuery(limit=None))
+        return {(a.type.value, a.subject, a.started_at) for a in alerts
+                if parse_ts_ms(a.started_at) <= self.recording.last_ms}
+
+    def stored(self) -> int:
+        store = SqliteReadingStore(self.settings.embedded_store_path)
+        try:
+            return store.count()
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+
+@pytest.fixture
+def deployment(nats_cluster: NatsCluster, postgres_url: str, recording: Recording,
+               tmp_path: Path) -> Iterator[Deployment]:
+    admin = JetStreamConnection(nats_cluster.urls, "test-admin")
+    with migrated_database(postgres_url) as database:
+        import_registry(database, recording.registry.to_model())
+        settings = Settings(
+            mqtt_url=f"mqtt://127.0.0.1:{nats_cluster.nodes[0].mqtt_port}",
+            nats_url=nats_cluster.urls, nats_partitions=PARTITIONS, nats_pin_timeout_s=5.0,
+            data_dir=tmp_path, database_url=database.url.render_as_string(hide_password=False),
+            detector_config_file=recording.config_file)
+        deployment = Deployment(settings, database, recording)
+        try:
+            yield deployment
+        finally:
+            deployment.stop()
+            # The next test starts from an empty stream and no detector state.
+            for stream in ("SAFEHOOD_READINGS", "KV_safehood_detector_state",
+                           "KV_safehood_detector_workers"):
+                admin.run(admin.api(f"STREAM.DELETE.{stream}"))
+            admin.close()
+
+
+def replay(recording: Recording, port: int, speed: float | None = None) -> int:
+    replayer = Replayer(recording.traffic, f"mqtt://127.0.0.1:{port}", speed=speed,
+                        client_id=f"replay-{port}")
+    return replayer.run().published
+
+
+def test_every_reading_stored_once_and_every_incident_alerted_once(
+        nats_cluster: NatsCluster, deployment: Deployment, recording: Recording) -> None:
+    nodes = nats_cluster.nodes
+    for index in range(2):
+        deployment.add("ingest", nodes[index].url)
+    first = deployment.add("detector", nodes[1].url).detector
+    # Devices publish to a node that runs no worker; six hours of readings in about six
+    # seconds, and a second detector worker joins while they come.
+    publisher = threading.Thread(target=replay, args=(recording, nodes[2].mqtt_port, 3600.0))
+    publisher.start()
+    wait_until(lambda: first is not None and bool(first.pinned), timeout_s=30,
+               what="the first detector worker to hold partitions")
+    second = deployment.add("detector", nodes[0].url).detector
+    publisher.join()
+    wait_until(lambda: deployment.stored() >= recording.distinct, timeout_s=120,
+               what="every reading stored")
+    wait_until(lambda: deployment.raised() >= recording.alerts, timeout_s=60,
+               what="the offline run's alerts")
+    assert deployment.stored() == recording.distinct
+    assert deployment.raised() == recording.alerts
+    # Competing consumers: both ingest workers took a share.
+    assert all(worker.stats.received for worker in deployment.ingest)
+    # The worker that joined took its share over from the first.
+    assert second is not None and second.pinned
+    # Each change to notify was made (and so notified) by one worker only.
+    assert deployment.notified
+    assert not [key for key, n in Counter(deployment.notified).items() if n > 1]
+
+
+@pytest.mark.soak
+def test_a_node_and_a_detector_worker_die_mid_stream(
+        nats_cluster: NatsCluster, deployment: Deployment, recording: Recording) -> None:
+    nodes = nats_cluster.nodes
+    for index in range(2):
+        deployment.add("ingest", nodes[index].url)
+        deployment.add("detector", nodes[index].url)
+    # Six hours of readings in about ten seconds, so that the failures land mid-stream.
+    publisher = threading.Thread(target=replay, args=(recording, nodes[2].mqtt_port, 2000.0))
+    publisher.start()
+    try:
+        time.sleep(3)
+        nodes[0].kill()
+        time.sleep(2)
+        wait_until(lambda: any(d.pinned for d in deployment.detectors), timeout_s=30,
+                   what="a detector worker to hold a partition")
+        victim_process = next(p for p in deployment.processes if p.detector and p.detector.pinned)
+        victim = victim_process.detector
+        assert victim is not None
+        [survivor] = [d for d in deployment.detectors if d is not victim]
+        held = set(victim.pinned)
+        killed_at = time.monotonic()
+        victim.kill()
+        victim_process.connection.close()
+        wait_until(lambda: held <= survivor.pinned, timeout_s=60,
+                   what="the survivor to take the victim's partitions over")
+        failover_s = time.monotonic() - killed_at
+        print(f"detector failover: {failover_s:.1f} s for partitions {sorted(held)}")
+    finally:
+        publisher.join()
+        nodes[0].start()
+    wait_until(lambda: deployment.stored() >= recording.distinct, timeout_s=120,
+               what="every reading stored")
+    wait_until(lambda: deployment.raised() >= recording.alerts, timeout_s=60,
+               what="the offline run's alerts")
+    assert deployment.stored() == recording.distinct
+    raised = deployment.raised()
+    assert raised >= recording.alerts
+    # Known gap (README, Scale-out limits): readings re-sourced while a NATS node fails over
+    # can raise a false site_offline; nothing else may be extra.
+    extra = raised - recording.alerts
+    print(f"alerts beyond the offline run's: {sorted(extra)}")
+    assert {alert_type for alert_type, _, _ in extra} <= {"site_offline"}
+    assert not [key for key, n in Counter(deployment.notified).items() if n > 1]
