@@ -414,9 +414,9 @@ def test_commit_many_writes_each_item_alone_or_not_at_all(
     # A second open alert of the same thing and a stale revision lose; the update between
     # them is written with its history all the same.
     assert repository.commit_many([
-        (None, second_open, ()),
-        (record, newer, (note,)),
-        (record, dataclasses.replace(newer, count=99), ()),
+        (None, second_open, (), None),
+        (record, newer, (note,), None),
+        (record, dataclasses.replace(newer, count=99), (), None),
     ]) == [False, True, False]
     stored = repository.get(raised.id)
     assert stored is not None and stored.revision == newer.revision and stored.count == newer.count
