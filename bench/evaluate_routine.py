@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from evaluate_detectors import Job, add_community_options, community_seeds, evaluate, run_communities
 
+from safehood.detectors.const import RULE_ROUTINE
 from safehood.evaluation import read_alerts, score
 from safehood.protocol import ContractViolation, Label, Registry, parse_message, read_labels, read_replay
 from safehood.simulators import POPULATIONS, SimulationConfig
@@ -293,13 +294,18 @@ def main(argv: list[str] | None = None) -> int:
                           out="bench-out/routine")
     parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse")
     parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
+    parser.add_argument("--routine-only", action="store_true",
+                        help="run the routine detector alone (a fraction of the time; the "
+                             "other types' figures are then empty, and abnormal_routine's "
+                             "are the same: what explains an alert is a label, not an alert)")
     parser.add_argument("--scores-only", action="store_true",
                         help="only score the communities whose alerts are already under --out "
                              "(no simulation or detection)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [Job(seed, args.households, args.days, args.rate, args.population, args.out,
-                args.thresholds, scenarios="all")
+                args.thresholds, scenarios="all",
+                rules=(RULE_ROUTINE,) if args.routine_only else None)
             for seed in community_seeds(args.seed, args.communities)]
     if args.scores_only:
         results = [scored(job) for job in jobs
