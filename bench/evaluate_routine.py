@@ -53,6 +53,10 @@ from safehood.wellbeing import DigestStatus, IsoWeek, daily_activity, household_
 from safehood.wellbeing.const import ACTIVITY_KINDS, DEFAULT_WEEKS
 
 TYPE = "abnormal_routine"
+# What a weekly digest can find: a change that lasts. One morning in bed (not_getting_up)
+# hardly moves a week's figures; it is the detector's to raise that day, and the digest's
+# figure for it is reported apart, not in its recall.
+WEEKLY_SCENARIOS = ("withdrawal", "night_trips")
 
 
 def evaluate_routine(job: Job) -> dict[str, Any]:
@@ -144,14 +148,22 @@ def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
     }
 
 
+def _weekly(digest: dict[str, Any]) -> tuple[int, int]:
+    """(labels, found) of the scenarios a weekly view is for."""
+    figures = [f for name, f in digest["scenarios"].items() if name in WEEKLY_SCENARIOS]
+    return sum(f["labels"] for f in figures), sum(f["found"] for f in figures)
+
+
 def digest_summary(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Worst community and totals of the digest's "visit"s."""
+    """Worst community and totals of the digest's "visit"s; recall over the scenarios a
+    weekly view is for (:data:`WEEKLY_SCENARIOS`), every scenario's reported apart."""
     digests = [(r["seed"], r["digest"]) for r in results]
-    labels = sum(d["labels"] for _, d in digests)
-    found = sum(d["found"] for _, d in digests)
+    weekly = [(seed, *_weekly(d)) for seed, d in digests]
+    labels = sum(n for _, n, _ in weekly)
+    found = sum(k for _, _, k in weekly)
     false_visits = sum(d["false_visits"] for _, d in digests)
     household_weeks = sum(d["household_weeks"] for _, d in digests)
-    recalls = [(d["recall"], seed) for seed, d in digests if d["recall"] is not None]
+    recalls = [(k / n, seed) for seed, n, k in weekly if n]
     per_scenario: Counter[str] = Counter()
     per_scenario_found: Counter[str] = Counter()
     for _, d in digests:
@@ -243,15 +255,17 @@ def format_report(s: dict[str, Any]) -> str:
     lines += [
         f"wellbeing digest (\"visit\" in a week overlapping the label or the week after), "
         f"{d['household_weeks']} household-weeks scored",
-        f"  labels {d['labels']}, found {d['found']}: recall {pct(d['recall_overall'])} "
+        f"  weekly changes ({', '.join(WEEKLY_SCENARIOS)}): "
+        f"labels {d['labels']}, found {d['found']}: recall {pct(d['recall_overall'])} "
         f"overall, worst community {pct(worst_found[0]) if worst_found else '-'}"
         f" (s{worst_found[1] if worst_found else '-'})",
         f"  false visits {d['false_visits']}: "
         + (f"{d['false_per_100hw_overall']:.2f} per 100 household-weeks overall, worst "
            f"community {worst_visits[0]:.2f} (s{worst_visits[1]})"
            if worst_visits and d["false_per_100hw_overall"] is not None else "-"),
-        "  recall per scenario: " + ", ".join(
-            f"{name} {f['found']}/{f['labels']}" for name, f in d["scenarios"].items()),
+        "  found per scenario: " + ", ".join(
+            f"{name} {f['found']}/{f['labels']}" for name, f in d["scenarios"].items())
+        + " (a single morning is not a weekly change)",
     ]
     return "\n".join(lines)
 
