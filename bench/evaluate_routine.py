@@ -50,7 +50,7 @@ from safehood.protocol import ContractViolation, Label, Registry, parse_message,
 from safehood.simulators import POPULATIONS, SimulationConfig
 from safehood.store import StoredReading, as_stored
 from safehood.wellbeing import DigestStatus, IsoWeek, daily_activity, household_digest
-from safehood.wellbeing.const import ACTIVITY_KINDS, DEFAULT_WEEKS
+from safehood.wellbeing.const import ACTIVITY_KINDS, DEFAULT_WEEKS, READ_CHANNELS
 
 TYPE = "abnormal_routine"
 # What a weekly digest can find: a change that lasts. One morning in bed (not_getting_up)
@@ -107,7 +107,13 @@ def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
     where = job.out / f"{job.population}-{job.seed}"
     registry = Registry.load(where / "registry.json")
     readings: dict[str, list[StoredReading]] = defaultdict(list)
+    read = {d.device_id for d in registry.devices.values() if d.kind in ACTIVITY_KINDS}
     for record in read_replay(where / "traffic.jsonl"):
+        # Most of the traffic is none of the digest's (check-ins, smoke telemetry, bands):
+        # told by the topic's device and channel, it is not parsed.
+        device_id, channel = record.topic.rsplit("/", 2)[-2:]
+        if device_id not in read or channel not in READ_CHANNELS:
+            continue
         try:
             message = parse_message(record.topic, record.payload_bytes(), 0, registry)
         except ContractViolation:
