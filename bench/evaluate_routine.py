@@ -16,19 +16,25 @@ explains count neither way (:data:`safehood.evaluation.EXPLAINED_BY`).
 Beside it, the weekly wellbeing digest (:mod:`safehood.wellbeing`, its pure functions on the
 recorded readings): every household, every week it can be scored (two weeks of its own
 history before it); a label is found when its household is "visit" in a week overlapping
-the label or the week after, and any other "visit" is a false one. It reports the digest's
-recall and false visits per 100 household-weeks, worst community and overall. Reading a
-community's recording for it costs about 15 s of CPU (``--scores-only`` on 3 communities:
-57 s), the digest having been added after the default run below was timed.
+the label or the week after, and any other "visit" is a false one. Its recall is over the
+changes a weekly view is for (:data:`WEEKLY_SCENARIOS`: withdrawal, night trips); one
+morning in bed hardly moves a week, and what it found of those is reported apart. It
+reports false visits per 100 household-weeks too, worst community and overall. In 28 days
+only the third and fourth weeks can be scored, and a change that starts in the second week
+is in the baseline already (``--days 42`` would score two more weeks; not measured).
 
 The default run (20 communities x 6 households x 28 days, 3,360 household-days, 9.9 M
-messages; 37 minutes measured on this 2-core machine while other jobs ran), whose figures
-the README quotes::
+messages), whose figures the README quotes; ``--routine-only`` runs the routine detector
+alone, which gives the same ``abnormal_routine`` figures (what explains an alert is a label,
+not another alert) for a fraction of the CPU: every detector took 37 minutes on this 2-core
+machine when it was busy; the routine detector alone RUNTIME while a dozen other jobs
+shared it::
 
-    .venv/bin/python bench/evaluate_routine.py
+    .venv/bin/python bench/evaluate_routine.py --routine-only
 
 A quick look: ``--communities 2 --days 28``. Recordings are kept under ``--out`` (default
-``bench-out/routine``) and reused when their parameters match.
+``bench-out/routine``) and reused when their parameters match. To see why a label was
+missed, ``bench/diagnose_routine.py SEED`` prints its household's days and scores.
 """
 
 from __future__ import annotations
