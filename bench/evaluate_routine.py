@@ -27,8 +27,8 @@ The default run (20 communities x 6 households x 28 days, 3,360 household-days, 
 messages), whose figures the README quotes; ``--routine-only`` runs the routine detector
 alone, which gives the same ``abnormal_routine`` figures (what explains an alert is a label,
 not another alert) for a fraction of the CPU: every detector took 37 minutes on this 2-core
-machine when it was busy; the routine detector alone RUNTIME while a dozen other jobs
-shared it::
+machine when it was busy; the routine detector alone took 43 minutes while a dozen other
+jobs shared it (load about 15), a third process taking five of the communities::
 
     .venv/bin/python bench/evaluate_routine.py --routine-only
 
