@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 from safehood.commands.detect import detect
 from safehood.detectors import DetectorConfig
+from safehood.detectors.rules import RULES
 from safehood.evaluation import TYPE_ORDER, score
 from safehood.protocol import Alert, Registry, Severity, parse_ts_ms, read_labels, write_jsonl
 from safehood.simulators import (
@@ -77,6 +78,7 @@ class Job:
     out: Path
     thresholds: Path | None
     scenarios: str = "incidents"  # as ``safehood simulate --scenarios`` takes them
+    rules: tuple[str, ...] | None = None  # names of the detector rules to run; None: all
 
 
 def recording(job: Job) -> Path:
@@ -110,8 +112,9 @@ def evaluate(job: Job) -> dict[str, Any]:
     where = recording(job)
     simulated = time.perf_counter()
     config = DetectorConfig.load(job.thresholds) if job.thresholds else None
+    rules = None if job.rules is None else [r for r in RULES if r.name in job.rules]
     alerts, summary = detect(Registry.load(where / "registry.json"), where / "traffic.jsonl",
-                             config=config)
+                             config=config, rules=rules)
     detect_s = time.perf_counter() - simulated
     with open(where / "alerts.jsonl", "wb") as handle:
         write_jsonl(handle, alerts)

@@ -384,11 +384,11 @@ class RoutineConfig:
     night_gap_s
         A sign of life outside a bedroom in the night hours after this long without one
         starts a new night-time waking (a bathroom trip, say).
-    night_window, night_baseline_gap_days
-        ``night_activity`` compares the wakings of the last ``night_window`` nights with the
-        household's learned nights at least ``night_baseline_gap_days`` older than the first
-        of them (nights that double over a few nights are not learned as normal first),
-        once ``warmup_days`` such nights are learned ...
+    night_windows
+        ``night_activity`` compares the mean wakings of the last nights, over each of these
+        windows (a few nights, a week), with the household's learned nights before the
+        longest window (nights that double over a few nights are not learned as normal
+        first), once ``warmup_days`` such nights are learned ...
     night_ratio, night_min_extra
         ... and needs their mean to be at least ``night_ratio`` times the learned mean and
         ``night_min_extra`` wakings a night above it, ...
@@ -406,11 +406,12 @@ class RoutineConfig:
     not_home_after_s, not_home_share
         ``not_home``: the home is still empty this long after the night hours start, in a
         household that was out at that time on at most ``not_home_share`` of learned days.
-    withdrawal_days, withdrawal_out_ratio, withdrawal_activity_ratio, withdrawal_min_outings
-        ``withdrawn``: over the last ``withdrawal_days`` days, the share of days with an
-        outing fell to ``withdrawal_out_ratio`` of the learned days before them and the
-        activity to ``withdrawal_activity_ratio`` of theirs, in a household that usually goes
-        out on at least ``withdrawal_min_outings`` of that many days.
+    withdrawal_days, withdrawal_out_ratio, withdrawal_activity_ratio, withdrawal_min_out_s
+        ``withdrawn``: over the last ``withdrawal_days`` days, the time spent out of the home
+        fell to ``withdrawal_out_ratio`` of the learned days before them and the activity to
+        ``withdrawal_activity_ratio`` of theirs, in a household usually out at least
+        ``withdrawal_min_out_s`` over that many days. Time out, not days with an outing: a
+        visitor leaving while the resident naps empties the home for a moment too.
     """
 
     warmup_days: Annotated[int, Field(ge=2)] = 7
@@ -420,8 +421,8 @@ class RoutineConfig:
     up_window_s: Seconds = 45 * 60.0
     late_margin_s: Seconds = 2 * 3600.0
     night_gap_s: Seconds = 20 * 60.0
-    night_window: Annotated[int, Field(ge=1, le=14)] = 3
-    night_baseline_gap_days: Annotated[int, Field(ge=0, le=14)] = 7
+    night_windows: Annotated[tuple[Annotated[int, Field(ge=1, le=14)], ...],
+                             Field(min_length=1)] = (3, 7)
     night_ratio: Annotated[float, Field(gt=1)] = 1.8
     night_min_extra: Annotated[float, Field(ge=0)] = 1.0
     z: Annotated[float, Field(gt=0)] = 3.0
@@ -434,7 +435,7 @@ class RoutineConfig:
     withdrawal_days: Annotated[int, Field(ge=2)] = 7
     withdrawal_out_ratio: Fraction = 0.35
     withdrawal_activity_ratio: Fraction = 0.85
-    withdrawal_min_outings: Annotated[float, Field(ge=0)] = 3.0
+    withdrawal_min_out_s: Annotated[float, Field(ge=0)] = 3 * 3600.0
 
     @model_validator(mode="after")
     def _check(self) -> RoutineConfig:

@@ -14,13 +14,13 @@ household's own learned days:
   days of the same kind (weekdays, weekends: looked at once two of the kind are learned);
 - ``not_home`` (Moderate): the home still empty an hour into the night, in a household
   that is (almost) never out then;
-- ``night_activity`` (Minor): the nights of the last few days broken far more often than
-  the learned nights at least a week older (bathroom trips, wandering about);
+- ``night_activity`` (Minor): the last few nights, or the last week of nights, broken far
+  more often than the learned nights before that week (bathroom trips, wandering about);
 - ``no_water`` (Minor): a day at home without water drawn;
 - ``low_activity`` (Minor): far less moving about than on learned days;
 - ``stayed_in`` (Minor): days in a row without going out, in a household whose outings
   make such a run unlikely;
-- ``withdrawn`` (Minor): over the last week, far fewer outings and less moving about than
+- ``withdrawn`` (Minor): over the last week, far less time out and less moving about than
   on the learned days before it (a slow change, which day by day looks normal).
 
 These are for officers to plan a visit, not to wake anyone: Moderate at most, one alert per
@@ -75,8 +75,9 @@ class RoutineDay:
 
     ``activity`` counts signs of life outside bedrooms, ``water`` the meter readings showing
     water drawn. ``up_min`` is when the household got up (minutes after the day started),
-    ``night_wakings`` how often the night that ended this morning was broken, ``out_at_night``
-    whether the home was still empty an hour into the night (None: not looked at yet).
+    ``out_min`` how long the home was empty (minutes), ``night_wakings`` how often the night
+    that ended this morning was broken, ``out_at_night`` whether the home was still empty an
+    hour into the night (None: not looked at yet).
     """
 
     day: date
@@ -85,6 +86,7 @@ class RoutineDay:
     water: list[int] = field(default_factory=lambda: [0] * 24)
     up_min: float | None = None
     went_out: bool = False
+    out_min: float = 0.0
     night_wakings: int | None = None
     out_at_night: bool | None = None
     away_all_day: bool = True
@@ -193,7 +195,10 @@ class RoutineModel:
         margin_min = self.config.late_margin_s / 60
         at = today.up_min if today.up_min is not None else today.elapsed_min
         hour = self.config.day_start_hour
-        return ReasonScore(NOT_UP, max(0.0, (at - latest) / margin_min), {
+        # Rounded: the check is due at the edge (latest + margin), where float minutes may
+        # land a hair below 1 and a morning in bed would pass unflagged.
+        score = round(max(0.0, (at - latest) / margin_min), 9)
+        return ReasonScore(NOT_UP, score, {
             "usual_up": _clock(float(np.median(ups)), hour), "latest_usual_up": _clock(latest, hour),
             "up_at": None if today.up_min is None else _clock(today.up_min, hour),
             "late_by_s": max(0.0, (at - latest) * 60), "days_learned": len(ups),
@@ -212,32 +217,43 @@ class RoutineModel:
                                              "days_learned": len(seen)})
 
     def _night(self, x: RoutineObservation) -> ReasonScore | None:
+        """The last few nights, and the last week of them, against the learned nights
+        before the week: a few nights broken far more often show in the short window, nights
+        that break a little more often each night in the long one. The nights judged are
+        never in the baseline: a change that comes in over a few nights looks normal night
+        by night, is learned, and would raise it."""
         config = self.config
-        judged = [*x.recent, x.today][-config.night_window:]
-        nights = [d.night_wakings for d in judged]
-        # Only nights well before those judged: the first nights of a change that comes in
-        # over a few nights look normal one by one, are learned, and would raise the baseline.
-        before = judged[0].day - timedelta(days=config.night_baseline_gap_days)
+        if x.today.night_wakings is None:
+            return None
+        days = [*x.recent, x.today]
+        before = x.today.day - timedelta(days=max(config.night_windows))
         learned = [d.night_wakings for d in self.days
                    if d.night_wakings is not None and d.day <= before]
-        if (x.today.night_wakings is None or len(learned) < config.warmup_days
-                or any(n is None for n in nights)):
+        if len(learned) < config.warmup_days:
             return None
-        recent = [n for n in nights if n is not None]
-        k = len(recent)
         mean, var = float(np.mean(learned)), float(np.var(learned))
-        recent_mean = sum(recent) / k
-        # Counts: at least Poisson spread, and never less than a quarter waking.
-        spread = math.sqrt(max(var, mean, 0.25) / k)
-        extra = recent_mean - mean
-        score = min(
-            recent_mean / (config.night_ratio * max(mean, 0.25)),
-            extra / config.night_min_extra if config.night_min_extra > 0 else math.inf,
-            extra / (config.z * spread),
-        )
-        return ReasonScore(NIGHT_ACTIVITY, max(0.0, score), {
-            "night_wakings": recent, "usual_night_wakings": mean, "nights_learned": len(learned),
-        })
+        best: ReasonScore | None = None
+        for window in config.night_windows:
+            nights = [d.night_wakings for d in days[-window:]
+                      if d.day > x.today.day - timedelta(days=window)]
+            recent = [n for n in nights if n is not None]
+            if len(recent) < window:
+                continue  # a night not seen (or not in the ring): too few to judge
+            k = len(recent)
+            recent_mean = sum(recent) / k
+            # Counts: at least Poisson spread, and never less than a quarter waking.
+            spread = math.sqrt(max(var, mean, 0.25) / k)
+            extra = recent_mean - mean
+            score = max(0.0, min(
+                recent_mean / (config.night_ratio * max(mean, 0.25)),
+                extra / config.night_min_extra if config.night_min_extra > 0 else math.inf,
+                extra / (config.z * spread),
+            ))
+            if best is None or score > best.score:
+                best = ReasonScore(NIGHT_ACTIVITY, score, {
+                    "night_wakings": recent, "usual_night_wakings": mean,
+                    "nights_learned": len(learned)})
+        return best
 
     def _no_water(self, today: RoutineDay) -> ReasonScore | None:
         if today.away_all_day:
@@ -290,18 +306,18 @@ class RoutineModel:
         before = [d for d in self.days if d.day < week[0].day]
         if len(before) < config.warmup_days:
             return None
-        out_before = sum(d.went_out for d in before) / len(before)
-        out_week = sum(d.went_out for d in week) / len(week)
+        out_before = float(np.mean([d.out_min for d in before]))
+        out_week = float(np.mean([d.out_min for d in week]))
         activity_before = float(np.mean([d.total_activity for d in before]))
         activity_week = float(np.mean([d.total_activity for d in week]))
-        if out_before * len(week) < config.withdrawal_min_outings:
-            score = 0.0  # too few outings usually to see them stop
+        if out_before * len(week) * 60 < config.withdrawal_min_out_s:
+            score = 0.0  # too little time out usually to see it stop
         else:
-            score = min(config.withdrawal_out_ratio * out_before / max(out_week, 0.01),
+            score = min(config.withdrawal_out_ratio * out_before / max(out_week, 1.0),
                         config.withdrawal_activity_ratio * activity_before
                         / max(activity_week, 1.0))
         return ReasonScore(WITHDRAWN, score, {
-            "days_out_share": out_week, "usual_days_out_share": out_before,
+            "out_min_a_day": out_week, "usual_out_min_a_day": out_before,
             "activity": activity_week, "usual_activity": activity_before,
             "days": len(week), "days_learned_before": len(before)})
 
@@ -421,6 +437,7 @@ class RoutineDetector(Detector):
         self._up_window: deque[int] = deque()
         self._up_window_ms = int(self.config.up_window_s * MS_PER_S)
         self._night_gap_ms = int(self.config.night_gap_s * MS_PER_S)
+        self._away_since_ms: int | None = None  # when the home last became empty, if it is
         self._last_sign_ms: int | None = None  # last sign of life outside a bedroom
         self._waking_night: date | None = None  # the night whose waking that sign is part of
         self._wakings: dict[date, int] = {}  # night (the date it started) -> wakings so far
@@ -469,7 +486,8 @@ class RoutineDetector(Detector):
         }
         ups = self.model.up_times(day.weekday() >= 5)
         if self.filter.ready and len(ups) >= 2:
-            pending[NOT_UP] = self._start_ms + int(
+            # Rounded up: a check a ms early would find the morning not late yet.
+            pending[NOT_UP] = self._start_ms + math.ceil(
                 (max(ups) * 60 + self.config.late_margin_s) * MS_PER_S)
         self._pending = pending
 
@@ -522,9 +540,18 @@ class RoutineDetector(Detector):
         scores = self.filter.score_one(self._observation(at))
         return self._decide(scores, (reason,), at)
 
+    def _count_away(self, until_ms: int) -> None:
+        """Add the time the home has been empty, up to ``until_ms``, to today."""
+        assert self.today is not None
+        since = self._away_since_ms
+        if since is not None:
+            self.today.out_min += max(0, until_ms - max(since, self._start_ms)) / MS_PER_MIN
+        self._away_since_ms = until_ms if self._presence.away else None
+
     def _close_day(self, at: int, decide: bool) -> Decisions:
         today = self.today
         assert today is not None
+        self._count_away(at)
         observation = self._observation(at, complete=True)
         out: Decisions = []
         if decide:
@@ -595,8 +622,12 @@ class RoutineDetector(Detector):
         out: Decisions = []
         if away:
             today.went_out = True
+            if not was_away:
+                self._away_since_ms = ts
         else:
             today.away_all_day = False
+            if was_away:
+                self._count_away(ts)
             if was_away and NOT_HOME in self._open:
                 out.append(self._decision(DecisionAction.CLEAR, NOT_HOME, ts, {"back": True}))
         if message.kind == "wearable" or (message.room or "").startswith("bedroom"):

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 from pydantic import ValidationError
 
 from safehood.commands.detect import DEFAULT_RESOLVE_AFTER_S
 from safehood.detectors import DetectorConfig, DetectorEngine
+from safehood.detectors.base import Rule
 from safehood.protocol import (
     Alert,
     AlertDecision,
@@ -133,12 +134,14 @@ def detect(
     topic_prefix: str = DEFAULT_TOPIC_PREFIX,
     progress: Callable[[int], None] | None = None,
     sink: AlertSink | None = None,
+    rules: Sequence[Rule[Any]] | None = None,
 ) -> tuple[list[Alert], DetectSummary]:
     """Run the detectors over a replay file; return the alerts and a summary.
 
-    ``progress`` is called with the number of bytes read since the last call.
+    ``progress`` is called with the number of bytes read since the last call; ``rules``
+    are the detectors' rules to run (every rule when None).
     """
-    engine = DetectorEngine(registry, config)
+    engine = DetectorEngine(registry, config, rules=rules)
     sink = sink or AlertSink(registry)
     summary = DetectSummary()
     latest: int | None = None

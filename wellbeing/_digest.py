@@ -11,6 +11,7 @@ more days at home, less water, more night activity), each metric at most
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from .const import MAD_TO_SD, MAX_METRIC_SCORE, MIN_BASELINE_WEEKS, MIN_DAYS_PER
 class Metric:
     """One weekly figure: how it is computed from a week's observed days, which way is
     concerning (+1: more is worse, -1: less is worse) and the floor of its spread
-    (``floor`` in its unit, or ``relative_floor`` times the baseline, whichever is larger)."""
+    (``floor`` in its unit, or ``relative_floor`` times the baseline, whichever is larger;
+    for a nightly count, ``counts``, at least the Poisson spread of a week's mean: the
+    household's own nights say how much a week of them wobbles)."""
 
     name: str
     label: str
@@ -36,6 +39,7 @@ class Metric:
     floor: float
     relative_floor: float
     value: Callable[[Sequence[DailyActivity]], float | None]
+    counts: bool = False
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -49,8 +53,8 @@ def _per_week(count: float, days: int) -> float:
 METRICS: Final[tuple[Metric, ...]] = (
     Metric("activity_hours", "activity", "h/day", -1, 0.75, 0.1,
            lambda days: _mean([d.active_hours for d in days])),
-    Metric("night_bouts", "night activity", "bouts/night", +1, 0.5, 0.0,
-           lambda days: _mean([float(d.night_bouts) for d in days])),
+    Metric("night_bouts", "night activity", "bouts/night", +1, 0.2, 0.0,
+           lambda days: _mean([float(d.night_bouts) for d in days]), counts=True),
     Metric("outings", "outings", "/week", -1, 1.5, 0.15,
            lambda days: _per_week(sum(d.outings for d in days), len(days))),
     Metric("days_home", "days without leaving home", "days/week", +1, 1.0, 0.0,
@@ -136,6 +140,8 @@ def _drift(metric: Metric, series: Sequence[float | None]) -> MetricDrift:
     baseline = statistics.median(baseline_values)
     mad = statistics.median([abs(v - baseline) for v in baseline_values]) * MAD_TO_SD
     spread = max(mad, metric.floor, metric.relative_floor * abs(baseline))
+    if metric.counts:
+        spread = max(spread, math.sqrt(baseline / 7))
     z = (value - baseline) / spread
     score = min(MAX_METRIC_SCORE, max(0.0, metric.concerning * z))
     return MetricDrift(metric, value, baseline, spread, z, score, trend, tuple(series))

@@ -3,7 +3,7 @@
 What counts:
 - *movement*: a motion sensor's ``motion`` event or ``occupancy: true``; at night only
   movement outside the bedrooms counts (a sensor sees a sleeper turn over; getting up to
-  the bathroom or the kitchen is what night activity means);
+  the bathroom or the kitchen and back to bed is what night activity means);
 - *the front door*: a door contact's ``open``/``close`` event or ``open`` reading (locks are
   left out: locking up for the night is not going out);
 - *water*: the main meter's ``flow_lpm`` readings.
@@ -48,8 +48,8 @@ class DailyActivity:
     """One local day of a household.
 
     ``active_hours``: hours (in 10-minute slots) with movement outside the night window;
-    ``night_bouts``: bouts of movement outside the bedrooms in the night that starts this
-    evening;
+    ``night_bouts``: bouts of movement outside the bedrooms wholly within the night that
+    starts this evening (trips out of bed, not the evening before it or the morning);
     ``outings``: times the home was left empty (door, then quiet, then door) starting today;
     ``water_l``: litres through the main meter (``None`` without a meter reading today).
     """
@@ -178,14 +178,25 @@ def daily_activity(
         minute = local % DAY_MS // MINUTE_MS
         if not at_night(minute):
             slots[local // DAY_MS].add(minute // ACTIVITY_SLOT_MIN)
+    # A night bout is a bout of movement outside the bedrooms that lies wholly in the night
+    # hours: up and back to bed. One that runs on past them is the evening before bed or
+    # the morning (an early riser is up before the night hours end), not a waking.
     bouts: dict[int, int] = defaultdict(int)
-    last_night_move: int | None = None
+    bout_start: int | None = None  # local ms of the bout's first movement
+    bout_at_night = False
+    last_move: int | None = None
     for ts in up_at_night:
         local = clock.local_ms(ts)
-        if at_night(local % DAY_MS // MINUTE_MS):
-            if last_night_move is None or ts - last_night_move > NIGHT_BOUT_GAP_MS:
-                bouts[(local - _NIGHT_DATE_SHIFT_MS) // DAY_MS] += 1
-            last_night_move = ts
+        night = at_night(local % DAY_MS // MINUTE_MS)
+        if last_move is None or ts - last_move > NIGHT_BOUT_GAP_MS:
+            if bout_start is not None and bout_at_night:
+                bouts[(bout_start - _NIGHT_DATE_SHIFT_MS) // DAY_MS] += 1
+            bout_start, bout_at_night = local, night
+        else:
+            bout_at_night = bout_at_night and night
+        last_move = ts
+    if bout_start is not None and bout_at_night:
+        bouts[(bout_start - _NIGHT_DATE_SHIFT_MS) // DAY_MS] += 1
 
     outings: dict[date, int] = defaultdict(int)
     for start in _outing_starts(movements, doors):

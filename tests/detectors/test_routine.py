@@ -195,3 +195,55 @@ def test_the_filter_keeps_abnormal_days_out_of_the_model() -> None:
     assert [s.reason for s in routine_filter.abnormal(scores)] == ["not_up"]
     assert not routine_filter.learn_one(RoutineObservation(late, complete=True))
     assert model.n_days == 3 and routine_filter.skipped_days == 1
+
+
+def test_a_morning_in_bed_is_flagged_when_the_usual_time_is_not_a_whole_minute() -> None:
+    """The check is due at the latest learned morning plus the margin, to the ms: float
+    minutes there once scored a hair below the edge, and the morning passed unflagged."""
+    detector = RoutineDetector(HOME)
+    odd = 7.0 + 1 / HOUR  # up at 07:00:00.001
+    run(detector, [m for n in range(9) for m in day(n, up_h=odd)])
+    late = [d for d in run(detector, day(9, up_h=15.0)) if d.subject == "h1/not_up"]
+    assert [d.action.value for d in late] == ["raise", "clear"]
+
+
+@pytest.mark.parametrize(("windows", "flagged"), [((3, 7), True), ((3,), False)])
+def test_nights_a_little_busier_for_a_week_are_flagged_by_the_week_window(
+        windows: tuple[int, ...], flagged: bool) -> None:
+    """One trip a night, then two or three for a week: no three nights are far enough above
+    the usual, the week's mean is."""
+    detector = RoutineDetector(HOME, RoutineConfig(night_windows=windows))
+    nights = [1] * 16 + [2, 3] * 4
+    decisions = run(detector, [m for n, trips in enumerate(nights)
+                               for m in day(n, night_trips=_trips(trips))])
+    night = [at for subject, at in raised(decisions) if subject == "h1/night_activity"]
+    assert {subject for subject, _ in raised(decisions)} <= {"h1/night_activity"}
+    assert bool(night) is flagged, raised(decisions)
+    if flagged:
+        assert night[0] >= 16
+
+
+def _days(first: date, n: int, out_min: float, activity: int) -> list[RoutineDay]:
+    days = []
+    for i in range(n):
+        d = RoutineDay(first + timedelta(days=i), weekend=False, up_min=240, went_out=True,
+                       out_min=out_min, night_wakings=1, out_at_night=False,
+                       away_all_day=False)
+        d.activity[9], d.water[8] = activity, 5
+        days.append(d)
+    return days
+
+
+def test_withdrawal_is_time_out_falling_not_days_without_an_exit() -> None:
+    """A visitor leaving while the resident naps empties the home for a few minutes every
+    day of the week: each day has an exit, yet the time out has all but stopped."""
+    model = RoutineModel()
+    for d in _days(date(2026, 3, 2), 14, out_min=120, activity=300):
+        model.learn_one(d)
+    week = _days(date(2026, 3, 16), 7, out_min=5, activity=240)
+    scores = model.score_one(RoutineObservation(week[-1], tuple(week[:-1]), complete=True))
+    assert scores["withdrawn"].score >= 1
+    assert scores["withdrawn"].evidence["usual_out_min_a_day"] == 120
+    same = _days(date(2026, 3, 16), 7, out_min=110, activity=290)
+    scores = model.score_one(RoutineObservation(same[-1], tuple(same[:-1]), complete=True))
+    assert scores["withdrawn"].score < 1

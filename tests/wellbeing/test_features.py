@@ -20,6 +20,7 @@ from safehood.wellbeing import (
 )
 
 ZONE = ZoneInfo("Asia/Shanghai")
+MINUTE_MS = 60_000
 HOME = Household(id="h1", site="s", timezone="Asia/Shanghai", night_start=time(22),
                  night_end=time(6))
 DEVICES = {d.device_id: d for d in (
@@ -69,6 +70,19 @@ def test_night_activity_counts_getting_up_not_turning_over() -> None:
                 move("hall", at(2, day=after_midnight))]
     days = daily_activity(HOME, DEVICES, readings)
     assert days[DAY].night_bouts == 2
+    assert days[after_midnight].night_bouts == 0
+
+
+def test_a_night_bout_lies_wholly_in_the_night() -> None:
+    """Still about at 22:10 before going to bed, an early riser up at 05:30 and busy past
+    06:00: the night hours' edges, not wakings. One trip at 01:00 is."""
+    after_midnight = date(2026, 3, 5)
+    readings = [move("hall", at(21, 50) + m * MINUTE_MS) for m in range(0, 21, 5)]  # to 22:10
+    readings += [move("hall", at(1, day=after_midnight))]
+    readings += [move("hall", at(5, 30, day=after_midnight) + m * MINUTE_MS)
+                 for m in range(0, 61, 10)]  # to 06:30
+    days = daily_activity(HOME, DEVICES, readings)
+    assert days[DAY].night_bouts == 1
     assert days[after_midnight].night_bouts == 0
 
 
@@ -128,6 +142,19 @@ def test_the_spread_has_a_floor() -> None:
     days |= week_of(WEEKS[-1].monday, 11.5, 1, 295)
     digest = household_digest("h1", "s", days, WEEKS)
     assert digest.status is DigestStatus.STEADY and digest.score < 1
+
+
+@pytest.mark.parametrize(("bouts", "status"), [(3, DigestStatus.VISIT), (2, DigestStatus.STEADY)])
+def test_night_trips_tripling_is_a_visit_by_the_household_own_nights(
+        bouts: int, status: DigestStatus) -> None:
+    """Weeks of one trip a night: a week of three a night is far outside what a week of
+    such nights wobbles (about 0.38 a night), with every other figure as usual; two a night
+    is not yet."""
+    digest = household_digest("h1", "s", history(week_of(WEEKS[-1].monday, 12.6, 1, 315,
+                                                         bouts)), WEEKS)
+    assert digest.status is status, [(m.metric.name, m.z) for m in digest.metrics]
+    (night,) = [m for m in digest.metrics if m.metric.name == "night_bouts"]
+    assert night.spread == pytest.approx((1 / 7) ** 0.5)
 
 
 def test_a_household_without_enough_history_is_learning_and_ranks_last() -> None:
