@@ -52,7 +52,11 @@ CALLED: Final = "called"
 DISPATCHED: Final = "dispatched"
 ARRIVED: Final = "arrived"
 HANDED_OVER: Final = "handed-over"
-INCIDENT_ACTIONS: Final = (CALLED, DISPATCHED, ARRIVED, HANDED_OVER)
+# A family member pressed a notification's acknowledge button: on their way. Recorded for the
+# officers; the alert stays theirs to acknowledge (a relative far away may be wrong about
+# reaching a fall in time, and must not silence the officers' chain).
+RESPONDING: Final = "responding"
+INCIDENT_ACTIONS: Final = (CALLED, DISPATCHED, ARRIVED, HANDED_OVER, RESPONDING)
 CALL_OUTCOMES: Final = ("reached", "no_answer", "busy", "wrong_number")
 # 119: fire and rescue; 120: ambulance (PRC emergency numbers).
 EMERGENCY_SERVICES: Final = ("119", "120")

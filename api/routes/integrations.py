@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from safehood.alerting import AckTokens, InvalidAckToken
-from safehood.alerting.const import WEBHOOK
+from safehood.alerting.const import FAMILY, RESPONDING, WEBHOOK
 
 from .._context import Services
 from .._deps import AdminOnly, ServicesDep
@@ -73,7 +73,15 @@ def ack_page(alert_id: AlertId, token: AckToken, services: ServicesDep,
 def ack_by_link(alert_id: AlertId, token: AckToken, services: ServicesDep,
                 request: Request) -> Any:
     recipient = _grant_recipient(services, request, alert_id, token)
-    alert = services.context.alerts.acknowledge(alert_id, recipient, "acknowledge link")
+    alerts = services.context.alerts
+    if recipient.split(":", 1)[0] == FAMILY:
+        # A family's button says "on my way" to the officers; it does not stop their chain.
+        alert = alerts.log_action(alert_id, recipient, RESPONDING, note="acknowledge link")
+        if "text/html" in request.headers.get("accept", ""):
+            return _page("Thank you", "<p>The duty officers see that you are on your way; "
+                                      "they stay on the alert until someone is there.</p>")
+        return {"id": alert.id, "status": alert.status.value, "responding": recipient}
+    alert = alerts.acknowledge(alert_id, recipient, "acknowledge link")
     if "text/html" in request.headers.get("accept", ""):
         return _page("Acknowledged", "<p>Thank you: the duty officers see that you are on it.</p>")
     return {"id": alert.id, "status": alert.status.value, "acknowledged_by": recipient}

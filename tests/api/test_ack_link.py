@@ -125,3 +125,23 @@ def test_webhook_delivery_log_is_for_admins(build_api: ApiBuilder) -> None:
     for role in ("officer", "family", "integrator"):
         assert api.client.get("/api/v1/webhooks/deliveries",
                               headers=api.headers(role)).status_code == 403
+
+
+def test_a_familys_button_says_on_my_way_and_leaves_the_alert_to_the_officers(
+        build_api: ApiBuilder) -> None:
+    """A relative far away may not reach a fall in time: their acknowledge is written to the
+    incident log for the officers, and the officers' chain goes on."""
+    tokens = AckTokens(b"s" * 32, ttl_s=TTL_S)
+    api = build_api(ack_tokens=tokens, clock=lambda: NOW_MS)
+    alert_id = api.raise_alert(T.FALL, "r002", "xianlin-3", household="h001", resident="r002",
+                               device_id="r002-band")
+    family = "family:r002:0123456789"
+    answer = api.client.post(f"/ack/{alert_id}?token={tokens.mint(alert_id, family, NOW_MS)}")
+    assert answer.status_code == 200, answer.text
+    alert = api.manager.get(alert_id)
+    assert alert is not None and alert.status == AlertStatus.FIRING
+    assert [(e.action, e.actor) for e in alert.history if e.actor == family] == \
+        [("responding", family)]
+    officer = "officers:xianlin-3:0123456789"
+    answer = api.client.post(f"/ack/{alert_id}?token={tokens.mint(alert_id, officer, NOW_MS)}")
+    assert answer.status_code == 200 and answer.json()["acknowledged_by"] == officer
