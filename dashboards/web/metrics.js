@@ -3,7 +3,8 @@
 // (print styles hide the controls) and as CSV.
 
 import { api, ApiError, apiUrl, getToken, h, replace, severityBadge, statusBadge } from "./common.js";
-import { fmtTime, t, tv } from "./i18n.js";
+import { fmtSiteTime, setClock, siteNow } from "./clock.js";
+import { t, tv } from "./i18n.js";
 import { $, clearError, showError, startDutyPage } from "./dutypage.js";
 
 const DAY_MS = 86_400_000;
@@ -65,9 +66,9 @@ function handoverList(id, title, alerts, withReminders = false) {
               statusBadge(a.status, tv("status", a.status)),
               withReminders ? h("span", { class: "muted" }, ` ${t("handover_reminders", { n: a.reminders })}`) : null),
             h("td", {}, a.household || "–"),
-            h("td", {}, fmtTime(a.started_at)),
-            h("td", {}, a.acknowledged_at ? fmtTime(a.acknowledged_at) : "–"),
-            h("td", {}, a.resolved_at ? fmtTime(a.resolved_at) : "–")))))));
+            h("td", {}, siteTime(a.started_at)),
+            h("td", {}, a.acknowledged_at ? siteTime(a.acknowledged_at) : "–"),
+            h("td", {}, a.resolved_at ? siteTime(a.resolved_at) : "–")))))));
 }
 
 function silenceItem(s) {
@@ -75,7 +76,7 @@ function silenceItem(s) {
     ? s.weekly.map((w) => t("silences_weekly", {
         days: w.days.map((d) => t(`day_${d}`)).join(" "), start: w.start, end: w.end, zone: s.timezone,
       })).join("; ")
-    : t("silences_window", { start: fmtTime(s.starts_at), end: fmtTime(s.ends_at) });
+    : t("silences_window", { start: siteTime(s.starts_at), end: siteTime(s.ends_at) });
   const scope = [s.site, s.household, s.device_id].filter(Boolean).join(" / ");
   const types = s.types.length ? s.types.map((x) => tv("type", x)).join(", ") : t("silences_all_types");
   return h("li", { class: `silence${s.active ? " silence-active" : ""}`, dataset: { silence: s.id } },
@@ -84,7 +85,7 @@ function silenceItem(s) {
       s.active ? t("silences_active") : t("silences_inactive")),
     h("span", { class: "silence-scope" }, `${t("silences_scope")}: ${scope} · ${types}`),
     s.comment ? h("span", { class: "silence-comment" }, `“${s.comment}”`) : null,
-    h("span", { class: "silence-by muted" }, t("silences_by", { who: s.created_by, when: fmtTime(s.created_at) })),
+    h("span", { class: "silence-by muted" }, t("silences_by", { who: s.created_by, when: siteTime(s.created_at) })),
     h("button", { type: "button", class: "tool no-print", onclick: () => endSilence(s.id) }, t("silences_end")));
 }
 
@@ -108,16 +109,23 @@ function render() {
   if (ho) {
     replace($("handover"),
       h("p", { class: "handover-shift" }, t("handover_shift", { shift: ho.shift, zone: ho.timezone }),
-        " · ", t("handover_at"), " ", fmtTime(ho.at)),
+        " · ", t("handover_at"), " ", siteTime(ho.at)),
       handoverList("handover-open", "handover_open", ho.open),
       handoverList("handover-unacked", "handover_unacked", ho.unacknowledged, true),
       handoverList("handover-happened", "handover_happened", ho.happened));
   }
 }
 
+/** A time of the chosen site, in its time zone (one clock: the site's event time). */
+function siteTime(iso) {
+  return fmtSiteTime(iso, $("site").value);
+}
+
+/** The handover's moment: the one picked, else the site's clock now (not the browser's:
+ * a simulated site's event time may run days behind). */
 function handoverAt() {
   const value = $("handover-at").value;
-  return value ? new Date(value).toISOString() : undefined;
+  return new Date(value ? value : siteNow($("site").value)).toISOString();
 }
 
 function toggleDay(day, on) {
@@ -156,7 +164,12 @@ async function addQuietHours(event) {
 
 async function load(site) {
   if (!site) return;
-  const until = Date.now();
+  try {
+    setClock(await api(`sites/${encodeURIComponent(site)}/clock`));
+  } catch (err) {
+    showError(err);
+  }
+  const until = Math.round(siteNow(site));
   try {
     let silences;
     [state.metrics, state.handover, silences] = await Promise.all([
