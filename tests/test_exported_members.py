@@ -24,7 +24,7 @@ PINNED = {
         "StorageError", "Target", "TypePolicy", "WeeklyWindow", "WriteConflict", "build_pipeline",
         "handover_report", "mask_url", "open_key", "render_cap", "render_cap_feed",
         "response_metrics",
-        "AckLinks", "AckTokens", "AudienceRouter", "HomeAssistantDiscovery", "InvalidAckToken",
+        "AckLinks", "AckTokens", "AudienceRouter", "CommitItem", "HomeAssistantDiscovery", "InvalidAckToken",
         "Router", "WebhookEndpoint", "WebhookNotifier", "WebhookRouter", "verify_webhook",
     ],
     "dashboards": ["GRAFANA_DIR", "WEB_DIR"],
