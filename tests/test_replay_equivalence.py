@@ -24,7 +24,7 @@ LATENESS_S = 2.0
 def test_live_replay_and_offline_run_raise_the_same_alerts(
     mosquitto: MosquittoBroker, topic_prefix: str, tmp_path: Path
 ) -> None:
-    community = Community.generate(20, seed=5)
+    community = Community.generate(10, seed=5)
     config = SimulationConfig(seed=5, days=1, rate=60, topic_prefix=topic_prefix)
     recording = tmp_path / "recording"
     write_recording(recording, community, config, progress=False)

@@ -18,7 +18,7 @@ from tests._mqtt import wait_until
 def test_a_recorded_day_replays_into_the_store(mosquitto: MosquittoBroker, topic_prefix: str,
                                               tmp_path: Path) -> None:
     out = tmp_path / "recording"
-    write_recording(out, Community.generate(20, seed=13), SimulationConfig(seed=13),
+    write_recording(out, Community.generate(10, seed=13), SimulationConfig(seed=13),
                     progress=False)
     lines = (out / "traffic.jsonl").read_bytes().splitlines()
     distinct = set()
