@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from safehood.protocol import SITE_RE
 
 from ._context import Services
 from ._roles import Principal, Role
@@ -88,3 +90,9 @@ RegistryReaders = Operators
 StatusReaders = AlertReaders
 IntegratorOrAdmin = Annotated[Principal, Depends(require(Role.INTEGRATOR, Role.ADMIN))]
 AdminOnly = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+
+# Path parameters of the routes, declared once: a site id, and a household, resident or
+# device id.
+SitePath = Annotated[str, Path(pattern=f"^{SITE_RE.pattern}$")]
+EntityPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]

@@ -5,15 +5,14 @@ officers and by integrators."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException
 
-from safehood.protocol import SITE_RE, Household, KeyHolderIn, Registry, ResponderIn
+from safehood.protocol import Household, KeyHolderIn, Registry, ResponderIn
 
 from .._clock import site_is_simulated, site_now_ms, site_timezone
 from .._context import Services
-from .._deps import AlertReaders, Operators, ServicesDep
+from .._deps import AlertReaders, EntityPath, Operators, ServicesDep, SitePath
 from .._disclosure import sees_access_notes
 from .._models import (
     CareRecordPublic,
@@ -28,8 +27,6 @@ from .alerts import AlertId, visible_alert
 
 router = APIRouter(tags=["duty desk"])
 
-SitePath = Annotated[str, Path(pattern=f"^{SITE_RE.pattern}$")]
-EntityPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
 def site_clock(services: Services, site: str) -> SiteClockPublic:

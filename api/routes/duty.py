@@ -9,13 +9,13 @@ from collections import defaultdict
 from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from safehood.alerting import AlertQuery, HandoverReport, handover_report, response_metrics
-from safehood.protocol import SITE_RE, Alert, AlertType, Registry, Severity
+from safehood.protocol import Alert, AlertType, Registry, Severity
 
 from .._alert_list import OPEN
-from .._deps import Operators, ServicesDep
+from .._deps import Operators, ServicesDep, SitePath
 from .._models import (
     DurationsPublic,
     HandoverAlert,
@@ -36,7 +36,6 @@ from ..const import RESPONSE_WINDOW_MS
 
 router = APIRouter(prefix="/sites/{site}", tags=["duty"])
 
-SitePath = Annotated[str, Path(pattern=f"^{SITE_RE.pattern}$")]
 
 
 def _known_site(site: str, principal: Principal, registry: Registry) -> None:

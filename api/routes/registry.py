@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response
 from safehood.protocol import DEVICE_ID_RE, Device, Household, Registry, RegistryFile, Resident
 
 from .._context import Services
-from .._deps import IntegratorOrAdmin, RegistryReaders, ServicesDep
+from .._deps import EntityPath, IntegratorOrAdmin, RegistryReaders, ServicesDep
 from .._disclosure import contacts_view, household_view, registry_view, sees_access_notes
 from .._models import (
     DeviceCreate,
@@ -43,7 +43,6 @@ from ..const import DEFAULT_LIMIT, MAX_LIMIT
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["registry"])
 
-EntityPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 DevicePath = Annotated[str, Path(pattern=f"^{DEVICE_ID_RE.pattern}$")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]

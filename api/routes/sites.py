@@ -4,16 +4,15 @@ status for the family view."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException
 
 from safehood.alerting import AlertQuery
-from safehood.protocol import SITE_RE, Alert, Severity
+from safehood.protocol import Alert, Severity
 
 from .._alert_list import OPEN
 from .._clock import site_now_ms
-from .._deps import Operators, ServicesDep, StatusReaders
+from .._deps import EntityPath, Operators, ServicesDep, SitePath, StatusReaders
 from .._disclosure import alert_view
 from .._health import health_rows
 from .._models import (
@@ -32,8 +31,6 @@ from .care import site_clock
 
 router = APIRouter(tags=["sites"])
 
-SitePath = Annotated[str, Path(pattern=f"^{SITE_RE.pattern}$")]
-EntityPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
 def _worst(alerts: list[Alert]) -> Severity | None:

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from safehood.protocol import SITE_RE, Registry
+from safehood.protocol import Registry
 from safehood.wellbeing import HouseholdDigest, IsoWeek, site_digest
 from safehood.wellbeing.const import DEFAULT_WEEKS, MAX_WEEKS, MIN_BASELINE_WEEKS, VISIT_SCORE
 
 from .._context import Services
-from .._deps import OfficerOrAdmin, ServicesDep
+from .._deps import OfficerOrAdmin, ServicesDep, SitePath
 from .._models import ResidentRef
 from .._roles import Principal
 
@@ -32,7 +32,6 @@ router = APIRouter(tags=["wellbeing"])
 # weeks of readings of every household of the site, which takes seconds.
 DIGEST_CACHE_TTL_MS = 5 * 60 * 1000
 
-SitePath = Annotated[str, Path(pattern=f"^{SITE_RE.pattern}$")]
 WeekParam = Annotated[str | None, Query(
     max_length=10, description="ISO week, e.g. 2026-W09 (default: the last complete week)")]
 WeeksParam = Annotated[int, Query(
