@@ -175,15 +175,11 @@ class DetectorWorker:
                 if not pulled.pinned or pulled.new_pin:
                     # Whatever we hold of the partition may be stale: restore from KV.
                     self._forget(partition, force=pulled.new_pin)
-                elif partition in self.pinned and self._surplus(partition):
-                    # More than our share: give this one up, and stay away from it long
-                    # enough for a waiting instance to be pinned.
-                    self._forget(partition)
-                    await consumer.unpin()
-                    self._yielded_until[partition] = loop.time() + 2 * self._pin_timeout_s
-                    for message in pulled.messages:
-                        await message.nak()
-                    continue
+                # More than our share: give this one up once what we pulled of it is applied
+                # and acknowledged. Handed back unapplied, it would reach the next instance
+                # after newer readings it may already have taken, and be skipped there as
+                # applied (a site then looks silent for the whole batch).
+                surplus = partition in self.pinned and self._surplus(partition)
                 try:
                     if pulled.messages:
                         self.pinned.add(partition)
@@ -196,6 +192,12 @@ class DetectorWorker:
                             # Another instance took a site over: the batch goes to it.
                             for message in pulled.messages:
                                 await message.nak()
+                    if surplus:
+                        # Stay away long enough for a waiting instance to be pinned.
+                        self._forget(partition)
+                        await consumer.unpin()
+                        self._yielded_until[partition] = loop.time() + 2 * self._pin_timeout_s
+                        continue
                     if partition in self.pinned and loop.time() - last_tick >= _TICK_S:
                         last_tick = loop.time()
                         await self._checkpoint(
