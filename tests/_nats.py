@@ -5,6 +5,7 @@ store directory and free ports."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import shutil
 import subprocess
 import sys
@@ -119,8 +120,14 @@ class NatsCluster:
             finally:
                 await connection.close()
 
+        def ready_now() -> bool:
+            # In a thread of its own: the browser tests' Playwright keeps an event loop
+            # running in the main thread, where asyncio.run() is refused.
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                return pool.submit(asyncio.run, ready()).result()
+
         deadline = time.monotonic() + timeout_s
-        while not asyncio.run(ready()):
+        while not ready_now():
             if time.monotonic() > deadline:
                 raise RuntimeError("the NATS cluster has no JetStream leader")
             time.sleep(0.2)

@@ -197,7 +197,8 @@ def test_officer_works_a_fire_from_the_care_record(desk: Desk, open_page: Any) -
     page.wait_for_function(
         "document.getElementById('history-entries')?.textContent.includes('致电')")
     assert "模拟时间" in page.locator("#site-clock").inner_text()
-    assert "85 岁" in page.locator("#care").inner_text()
+    # The care card is drawn again in Chinese once its record is fetched.
+    page.wait_for_function("document.getElementById('care')?.textContent.includes('85 岁')")
     p.shot("duty-desk-desktop-zh")
     page.set_viewport_size(PHONE)
     fits_the_phone(p, "phone-zh")
