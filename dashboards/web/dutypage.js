@@ -23,23 +23,33 @@ export function clearError() {
 }
 
 /** Start the page: `load(site)` fetches (called on start and when the site changes),
- * `render()` draws from what was fetched (also on a language switch). */
-export function startDutyPage({ load, render }) {
+ * `render()` draws from what was fetched (also on a language switch). A page whose parts are
+ * named otherwise passes `parts` (shown once signed in), `heading`, its own `showError` and
+ * `onSignOut` (to forget what it fetched). */
+export function startDutyPage({
+  load,
+  render,
+  parts = PAGE_PARTS,
+  heading = "page-heading",
+  showError: reportError = showError,
+  describe = (err) => t("duty_failed", { detail: err.detail || String(err) }),
+  onSignOut = () => {},
+}) {
   async function start(me) {
     $("login-view").hidden = true;
-    for (const id of PAGE_PARTS) $(id).hidden = false;
+    for (const id of parts) $(id).hidden = false;
     let sites = me.sites;
     if (sites.length === 0) {
       try {
         sites = (await api("sites")).data.map((s) => s.id);
       } catch (err) {
-        showError(err);
+        reportError(err);
         return;
       }
     }
     replace($("site"), sites.map((s) => h("option", { value: s }, s)));
     render();
-    $("page-heading").focus();
+    $(heading).focus();
     await load($("site").value);
   }
 
@@ -51,21 +61,19 @@ export function startDutyPage({ load, render }) {
     render();
   });
   $("login-form").addEventListener("submit", (event) =>
-    signInWith(event, start, {
-      failed: t("login_failed"),
-      describe: (err) => t("duty_failed", { detail: err.detail || String(err) }),
-    }),
+    signInWith(event, start, { failed: t("login_failed"), describe }),
   );
   $("logout").addEventListener("click", () => {
     clearToken();
-    showLoginForm(PAGE_PARTS);
+    onSignOut();
+    showLoginForm(parts);
   });
   $("site").addEventListener("change", () => load($("site").value));
   if (!getToken()) {
-    showLoginForm(PAGE_PARTS);
+    showLoginForm(parts);
     return;
   }
   api("me")
     .then(start)
-    .catch(() => showLoginForm(PAGE_PARTS, t("login_failed")));
+    .catch(() => showLoginForm(parts, t("login_failed")));
 }

@@ -2,21 +2,9 @@
 // their week drifted from their own previous weeks, each figure against its baseline with a
 // sparkline of its weeks, and the same table as CSV. Officers and admins only.
 
-import {
-  api,
-  ApiError,
-  apiUrl,
-  announce,
-  clearToken,
-  getToken,
-  h,
-  replace,
-  showLoginForm,
-  signInWith,
-} from "./common.js";
-import { applyI18n, bindLangButton, getLang, onLangChange, t } from "./i18n.js";
-
-const $ = (id) => document.getElementById(id);
+import { api, ApiError, apiUrl, announce, getToken, h, replace } from "./common.js";
+import { $, startDutyPage } from "./dutypage.js";
+import { getLang } from "./i18n.js";
 const SVG = "http://www.w3.org/2000/svg";
 
 // This page's words; the shared ones (sign in, navigation) come from i18n.js.
@@ -78,7 +66,7 @@ function metricLabel(m) {
   return (METRIC_LABELS[getLang()] || {})[m.name] ?? m.label;
 }
 
-const state = { me: null, digest: null };
+const state = { digest: null };
 
 function fmt(value) {
   if (value === null || value === undefined) return "–";
@@ -218,56 +206,23 @@ async function downloadCsv() {
   link.remove();
 }
 
-async function start(me) {
-  state.me = me;
-  $("login-view").hidden = true;
-  $("digest-view").hidden = false;
-  $("nav").hidden = false;
-  $("logout").hidden = false;
-  render();
-  let sites = me.sites;
-  if (sites.length === 0) {
-    try {
-      sites = (await api("sites")).data.map((s) => s.id);
-    } catch (err) {
-      showError(err);
-      return;
-    }
-  }
-  replace($("site"), sites.map((s) => h("option", { value: s }, s)));
-  $("digest-heading").focus();
-  await load();
-}
+// The page's own frame parts and words; signing in, the language and the site picker are the
+// duty pages' (dutypage.js).
+$("site").addEventListener("change", () => {
+  $("week").value = ""; // before the frame's listener loads the new site
+});
+$("week").addEventListener("change", load);
+$("csv").addEventListener("click", downloadCsv);
+startDutyPage({
+  load,
+  render,
+  parts: ["digest-view", "nav", "logout"],
+  heading: "digest-heading",
+  showError,
+  describe: (err) => w("failed", { detail: err.detail || String(err) }),
+  onSignOut: () => {
+    state.digest = null;
+    replace($("digest"));
+  },
+});
 
-function signOut() {
-  clearToken();
-  state.me = null;
-  state.digest = null;
-  replace($("digest"));
-  showLoginForm(["digest-view", "nav", "logout"]);
-}
-
-function init() {
-  applyI18n();
-  render();
-  bindLangButton($("lang"));
-  onLangChange(render);
-  $("login-form").addEventListener("submit", (event) =>
-    signInWith(event, start, { failed: t("login_failed"), describe: (err) => w("failed", { detail: err.detail || String(err) }) }));
-  $("logout").addEventListener("click", signOut);
-  $("site").addEventListener("change", () => {
-    $("week").value = "";
-    load();
-  });
-  $("week").addEventListener("change", load);
-  $("csv").addEventListener("click", downloadCsv);
-  if (!getToken()) {
-    showLoginForm(["digest-view", "nav", "logout"]);
-    return;
-  }
-  api("me")
-    .then(start)
-    .catch(() => showLoginForm(["digest-view", "nav", "logout"], t("login_failed")));
-}
-
-init();
