@@ -105,20 +105,20 @@ class PostgresServer:
 def create_database(admin_url: URL | str) -> URL:
     """A new, empty database on the server of ``admin_url``; returns its URL."""
     name = f"t{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
+    _as_admin(admin_url, f'CREATE DATABASE "{name}"')
     return make_url(admin_url).set(database=name)
 
 
 def drop_database(admin_url: URL | str, url: URL) -> None:
+    _as_admin(admin_url, f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+
+def _as_admin(admin_url: URL | str, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE refuse to run in one)."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            connection.execute(text(statement))
     finally:
         admin.dispose()
 
