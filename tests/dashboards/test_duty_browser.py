@@ -7,22 +7,18 @@ remembered. Screenshots zh/en, desktop/phone, under ``test-artifacts/dashboards/
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from safehood._broker import MosquittoBroker, free_port
-from safehood._pipeline import Pipeline, build_pipeline
-from safehood.api import Role, TokenStore
-from safehood.config import Settings
+from safehood._broker import MosquittoBroker
 from safehood.protocol import Registry
 from tests._mqtt import publish_all, wait_until
 
+from ._desk import LiveDesk, live_desk
 from .conftest import DESKTOP, PHONE, OpenPage
 
 pytestmark = pytest.mark.browser
@@ -47,48 +43,24 @@ REGISTRY = Registry.from_data({
 })
 
 
-@dataclass
-class Desk:
-    pipeline: Pipeline
-    url: str
-    officer: str
-
-    def get(self, path: str) -> Any:
-        return httpx.get(f"{self.url}/api/v1/{path}", timeout=10,
-                         headers={"Authorization": f"Bearer {self.officer}"}).json()
-
-
 @pytest.fixture(scope="module")
-def desk(mosquitto: MosquittoBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    prefix = f"t{uuid.uuid4().hex[:10]}"
-    settings = Settings(mqtt_url=mosquitto.url, topic_prefix=prefix,
-                        data_dir=tmp_path_factory.mktemp("duty"), mqtt_client_id=f"ingest-{prefix}",
-                        store_flush_interval_s=0.1, api_port=free_port())
-    pipeline = build_pipeline(settings, registry_file=REGISTRY.to_model(), serve_api=True)
-    pipeline.start()
-    try:
-        assert pipeline.ingest.source.connected.wait(15), "ingest did not connect"
-        officer = TokenStore(pipeline.engine).create(name="Li Wei", role=Role.OFFICER,
-                                                     sites=[SITE]).token
-        assert pipeline.api_url is not None
-        run = Desk(pipeline, pipeline.api_url, officer)
+def desk(mosquitto: MosquittoBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDesk]:
+    with live_desk(mosquitto, tmp_path_factory.mktemp("duty"), REGISTRY, SITE) as run:
         now_ms = int(time.time() * 1000)
         # Two alarms in one flat: the second detector confirms the fire.
         publish_all(mosquitto.host, mosquitto.port, [
-            (f"{prefix}/v1/{SITE}/h201-smoke-{room}/event",
+            (f"{run.topic}/h201-smoke-{room}/event",
              orjson.dumps({"ts": now_ms - ago_s * 1000, "kind": "smoke", "event": "alarm"}))
             for room, ago_s in (("kitchen", 20), ("hall", 10))])
         wait_until(lambda: run.get(f"sites/{SITE}/plan")["buildings"][0]["fire"],
                    timeout_s=60, what="the fire to be confirmed")
         smoke = next(a for a in run.get("alerts")["data"] if a["type"] == "smoke")
         httpx.post(f"{run.url}/api/v1/alerts/{smoke['id']}/acknowledge", timeout=10,
-                   headers={"Authorization": f"Bearer {officer}"}, json={}).raise_for_status()
+                   headers={"Authorization": f"Bearer {run.officer}"}, json={}).raise_for_status()
         yield run
-    finally:
-        pipeline.stop()
 
 
-def sign_in(p: OpenPage, desk: Desk, page: str) -> None:
+def sign_in(p: OpenPage, desk: LiveDesk, page: str) -> None:
     p.page.goto(f"{desk.url}/ui/{page}")
     p.page.fill("#token", desk.officer)
     p.page.press("#token", "Enter")
@@ -100,7 +72,7 @@ def units(p: OpenPage) -> dict[str, str]:
 
 
 def test_the_building_plan_marks_the_fire_and_the_flats_to_evacuate(
-        desk: Desk, open_page: Any) -> None:
+        desk: LiveDesk, open_page: Any) -> None:
     # The browser asks for Chinese: the page opens in Chinese.
     p = open_page(DESKTOP, locale="zh-CN")
     sign_in(p, desk, "building.html")
@@ -135,7 +107,7 @@ def test_the_building_plan_marks_the_fire_and_the_flats_to_evacuate(
     page.wait_for_url("**/index.html#/alerts?household=h201*")
 
 
-def test_the_response_page_shows_the_shift_and_its_handover(desk: Desk, open_page: Any) -> None:
+def test_the_response_page_shows_the_shift_and_its_handover(desk: LiveDesk, open_page: Any) -> None:
     p = open_page(DESKTOP)
     sign_in(p, desk, "metrics.html")
     page = p.page

@@ -11,22 +11,18 @@ to ``test-artifacts/dashboards/``.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
-from safehood._broker import MosquittoBroker, free_port
-from safehood._pipeline import Pipeline, build_pipeline
-from safehood.api import Role, TokenStore
-from safehood.config import Settings
+from safehood._broker import MosquittoBroker
 from safehood.protocol import Registry, parse_ts_ms
 from tests._mqtt import publish_all, wait_until
 
+from ._desk import LiveDesk, live_desk
 from .conftest import DESKTOP, PHONE, OpenPage
 
 pytestmark = pytest.mark.browser
@@ -61,52 +57,28 @@ REGISTRY = Registry.from_data({
 
 
 @dataclass
-class Desk:
-    pipeline: Pipeline
-    url: str
-    officer: str
-    fire_id: str
-    event_ms: int  # when the fire started, two days before the wall clock
-
-    def get(self, path: str) -> Any:
-        return httpx.get(f"{self.url}/api/v1/{path}", timeout=10,
-                         headers={"Authorization": f"Bearer {self.officer}"}).json()
+class Desk(LiveDesk):
+    fire_id: str = ""
+    event_ms: int = 0  # when the fire started, two days before the wall clock
 
 
 @pytest.fixture(scope="module")
 def desk(mosquitto: MosquittoBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    prefix = f"t{uuid.uuid4().hex[:10]}"
-    settings = Settings(
-        mqtt_url=mosquitto.url, topic_prefix=prefix, data_dir=tmp_path_factory.mktemp("desk"),
-        mqtt_client_id=f"ingest-{prefix}", store_flush_interval_s=0.1, api_port=free_port(),
-    )
-    pipeline = build_pipeline(settings, registry_file=REGISTRY.to_model(), serve_api=True,
-                              exercise=True)
-    pipeline.start()
-    try:
-        assert pipeline.ingest.source.connected.wait(15), "ingest did not connect"
-        officer = TokenStore(pipeline.engine).create(name="Li Wei", role=Role.OFFICER,
-                                                     sites=[SITE]).token
-        url = pipeline.api_url
-        assert url is not None
+    with live_desk(mosquitto, tmp_path_factory.mktemp("desk"), REGISTRY, SITE,
+                   exercise=True) as live:
         event_ms = int(time.time() * 1000) - 2 * DAY_MS
-        topic = f"{prefix}/v1/{SITE}"
         publish_all(mosquitto.host, mosquitto.port, [
-            (f"{topic}/h301-smoke-kitchen/event",
+            (f"{live.topic}/h301-smoke-kitchen/event",
              orjson.dumps({"ts": event_ms, "kind": "smoke", "event": "alarm"})),
-            (f"{topic}/h301-smoke-hall/event",
+            (f"{live.topic}/h301-smoke-hall/event",
              orjson.dumps({"ts": event_ms + 20_000, "kind": "smoke", "event": "alarm"})),
         ])
-        run = Desk(pipeline, url, officer, "", event_ms)
 
         def fires() -> list[dict[str, Any]]:
-            return [a for a in run.get("alerts")["data"] if a["type"] == "fire"]
+            return [a for a in live.get("alerts")["data"] if a["type"] == "fire"]
 
         wait_until(lambda: bool(fires()), timeout_s=60, what="the fire to be raised")
-        run.fire_id = fires()[0]["id"]
-        yield run
-    finally:
-        pipeline.stop()
+        yield Desk(live.pipeline, live.url, live.officer, live.topic, fires()[0]["id"], event_ms)
 
 
 def open_fire(p: OpenPage, desk: Desk) -> Any:
