@@ -461,7 +461,9 @@ def test_api_docs_render_from_local_files(live: Live, open_page: Any) -> None:
     requested: list[str] = []
     p.page.on("request", lambda request: requested.append(request.url))
     p.page.goto(f"{live.url}/docs")
-    p.page.locator(".swagger-ui .info .title").wait_for()
+    # Swagger UI parses a megabyte and a half of script: on a loaded 2-core machine that
+    # alone can take longer than the pages' default wait.
+    p.page.locator(".swagger-ui .info .title").wait_for(timeout=60_000)
     assert "safehood API" in p.page.locator(".swagger-ui .info .title").inner_text()
     assert requested and all(url.startswith(live.url) for url in requested), requested
 
