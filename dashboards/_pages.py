@@ -1,7 +1,8 @@
 """The dashboard's pages, put together from one frame.
 
-Every page extends ``frame.html`` (head, top bar, sign-in form) and fills in only what is
-its own; :data:`PAGES` declares what the frame needs of each. The API renders them once
+Every page extends ``frame.html`` (head, top bar, sign-in form), the duty pages beside the
+desk through ``duty.html`` (heading, intro, site picker), and fills in only what is its own;
+:data:`PAGES` declares what the frame needs of each. The API renders them once
 when it starts and serves the result as static HTML (no inline script or style: the CSP
 stays strict).
 """
