@@ -3,21 +3,20 @@
 // #/sites/{site}, #/devices.
 
 import {
+  alertStream,
   api,
   ApiError,
-  apiUrl,
   announce,
   clearToken,
   compareAlerts,
   CRITICAL,
   exerciseBadge,
-  getToken,
   h,
   isOpen,
   replace,
   severityBadge,
   showLoginForm,
-  signInWith,
+  startSession,
   statusBadge,
   trapFocus,
 } from "./common.js";
@@ -181,7 +180,7 @@ function setLive(key) {
 function openStream() {
   if (state.stream) state.stream.close();
   setLive(state.streamWasOpen ? "live_reconnecting" : "live_connecting");
-  const es = new EventSource(apiUrl("stream", { token: getToken() }));
+  const es = alertStream();
   state.stream = es;
   es.addEventListener("alert", onStreamEvent);
   es.addEventListener("open", async () => {
@@ -341,9 +340,9 @@ function alertItem(alert) {
       class: `alert-item sev-${sev} status-${alert.status}${fresh ? " is-fresh" : ""}`,
       dataset: { alertId: alert.id, status: alert.status, severity: alert.severity },
     },
-    h("div", { class: "cell-sev" }, severityBadge(alert.severity, tv("severity", alert.severity)),
+    h("div", { class: "cell-sev" }, severityBadge(alert.severity),
       fresh ? h("span", { class: "badge fresh" }, t("new_badge")) : null,
-      exerciseBadge(alert, t("exercise_badge"), t("exercise_hint"))),
+      exerciseBadge(alert)),
     h(
       "div",
       { class: "cell-main" },
@@ -356,7 +355,7 @@ function alertItem(alert) {
       alert.count > 1 ? h("span", { class: "count" }, `×${alert.count}`) : null,
     ),
     h("div", { class: "cell-time" }, timeEl(alert.started_at, alert.site)),
-    h("div", { class: "cell-status" }, statusBadge(alert.status, tv("status", alert.status))),
+    h("div", { class: "cell-status" }, statusBadge(alert.status)),
     h("div", { class: "cell-actions" }, actionButtons(alert)),
   );
 }
@@ -482,9 +481,9 @@ function renderDetailBody(alert) {
     h("header", { class: "detail-head" },
       h("h1", {}, t("detail_heading", { type: tv("type", alert.type) })),
       h("p", { class: "badges" },
-        severityBadge(alert.severity, tv("severity", alert.severity)), " ",
-        h("span", { id: "detail-status" }, statusBadge(alert.status, tv("status", alert.status))), " ",
-        exerciseBadge(alert, t("exercise_badge"), t("exercise_hint")))),
+        severityBadge(alert.severity), " ",
+        h("span", { id: "detail-status" }, statusBadge(alert.status)), " ",
+        exerciseBadge(alert))),
     alert.exercise ? h("p", { class: "muted" }, t("exercise_hint")) : null,
     actionButtons(alert),
     h("div", { class: "detail-grid" },
@@ -861,7 +860,7 @@ function householdCard(hh, site) {
     h("span", { class: "household-activity" }, `${t("last_activity")}: ${hh.last_activity ? fmtSiteRelative(hh.last_activity, site) : t("never")}`),
     hh.open_alerts
       ? h("span", { class: "household-alerts" },
-          hh.worst_severity ? severityBadge(hh.worst_severity, tv("severity", hh.worst_severity)) : null, " ",
+          hh.worst_severity ? severityBadge(hh.worst_severity) : null, " ",
           t("open_alerts_n", { n: hh.open_alerts }))
       : null,
     hh.devices_offline ? h("span", { class: "household-problem" }, t("devices_offline", { n: hh.devices_offline })) : null,
@@ -1058,11 +1057,6 @@ async function start(me) {
   await route();
 }
 
-function signIn(event) {
-  unlockAudio();
-  return signInWith(event, start, { failed: t("login_failed"), describe: errorText });
-}
-
 function renderSoundButton() {
   const b = $("sound");
   b.textContent = state.sound ? t("sound_on") : t("sound_off");
@@ -1073,7 +1067,8 @@ function init() {
   applyI18n();
   bindLangButton($("lang"));
   trapFocus($("note-dialog"));
-  $("login-form").addEventListener("submit", signIn);
+  // Signing in is a gesture that may unlock the alarm sound.
+  $("login-form").addEventListener("submit", unlockAudio);
   $("logout").addEventListener("click", signOut);
   $("note-form").addEventListener("submit", submitNote);
   // Closing is handled synchronously here rather than in the dialog's "close" event, which
@@ -1111,14 +1106,7 @@ function init() {
     }
   });
   document.title = t("app_title");
-  const token = getToken();
-  if (!token) {
-    showLogin();
-    return;
-  }
-  api("me")
-    .then(start)
-    .catch((err) => showLogin(err instanceof ApiError && err.status === 401 ? t("login_failed") : errorText(err)));
+  startSession({ start, showLogin, describe: errorText });
 }
 
 init();
