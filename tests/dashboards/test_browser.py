@@ -186,8 +186,7 @@ def test_officer_sees_a_new_sos_live_and_acknowledges_it(live: Live, open_page: 
     assert page.locator("#banner").is_visible()
     assert "SOS call" in page.locator("#banner").inner_text()
     assert page.evaluate("Number(document.body.dataset.criticalCues)") >= 1
-    page.wait_for_function(
-        "document.getElementById('announcer').textContent.includes('SOS call')")
+    page.locator("#announcer", has_text="SOS call").wait_for(state="attached")
     p.shot("officer-new-alert-desktop-en")
 
     new.locator(".action-acknowledge").click()
