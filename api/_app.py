@@ -10,10 +10,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from ._context import ApiContext, Services
+from ._dashboard import DashboardFiles
 from ._errors import install_error_handlers
 from ._metrics import api_registry
 from ._models import ErrorPublic
@@ -68,13 +68,13 @@ Errors are JSON `{"detail": "..."}`.
 """
 
 
-def _web_dir() -> Path | None:
+def _dashboard() -> DashboardFiles | None:
     try:
-        from safehood.dashboards import WEB_DIR
+        from safehood.dashboards import WEB_DIR, render_pages
     except ImportError:
         return None
     path = Path(WEB_DIR)
-    return path if path.is_dir() else None
+    return DashboardFiles(path, render_pages()) if path.is_dir() else None
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -136,9 +136,9 @@ def create_app(context: ApiContext) -> FastAPI:
 
     install_docs(app, swagger_ui_path)
 
-    web = _web_dir() if context.serve_ui else None
-    if web is not None:
-        app.mount("/ui", StaticFiles(directory=web, html=True), name="ui")
+    dashboard = _dashboard() if context.serve_ui else None
+    if dashboard is not None:
+        app.mount("/ui", dashboard, name="ui")
 
         @app.get("/", include_in_schema=False)
         def root() -> RedirectResponse:

@@ -40,19 +40,33 @@ SECURITY_HEADERS = {
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
-class SecurityHeadersMiddleware:
+class HttpMiddleware:
+    """A pure ASGI middleware that acts on HTTP requests (:meth:`handle`) and passes
+    everything else (lifespan, websockets) straight to ``app``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Adds :data:`SECURITY_HEADERS` to every HTTP response of the app (a route may set its
     own CSP) and ``Cache-Control: no-store`` to everything under the API prefix, where
     every answer may hold personal data. Pure ASGI: streams pass through unbuffered."""
 
     def __init__(self, app: ASGIApp, personal_prefix: str = API_PREFIX) -> None:
-        self.app = app
+        super().__init__(app)
         self.personal_prefix = personal_prefix
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         personal = str(scope.get("path", "")).startswith(self.personal_prefix)
 
         async def send_with_headers(message: Message) -> None:
@@ -67,20 +81,17 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Answers 413 (JSON, like every API error) to a request whose body is larger than
     ``max_bytes``: at once when its Content-Length says so, before reading any of it;
     otherwise as soon as the bytes read pass the limit (the app then sees the client
     disconnect, and its own answer is replaced). Pure ASGI."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         announced = Headers(scope=scope).get("content-length", "")
         if announced.isdigit() and int(announced) > self.max_bytes:
             await self._too_large(scope, receive, send)

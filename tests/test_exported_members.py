@@ -27,7 +27,7 @@ PINNED = {
         "AckLinks", "AckTokens", "AudienceRouter", "CommitItem", "HomeAssistantDiscovery", "InvalidAckToken",
         "Router", "WebhookEndpoint", "WebhookNotifier", "WebhookRouter", "verify_webhook",
     ],
-    "dashboards": ["GRAFANA_DIR", "WEB_DIR"],
+    "dashboards": ["GRAFANA_DIR", "PAGES", "WEB_DIR", "render_pages"],
     "learning": [
         "FEATURE_IMPACT_G", "FEATURE_NAMES", "FEATURE_VERSION", "Aftermath", "FallClassifier", "ModelError",
         "WindowBatch", "aftermath", "angle_deg", "feature_matrix", "shipped_model_path",

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from safehood.alerting import AlertQuery, render_cap, render_cap_feed
+from safehood.alerting import AlertManager, AlertQuery, render_cap, render_cap_feed
 from safehood.protocol import Alert, AlertStatus, AlertType, Severity
 
 from .._alert_list import OPEN, list_alerts
@@ -109,26 +109,39 @@ def get_alert(alert_id: AlertId, services: ServicesDep, principal: AlertReaders)
     return alert_view(alert, scope.role)
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic,
-             summary="Acknowledge a firing alert (someone is on it)",
-             responses={409: {"description": "the alert is not firing"}})
-def acknowledge(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin,
-                body: AlertNote | None = None) -> AlertPublic:
+def _act(services: Services, principal: Principal, alert_id: str,
+         change: Callable[[int], Alert]) -> AlertPublic:
+    """Apply ``change`` (given the alert's site time now, ms) to an alert the caller sees;
+    answer the changed alert as the caller's role sees it."""
     alert, _ = visible_alert(services, principal, alert_id)
-    return alert_view(services.context.alerts.acknowledge(
-        alert_id, principal.actor, body.note if body else None,
-        at_ms=site_now_ms(services, alert.site)), principal.role)
+    return alert_view(change(site_now_ms(services, alert.site)), principal.role)
 
 
-@router.post("/alerts/{alert_id}/escalate", response_model=AlertPublic,
-             summary="Notify the next escalation tier now",
-             responses={409: {"description": "resolved, or no further tier"}})
-def escalate(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin,
-             body: AlertNote | None = None) -> AlertPublic:
-    alert, _ = visible_alert(services, principal, alert_id)
-    return alert_view(services.context.alerts.escalate(
-        alert_id, principal.actor, body.note if body else None,
-        at_ms=site_now_ms(services, alert.site)), principal.role)
+# The transitions whose only input is an optional note: the manager's method (its name is
+# the route's), what the route does, and when it answers 409.
+NoteTransition = Callable[[AlertManager, str, str, str | None, int | None], Alert]
+_NOTE_TRANSITIONS: tuple[tuple[NoteTransition, str, str], ...] = (
+    (AlertManager.acknowledge, "Acknowledge a firing alert (someone is on it)",
+     "the alert is not firing"),
+    (AlertManager.escalate, "Notify the next escalation tier now", "resolved, or no further tier"),
+)
+
+
+def _add_note_transition(transition: NoteTransition, summary: str, refused: str) -> None:
+    def endpoint(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin,
+                 body: AlertNote | None = None) -> AlertPublic:
+        note = body.note if body else None
+        return _act(services, principal, alert_id, lambda at_ms: transition(
+            services.context.alerts, alert_id, principal.actor, note, at_ms))
+
+    name = transition.__name__
+    router.add_api_route(f"/alerts/{{alert_id}}/{name}", endpoint, methods=["POST"], name=name,
+                         response_model=AlertPublic, summary=summary,
+                         responses={409: {"description": refused}})
+
+
+for _transition, _summary, _refused in _NOTE_TRANSITIONS:
+    _add_note_transition(_transition, _summary, _refused)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic,
@@ -136,10 +149,8 @@ def escalate(alert_id: AlertId, services: ServicesDep, principal: OfficerOrAdmin
              responses={409: {"description": "the alert is resolved already"}})
 def resolve(alert_id: AlertId, body: AlertResolution, services: ServicesDep,
             principal: OfficerOrAdmin) -> AlertPublic:
-    alert, _ = visible_alert(services, principal, alert_id)
-    return alert_view(services.context.alerts.resolve(
-        alert_id, principal.actor, body.note, at_ms=site_now_ms(services, alert.site),
-        cause=body.cause), principal.role)
+    return _act(services, principal, alert_id, lambda at_ms: services.context.alerts.resolve(
+        alert_id, principal.actor, body.note, at_ms=at_ms, cause=body.cause))
 
 
 @router.post("/alerts/{alert_id}/actions", response_model=AlertPublic,
@@ -150,10 +161,8 @@ def log_action(alert_id: AlertId, body: IncidentActionCreate, services: Services
                principal: OfficerOrAdmin) -> AlertPublic:
     """The entry goes to the alert's history at the site's event time, with its ``detail``
     (whom, outcome, service); the status stays as it is and nobody is notified."""
-    alert, _ = visible_alert(services, principal, alert_id)
-    return alert_view(services.context.alerts.log_action(
-        alert_id, principal.actor, body.action, body.detail(), body.note,
-        at_ms=site_now_ms(services, alert.site)), principal.role)
+    return _act(services, principal, alert_id, lambda at_ms: services.context.alerts.log_action(
+        alert_id, principal.actor, body.action, body.detail(), body.note, at_ms=at_ms))
 
 
 @router.get("/alerts/{alert_id}/cap", response_class=Response,

@@ -3,21 +3,20 @@
 // #/sites/{site}, #/devices.
 
 import {
+  alertStream,
   api,
   ApiError,
-  apiUrl,
   announce,
   clearToken,
   compareAlerts,
   CRITICAL,
   exerciseBadge,
-  getToken,
   h,
   isOpen,
   replace,
   severityBadge,
   showLoginForm,
-  signInWith,
+  startSession,
   statusBadge,
   trapFocus,
 } from "./common.js";
@@ -181,7 +180,7 @@ function setLive(key) {
 function openStream() {
   if (state.stream) state.stream.close();
   setLive(state.streamWasOpen ? "live_reconnecting" : "live_connecting");
-  const es = new EventSource(apiUrl("stream", { token: getToken() }));
+  const es = alertStream();
   state.stream = es;
   es.addEventListener("alert", onStreamEvent);
   es.addEventListener("open", async () => {
@@ -341,9 +340,9 @@ function alertItem(alert) {
       class: `alert-item sev-${sev} status-${alert.status}${fresh ? " is-fresh" : ""}`,
       dataset: { alertId: alert.id, status: alert.status, severity: alert.severity },
     },
-    h("div", { class: "cell-sev" }, severityBadge(alert.severity, tv("severity", alert.severity)),
+    h("div", { class: "cell-sev" }, severityBadge(alert.severity),
       fresh ? h("span", { class: "badge fresh" }, t("new_badge")) : null,
-      exerciseBadge(alert, t("exercise_badge"), t("exercise_hint"))),
+      exerciseBadge(alert)),
     h(
       "div",
       { class: "cell-main" },
@@ -356,7 +355,7 @@ function alertItem(alert) {
       alert.count > 1 ? h("span", { class: "count" }, `×${alert.count}`) : null,
     ),
     h("div", { class: "cell-time" }, timeEl(alert.started_at, alert.site)),
-    h("div", { class: "cell-status" }, statusBadge(alert.status, tv("status", alert.status))),
+    h("div", { class: "cell-status" }, statusBadge(alert.status)),
     h("div", { class: "cell-actions" }, actionButtons(alert)),
   );
 }
@@ -482,9 +481,9 @@ function renderDetailBody(alert) {
     h("header", { class: "detail-head" },
       h("h1", {}, t("detail_heading", { type: tv("type", alert.type) })),
       h("p", { class: "badges" },
-        severityBadge(alert.severity, tv("severity", alert.severity)), " ",
-        h("span", { id: "detail-status" }, statusBadge(alert.status, tv("status", alert.status))), " ",
-        exerciseBadge(alert, t("exercise_badge"), t("exercise_hint")))),
+        severityBadge(alert.severity), " ",
+        h("span", { id: "detail-status" }, statusBadge(alert.status)), " ",
+        exerciseBadge(alert))),
     alert.exercise ? h("p", { class: "muted" }, t("exercise_hint")) : null,
     actionButtons(alert),
     h("div", { class: "detail-grid" },
@@ -596,6 +595,30 @@ function historyCard(alert) {
       : null);
 }
 
+/** A labelled control of a form. */
+function formRow(id, label, control) {
+  return h("div", { class: "form-row" }, h("label", { for: id }, label), control);
+}
+
+/** Draw the form `name` in `box`: its heading, `controls`, an error line and `buttons`. On
+ * submit `send()` runs; what it throws shows on the error line. */
+function renderForm(box, { name, heading, send }, controls, buttons) {
+  const error = h("p", { class: "error", role: "alert", id: `${name}-error`, hidden: true });
+  const onsubmit = async (event) => {
+    event.preventDefault();
+    try {
+      await send();
+      error.hidden = true;
+    } catch (err) {
+      error.textContent = errorText(err);
+      error.hidden = false;
+    }
+  };
+  replace(box,
+    h("h2", { id: `${name}-heading` }, heading),
+    h("form", { id: `${name}-form`, class: `${name}-form`, onsubmit, novalidate: true }, controls, error, buttons));
+}
+
 function select(id, values, label, { empty = true } = {}) {
   return h("select", { id, name: id },
     empty ? h("option", { value: "" }, "–") : null,
@@ -617,11 +640,10 @@ function renderIncidentForm(alert, care) {
   const outcome = select("log-outcome", CALL_OUTCOMES, (v) => tv("outcome", v));
   const service = select("log-service", SERVICES, (v) => tv("service", v));
   const note = h("input", { id: "log-note", name: "note", maxlength: 2000, autocomplete: "off" });
-  const error = h("p", { class: "error", role: "alert", id: "log-error", hidden: true });
   const rows = {
-    whom: h("div", { class: "form-row" }, h("label", { for: "log-whom" }, t("log_whom")), whom),
-    outcome: h("div", { class: "form-row" }, h("label", { for: "log-outcome" }, t("log_outcome")), outcome),
-    service: h("div", { class: "form-row" }, h("label", { for: "log-service" }, t("log_service")), service),
+    whom: formRow("log-whom", t("log_whom"), whom),
+    outcome: formRow("log-outcome", t("log_outcome"), outcome),
+    service: formRow("log-service", t("log_service"), service),
   };
   const shown = () => {
     const a = action.value;
@@ -631,38 +653,28 @@ function renderIncidentForm(alert, care) {
   };
   action.addEventListener("change", shown);
   shown();
-  const submit = async (event) => {
-    event.preventDefault();
+  const send = async () => {
     const body = { action: action.value };
     if (!rows.whom.hidden && whom.value.trim()) body.whom = whom.value.trim();
     if (!rows.outcome.hidden && outcome.value) body.outcome = outcome.value;
     if (!rows.service.hidden && service.value) body.service = service.value;
     if (note.value.trim()) body.note = note.value.trim();
-    try {
-      const updated = await api(`alerts/${encodeURIComponent(alert.id)}/actions`, { method: "POST", body });
-      upsert(updated);
-      handled(alert.id);
-      whom.value = "";
-      note.value = "";
-      outcome.value = "";
-      service.value = "";
-      error.hidden = true;
-      announce($("announcer"), t("action_done", { action: tv("log_action", body.action) }));
-      rerender({ alertId: alert.id });
-    } catch (err) {
-      error.textContent = errorText(err);
-      error.hidden = false;
-    }
+    const updated = await api(`alerts/${encodeURIComponent(alert.id)}/actions`, { method: "POST", body });
+    upsert(updated);
+    handled(alert.id);
+    whom.value = "";
+    note.value = "";
+    outcome.value = "";
+    service.value = "";
+    announce($("announcer"), t("action_done", { action: tv("log_action", body.action) }));
+    rerender({ alertId: alert.id });
   };
-  replace(box,
-    h("h2", { id: "log-heading" }, t("log_heading")),
-    h("form", { id: "log-form", class: "log-form", onsubmit: submit, novalidate: true },
-      h("div", { class: "form-row" }, h("label", { for: "log-action" }, t("log_action")), action),
-      rows.whom, rows.outcome, rows.service,
-      h("div", { class: "form-row" }, h("label", { for: "log-note" }, t("note_optional")), note),
-      h("datalist", { id: "log-people" }, people.map((p) => h("option", { value: p.name }))),
-      error,
-      h("button", { type: "submit", class: "primary", id: "log-submit" }, t("log_submit"))));
+  renderForm(box, { name: "log", heading: t("log_heading"), send }, [
+    formRow("log-action", t("log_action"), action),
+    rows.whom, rows.outcome, rows.service,
+    formRow("log-note", t("note_optional"), note),
+    h("datalist", { id: "log-people" }, people.map((p) => h("option", { value: p.name }))),
+  ], h("button", { type: "submit", class: "primary", id: "log-submit" }, t("log_submit")));
 }
 
 // ---------- care record: who is in danger, whom to call, how to get in ----------
@@ -754,15 +766,13 @@ function parseLines(text, fields) {
 function renderCareForm(alert, care) {
   const box = $("care");
   const first = care.residents[0];
-  const field = (id, label, value, attrs = {}) => h("div", { class: "form-row" },
-    h("label", { for: id }, label), h("input", { id, name: id, value: value ?? "", ...attrs }));
-  const area = (id, label, hint, value) => h("div", { class: "form-row" },
-    h("label", { for: id }, label), h("textarea", { id, name: id, rows: 3, "aria-describedby": `${id}-hint` }, value),
-    h("p", { class: "hint", id: `${id}-hint` }, hint));
-  const error = h("p", { class: "error", role: "alert", id: "care-error", hidden: true });
+  const field = (id, label, value, attrs = {}) =>
+    formRow(id, label, h("input", { id, name: id, value: value ?? "", ...attrs }));
+  const area = (id, label, hint, value) => formRow(id, label, [
+    h("textarea", { id, name: id, rows: 3, "aria-describedby": `${id}-hint` }, value),
+    h("p", { class: "hint", id: `${id}-hint` }, hint)]);
   const value = (id) => $(id).value.trim();
-  const save = async (event) => {
-    event.preventDefault();
+  const send = async () => {
     const household = {
       floor: value("care-floor-input") === "" ? null : Number(value("care-floor-input")),
       unit: value("care-unit-input") || null,
@@ -770,50 +780,42 @@ function renderCareForm(alert, care) {
       key_holders: parseLines($("care-keys-input").value, ["name", "phone", "access_note"]),
     };
     if (care.access_shown) household.access_notes = value("care-access-input") || null;
-    try {
-      let updated = await api(`households/${encodeURIComponent(care.household)}/care`, { method: "PATCH", body: household });
-      if (first) {
-        updated = await api(`residents/${encodeURIComponent(first.id)}/care`, {
-          method: "PATCH",
-          body: {
-            birth_year: value("care-birth-input") === "" ? null : Number(value("care-birth-input")),
-            conditions: value("care-conditions-input").split(";").map((c) => c.trim()).filter(Boolean),
-            mobility: value("care-mobility-input") || null,
-            language: value("care-language-input") || null,
-          },
-        });
-      }
-      announce($("announcer"), t("care_saved"));
-      // The household's record comes back with the residents in stored order: ask again
-      // for the alert's view of it.
-      renderCare(alert, first ? await api(`alerts/${encodeURIComponent(alert.id)}/care`) : updated);
-      $("care-edit")?.focus();
-    } catch (err) {
-      error.textContent = errorText(err);
-      error.hidden = false;
+    let updated = await api(`households/${encodeURIComponent(care.household)}/care`, { method: "PATCH", body: household });
+    if (first) {
+      updated = await api(`residents/${encodeURIComponent(first.id)}/care`, {
+        method: "PATCH",
+        body: {
+          birth_year: value("care-birth-input") === "" ? null : Number(value("care-birth-input")),
+          conditions: value("care-conditions-input").split(";").map((c) => c.trim()).filter(Boolean),
+          mobility: value("care-mobility-input") || null,
+          language: value("care-language-input") || null,
+        },
+      });
     }
+    announce($("announcer"), t("care_saved"));
+    // The household's record comes back with the residents in stored order: ask again
+    // for the alert's view of it.
+    renderCare(alert, first ? await api(`alerts/${encodeURIComponent(alert.id)}/care`) : updated);
+    $("care-edit")?.focus();
   };
-  replace(box,
-    h("h2", { id: "care-heading" }, t("care_edit_heading")),
-    h("form", { id: "care-form", class: "care-form", onsubmit: save, novalidate: true },
-      field("care-floor-input", t("care_floor_label"), care.floor, { type: "number", min: -10, max: 300 }),
-      field("care-unit-input", t("care_unit_label"), care.unit, { maxlength: 32 }),
-      first ? [
-        h("p", { class: "muted" }, first.name),
-        field("care-birth-input", t("care_birth_year"), first.birth_year, { type: "number", min: 1880, max: 2100 }),
-        field("care-conditions-input", t("care_conditions_label"), first.conditions.join("; "), { maxlength: 2000 }),
-        field("care-mobility-input", t("care_mobility"), first.mobility, { maxlength: 500 }),
-        field("care-language-input", t("care_language"), first.language, { maxlength: 35 }),
-      ] : null,
-      area("care-responders-input", t("care_responders"), t("care_responders_hint", { relations: RELATIONS.join(", ") }),
-        linesOf(care.responders, ["relation", "name", "phone", "note"])),
-      area("care-keys-input", t("care_key_holders"), t("care_keys_hint"),
-        linesOf(care.key_holders, ["name", "phone", "access_note"])),
-      care.access_shown ? field("care-access-input", t("care_access_notes"), care.access_notes, { maxlength: 500 }) : null,
-      error,
-      h("div", { class: "dialog-buttons" },
-        h("button", { type: "button", onclick: () => renderCare(alert, care) }, t("dialog_cancel")),
-        h("button", { type: "submit", class: "primary", id: "care-save" }, t("care_save")))));
+  renderForm(box, { name: "care", heading: t("care_edit_heading"), send }, [
+    field("care-floor-input", t("care_floor_label"), care.floor, { type: "number", min: -10, max: 300 }),
+    field("care-unit-input", t("care_unit_label"), care.unit, { maxlength: 32 }),
+    first ? [
+      h("p", { class: "muted" }, first.name),
+      field("care-birth-input", t("care_birth_year"), first.birth_year, { type: "number", min: 1880, max: 2100 }),
+      field("care-conditions-input", t("care_conditions_label"), first.conditions.join("; "), { maxlength: 2000 }),
+      field("care-mobility-input", t("care_mobility"), first.mobility, { maxlength: 500 }),
+      field("care-language-input", t("care_language"), first.language, { maxlength: 35 }),
+    ] : null,
+    area("care-responders-input", t("care_responders"), t("care_responders_hint", { relations: RELATIONS.join(", ") }),
+      linesOf(care.responders, ["relation", "name", "phone", "note"])),
+    area("care-keys-input", t("care_key_holders"), t("care_keys_hint"),
+      linesOf(care.key_holders, ["name", "phone", "access_note"])),
+    care.access_shown ? field("care-access-input", t("care_access_notes"), care.access_notes, { maxlength: 500 }) : null,
+  ], h("div", { class: "dialog-buttons" },
+    h("button", { type: "button", onclick: () => renderCare(alert, care) }, t("dialog_cancel")),
+    h("button", { type: "submit", class: "primary", id: "care-save" }, t("care_save"))));
   $("care-floor-input").focus();
 }
 
@@ -858,7 +860,7 @@ function householdCard(hh, site) {
     h("span", { class: "household-activity" }, `${t("last_activity")}: ${hh.last_activity ? fmtSiteRelative(hh.last_activity, site) : t("never")}`),
     hh.open_alerts
       ? h("span", { class: "household-alerts" },
-          hh.worst_severity ? severityBadge(hh.worst_severity, tv("severity", hh.worst_severity)) : null, " ",
+          hh.worst_severity ? severityBadge(hh.worst_severity) : null, " ",
           t("open_alerts_n", { n: hh.open_alerts }))
       : null,
     hh.devices_offline ? h("span", { class: "household-problem" }, t("devices_offline", { n: hh.devices_offline })) : null,
@@ -1055,11 +1057,6 @@ async function start(me) {
   await route();
 }
 
-function signIn(event) {
-  unlockAudio();
-  return signInWith(event, start, { failed: t("login_failed"), describe: errorText });
-}
-
 function renderSoundButton() {
   const b = $("sound");
   b.textContent = state.sound ? t("sound_on") : t("sound_off");
@@ -1070,7 +1067,8 @@ function init() {
   applyI18n();
   bindLangButton($("lang"));
   trapFocus($("note-dialog"));
-  $("login-form").addEventListener("submit", signIn);
+  // Signing in is a gesture that may unlock the alarm sound.
+  $("login-form").addEventListener("submit", unlockAudio);
   $("logout").addEventListener("click", signOut);
   $("note-form").addEventListener("submit", submitNote);
   // Closing is handled synchronously here rather than in the dialog's "close" event, which
@@ -1108,14 +1106,7 @@ function init() {
     }
   });
   document.title = t("app_title");
-  const token = getToken();
-  if (!token) {
-    showLogin();
-    return;
-  }
-  api("me")
-    .then(start)
-    .catch((err) => showLogin(err instanceof ApiError && err.status === 401 ? t("login_failed") : errorText(err)));
+  startSession({ start, showLogin, describe: errorText });
 }
 
 init();

@@ -29,7 +29,7 @@ function unitCell(unit) {
       : unit.at_risk ? h("strong", { class: "unit-flag" }, t("building_at_risk")) : null,
     first
       ? h("span", { class: "unit-alerts" },
-          severityBadge(first.severity, tv("severity", first.severity)), " ",
+          severityBadge(first.severity), " ",
           unit.open_alerts.map((a) => tv("type", a.type)).join(", "))
       : h("span", { class: "unit-quiet muted" }, t("building_quiet")),
   );

@@ -2,6 +2,8 @@
 // alert ordering. Everything that shows data from the server goes through h()/text nodes,
 // never parsed as markup: alert evidence and names come from devices and people.
 
+import { t, tv } from "./i18n.js";
+
 const TOKEN_KEY = "safehood.token";
 
 // The pages are served under /ui/; the API lives next to it, whatever prefix a proxy adds.
@@ -19,7 +21,7 @@ export class ApiError extends Error {
   }
 }
 
-export function getToken() {
+function getToken() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
@@ -32,7 +34,7 @@ export function clearToken() {
 }
 
 /** Absolute URL of an API path ("alerts?status=firing"). */
-export function apiUrl(path, params = {}) {
+function apiUrl(path, params = {}) {
   const url = new URL(path.replace(/^\/+/, ""), API_BASE);
   for (const [k, v] of Object.entries(params)) {
     if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, String(v));
@@ -125,17 +127,19 @@ export function compareAlerts(a, b) {
 }
 
 /** A severity badge: colour plus its written name, never colour alone. */
-export function severityBadge(severity, label) {
-  return h("span", { class: `badge sev sev-${String(severity).toLowerCase()}` }, label);
+export function severityBadge(severity) {
+  return h("span", { class: `badge sev sev-${String(severity).toLowerCase()}` }, tv("severity", severity));
 }
 
 /** "Exercise" next to alerts raised from simulated traffic (CAP status Exercise), or null. */
-export function exerciseBadge(alert, label, hint) {
-  return alert.exercise ? h("span", { class: "badge exercise", title: hint }, label) : null;
+export function exerciseBadge(alert) {
+  return alert.exercise
+    ? h("span", { class: "badge exercise", title: t("exercise_hint") }, t("exercise_badge"))
+    : null;
 }
 
-export function statusBadge(status, label) {
-  return h("span", { class: `badge status status-${status}` }, label);
+export function statusBadge(status) {
+  return h("span", { class: `badge status status-${status}` }, tv("status", status));
 }
 
 /** Write `message` into a polite live region so screen readers announce it. */
@@ -179,9 +183,8 @@ export function showLoginForm(hide, message) {
   document.getElementById("token").focus();
 }
 
-// The login form of both pages: check the token against /me, keep it, start the page.
-// `describe` words any other failure in the page's own terms.
-export async function signInWith(event, start, { failed, describe }) {
+// The login form: check the token against /me, keep it, start the page.
+async function signInWith(event, start, describe) {
   event.preventDefault();
   const field = document.getElementById("token");
   const error = document.getElementById("login-error");
@@ -193,8 +196,46 @@ export async function signInWith(event, start, { failed, describe }) {
     field.value = "";
     await start(me);
   } catch (err) {
-    error.textContent = err instanceof ApiError && err.status === 401 ? failed : describe(err);
+    error.textContent = failureText(err, describe);
     error.hidden = false;
     field.focus();
   }
+}
+
+/**
+ * Sign the page in: at once with the stored token (checked against /me), else through the
+ * login form. `start(me)` starts the page, `showLogin(message)` shows the form, and
+ * `describe(err)` words a failure other than a refused token in the page's own terms.
+ */
+export function startSession({ start, showLogin, describe }) {
+  document.getElementById("login-form").addEventListener("submit", (event) =>
+    signInWith(event, start, describe),
+  );
+  if (!getToken()) {
+    showLogin();
+    return;
+  }
+  api("me")
+    .then(start)
+    .catch((err) => showLogin(failureText(err, describe)));
+}
+
+function failureText(err, describe) {
+  return err instanceof ApiError && err.status === 401 ? t("login_failed") : describe(err);
+}
+
+/** The live stream of alert changes for the stored token (EventSource cannot send headers). */
+export function alertStream() {
+  return new EventSource(apiUrl("stream", { token: getToken() }));
+}
+
+/** Fetch a file of the API (the token goes in a header, so a plain link cannot) and hand it
+ * to the browser as `filename`. Rejects with ApiError. */
+export async function download(path, params, filename) {
+  const response = await fetch(apiUrl(path, params), { headers: { Authorization: `Bearer ${getToken()}` } });
+  if (!response.ok) throw new ApiError(response.status, response.statusText);
+  const link = h("a", { href: URL.createObjectURL(await response.blob()), download: filename });
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
 }

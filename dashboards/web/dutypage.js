@@ -2,7 +2,7 @@
 // in, the language switch, the site picker, errors. Each page passes its own `load(site)`
 // and `render()`.
 
-import { api, ApiError, clearToken, getToken, h, replace, showLoginForm, signInWith } from "./common.js";
+import { api, ApiError, clearToken, h, replace, showLoginForm, startSession } from "./common.js";
 import { applyI18n, bindLangButton, onLangChange, t } from "./i18n.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -60,20 +60,11 @@ export function startDutyPage({
     applyI18n();
     render();
   });
-  $("login-form").addEventListener("submit", (event) =>
-    signInWith(event, start, { failed: t("login_failed"), describe }),
-  );
   $("logout").addEventListener("click", () => {
     clearToken();
     onSignOut();
     showLoginForm(parts);
   });
   $("site").addEventListener("change", () => load($("site").value));
-  if (!getToken()) {
-    showLoginForm(parts);
-    return;
-  }
-  api("me")
-    .then(start)
-    .catch(() => showLoginForm(parts, t("login_failed")));
+  startSession({ start, showLogin: (message) => showLoginForm(parts, message), describe });
 }

@@ -3,20 +3,18 @@
 // #/residents/{id} shows one resident.
 
 import {
+  alertStream,
   api,
   ApiError,
-  apiUrl,
   announce,
   clearToken,
   compareAlerts,
   exerciseBadge,
-  getToken,
   h,
-  isOpen,
   replace,
   severityBadge,
   showLoginForm,
-  signInWith,
+  startSession,
   statusBadge,
 } from "./common.js";
 import { applyI18n, bindLangButton, onLangChange, t, tv } from "./i18n.js";
@@ -47,10 +45,10 @@ function alertLine(alert) {
     "li",
     { class: `sev-${sev}`, dataset: { alertId: alert.id, status: alert.status } },
     h("span", { class: "alert-line" },
-      severityBadge(alert.severity, tv("severity", alert.severity)),
+      severityBadge(alert.severity),
       tv("type", alert.type),
-      statusBadge(alert.status, tv("status", alert.status)),
-      exerciseBadge(alert, t("exercise_badge"), t("exercise_hint"))),
+      statusBadge(alert.status),
+      exerciseBadge(alert)),
     h("time", { datetime: alert.started_at, title: fmtSiteTime(alert.started_at, alert.site) },
       `${fmtSiteRelative(alert.started_at, alert.site)} · ${fmtSiteTime(alert.started_at, alert.site)}`),
     reassurance ? h("span", { class: "muted" }, reassurance) : null,
@@ -173,7 +171,7 @@ function onFailure(err) {
 
 function openStream() {
   if (state.stream) state.stream.close();
-  state.stream = new EventSource(apiUrl("stream", { token: getToken() }));
+  state.stream = alertStream();
   state.stream.addEventListener("alert", refresh);
 }
 
@@ -210,28 +208,17 @@ async function start(me) {
   state.timer = setInterval(refresh, REFRESH_MS);
 }
 
-function signIn(event) {
-  return signInWith(event, start, { failed: t("login_failed"), describe: errorText });
-}
-
 function init() {
   applyI18n();
   document.title = t("family_title");
   bindLangButton($("lang"));
-  $("login-form").addEventListener("submit", signIn);
   $("logout").addEventListener("click", signOut);
   window.addEventListener("hashchange", refresh);
   onLangChange(() => {
     document.title = t("family_title");
     if (state.me) render().catch(onFailure);
   });
-  if (!getToken()) {
-    showLogin();
-    return;
-  }
-  api("me")
-    .then(start)
-    .catch((err) => showLogin(err instanceof ApiError && err.status === 401 ? t("login_failed") : errorText(err)));
+  startSession({ start, showLogin, describe: errorText });
 }
 
 init();

@@ -2,7 +2,7 @@
 // handover report: open alerts, what happened, reminders nobody acknowledged. Printable
 // (print styles hide the controls) and as CSV.
 
-import { api, ApiError, apiUrl, getToken, h, replace, severityBadge, statusBadge } from "./common.js";
+import { api, download, h, replace, severityBadge, statusBadge } from "./common.js";
 import { fmtSiteTime, setClock, siteNow } from "./clock.js";
 import { t, tv } from "./i18n.js";
 import { $, clearError, showError, startDutyPage } from "./dutypage.js";
@@ -62,8 +62,8 @@ function handoverList(id, title, alerts, withReminders = false) {
           h("tbody", {}, alerts.map((a) => h("tr", { dataset: { alert: a.id } },
             h("th", { scope: "row" },
               h("a", { href: `index.html#/alerts/${encodeURIComponent(a.id)}` }, tv("type", a.type)), " ",
-              severityBadge(a.severity, tv("severity", a.severity)), " ",
-              statusBadge(a.status, tv("status", a.status)),
+              severityBadge(a.severity), " ",
+              statusBadge(a.status),
               withReminders ? h("span", { class: "muted" }, ` ${t("handover_reminders", { n: a.reminders })}`) : null),
             h("td", {}, a.household || "–"),
             h("td", {}, siteTime(a.started_at)),
@@ -187,19 +187,10 @@ async function load(site) {
   render();
 }
 
-/** The CSV needs the token in a header, so it is fetched and handed over as a file. */
-async function downloadCsv() {
+function downloadCsv() {
   const site = $("site").value;
-  const url = apiUrl(`sites/${encodeURIComponent(site)}/handover`, { at: handoverAt(), format: "csv" });
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}` } });
-  if (!response.ok) {
-    showError(new ApiError(response.status, response.statusText));
-    return;
-  }
-  const link = h("a", { href: URL.createObjectURL(await response.blob()), download: `handover-${site}.csv` });
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
+  return download(`sites/${encodeURIComponent(site)}/handover`, { at: handoverAt(), format: "csv" },
+    `handover-${site}.csv`).catch(showError);
 }
 
 for (const id of ["days", "by", "handover-at"]) $(id).addEventListener("change", () => load($("site").value));

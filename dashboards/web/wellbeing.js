@@ -2,7 +2,7 @@
 // their week drifted from their own previous weeks, each figure against its baseline with a
 // sparkline of its weeks, and the same table as CSV. Officers and admins only.
 
-import { api, ApiError, apiUrl, announce, getToken, h, replace } from "./common.js";
+import { api, ApiError, announce, download, h, replace } from "./common.js";
 import { $, startDutyPage } from "./dutypage.js";
 import { getLang } from "./i18n.js";
 const SVG = "http://www.w3.org/2000/svg";
@@ -188,22 +188,10 @@ async function load() {
   announce($("announcer"), $("digest-summary")?.textContent || "");
 }
 
-/** The CSV needs the token in a header, so it is fetched and handed over as a file. */
-async function downloadCsv() {
+function downloadCsv() {
   const site = $("site").value;
-  const url = apiUrl(`sites/${encodeURIComponent(site)}/wellbeing.csv`, { week: $("week").value });
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}` } });
-  if (!response.ok) {
-    showError(new ApiError(response.status, response.statusText));
-    return;
-  }
-  const link = h("a", {
-    href: URL.createObjectURL(await response.blob()),
-    download: `wellbeing-${site}-${$("week").value}.csv`,
-  });
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
+  return download(`sites/${encodeURIComponent(site)}/wellbeing.csv`, { week: $("week").value },
+    `wellbeing-${site}-${$("week").value}.csv`).catch(showError);
 }
 
 // The page's own frame parts and words; signing in, the language and the site picker are the

@@ -67,14 +67,19 @@ def test_family_gets_404_for_another_residents_alert(api: Api) -> None:
     assert cap.status_code == 404
 
 
+def _assert_acknowledge_refused(api: Api, alert_id: str, role: str, status_code: int) -> None:
+    """``role`` may not acknowledge the alert: answered ``status_code``, it stays firing."""
+    ack = api.client.post(f"/api/v1/alerts/{alert_id}/acknowledge", headers=api.headers(role),
+                          json={})
+    assert ack.status_code == status_code
+    assert api.manager.get(alert_id).status == "firing"
+
+
 def test_officer_gets_404_for_another_sites_alert(api: Api) -> None:
     ids = _seed(api)
     response = api.client.get(f"/api/v1/alerts/{ids['leak_h101']}", headers=api.headers("officer"))
     assert response.status_code == 404
-    ack = api.client.post(f"/api/v1/alerts/{ids['leak_h101']}/acknowledge",
-                          headers=api.headers("officer"), json={})
-    assert ack.status_code == 404
-    assert api.manager.get(ids["leak_h101"]).status == "firing"
+    _assert_acknowledge_refused(api, ids["leak_h101"], "officer", 404)
 
 
 def test_order_open_first_then_severity_then_newest(api: Api) -> None:
@@ -181,10 +186,7 @@ def test_acknowledge_escalate_resolve(api: Api) -> None:
 
 def test_family_cannot_act(api: Api) -> None:
     ids = _seed(api)
-    response = api.client.post(f"/api/v1/alerts/{ids['fall_r001']}/acknowledge",
-                               headers=api.headers("family"), json={})
-    assert response.status_code == 403
-    assert api.manager.get(ids["fall_r001"]).status == "firing"
+    _assert_acknowledge_refused(api, ids["fall_r001"], "family", 403)
 
 
 def test_cap_of_one_alert(api: Api) -> None:

@@ -39,6 +39,16 @@ def test_every_response_carries_the_security_headers(shared_api: Api, path: str,
     assert (response.headers.get("cache-control") == "no-store") is personal
 
 
+def test_ui_pages_are_served_whole_and_their_frame_is_not(shared_api: Api) -> None:
+    page = shared_api.client.get("/ui/building.html")
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert '<a href="building.html" aria-current="page"' in page.text
+    assert 'id="login-form"' in page.text and "{%" not in page.text
+    assert shared_api.client.get("/ui/frame.html").status_code == 404
+    assert shared_api.client.get("/ui/app.js").status_code == 200
+
+
 def test_routes_added_later_get_the_headers_too(shared_api: Api) -> None:
     # Another package's router (say, a wellbeing digest) mounted after create_app.
     from fastapi import APIRouter

@@ -31,6 +31,13 @@ pytestmark = pytest.mark.browser
 
 SITE = "xianlin-3"
 XSS_NAME = '<img src=x onerror="window.__xss=1">Zhou'
+
+
+def _device(device_id: str, kind: str, household: str, **more: str) -> dict[str, str]:
+    """A device of the site in the registry's terms (``more``: room, resident)."""
+    return {"device_id": device_id, "site": SITE, "kind": kind, "household": household, **more}
+
+
 REGISTRY = Registry.from_data({
     "households": [
         {"id": "h001", "site": SITE, "lives_alone": True, "building": "1"},
@@ -45,21 +52,14 @@ REGISTRY = Registry.from_data({
         {"id": "r004", "household": "h004", "name": XSS_NAME},
     ],
     "devices": [
-        {"device_id": "r001-button", "site": SITE, "kind": "button", "household": "h001",
-         "resident": "r001"},
-        {"device_id": "r001-band", "site": SITE, "kind": "wearable", "household": "h001",
-         "resident": "r001"},
-        {"device_id": "h001-motion", "site": SITE, "kind": "motion", "household": "h001",
-         "room": "living room"},
-        {"device_id": "h002-door", "site": SITE, "kind": "door", "household": "h002",
-         "room": "entrance"},
-        {"device_id": "h002-smoke", "site": SITE, "kind": "smoke", "household": "h002",
-         "room": "kitchen"},
-        {"device_id": "h003-water", "site": SITE, "kind": "water", "household": "h003",
-         "room": "bathroom"},
-        {"device_id": "h003-door", "site": SITE, "kind": "door", "household": "h003",
-         "room": "entrance"},
-        {"device_id": "h004-motion", "site": SITE, "kind": "motion", "household": "h004"},
+        _device("r001-button", "button", "h001", resident="r001"),
+        _device("r001-band", "wearable", "h001", resident="r001"),
+        _device("h001-motion", "motion", "h001", room="living room"),
+        _device("h002-door", "door", "h002", room="entrance"),
+        _device("h002-smoke", "smoke", "h002", room="kitchen"),
+        _device("h003-water", "water", "h003", room="bathroom"),
+        _device("h003-door", "door", "h003", room="entrance"),
+        _device("h004-motion", "motion", "h004"),
     ],
 })
 MIN_MS = 60_000
@@ -186,8 +186,7 @@ def test_officer_sees_a_new_sos_live_and_acknowledges_it(live: Live, open_page: 
     assert page.locator("#banner").is_visible()
     assert "SOS call" in page.locator("#banner").inner_text()
     assert page.evaluate("Number(document.body.dataset.criticalCues)") >= 1
-    page.wait_for_function(
-        "() => document.getElementById('announcer').textContent.includes('SOS call')")
+    page.locator("#announcer", has_text="SOS call").wait_for(state="attached")
     p.shot("officer-new-alert-desktop-en")
 
     new.locator(".action-acknowledge").click()

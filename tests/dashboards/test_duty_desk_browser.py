@@ -166,20 +166,15 @@ def test_officer_works_a_fire_from_the_care_record(desk: Desk, open_page: Any) -
 
     # The same screen in Chinese and on a phone, in the same page session.
     page.click("#lang")
-    # Predicates are functions: Playwright re-evaluates a bare expression with eval() on
-    # each poll, which the page's CSP refuses, so it only worked when already true.
-    page.wait_for_function(
-        "() => document.getElementById('history-entries')?.textContent.includes('致电')")
+    page.locator("#history-entries", has_text="致电").wait_for(state="attached")
     assert "模拟时间" in page.locator("#site-clock").inner_text()
     # The care card is drawn again in Chinese once its record is fetched.
-    page.wait_for_function(
-        "() => document.getElementById('care')?.textContent.includes('85 岁')")
+    page.locator("#care", has_text="85 岁").wait_for(state="attached")
     p.shot("duty-desk-desktop-zh")
     page.set_viewport_size(PHONE)
     fits_the_phone(p, "phone-zh")
     page.click("#lang")
-    page.wait_for_function(
-        "() => document.getElementById('history-entries')?.textContent.includes('Called')")
+    page.locator("#history-entries", has_text="Called").wait_for(state="attached")
     fits_the_phone(p, "phone-en")
 
 

@@ -8,9 +8,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from safehood.dashboards import GRAFANA_DIR, WEB_DIR
+from safehood.dashboards import GRAFANA_DIR, WEB_DIR, render_pages
 
-PAGES = ("index.html", "family.html", "wellbeing.html", "building.html", "metrics.html")
+# As served: each page put together with the frame it extends.
+PAGES = render_pages()
 SCRIPTS = sorted(p.name for p in WEB_DIR.glob("*.js"))
 ALLOWED_URLS = {"http://www.w3.org/2000/svg"}  # an XML namespace, never fetched
 
@@ -45,7 +46,7 @@ def test_the_package_points_at_its_files() -> None:
 @pytest.mark.parametrize("page", PAGES)
 def test_page_loads_only_local_files(page: str) -> None:
     parser = _Refs()
-    parser.feed((WEB_DIR / page).read_text(encoding="utf-8"))
+    parser.feed(PAGES[page])
     assert parser.lang and parser.viewport
     assert parser.refs
     for ref in parser.refs:
@@ -95,8 +96,8 @@ def test_every_text_exists_in_english_and_chinese() -> None:
     added = _added_keys(text, "DICT.en")
     assert added and added == _added_keys(text, 'DICT["zh-CN"]')
     used = set()
-    for name in [s for s in SCRIPTS if s != "i18n.js"] + list(PAGES):
-        source = (WEB_DIR / name).read_text(encoding="utf-8")
+    sources = [(WEB_DIR / s).read_text(encoding="utf-8") for s in SCRIPTS if s != "i18n.js"]
+    for source in [*sources, *PAGES.values()]:
         used |= set(re.findall(r'\bt\("(\w+)"', source))
         used |= set(re.findall(r'data-i18n="(\w+)"', source))
         for pairs in re.findall(r'data-i18n-attr="([^"]+)"', source):
