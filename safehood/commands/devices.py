@@ -1,5 +1,8 @@
 """``safehood devices discover``: listen on the broker and suggest registry entries (and
-mappings) for the devices heard that the registry does not know."""
+mappings) for the devices heard that the registry does not know.
+
+Tools for integrators who connect devices as they are sold.
+"""
 
 from __future__ import annotations
 
@@ -22,11 +25,7 @@ from ._common import CommandError, add_file_argument, load_settings, positive_fl
 from .token import open_engine
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "devices", help="find devices on the broker that the registry does not know",
-        description="Tools for integrators who connect devices as they are sold.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     discover = actions.add_parser(
         "discover", help="listen on the broker and suggest registry entries and mappings",

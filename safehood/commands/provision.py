@@ -1,4 +1,12 @@
-"""``safehood provision``: give a device (or a service) MQTT credentials and an ACL."""
+"""``safehood provision``: give a device (or a service) MQTT credentials and an ACL.
+
+Create the device in the registry when --site and --kind are given (or use the registered
+one), give it a new random MQTT password, write the broker's password and ACL files
+(mosquitto format; SAFEHOOD_MQTT_PASSWORD_FILE, SAFEHOOD_MQTT_ACL_FILE) and reload the
+broker (SAFEHOOD_BROKER_RELOAD_COMMAND). The password is printed once. With --service, NAME
+is a service account instead (ingest: reads everything, publishes dead letters; publisher:
+publishes any device topic, for simulators and gateways).
+"""
 
 from __future__ import annotations
 
@@ -15,17 +23,7 @@ from ._common import CommandError, load_settings
 from .token import open_engine
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "provision", help="give a device MQTT credentials that let it publish only its own topic",
-        description="Create the device in the registry when --site and --kind are given (or "
-        "use the registered one), give it a new random MQTT password, write the broker's "
-        "password and ACL files (mosquitto format; SAFEHOOD_MQTT_PASSWORD_FILE, "
-        "SAFEHOOD_MQTT_ACL_FILE) and reload the broker (SAFEHOOD_BROKER_RELOAD_COMMAND). "
-        "The password is printed once. With --service, NAME is a service account instead "
-        "(ingest: reads everything, publishes dead letters; publisher: publishes any device "
-        "topic, for simulators and gateways).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="DEVICE_ID", help="device id (or service account name)")
     parser.add_argument("--site", help="site of a new device")
     parser.add_argument("--kind", choices=DEVICE_KINDS, help="kind of a new device")

@@ -1,4 +1,10 @@
-"""``safehood registry``: import a registry file into the database, or export it."""
+"""``safehood registry``: import a registry file into the database, or export it.
+
+Import a registry file (JSON or YAML) into the database or export the database's registry as
+one. An import is checked as a whole first: a bad file changes nothing. A running `safehood
+run` picks the change up on its next registry reload; changes made through the API apply at
+once.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +23,7 @@ from ._common import CommandError, add_file_argument, load_settings
 from .token import open_engine
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "registry", help="import or export the registry (households, residents, devices)",
-        description="Import a registry file (JSON or YAML) into the database or export the "
-        "database's registry as one. An import is checked as a whole first: a bad file "
-        "changes nothing. A running `safehood run` picks the change up on its next registry "
-        "reload; changes made through the API apply at once.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     imp = actions.add_parser("import", help="insert or update every entry of a registry file")
     add_file_argument(imp, "file")

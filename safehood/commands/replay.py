@@ -1,4 +1,8 @@
-"""``safehood replay``: publish a recording to a broker at a chosen speed."""
+"""``safehood replay``: publish a recording to a broker at a chosen speed.
+
+Publish every message of a replay file in order, QoS 1, retained where the file says so,
+keeping the recorded gaps between event times divided by --speed.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +16,10 @@ from safehood.commands.simulate import speed
 from safehood.simulators import BrokerUnreachable, Replayer
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "replay",
-        help="publish a replay file (JSON Lines of topic and payload) to a broker",
-        description=(
-            "Publish every message of a replay file in order, QoS 1, retained where the file "
-            "says so, keeping the recorded gaps between event times divided by --speed."
-        ),
-        epilog="example:\n  safehood replay rec/traffic.jsonl --broker mqtt://127.0.0.1:1883 "
-        "--speed 600",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("example:\n  safehood replay rec/traffic.jsonl --broker mqtt://127.0.0.1:1883 "
+                     "--speed 600")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_file_argument(parser, "file", "the replay file")
     parser.add_argument("--broker", metavar="URL", help="mqtt://host:port (default: settings)")
     parser.add_argument("--speed", type=speed, default=1.0,

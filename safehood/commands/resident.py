@@ -1,5 +1,11 @@
 """``safehood resident``: export or erase one resident's data on request (personal
-information protection law; README, "Export and erase of a resident's data")."""
+information protection law; README, "Export and erase of a resident's data").
+
+Answer a resident's request under personal information protection law: export everything
+kept about them, or erase it. Erasure removes the registry entry, the resident's personal
+devices (with their readings and MQTT accounts) and their place in family tokens; their
+alerts are kept for the record, anonymised.
+"""
 
 from __future__ import annotations
 
@@ -18,14 +24,7 @@ from ._common import CommandError, load_settings
 from .token import open_engine
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "resident", help="export or erase one resident's personal data",
-        description="Answer a resident's request under personal information protection law: "
-        "export everything kept about them, or erase it. Erasure removes the registry entry, "
-        "the resident's personal devices (with their readings and MQTT accounts) and their "
-        "place in family tokens; their alerts are kept for the record, anonymised.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     exp = actions.add_parser("export", help="write a resident's data as one JSON file")
     exp.add_argument("resident", metavar="RESIDENT", help="resident id")

@@ -1,4 +1,11 @@
-"""``safehood simulate``: a simulated community, to a recording or live to a broker."""
+"""``safehood simulate``: a simulated community, to a recording or live to a broker.
+
+Simulate a residential community's sensors (smoke, wearables, water, doors, motion, SOS
+buttons) following daily routines, with incidents injected as scenarios. With --out DIR it
+writes registry.json, traffic.jsonl (replay format), labels.jsonl (ground truth) and
+summary.json; with --live it publishes to a broker in real time or faster (--speed). The
+same seed always gives the same files.
+"""
 
 from __future__ import annotations
 
@@ -79,27 +86,17 @@ def parse_request(text: str, start_ms: int) -> ScenarioRequest:
                            parts[2] if len(parts) == 3 and parts[2] else None)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "simulate",
-        help="simulate a community: write a recording, or publish live to a broker",
-        description=(
-            "Simulate a residential community's sensors (smoke, wearables, water, doors, "
-            "motion, SOS buttons) following daily routines, with incidents injected as "
-            "scenarios. With --out DIR it writes registry.json, traffic.jsonl (replay "
-            "format), labels.jsonl (ground truth) and summary.json; with --live it "
-            "publishes to a broker in real time or faster (--speed). The same seed always "
-            "gives the same files."
-        ),
-        epilog="scenarios (with the type of label each writes, and what its start and end are):\n"
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "scenarios (with the type of label each writes, and what its start and end are):\n"
         + describe_scenarios()
         + "\n\nexamples:\n"
         "  safehood simulate --households 20 --days 1 --seed 7 --out rec/\n"
         "  safehood simulate --households 500 --scenarios fall,fire --rate 20 --out rec/\n"
         "  safehood simulate --scenarios none --at fall@+2h@h0003 --out rec/\n"
-        "  safehood simulate --live --broker mqtt://127.0.0.1:1883 --speed 60 --households 50",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "  safehood simulate --live --broker mqtt://127.0.0.1:1883 --speed 60 --households 50"
     )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--households", type=positive_int, default=20, help="how many (default 20)")
     parser.add_argument("--days", type=positive_float, default=None,
                         help="simulated days (default 1 for --out; live: until stopped)")

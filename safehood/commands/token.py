@@ -1,4 +1,9 @@
-"""``safehood token``: create, list and revoke API tokens (stored hashed; shown once)."""
+"""``safehood token``: create, list and revoke API tokens (stored hashed; shown once).
+
+API tokens carry a role (officer, family, integrator, admin) and a scope (an officer's
+sites, a family's residents). A token is shown once, when it is created; safehood stores
+only its hash.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +31,7 @@ def open_engine(settings: Settings) -> Engine:
         raise CommandError(f"cannot open the database {settings.sqlalchemy_url}: {exc}") from None
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "token", help="create, list and revoke API tokens",
-        description="API tokens carry a role (officer, family, integrator, admin) and a scope "
-        "(an officer's sites, a family's residents). A token is shown once, when it is "
-        "created; safehood stores only its hash.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     create = actions.add_parser("create", help="create a token and print it (once)")

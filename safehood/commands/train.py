@@ -1,4 +1,14 @@
-"""``safehood train``: fit the fall classifier, choose it against the rules, write a report."""
+"""``safehood train``: fit the fall classifier, choose it against the rules, write a report.
+
+Fit logistic regression, gradient boosting and random forest on labelled accelerometer
+windows, pick each one's threshold for high sensitivity from out-of-fold scores, keep the
+best, and score every candidate and the rule path on held-out windows. Windows come from a
+recording and its labels (the format of `safehood simulate`) or, without --input, from the
+simulator itself, with training seeds disjoint from held-out seeds. Writes the model file
+and a report directory: metrics.json, report.md (table against the rules, hard negatives
+apart), confusion.png, roc.png and precision_recall.png. Use the model with the detector
+setting fall.model (or replace the shipped one).
+"""
 
 from __future__ import annotations
 
@@ -22,22 +32,7 @@ DEFAULT_ORDINARY = 60  # daily windows per seed
 HELD_OUT_SHARE = 0.3  # of a recording's wearables, when no held-out recording is given
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train the fall classifier and report it against the rule baseline",
-        description=(
-            "Fit logistic regression, gradient boosting and random forest on labelled "
-            "accelerometer windows, pick each one's threshold for high sensitivity from "
-            "out-of-fold scores, keep the best, and score every candidate and the rule path "
-            "on held-out windows. Windows come from a recording and its labels (the format "
-            "of `safehood simulate`) or, without --input, from the simulator itself, with "
-            "training seeds disjoint from held-out seeds. Writes the model file and a report "
-            "directory: metrics.json, report.md (table against the rules, hard negatives "
-            "apart), confusion.png, roc.png and precision_recall.png. Use the model with the "
-            "detector setting fall.model (or replace the shipped one)."
-        ),
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("windows from a recording")
     add_file_argument(source, "--input", "recording (JSON Lines) with wearable windows")
     add_file_argument(source, "--labels", "the recording's labels (JSON Lines)")
