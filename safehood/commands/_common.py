@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from safehood.config import Settings
 
 
@@ -32,6 +35,24 @@ def load_settings(args: argparse.Namespace, **overrides: object) -> Settings:
         raise CommandError(f"bad setting {where}: {first['msg']}") from None
     except (OSError, ValueError) as exc:
         raise CommandError(str(exc)) from None
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Engine]:
+    """The alerts/registry database of the settings, migrated, and disposed of on leaving;
+    CommandError when it cannot be opened."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from safehood._pipeline import open_database
+
+    try:
+        engine = open_database(settings)
+    except (SQLAlchemyError, OSError) as exc:
+        raise CommandError(f"cannot open the database {settings.sqlalchemy_url}: {exc}") from None
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def existing_file(value: str) -> Path:

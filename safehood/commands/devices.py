@@ -21,8 +21,7 @@ from safehood.dialects import MappingError, TopicShape, load_dialects, suggest
 from safehood.mqtt import BrokerUnreachable, connect
 from safehood.protocol import Registry, deadletter_topic
 
-from ._common import CommandError, add_file_argument, load_settings, positive_float
-from .token import open_engine
+from ._common import CommandError, add_file_argument, database, load_settings, positive_float
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,11 +57,8 @@ def discover_devices(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read {args.registry}: {exc}") from None
     else:
-        engine = open_engine(settings)
-        try:
+        with database(settings) as engine:
             registry = load_registry(engine)
-        finally:
-            engine.dispose()
     shapes = _listen(settings.mqtt, args.topic or ["#"], args.seconds,
                      ignore={deadletter_topic(settings.topic_prefix)})
     found = [s for s in (suggest(shape, dialects, registry, settings.topic_prefix, args.site)

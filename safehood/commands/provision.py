@@ -19,8 +19,7 @@ from safehood.api import Provisioner, ProvisioningError, RegistryError, Registry
 from safehood.api.const import SERVICE_ROLES
 from safehood.protocol.const import DEVICE_KINDS
 
-from ._common import CommandError, load_settings
-from .token import open_engine
+from ._common import CommandError, database, load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,30 +37,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def provision(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    engine = open_engine(settings)
     try:
-        provisioner = Provisioner.from_settings(settings, engine)
-        if args.service:
-            creds, result = provisioner.add_service_account(args.name, args.service)
-        else:
-            registry = RegistryService(engine)
-            device = registry.load().devices.get(args.name)
-            if device is None:
-                if not (args.site and args.kind):
-                    raise CommandError(f"device {args.name!r} is not registered: give --site and "
-                                       "--kind to create it")
-                entry = {"device_id": args.name, "site": args.site, "kind": args.kind,
-                         "household": args.household, "room": args.room,
-                         "resident": args.resident}
-                registry.create("devices", entry)
-            elif args.site and args.site != device.site:
-                raise CommandError(f"device {args.name!r} is registered at site {device.site!r}, "
-                                   f"not {args.site!r}")
-            creds, result = provisioner.provision(args.name)
+        with database(settings) as engine:
+            provisioner = Provisioner.from_settings(settings, engine)
+            if args.service:
+                creds, result = provisioner.add_service_account(args.name, args.service)
+            else:
+                registry = RegistryService(engine)
+                device = registry.load().devices.get(args.name)
+                if device is None:
+                    if not (args.site and args.kind):
+                        raise CommandError(f"device {args.name!r} is not registered: give --site and "
+                                           "--kind to create it")
+                    entry = {"device_id": args.name, "site": args.site, "kind": args.kind,
+                             "household": args.household, "room": args.room,
+                             "resident": args.resident}
+                    registry.create("devices", entry)
+                elif args.site and args.site != device.site:
+                    raise CommandError(f"device {args.name!r} is registered at site {device.site!r}, "
+                                       f"not {args.site!r}")
+                creds, result = provisioner.provision(args.name)
     except (RegistryError, ProvisioningError) as exc:
         raise CommandError(str(exc)) from None
-    finally:
-        engine.dispose()
     if args.json:
         print(orjson.dumps({"username": creds.username, "password": creds.password,
                             "role": creds.role, "publish_topic": creds.publish_topic,

@@ -20,8 +20,7 @@ from safehood.api import Provisioner, ProvisioningError, erase_resident_data, ex
 from safehood.database import DAY_MS, ErasureRefused, UnknownResident
 from safehood.store import StoreError, open_store
 
-from ._common import CommandError, load_settings
-from .token import open_engine
+from ._common import CommandError, database, load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,17 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def export(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    engine = open_engine(settings)
+    since = time.time_ns() // 1_000_000 - settings.retention_readings_days * DAY_MS
     try:
-        since = time.time_ns() // 1_000_000 - settings.retention_readings_days * DAY_MS
-        with open_store(settings) as store:
+        with database(settings) as engine, open_store(settings) as store:
             data = export_resident_data(engine, store, args.resident, since)
     except UnknownResident as exc:
         raise CommandError(str(exc)) from None
     except StoreError as exc:
         raise CommandError(f"cannot read the readings: {exc}", exit_code=1) from None
-    finally:
-        engine.dispose()
     data["exported_at_ms"] = time.time_ns() // 1_000_000
     text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
     if str(args.output) == "-":
@@ -63,20 +59,16 @@ def export(args: argparse.Namespace) -> int:
 
 def erase_command(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    engine = open_engine(settings)
     try:
-        provisioner = Provisioner.from_settings(settings, engine)
-        with open_store(settings) as store:
-            erasure = erase_resident_data(engine, store, provisioner, args.resident,
-                                          time.time_ns() // 1_000_000)
+        with database(settings) as engine, open_store(settings) as store:
+            erasure = erase_resident_data(engine, store, Provisioner.from_settings(settings, engine),
+                                          args.resident, time.time_ns() // 1_000_000)
     except UnknownResident as exc:
         raise CommandError(str(exc)) from None
     except ErasureRefused as exc:
         raise CommandError(str(exc), exit_code=1) from None
     except (StoreError, ProvisioningError) as exc:
         raise CommandError(f"erasure incomplete: {exc}", exit_code=1) from None
-    finally:
-        engine.dispose()
     print(f"erased resident {args.resident}: {len(erasure.device_ids)} personal devices and "
           f"their readings, {erasure.alerts_anonymised} alerts anonymised, "
           f"{erasure.tokens_changed} tokens changed")
