@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from tqdm import tqdm
 
-    from safehood.config import Settings
+    from safehood.config import MqttEndpoint, Settings
 
 
 class CommandError(Exception):
@@ -109,3 +111,38 @@ def number_in(
 
 positive_float = number_in(0, low_open=True, meaning="must be greater than 0")
 positive_int = number_in(0, low_open=True, cast=int, meaning="must be greater than 0")
+
+
+def speed(value: str) -> float | None:
+    """argparse type: a speed factor, or ``max``/``0`` for as fast as possible."""
+    if value.strip().lower() in ("max", "0"):
+        return None
+    return positive_float(value)
+
+
+def add_publishing_options(parser: argparse._ActionsContainer, speed_help: str) -> None:
+    """``--broker`` and ``--speed``, for a command that publishes to a broker at a pace;
+    read them back with :func:`broker_endpoint` and ``args.speed``."""
+    parser.add_argument("--broker", metavar="URL", help="mqtt://host:port (default: settings)")
+    parser.add_argument("--speed", type=speed, default=1.0, help=speed_help)
+
+
+def broker_endpoint(args: argparse.Namespace, settings: Settings) -> MqttEndpoint:
+    """The settings' broker, or the one ``--broker`` names; CommandError for a bad URL."""
+    try:
+        return settings.mqtt.moved_to(args.broker) if args.broker else settings.mqtt
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def add_progress_option(parser: argparse._ActionsContainer) -> None:
+    """``--no-progress``, which hides the bars of :func:`progress_bar`."""
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def progress_bar(args: argparse.Namespace, desc: str, **options: Any) -> tqdm:
+    """A progress bar on stderr, hidden by ``--no-progress``."""
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, disable=args.no_progress, file=sys.stderr, dynamic_ncols=True,
+                **options)

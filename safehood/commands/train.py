@@ -13,14 +13,18 @@ setting fall.model (or replace the shipped one).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm import tqdm
 
-from safehood.commands._common import CommandError, add_file_argument, positive_int
+from safehood.commands._common import (
+    CommandError,
+    add_file_argument,
+    add_progress_option,
+    positive_int,
+    progress_bar,
+)
 
 if TYPE_CHECKING:
     from safehood.learning.training import WindowSet
@@ -59,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model file to write (default fall-model.joblib)")
     parser.add_argument("--report", type=Path, default=Path("train-report"), metavar="DIR",
                         help="report directory (default train-report)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -89,8 +93,7 @@ def run(args: argparse.Namespace) -> int:
         if not windows.is_fall.any() or windows.is_fall.all():
             raise CommandError(f"the {name} windows need both falls and non-falls "
                                f"({windows.counts() or 'no windows'})")
-    steps = tqdm(total=2 * len(training.CANDIDATES) + 1, unit="step", desc="train",
-                 disable=args.no_progress, file=sys.stderr)
+    steps = progress_bar(args, "train", total=2 * len(training.CANDIDATES) + 1, unit="step")
     with steps:
         def progress(step: str) -> None:
             steps.set_postfix_str(step)
@@ -123,8 +126,8 @@ def _simulated(args: argparse.Namespace) -> tuple[WindowSet, WindowSet, dict[str
 
     train_seeds = list(range(args.seed, args.seed + args.train_seeds))
     held_seeds = list(range(train_seeds[-1] + 1, train_seeds[-1] + 1 + args.held_out_seeds))
-    with tqdm(total=len(train_seeds) + len(held_seeds), unit="seed", desc="simulate",
-              disable=args.no_progress, file=sys.stderr) as bar:
+    with progress_bar(args, "simulate", total=len(train_seeds) + len(held_seeds),
+                      unit="seed") as bar:
         sizes = {"falls": args.falls, "hard_negatives": args.falls, "ordinary": args.ordinary}
         train_set = training.simulate_windows(train_seeds, **sizes, progress=bar.update)
         held_set = training.simulate_windows(held_seeds, **sizes, progress=bar.update)
