@@ -10,12 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._common import CommandError, add_file_argument
-
-if TYPE_CHECKING:
-    pass
 
 # The heavy modules (detectors, protocol, alerting) are imported by ``run`` and on first use
 # of the names below, so that printing the help loads none of them.
