@@ -65,17 +65,24 @@ MAX_FALSE_CRITICAL = 1.0  # per 100 household-days
 MAX_FALSE_OFFLINE = 1.0  # per 100 household-days
 MAX_RECORDS_PER_INCIDENT = 1
 
-J = TypeVar("J")  # one community's job, whatever the bench
-
-
 @dataclass(frozen=True, slots=True)
-class Job:
+class CommunityJob:
+    """One random community of a bench: its seed, size, length in days, incidents per 100
+    household-days, and the folder its recording goes under."""
+
     seed: int
     households: int
     days: float
     rate: float
-    population: str
     out: Path
+
+
+J = TypeVar("J", bound=CommunityJob)  # one community's job, whatever the bench
+
+
+@dataclass(frozen=True, slots=True)
+class Job(CommunityJob):
+    population: str
     thresholds: Path | None
     scenarios: str = "incidents"  # as ``safehood simulate --scenarios`` takes them
     rules: tuple[str, ...] | None = None  # names of the detector rules to run; None: all
@@ -260,15 +267,24 @@ def plot(results: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], path
     axes[3].set_xticks(range(len(seeds)), [f"s{s}" for s in seeds], rotation=60, fontsize=7)
     for ax in axes[:3]:
         ax.set_xticks(list(x), names, rotation=35, ha="right", fontsize=8)
+    save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Lay ``fig`` out, write it to ``path`` and free it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def add_community_options(parser: argparse.ArgumentParser, *, households: int, days: float,
-                          rate: float, seed: int, out: str, rate_help: str = "incidents") -> None:
-    """The options every community bench takes: how many random communities, how big, how
-    eventful, which seed draws them, how many processes, where recordings go."""
+def community_parser(doc: str, *, households: int, days: float, rate: float, seed: int,
+                     out: str, rate_help: str = "incidents") -> argparse.ArgumentParser:
+    """A community bench's parser, described by the first paragraph of its ``doc``, with the
+    options every one takes: how many random communities, how big, how eventful, which seed
+    draws them, how many processes, where recordings go (see :func:`community_jobs`)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--communities", type=int, default=20,
                         help="random communities (default 20)")
     parser.add_argument("--households", type=int, default=households,
@@ -280,6 +296,25 @@ def add_community_options(parser: argparse.ArgumentParser, *, households: int, d
                         help=f"draws the communities' seeds (default {seed})")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--out", type=Path, default=Path(out))
+    return parser
+
+
+def add_detector_options(parser: argparse.ArgumentParser) -> None:
+    """The population the communities are drawn from and the detectors' thresholds file."""
+    parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse")
+    parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
+
+
+def community_jobs(job: Callable[..., J], args: argparse.Namespace, **fields: Any) -> list[J]:
+    """A ``job`` for each community the options of :func:`community_parser` ask for, with
+    ``fields`` (and, with :func:`add_detector_options`, the population and thresholds);
+    makes the ``--out`` folder."""
+    if "population" in args:
+        fields = {"population": args.population, "thresholds": args.thresholds, **fields}
+    args.out.mkdir(parents=True, exist_ok=True)
+    return [job(seed=seed, households=args.households, days=args.days, rate=args.rate,
+                out=args.out, **fields)
+            for seed in community_seeds(args.seed, args.communities)]
 
 
 def community_seeds(seed: int, communities: int) -> list[int]:
@@ -301,17 +336,11 @@ def run_communities(run: Callable[[J], dict[str, Any]], jobs: Sequence[J],
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_community_options(parser, households=20, days=10.0, rate=30.0, seed=16,
-                          out="bench-out/detectors")
-    parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse")
-    parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
+    parser = community_parser(__doc__, households=20, days=10.0, rate=30.0, seed=16,
+                              out="bench-out/detectors")
+    add_detector_options(parser)
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    seeds = community_seeds(args.seed, args.communities)
-    jobs = [Job(seed, args.households, args.days, args.rate, args.population, args.out,
-                args.thresholds) for seed in seeds]
-    results = run_communities(evaluate, jobs, args.workers)
+    results = run_communities(evaluate, community_jobs(Job, args), args.workers)
     rows = worst(results)
     messages = sum(r["messages"] for r in results)
     detect_s = sum(r["detect_s"] for r in results)

@@ -24,7 +24,6 @@ parameters match.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -32,7 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluate_detectors import add_community_options, community_seeds, run_communities
+from evaluate_detectors import (
+    CommunityJob,
+    community_jobs,
+    community_parser,
+    run_communities,
+    save_figure,
+)
 
 from safehood.commands.detect import detect
 from safehood.detectors import DetectorConfig
@@ -50,12 +55,7 @@ NEGATIVE_SLACK_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)
-class Job:
-    seed: int
-    households: int
-    days: float
-    rate: float
-    out: Path
+class Job(CommunityJob):
     model: Path | None
 
 
@@ -251,22 +251,16 @@ def plot(results: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], path
     kinds.set_xticks(range(len(names)), names)
     kinds.set_ylabel("false fall alerts per\n100 resident-days, by cause")
     kinds.legend(loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_community_options(parser, households=10, days=10.0, rate=60.0, seed=17,
-                          out="bench-out/fall", rate_help="wearable incidents")
+    parser = community_parser(__doc__, households=10, days=10.0, rate=60.0, seed=17,
+                              out="bench-out/fall", rate_help="wearable incidents")
     parser.add_argument("--model", type=Path, help="model file (default: the shipped one)")
     parser.add_argument("--results", type=Path, help="also write the table, JSON and plot here")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    jobs = [Job(seed, args.households, args.days, args.rate, args.out, args.model)
-            for seed in community_seeds(args.seed, args.communities)]
-    results = run_communities(evaluate, jobs, args.workers)
+    results = run_communities(evaluate, community_jobs(Job, args, model=args.model), args.workers)
     rows = summarise(results)
     title = (f"Falls, rules vs learned: {args.communities} communities x {args.households} "
              f"households x {args.days:g} days")

@@ -39,7 +39,6 @@ missed, ``bench/diagnose_routine.py SEED`` prints its household's days and score
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -48,12 +47,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from evaluate_detectors import Job, add_community_options, community_seeds, evaluate, run_communities
+from evaluate_detectors import (
+    Job,
+    add_detector_options,
+    community_jobs,
+    community_parser,
+    evaluate,
+    run_communities,
+    save_figure,
+)
 
 from safehood.detectors.const import RULE_ROUTINE
 from safehood.evaluation import read_alerts, score
 from safehood.protocol import ContractViolation, Label, Registry, parse_message, read_labels, read_replay
-from safehood.simulators import POPULATIONS, SimulationConfig
+from safehood.simulators import SimulationConfig
 from safehood.store import StoredReading, as_stored
 from safehood.wellbeing import DigestStatus, IsoWeek, daily_activity, household_digest
 from safehood.wellbeing.const import ACTIVITY_KINDS, DEFAULT_WEEKS, READ_CHANNELS
@@ -309,17 +316,13 @@ def plot(results: Sequence[dict[str, Any]], s: dict[str, Any], path: Path, title
                                            for n in names])
     axes[2].set_ylabel("recall % per scenario\n(all communities)")
     axes[2].set_ylim(0, 105)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_community_options(parser, households=6, days=28.0, rate=10.0, seed=17,
-                          out="bench-out/routine")
-    parser.add_argument("--population", choices=sorted(POPULATIONS), default="diverse")
-    parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
+    parser = community_parser(__doc__, households=6, days=28.0, rate=10.0, seed=17,
+                              out="bench-out/routine")
+    add_detector_options(parser)
     parser.add_argument("--routine-only", action="store_true",
                         help="run the routine detector alone (a fraction of the time; the "
                              "other types' figures are then empty, and abnormal_routine's "
@@ -328,11 +331,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only score the communities whose alerts are already under --out "
                              "(no simulation or detection)")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    jobs = [Job(seed, args.households, args.days, args.rate, args.population, args.out,
-                args.thresholds, scenarios="all",
-                rules=(RULE_ROUTINE,) if args.routine_only else None)
-            for seed in community_seeds(args.seed, args.communities)]
+    jobs = community_jobs(Job, args, scenarios="all",
+                          rules=(RULE_ROUTINE,) if args.routine_only else None)
     if args.scores_only:
         results = [scored(job) for job in jobs
                    if (job.out / f"{job.population}-{job.seed}" / "alerts.jsonl").exists()]

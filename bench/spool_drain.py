@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -23,9 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.store_write import synthetic
+from bench.store_write import bench_influxd, synthetic
 from safehood.store import InfluxReadingStore
-from tests._influxdb import InfluxServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,14 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     live_max = int(args.live_rate * args.limit_s) + args.batch
     messages = synthetic(args.backlog + live_max)
-    with tempfile.TemporaryDirectory(prefix="safehood-bench-") as tmp:
-        root = Path(tmp)
-        server = InfluxServer(root / "influxdb")
-        try:
-            server.start()
-        except (RuntimeError, FileNotFoundError) as exc:
-            print(f"cannot start influxd: {exc}", file=sys.stderr)
-            return 1
+    with bench_influxd() as (server, root):
         database = f"drain_{uuid.uuid4().hex[:8]}"
         server.create_database(database)
         store = InfluxReadingStore(server.client_url, None, "safehood", database,
@@ -99,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
                 stored = store.count()
         finally:
             store.close()
-            server.stop()
 
     print(f"backlog {args.backlog} messages in batches of {args.batch}; "
           f"live traffic {args.live_rate:g} msg/s")

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -74,6 +76,24 @@ def synthetic(n: int, seed: int = 7) -> list[Message]:
             household=None if pick == 9 else household,
         ))
     return out
+
+
+@contextmanager
+def bench_influxd() -> Iterator[tuple[InfluxServer, Path]]:
+    """An influxd of the bench's own (loopback, with the test forwarder in front) in a
+    temporary directory, which comes beside it for the bench's other files; stopped on
+    leaving. Exits with the reason when influxd cannot start."""
+    with tempfile.TemporaryDirectory(prefix="safehood-bench-") as tmp:
+        root = Path(tmp)
+        server = InfluxServer(root / "influxdb")
+        try:
+            server.start()
+        except (RuntimeError, FileNotFoundError) as exc:
+            sys.exit(f"cannot start influxd: {exc}")
+        try:
+            yield server, root
+        finally:
+            server.stop()
 
 
 def batches(messages: list, size: int) -> list[list]:
@@ -151,21 +171,11 @@ def main(argv: list[str] | None = None) -> int:
 
     messages = synthetic(args.messages)
     n = len(messages)
-    with tempfile.TemporaryDirectory(prefix="safehood-bench-") as tmp:
-        root = Path(tmp)
-        server = InfluxServer(root / "influxdb")
-        try:
-            server.start()
-        except (RuntimeError, FileNotFoundError) as exc:
-            print(f"cannot start influxd: {exc}", file=sys.stderr)
-            return 1
-        try:
-            sqlite_s = bench_sqlite(messages, args.batch, root)
-            raw_s = bench_raw(messages, args.batch, server, v2=False)
-            raw_v2_s = bench_raw(messages, args.batch, server, v2=True)
-            in_write_s, influx_s = bench_influx(messages, args.batch, server, root)
-        finally:
-            server.stop()
+    with bench_influxd() as (server, root):
+        sqlite_s = bench_sqlite(messages, args.batch, root)
+        raw_s = bench_raw(messages, args.batch, server, v2=False)
+        raw_v2_s = bench_raw(messages, args.batch, server, v2=True)
+        in_write_s, influx_s = bench_influx(messages, args.batch, server, root)
 
     print(f"{n} messages, batches of {args.batch}")
     rows = [

@@ -8,7 +8,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -141,11 +141,7 @@ class Pipeline:
         if self.home_assistant is not None:
             self.home_assistant.stop()
         self.retention.stop()
-        for close in reversed(self._closers):
-            try:
-                close()
-            except Exception:
-                log.exception("error while closing %r", close)
+        stop_all(self._closers)
         self.store.close()
         self.engine.dispose()
 
@@ -159,6 +155,16 @@ class Pipeline:
             return False
         self.registry.replace(fresh)
         return True
+
+
+def stop_all(stoppers: Sequence[Callable[[], object]]) -> None:
+    """Call ``stoppers`` last first, each one even when one before it failed (that failure
+    logged), so that a process always releases what it holds."""
+    for stop in reversed(stoppers):
+        try:
+            stop()
+        except Exception:
+            log.exception("error while stopping %r", stop)
 
 
 def open_database(settings: Settings) -> Engine:

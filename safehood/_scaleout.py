@@ -35,7 +35,7 @@ from safehood.scaleout import (
 )
 from safehood.store import open_store
 
-from ._pipeline import open_database
+from ._pipeline import open_database, stop_all
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,7 @@ class ScaleOutProcess:
             start()
 
     def stop(self) -> None:
-        for stop in reversed(self._stoppers):
-            try:
-                stop()
-            except Exception:
-                log.exception("error while stopping %r", stop)
+        stop_all(self._stoppers)
         self.connection.close()
 
 

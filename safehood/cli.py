@@ -1,8 +1,11 @@
-"""The ``safehood`` command. Each subcommand lives in ``safehood/commands/<name>.py`` and
-exposes ``register(subparsers)``; this module only collects them and reports failures.
+"""The ``safehood`` command. Each subcommand lives in ``safehood/commands/<name>.py``, whose
+docstring is its help (the first paragraph its summary, the rest its description) and whose
+``add_arguments(parser)`` declares its arguments and handler; this module only collects
+them and reports failures.
 
 Only the chosen subcommand's module is imported: the others are listed with the summary
-line of their module docstring, so that ``safehood --help`` loads none of them."""
+of their module docstring, read without importing it, so that ``safehood --help`` loads
+none of them."""
 
 from __future__ import annotations
 
@@ -42,7 +45,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     for name in names:
         if argv is None or name == chosen:
             module = importlib.import_module(f"safehood.commands.{name}")
-            module.register(subparsers)
+            summary, description = _help(module.__doc__ or "")
+            module.add_arguments(subparsers.add_parser(name, help=summary,
+                                                     description=description or None))
         else:
             subparsers.add_parser(name, help=_summary(name))
     return parser
@@ -64,10 +69,15 @@ def _summary(name: str) -> str:
     import ast
 
     path = Path(commands.__path__[0]) / f"{name}.py"
-    docstring = ast.get_docstring(ast.parse(path.read_bytes())) or ""
-    summary = " ".join(docstring.split("\n\n")[0].split())
+    return _help(ast.get_docstring(ast.parse(path.read_bytes())) or "")[0]
+
+
+def _help(docstring: str) -> tuple[str, str]:
+    """A command module's docstring as its summary and its description, each on one line."""
+    first, _, rest = docstring.partition("\n\n")
+    summary = " ".join(first.split())
     # "``safehood detect``: run the detectors ..." -> "run the detectors ..."
-    return summary.partition("``: ")[2].rstrip(".") or summary
+    return summary.partition("``: ")[2].rstrip(".") or summary, " ".join(rest.split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -47,14 +48,15 @@ class NotificationReceiver:
         return code
 
 
-def serve_notifications() -> Iterator[NotificationReceiver]:
-    """A :class:`NotificationReceiver` serving until the generator is closed."""
-    receiver = NotificationReceiver()
+@contextmanager
+def serving_posts(answer: Callable[[str, bytes, dict[str, str]], int]) -> Iterator[int]:
+    """A loopback HTTP server that answers each POST with the status ``answer(path, body,
+    headers)`` returns and an empty body; gives its port, and stops on leaving."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(receiver._answer(self.path, body, dict(self.headers)))
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(answer(self.path, body, dict(self.headers)))
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -62,10 +64,17 @@ def serve_notifications() -> Iterator[NotificationReceiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield receiver
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
+
+
+def serve_notifications() -> Iterator[NotificationReceiver]:
+    """A :class:`NotificationReceiver` serving until the generator is closed."""
+    receiver = NotificationReceiver()
+    with serving_posts(lambda path, body, headers: receiver._answer(path, json.loads(body),
+                                                                    headers)) as receiver.port:
+        yield receiver

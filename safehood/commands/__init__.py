@@ -1,1 +1,2 @@
-"""Subcommands of ``safehood``: one module each, with a ``register(subparsers)`` function."""
+"""Subcommands of ``safehood``: one module each, whose docstring is the command's help and
+whose ``add_arguments(parser)`` declares its arguments (see :mod:`safehood.cli`)."""

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from safehood.config import Settings
+    from sqlalchemy import Engine
+    from tqdm import tqdm
+
+    from safehood.config import MqttEndpoint, Settings
 
 
 class CommandError(Exception):
@@ -32,6 +37,24 @@ def load_settings(args: argparse.Namespace, **overrides: object) -> Settings:
         raise CommandError(f"bad setting {where}: {first['msg']}") from None
     except (OSError, ValueError) as exc:
         raise CommandError(str(exc)) from None
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Engine]:
+    """The alerts/registry database of the settings, migrated, and disposed of on leaving;
+    CommandError when it cannot be opened."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from safehood._pipeline import open_database
+
+    try:
+        engine = open_database(settings)
+    except (SQLAlchemyError, OSError) as exc:
+        raise CommandError(f"cannot open the database {settings.sqlalchemy_url}: {exc}") from None
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def existing_file(value: str) -> Path:
@@ -88,3 +111,38 @@ def number_in(
 
 positive_float = number_in(0, low_open=True, meaning="must be greater than 0")
 positive_int = number_in(0, low_open=True, cast=int, meaning="must be greater than 0")
+
+
+def speed(value: str) -> float | None:
+    """argparse type: a speed factor, or ``max``/``0`` for as fast as possible."""
+    if value.strip().lower() in ("max", "0"):
+        return None
+    return positive_float(value)
+
+
+def add_publishing_options(parser: argparse._ActionsContainer, speed_help: str) -> None:
+    """``--broker`` and ``--speed``, for a command that publishes to a broker at a pace;
+    read them back with :func:`broker_endpoint` and ``args.speed``."""
+    parser.add_argument("--broker", metavar="URL", help="mqtt://host:port (default: settings)")
+    parser.add_argument("--speed", type=speed, default=1.0, help=speed_help)
+
+
+def broker_endpoint(args: argparse.Namespace, settings: Settings) -> MqttEndpoint:
+    """The settings' broker, or the one ``--broker`` names; CommandError for a bad URL."""
+    try:
+        return settings.mqtt.moved_to(args.broker) if args.broker else settings.mqtt
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def add_progress_option(parser: argparse._ActionsContainer) -> None:
+    """``--no-progress``, which hides the bars of :func:`progress_bar`."""
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def progress_bar(args: argparse.Namespace, desc: str, **options: Any) -> tqdm:
+    """A progress bar on stderr, hidden by ``--no-progress``."""
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, disable=args.no_progress, file=sys.stderr, dynamic_ncols=True,
+                **options)

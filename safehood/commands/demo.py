@@ -1,4 +1,11 @@
-"""``safehood demo``: broker, pipeline, API, dashboard and a simulated community, at once."""
+"""``safehood demo``: broker, pipeline, API, dashboard and a simulated community, at once.
+
+Start a local MQTT broker (mosquitto when installed, else the embedded amqtt), the pipeline
+on the embedded store, the API and dashboard, and a simulated community whose incidents
+raise alerts. Falls are found by the learned fall classifier (the model shipped with
+safehood; see `safehood train`). Prints where to look and tokens to log in with. Stops
+cleanly on Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -53,16 +60,7 @@ DEMO_OPENING = (("sos", 2), ("cooking_smoke", 6), ("fall", 10), ("sit_hard_still
 DEMO_ZIGBEE_HOUSEHOLDS = 2
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="run everything on embedded defaults with a simulated community",
-        description="Start a local MQTT broker (mosquitto when installed, else the embedded "
-        "amqtt), the pipeline on the embedded store, the API and dashboard, and a simulated "
-        "community whose incidents raise alerts. Falls are found by the learned fall "
-        "classifier (the model shipped with safehood; see `safehood train`). Prints where to "
-        "look and tokens to log in with. Stops cleanly on Ctrl-C.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--households", type=positive_int, default=20,
                         help="households in the simulated community (default 20)")
     parser.add_argument("--speed", type=positive_float, default=60.0,

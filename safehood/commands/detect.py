@@ -1,33 +1,24 @@
-"""``safehood detect``: run the detectors over a recording, offline, and write the alerts."""
+"""``safehood detect``: run the detectors over a recording, offline, and write the alerts.
+
+Run the same detectors and alert lifecycle as the live pipeline over a replay file (JSON
+Lines of {topic, payload}), with no broker and no server, and write one JSON object per
+alert, in its final state. Lines that break the contract are counted and skipped.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._common import CommandError, add_file_argument
-
-if TYPE_CHECKING:
-    pass
 
 # The heavy modules (detectors, protocol, alerting) are imported by ``run`` and on first use
 # of the names below, so that printing the help loads none of them.
 DEFAULT_RESOLVE_AFTER_S = 3600.0
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "detect",
-        help="run the detectors over a recording and write the alerts (offline)",
-        description=(
-            "Run the same detectors and alert lifecycle as the live pipeline over a replay file "
-            "(JSON Lines of {topic, payload}), with no broker and no server, and write one JSON "
-            "object per alert, in its final state. Lines that break the contract are counted "
-            "and skipped."
-        ),
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_file_argument(parser, "--registry",
                       "registry file (JSON or YAML) of households, residents, devices",
                       required=True)

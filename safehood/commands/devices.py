@@ -1,5 +1,8 @@
 """``safehood devices discover``: listen on the broker and suggest registry entries (and
-mappings) for the devices heard that the registry does not know."""
+mappings) for the devices heard that the registry does not know.
+
+Tools for integrators who connect devices as they are sold.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +21,10 @@ from safehood.dialects import MappingError, TopicShape, load_dialects, suggest
 from safehood.mqtt import BrokerUnreachable, connect
 from safehood.protocol import Registry, deadletter_topic
 
-from ._common import CommandError, add_file_argument, load_settings, positive_float
-from .token import open_engine
+from ._common import CommandError, add_file_argument, database, load_settings, positive_float
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "devices", help="find devices on the broker that the registry does not know",
-        description="Tools for integrators who connect devices as they are sold.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     discover = actions.add_parser(
         "discover", help="listen on the broker and suggest registry entries and mappings",
@@ -59,11 +57,8 @@ def discover_devices(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read {args.registry}: {exc}") from None
     else:
-        engine = open_engine(settings)
-        try:
+        with database(settings) as engine:
             registry = load_registry(engine)
-        finally:
-            engine.dispose()
     shapes = _listen(settings.mqtt, args.topic or ["#"], args.seconds,
                      ignore={deadletter_topic(settings.topic_prefix)})
     found = [s for s in (suggest(shape, dialects, registry, settings.topic_prefix, args.site)

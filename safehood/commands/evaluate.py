@@ -1,4 +1,11 @@
-"""``safehood evaluate``: score alerts against the simulator's labels, per alert type."""
+"""``safehood evaluate``: score alerts against the simulator's labels, per alert type.
+
+Match the alerts of `safehood detect` to the simulator's labels, per alert type: an alert
+detects a label of its type when it is about the same household, resident or device (where
+both say) and starts between the label's start (minus a tolerance) and its end plus the
+type's longest allowed delay. Prints recall, precision, false alarms per 100 household-days
+and detection delay percentiles.
+"""
 
 from __future__ import annotations
 
@@ -26,18 +33,7 @@ from safehood.protocol import Registry, parse_ts_ms
 from ._common import CommandError, add_file_argument, positive_float, positive_int
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="score alerts against labels: recall, precision, false alarms, delay",
-        description=(
-            "Match the alerts of `safehood detect` to the simulator's labels, per alert type: "
-            "an alert detects a label of its type when it is about the same household, "
-            "resident or device (where both say) and starts between the label's start (minus "
-            "a tolerance) and its end plus the type's longest allowed delay. Prints recall, "
-            "precision, false alarms per 100 household-days and detection delay percentiles."
-        ),
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_file_argument(parser, "--labels", "labels (JSON Lines) written by the simulator")
     parser.add_argument(
         "--labels-from-resolutions", action="store_true",

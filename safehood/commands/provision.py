@@ -1,4 +1,12 @@
-"""``safehood provision``: give a device (or a service) MQTT credentials and an ACL."""
+"""``safehood provision``: give a device (or a service) MQTT credentials and an ACL.
+
+Create the device in the registry when --site and --kind are given (or use the registered
+one), give it a new random MQTT password, write the broker's password and ACL files
+(mosquitto format; SAFEHOOD_MQTT_PASSWORD_FILE, SAFEHOOD_MQTT_ACL_FILE) and reload the
+broker (SAFEHOOD_BROKER_RELOAD_COMMAND). The password is printed once. With --service, NAME
+is a service account instead (ingest: reads everything, publishes dead letters; publisher:
+publishes any device topic, for simulators and gateways).
+"""
 
 from __future__ import annotations
 
@@ -11,21 +19,10 @@ from safehood.api import Provisioner, ProvisioningError, RegistryError, Registry
 from safehood.api.const import SERVICE_ROLES
 from safehood.protocol.const import DEVICE_KINDS
 
-from ._common import CommandError, load_settings
-from .token import open_engine
+from ._common import CommandError, database, load_settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "provision", help="give a device MQTT credentials that let it publish only its own topic",
-        description="Create the device in the registry when --site and --kind are given (or "
-        "use the registered one), give it a new random MQTT password, write the broker's "
-        "password and ACL files (mosquitto format; SAFEHOOD_MQTT_PASSWORD_FILE, "
-        "SAFEHOOD_MQTT_ACL_FILE) and reload the broker (SAFEHOOD_BROKER_RELOAD_COMMAND). "
-        "The password is printed once. With --service, NAME is a service account instead "
-        "(ingest: reads everything, publishes dead letters; publisher: publishes any device "
-        "topic, for simulators and gateways).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="DEVICE_ID", help="device id (or service account name)")
     parser.add_argument("--site", help="site of a new device")
     parser.add_argument("--kind", choices=DEVICE_KINDS, help="kind of a new device")
@@ -40,30 +37,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def provision(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    engine = open_engine(settings)
     try:
-        provisioner = Provisioner.from_settings(settings, engine)
-        if args.service:
-            creds, result = provisioner.add_service_account(args.name, args.service)
-        else:
-            registry = RegistryService(engine)
-            device = registry.load().devices.get(args.name)
-            if device is None:
-                if not (args.site and args.kind):
-                    raise CommandError(f"device {args.name!r} is not registered: give --site and "
-                                       "--kind to create it")
-                entry = {"device_id": args.name, "site": args.site, "kind": args.kind,
-                         "household": args.household, "room": args.room,
-                         "resident": args.resident}
-                registry.create("devices", entry)
-            elif args.site and args.site != device.site:
-                raise CommandError(f"device {args.name!r} is registered at site {device.site!r}, "
-                                   f"not {args.site!r}")
-            creds, result = provisioner.provision(args.name)
+        with database(settings) as engine:
+            provisioner = Provisioner.from_settings(settings, engine)
+            if args.service:
+                creds, result = provisioner.add_service_account(args.name, args.service)
+            else:
+                registry = RegistryService(engine)
+                device = registry.load().devices.get(args.name)
+                if device is None:
+                    if not (args.site and args.kind):
+                        raise CommandError(f"device {args.name!r} is not registered: give --site and "
+                                           "--kind to create it")
+                    entry = {"device_id": args.name, "site": args.site, "kind": args.kind,
+                             "household": args.household, "room": args.room,
+                             "resident": args.resident}
+                    registry.create("devices", entry)
+                elif args.site and args.site != device.site:
+                    raise CommandError(f"device {args.name!r} is registered at site {device.site!r}, "
+                                       f"not {args.site!r}")
+                creds, result = provisioner.provision(args.name)
     except (RegistryError, ProvisioningError) as exc:
         raise CommandError(str(exc)) from None
-    finally:
-        engine.dispose()
     if args.json:
         print(orjson.dumps({"username": creds.username, "password": creds.password,
                             "role": creds.role, "publish_topic": creds.publish_topic,

@@ -1,4 +1,10 @@
-"""``safehood registry``: import a registry file into the database, or export it."""
+"""``safehood registry``: import a registry file into the database, or export it.
+
+Import a registry file (JSON or YAML) into the database or export the database's registry as
+one. An import is checked as a whole first: a bad file changes nothing. A running `safehood
+run` picks the change up on its next registry reload; changes made through the API apply at
+once.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +19,10 @@ from pydantic import ValidationError
 from safehood.api import MqttCredentials, Provisioner, ProvisioningError, RegistryError, RegistryService
 from safehood.protocol import RegistryFile
 
-from ._common import CommandError, add_file_argument, load_settings
-from .token import open_engine
+from ._common import CommandError, add_file_argument, database, load_settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "registry", help="import or export the registry (households, residents, devices)",
-        description="Import a registry file (JSON or YAML) into the database or export the "
-        "database's registry as one. An import is checked as a whole first: a bad file "
-        "changes nothing. A running `safehood run` picks the change up on its next registry "
-        "reload; changes made through the API apply at once.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     imp = actions.add_parser("import", help="insert or update every entry of a registry file")
     add_file_argument(imp, "file")
@@ -56,23 +54,21 @@ def _read(path: Path) -> RegistryFile:
 def import_file(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     file = _read(args.file)
-    engine = open_engine(settings)
     try:
-        RegistryService(engine).import_file(file, replace=args.replace)
-        provisioner = Provisioner.from_settings(settings, engine)
-        issued: list[MqttCredentials] = []
-        ids = [d.device_id for d in file.devices]
-        missing = [i for i in ids if i not in provisioner.provisioned(ids)]
-        if args.provision and missing:
-            issued, result = provisioner.provision_many(missing)
-        else:
-            result = provisioner.sync()
+        with database(settings) as engine:
+            RegistryService(engine).import_file(file, replace=args.replace)
+            provisioner = Provisioner.from_settings(settings, engine)
+            issued: list[MqttCredentials] = []
+            ids = [d.device_id for d in file.devices]
+            missing = [i for i in ids if i not in provisioner.provisioned(ids)]
+            if args.provision and missing:
+                issued, result = provisioner.provision_many(missing)
+            else:
+                result = provisioner.sync()
     except RegistryError as exc:
         raise CommandError(str(exc)) from None
     except ProvisioningError as exc:
         raise CommandError(f"registry imported, provisioning failed: {exc}") from None
-    finally:
-        engine.dispose()
     print(f"imported {len(file.households)} households, {len(file.residents)} residents, "
           f"{len(file.devices)} devices from {args.file}", file=sys.stderr)
     for creds in issued:
@@ -86,11 +82,8 @@ def import_file(args: argparse.Namespace) -> int:
 
 def export_file(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    engine = open_engine(settings)
-    try:
+    with database(settings) as engine:
         registry = RegistryService(engine).load()
-    finally:
-        engine.dispose()
     if args.file == "-":
         data = registry.to_model().model_dump(exclude_none=True)
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -1,51 +1,45 @@
-"""``safehood replay``: publish a recording to a broker at a chosen speed."""
+"""``safehood replay``: publish a recording to a broker at a chosen speed.
+
+Publish every message of a replay file in order, QoS 1, retained where the file says so,
+keeping the recorded gaps between event times divided by --speed.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
-from tqdm import tqdm
-
-from safehood.commands._common import CommandError, add_file_argument, load_settings
-from safehood.commands.simulate import speed
+from safehood.commands._common import (
+    CommandError,
+    add_file_argument,
+    add_progress_option,
+    add_publishing_options,
+    broker_endpoint,
+    load_settings,
+    progress_bar,
+)
 from safehood.simulators import BrokerUnreachable, Replayer
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "replay",
-        help="publish a replay file (JSON Lines of topic and payload) to a broker",
-        description=(
-            "Publish every message of a replay file in order, QoS 1, retained where the file "
-            "says so, keeping the recorded gaps between event times divided by --speed."
-        ),
-        epilog="example:\n  safehood replay rec/traffic.jsonl --broker mqtt://127.0.0.1:1883 "
-        "--speed 600",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("example:\n  safehood replay rec/traffic.jsonl --broker mqtt://127.0.0.1:1883 "
+                     "--speed 600")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_file_argument(parser, "file", "the replay file")
-    parser.add_argument("--broker", metavar="URL", help="mqtt://host:port (default: settings)")
-    parser.add_argument("--speed", type=speed, default=1.0,
-                        help="1 recorded pace, 60 a minute a second, 'max' as fast as possible "
-                        "(default 1)")
+    add_publishing_options(parser, "1 recorded pace, 60 a minute a second, 'max' as fast as "
+                           "possible (default 1)")
     parser.add_argument("--topic-prefix", default=None,
                         help="publish under this prefix instead of the recorded one")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
-    endpoint = settings.mqtt
+    endpoint = broker_endpoint(args, load_settings(args))
     try:
-        if args.broker:
-            endpoint = endpoint.moved_to(args.broker)
         replayer = Replayer(args.file, endpoint, speed=args.speed, topic_prefix=args.topic_prefix)
     except (ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
-    bar = tqdm(total=replayer.count(), unit="msg", unit_scale=True, desc="replay",
-               disable=args.no_progress, file=sys.stderr, dynamic_ncols=True)
+    bar = progress_bar(args, "replay", total=replayer.count(), unit="msg", unit_scale=True)
     try:
         stats = replayer.run(progress=bar.update)
     except BrokerUnreachable as exc:

@@ -1,5 +1,11 @@
 """``safehood resident``: export or erase one resident's data on request (personal
-information protection law; README, "Export and erase of a resident's data")."""
+information protection law; README, "Export and erase of a resident's data").
+
+Answer a resident's request under personal information protection law: export everything
+kept about them, or erase it. Erasure removes the registry entry, the resident's personal
+devices (with their readings and MQTT accounts) and their place in family tokens; their
+alerts are kept for the record, anonymised.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +20,10 @@ from safehood.api import Provisioner, ProvisioningError, erase_resident_data, ex
 from safehood.database import DAY_MS, ErasureRefused, UnknownResident
 from safehood.store import StoreError, open_store
 
-from ._common import CommandError, load_settings
-from .token import open_engine
+from ._common import CommandError, database, load_settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "resident", help="export or erase one resident's personal data",
-        description="Answer a resident's request under personal information protection law: "
-        "export everything kept about them, or erase it. Erasure removes the registry entry, "
-        "the resident's personal devices (with their readings and MQTT accounts) and their "
-        "place in family tokens; their alerts are kept for the record, anonymised.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     exp = actions.add_parser("export", help="write a resident's data as one JSON file")
     exp.add_argument("resident", metavar="RESIDENT", help="resident id")
@@ -39,17 +37,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def export(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    engine = open_engine(settings)
+    since = time.time_ns() // 1_000_000 - settings.retention_readings_days * DAY_MS
     try:
-        since = time.time_ns() // 1_000_000 - settings.retention_readings_days * DAY_MS
-        with open_store(settings) as store:
+        with database(settings) as engine, open_store(settings) as store:
             data = export_resident_data(engine, store, args.resident, since)
     except UnknownResident as exc:
         raise CommandError(str(exc)) from None
     except StoreError as exc:
         raise CommandError(f"cannot read the readings: {exc}", exit_code=1) from None
-    finally:
-        engine.dispose()
     data["exported_at_ms"] = time.time_ns() // 1_000_000
     text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
     if str(args.output) == "-":
@@ -64,20 +59,16 @@ def export(args: argparse.Namespace) -> int:
 
 def erase_command(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    engine = open_engine(settings)
     try:
-        provisioner = Provisioner.from_settings(settings, engine)
-        with open_store(settings) as store:
-            erasure = erase_resident_data(engine, store, provisioner, args.resident,
-                                          time.time_ns() // 1_000_000)
+        with database(settings) as engine, open_store(settings) as store:
+            erasure = erase_resident_data(engine, store, Provisioner.from_settings(settings, engine),
+                                          args.resident, time.time_ns() // 1_000_000)
     except UnknownResident as exc:
         raise CommandError(str(exc)) from None
     except ErasureRefused as exc:
         raise CommandError(str(exc), exit_code=1) from None
     except (StoreError, ProvisioningError) as exc:
         raise CommandError(f"erasure incomplete: {exc}", exit_code=1) from None
-    finally:
-        engine.dispose()
     print(f"erased resident {args.resident}: {len(erasure.device_ids)} personal devices and "
           f"their readings, {erasure.alerts_anonymised} alerts anonymised, "
           f"{erasure.tokens_changed} tokens changed")

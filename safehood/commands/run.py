@@ -1,4 +1,8 @@
-"""``safehood run``: the live pipeline against a configured broker and store."""
+"""``safehood run``: the live pipeline against a configured broker and store.
+
+Run the live pipeline against the broker and store of the settings (SAFEHOOD_MQTT_URL,
+SAFEHOOD_INFLUX_URL, ...). Stops cleanly on Ctrl-C or SIGTERM.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +22,7 @@ from safehood.store import StoreError
 from ._common import CommandError, add_file_argument, load_settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="run the live pipeline (ingest, detectors, alerting, API, dashboard)",
-        description="Run the live pipeline against the broker and store of the settings "
-        "(SAFEHOOD_MQTT_URL, SAFEHOOD_INFLUX_URL, ...). Stops cleanly on Ctrl-C or SIGTERM.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_file_argument(parser, "--registry",
                       "import this registry file (JSON or YAML) before starting")
     parser.add_argument("--mqtt-url", help="override SAFEHOOD_MQTT_URL")

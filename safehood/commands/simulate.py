@@ -1,4 +1,11 @@
-"""``safehood simulate``: a simulated community, to a recording or live to a broker."""
+"""``safehood simulate``: a simulated community, to a recording or live to a broker.
+
+Simulate a residential community's sensors (smoke, wearables, water, doors, motion, SOS
+buttons) following daily routines, with incidents injected as scenarios. With --out DIR it
+writes registry.json, traffic.jsonl (replay format), labels.jsonl (ground truth) and
+summary.json; with --live it publishes to a broker in real time or faster (--speed). The
+same seed always gives the same files.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +16,16 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from safehood.commands._common import (
     CommandError,
+    add_progress_option,
+    add_publishing_options,
+    broker_endpoint,
     load_settings,
     number_in,
     positive_float,
     positive_int,
+    progress_bar,
 )
 from safehood.config import Settings
 from safehood.protocol import format_ts, parse_ts_ms
@@ -36,14 +45,6 @@ from safehood.simulators.const import DEFAULT_CONNECTIONS, DEFAULT_RATE, DEFAULT
 
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)([smhd])$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-
-
-def speed(value: str) -> float | None:
-    """argparse type: a speed factor, or ``max``/``0`` for as fast as possible."""
-    if value.strip().lower() in ("max", "0"):
-        return None
-    number = positive_float(value)
-    return number
 
 
 def duration_s(value: str) -> float:
@@ -79,27 +80,17 @@ def parse_request(text: str, start_ms: int) -> ScenarioRequest:
                            parts[2] if len(parts) == 3 and parts[2] else None)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "simulate",
-        help="simulate a community: write a recording, or publish live to a broker",
-        description=(
-            "Simulate a residential community's sensors (smoke, wearables, water, doors, "
-            "motion, SOS buttons) following daily routines, with incidents injected as "
-            "scenarios. With --out DIR it writes registry.json, traffic.jsonl (replay "
-            "format), labels.jsonl (ground truth) and summary.json; with --live it "
-            "publishes to a broker in real time or faster (--speed). The same seed always "
-            "gives the same files."
-        ),
-        epilog="scenarios (with the type of label each writes, and what its start and end are):\n"
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "scenarios (with the type of label each writes, and what its start and end are):\n"
         + describe_scenarios()
         + "\n\nexamples:\n"
         "  safehood simulate --households 20 --days 1 --seed 7 --out rec/\n"
         "  safehood simulate --households 500 --scenarios fall,fire --rate 20 --out rec/\n"
         "  safehood simulate --scenarios none --at fall@+2h@h0003 --out rec/\n"
-        "  safehood simulate --live --broker mqtt://127.0.0.1:1883 --speed 60 --households 50",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "  safehood simulate --live --broker mqtt://127.0.0.1:1883 --speed 60 --households 50"
     )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--households", type=positive_int, default=20, help="how many (default 20)")
     parser.add_argument("--days", type=positive_float, default=None,
                         help="simulated days (default 1 for --out; live: until stopped)")
@@ -136,17 +127,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--duplicate", type=probability, default=Radio().duplicate,
                         help=f"share of messages seen twice (default {Radio().duplicate:g})")
     parser.add_argument("--topic-prefix", default=None, help="topic prefix (default: settings)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(parser)
     out = parser.add_argument_group("recording")
     out.add_argument("--out", type=Path, metavar="DIR", help="write a recording to DIR")
     out.add_argument("--workers", type=positive_int, default=min(2, os.cpu_count() or 1),
                      help="processes generating households (default: up to 2)")
     live = parser.add_argument_group("live")
     live.add_argument("--live", action="store_true", help="publish live to a broker")
-    live.add_argument("--broker", metavar="URL", help="mqtt://host:port (default: settings)")
-    live.add_argument("--speed", type=speed, default=1.0,
-                      help="event time per wall time: 1 real time, 60 a minute a second, "
-                      "'max' as fast as possible (default 1)")
+    add_publishing_options(live, "event time per wall time: 1 real time, 60 a minute a second, "
+                           "'max' as fast as possible (default 1)")
     live.add_argument("--duration", type=duration_s, default=None, metavar="SECONDS",
                       help="stop after this long (wall clock; 90, 10m, 2h)")
     live.add_argument("--connections", type=positive_int, default=DEFAULT_CONNECTIONS,
@@ -214,12 +203,7 @@ def _record(args: argparse.Namespace, community: Community, config: SimulationCo
 
 def _live(args: argparse.Namespace, settings: Settings, community: Community,
           config: SimulationConfig) -> int:
-    endpoint = settings.mqtt
-    try:
-        if args.broker:
-            endpoint = endpoint.moved_to(args.broker)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    endpoint = broker_endpoint(args, settings)
     try:
         simulator = LiveSimulator(community, endpoint, config=config, speed=args.speed,
                                   start_ms=config.start_ms, days=args.days,
@@ -230,8 +214,7 @@ def _live(args: argparse.Namespace, settings: Settings, community: Community,
     print(f"publishing {len(community.households)} households to {endpoint.url} under "
           f"{config.topic_prefix}/ at speed {args.speed or 'max'}; Ctrl-C to stop",
           file=sys.stderr)
-    bar = tqdm(unit="msg", desc="live", disable=args.no_progress, file=sys.stderr,
-               dynamic_ncols=True)
+    bar = progress_bar(args, "live", unit="msg")
     deadline = None if args.duration is None else time.monotonic() + args.duration
     shown = 0
     try:

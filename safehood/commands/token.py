@@ -1,38 +1,23 @@
-"""``safehood token``: create, list and revoke API tokens (stored hashed; shown once)."""
+"""``safehood token``: create, list and revoke API tokens (stored hashed; shown once).
+
+API tokens carry a role (officer, family, integrator, admin) and a scope (an officer's
+sites, a family's residents). A token is shown once, when it is created; safehood stores
+only its hash.
+"""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
 from safehood.api import Role, TokenError, TokenNotFound, TokenStore
-from safehood.config import Settings
 from safehood.database import load_registry
 from safehood.protocol import format_ts, parse_ts_ms
 
-from ._common import CommandError, load_settings, positive_float
+from ._common import CommandError, database, load_settings, positive_float
 
 
-def open_engine(settings: Settings) -> Engine:
-    """The alerts/registry database of the settings, migrated; CommandError when it fails."""
-    from safehood._pipeline import open_database
-
-    try:
-        return open_database(settings)
-    except (SQLAlchemyError, OSError) as exc:
-        raise CommandError(f"cannot open the database {settings.sqlalchemy_url}: {exc}") from None
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "token", help="create, list and revoke API tokens",
-        description="API tokens carry a role (officer, family, integrator, admin) and a scope "
-        "(an officer's sites, a family's residents). A token is shown once, when it is "
-        "created; safehood stores only its hash.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     create = actions.add_parser("create", help="create a token and print it (once)")
@@ -66,19 +51,17 @@ def create_token(args: argparse.Namespace) -> int:
             raise CommandError(f"--expires: {exc}") from None
     elif args.days is not None:
         expires_ms = time.time_ns() // 1_000_000 + int(args.days * 86_400_000)
-    engine = open_engine(settings)
-    try:
+    with database(settings) as engine:
         if args.resident:
             known = load_registry(engine).residents
             for resident in args.resident:
                 if resident not in known:
                     print(f"warning: resident {resident!r} is not in the registry (yet)")
-        issued = TokenStore(engine).create(name=args.name, role=args.role, sites=args.site,
-                                           residents=args.resident, expires_ms=expires_ms)
-    except TokenError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        engine.dispose()
+        try:
+            issued = TokenStore(engine).create(name=args.name, role=args.role, sites=args.site,
+                                               residents=args.resident, expires_ms=expires_ms)
+        except TokenError as exc:
+            raise CommandError(str(exc)) from None
     record = issued.record
     scope = ", ".join(record.sites or record.residents) or "everything"
     print(f"token {record.id} for {record.name} ({record.role.value}; {scope})"
@@ -89,12 +72,8 @@ def create_token(args: argparse.Namespace) -> int:
 
 
 def list_tokens(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
-    engine = open_engine(settings)
-    try:
+    with database(load_settings(args)) as engine:
         records = TokenStore(engine).list(include_revoked=not args.active)
-    finally:
-        engine.dispose()
     now = time.time_ns() // 1_000_000
     print(f"{'ID':<14}{'ROLE':<12}{'STATE':<9}{'CREATED':<26}{'SCOPE':<24}NAME")
     for r in records:
@@ -105,13 +84,10 @@ def list_tokens(args: argparse.Namespace) -> int:
 
 
 def revoke_token(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
-    engine = open_engine(settings)
-    try:
-        record = TokenStore(engine).revoke(args.id)
-    except TokenNotFound as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        engine.dispose()
+    with database(load_settings(args)) as engine:
+        try:
+            record = TokenStore(engine).revoke(args.id)
+        except TokenNotFound as exc:
+            raise CommandError(str(exc)) from None
     print(f"token {record.id} of {record.name} revoked at {format_ts(record.revoked_ms or 0)}")
     return 0

@@ -1,16 +1,30 @@
-"""``safehood train``: fit the fall classifier, choose it against the rules, write a report."""
+"""``safehood train``: fit the fall classifier, choose it against the rules, write a report.
+
+Fit logistic regression, gradient boosting and random forest on labelled accelerometer
+windows, pick each one's threshold for high sensitivity from out-of-fold scores, keep the
+best, and score every candidate and the rule path on held-out windows. Windows come from a
+recording and its labels (the format of `safehood simulate`) or, without --input, from the
+simulator itself, with training seeds disjoint from held-out seeds. Writes the model file
+and a report directory: metrics.json, report.md (table against the rules, hard negatives
+apart), confusion.png, roc.png and precision_recall.png. Use the model with the detector
+setting fall.model (or replace the shipped one).
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm import tqdm
 
-from safehood.commands._common import CommandError, add_file_argument, positive_int
+from safehood.commands._common import (
+    CommandError,
+    add_file_argument,
+    add_progress_option,
+    positive_int,
+    progress_bar,
+)
 
 if TYPE_CHECKING:
     from safehood.learning.training import WindowSet
@@ -22,22 +36,7 @@ DEFAULT_ORDINARY = 60  # daily windows per seed
 HELD_OUT_SHARE = 0.3  # of a recording's wearables, when no held-out recording is given
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train the fall classifier and report it against the rule baseline",
-        description=(
-            "Fit logistic regression, gradient boosting and random forest on labelled "
-            "accelerometer windows, pick each one's threshold for high sensitivity from "
-            "out-of-fold scores, keep the best, and score every candidate and the rule path "
-            "on held-out windows. Windows come from a recording and its labels (the format "
-            "of `safehood simulate`) or, without --input, from the simulator itself, with "
-            "training seeds disjoint from held-out seeds. Writes the model file and a report "
-            "directory: metrics.json, report.md (table against the rules, hard negatives "
-            "apart), confusion.png, roc.png and precision_recall.png. Use the model with the "
-            "detector setting fall.model (or replace the shipped one)."
-        ),
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("windows from a recording")
     add_file_argument(source, "--input", "recording (JSON Lines) with wearable windows")
     add_file_argument(source, "--labels", "the recording's labels (JSON Lines)")
@@ -64,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="model file to write (default fall-model.joblib)")
     parser.add_argument("--report", type=Path, default=Path("train-report"), metavar="DIR",
                         help="report directory (default train-report)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -94,8 +93,7 @@ def run(args: argparse.Namespace) -> int:
         if not windows.is_fall.any() or windows.is_fall.all():
             raise CommandError(f"the {name} windows need both falls and non-falls "
                                f"({windows.counts() or 'no windows'})")
-    steps = tqdm(total=2 * len(training.CANDIDATES) + 1, unit="step", desc="train",
-                 disable=args.no_progress, file=sys.stderr)
+    steps = progress_bar(args, "train", total=2 * len(training.CANDIDATES) + 1, unit="step")
     with steps:
         def progress(step: str) -> None:
             steps.set_postfix_str(step)
@@ -128,8 +126,8 @@ def _simulated(args: argparse.Namespace) -> tuple[WindowSet, WindowSet, dict[str
 
     train_seeds = list(range(args.seed, args.seed + args.train_seeds))
     held_seeds = list(range(train_seeds[-1] + 1, train_seeds[-1] + 1 + args.held_out_seeds))
-    with tqdm(total=len(train_seeds) + len(held_seeds), unit="seed", desc="simulate",
-              disable=args.no_progress, file=sys.stderr) as bar:
+    with progress_bar(args, "simulate", total=len(train_seeds) + len(held_seeds),
+                      unit="seed") as bar:
         sizes = {"falls": args.falls, "hard_negatives": args.falls, "ordinary": args.ordinary}
         train_set = training.simulate_windows(train_seeds, **sizes, progress=bar.update)
         held_set = training.simulate_windows(held_seeds, **sizes, progress=bar.update)

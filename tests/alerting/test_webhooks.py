@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -33,6 +32,7 @@ from safehood.alerting.const import CAP_NAMESPACE, WEBHOOK
 from safehood.config import Settings
 from safehood.database import SqlAlertRepository
 from safehood.protocol import Registry
+from tests._notifications import serving_posts
 
 from .conftest import REGISTRY, T0, decision, sqlite_engine
 
@@ -76,24 +76,9 @@ class Receiver:
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            self.send_response(state.answer(headers, body))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving_posts(lambda _path, body, headers: state.answer(
+            {k.lower(): v for k, v in headers.items()}, body)) as state.port:
+        yield state
 
 
 def test_signed_webhooks_retry_log_and_resist_replay(receiver: Receiver, tmp_path: Path) -> None:

@@ -7,20 +7,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from safehood.detectors import DetectorConfig, DetectorEngine
-from safehood.protocol import (
-    AlertDecision,
-    ButtonReading,
-    DeviceEvent,
-    DoorReading,
-    Message,
-    MotionReading,
-    Reading,
-    Registry,
-    SmokeReading,
-    StatusReading,
-    WaterReading,
-    WearableWindow,
-)
+from safehood.protocol import AlertDecision, Message, Registry
+from tests._readings import reading
 
 SITE = "s1"
 # 2026-03-02T00:00:00Z, a Monday; households below are in UTC unless said otherwise.
@@ -31,10 +19,6 @@ HOUR = 60 * MIN
 DAY = 24 * HOUR
 
 _seq = itertools.count(1)
-_TELEMETRY: dict[str, type[SmokeReading | WaterReading | DoorReading | MotionReading | ButtonReading]] = {
-    "smoke": SmokeReading, "water": WaterReading, "door": DoorReading, "motion": MotionReading,
-    "button": ButtonReading,
-}
 
 
 def registry_data() -> dict[str, Any]:
@@ -104,18 +88,15 @@ def msg(
     device = reg.device(device_id)
     assert device is not None, device_id
     seq = next(_seq) if seq is None else seq
-    reading: Reading
+    channel = "event" if event is not None else "status" if "online" in fields else "telemetry"
     if event is not None:
-        reading = DeviceEvent(ts=ts_ms, seq=seq, battery=battery, kind=device.kind, event=event,
-                              **fields)
-    elif "online" in fields:
-        reading = StatusReading(ts=None if ts_from_receipt else ts_ms, battery=battery, **fields)
-    elif device.kind == "wearable":
-        reading = WearableWindow(ts=ts_ms, seq=seq, battery=battery,
-                                 accel=tuple(tuple(s) for s in accel), hz=hz, **fields)
-    else:
-        reading = _TELEMETRY[device.kind](ts=ts_ms, seq=seq, battery=battery, **fields)
-    message = Message.from_reading(reading, site=device.site, device_id=device_id,
+        fields["event"] = event
+    elif channel == "telemetry" and device.kind == "wearable":
+        fields |= {"accel": tuple(tuple(s) for s in accel), "hz": hz}
+    ts = None if ts_from_receipt and channel == "status" else ts_ms
+    message = Message.from_reading(reading(device.kind, channel, ts, seq=seq, battery=battery,
+                                           **fields),
+                                   site=device.site, device_id=device_id,
                                    received_ms=ts_ms if ts_from_receipt else None)
     return reg.enrich(message)
 

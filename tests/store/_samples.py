@@ -4,27 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from safehood.protocol import (
-    ButtonReading,
-    DeviceEvent,
-    DoorReading,
-    Message,
-    MotionReading,
-    Reading,
-    SmokeReading,
-    StatusReading,
-    Telemetry,
-    WaterReading,
-    WearableWindow,
-)
+from safehood.protocol import Message
+from tests._readings import reading
 
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z
-
-
-_TELEMETRY: dict[str, type[Telemetry]] = {
-    "smoke": SmokeReading, "wearable": WearableWindow, "water": WaterReading,
-    "door": DoorReading, "motion": MotionReading, "button": ButtonReading,
-}
 
 
 def message(
@@ -39,17 +22,10 @@ def message(
     for name in ("accel", "hz"):
         if name in placement:
             values[name] = placement.pop(name)
-    reading: Reading
-    if channel == "status":
-        reading = StatusReading(ts=ts_ms, battery=battery, **values)
-    elif channel == "event":
-        assert kind is not None
-        reading = DeviceEvent(ts=ts_ms, seq=seq, battery=battery, kind=kind, event=event,
-                              credential=credential)
-    else:
-        assert kind is not None
-        reading = _TELEMETRY[kind](ts=ts_ms, seq=seq, battery=battery, **values)
-    return Message.from_reading(reading, site=site, device_id=device_id, kind=kind, **placement)
+    if channel == "event":
+        values = {"event": event, "credential": credential}
+    return Message.from_reading(reading(kind, channel, ts_ms, seq=seq, battery=battery, **values),
+                                site=site, device_id=device_id, kind=kind, **placement)
 
 
 def every_kind(site: str = "xianlin-3", t0: int = T0) -> list[Message]:

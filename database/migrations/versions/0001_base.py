@@ -1,8 +1,4 @@
-"""Base schema: dead letters and the registry.
-
-Revision ID: 0001_base
-Revises:
-"""
+"""Base schema: dead letters and the registry."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +6,6 @@ from alembic import op
 revision = "0001_base"
 down_revision = None
 branch_labels = ("base",)
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""Alerting: alerts, alert history, silences and the notification log.
-
-Revision ID: 0002_alerting
-Revises: 0001_base
-"""
+"""Alerting: alerts, alert history, silences and the notification log."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +6,6 @@ from alembic import op
 revision = "0002_alerting"
 down_revision = "0001_base"
 branch_labels = ("alerting",)
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""API: bearer tokens and MQTT accounts of provisioned devices.
-
-Revision ID: 0003_api
-Revises: 0001_base
-"""
+"""API: bearer tokens and MQTT accounts of provisioned devices."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +6,6 @@ from alembic import op
 revision = "0003_api"
 down_revision = "0001_base"
 branch_labels = ("api",)
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """Building plan and recurring quiet hours: households' floor and unit, residents' language,
-weekly schedules of silences (issue 13).
-
-Revision ID: 0004_building
-Revises: 0002_alerting
-"""
+weekly schedules of silences (issue 13)."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,7 +7,6 @@ from alembic import op
 revision = "0004_building"
 down_revision = "0002_alerting"
 branch_labels = ("building",)
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""Registry: a device may name the vendor topic it publishes on and the dialect it speaks.
-
-Revision ID: 0004_device_sources
-Revises: 0001_base
-"""
+"""Registry: a device may name the vendor topic it publishes on and the dialect it speaks."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +6,6 @@ from alembic import op
 revision = "0004_device_sources"
 down_revision = "0001_base"
 branch_labels = ("device_sources",)
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,19 +1,13 @@
 """Duty desk: care records in the registry (responders, key holders, access notes, a
 resident's age, conditions and mobility; floor, unit and language came with 0004_building)
 and structured details of alert history entries (whom an officer called and the outcome,
-the cause of a resolution).
-
-Revision ID: 0005_duty_desk
-Revises: 0004_building
-"""
+the cause of a resolution)."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_duty_desk"
 down_revision = "0004_building"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,16 +1,10 @@
-"""Alerting: keys of applied idempotent decisions (a replayed decision changes nothing).
-
-Revision ID: 0006_applied_decisions
-Revises: 0005_duty_desk
-"""
+"""Alerting: keys of applied idempotent decisions (a replayed decision changes nothing)."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_applied_decisions"
 down_revision = "0005_duty_desk"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
