@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -107,6 +108,26 @@ def _finish(rng: np.random.Generator, a: np.ndarray, noise: float) -> np.ndarray
 
 def _n(hz: float, seconds: float) -> int:
     return max(1, round(hz * seconds))
+
+
+class _Impact(NamedTuple):
+    """Sample counts of an impact window of ``n`` samples: ``pre`` before the band loses its
+    support, ``ff`` falling (or tipping) until ``impact``; ``up`` is the upright posture it
+    starts from."""
+
+    n: int
+    pre: int
+    ff: int
+    impact: int
+    up: np.ndarray
+
+
+def _impact(rng: np.random.Generator, hz: float, seconds: float,
+            pre_s: tuple[float, float], ff_s: tuple[float, float]) -> _Impact:
+    n = _n(hz, seconds)
+    pre = _n(hz, rng.uniform(*pre_s))
+    ff = _n(hz, rng.uniform(*ff_s))
+    return _Impact(n, pre, ff, pre + ff, _jitter(rng, UPRIGHT))
 
 
 def _gait(rng: np.random.Generator, t: np.ndarray, up: np.ndarray, step_hz: float,
@@ -236,12 +257,8 @@ def pick_up(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
 
 def fall(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 4.0) -> Window:
     """A fall: walking, free fall, impact, lying still at a new posture."""
-    n = _n(hz, seconds)
+    n, pre, ff, impact, up = _impact(rng, hz, seconds, (1.0, 1.4), (0.3, 0.5))
     t = np.arange(n) / hz
-    pre = _n(hz, rng.uniform(1.0, 1.4))
-    ff = _n(hz, rng.uniform(0.3, 0.5))
-    impact = pre + ff
-    up = _jitter(rng, UPRIGHT)
     down = _lying(rng)
     direction = np.empty((n, 3))
     magnitude = np.ones(n)
@@ -265,12 +282,8 @@ def fall(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 4.0) 
 
 def drop(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 3.0) -> Window:
     """The band slips off and hits the floor: it then lies flat and dead still, off the wrist."""
-    n = _n(hz, seconds)
+    n, pre, ff, impact, up = _impact(rng, hz, seconds, (0.6, 1.0), (0.3, 0.45))
     t = np.arange(n) / hz
-    pre = _n(hz, rng.uniform(0.6, 1.0))
-    ff = _n(hz, rng.uniform(0.3, 0.45))
-    impact = pre + ff
-    up = _jitter(rng, UPRIGHT)
     flat = FLAT[int(rng.integers(2))]
     a = np.empty((n, 3))
     a[:pre] = _still(rng, pre, hz, up, 0.05) + 0.05 * np.sin(2 * np.pi * t[:pre])[:, None] * up
@@ -424,11 +437,7 @@ def bed_flop(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 4
     """Flopping onto a bed to sleep: standing, tipping back a short way (a shallow dip), a
     soft wide landing, the mattress's rebound dying out, then lying and breathing."""
     wearer = wearer or Wearer.draw(rng)
-    n = _n(hz, seconds)
-    pre = _n(hz, rng.uniform(1.0, 1.5))
-    tip = _n(hz, rng.uniform(0.25, 0.45))
-    impact = pre + tip
-    up = _jitter(rng, UPRIGHT)
+    n, pre, tip, impact, up = _impact(rng, hz, seconds, (1.0, 1.5), (0.25, 0.45))
     down = _lying(rng)
     a = np.empty((n, 3))
     a[:pre] = _still(rng, pre, hz, up, 0.03)
