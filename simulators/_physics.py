@@ -140,21 +140,25 @@ def _gait(rng: np.random.Generator, t: np.ndarray, up: np.ndarray, step_hz: floa
     return vertical[:, None] * up + lateral[:, None] * w
 
 
-def walking(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
-            seconds: float = ACTIVITY_WINDOW_S) -> Window:
+def _walk(rng: np.random.Generator, hz: float, seconds: float, step_hz: tuple[float, float],
+          bounce: tuple[float, float], swing: tuple[float, float]) -> Window:
+    """A gait whose cadence (steps a second), vertical bounce and swing (g) are drawn from
+    the ranges given."""
     t = np.arange(_n(hz, seconds)) / hz
     up = _jitter(rng, UPRIGHT)
-    a = _gait(rng, t, up, rng.uniform(1.6, 2.0), rng.uniform(0.15, 0.25), rng.uniform(0.2, 0.35))
+    a = _gait(rng, t, up, rng.uniform(*step_hz), rng.uniform(*bounce), rng.uniform(*swing))
     return Window(_finish(rng, a, 0.02), hz)
+
+
+def walking(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
+            seconds: float = ACTIVITY_WINDOW_S) -> Window:
+    return _walk(rng, hz, seconds, (1.6, 2.0), (0.15, 0.25), (0.2, 0.35))
 
 
 def stairs(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
            seconds: float = ACTIVITY_WINDOW_S) -> Window:
     """Climbing or descending stairs: a slower cadence and a stronger vertical bounce."""
-    t = np.arange(_n(hz, seconds)) / hz
-    up = _jitter(rng, UPRIGHT)
-    a = _gait(rng, t, up, rng.uniform(1.2, 1.5), rng.uniform(0.22, 0.28), rng.uniform(0.1, 0.2))
-    return Window(_finish(rng, a, 0.02), hz)
+    return _walk(rng, hz, seconds, (1.2, 1.5), (0.22, 0.28), (0.1, 0.2))
 
 
 # How far the band tilts with each breath, per unit of the breathing sway of the magnitude.
