@@ -179,23 +179,18 @@ class ResidentCarePublic(ResidentCare):
     age: int | None = Field(description="years, by the site clock's year")
 
 
-class CareRecordPublic(BaseModel):
-    """Who is in danger and whom to call: what an officer needs beside an alert.
-    ``key_holders[].access_note`` and ``access_notes`` are null unless the caller is an
-    officer of the site or an admin (``access_shown``)."""
+class CareRecordPublic(HouseholdCare):
+    """Who is in danger and whom to call: what an officer needs beside an alert
+    (``responders`` in the order to call them). ``key_holders[].access_note`` and
+    ``access_notes`` are null unless the caller is an officer of the site or an admin
+    (``access_shown``)."""
 
     household: str
     site: str
-    building: str | None
-    floor: int | None
-    unit: str | None
     address: str | None
     lives_alone: bool
     timezone: str
     residents: list[ResidentCarePublic] = Field(description="the alert's resident first")
-    responders: list[ResponderIn] = Field(description="in the order to call them")
-    key_holders: list[KeyHolderIn]
-    access_notes: str | None
     access_shown: bool
 
 
