@@ -28,6 +28,11 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A response model that inherits a request model's fields: every field is in the response
+# (so the schema says required, defaults or not), and what the request forbids is ignored.
+PUBLIC_FROM_REQUEST = ConfigDict(extra="ignore", json_schema_serialization_defaults_required=True)
+
+
 class ErrorPublic(BaseModel):
     """Every 4xx/5xx body."""
 
@@ -172,6 +177,8 @@ class ResidentCare(ApiModel):
 
 
 class ResidentCarePublic(ResidentCare):
+    model_config = PUBLIC_FROM_REQUEST
+
     id: str
     name: str
     elderly: bool
@@ -184,6 +191,8 @@ class CareRecordPublic(HouseholdCare):
     (``responders`` in the order to call them). ``key_holders[].access_note`` and
     ``access_notes`` are null unless the caller is an officer of the site or an admin
     (``access_shown``)."""
+
+    model_config = PUBLIC_FROM_REQUEST
 
     household: str
     site: str
@@ -229,7 +238,7 @@ class HouseholdUpdate(HouseholdFields):
 
 
 class HouseholdPublic(HouseholdCreate):
-    model_config = ConfigDict(extra="ignore")
+    model_config = PUBLIC_FROM_REQUEST
 
 
 class HouseholdsPublic(BaseModel):
@@ -257,7 +266,7 @@ class ResidentUpdate(ResidentFields):
 
 
 class ResidentPublic(ResidentCreate):
-    model_config = ConfigDict(extra="ignore")
+    model_config = PUBLIC_FROM_REQUEST
 
     contacts: list[str] | None = Field(  # type: ignore[assignment]
         description="notification contacts; null when the caller may not see them (officers)")
@@ -292,7 +301,7 @@ class DeviceUpdate(DeviceFields):
 
 
 class DevicePublic(DeviceCreate):
-    model_config = ConfigDict(extra="ignore")
+    model_config = PUBLIC_FROM_REQUEST
 
     provisioned: bool = Field(description="whether the device has MQTT credentials")
 
