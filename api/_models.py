@@ -28,6 +28,11 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A response model that inherits a request model's fields: every field is in the response
+# (so the schema says required, defaults or not), and what the request forbids is ignored.
+PUBLIC_FROM_REQUEST = ConfigDict(extra="ignore", json_schema_serialization_defaults_required=True)
+
+
 class ErrorPublic(BaseModel):
     """Every 4xx/5xx body."""
 
@@ -149,69 +154,11 @@ class SiteClockPublic(BaseModel):
 # --- care records -----------------------------------------------------------------------
 
 
-class ResidentCarePublic(BaseModel):
-    id: str
-    name: str
-    elderly: bool
-    dementia: bool
-    birth_year: int | None
-    age: int | None = Field(description="years, by the site clock's year")
-    conditions: list[str]
-    mobility: str | None
-    language: str | None
-
-
-class CareRecordPublic(BaseModel):
-    """Who is in danger and whom to call: what an officer needs beside an alert.
-    ``key_holders[].access_note`` and ``access_notes`` are null unless the caller is an
-    officer of the site or an admin (``access_shown``)."""
-
-    household: str
-    site: str
-    building: str | None
-    floor: int | None
-    unit: str | None
-    address: str | None
-    lives_alone: bool
-    timezone: str
-    residents: list[ResidentCarePublic] = Field(description="the alert's resident first")
-    responders: list[ResponderIn] = Field(description="in the order to call them")
-    key_holders: list[KeyHolderIn]
-    access_notes: str | None
-    access_shown: bool
-
-
-class HouseholdCareUpdate(ApiModel):
-    """PATCH body of a household's care record: only the fields given change."""
+class HouseholdCare(ApiModel):
+    """A household's part of the care record: where the flat is, whom to call, how to get
+    in."""
 
     building: ShortText | None = None
-    floor: int | None = Field(default=None, ge=-10, le=300)
-    unit: str | None = Field(default=None, min_length=1, max_length=32)
-    responders: list[ResponderIn] | None = Field(default=None, max_length=20)
-    key_holders: list[KeyHolderIn] | None = Field(default=None, max_length=10)
-    access_notes: str | None = Field(default=None, max_length=500)
-
-
-class ResidentCareUpdate(ApiModel):
-    """PATCH body of a resident's care record: only the fields given change."""
-
-    birth_year: int | None = Field(default=None, ge=1880, le=2100)
-    conditions: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
-        default=None, max_length=20)
-    mobility: str | None = Field(default=None, max_length=500)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-
-
-# --- registry ---------------------------------------------------------------------------
-
-
-class HouseholdFields(ApiModel):
-    site: SiteId
-    lives_alone: StrictBool = False
-    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone")
-    night: tuple[HhMm, HhMm] = ("22:00", "06:00")
-    building: ShortText | None = None
-    address: str | None = Field(default=None, max_length=500)
     floor: int | None = Field(default=None, ge=-10, le=300)
     unit: str | None = Field(default=None, min_length=1, max_length=32)
     responders: list[ResponderIn] = Field(default_factory=list, max_length=20)
@@ -219,43 +166,9 @@ class HouseholdFields(ApiModel):
     access_notes: str | None = Field(default=None, max_length=500)
 
 
-class HouseholdCreate(HouseholdFields):
-    id: EntityId
+class ResidentCare(ApiModel):
+    """A resident's part of the care record."""
 
-
-class HouseholdUpdate(ApiModel):
-    """PATCH body: only the fields given change."""
-
-    site: SiteId | None = None
-    lives_alone: StrictBool | None = None
-    timezone: str | None = Field(default=None, max_length=64)
-    night: tuple[HhMm, HhMm] | None = None
-    building: ShortText | None = None
-    address: str | None = Field(default=None, max_length=500)
-    floor: int | None = Field(default=None, ge=-10, le=300)
-    unit: str | None = Field(default=None, min_length=1, max_length=32)
-    responders: list[ResponderIn] | None = Field(default=None, max_length=20)
-    key_holders: list[KeyHolderIn] | None = Field(default=None, max_length=10)
-    access_notes: str | None = Field(default=None, max_length=500)
-
-
-class HouseholdPublic(HouseholdCreate):
-    model_config = ConfigDict(extra="ignore")
-
-
-class HouseholdsPublic(BaseModel):
-    data: list[HouseholdPublic]
-    count: int
-
-
-class ResidentFields(ApiModel):
-    household: EntityId
-    name: str = Field(min_length=1, max_length=200)
-    elderly: StrictBool = False
-    dementia: StrictBool = False
-    contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
-        default_factory=list, max_length=20,
-        description="Apprise URLs of the family's notification targets")
     birth_year: int | None = Field(default=None, ge=1880, le=2100)
     conditions: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=20)
@@ -263,36 +176,100 @@ class ResidentFields(ApiModel):
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
+class ResidentCarePublic(ResidentCare):
+    model_config = PUBLIC_FROM_REQUEST
+
+    id: str
+    name: str
+    elderly: bool
+    dementia: bool
+    age: int | None = Field(description="years, by the site clock's year")
+
+
+class CareRecordPublic(HouseholdCare):
+    """Who is in danger and whom to call: what an officer needs beside an alert
+    (``responders`` in the order to call them). ``key_holders[].access_note`` and
+    ``access_notes`` are null unless the caller is an officer of the site or an admin
+    (``access_shown``)."""
+
+    model_config = PUBLIC_FROM_REQUEST
+
+    household: str
+    site: str
+    address: str | None
+    lives_alone: bool
+    timezone: str
+    residents: list[ResidentCarePublic] = Field(description="the alert's resident first")
+    access_shown: bool
+
+
+class HouseholdCareUpdate(HouseholdCare):
+    """PATCH body of a household's care record: only the fields given change."""
+
+
+class ResidentCareUpdate(ResidentCare):
+    """PATCH body of a resident's care record: only the fields given change."""
+
+
+# --- registry ---------------------------------------------------------------------------
+
+
+# The registry's Create, Update and Public models inherit the fields of one ...Fields model
+# (the FastAPI template's way): an Update makes only the required fields optional, since a
+# PATCH applies only the fields it was given.
+
+
+class HouseholdFields(HouseholdCare):
+    site: SiteId
+    lives_alone: StrictBool = False
+    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone")
+    night: tuple[HhMm, HhMm] = ("22:00", "06:00")
+    address: str | None = Field(default=None, max_length=500)
+
+
+class HouseholdCreate(HouseholdFields):
+    id: EntityId
+
+
+class HouseholdUpdate(HouseholdFields):
+    """PATCH body: only the fields given change."""
+
+    site: SiteId | None = None  # type: ignore[assignment]
+
+
+class HouseholdPublic(HouseholdCreate):
+    model_config = PUBLIC_FROM_REQUEST
+
+
+class HouseholdsPublic(BaseModel):
+    data: list[HouseholdPublic]
+    count: int
+
+
+class ResidentFields(ResidentCare):
+    household: EntityId
+    name: str = Field(min_length=1, max_length=200)
+    elderly: StrictBool = False
+    dementia: StrictBool = False
+    contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list, max_length=20,
+        description="Apprise URLs of the family's notification targets")
+
+
 class ResidentCreate(ResidentFields):
     id: EntityId
 
 
-class ResidentUpdate(ApiModel):
-    household: EntityId | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    elderly: StrictBool | None = None
-    dementia: StrictBool | None = None
-    contacts: list[Annotated[str, Field(min_length=1, max_length=1000)]] | None = Field(
-        default=None, max_length=20)
-    birth_year: int | None = Field(default=None, ge=1880, le=2100)
-    conditions: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
-        default=None, max_length=20)
-    mobility: str | None = Field(default=None, max_length=500)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+class ResidentUpdate(ResidentFields):
+    household: EntityId | None = None  # type: ignore[assignment]
+    name: str | None = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
 
 
-class ResidentPublic(BaseModel):
-    id: str
-    household: str
-    name: str
-    elderly: bool
-    dementia: bool
-    contacts: list[str] | None = Field(
+class ResidentPublic(ResidentCreate):
+    model_config = PUBLIC_FROM_REQUEST
+
+    contacts: list[str] | None = Field(  # type: ignore[assignment]
         description="notification contacts; null when the caller may not see them (officers)")
-    birth_year: int | None = None
-    conditions: list[str] = Field(default_factory=list)
-    mobility: str | None = None
-    language: str | None = None
 
 
 class ResidentsPublic(BaseModel):
@@ -318,27 +295,14 @@ class DeviceCreate(DeviceFields):
     device_id: DeviceId
 
 
-class DeviceUpdate(ApiModel):
-    site: SiteId | None = None
-    kind: DeviceKind | None = None
-    household: EntityId | None = None
-    room: ShortText | None = None
-    resident: EntityId | None = None
-    building: ShortText | None = None
-    source_topic: str | None = Field(default=None, max_length=256)
-    dialect: str | None = Field(default=None, max_length=64)
+class DeviceUpdate(DeviceFields):
+    site: SiteId | None = None  # type: ignore[assignment]
+    kind: DeviceKind | None = None  # type: ignore[assignment]
 
 
-class DevicePublic(BaseModel):
-    device_id: str
-    site: str
-    kind: str
-    household: str | None = None
-    room: str | None = None
-    resident: str | None = None
-    building: str | None = None
-    source_topic: str | None = None
-    dialect: str | None = None
+class DevicePublic(DeviceCreate):
+    model_config = PUBLIC_FROM_REQUEST
+
     provisioned: bool = Field(description="whether the device has MQTT credentials")
 
 

@@ -252,6 +252,12 @@ class Device:
     dialect: str | None = None
 
 
+def _household_in(household: Household) -> HouseholdIn:
+    fields = dataclasses.asdict(household)
+    start, end = fields.pop("night_start"), fields.pop("night_end")
+    return HouseholdIn(**fields, night=(start.strftime("%H:%M"), end.strftime("%H:%M")))
+
+
 class Registry:
     """In-memory view of the registry: lookups by id, and message enrichment.
 
@@ -279,21 +285,20 @@ class Registry:
 
     @classmethod
     def from_model(cls, model: RegistryFile) -> Registry:
+        # Field by field as the file gives them, but for what the frozen form keeps in
+        # another shape: night hours as times, lists as tuples.
         households = [
             Household(
-                id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
+                **h.model_dump(exclude={"night", "responders", "key_holders"}),
                 night_start=parse_hhmm(h.night[0]), night_end=parse_hhmm(h.night[1]),
-                building=h.building, address=h.address, floor=h.floor, unit=h.unit,
                 responders=tuple(Responder(**p.model_dump()) for p in h.responders),
                 key_holders=tuple(KeyHolder(**k.model_dump()) for k in h.key_holders),
-                access_notes=h.access_notes,
             )
             for h in model.households
         ]
         residents = [
-            Resident(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
-                     dementia=r.dementia, contacts=tuple(r.contacts), birth_year=r.birth_year,
-                     conditions=tuple(r.conditions), mobility=r.mobility, language=r.language)
+            Resident(**r.model_dump(exclude={"contacts", "conditions"}),
+                     contacts=tuple(r.contacts), conditions=tuple(r.conditions))
             for r in model.residents
         ]
         devices = [Device(**d.model_dump()) for d in model.devices]
@@ -313,23 +318,9 @@ class Registry:
 
     def to_model(self) -> RegistryFile:
         return RegistryFile(
-            households=[
-                HouseholdIn(id=h.id, site=h.site, lives_alone=h.lives_alone, timezone=h.timezone,
-                            night=(h.night_start.strftime("%H:%M"), h.night_end.strftime("%H:%M")),
-                            building=h.building, address=h.address, floor=h.floor, unit=h.unit,
-                            responders=[ResponderIn(**dataclasses.asdict(p)) for p in h.responders],
-                            key_holders=[KeyHolderIn(**dataclasses.asdict(k))
-                                         for k in h.key_holders],
-                            access_notes=h.access_notes)
-                for h in self.households.values()
-            ],
-            residents=[
-                ResidentIn(id=r.id, household=r.household, name=r.name, elderly=r.elderly,
-                           dementia=r.dementia, contacts=list(r.contacts),
-                           birth_year=r.birth_year, conditions=list(r.conditions),
-                           mobility=r.mobility, language=r.language)
-                for r in self.residents.values()
-            ],
+            households=[_household_in(h) for h in self.households.values()],
+            # The file's models take the frozen form's tuples for their lists.
+            residents=[ResidentIn(**dataclasses.asdict(r)) for r in self.residents.values()],
             devices=[DeviceIn(**dataclasses.asdict(d)) for d in self.devices.values()],
         )
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -109,6 +110,26 @@ def _n(hz: float, seconds: float) -> int:
     return max(1, round(hz * seconds))
 
 
+class _Impact(NamedTuple):
+    """Sample counts of an impact window of ``n`` samples: ``pre`` before the band loses its
+    support, ``ff`` falling (or tipping) until ``impact``; ``up`` is the upright posture it
+    starts from."""
+
+    n: int
+    pre: int
+    ff: int
+    impact: int
+    up: np.ndarray
+
+
+def _impact(rng: np.random.Generator, hz: float, seconds: float,
+            pre_s: tuple[float, float], ff_s: tuple[float, float]) -> _Impact:
+    n = _n(hz, seconds)
+    pre = _n(hz, rng.uniform(*pre_s))
+    ff = _n(hz, rng.uniform(*ff_s))
+    return _Impact(n, pre, ff, pre + ff, _jitter(rng, UPRIGHT))
+
+
 def _gait(rng: np.random.Generator, t: np.ndarray, up: np.ndarray, step_hz: float,
           bounce: float, swing: float) -> np.ndarray:
     phase = rng.uniform(0.0, 2 * np.pi, 3)
@@ -119,21 +140,25 @@ def _gait(rng: np.random.Generator, t: np.ndarray, up: np.ndarray, step_hz: floa
     return vertical[:, None] * up + lateral[:, None] * w
 
 
-def walking(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
-            seconds: float = ACTIVITY_WINDOW_S) -> Window:
+def _walk(rng: np.random.Generator, hz: float, seconds: float, step_hz: tuple[float, float],
+          bounce: tuple[float, float], swing: tuple[float, float]) -> Window:
+    """A gait whose cadence (steps a second), vertical bounce and swing (g) are drawn from
+    the ranges given."""
     t = np.arange(_n(hz, seconds)) / hz
     up = _jitter(rng, UPRIGHT)
-    a = _gait(rng, t, up, rng.uniform(1.6, 2.0), rng.uniform(0.15, 0.25), rng.uniform(0.2, 0.35))
+    a = _gait(rng, t, up, rng.uniform(*step_hz), rng.uniform(*bounce), rng.uniform(*swing))
     return Window(_finish(rng, a, 0.02), hz)
+
+
+def walking(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
+            seconds: float = ACTIVITY_WINDOW_S) -> Window:
+    return _walk(rng, hz, seconds, (1.6, 2.0), (0.15, 0.25), (0.2, 0.35))
 
 
 def stairs(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
            seconds: float = ACTIVITY_WINDOW_S) -> Window:
     """Climbing or descending stairs: a slower cadence and a stronger vertical bounce."""
-    t = np.arange(_n(hz, seconds)) / hz
-    up = _jitter(rng, UPRIGHT)
-    a = _gait(rng, t, up, rng.uniform(1.2, 1.5), rng.uniform(0.22, 0.28), rng.uniform(0.1, 0.2))
-    return Window(_finish(rng, a, 0.02), hz)
+    return _walk(rng, hz, seconds, (1.2, 1.5), (0.22, 0.28), (0.1, 0.2))
 
 
 # How far the band tilts with each breath, per unit of the breathing sway of the magnitude.
@@ -236,12 +261,8 @@ def pick_up(rng: np.random.Generator, hz: float = ACTIVITY_HZ,
 
 def fall(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 4.0) -> Window:
     """A fall: walking, free fall, impact, lying still at a new posture."""
-    n = _n(hz, seconds)
+    n, pre, ff, impact, up = _impact(rng, hz, seconds, (1.0, 1.4), (0.3, 0.5))
     t = np.arange(n) / hz
-    pre = _n(hz, rng.uniform(1.0, 1.4))
-    ff = _n(hz, rng.uniform(0.3, 0.5))
-    impact = pre + ff
-    up = _jitter(rng, UPRIGHT)
     down = _lying(rng)
     direction = np.empty((n, 3))
     magnitude = np.ones(n)
@@ -265,12 +286,8 @@ def fall(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 4.0) 
 
 def drop(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 3.0) -> Window:
     """The band slips off and hits the floor: it then lies flat and dead still, off the wrist."""
-    n = _n(hz, seconds)
+    n, pre, ff, impact, up = _impact(rng, hz, seconds, (0.6, 1.0), (0.3, 0.45))
     t = np.arange(n) / hz
-    pre = _n(hz, rng.uniform(0.6, 1.0))
-    ff = _n(hz, rng.uniform(0.3, 0.45))
-    impact = pre + ff
-    up = _jitter(rng, UPRIGHT)
     flat = FLAT[int(rng.integers(2))]
     a = np.empty((n, 3))
     a[:pre] = _still(rng, pre, hz, up, 0.05) + 0.05 * np.sin(2 * np.pi * t[:pre])[:, None] * up
@@ -424,11 +441,7 @@ def bed_flop(rng: np.random.Generator, hz: float = IMPACT_HZ, seconds: float = 4
     """Flopping onto a bed to sleep: standing, tipping back a short way (a shallow dip), a
     soft wide landing, the mattress's rebound dying out, then lying and breathing."""
     wearer = wearer or Wearer.draw(rng)
-    n = _n(hz, seconds)
-    pre = _n(hz, rng.uniform(1.0, 1.5))
-    tip = _n(hz, rng.uniform(0.25, 0.45))
-    impact = pre + tip
-    up = _jitter(rng, UPRIGHT)
+    n, pre, tip, impact, up = _impact(rng, hz, seconds, (1.0, 1.5), (0.25, 0.45))
     down = _lying(rng)
     a = np.empty((n, 3))
     a[:pre] = _still(rng, pre, hz, up, 0.03)

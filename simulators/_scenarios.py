@@ -132,18 +132,27 @@ def _awake_home(seg: Segment) -> bool:
     return seg.home and seg.act not in RESTING and seg.act not in STILL and seg.act != SHOWER
 
 
-def _wearer_awake_at_home(
-    home: Routines, inst: ScenarioInstance
-) -> tuple[ResidentSpec, int, Segment] | Skip:
-    """The wearer of a wearable scenario and the first moment (and segment) within 12 h of
-    ``inst.at_ms`` that they are at home and awake; a skip if never."""
-    assert inst.resident is not None
-    r = home.resident(inst.resident)
-    found = home.find_time(r.id, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
-    if found is None or r.wearable is None:
-        return _skip(inst, "the resident is never at home and awake")
-    t, seg = found
-    return r, t, seg
+# A wearable scenario's edits for the band ``band`` of its wearer ``r``, who is at home and
+# awake from ``t`` (in ``seg``).
+OnWearer = Callable[[Routines, ScenarioInstance, random.Random, np.random.Generator,
+                     ResidentSpec, str, int, Segment], list[Edit]]
+
+
+def _on_wearer(body: OnWearer) -> Apply:
+    """The scenario ``body``, applied at the first moment within 12 h of ``inst.at_ms`` that
+    the wearer is at home and awake; a skip if never."""
+
+    def apply(home: Routines, inst: ScenarioInstance, rng: random.Random,
+              nrng: np.random.Generator) -> list[Edit]:
+        assert inst.resident is not None
+        r = home.resident(inst.resident)
+        found = home.find_time(r.id, inst.at_ms, _awake_home, within_ms=12 * HOUR_MS)
+        if found is None or r.wearable is None:
+            return [_skip(inst, "the resident is never at home and awake")]
+        t, seg = found
+        return body(home, inst, rng, nrng, r, r.wearable, t, seg)
+
+    return apply
 
 
 def _skip(inst: ScenarioInstance, why: str) -> Skip:
@@ -274,17 +283,13 @@ def _cooking_smoke(home: Routines, inst: ScenarioInstance, rng: random.Random,
 
 def _fall(recovered: bool) -> Apply:
     def apply(home: Routines, inst: ScenarioInstance, rng: random.Random,
-              nrng: np.random.Generator) -> list[Edit]:
-        worn = _wearer_awake_at_home(home, inst)
-        if isinstance(worn, Skip):
-            return [worn]
-        r, t, seg = worn
-        assert r.wearable is not None  # checked by _wearer_awake_at_home
+              nrng: np.random.Generator, r: ResidentSpec, band: str, t: int,
+              seg: Segment) -> list[Edit]:
         window = physics.fall(nrng)
         impact = t + int(window.impact_s * 1000) if window.impact_s else t
         edits: list[Edit] = [BandWindow(r, t, window, "fall")]
         if rng.random() < 0.85:  # the band's own detector misses some falls
-            edits.append(_event(impact + rng.randint(800, 2500), r.wearable, "wearable", "fall"))
+            edits.append(_event(impact + rng.randint(800, 2500), band, "wearable", "fall"))
         posture = _posture(window)
         room = seg.place
         if recovered:
@@ -292,7 +297,7 @@ def _fall(recovered: bool) -> Apply:
             return [*edits,
                     Override(r.id, t, up + 3000, [Segment(t, up + 3000, room, FALLEN)]),
                     BandWindow(r, up, physics.get_up(nrng, posture=posture), "get_up"),
-                    _label(inst, "fall", impact, up, resident=r.id, device_id=r.wearable,
+                    _label(inst, "fall", impact, up, resident=r.id, device_id=band,
                            recovered=True)]
         help_at = impact + int(rng.uniform(20, 45) * MINUTE_MS)
         up = help_at + int(rng.uniform(2, 5) * MINUTE_MS)
@@ -305,21 +310,17 @@ def _fall(recovered: bool) -> Apply:
             tick += 2 * MINUTE_MS
         edits.append(BandWindow(r, up, physics.get_up(nrng, posture=posture), "get_up"))
         edits.append(_staff(home, help_at, room, rng.uniform(20, 40)))
-        edits.append(_label(inst, "fall", impact, up, resident=r.id, device_id=r.wearable,
+        edits.append(_label(inst, "fall", impact, up, resident=r.id, device_id=band,
                             recovered=False))
         return edits
 
-    return apply
+    return _on_wearer(apply)
 
 
 def _negative(variant: str) -> Apply:
     def apply(home: Routines, inst: ScenarioInstance, rng: random.Random,
-              nrng: np.random.Generator) -> list[Edit]:
-        worn = _wearer_awake_at_home(home, inst)
-        if isinstance(worn, Skip):
-            return [worn]
-        r, t, seg = worn
-        assert r.wearable is not None  # checked by _wearer_awake_at_home
+              nrng: np.random.Generator, r: ResidentSpec, band: str, t: int,
+              seg: Segment) -> list[Edit]:
         make = physics.HARD_NEGATIVE_WINDOWS[variant]
         if variant in physics.WEARER_HARD_NEGATIVES:
             window = make(nrng, wearer=physics.Wearer.draw(np_rng(home.seed, "wearer", r.id)))
@@ -332,7 +333,7 @@ def _negative(variant: str) -> Apply:
             end += rng.randint(5_000, 40_000)
             edits.append(BandWindow(r, end, physics.pick_up(nrng), "pick_up"))
             if rng.random() < 0.2:  # the band's own detector is fooled now and then
-                edits.append(_event(impact + rng.randint(800, 2500), r.wearable, "wearable",
+                edits.append(_event(impact + rng.randint(800, 2500), band, "wearable",
                                     "fall"))
         elif variant == "sit_hard":
             sit_end = t + int(rng.uniform(5, 20) * MINUTE_MS)
@@ -348,10 +349,10 @@ def _negative(variant: str) -> Apply:
             edits.append(BandOff(r.id, t + window.duration_ms, end))
             edits.append(BandWindow(r, end, physics.pick_up(nrng), "pick_up"))
         edits.append(_label(inst, "fall_negative", impact, end, resident=r.id,
-                            device_id=r.wearable, negative=True, variant=variant))
+                            device_id=band, negative=True, variant=variant))
         return edits
 
-    return apply
+    return _on_wearer(apply)
 
 
 def _settled(r: ResidentSpec, t: int, end: int, place: str, act: str) -> Override:

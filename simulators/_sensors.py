@@ -366,21 +366,16 @@ class FrontDoor:
         self.emit(t, door, "telemetry", {"ts": t, "kind": "door", "open": is_open})
 
 
-# act -> (window when it starts, periodic window, period)
+# act -> (window when it starts, periodic window, period); acts of one posture share a plan.
+_LYING = ("lie_down", "lying", WEARABLE_ASLEEP_PERIOD_MS)
+_SITTING = ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS)
+_ON_FOOT = ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS)
 _WEAR: dict[str, tuple[str, str, int]] = {
-    SLEEP: ("lie_down", "lying", WEARABLE_ASLEEP_PERIOD_MS),
-    NAP: ("lie_down", "lying", WEARABLE_ASLEEP_PERIOD_MS),
-    SIT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
-    EAT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
-    VISIT: ("sit_down", "sitting", WEARABLE_AWAKE_PERIOD_MS),
+    **dict.fromkeys((SLEEP, NAP), _LYING),
+    **dict.fromkeys((SIT, EAT, VISIT), _SITTING),
     AWAY: ("stairs", "walking", WEARABLE_AWAKE_PERIOD_MS),
     WANDER: ("stairs", "walking", 10 * MINUTE_MS),
-    COOK: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    CLEAN: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    CHORES: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    WASH: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    SHOWER: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
-    TOILET: ("walking", "standing", WEARABLE_AWAKE_PERIOD_MS),
+    **dict.fromkeys((COOK, CLEAN, CHORES, WASH, SHOWER, TOILET), _ON_FOOT),
 }
 
 

@@ -141,12 +141,27 @@ def local_date(zone: ZoneInfo, t_ms: int) -> date:
     return datetime.fromtimestamp(t_ms / 1000, tz=zone).date()
 
 
+# A time of day in minutes, drawn as (mean, sd, lo, hi) and moved by the resident's own shift.
+_Clock = tuple[float, float, float, float]
+# The morning wash: (act, lo, hi), each lasting lo to hi minutes in the bathroom.
+_Wash = tuple[tuple[str, float, float], ...]
+
+
 class _Builder:
-    def __init__(self, rng: random.Random, midnight: int, start_minute: float) -> None:
+    """One resident's day in the making: getting up around ``wake`` and washing, then
+    segment by segment until bedtime, drawn around ``bed``."""
+
+    def __init__(self, rng: random.Random, midnight: int, resident: ResidentSpec, wake: _Clock,
+                 bed: _Clock, wash: _Wash) -> None:
         self.rng = rng
         self.midnight = midnight
-        self.t = self.at(start_minute)
+        self.resident = resident
+        wake_minute = _shifted(rng, *wake, resident.routine.wake_shift_min)
+        self.bed_minute = _shifted(rng, *bed, resident.routine.bed_shift_min)
+        self.wake = self.t = self.at(wake_minute)
         self.segments: list[Segment] = []
+        for act, lo, hi in wash:
+            self.add(act, "bathroom", rng.uniform(lo, hi))
 
     def at(self, minute: float) -> int:
         return self.midnight + int(minute * MINUTE_MS)
@@ -167,10 +182,19 @@ class _Builder:
         if self.t < target:
             self.add(idle[0][0], idle[0][1], (target - self.t) / MINUTE_MS)
 
+    def finish(self, evening: tuple[tuple[str, str], ...]) -> DayPlan:
+        """The day as planned, wound down with ``evening`` until a last bathroom visit before
+        bed, and the trips of the night that follows."""
+        self.fill_until(max(self.t, self.at(self.bed_minute) - 5 * MINUTE_MS), evening)
+        self.add(TOILET, "bathroom", self.rng.uniform(3, 5))
+        return DayPlan(self.wake, self.t, tuple(self.segments), _night_trips(self.rng, self.resident))
+
 
 _ELDERLY_IDLE = ((SIT, "living"), (SIT, "living"), (CHORES, "kitchen"), (CHORES, "living"),
                  (CHORES, "bedroom"))
 _ADULT_IDLE = ((SIT, "living"), (CHORES, "living"), (CHORES, "kitchen"))
+_ELDERLY_WASH: _Wash = ((TOILET, 3, 7), (WASH, 5, 10))
+_ADULT_WASH: _Wash = ((TOILET, 3, 6), (SHOWER, 8, 12))
 
 
 def household_meals(seed: int, household: HouseholdSpec, day: date) -> Meals:
@@ -232,12 +256,9 @@ def _share(drawn: float | None, default: float) -> float:
 
 def _elderly_day(rng: random.Random, midnight: int, resident: ResidentSpec, meals: Meals) -> DayPlan:
     routine = resident.routine
-    wake = _shifted(rng, 375, 25, 330, 440, routine.wake_shift_min)
-    bed = _shifted(rng, 1290, 25, 1230, 1350, routine.bed_shift_min)
-    b = _Builder(rng, midnight, wake)
+    b = _Builder(rng, midnight, resident, (375, 25, 330, 440), (1290, 25, 1230, 1350),
+                 _ELDERLY_WASH)
     idle = _ELDERLY_IDLE
-    b.add(TOILET, "bathroom", rng.uniform(3, 7))
-    b.add(WASH, "bathroom", rng.uniform(5, 10))
     _meal(b, resident, meals.breakfast, rng.uniform(10, 20), idle)
     if rng.random() < _share(routine.outing_share, 0.7):
         b.fill_until(b.at(rng.uniform(480, 570)), idle)
@@ -253,18 +274,13 @@ def _elderly_day(rng: random.Random, midnight: int, resident: ResidentSpec, meal
     if rng.random() < 0.5:
         b.fill_until(b.at(rng.uniform(1170, 1230)), idle)
         b.add(SHOWER, "bathroom", rng.uniform(10, 15))
-    b.fill_until(max(b.t, b.at(bed) - 5 * MINUTE_MS), ((SIT, "living"),))
-    b.add(TOILET, "bathroom", rng.uniform(3, 5))
-    return DayPlan(b.at(wake), b.t, tuple(b.segments), _night_trips(rng, resident))
+    return b.finish(((SIT, "living"),))
 
 
 def _workday(rng: random.Random, midnight: int, resident: ResidentSpec, meals: Meals) -> DayPlan:
-    wake = _shifted(rng, 400, 12, 375, 425, resident.routine.wake_shift_min)
-    bed = _shifted(rng, 1365, 20, 1320, 1410, resident.routine.bed_shift_min)
-    b = _Builder(rng, midnight, wake)
+    b = _Builder(rng, midnight, resident, (400, 12, 375, 425), (1365, 20, 1320, 1410),
+                 _ADULT_WASH)
     idle = _ADULT_IDLE
-    b.add(TOILET, "bathroom", rng.uniform(3, 6))
-    b.add(SHOWER, "bathroom", rng.uniform(8, 12))
     if resident.cook:
         b.add(COOK, "kitchen", rng.uniform(8, 12))
     b.add(EAT, "kitchen", rng.uniform(10, 15))
@@ -276,18 +292,13 @@ def _workday(rng: random.Random, midnight: int, resident: ResidentSpec, meals: M
     else:
         b.fill_until(max(b.t, meals.dinner), idle)
     b.add(EAT, "kitchen", rng.uniform(15, 25))
-    b.fill_until(max(b.t, b.at(bed) - 5 * MINUTE_MS), ((SIT, "living"), (CHORES, "living")))
-    b.add(TOILET, "bathroom", rng.uniform(3, 5))
-    return DayPlan(b.at(wake), b.t, tuple(b.segments), _night_trips(rng, resident))
+    return b.finish(((SIT, "living"), (CHORES, "living")))
 
 
 def _weekend_day(rng: random.Random, midnight: int, resident: ResidentSpec, meals: Meals) -> DayPlan:
-    wake = _shifted(rng, 450, 25, 400, 510, resident.routine.wake_shift_min)
-    bed = _shifted(rng, 1380, 20, 1335, 1420, resident.routine.bed_shift_min)
-    b = _Builder(rng, midnight, wake)
+    b = _Builder(rng, midnight, resident, (450, 25, 400, 510), (1380, 20, 1335, 1420),
+                 _ADULT_WASH)
     idle = _ADULT_IDLE
-    b.add(TOILET, "bathroom", rng.uniform(3, 6))
-    b.add(SHOWER, "bathroom", rng.uniform(8, 12))
     _meal(b, resident, max(b.t + 15 * MINUTE_MS, meals.breakfast), rng.uniform(10, 15), idle)
     if rng.random() < _share(resident.routine.outing_share, 0.8):
         b.fill_until(b.at(rng.uniform(600, 840)), idle)
@@ -295,9 +306,7 @@ def _weekend_day(rng: random.Random, midnight: int, resident: ResidentSpec, meal
     else:
         _meal(b, resident, meals.lunch, rng.uniform(20, 30), idle)
     _meal(b, resident, max(b.t + 30 * MINUTE_MS, meals.dinner), rng.uniform(25, 40), idle)
-    b.fill_until(max(b.t, b.at(bed) - 5 * MINUTE_MS), ((SIT, "living"),))
-    b.add(TOILET, "bathroom", rng.uniform(3, 5))
-    return DayPlan(b.at(wake), b.t, tuple(b.segments), _night_trips(rng, resident))
+    return b.finish(((SIT, "living"),))
 
 
 def night(seed: int, household: HouseholdSpec, resident: ResidentSpec, plan: DayPlan,
