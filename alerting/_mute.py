@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from . import const
-from ._models import OPEN_STATUSES, AlertQuery, AlertRecord, HistoryEntry
+from ._models import OPEN_STATUSES, AlertQuery, AlertRecord, HistoryEntry, Silence
 from ._policy import AlertPolicy
 from ._repository import AlertRepository
 from ._stages import Proposal
@@ -43,6 +43,11 @@ class Muter(Protocol):
     def mutes(self, alert: AlertRecord, at_ms: int) -> Mute | None:
         ...
 
+    def for_batch(self) -> Muter:
+        """This muter for one batch of proposals: it may read what it needs once (the
+        repository does not change under a batch: the manager holds its lock)."""
+        ...
+
 
 class Silencer:
     """Mutes the alerts an active silence matches (the first one stored, when several do)."""
@@ -52,10 +57,25 @@ class Silencer:
 
     def __init__(self, repository: AlertRepository) -> None:
         self._repository = repository
+        self._active: dict[int, list[Silence]] | None = None
+
+    def for_batch(self) -> Silencer:
+        # The silences active at each instant, read once a batch: a tick looks at every
+        # firing alert at one instant, and a query per alert stalled the consumer thread.
+        batch = Silencer(self._repository)
+        batch._active = {}
+        return batch
+
+    def _silences(self, at_ms: int) -> list[Silence]:
+        if self._active is None:
+            return self._repository.list_silences(at_ms)
+        active = self._active.get(at_ms)
+        if active is None:
+            active = self._active[at_ms] = self._repository.list_silences(at_ms)
+        return active
 
     def mutes(self, alert: AlertRecord, at_ms: int) -> Mute | None:
-        match = next((s for s in self._repository.list_silences(at_ms) if s.matches(alert)),
-                     None)
+        match = next((s for s in self._silences(at_ms) if s.matches(alert)), None)
         if match is None:
             return None
         note = f"silence {match.id} by {match.created_by}"
@@ -73,6 +93,9 @@ class Inhibitor:
     def __init__(self, policy: AlertPolicy, repository: AlertRepository) -> None:
         self._policy = policy
         self._repository = repository
+
+    def for_batch(self) -> Inhibitor:
+        return self  # only the types with an inhibit rule ask, each its own household
 
     def mutes(self, alert: AlertRecord, at_ms: int) -> Mute | None:
         if not alert.is_open:
@@ -99,10 +122,12 @@ class MuteStage:
         self._muters = muters
 
     def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
-        return [self._one(p) for p in batch]
+        muters = [muter.for_batch() for muter in self._muters]
+        return [self._one(p, muters) for p in batch]
 
-    def _one(self, proposal: Proposal) -> Proposal:
-        for muter in self._muters:
+    @staticmethod
+    def _one(proposal: Proposal, muters: Sequence[Muter]) -> Proposal:
+        for muter in muters:
             alert = proposal.after
             mute = muter.mutes(alert, proposal.at_ms)
             muted_by = getattr(alert, muter.marker)
