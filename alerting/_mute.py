@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from . import const
 from ._models import OPEN_STATUSES, AlertQuery, AlertRecord, HistoryEntry, Silence
@@ -43,9 +43,14 @@ class Muter(Protocol):
     def mutes(self, alert: AlertRecord, at_ms: int) -> Mute | None:
         ...
 
+
+@runtime_checkable
+class BatchMuter(Muter, Protocol):
+    """A muter that reads what it needs once a batch: :class:`MuteStage` asks the one
+    :meth:`for_batch` returns about the alerts of one batch (the repository does not change
+    under a batch: the manager holds its lock)."""
+
     def for_batch(self) -> Muter:
-        """This muter for one batch of proposals: it may read what it needs once (the
-        repository does not change under a batch: the manager holds its lock)."""
         ...
 
 
@@ -94,9 +99,6 @@ class Inhibitor:
         self._policy = policy
         self._repository = repository
 
-    def for_batch(self) -> Inhibitor:
-        return self  # only the types with an inhibit rule ask, each its own household
-
     def mutes(self, alert: AlertRecord, at_ms: int) -> Mute | None:
         if not alert.is_open:
             return None
@@ -122,7 +124,7 @@ class MuteStage:
         self._muters = muters
 
     def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
-        muters = [muter.for_batch() for muter in self._muters]
+        muters = [m.for_batch() if isinstance(m, BatchMuter) else m for m in self._muters]
         return [self._one(p, muters) for p in batch]
 
     @staticmethod

@@ -14,7 +14,13 @@ from paho.mqtt.properties import Properties
 
 from safehood.config import MqttEndpoint
 
-from .const import CONNECT_TIMEOUT_S, LOGIN_REFUSED, RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S
+from .const import (
+    CONNECT_TIMEOUT_S,
+    LOGIN_REFUSED,
+    READ_BURST,
+    RECONNECT_MAX_DELAY_S,
+    RECONNECT_MIN_DELAY_S,
+)
 
 ProtocolChoice = Literal["auto", "5", "3.1.1"]
 _VERSIONS: dict[str, tuple[MQTTProtocolVersion, ...]] = {
@@ -26,6 +32,28 @@ _VERSIONS: dict[str, tuple[MQTTProtocolVersion, ...]] = {
 
 class BrokerUnreachable(ConnectionError):
     """The broker could not be reached, did not answer, or refused the connection."""
+
+
+class BurstClient(mqtt.Client):
+    """paho's client, reading every packet the socket already holds (up to ``READ_BURST``)
+    at each wake-up of its network thread.
+
+    paho's own ``loop_read`` reads one packet per ``select()`` unless messages of its own
+    are in flight: draining a backlog, that was a ``select()`` and a pass of its loop per
+    message received, the largest part of the network thread's time (py-spy), and that
+    thread was what held ingest back. Reading stops at the first packet not there yet.
+    """
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        for _ in range(max(max_packets, READ_BURST)):
+            if self._sock is None:
+                return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = self._packet_read()
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 def connect(
@@ -92,7 +120,7 @@ def _build(endpoint: MqttEndpoint, client_id: str, version: MQTTProtocolVersion,
     kwargs: dict[str, Any] = {}
     if version != mqtt.MQTTv5:
         kwargs["clean_session"] = not persistent
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
+    client = BurstClient(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=version, manual_ack=manual_ack, **kwargs)
     if endpoint.username:
         client.username_pw_set(endpoint.username, endpoint.password)
