@@ -20,6 +20,7 @@ from .const import (
     READ_BURST,
     RECONNECT_MAX_DELAY_S,
     RECONNECT_MIN_DELAY_S,
+    RECV_CHUNK_BYTES,
 )
 
 ProtocolChoice = Literal["auto", "5", "3.1.1"]
@@ -35,25 +36,49 @@ class BrokerUnreachable(ConnectionError):
 
 
 class BurstClient(mqtt.Client):
-    """paho's client, reading every packet the socket already holds (up to ``READ_BURST``)
-    at each wake-up of its network thread.
+    """paho's client, reading the socket in large chunks and every packet they hold at each
+    wake-up of its network thread.
 
-    paho's own ``loop_read`` reads one packet per ``select()`` unless messages of its own
-    are in flight: draining a backlog, that was a ``select()`` and a pass of its loop per
-    message received, the largest part of the network thread's time (py-spy), and that
-    thread was what held ingest back. Reading stops at the first packet not there yet.
+    Draining a backlog, paho's own client made a ``recv()`` for each byte of a packet's
+    header and a ``select()`` and a pass of its loop for each packet (its ``loop_read``
+    takes one unless messages of its own are in flight): the larger part of the network
+    thread's time (py-spy), and that thread was what held ingest back. Here ``recv()``
+    fills a buffer that the packet reader takes from, and a wake-up reads packets until
+    the socket has no more; after ``READ_BURST`` it lets the loop write (acknowledgements,
+    pings) once the buffer is empty, so that ``select()`` sees whatever is left.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._received = b""
+        self._taken = 0
+        self._received_on: object = None
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._received_on is not self._sock:  # a new connection: nothing of the old
+            self._received, self._taken, self._received_on = b"", 0, self._sock
+        if self._taken >= len(self._received):
+            chunk = super()._sock_recv(max(bufsize, RECV_CHUNK_BYTES))
+            if len(chunk) <= bufsize:
+                return chunk
+            self._received, self._taken = chunk, 0
+        start = self._taken
+        self._taken = min(start + bufsize, len(self._received))
+        return self._received[start:self._taken]
+
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        for _ in range(max(max_packets, READ_BURST)):
+        read = 0
+        while True:
             if self._sock is None:
                 return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
             rc = self._packet_read()
             if rc > 0:
                 return self._loop_rc_handle(rc)
             if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN:
-                break
-        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+            read += 1
+            if read >= READ_BURST and self._taken >= len(self._received):
+                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 def connect(
