@@ -14,7 +14,7 @@ Phases, one pipeline (`build_pipeline`, as `safehood run`) on its own mosquitto:
 Each probe is a press of a different household's button (a new ``sos`` alert each), spaced
 ``--interval-ms`` apart and not waited for, so a slow one does not hide the ones behind it.
 Prints p50 / p99 / max per phase and target. Run:
-``.venv/bin/python bench/alert_latency.py [--households 2000] [--load-rate 2000]``.
+``.venv/bin/python bench/alert_latency.py [--households 2000] [--load-rate 1000]``.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def main() -> None:
                         help="households of the site (a button and 4 smoke detectors each)")
     parser.add_argument("--probes", type=int, default=100, help="SOS presses per phase")
     parser.add_argument("--interval-ms", type=float, default=50.0)
-    parser.add_argument("--load-rate", type=float, default=2_000.0,
+    parser.add_argument("--load-rate", type=float, default=1_000.0,
                         help="background telemetry, messages a second")
     parser.add_argument("--jump-days", type=float, default=7.0)
     args = parser.parse_args()
