@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from safehood.config import MqttEndpoint
-from safehood.mqtt import BurstClient, ProtocolChoice, connect
+from safehood.mqtt import ProtocolChoice, connect
 
 from ._metrics import QUEUE_DEPTH
 from ._source import RawMessage, Received, take
@@ -86,12 +86,8 @@ class MqttSource:
         client = self._client
         if client is None:
             return
-        acks = [(mid, qos) for _raw, mid, qos, generation in deliveries
-                if qos > 0 and generation == self._generation]
-        if isinstance(client, BurstClient):
-            client.ack_many(acks)
-        else:
-            for mid, qos in acks:
+        for _raw, mid, qos, generation in deliveries:
+            if qos > 0 and generation == self._generation:
                 client.ack(mid, qos)
 
     def subscribe(self, topics: list[str]) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import ssl
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
@@ -66,25 +65,6 @@ class BurstClient(mqtt.Client):
         start = self._taken
         self._taken = min(start + bufsize, len(self._received))
         return self._received[start:self._taken]
-
-    def ack_many(self, acks: Iterable[tuple[int, int]]) -> None:
-        """Acknowledge ``(mid, qos)`` pairs (``manual_ack``), waking the network thread once.
-
-        paho wakes its thread with a write to a socket pair for each packet it queues, a
-        sixth of the consumer's time in acknowledgements (py-spy). While these are queued the
-        socket pair is set aside (only this method and paho's own set-up write it): a
-        publish from another thread in that time skips its wake-up, and the one at the end
-        covers it.
-        """
-        wake, self._sockpairW = self._sockpairW, None
-        try:
-            for mid, qos in acks:
-                self.ack(mid, qos)
-        finally:
-            self._sockpairW = wake
-            if wake is not None:
-                with contextlib.suppress(BlockingIOError):
-                    wake.send(b"0")
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         read = 0
