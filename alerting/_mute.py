@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from . import const
-from ._models import OPEN_STATUSES, AlertQuery, AlertRecord, HistoryEntry
+from ._models import OPEN_STATUSES, AlertQuery, AlertRecord, HistoryEntry, Silence
 from ._policy import AlertPolicy
 from ._repository import AlertRepository
 from ._stages import Proposal
@@ -44,6 +44,16 @@ class Muter(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchMuter(Muter, Protocol):
+    """A muter that reads what it needs once a batch: :class:`MuteStage` asks the one
+    :meth:`for_batch` returns about the alerts of one batch (the repository does not change
+    under a batch: the manager holds its lock)."""
+
+    def for_batch(self) -> Muter:
+        ...
+
+
 class Silencer:
     """Mutes the alerts an active silence matches (the first one stored, when several do)."""
 
@@ -52,10 +62,25 @@ class Silencer:
 
     def __init__(self, repository: AlertRepository) -> None:
         self._repository = repository
+        self._active: dict[int, list[Silence]] | None = None
+
+    def for_batch(self) -> Silencer:
+        # The silences active at each instant, read once a batch: a tick looks at every
+        # firing alert at one instant, and a query per alert stalled the consumer thread.
+        batch = Silencer(self._repository)
+        batch._active = {}
+        return batch
+
+    def _silences(self, at_ms: int) -> list[Silence]:
+        if self._active is None:
+            return self._repository.list_silences(at_ms)
+        active = self._active.get(at_ms)
+        if active is None:
+            active = self._active[at_ms] = self._repository.list_silences(at_ms)
+        return active
 
     def mutes(self, alert: AlertRecord, at_ms: int) -> Mute | None:
-        match = next((s for s in self._repository.list_silences(at_ms) if s.matches(alert)),
-                     None)
+        match = next((s for s in self._silences(at_ms) if s.matches(alert)), None)
         if match is None:
             return None
         note = f"silence {match.id} by {match.created_by}"
@@ -99,10 +124,12 @@ class MuteStage:
         self._muters = muters
 
     def run(self, batch: Sequence[Proposal], now_ms: int) -> list[Proposal]:
-        return [self._one(p) for p in batch]
+        muters = [m.for_batch() if isinstance(m, BatchMuter) else m for m in self._muters]
+        return [self._one(p, muters) for p in batch]
 
-    def _one(self, proposal: Proposal) -> Proposal:
-        for muter in self._muters:
+    @staticmethod
+    def _one(proposal: Proposal, muters: Sequence[Muter]) -> Proposal:
+        for muter in muters:
             alert = proposal.after
             mute = muter.mutes(alert, proposal.at_ms)
             muted_by = getattr(alert, muter.marker)

@@ -72,6 +72,18 @@ class Detector(abc.ABC):
         """Fire the timers due at or before event time ``now_ms``."""
         return []
 
+    @property
+    def waiting_on(self) -> Detector | None:
+        """While :attr:`deadline_ms` is None: the detector whose alert stands for this one's
+        (a device behind its silent gateway), which wakes it by ceasing to be
+        :attr:`blocking`; then the engine reads this one's deadline again."""
+        return None
+
+    @property
+    def blocking(self) -> bool:
+        """True while the detectors :attr:`waiting_on` this one must keep waiting."""
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class HouseholdScope:

@@ -15,7 +15,9 @@ reported on top of it:
 - a group with enough devices raises its alert when nothing at all has been heard from any
   of them for its silence time (plus the pending period);
 - a device or group whose time runs out while an enclosing group's alert is open is covered
-  by it, and is looked at again after the group is heard from again;
+  by it, and is looked at again after the group is heard from again (it waits without a
+  timer, so a jump of event time costs only the timers that fire, not one retry per device
+  per silence time);
 - a device or group whose time runs out while an enclosing group has been quiet for at least
   half that group's silence time waits until the group's own deadline, so that a dying
   gateway gives one alert and not first one per device.
@@ -229,14 +231,24 @@ class GroupHealthDetector(Detector):
         if self.offline or not self.reportable or self.last_seen_ms is None:
             return None
         if self.covered:
-            return self._check_ms
-        # Silence counts from when the group could have been heard again: after its parent
-        # came back. (That only ever moves the deadline later; the engine's earlier timer
-        # then just finds nothing due and asks again.)
+            return None if _down_group(self.parent) is not None else self._check_ms
+        # Silence counts from when the group could have been heard again: after its
+        # enclosing groups came back. (That only ever moves the deadline later; the engine's
+        # earlier timer then just finds nothing due and asks again.)
         since = self.last_seen_ms
-        if self.parent is not None and self.parent.returned_ms is not None:
-            since = max(since, self.parent.returned_ms)
+        parent = self.parent
+        while parent is not None:
+            since = max(since, parent.returned_ms or since)
+            parent = parent.parent
         return since + self.limit_ms + 1
+
+    @property
+    def waiting_on(self) -> GroupHealthDetector | None:
+        return _down_group(self.parent) if self.covered else None
+
+    @property
+    def blocking(self) -> bool:
+        return self.down
 
     def start(self, now_ms: int) -> None:
         """Count the group as heard at ``now_ms`` when nothing was heard from it before."""
@@ -273,10 +285,11 @@ class GroupHealthDetector(Detector):
         deadline = self.deadline_ms
         if deadline is None or now_ms < deadline:
             return []
-        wait = _wait_for(self.parent, deadline, self.silence_ms)
+        wait = _wait_for(self.parent, deadline)
         if wait is not None:
+            # Behind a down parent, look again at this deadline once the parent is back.
             self.covered = True
-            self._check_ms = wait
+            self._check_ms = deadline if isinstance(wait, GroupHealthDetector) else wait
             return []
         if self.covered:
             self.covered = False
@@ -306,16 +319,19 @@ class GroupHealthDetector(Detector):
         )
 
 
-def _wait_for(group: GroupHealthDetector | None, check_ms: int, retry_ms: int) -> int | None:
-    """When to look again instead of alerting at ``check_ms``, or None to alert now.
+def _wait_for(
+    group: GroupHealthDetector | None, check_ms: int
+) -> GroupHealthDetector | int | None:
+    """What to wait for instead of alerting at ``check_ms``, or None to alert now.
 
     While an enclosing group (``group`` or one of its parents) is known to be down, its
-    alert says it all: look again ``retry_ms`` later. While one has been quiet long enough
-    that its own alert is near, wait for it, so that a dying gateway gives one alert.
+    alert says it all: wait, without a timer, until that group is no longer down (returned
+    here). While one has been quiet long enough that its own alert is near, wait for its
+    deadline (returned here), so that a dying gateway gives one alert.
     """
     while group is not None:
         if group.down:
-            return check_ms + retry_ms
+            return group
         deadline = group.deadline_ms
         if group.quiet(check_ms) and deadline is not None and deadline > check_ms:
             return deadline
@@ -323,9 +339,16 @@ def _wait_for(group: GroupHealthDetector | None, check_ms: int, retry_ms: int) -
     return None
 
 
+def _down_group(group: GroupHealthDetector | None) -> GroupHealthDetector | None:
+    """The innermost of ``group`` and its parents that is down, or None."""
+    while group is not None and not group.down:
+        group = group.parent
+    return group
+
+
 class _State(StrEnum):
     ONLINE = "online"
-    WAITING = "waiting"  # time ran out while a group is down or quiet
+    WAITING = "waiting"  # time ran out while a group is down (no timer) or quiet
     OFFLINE = "offline"  # alert raised
 
 
@@ -416,7 +439,14 @@ class DeviceOfflineDetector(Detector):
 
     @property
     def deadline_ms(self) -> int | None:
-        return None if self.state is _State.OFFLINE else self._check_ms
+        state = self.state
+        if state is _State.OFFLINE or (state is _State.WAITING and self.waiting_on is not None):
+            return None
+        return self._check_ms
+
+    @property
+    def waiting_on(self) -> GroupHealthDetector | None:
+        return _down_group(self.group) if self.state is _State.WAITING else None
 
     def start(self, now_ms: int) -> None:
         """Start the silence limit at ``now_ms`` for a device not heard from yet."""
@@ -462,10 +492,11 @@ class DeviceOfflineDetector(Detector):
         if check is None or now_ms < check:
             return []
         limit_ms = self.silence_limit_ms + self.pending_ms
-        wait = _wait_for(self.group, check, limit_ms)
+        wait = _wait_for(self.group, check)
         if wait is not None:
+            # Behind a down group, look again at this check once the group is back.
             self.state = _State.WAITING
-            self._check_ms = wait
+            self._check_ms = check if isinstance(wait, GroupHealthDetector) else wait
             return []
         reason = "last_will"
         if self._will_ms is None:

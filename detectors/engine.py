@@ -99,6 +99,10 @@ class DetectorEngine:
         self._clocks: dict[str, SiteClock] = {}
         self._timers: dict[str, TimerQueue[Key]] = {}
         self._detectors: dict[Key, Detector] = {}
+        # Detectors with no timer that wait on another (see Detector.waiting_on), by the
+        # id of the one they wait on: woken when it stops blocking, so that a long silence
+        # costs nothing per waiting device, however far event time jumps.
+        self._waiting: dict[int, tuple[Detector, dict[Key, str]]] = {}
         self._dedup = DuplicateFilter(self.config.time.dedup_window)
         self.registry = registry
         # Objects a site's detectors share, such as its community priors; they outlive
@@ -125,6 +129,10 @@ class DetectorEngine:
                 # Rare (a device or household left): each site's queue is asked.
                 for timers in self._timers.values():
                     timers.schedule(key, None)
+        # What they wait on may be gone: each asks again (those still blocked wait again).
+        waiting, self._waiting = self._waiting, {}
+        for _, keys in waiting.values():
+            self._wake(keys)
         for site, clock in self._clocks.items():
             if clock.latest_ms is not None:
                 self._start_site(site, clock.latest_ms)
@@ -250,7 +258,24 @@ class DetectorEngine:
         return out
 
     def _schedule(self, site: str, key: Key, detector: Detector) -> None:
-        self._timers[site].schedule(key, detector.deadline_ms)
+        deadline = detector.deadline_ms
+        self._timers[site].schedule(key, deadline)
+        if deadline is None:
+            blocker = detector.waiting_on
+            if blocker is not None:
+                self._waiting.setdefault(id(blocker), (blocker, {}))[1][key] = site
+        if self._waiting:
+            waiting = self._waiting.get(id(detector))
+            if waiting is not None and not detector.blocking:
+                del self._waiting[id(detector)]
+                self._wake(waiting[1])
+
+    def _wake(self, keys: dict[Key, str]) -> None:
+        """Read the deadlines of waiting detectors again (those still blocked wait again)."""
+        for key, site in keys.items():
+            detector = self._detectors.get(key)
+            if detector is not None:
+                self._schedule(site, key, detector)
 
     def _detector(self, key: Key, device: Device) -> Detector:
         """The live detector of ``key`` (a route of ``device``), made when missing."""

@@ -14,7 +14,14 @@ from paho.mqtt.properties import Properties
 
 from safehood.config import MqttEndpoint
 
-from .const import CONNECT_TIMEOUT_S, LOGIN_REFUSED, RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S
+from .const import (
+    CONNECT_TIMEOUT_S,
+    LOGIN_REFUSED,
+    READ_BURST,
+    RECONNECT_MAX_DELAY_S,
+    RECONNECT_MIN_DELAY_S,
+    RECV_CHUNK_BYTES,
+)
 
 ProtocolChoice = Literal["auto", "5", "3.1.1"]
 _VERSIONS: dict[str, tuple[MQTTProtocolVersion, ...]] = {
@@ -26,6 +33,52 @@ _VERSIONS: dict[str, tuple[MQTTProtocolVersion, ...]] = {
 
 class BrokerUnreachable(ConnectionError):
     """The broker could not be reached, did not answer, or refused the connection."""
+
+
+class BurstClient(mqtt.Client):
+    """paho's client, reading the socket in large chunks and every packet they hold at each
+    wake-up of its network thread.
+
+    Draining a backlog, paho's own client made a ``recv()`` for each byte of a packet's
+    header and a ``select()`` and a pass of its loop for each packet (its ``loop_read``
+    takes one unless messages of its own are in flight): the larger part of the network
+    thread's time (py-spy), and that thread was what held ingest back. Here ``recv()``
+    fills a buffer that the packet reader takes from, and a wake-up reads packets until
+    the socket has no more; after ``READ_BURST`` it lets the loop write (acknowledgements,
+    pings) once the buffer is empty, so that ``select()`` sees whatever is left.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._received = b""
+        self._taken = 0
+        self._received_on: object = None
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._received_on is not self._sock:  # a new connection: nothing of the old
+            self._received, self._taken, self._received_on = b"", 0, self._sock
+        if self._taken >= len(self._received):
+            chunk = super()._sock_recv(max(bufsize, RECV_CHUNK_BYTES))
+            if len(chunk) <= bufsize:
+                return chunk
+            self._received, self._taken = chunk, 0
+        start = self._taken
+        self._taken = min(start + bufsize, len(self._received))
+        return self._received[start:self._taken]
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        read = 0
+        while True:
+            if self._sock is None:
+                return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = self._packet_read()
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN:
+                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+            read += 1
+            if read >= READ_BURST and self._taken >= len(self._received):
+                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 def connect(
@@ -92,7 +145,7 @@ def _build(endpoint: MqttEndpoint, client_id: str, version: MQTTProtocolVersion,
     kwargs: dict[str, Any] = {}
     if version != mqtt.MQTTv5:
         kwargs["clean_session"] = not persistent
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
+    client = BurstClient(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=version, manual_ack=manual_ack, **kwargs)
     if endpoint.username:
         client.username_pw_set(endpoint.username, endpoint.password)

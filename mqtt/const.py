@@ -13,3 +13,7 @@ LOGIN_REFUSED: Final = frozenset({4, 5, 134, 135})
 # Publishes in flight or queued in paho before the publisher waits for acknowledgements.
 PUBLISH_WINDOW: Final = 2_000
 MAX_INFLIGHT: Final = 100
+# Packets read at each wake-up of paho's network thread, and the size of its socket reads
+# (see mqtt._client.BurstClient).
+READ_BURST: Final = 1_000
+RECV_CHUNK_BYTES: Final = 65_536

@@ -4,8 +4,13 @@ each site's event time on with the wall clock, and hands decisions to alerting."
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
+import time
+from collections import deque
 from collections.abc import Mapping, Sequence
+
+from prometheus_client import Histogram
 
 from safehood.alerting import AlertManager
 from safehood.detectors import DetectorEngine
@@ -13,6 +18,35 @@ from safehood.ingest import SiteTime
 from safehood.protocol import AlertDecision, Message, Registry
 
 log = logging.getLogger(__name__)
+
+ALERT_LATENCY = Histogram(
+    "safehood_alert_latency_seconds",
+    "MQTT receipt of a message to the alert decisions it caused applied to the alert store",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class AlertLatency:
+    """How long messages that caused alert decisions took from MQTT receipt to the alert
+    store: the newest ``keep``, for percentiles (the demo's status line), and the histogram
+    ``safehood_alert_latency_seconds``. Thread safe."""
+
+    def __init__(self, keep: int = 1_000) -> None:
+        self._recent: deque[float] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        ALERT_LATENCY.observe(seconds)
+        with self._lock:
+            self._recent.append(seconds)
+
+    def percentiles_ms(self) -> tuple[float, float] | None:
+        """p50 and p99 of the newest observations in ms, or None before the first."""
+        with self._lock:
+            recent = sorted(self._recent)
+        if not recent:
+            return None
+        return statistics.median(recent) * 1000, recent[int(0.99 * (len(recent) - 1))] * 1000
 
 
 class DetectionStage:
@@ -36,6 +70,7 @@ class DetectionStage:
         self._newest_ms: int | None = None
         self._pending_registry: Registry | None = None
         self._lock = threading.Lock()
+        self.latency = AlertLatency()
 
     def update_registry(self, registry: Registry) -> None:
         with self._lock:
@@ -58,8 +93,13 @@ class DetectionStage:
     def __call__(self, messages: Sequence[Message]) -> None:
         self._swap_registry()
         decisions: list[AlertDecision] = []
+        causes: list[int] = []  # receipt times of the messages that caused decisions
         for message in messages:
-            decisions += self.engine.process_one(message)
+            made = self.engine.process_one(message)
+            if made:
+                decisions += made
+                if message.received_ms is not None and not message.ts_from_receipt:
+                    causes.append(message.received_ms)
             if message.received_ms is not None and not message.ts_from_receipt:
                 site = self._sites.get(message.site)
                 if site is None or message.ts_ms >= site.event_ms:
@@ -68,6 +108,9 @@ class DetectionStage:
                 self._newest_ms = max(self._newest_ms or message.ts_ms, message.ts_ms)
         if decisions:
             self.alerts.apply(decisions)
+            now_ms = time.time_ns() // 1_000_000
+            for received_ms in causes:
+                self.latency.observe(max(0, now_ms - received_ms) / 1000)
 
     def site_now_ms(self, site: str, wall_ms: int) -> int | None:
         """The event time of ``site`` at wall time ``wall_ms``: its newest message's ``ts``

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ class NotificationReceiver:
     received: list[tuple[str, int, dict]] = field(default_factory=list)
     # The request headers, in the order of ``received`` (ntfy's actions come there).
     headers: list[dict[str, str]] = field(default_factory=list)
+    # When each request of ``received`` arrived (time.monotonic()), for latency benchmarks.
+    arrived_s: list[float] = field(default_factory=list)
     fail: dict[str, int] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -38,7 +41,9 @@ class NotificationReceiver:
             return sum(1 for p, code, _ in self.received if p == f"/{path}" and code != 200)
 
     def _answer(self, path: str, body: dict, headers: dict[str, str] | None = None) -> int:
+        arrived = time.monotonic()
         with self.lock:
+            self.arrived_s.append(arrived)
             self.headers.append(headers or {})
             left = self.fail.get(path, 0)
             if left:
