@@ -39,3 +39,9 @@ MAX_METRIC_SCORE: Final = 6.0
 # A drift score from here on means "needs a visit": two metrics about 2.5 spreads the
 # concerning way, or one very far.
 VISIT_SCORE: Final = 5.0
+# A nightly count (trips out of bed) this many spreads up also needs a visit on its own: its
+# spread is at least the Poisson spread of a week of nights, so this is a known risk (about
+# 1 in 200 weeks of a steady household), unlike the floored spreads of the other figures,
+# which need a second figure to agree. A doubling from one trip a night is 2.6 spreads, from
+# one and a half 3.2, and "twice and one more" from one 5.3.
+COUNT_VISIT_Z: Final = 3.0
