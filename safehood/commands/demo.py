@@ -82,8 +82,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         metavar="WEEKS",
                         help="weeks of simulated history written into the store in the "
                              "background, the wellbeing digest's baselines; one elderly "
-                             f"resident withdraws over the last two (default {DEMO_HISTORY_WEEKS}, "
-                             "0: none, at most 12)")
+                             "resident withdraws over the last two, and one younger resident "
+                             "living alone gets up twice every night in the last one (default "
+                             f"{DEMO_HISTORY_WEEKS}, 0: none, at most 12)")
     parser.set_defaults(func=demo)
 
 
@@ -103,7 +104,8 @@ def _port(requested: int | None) -> int:
 
 
 def _write_history(store_path: Path, community: Community, start_ms: int, end_ms: int,
-                   seed: int, withdrawing: str, withdrawal_end_ms: int) -> None:
+                   seed: int, withdrawing: str, up_at_night: str | None,
+                   withdrawal_end_ms: int) -> None:
     """The history of the demo community, in a process of its own so that simulating weeks
     does not slow the live pipeline down; progress on stdout."""
     def progress(done: int, total: int) -> None:
@@ -113,11 +115,14 @@ def _write_history(store_path: Path, community: Community, start_ms: int, end_ms
         with SqliteReadingStore(store_path) as store:
             backfill_history(store, community, start_ms, end_ms, seed=seed,
                              withdrawing={withdrawing}, withdrawal_end_ms=withdrawal_end_ms,
+                             up_at_night={up_at_night} if up_at_night else set(),
                              progress=progress)
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the demo stops us
         return
-    print(f"[demo] wellbeing history ready: {withdrawing} withdrew over the last two weeks "
-          "(see Wellbeing on the dashboard)", flush=True)
+    nights = (f", {up_at_night} got up twice every night in the last one (at most once a "
+              "night before)" if up_at_night else "")
+    print(f"[demo] wellbeing history ready: {withdrawing} withdrew over the last two weeks"
+          f"{nights} (see Wellbeing on the dashboard)", flush=True)
 
 
 def _start_history(pipeline: Pipeline, community: Community, start_ms: int, weeks: int,
@@ -129,6 +134,10 @@ def _start_history(pipeline: Pipeline, community: Community, start_ms: int, week
         return None
     elderly_alone = [h for h in community.households if h.elderly_alone]
     withdrawing = (elderly_alone or list(community.households))[0]
+    # A younger resident living alone gets up at most once a night on average (the
+    # population's range), so twice every night is at least a doubling.
+    up_at_night = next((h.id for h in community.households
+                        if h.lives_alone and not h.residents[0].elderly), None)
     # The withdrawal ends with the last complete week, the one the digest shows first.
     zone = ZoneInfo(withdrawing.timezone)
     today = datetime.fromtimestamp(time.time(), zone).date()
@@ -139,7 +148,7 @@ def _start_history(pipeline: Pipeline, community: Community, start_ms: int, week
     process = multiprocessing.get_context("spawn").Process(
         target=_write_history, name="demo-history", daemon=True,
         args=(pipeline.settings.embedded_store_path, community, start_ms - weeks * WEEK_MS,
-              start_ms, seed, withdrawing.id, int(monday.timestamp() * 1000)))
+              start_ms, seed, withdrawing.id, up_at_night, int(monday.timestamp() * 1000)))
     process.start()
     return process
 
