@@ -42,7 +42,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -106,14 +106,13 @@ def _weeks(first_ms: int, end_ms: int, zone: ZoneInfo) -> list[IsoWeek]:
     return weeks
 
 
-def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
-    """The wellbeing digest of ``job``'s recording, every household every week it can be
-    scored (not still learning): a routine label is found when its household is "visit" in
-    a week overlapping the label or the week after it; any other "visit" is a false one."""
-    where = job.out / f"{job.population}-{job.seed}"
-    registry = Registry.load(where / "registry.json")
+def digest_readings(where: Path, registry: Registry,
+                    households: Collection[str] | None = None) -> dict[str, list[StoredReading]]:
+    """The readings the digest reads in the recording at ``where``, by household (of
+    ``households`` only, when given)."""
     readings: dict[str, list[StoredReading]] = defaultdict(list)
-    read = {d.device_id for d in registry.devices.values() if d.kind in ACTIVITY_KINDS}
+    read = {d.device_id for d in registry.devices.values() if d.kind in ACTIVITY_KINDS
+            and (households is None or d.household in households)}
     for record in read_replay(where / "traffic.jsonl"):
         # Most of the traffic is none of the digest's (check-ins, smoke telemetry, bands):
         # told by the topic's device and channel, it is not parsed.
@@ -126,6 +125,16 @@ def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
             continue
         if message.household is not None and message.kind in ACTIVITY_KINDS:
             readings[message.household].append(as_stored(message))
+    return readings
+
+
+def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
+    """The wellbeing digest of ``job``'s recording, every household every week it can be
+    scored (not still learning): a routine label is found when its household is "visit" in
+    a week overlapping the label or the week after it; any other "visit" is a false one."""
+    where = job.out / f"{job.population}-{job.seed}"
+    registry = Registry.load(where / "registry.json")
+    readings = digest_readings(where, registry)
     start_ms = SimulationConfig(seed=job.seed).start_ms
     end_ms = start_ms + int(job.days * 86_400_000)
     found: set[int] = set()
