@@ -48,7 +48,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from evaluate_detectors import Job, add_community_options, community_seeds, evaluate, run_communities
+from evaluate_detectors import (
+    Job,
+    add_community_options,
+    community_seeds,
+    evaluate,
+    recording,
+    run_communities,
+)
 
 from safehood.detectors.const import RULE_ROUTINE
 from safehood.evaluation import read_alerts, score
@@ -63,6 +70,15 @@ TYPE = "abnormal_routine"
 # hardly moves a week's figures; it is the detector's to raise that day, and the digest's
 # figure for it is reported apart, not in its recall.
 WEEKLY_SCENARIOS = ("withdrawal", "night_trips")
+
+
+def digest_only(job: Job) -> dict[str, Any]:
+    """The digest's scores of ``job``'s recording (simulated first unless it is there), no
+    detection."""
+    recording(job)
+    where = job.out / f"{job.population}-{job.seed}"
+    labels = [m for m in read_labels(where / "labels.jsonl") if m.type == TYPE]
+    return {"seed": job.seed, "digest": digest_scored(job, labels)}
 
 
 def evaluate_routine(job: Job) -> dict[str, Any]:
@@ -271,9 +287,15 @@ def format_report(s: dict[str, Any]) -> str:
         "  reasons of false alarms: " + (", ".join(
             f"{k} {v}" for k, v in s["reasons_false"].items()) or "none"),
     ]
-    d = s["digest"]
+    return "\n".join([*lines, format_digest(s["digest"])])
+
+
+def format_digest(d: dict[str, Any]) -> str:
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.0f}%"
+
     worst_found, worst_visits = d["worst_recall"], d["worst_false_per_100hw"]
-    lines += [
+    lines = [
         f"wellbeing digest (\"visit\" in a week overlapping the label or the week after), "
         f"{d['household_weeks']} household-weeks scored",
         f"  weekly changes ({', '.join(WEEKLY_SCENARIOS)}): "
@@ -333,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the routine detector alone (a fraction of the time; the "
                              "other types' figures are then empty, and abnormal_routine's "
                              "are the same: what explains an alert is a label, not an alert)")
+    parser.add_argument("--digest-only", action="store_true",
+                        help="only the wellbeing digest's figures (simulation, no detection: "
+                             "a fraction of the time)")
     parser.add_argument("--scores-only", action="store_true",
                         help="only score the communities whose alerts are already under --out "
                              "(no simulation or detection)")
@@ -342,6 +367,15 @@ def main(argv: list[str] | None = None) -> int:
                 args.thresholds, scenarios="all",
                 rules=(RULE_ROUTINE,) if args.routine_only else None)
             for seed in community_seeds(args.seed, args.communities)]
+    if args.digest_only:
+        digests = run_communities(digest_only, jobs, args.workers)
+        print(f"== wellbeing digest: {len(digests)} {args.population} communities x "
+              f"{args.households} households x {args.days:g} days ==")
+        print(format_digest(digest_summary(digests)))
+        (args.out / "digest.json").write_bytes(orjson.dumps(
+            {"summary": digest_summary(digests), "communities": digests},
+            option=orjson.OPT_INDENT_2))
+        return 0
     if args.scores_only:
         results = [scored(job) for job in jobs
                    if (job.out / f"{job.population}-{job.seed}" / "alerts.jsonl").exists()]

@@ -15,6 +15,14 @@ DAY_MS: Final = 24 * 60 * MINUTE_MS
 ACTIVITY_SLOT_MIN: Final = 10
 # Movements closer than this are one bout (one trip to the bathroom at night).
 NIGHT_BOUT_GAP_MS: Final = 15 * MINUTE_MS
+# The household's own sleep hours, learned from its nights: a bout of movement outside the
+# bedrooms this long is being up (the evening, the morning), not a trip to the bathroom; a
+# night's sleep is the longest quiet between two such bouts that overlaps the registered
+# night hours (and no longer than a sleep can be: longer is an absence or a day in bed).
+# Below MIN_SLEEP_NIGHTS such nights, the registered night hours are used.
+AWAKE_BOUT_MS: Final = 30 * MINUTE_MS
+MAX_SLEEP_MS: Final = 16 * 60 * MINUTE_MS
+MIN_SLEEP_NIGHTS: Final = 3
 # An outing: the front door opens, then no movement at home for at least OUTING_MIN_MS, and
 # the door opens again just before movement resumes. The graces cover devices' clock skew
 # (up to a minute between two devices) and the hall sensor seeing the one who leaves.
