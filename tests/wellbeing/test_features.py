@@ -86,6 +86,20 @@ def test_a_night_bout_lies_wholly_in_the_night() -> None:
     assert days[after_midnight].night_bouts == 0
 
 
+def test_night_trips_are_counted_in_the_household_own_sleep_hours() -> None:
+    """Registered 22:00-06:00, but up from 04:30 to 06:30 and about from 19:00 to 20:30:
+    a trip at 21:15 is a trip out of bed, and so is one at 03:30; the morning is not."""
+    readings = []
+    for n in range(4):
+        evening = date(2026, 3, 2 + n)
+        morning = date(2026, 3, 3 + n)
+        readings += [move("hall", at(19, day=evening) + m * MINUTE_MS) for m in range(0, 91, 5)]
+        readings += [move("hall", at(21, 15, day=evening)), move("hall", at(3, 30, day=morning))]
+        readings += [move("hall", at(4, 30, day=morning) + m * MINUTE_MS) for m in range(0, 121, 5)]
+    days = daily_activity(HOME, DEVICES, readings)
+    assert [days[date(2026, 3, 2 + n)].night_bouts for n in range(4)] == [2, 2, 2, 2]
+
+
 def test_active_hours_are_ten_minute_slots_outside_the_night() -> None:
     readings = [move("hall", at(8, m)) for m in range(0, 60, 2)]  # 30 events, 6 slots
     readings += [move("bed", at(23, 5))]
