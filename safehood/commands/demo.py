@@ -82,8 +82,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         metavar="WEEKS",
                         help="weeks of simulated history written into the store in the "
                              "background, the wellbeing digest's baselines; one elderly "
-                             "resident withdraws over the last two, and one younger resident "
-                             "living alone gets up twice every night in the last one (default "
+                             "resident withdraws over the last two, and the resident living "
+                             "alone who gets up least at night gets up twice every night in "
+                             "the last one (default "
                              f"{DEMO_HISTORY_WEEKS}, 0: none, at most 12)")
     parser.set_defaults(func=demo)
 
@@ -119,10 +120,15 @@ def _write_history(store_path: Path, community: Community, start_ms: int, end_ms
                              progress=progress)
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the demo stops us
         return
-    nights = (f", {up_at_night} got up twice every night in the last one (at most once a "
-              "night before)" if up_at_night else "")
+    nights = (f", {up_at_night} got up twice every night in the last one (seldom before)"
+              if up_at_night else "")
     print(f"[demo] wellbeing history ready: {withdrawing} withdrew over the last two weeks"
           f"{nights} (see Wellbeing on the dashboard)", flush=True)
+
+
+def _usual_night_trips(weights: tuple[float, float, float]) -> float:
+    """Trips out of bed a night on average, by a resident's drawn weights of 0, 1 and 2."""
+    return weights[1] + 2 * weights[2]
 
 
 def _start_history(pipeline: Pipeline, community: Community, start_ms: int, weeks: int,
@@ -134,10 +140,12 @@ def _start_history(pipeline: Pipeline, community: Community, start_ms: int, week
         return None
     elderly_alone = [h for h in community.households if h.elderly_alone]
     withdrawing = (elderly_alone or list(community.households))[0]
-    # A younger resident living alone gets up at most once a night on average (the
-    # population's range), so twice every night is at least a doubling.
-    up_at_night = next((h.id for h in community.households
-                        if h.lives_alone and not h.residents[0].elderly), None)
+    # The resident living alone who gets up least at night (by their drawn habit) gets up
+    # twice every night: far more than a doubling, the night figure's visit on its own.
+    alone = [(_usual_night_trips(weights), h.id) for h in community.households
+             if h.lives_alone and h.id != withdrawing.id
+             and (weights := h.residents[0].routine.night_trip_weights) is not None]
+    up_at_night = min(alone)[1] if alone else None
     # The withdrawal ends with the last complete week, the one the digest shows first.
     zone = ZoneInfo(withdrawing.timezone)
     today = datetime.fromtimestamp(time.time(), zone).date()
