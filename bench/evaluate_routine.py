@@ -21,7 +21,9 @@ changes a weekly view is for (:data:`WEEKLY_SCENARIOS`: withdrawal, night trips)
 morning in bed hardly moves a week, and what it found of those is reported apart. It
 reports false visits per 100 household-weeks too, worst community and overall. In 28 days
 only the third and fourth weeks can be scored, and a change that starts in the second week
-is in the baseline already (``--days 42`` would score two more weeks; not measured).
+is in the baseline already (``--days 42`` scores two more weeks). ``--digest-only`` scores
+the digest alone (simulation and the digest, no detection: a fraction of the time), for a
+change of the digest only.
 
 The default run (20 communities x 6 households x 28 days, 3,360 household-days, 9.9 M
 messages), whose figures the README quotes; ``--routine-only`` runs the routine detector
