@@ -9,6 +9,10 @@ with the alerts it raised. Only the labelled households are run, so a community 
 seconds, not the minutes of the whole detection::
 
     .venv/bin/python bench/diagnose_routine.py 303695 402833
+
+With ``--digest``, the labelled households' weekly wellbeing digests instead, as
+``bench/evaluate_routine.py`` scores them: each week's status and drift score, every
+figure's value against its baseline (z), and the trips out of bed counted each night.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from collections import defaultdict, deque
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+
+from evaluate_routine import _weeks, digest_readings
 
 from safehood.detectors import DetectorConfig
 from safehood.detectors.base import HouseholdScope
@@ -33,6 +39,9 @@ from safehood.protocol import (
     read_labels,
     read_replay,
 )
+from safehood.simulators import SimulationConfig
+from safehood.wellbeing import daily_activity, household_digest
+from safehood.wellbeing.const import DEFAULT_WEEKS
 
 TYPE = "abnormal_routine"
 _SHORT = {"not_up": "up", "not_home": "home", "night_activity": "night", "no_water": "water",
@@ -115,16 +124,57 @@ def _label_days(label: Label, registry: Registry, messages: Sequence[Message],
     return lines
 
 
+def diagnose_digest(where: Path, seed: int, days: float) -> str:
+    """The weekly digests of the households with a routine label in the recording at
+    ``where`` (community ``seed``, ``days`` long), every week of it."""
+    labels = [m for m in read_labels(where / "labels.jsonl") if m.type == TYPE]
+    registry = Registry.load(where / "registry.json")
+    households = sorted({str(m.household) for m in labels})
+    readings = digest_readings(where, registry, households)
+    start_ms = SimulationConfig(seed=seed).start_ms
+    end_ms = start_ms + int(days * 86_400_000)
+    lines = [f"== {where.name} (digest) =="]
+    for household_id in households:
+        household = registry.households[household_id]
+        devices = {d.device_id: d for d in registry.household_devices(household_id)}
+        scope = HouseholdScope.from_registry(household, registry)
+        days_seen = daily_activity(household, devices, readings[household_id])
+        lines.append(f"-- {household_id} (night hours {household.night_start:%H:%M}-"
+                     f"{household.night_end:%H:%M})")
+        for label in (m for m in labels if str(m.household) == household_id):
+            lines.append(f"  label {(label.model_extra or {}).get('scenario')}: "
+                         f"{scope.local(label.start):%m-%d %H:%M} .. "
+                         f"{scope.local(label.end):%m-%d %H:%M}")
+        weeks = _weeks(start_ms, end_ms, scope.zone)
+        for n, week in enumerate(weeks):
+            digest = household_digest(household_id, household.site, days_seen,
+                                      weeks[max(0, n + 1 - DEFAULT_WEEKS):n + 1])
+            figures = " ".join(
+                f"{m.metric.name}={m.value:.2f}" + (f"({m.z:+.1f})" if m.z is not None else "")
+                for m in digest.metrics if m.value is not None)
+            trips = "".join(str(days_seen[d].night_bouts) if d in days_seen else "."
+                            for d in week.days())
+            lines.append(f"  {week} {digest.status.value:8} {digest.score:5.2f} trips {trips}  "
+                         f"{figures}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("seeds", type=int, nargs="+", help="community seeds to diagnose")
     parser.add_argument("--population", default="diverse")
     parser.add_argument("--out", type=Path, default=Path("bench-out/routine"))
     parser.add_argument("--thresholds", type=Path, help="detector thresholds file")
+    parser.add_argument("--digest", action="store_true",
+                        help="the labelled households' weekly wellbeing digests instead")
+    parser.add_argument("--days", type=float, default=42.0,
+                        help="the recordings' length, for --digest (default 42)")
     args = parser.parse_args(argv)
     config = DetectorConfig.load(args.thresholds) if args.thresholds else DetectorConfig()
     for seed in args.seeds:
-        print(diagnose(args.out / f"{args.population}-{seed}", config), flush=True)
+        where = args.out / f"{args.population}-{seed}"
+        print(diagnose_digest(where, seed, args.days) if args.digest else diagnose(where, config),
+              flush=True)
     return 0
 
 

@@ -21,7 +21,9 @@ changes a weekly view is for (:data:`WEEKLY_SCENARIOS`: withdrawal, night trips)
 morning in bed hardly moves a week, and what it found of those is reported apart. It
 reports false visits per 100 household-weeks too, worst community and overall. In 28 days
 only the third and fourth weeks can be scored, and a change that starts in the second week
-is in the baseline already (``--days 42`` would score two more weeks; not measured).
+is in the baseline already (``--days 42`` scores two more weeks). ``--digest-only`` scores
+the digest alone (simulation and the digest, no detection: a fraction of the time), for a
+change of the digest only.
 
 The default run (20 communities x 6 households x 28 days, 3,360 household-days, 9.9 M
 messages), whose figures the README quotes; ``--routine-only`` runs the routine detector
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,6 +55,7 @@ from evaluate_detectors import (
     community_jobs,
     community_parser,
     evaluate,
+    recording,
     run_communities,
     save_figure,
 )
@@ -70,6 +73,15 @@ TYPE = "abnormal_routine"
 # hardly moves a week's figures; it is the detector's to raise that day, and the digest's
 # figure for it is reported apart, not in its recall.
 WEEKLY_SCENARIOS = ("withdrawal", "night_trips")
+
+
+def digest_only(job: Job) -> dict[str, Any]:
+    """The digest's scores of ``job``'s recording (simulated first unless it is there), no
+    detection."""
+    recording(job)
+    where = job.out / f"{job.population}-{job.seed}"
+    labels = [m for m in read_labels(where / "labels.jsonl") if m.type == TYPE]
+    return {"seed": job.seed, "digest": digest_scored(job, labels)}
 
 
 def evaluate_routine(job: Job) -> dict[str, Any]:
@@ -113,14 +125,13 @@ def _weeks(first_ms: int, end_ms: int, zone: ZoneInfo) -> list[IsoWeek]:
     return weeks
 
 
-def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
-    """The wellbeing digest of ``job``'s recording, every household every week it can be
-    scored (not still learning): a routine label is found when its household is "visit" in
-    a week overlapping the label or the week after it; any other "visit" is a false one."""
-    where = job.out / f"{job.population}-{job.seed}"
-    registry = Registry.load(where / "registry.json")
+def digest_readings(where: Path, registry: Registry,
+                    households: Collection[str] | None = None) -> dict[str, list[StoredReading]]:
+    """The readings the digest reads in the recording at ``where``, by household (of
+    ``households`` only, when given)."""
     readings: dict[str, list[StoredReading]] = defaultdict(list)
-    read = {d.device_id for d in registry.devices.values() if d.kind in ACTIVITY_KINDS}
+    read = {d.device_id for d in registry.devices.values() if d.kind in ACTIVITY_KINDS
+            and (households is None or d.household in households)}
     for record in read_replay(where / "traffic.jsonl"):
         # Most of the traffic is none of the digest's (check-ins, smoke telemetry, bands):
         # told by the topic's device and channel, it is not parsed.
@@ -133,6 +144,16 @@ def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
             continue
         if message.household is not None and message.kind in ACTIVITY_KINDS:
             readings[message.household].append(as_stored(message))
+    return readings
+
+
+def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
+    """The wellbeing digest of ``job``'s recording, every household every week it can be
+    scored (not still learning): a routine label is found when its household is "visit" in
+    a week overlapping the label or the week after it; any other "visit" is a false one."""
+    where = job.out / f"{job.population}-{job.seed}"
+    registry = Registry.load(where / "registry.json")
+    readings = digest_readings(where, registry)
     start_ms = SimulationConfig(seed=job.seed).start_ms
     end_ms = start_ms + int(job.days * 86_400_000)
     found: set[int] = set()
@@ -269,9 +290,15 @@ def format_report(s: dict[str, Any]) -> str:
         "  reasons of false alarms: " + (", ".join(
             f"{k} {v}" for k, v in s["reasons_false"].items()) or "none"),
     ]
-    d = s["digest"]
+    return "\n".join([*lines, format_digest(s["digest"])])
+
+
+def format_digest(d: dict[str, Any]) -> str:
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.0f}%"
+
     worst_found, worst_visits = d["worst_recall"], d["worst_false_per_100hw"]
-    lines += [
+    lines = [
         f"wellbeing digest (\"visit\" in a week overlapping the label or the week after), "
         f"{d['household_weeks']} household-weeks scored",
         f"  weekly changes ({', '.join(WEEKLY_SCENARIOS)}): "
@@ -327,12 +354,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the routine detector alone (a fraction of the time; the "
                              "other types' figures are then empty, and abnormal_routine's "
                              "are the same: what explains an alert is a label, not an alert)")
+    parser.add_argument("--digest-only", action="store_true",
+                        help="only the wellbeing digest's figures (simulation, no detection: "
+                             "a fraction of the time)")
     parser.add_argument("--scores-only", action="store_true",
                         help="only score the communities whose alerts are already under --out "
                              "(no simulation or detection)")
     args = parser.parse_args(argv)
     jobs = community_jobs(Job, args, scenarios="all",
                           rules=(RULE_ROUTINE,) if args.routine_only else None)
+    if args.digest_only:
+        digests = run_communities(digest_only, jobs, args.workers)
+        print(f"== wellbeing digest: {len(digests)} {args.population} communities x "
+              f"{args.households} households x {args.days:g} days ==")
+        print(format_digest(digest_summary(digests)))
+        (args.out / "digest.json").write_bytes(orjson.dumps(
+            {"summary": digest_summary(digests), "communities": digests},
+            option=orjson.OPT_INDENT_2))
+        return 0
     if args.scores_only:
         results = [scored(job) for job in jobs
                    if (job.out / f"{job.population}-{job.seed}" / "alerts.jsonl").exists()]

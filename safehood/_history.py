@@ -7,7 +7,8 @@ withdrawing live their last two weeks withdrawn, drawn with the simulator's own 
 knobs: in the first of them they go out half as often, nap every day, get up 45 minutes
 later and go to bed 30 minutes earlier; in the second they stop going out and cooking,
 stay in bed 90 minutes longer in the morning and an hour longer in the evening, and get up
-twice every night.
+twice every night. Households named as getting up at night get up twice every night in the
+same last week, and are otherwise as usual.
 """
 
 from __future__ import annotations
@@ -30,12 +31,18 @@ _BATCH = 5_000
 _TOPIC_RE = re.compile(rb'"topic":"[^"]*/([^/"]+)/([a-z]+)"')
 
 
-def _withdrawn(community: Community, withdrawing: Collection[str], stage: int) -> Community:
+def _changed(community: Community, withdrawing: Collection[str], up_at_night: Collection[str],
+             stage: int) -> Community:
     """The community with the ``withdrawing`` households at ``stage`` 1 (withdrawing) or 2
-    (withdrawn)."""
+    (withdrawn), and the ``up_at_night`` ones getting up twice every night at stage 2."""
     households = []
     for spec in community.households:
-        if spec.id in withdrawing:
+        if spec.id in up_at_night and stage == 2:
+            residents = [dataclasses.replace(resident, routine=dataclasses.replace(
+                resident.routine, night_trip_weights=(0.0, 0.0, 1.0)))
+                for resident in spec.residents]
+            spec = dataclasses.replace(spec, residents=tuple(residents))
+        elif spec.id in withdrawing:
             residents = []
             for resident in spec.residents:
                 routine = resident.routine
@@ -56,22 +63,26 @@ def _withdrawn(community: Community, withdrawing: Collection[str], stage: int) -
 
 def backfill_history(store: ReadingStore, community: Community, start_ms: int, end_ms: int, *,
                      seed: int = 0, withdrawing: Collection[str] = (),
+                     up_at_night: Collection[str] = (),
                      withdrawal_end_ms: int | None = None,
                      progress: Callable[[int, int], None] | None = None) -> int:
     """Simulate ``community`` from ``start_ms`` to ``end_ms`` with no incidents, a week at a
     time, and write what the digest reads to ``store``; returns how many messages.
 
     ``withdrawing`` names households whose residents withdraw over the two weeks before
-    ``withdrawal_end_ms`` (default ``end_ms``), and stay withdrawn after it.
+    ``withdrawal_end_ms`` (default ``end_ms``), and stay withdrawn after it; ``up_at_night``
+    names households that get up twice every night in the week before it, and after it.
     ``progress(done, total)`` is called after each part.
     """
     registry = community.registry
     wanted = {d.device_id.encode() for d in registry.devices.values() if d.kind in ACTIVITY_KINDS}
     channels = {c.encode() for c in READ_CHANNELS}
-    stages = {stage: _withdrawn(community, withdrawing, stage) for stage in (1, 2)} if withdrawing else {}
+    changing = bool(withdrawing or up_at_night)
+    stages = {stage: _changed(community, withdrawing, up_at_night, stage)
+              for stage in (1, 2)} if changing else {}
     withdrawn = (end_ms if withdrawal_end_ms is None else withdrawal_end_ms) - WEEK_MS
     cuts = set(range(start_ms, end_ms, WEEK_MS))
-    if withdrawing:
+    if changing:
         cuts |= {t for t in (withdrawn - WEEK_MS, withdrawn) if start_ms < t < end_ms}
     bounds = [*sorted(cuts), end_ms]
     written = 0

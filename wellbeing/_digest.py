@@ -6,7 +6,9 @@ household's previous weeks, over the spread of those weeks (MAD scaled to a stan
 deviation), the spread floored so that a household with very regular weeks is not flagged
 for a small wobble. Only the concerning direction counts (less activity, fewer outings,
 more days at home, less water, more night activity), each metric at most
-``MAX_METRIC_SCORE``; the household's drift score is their sum.
+``MAX_METRIC_SCORE``; the household's drift score is their sum. A household needs a visit
+when that sum reaches ``VISIT_SCORE``, or when a nightly count alone is ``COUNT_VISIT_Z``
+spreads up (its spread is a sampling spread, so one figure is evidence enough).
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from typing import Final
 
 from ._features import DailyActivity
 from ._weeks import IsoWeek
-from .const import MAD_TO_SD, MAX_METRIC_SCORE, MIN_BASELINE_WEEKS, MIN_DAYS_PER_WEEK, VISIT_SCORE
+from .const import (
+    COUNT_VISIT_Z,
+    MAD_TO_SD,
+    MAX_METRIC_SCORE,
+    MIN_BASELINE_WEEKS,
+    MIN_DAYS_PER_WEEK,
+    VISIT_SCORE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +74,9 @@ METRICS: Final[tuple[Metric, ...]] = (
 
 
 class DigestStatus(StrEnum):
-    """``visit``: drifted far enough to call on; ``steady``; ``learning``: too few weeks of
-    its own history, or too few observed days this week, to tell."""
+    """``visit``: drifted far enough to call on (the drift score, or a nightly count on its
+    own); ``steady``; ``learning``: too few weeks of its own history, or too few observed
+    days this week, to tell."""
 
     VISIT = "visit"
     STEADY = "steady"
@@ -160,7 +170,9 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
     if figures[week] is None or baseline_weeks < MIN_BASELINE_WEEKS:
         status = DigestStatus.LEARNING
     else:
-        status = DigestStatus.VISIT if score >= VISIT_SCORE else DigestStatus.STEADY
+        visit = score >= VISIT_SCORE or any(d.metric.counts and d.score >= COUNT_VISIT_Z
+                                            for d in drifts)
+        status = DigestStatus.VISIT if visit else DigestStatus.STEADY
     return HouseholdDigest(
         household=household, site=site, week=week, weeks=tuple(weeks),
         days_observed=days_observed, baseline_weeks=baseline_weeks, score=score,
@@ -169,7 +181,7 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
 
 
 def rank(digests: Sequence[HouseholdDigest]) -> list[HouseholdDigest]:
-    """Households that can be scored first, furthest drift first; those still learning
-    after them; ties by household id."""
-    return sorted(digests, key=lambda d: (d.status is DigestStatus.LEARNING, -d.score,
-                                          d.household))
+    """Households that need a visit first, then the steady ones, furthest drift first
+    within each; those still learning after them; ties by household id."""
+    order = {DigestStatus.VISIT: 0, DigestStatus.STEADY: 1, DigestStatus.LEARNING: 2}
+    return sorted(digests, key=lambda d: (order[d.status], -d.score, d.household))

@@ -3,7 +3,9 @@
 What counts:
 - *movement*: a motion sensor's ``motion`` event or ``occupancy: true``; at night only
   movement outside the bedrooms counts (a sensor sees a sleeper turn over; getting up to
-  the bathroom or the kitchen and back to bed is what night activity means);
+  the bathroom or the kitchen and back to bed is what night activity means), and the night
+  is the household's own sleep hours, learned from its readings (the registered night
+  hours are filled in by staff and need not match when the resident sleeps);
 - *the front door*: a door contact's ``open``/``close`` event or ``open`` reading (locks are
   left out: locking up for the night is not going out);
 - *water*: the main meter's ``flow_lpm`` readings.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,10 +29,13 @@ from safehood.store import StoredReading
 from .const import (
     ACTIVITY_KINDS,
     ACTIVITY_SLOT_MIN,
+    AWAKE_BOUT_MS,
     DAY_MS,
     DOOR_AFTER_GAP_MS,
     DOOR_BEFORE_GAP_MS,
+    MAX_SLEEP_MS,
     METER_MAX_INTERVAL_MS,
+    MIN_SLEEP_NIGHTS,
     MINUTE_MS,
     NIGHT_BOUT_GAP_MS,
     OUTING_MIN_MS,
@@ -48,8 +54,9 @@ class DailyActivity:
     """One local day of a household.
 
     ``active_hours``: hours (in 10-minute slots) with movement outside the night window;
-    ``night_bouts``: bouts of movement outside the bedrooms wholly within the night that
-    starts this evening (trips out of bed, not the evening before it or the morning);
+    ``night_bouts``: bouts of movement outside the bedrooms wholly within the household's
+    sleep hours of the night that starts this evening (trips out of bed, not the evening
+    before it or the morning);
     ``outings``: times the home was left empty (door, then quiet, then door) starting today;
     ``water_l``: litres through the main meter (``None`` without a meter reading today).
     """
@@ -126,6 +133,41 @@ def _minute_of_day(moment: time) -> int:
     return moment.hour * 60 + moment.minute
 
 
+def _bouts(times: list[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of sorted ``times`` less than NIGHT_BOUT_GAP_MS apart."""
+    bouts: list[tuple[int, int]] = []
+    for ts in times:
+        if bouts and ts - bouts[-1][1] <= NIGHT_BOUT_GAP_MS:
+            bouts[-1] = (bouts[-1][0], ts)
+        else:
+            bouts.append((ts, ts))
+    return bouts
+
+
+def _sleep_hours(bouts: list[tuple[int, int]], night_start: int, night_end: int,
+                 ) -> tuple[int, int]:
+    """The household's usual sleep, as (bedtime, waking) in ms after local noon: the medians
+    over its nights of the longest quiet between two bouts of being up (AWAKE_BOUT_MS) that
+    overlaps the registered night hours (``night_start``/``night_end``, ms after local
+    noon); the registered hours themselves with fewer than MIN_SLEEP_NIGHTS such nights.
+    ``bouts`` are in local ms, shifted to noon (a night is one day)."""
+    awake = [b for b in bouts if b[1] - b[0] >= AWAKE_BOUT_MS]
+    longest: dict[int, tuple[int, int]] = {}  # night -> (bedtime, waking)
+    for (_, bed), (up, _) in itertools.pairwise(awake):
+        night = bed // DAY_MS
+        if up - bed > MAX_SLEEP_MS or up // DAY_MS != night:
+            continue
+        start, end = bed % DAY_MS, up % DAY_MS
+        if start < night_end and night_start < end:
+            known = longest.get(night)
+            if known is None or end - start > known[1] - known[0]:
+                longest[night] = (start, end)
+    if len(longest) < MIN_SLEEP_NIGHTS:
+        return night_start, night_end
+    return (int(statistics.median(b for b, _ in longest.values())),
+            int(statistics.median(u for _, u in longest.values())))
+
+
 def daily_activity(
     household: Household,
     devices: Mapping[str, Device],
@@ -178,25 +220,20 @@ def daily_activity(
         minute = local % DAY_MS // MINUTE_MS
         if not at_night(minute):
             slots[local // DAY_MS].add(minute // ACTIVITY_SLOT_MIN)
-    # A night bout is a bout of movement outside the bedrooms that lies wholly in the night
-    # hours: up and back to bed. One that runs on past them is the evening before bed or
-    # the morning (an early riser is up before the night hours end), not a waking.
+    # A night bout is a bout of movement outside the bedrooms that lies wholly in the
+    # household's sleep hours: up and back to bed. One that runs on past them is the
+    # evening before bed or the morning (an early riser is up before the usual waking).
+    # Times are shifted to local noon, so that a night is one day.
+    from_noon = [clock.local_ms(ts) - _NIGHT_DATE_SHIFT_MS for ts in up_at_night]
+    out_of_bed = _bouts(from_noon)
+    bedtime, waking = _sleep_hours(out_of_bed,
+                                   (night_start * MINUTE_MS - _NIGHT_DATE_SHIFT_MS) % DAY_MS,
+                                   (night_end * MINUTE_MS - _NIGHT_DATE_SHIFT_MS) % DAY_MS)
     bouts: dict[int, int] = defaultdict(int)
-    bout_start: int | None = None  # local ms of the bout's first movement
-    bout_at_night = False
-    last_move: int | None = None
-    for ts in up_at_night:
-        local = clock.local_ms(ts)
-        night = at_night(local % DAY_MS // MINUTE_MS)
-        if last_move is None or ts - last_move > NIGHT_BOUT_GAP_MS:
-            if bout_start is not None and bout_at_night:
-                bouts[(bout_start - _NIGHT_DATE_SHIFT_MS) // DAY_MS] += 1
-            bout_start, bout_at_night = local, night
-        else:
-            bout_at_night = bout_at_night and night
-        last_move = ts
-    if bout_start is not None and bout_at_night:
-        bouts[(bout_start - _NIGHT_DATE_SHIFT_MS) // DAY_MS] += 1
+    for first, last in out_of_bed:
+        if first // DAY_MS == last // DAY_MS and bedtime <= first % DAY_MS \
+                and last % DAY_MS < waking:
+            bouts[first // DAY_MS] += 1
 
     outings: dict[date, int] = defaultdict(int)
     for start in _outing_starts(movements, doors):

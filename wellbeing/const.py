@@ -15,6 +15,14 @@ DAY_MS: Final = 24 * 60 * MINUTE_MS
 ACTIVITY_SLOT_MIN: Final = 10
 # Movements closer than this are one bout (one trip to the bathroom at night).
 NIGHT_BOUT_GAP_MS: Final = 15 * MINUTE_MS
+# The household's own sleep hours, learned from its nights: a bout of movement outside the
+# bedrooms this long is being up (the evening, the morning), not a trip to the bathroom; a
+# night's sleep is the longest quiet between two such bouts that overlaps the registered
+# night hours (and no longer than a sleep can be: longer is an absence or a day in bed).
+# Below MIN_SLEEP_NIGHTS such nights, the registered night hours are used.
+AWAKE_BOUT_MS: Final = 30 * MINUTE_MS
+MAX_SLEEP_MS: Final = 16 * 60 * MINUTE_MS
+MIN_SLEEP_NIGHTS: Final = 3
 # An outing: the front door opens, then no movement at home for at least OUTING_MIN_MS, and
 # the door opens again just before movement resumes. The graces cover devices' clock skew
 # (up to a minute between two devices) and the hall sensor seeing the one who leaves.
@@ -39,3 +47,9 @@ MAX_METRIC_SCORE: Final = 6.0
 # A drift score from here on means "needs a visit": two metrics about 2.5 spreads the
 # concerning way, or one very far.
 VISIT_SCORE: Final = 5.0
+# A nightly count (trips out of bed) this many spreads up also needs a visit on its own: its
+# spread is at least the Poisson spread of a week of nights, so this is a known risk (about
+# 1 in 200 weeks of a steady household), unlike the floored spreads of the other figures,
+# which need a second figure to agree. A doubling from one trip a night is 2.6 spreads, from
+# one and a half 3.2, and "twice and one more" from one 5.3.
+COUNT_VISIT_Z: Final = 3.0

@@ -70,7 +70,8 @@ class HouseholdWellbeing(BaseModel):
 
 class WellbeingDigestPublic(BaseModel):
     """Households of a site ranked by how far their week drifted the concerning way from
-    their own previous weeks; ``visit_score`` is the score from which one needs a visit."""
+    their own previous weeks; ``visit_score`` is the score from which one needs a visit
+    (a household's night activity alone 3 spreads up is one too: see its ``status``)."""
 
     site: str
     week: str

@@ -80,8 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="WEEKS",
                         help="weeks of simulated history written into the store in the "
                              "background, the wellbeing digest's baselines; one elderly "
-                             f"resident withdraws over the last two (default {DEMO_HISTORY_WEEKS}, "
-                             "0: none, at most 12)")
+                             "resident withdraws over the last two, and the resident living "
+                             "alone who gets up least at night gets up twice every night in "
+                             "the last one (default "
+                             f"{DEMO_HISTORY_WEEKS}, 0: none, at most 12)")
     parser.set_defaults(func=demo)
 
 
@@ -101,7 +103,8 @@ def _port(requested: int | None) -> int:
 
 
 def _write_history(store_path: Path, community: Community, start_ms: int, end_ms: int,
-                   seed: int, withdrawing: str, withdrawal_end_ms: int) -> None:
+                   seed: int, withdrawing: str, up_at_night: str | None,
+                   withdrawal_end_ms: int) -> None:
     """The history of the demo community, in a process of its own so that simulating weeks
     does not slow the live pipeline down; progress on stdout."""
     def progress(done: int, total: int) -> None:
@@ -111,11 +114,19 @@ def _write_history(store_path: Path, community: Community, start_ms: int, end_ms
         with SqliteReadingStore(store_path) as store:
             backfill_history(store, community, start_ms, end_ms, seed=seed,
                              withdrawing={withdrawing}, withdrawal_end_ms=withdrawal_end_ms,
+                             up_at_night={up_at_night} if up_at_night else set(),
                              progress=progress)
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the demo stops us
         return
-    print(f"[demo] wellbeing history ready: {withdrawing} withdrew over the last two weeks "
-          "(see Wellbeing on the dashboard)", flush=True)
+    nights = (f", {up_at_night} got up twice every night in the last one (seldom before)"
+              if up_at_night else "")
+    print(f"[demo] wellbeing history ready: {withdrawing} withdrew over the last two weeks"
+          f"{nights} (see Wellbeing on the dashboard)", flush=True)
+
+
+def _usual_night_trips(weights: tuple[float, float, float]) -> float:
+    """Trips out of bed a night on average, by a resident's drawn weights of 0, 1 and 2."""
+    return weights[1] + 2 * weights[2]
 
 
 def _start_history(pipeline: Pipeline, community: Community, start_ms: int, weeks: int,
@@ -127,6 +138,12 @@ def _start_history(pipeline: Pipeline, community: Community, start_ms: int, week
         return None
     elderly_alone = [h for h in community.households if h.elderly_alone]
     withdrawing = (elderly_alone or list(community.households))[0]
+    # The resident living alone who gets up least at night (by their drawn habit) gets up
+    # twice every night: far more than a doubling, the night figure's visit on its own.
+    alone = [(_usual_night_trips(weights), h.id) for h in community.households
+             if h.lives_alone and h.id != withdrawing.id
+             and (weights := h.residents[0].routine.night_trip_weights) is not None]
+    up_at_night = min(alone)[1] if alone else None
     # The withdrawal ends with the last complete week, the one the digest shows first.
     zone = ZoneInfo(withdrawing.timezone)
     today = datetime.fromtimestamp(time.time(), zone).date()
@@ -137,7 +154,7 @@ def _start_history(pipeline: Pipeline, community: Community, start_ms: int, week
     process = multiprocessing.get_context("spawn").Process(
         target=_write_history, name="demo-history", daemon=True,
         args=(pipeline.settings.embedded_store_path, community, start_ms - weeks * WEEK_MS,
-              start_ms, seed, withdrawing.id, int(monday.timestamp() * 1000)))
+              start_ms, seed, withdrawing.id, up_at_night, int(monday.timestamp() * 1000)))
     process.start()
     return process
 

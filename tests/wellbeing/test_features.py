@@ -86,6 +86,20 @@ def test_a_night_bout_lies_wholly_in_the_night() -> None:
     assert days[after_midnight].night_bouts == 0
 
 
+def test_night_trips_are_counted_in_the_household_own_sleep_hours() -> None:
+    """Registered 22:00-06:00, but up from 04:30 to 06:30 and about from 19:00 to 20:30:
+    a trip at 21:15 is a trip out of bed, and so is one at 03:30; the morning is not."""
+    readings = []
+    for n in range(4):
+        evening = date(2026, 3, 2 + n)
+        morning = date(2026, 3, 3 + n)
+        readings += [move("hall", at(19, day=evening) + m * MINUTE_MS) for m in range(0, 91, 5)]
+        readings += [move("hall", at(21, 15, day=evening)), move("hall", at(3, 30, day=morning))]
+        readings += [move("hall", at(4, 30, day=morning) + m * MINUTE_MS) for m in range(0, 121, 5)]
+    days = daily_activity(HOME, DEVICES, readings)
+    assert [days[date(2026, 3, 2 + n)].night_bouts for n in range(4)] == [2, 2, 2, 2]
+
+
 def test_active_hours_are_ten_minute_slots_outside_the_night() -> None:
     readings = [move("hall", at(8, m)) for m in range(0, 60, 2)]  # 30 events, 6 slots
     readings += [move("bed", at(23, 5))]
@@ -180,3 +194,54 @@ def test_iso_weeks_are_checked(text: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         IsoWeek.parse(text)
     assert str(IsoWeek.parse("2026-W53")) == "2026-W53"
+
+
+def nights_of(monday: date, trips: list[int], hours: float = 12.6, water: float = 315,
+              ) -> dict[date, DailyActivity]:
+    """A week with every figure as usual but its nights' trips out of bed, night by night."""
+    return {d: DailyActivity(d, hours, n, 1, water)
+            for d, n in zip(IsoWeek.of(monday).days(), trips, strict=True)}
+
+
+def nightly(weeks: list[list[int]]) -> dict[date, DailyActivity]:
+    days: dict[date, DailyActivity] = {}
+    for week, trips in zip(WEEKS, weeks, strict=True):
+        days |= nights_of(week.monday, trips)
+    return days
+
+
+USUAL_NIGHTS = [1, 2, 1, 2, 2, 1, 2]  # one or two trips a night, 1.57 on average
+
+
+def test_night_trips_doubling_over_a_week_is_a_visit_on_its_own() -> None:
+    """Weeks of one or two trips a night, then a week of three or four: every other figure
+    as usual, so the drift score is the night figure alone, below the score of two drifting
+    figures; but a week's count of trips has a known spread (Poisson), and this one is
+    3.3 spreads up."""
+    days = nightly([USUAL_NIGHTS] * 4 + [[3, 3, 4, 3, 3, 3, 3]])
+    digest = household_digest("h1", "s", days, WEEKS)
+    (night,) = [m for m in digest.metrics if m.metric.name == "night_bouts"]
+    assert night.z is not None and 3.0 < night.z < 5.0, night
+    assert digest.score < 5.0
+    assert digest.status is DigestStatus.VISIT
+
+
+def test_noisy_nights_that_stay_noisy_are_steady() -> None:
+    """A household whose weeks swing between half a trip and three trips a night: a week of
+    three is within its own spread, not a doubling."""
+    days = nightly([[0, 1, 0, 1, 0, 1, 0], [3, 3, 2, 4, 3, 3, 3], [1, 0, 1, 1, 0, 1, 0],
+                    [3, 4, 3, 2, 3, 3, 3], [3, 3, 3, 4, 3, 2, 3]])
+    digest = household_digest("h1", "s", days, WEEKS)
+    (night,) = [m for m in digest.metrics if m.metric.name == "night_bouts"]
+    assert night.spread is not None and night.spread > (3 / 7) ** 0.5
+    assert digest.status is DigestStatus.STEADY
+
+
+def test_a_visit_ranks_before_a_steady_household_with_a_higher_score() -> None:
+    nights = household_digest("h2", "s", nightly([USUAL_NIGHTS] * 4 + [[3, 3, 4, 3, 3, 3, 3]]),
+                              WEEKS)
+    quieter = household_digest("h1", "s", nightly([USUAL_NIGHTS] * 4 + [USUAL_NIGHTS])
+                               | nights_of(WEEKS[-1].monday, USUAL_NIGHTS, hours=10.0,
+                                           water=255), WEEKS)
+    assert quieter.status is DigestStatus.STEADY and quieter.score > nights.score
+    assert [d.household for d in rank([quieter, nights])] == ["h2", "h1"]
