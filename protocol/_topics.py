@@ -53,7 +53,8 @@ def parse_topic(topic: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> Topic:
     """Parse a contract topic or raise :class:`ContractViolation` with reason ``bad_topic``."""
     match = _topic_re(prefix).fullmatch(topic)
     if match is not None:
-        return Topic(*match.groups(), prefix)
+        site, device_id, channel = match.groups()
+        return Topic(site, device_id, channel, prefix)
     # Not a contract topic (or a prefix the pattern misreads): check part by part.
     parts = topic.split("/")
     head = f"{prefix}/{CONTRACT_VERSION}/"
