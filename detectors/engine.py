@@ -156,8 +156,7 @@ class DetectorEngine:
                 self.stats.late += 1
             clock.observe(message.ts_ms)
             out += self._fire(message.site)
-        timers = self._timers[message.site]
-        ts_ms = message.ts_ms
+        site, ts_ms = message.site, message.ts_ms
         routes = iter(self._routes_of(self._device_of(message)))
         index: int
         scope: str
@@ -171,7 +170,7 @@ class DetectorEngine:
                 # open for too long still was open for too long.
                 out += detector.advance(ts_ms)
             out += detector.process_one(message)
-            timers.schedule((index, scope), detector.deadline_ms)
+            self._schedule(site, (index, scope), detector)
         if out:
             self._count(out)
         return out
