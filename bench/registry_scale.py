@@ -1,14 +1,19 @@
 """Cost of the registry's size: `safehood detect` with 1,000 and with 100,000 devices.
 
     .venv/bin/python bench/registry_scale.py [--devices 1000 100000] [--per-household 5]
+                                             [--messages 20000]
 
 For each size it writes a registry (households of ``--per-household`` devices, 500
 households a site, one resident each) and a recording of one status reading per device,
-then runs ``safehood detect`` over it in a child process and prints the wall time, the
+then runs ``safehood detect`` over it in a child process and prints the CPU time, the
 registry load time, the peak memory, the memory per device over the smallest size, and
-the time per message. With memory and time linear in the size, the per-device figures of
-both sizes agree; a quadratic start-up or a per-message cost that grows with the registry
-shows as a ratio far from 1.
+the time per device. With memory and time linear in the size, the per-device figures of
+both sizes agree; a quadratic start-up shows as a ratio far from 1.
+
+The cost of a message is measured apart from start-up: the same recording with
+``--messages`` more readings of the first 1,000 devices (telemetry, events and statuses,
+a minute apart), run at each size; the extra CPU time over the extra messages is the
+cost of a message, which must not grow with the number of devices registered.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ KINDS = ("smoke", "water", "door", "motion", "wearable", "button")
 HOUSEHOLDS_PER_SITE = 500
 
 
-def write_inputs(directory: Path, devices: int, per_household: int) -> tuple[Path, Path]:
-    """A registry of ``devices`` devices and a recording of one reading from each."""
+def write_inputs(directory: Path, devices: int, per_household: int,
+                 extra: int = 0) -> tuple[Path, Path]:
+    """A registry of ``devices`` devices and a recording of one reading from each, then
+    ``extra`` readings of the first 1,000 devices, a minute apart."""
     households = max(1, devices // per_household)
     registry: dict[str, list[dict[str, object]]] = {"households": [], "residents": [],
                                                      "devices": []}
@@ -50,10 +57,29 @@ def write_inputs(directory: Path, devices: int, per_household: int) -> tuple[Pat
             payload = {"ts": T0 + h * 10 + k, "online": True, "battery": 80}
             lines.append(orjson.dumps({"topic": f"safehood/v1/{site}/{device_id}/status",
                                        "payload": payload}))
+    busy = registry["devices"][:1000]
+    start = T0 + households * 10 + 60_000
+    for n in range(extra):
+        device = busy[n % len(busy)]
+        ts = start + (n // len(busy)) * 60_000 + n % len(busy)
+        kind = str(device["kind"])
+        channel, payload = EXTRA_READINGS.get(kind, ("status", {"online": True, "battery": 80}))
+        lines.append(orjson.dumps({
+            "topic": f"safehood/v1/{device['site']}/{device['device_id']}/{channel}",
+            "payload": {"ts": ts, "seq": n // len(busy), **payload}}))
     registry_path, traffic_path = directory / "registry.json", directory / "traffic.jsonl"
     registry_path.write_bytes(orjson.dumps(registry))
     traffic_path.write_bytes(b"\n".join(lines) + b"\n")
     return registry_path, traffic_path
+
+
+# What the busy devices send: an ordinary reading of their kind (a status for the others).
+EXTRA_READINGS: dict[str, tuple[str, dict[str, object]]] = {
+    "smoke": ("telemetry", {"kind": "smoke", "smoke": 0.0, "temp_c": 21.5}),
+    "water": ("telemetry", {"kind": "water", "leak": False}),
+    "door": ("event", {"kind": "door", "event": "close"}),
+    "motion": ("event", {"kind": "motion", "event": "motion"}),
+}
 
 
 def load_time(registry_path: Path) -> float:
@@ -84,8 +110,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--per-household", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=20_000)
     args = parser.parse_args()
     rows = []
+    per_message: list[tuple[int, float]] = []
     with tempfile.TemporaryDirectory(prefix="safehood-scale-") as tmp:
         for devices in sorted(args.devices):
             directory = Path(tmp) / str(devices)
@@ -97,6 +125,15 @@ def main() -> None:
             print(f"{devices:>8,} devices: registry {loaded_s:6.2f} s CPU, detect {elapsed:6.2f} s "
                   f"CPU ({elapsed / devices * 1e6:6.1f} us per device), peak {peak / 2**20:7.1f} MiB",
                   flush=True)
+            if args.messages:
+                busy = directory / "busy"
+                busy.mkdir()
+                _, busy_traffic = write_inputs(busy, devices, args.per_household, args.messages)
+                busy_s, _ = run_detect(registry_path, busy_traffic)
+                per_message.append((devices, (busy_s - elapsed) / args.messages))
+                print(f"{devices:>8,} devices: {args.messages:,} more messages of 1,000 devices "
+                      f"{busy_s - elapsed:6.2f} s CPU ({per_message[-1][1] * 1e6:6.1f} us per "
+                      f"message)", flush=True)
     if len(rows) > 1:
         (small, small_load, small_s, small_peak) = rows[0]
         (large, large_load, large_s, large_peak) = rows[-1]
@@ -106,6 +143,10 @@ def main() -> None:
               f"{(large_s - small_s) / (large - small) * 1e6:.0f} us; registry load per device "
               f"{large_load / large * 1e6:.1f} us at {large:,} vs {small_load / small * 1e6:.1f} "
               f"us at {small:,} (1 process, 1 core of {os.cpu_count()})")
+    if len(per_message) > 1:
+        (small, small_cost), (large, large_cost) = per_message[0], per_message[-1]
+        print(f"CPU per message: {large_cost * 1e6:.1f} us at {large:,} devices vs "
+              f"{small_cost * 1e6:.1f} us at {small:,} ({large_cost / small_cost:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,9 +118,10 @@ class DetectorEngine:
         Detectors of devices and households that are gone are dropped with their timers.
         """
         self.registry = registry
-        # Per registered device, its detectors' keys flattened (rule index, scope id, ...):
-        # one small tuple per device heard from, where a tuple per key would triple it.
-        self._route_cache: dict[str, tuple[int | str, ...]] = {}
+        # Per registered device heard from, its detectors' keys and the detectors themselves,
+        # flattened (rule index, scope id, detector, ...): one small tuple a device, where a
+        # tuple per key would double it. Detectors are dropped only here.
+        self._route_cache: dict[str, tuple[int | str | Detector, ...]] = {}
         self._view = RegistryView.build(registry, self.config, self._detector_of,
                                         self._site_state, self.fall_classifier)
         for key in list(self._detectors):
@@ -163,19 +164,23 @@ class DetectorEngine:
                 self.stats.late += 1
             clock.observe(message.ts_ms)
             out += self._fire(message.site)
-        device = self._device_of(message)
-        for key in self._routes_of(device):
-            detector = self._detector(key, device)
+        site, ts_ms = message.site, message.ts_ms
+        routes = iter(self._routes_of(self._device_of(message)))
+        index: int
+        scope: str
+        detector: Detector
+        for index, scope, detector in zip(routes, routes, routes, strict=True):  # type: ignore[assignment]
             deadline = detector.deadline_ms
-            if deadline is not None and deadline <= message.ts_ms:
+            if deadline is not None and deadline <= ts_ms:
                 # The message is past this detector's deadline: what it asked to be woken for
                 # happened before the message, even though the watermark (which trails by the
                 # allowed lateness) has not got there yet. A door shut 5 s after it had been
                 # open for too long still was open for too long.
-                out += detector.advance(message.ts_ms)
+                out += detector.advance(ts_ms)
             out += detector.process_one(message)
-            self._schedule(message.site, key, detector)
-        self._count(out)
+            self._schedule(site, (index, scope), detector)
+        if out:
+            self._count(out)
         return out
 
     def learn_one(self, message: Message) -> None:
@@ -189,11 +194,13 @@ class DetectorEngine:
             clock.observe(message.ts_ms)
             self._start_site(message.site, message.ts_ms)
         clock.observe(message.ts_ms)
-        device = self._device_of(message)
-        for key in self._routes_of(device):
-            detector = self._detector(key, device)
+        routes = iter(self._routes_of(self._device_of(message)))
+        index: int
+        scope: str
+        detector: Detector
+        for index, scope, detector in zip(routes, routes, routes, strict=True):  # type: ignore[assignment]
             detector.learn_one(message)
-            self._schedule(message.site, key, detector)
+            self._schedule(message.site, (index, scope), detector)
 
     def advance(self, now_ms: int, site: str | None = None) -> list[AlertDecision]:
         """Move event time of ``site`` (all sites when None) on to ``now_ms``; fire timers.
@@ -316,16 +323,20 @@ class DetectorEngine:
             message.room, message.resident,
         )
 
-    def _routes_of(self, device: Device) -> Iterator[Key]:
-        """The keys of the detectors a message of ``device`` goes to, in rule order; worked
-        out once per registered device and registry."""
+    def _routes_of(self, device: Device) -> tuple[int | str | Detector, ...]:
+        """The keys of the detectors a message of ``device`` goes to, in rule order, each
+        key's two parts followed by its detector (made when missing); worked out once per
+        registered device and registry."""
         routes = self._route_cache.get(device.device_id)
         if routes is None:
-            keys = (
+            keys = [
                 self._key(index, rule, device) for index, rule in enumerate(self._rules)
                 if rule.kinds is None or device.kind in rule.kinds
+            ]
+            routes = tuple(
+                part for key in keys if key is not None
+                for part in (*key, self._detector(key, device))
             )
-            routes = tuple(part for key in keys if key is not None for part in key)
             if self.registry.devices.get(device.device_id) is device:
                 self._route_cache[device.device_id] = routes
-        return zip(routes[::2], routes[1::2], strict=True)  # type: ignore[arg-type]
+        return routes

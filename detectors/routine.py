@@ -32,7 +32,6 @@ are learned.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -157,7 +156,8 @@ class RoutineModel:
 
     def __init__(self, config: RoutineConfig | None = None) -> None:
         self.config = config or RoutineConfig()
-        self.days: deque[RoutineDay] = deque(maxlen=self.config.history_days)
+        # Lists, not deques: an empty deque takes over 600 bytes, a household has three.
+        self.days: list[RoutineDay] = []
 
     @property
     def n_days(self) -> int:
@@ -167,6 +167,8 @@ class RoutineModel:
     def learn_one(self, day: RoutineDay) -> None:
         """Learn one complete day."""
         self.days.append(day)
+        if len(self.days) > self.config.history_days:
+            del self.days[0]
 
     def score_one(self, x: RoutineObservation) -> dict[str, ReasonScore]:
         """Score what is known of ``x`` so far, one :class:`ReasonScore` per reason that can
@@ -433,8 +435,8 @@ class RoutineDetector(Detector):
         self.today: RoutineDay | None = None
         self._start_ms = 0
         self._end_ms = 0
-        self.recent: deque[RoutineDay] = deque(maxlen=14)
-        self._up_window: deque[int] = deque()
+        self.recent: list[RoutineDay] = []  # the last 14 days
+        self._up_window: list[int] = []
         self._up_window_ms = int(self.config.up_window_s * MS_PER_S)
         self._night_gap_ms = int(self.config.night_gap_s * MS_PER_S)
         self._away_since_ms: int | None = None  # when the home last became empty, if it is
@@ -563,6 +565,8 @@ class RoutineDetector(Detector):
                     out.append(self._decision(DecisionAction.CLEAR, reason, at, {}))
         self.filter.learn_one(observation)
         self.recent.append(today)
+        if len(self.recent) > 14:
+            del self.recent[0]
         next_day = today.day + timedelta(days=1)
         self._open_day(next_day, at)
         return out
@@ -648,7 +652,7 @@ class RoutineDetector(Detector):
         window = self._up_window
         window.append(ts)
         while ts - window[0] > self._up_window_ms:
-            window.popleft()
+            del window[0]
         if len(window) >= self.config.up_events:
             today.up_min = (window[0] - self._start_ms) / MS_PER_MIN
             self._pending.pop(NOT_UP, None)

@@ -51,7 +51,15 @@ from ._registry import (
     in_window,
     parse_hhmm,
 )
-from ._replay import Label, ReplayRecord, read_jsonl, read_labels, read_replay, write_jsonl
+from ._replay import (
+    Label,
+    ReplayRecord,
+    decode_replay_line,
+    read_jsonl,
+    read_labels,
+    read_replay,
+    write_jsonl,
+)
 from ._time import format_ts, parse_ts_ms
 from ._topics import DEVICE_ID_RE, SITE_RE, Topic, build_topic, deadletter_topic, parse_topic
 
@@ -103,6 +111,7 @@ __all__ = [
     "build_topic",
     "deadletter_topic",
     "decode_reading",
+    "decode_replay_line",
     "format_ts",
     "in_window",
     "parse_hhmm",

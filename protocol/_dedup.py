@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from ._messages import Message
 
 DeliveryKey = tuple[str, int | None, int, str | None]
@@ -23,9 +21,10 @@ class DuplicateFilter:
     def __init__(self, window: int = 256, max_devices: int = 1_000_000) -> None:
         self.window = window
         self.max_devices = max_devices
-        # Per device, its last keys in arrival order: one dict is both the set and the order,
-        # and is small for a device heard a few times (a deque starts at over 600 bytes).
-        self._seen: OrderedDict[str, dict[DeliveryKey, None]] = OrderedDict()
+        # Per device, least recently heard first: its one key, or once it has sent two, its
+        # last keys in arrival order (one dict is both the set and the order). Most devices
+        # of a large registry are heard a few times, and a dict costs over 200 bytes.
+        self._seen: dict[str, DeliveryKey | dict[DeliveryKey, None]] = {}
 
     def is_duplicate(self, message: Message) -> bool:
         """Whether ``message`` was seen before; remembers it when not."""
@@ -41,13 +40,21 @@ class DuplicateFilter:
     def remember(self, device_id: str, key: DeliveryKey) -> bool:
         """Note ``key`` of ``device_id``; returns whether it was known already (a filter
         restored from disk is filled this way, oldest key first)."""
-        keys = self._seen.get(device_id)
+        seen = self._seen
+        # Taken out and put back last: the least recently heard device stays first.
+        keys = seen.pop(device_id, None)
         if keys is None:
-            keys = self._seen[device_id] = {}
-            if len(self._seen) > self.max_devices:
-                self._seen.popitem(last=False)
-        else:
-            self._seen.move_to_end(device_id)
+            seen[device_id] = key
+            if len(seen) > self.max_devices:
+                del seen[next(iter(seen))]
+            return False
+        if isinstance(keys, tuple):
+            if keys == key:
+                seen[device_id] = keys
+                return True
+            seen[device_id] = key if self.window == 1 else {keys: None, key: None}
+            return False
+        seen[device_id] = keys
         if key in keys:
             return True
         keys[key] = None

@@ -100,7 +100,9 @@ def parse_message(
             reading, site=place.site, device_id=place.device_id, received_ms=received_ms)
     device = registry.placement(
         place.device_id, place.site, None if isinstance(reading, StatusReading) else reading.kind)
+    # The registry's own strings (equal to the topic's): what the detectors keep per device
+    # refers to them instead of a copy from each message.
     return Message.from_reading(
-        reading, site=place.site, device_id=place.device_id, received_ms=received_ms,
+        reading, site=device.site, device_id=device.device_id, received_ms=received_ms,
         kind=device.kind, household=device.household, room=device.room, resident=device.resident,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
+import msgspec
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -26,6 +27,38 @@ class ReplayRecord(BaseModel):
         if isinstance(self.payload, str) and not self.payload.lstrip().startswith(("{", "[")):
             return self.payload.encode()
         return orjson.dumps(self.payload)
+
+
+class _ReplayLine(msgspec.Struct):
+    # ReplayRecord's fields, strictly; the payload is kept as the bytes it was written as.
+    topic: Annotated[str, msgspec.Meta(min_length=1)]
+    payload: msgspec.Raw
+    retain: bool = False
+
+
+_REPLAY_LINE = msgspec.json.Decoder(_ReplayLine)
+
+
+def decode_replay_line(raw: bytes) -> tuple[str, bytes]:
+    """The topic and payload bytes of one replay line: what
+    ``ReplayRecord.model_validate(orjson.loads(raw))`` and ``payload_bytes()`` give, without
+    decoding the payload twice (its JSON text is passed on as written).
+
+    Raises ``orjson.JSONDecodeError`` for a line that is not JSON and pydantic's
+    ``ValidationError`` for one that is not a record, as that pair does.
+    """
+    try:
+        line = _REPLAY_LINE.decode(raw)
+    except msgspec.DecodeError:
+        # Rare: let the model judge (it is lax where msgspec is strict, and says why).
+        record = ReplayRecord.model_validate(orjson.loads(raw))
+        return record.topic, record.payload_bytes()
+    payload = bytes(line.payload)
+    if payload[:1] == b'"':
+        text: str = msgspec.json.decode(payload)
+        if not text.lstrip().startswith(("{", "[")):
+            return line.topic, text.encode()
+    return line.topic, payload
 
 
 class Label(BaseModel):

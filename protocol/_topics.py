@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -39,8 +40,22 @@ def deadletter_topic(prefix: str = DEFAULT_TOPIC_PREFIX) -> str:
     return f"{prefix}/{CONTRACT_VERSION}/{DEADLETTER_CHANNEL}"
 
 
+@functools.cache
+def _topic_re(prefix: str) -> re.Pattern[str]:
+    """The whole topic in one pattern: the common case costs one match."""
+    channels = "|".join(re.escape(channel) for channel in CHANNELS)
+    return re.compile(
+        rf"{re.escape(prefix)}/{CONTRACT_VERSION}/({SITE_RE.pattern})/({DEVICE_ID_RE.pattern})"
+        rf"/({channels})")
+
+
 def parse_topic(topic: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> Topic:
     """Parse a contract topic or raise :class:`ContractViolation` with reason ``bad_topic``."""
+    match = _topic_re(prefix).fullmatch(topic)
+    if match is not None:
+        site, device_id, channel = match.groups()
+        return Topic(site, device_id, channel, prefix)
+    # Not a contract topic (or a prefix the pattern misreads): check part by part.
     parts = topic.split("/")
     head = f"{prefix}/{CONTRACT_VERSION}/"
     if not topic.startswith(head) or len(parts) != len(prefix.split("/")) + 4:

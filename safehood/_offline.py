@@ -22,7 +22,7 @@ from safehood.protocol import (
     AlertStatus,
     ContractViolation,
     Registry,
-    ReplayRecord,
+    decode_replay_line,
     parse_message,
 )
 from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
@@ -113,13 +113,14 @@ _SWEEP_MS = 60_000
 _OFFICER = "offline-run"
 
 
-def _records(handle: Iterable[bytes], summary: DetectSummary) -> Iterator[ReplayRecord]:
+def _records(handle: Iterable[bytes], summary: DetectSummary) -> Iterator[tuple[str, bytes]]:
+    """Each record's topic and payload bytes."""
     for raw in handle:
         summary.lines += 1
         if not raw.strip():
             continue
         try:
-            yield ReplayRecord.model_validate(orjson.loads(raw))
+            yield decode_replay_line(raw)
         except orjson.JSONDecodeError:
             summary.bad["bad_line"] += 1
         except ValidationError:
@@ -146,11 +147,11 @@ def detect(
     summary = DetectSummary()
     latest: int | None = None
     with open(input_path, "rb") as handle:
-        for record in _records(_counting(handle, progress), summary):
+        for topic, payload in _records(_counting(handle, progress), summary):
             # A status without a time (a last will) is stamped with the recording's time.
             received = latest if latest is not None else 0
             try:
-                message = parse_message(record.topic, record.payload_bytes(), received, registry,
+                message = parse_message(topic, payload, received, registry,
                                         prefix=topic_prefix)
             except ContractViolation as exc:
                 summary.bad[exc.reason.value] += 1

@@ -227,6 +227,10 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
                  ({next(iter(zigbee.values()))[1]} ...; README: Devices as they are sold)
   scale out      one process here; `safehood run --engine nats` spreads ingest and
                  detectors over machines (README: Scale-out on NATS JetStream)
+  offline        the same detectors over a recording, with no servers: `safehood simulate
+                 --out rec` then `safehood detect --registry rec/registry.json --input
+                 rec/traffic.jsonl --output alerts.jsonl` (README: Performance: offline
+                 detection throughput and memory per device)
 
   duty officer token ({', '.join(sites)}):
     {officer.token}
