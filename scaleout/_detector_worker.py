@@ -49,6 +49,9 @@ from ._pinned import PinnedConsumer
 log = logging.getLogger(__name__)
 
 _TICK_S = 1.0
+# A call into the connection's loop from a batch's thread: a loop stopped under it (a killed
+# worker) must not keep that thread, and the process, waiting forever.
+_CALL_TIMEOUT_S = const.JETSTREAM_API_TIMEOUT_S + 5
 _REGISTRY = "registry"
 _CLASSIFIER = "fall-classifier"
 _CONFIG = "detector-config"
@@ -68,17 +71,29 @@ class SiteState:
     # conditional on it, so an instance that lost the partition cannot overwrite the state
     # of the one that took it over.
     revision: int = 0
+    # The registry the engine is bound to (None: restored, bound to none yet).
+    registry: Registry | None = None
+    # Whether the next reading applied follows last_seq with none of the site's between (see
+    # DetectorWorker._follows): checked after a restore and after a jump in deliveries.
+    contiguous: bool = False
+
+
+class _OlderReadingsHeldElsewhere(Exception):
+    """A site's readings older than the batch are still out with another instance."""
 
 
 class _Pickler(cloudpickle.Pickler):
     """Pickles a site's engine without the registry, model, config and rules every worker
-    has (cloudpickle: the rules' detectors hold lambdas, which plain pickle refuses)."""
+    has (cloudpickle: the rules' detectors hold lambdas, which plain pickle refuses). Any
+    registry, the current or one replaced since, is restored as the current one."""
 
     def __init__(self, file: io.BytesIO, shared: dict[int, str]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._shared = shared
 
     def persistent_id(self, obj: Any) -> str | None:
+        if type(obj) is Registry:
+            return _REGISTRY
         return self._shared.get(id(obj))
 
 
@@ -126,6 +141,11 @@ class DetectorWorker:
         self.applied = 0
         self.pinned: set[int] = set()
 
+    def update_registry(self, registry: Registry) -> None:
+        """Use ``registry`` from now on (thread safe): each site's detectors are rebound
+        to it before their next reading or tick."""
+        self._registry = registry
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
@@ -160,6 +180,12 @@ class DetectorWorker:
     async def _run_partition(self, partition: int, consumer: PinnedConsumer) -> None:
         loop = asyncio.get_running_loop()
         last_tick = loop.time()
+        behind_since: float | None = None
+        # The consumer sequence of the last delivery taken here: deliveries are numbered
+        # one by one, so a jump means some went to another instance or were lost on the way
+        # (a connection that dropped with a pull out); they come again later, after the
+        # newer ones of this batch.
+        last_delivery: int | None = None
         try:
             while not self._stopping.is_set():
                 wait = self._yielded_until.get(partition, 0.0) - loop.time()
@@ -182,9 +208,21 @@ class DetectorWorker:
                 surplus = partition in self.pinned and self._surplus(partition)
                 try:
                     if pulled.messages:
+                        first = pulled.messages[0].metadata.sequence
+                        if partition not in self.pinned:
+                            log.info("partition %d: held here from stream sequence %d",
+                                     partition, first.stream)
+                        elif last_delivery is not None and first.consumer != last_delivery + 1:
+                            self._unverify(partition)
+                        last_delivery = pulled.messages[-1].metadata.sequence.consumer
                         self.pinned.add(partition)
+                        # Past the longest another instance can hold readings (its ack
+                        # wait, plus the pin timeout), apply what came all the same.
+                        in_order = (behind_since is None or loop.time() - behind_since
+                                    < 3 * self._pin_timeout_s)
                         touched = await loop.run_in_executor(
-                            None, self._apply_batch, partition, pulled.messages)
+                            None, self._apply_batch, partition, pulled.messages, in_order)
+                        behind_since = None
                         if await self._checkpoint(touched):
                             for message in pulled.messages:
                                 await message.ack()
@@ -202,6 +240,19 @@ class DetectorWorker:
                         last_tick = loop.time()
                         await self._checkpoint(
                             await loop.run_in_executor(None, self._tick, partition))
+                except _OlderReadingsHeldElsewhere as exc:
+                    # The instance that had the partition (a partial batch of it) has not
+                    # acknowledged yet: wait for its checkpoint, or for those readings to
+                    # come back here, before newer ones. Applied now, the site would look
+                    # silent for the readings in between (a false site_offline).
+                    log.info("partition %d: readings of site %s older than the batch are "
+                             "still out; waiting for them", partition, exc)
+                    if behind_since is None:
+                        behind_since = loop.time()
+                    self._drop_sites(partition)
+                    for message in pulled.messages:
+                        with contextlib.suppress(Exception):
+                            await message.nak(delay=const.FETCH_EXPIRES_S)
                 except Exception as exc:
                     # NATS failing over, the database away: start the batch again from the
                     # last checkpoint (decisions already applied are keyed: no repeats).
@@ -243,11 +294,27 @@ class DetectorWorker:
     def _forget(self, partition: int, force: bool = False) -> None:
         """Another instance holds (or held) the partition: its sites' state here is stale."""
         if partition in self.pinned or force:
+            if partition in self.pinned:
+                log.info("partition %d: no longer held here", partition)
             self.pinned.discard(partition)
-            for site in self._sites_of.pop(partition, set()):
-                self._sites.pop(site, None)
+            self._drop_sites(partition)
 
-    def _apply_batch(self, partition: int, messages: Sequence[Msg]) -> set[str]:
+    def _unverify(self, partition: int) -> None:
+        """Check each site of the partition against the stream before its next reading."""
+        for site in self._sites_of.get(partition, ()):
+            state = self._sites.get(site)
+            if state is not None:
+                state.contiguous = False
+
+    def _drop_sites(self, partition: int) -> None:
+        """Drop the partition's sites here: they are restored from KV when next needed."""
+        for site in self._sites_of.pop(partition, set()):
+            self._sites.pop(site, None)
+
+    def _apply_batch(self, partition: int, messages: Sequence[Msg], in_order: bool) -> set[str]:
+        """Apply ``messages`` to their sites' detectors; raises
+        :class:`_OlderReadingsHeldElsewhere` (with ``in_order``) before applying a site's
+        reading when an older one of the site, not applied yet, is still out."""
         touched: set[str] = set()
         decisions: list[AlertDecision] = []
         received_ms = self._clock()
@@ -257,6 +324,10 @@ class DetectorWorker:
             state = self._site(partition, site)
             if sequence <= state.last_seq:
                 continue  # applied before the last takeover
+            if not state.contiguous:
+                if in_order and not self._follows(partition, site, state.last_seq, sequence):
+                    raise _OlderReadingsHeldElsewhere(site)
+                state.contiguous = True
             state.last_seq = sequence
             touched.add(site)
             try:
@@ -272,6 +343,26 @@ class DetectorWorker:
         self._apply(decisions)
         return touched
 
+    def _follows(self, partition: int, site: str, last_seq: int, sequence: int) -> bool:
+        """Whether ``sequence`` is the site's first reading in the stream after
+        ``last_seq``. It need not be after a takeover: with fewer than a full batch out,
+        the server hands newer readings to the new holder while the instance that had the
+        partition still holds older ones, unacknowledged and maybe not checkpointed."""
+        async def next_sequence() -> int | None:
+            try:
+                answer = await self._connection.api(
+                    f"STREAM.MSG.GET.{const.READINGS_STREAM}",
+                    {"seq": last_seq + 1,
+                     "next_by_subj": f"{const.READINGS_SUBJECT}.{partition}.{site}.>"})
+            except ScaleOutError as exc:
+                if "no message found" in str(exc):
+                    return None
+                raise
+            return int(answer["message"]["seq"])
+
+        found = self._connection.run(next_sequence(), _CALL_TIMEOUT_S)
+        return found is None or found >= sequence
+
     def _tick(self, partition: int) -> set[str]:
         """Move the event time of the partition's sites on with the wall clock; fire timers.
         A timer's decision is keyed by what it is and its deadline, which every instance
@@ -284,6 +375,7 @@ class DetectorWorker:
             state = self._sites[site]
             if state.event_ms is None:
                 continue
+            self._bind(state)
             event_now = state.event_ms + max(0, now_ms - state.wall_ms)
             latest = max(latest, event_now)
             fired = state.engine.advance(event_now, site)
@@ -304,13 +396,25 @@ class DetectorWorker:
     def _site(self, partition: int, site: str) -> SiteState:
         state = self._sites.get(site)
         if state is None:
-            state = self._restore(site) or SiteState(self._new_engine(), 0)
+            state = self._restore(site) or self._new_state()
             self._sites[site] = state
             self._sites_of.setdefault(partition, set()).add(site)
+        self._bind(state)
         return state
 
-    def _new_engine(self) -> DetectorEngine:
-        return DetectorEngine(self._registry, self._config, fall_classifier=self._fall_classifier)
+    def _bind(self, state: SiteState) -> None:
+        """Rebind the site's detectors when the registry changed (or was restored with
+        them) since they were last bound: a new device's readings reach its detectors."""
+        registry = self._registry
+        if state.registry is not registry:
+            state.engine.update_registry(registry)
+            state.registry = registry
+
+    def _new_state(self) -> SiteState:
+        registry = self._registry
+        return SiteState(DetectorEngine(registry, self._config,
+                                        fall_classifier=self._fall_classifier), 0,
+                         registry=registry)
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -339,7 +443,7 @@ class DetectorWorker:
             message = answer["message"]
             return base64.b64decode(message.get("data", "")), int(message["seq"])
 
-        value, revision = self._connection.run(get())
+        value, revision = self._connection.run(get(), _CALL_TIMEOUT_S)
         if not value:
             return None
         last_seq, engine = _Unpickler(io.BytesIO(value), self._shared()).load()
