@@ -73,13 +73,9 @@ class SiteState:
     revision: int = 0
     # The registry the engine is bound to (None: restored, bound to none yet).
     registry: Registry | None = None
-    # Whether the next reading applied follows last_seq with none of the site's between (see
-    # DetectorWorker._follows): checked after a restore and after a jump in deliveries.
+    # Whether the next reading delivered follows last_seq with none of the site's between
+    # (see DetectorWorker._missed): checked after a restore and after a jump in deliveries.
     contiguous: bool = False
-
-
-class _OlderReadingsHeldElsewhere(Exception):
-    """A site's readings older than the batch are still out with another instance."""
 
 
 class _Pickler(cloudpickle.Pickler):
@@ -180,7 +176,6 @@ class DetectorWorker:
     async def _run_partition(self, partition: int, consumer: PinnedConsumer) -> None:
         loop = asyncio.get_running_loop()
         last_tick = loop.time()
-        behind_since: float | None = None
         # The consumer sequence of the last delivery taken here: deliveries are numbered
         # one by one, so a jump means some went to another instance or were lost on the way
         # (a connection that dropped with a pull out); they come again later, after the
@@ -216,13 +211,8 @@ class DetectorWorker:
                             self._unverify(partition)
                         last_delivery = pulled.messages[-1].metadata.sequence.consumer
                         self.pinned.add(partition)
-                        # Past the longest another instance can hold readings (its ack
-                        # wait, plus the pin timeout), apply what came all the same.
-                        in_order = (behind_since is None or loop.time() - behind_since
-                                    < 3 * self._pin_timeout_s)
                         touched = await loop.run_in_executor(
-                            None, self._apply_batch, partition, pulled.messages, in_order)
-                        behind_since = None
+                            None, self._apply_batch, partition, pulled.messages)
                         if await self._checkpoint(touched):
                             for message in pulled.messages:
                                 await message.ack()
@@ -240,19 +230,6 @@ class DetectorWorker:
                         last_tick = loop.time()
                         await self._checkpoint(
                             await loop.run_in_executor(None, self._tick, partition))
-                except _OlderReadingsHeldElsewhere as exc:
-                    # The instance that had the partition (a partial batch of it) has not
-                    # acknowledged yet: wait for its checkpoint, or for those readings to
-                    # come back here, before newer ones. Applied now, the site would look
-                    # silent for the readings in between (a false site_offline).
-                    log.info("partition %d: readings of site %s older than the batch are "
-                             "still out; waiting for them", partition, exc)
-                    if behind_since is None:
-                        behind_since = loop.time()
-                    self._drop_sites(partition)
-                    for message in pulled.messages:
-                        with contextlib.suppress(Exception):
-                            await message.nak(delay=const.FETCH_EXPIRES_S)
                 except Exception as exc:
                     # NATS failing over, the database away: start the batch again from the
                     # last checkpoint (decisions already applied are keyed: no repeats).
@@ -311,57 +288,80 @@ class DetectorWorker:
         for site in self._sites_of.pop(partition, set()):
             self._sites.pop(site, None)
 
-    def _apply_batch(self, partition: int, messages: Sequence[Msg], in_order: bool) -> set[str]:
-        """Apply ``messages`` to their sites' detectors; raises
-        :class:`_OlderReadingsHeldElsewhere` (with ``in_order``) before applying a site's
-        reading when an older one of the site, not applied yet, is still out."""
+    def _apply_batch(self, partition: int, messages: Sequence[Msg]) -> set[str]:
+        """Apply ``messages`` to their sites' detectors, each site's readings in stream
+        order: those of a site the batch skips over are read from the stream first."""
         touched: set[str] = set()
         decisions: list[AlertDecision] = []
         received_ms = self._clock()
         for message in messages:
-            topic, site = reading_topic(message.subject, self._topic_prefix)
             sequence = message.metadata.sequence.stream
+            _, site = reading_topic(message.subject, self._topic_prefix)
             state = self._site(partition, site)
             if sequence <= state.last_seq:
                 continue  # applied before the last takeover
             if not state.contiguous:
-                if in_order and not self._follows(partition, site, state.last_seq, sequence):
-                    raise _OlderReadingsHeldElsewhere(site)
+                for missed in self._missed(partition, site, state.last_seq, sequence):
+                    decisions += self._apply_one(state, *missed, received_ms)
                 state.contiguous = True
-            state.last_seq = sequence
+            decisions += self._apply_one(state, sequence, message.subject, message.data,
+                                         received_ms)
             touched.add(site)
-            try:
-                reading = parse_message(topic, message.data, received_ms, self._registry,
-                                        self._topic_prefix)
-            except ContractViolation:
-                continue  # ingest dead-letters it
-            decisions += [replace(decision, key=f"{sequence}/{index}")
-                          for index, decision in enumerate(state.engine.process_one(reading))]
-            if not reading.ts_from_receipt and (state.event_ms is None
-                                                or reading.ts_ms >= state.event_ms):
-                state.event_ms, state.wall_ms = reading.ts_ms, received_ms
         self._apply(decisions)
         return touched
 
-    def _follows(self, partition: int, site: str, last_seq: int, sequence: int) -> bool:
-        """Whether ``sequence`` is the site's first reading in the stream after
-        ``last_seq``. It need not be after a takeover: with fewer than a full batch out,
-        the server hands newer readings to the new holder while the instance that had the
-        partition still holds older ones, unacknowledged and maybe not checkpointed."""
-        async def next_sequence() -> int | None:
-            try:
-                answer = await self._connection.api(
-                    f"STREAM.MSG.GET.{const.READINGS_STREAM}",
-                    {"seq": last_seq + 1,
-                     "next_by_subj": f"{const.READINGS_SUBJECT}.{partition}.{site}.>"})
-            except ScaleOutError as exc:
-                if "no message found" in str(exc):
-                    return None
-                raise
-            return int(answer["message"]["seq"])
+    def _apply_one(self, state: SiteState, sequence: int, subject: str, data: bytes,
+                   received_ms: int) -> list[AlertDecision]:
+        state.last_seq = sequence
+        topic, _ = reading_topic(subject, self._topic_prefix)
+        try:
+            reading = parse_message(topic, data, received_ms, self._registry, self._topic_prefix)
+        except ContractViolation:
+            return []  # ingest dead-letters it
+        if not reading.ts_from_receipt and (state.event_ms is None
+                                            or reading.ts_ms >= state.event_ms):
+            state.event_ms, state.wall_ms = reading.ts_ms, received_ms
+        return [replace(decision, key=f"{sequence}/{index}")
+                for index, decision in enumerate(state.engine.process_one(reading))]
 
-        found = self._connection.run(next_sequence(), _CALL_TIMEOUT_S)
-        return found is None or found >= sequence
+    def _missed(self, partition: int, site: str, last_seq: int,
+                sequence: int) -> list[tuple[int, str, bytes]]:
+        """The site's readings in the stream after ``last_seq`` and before ``sequence``
+        (stream sequence, subject, payload). After a takeover there may be some: with fewer
+        than a full batch out, the server hands newer readings to the new holder while the
+        one that had the partition still holds older ones, unacknowledged and maybe not
+        checkpointed; deliveries are lost with a node; a KV leader elected a moment ago may
+        answer with an older state. Applied without them, the site would look silent in
+        between (a false ``site_offline``)."""
+        subject = f"{const.READINGS_SUBJECT}.{partition}.{site}.>"
+
+        async def read() -> list[tuple[int, str, bytes]]:
+            found: list[tuple[int, str, bytes]] = []
+            after = last_seq
+            while True:
+                try:
+                    answer = await self._connection.api(
+                        f"STREAM.MSG.GET.{const.READINGS_STREAM}",
+                        {"seq": after + 1, "next_by_subj": subject})
+                except ScaleOutError as exc:
+                    if "no message found" in str(exc):
+                        # The stream holds ``sequence``: a leader that has not caught up
+                        # answered. The batch is taken again.
+                        raise ScaleOutError(f"{const.READINGS_STREAM} answered from behind "
+                                            f"sequence {sequence}") from exc
+                    raise
+                message = answer["message"]
+                after = int(message["seq"])
+                if after >= sequence:
+                    return found
+                found.append((after, message["subject"],
+                              base64.b64decode(message.get("data", ""))))
+
+        missed = self._connection.run(read(), 4 * _CALL_TIMEOUT_S)
+        if missed:
+            log.info("site %s: %d readings before stream sequence %d read from the stream",
+                     site, len(missed), sequence)
+        return missed
 
     def _tick(self, partition: int) -> set[str]:
         """Move the event time of the partition's sites on with the wall clock; fire timers.
