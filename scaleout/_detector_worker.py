@@ -223,9 +223,9 @@ class DetectorWorker:
                             self._unverify(partition)
                         last_delivery = pulled.messages[-1].metadata.sequence.consumer
                         self.pinned.add(partition)
-                        touched = await loop.run_in_executor(
+                        dumps = await loop.run_in_executor(
                             None, self._apply_batch, partition, pulled.messages)
-                        if await self._checkpoint(touched):
+                        if await self._checkpoint(dumps):
                             for message in pulled.messages:
                                 await message.ack()
                         else:
@@ -325,9 +325,10 @@ class DetectorWorker:
         for site in self._sites_of.pop(partition, set()):
             self._sites.pop(site, None)
 
-    def _apply_batch(self, partition: int, messages: Sequence[Msg]) -> set[str]:
+    def _apply_batch(self, partition: int, messages: Sequence[Msg]) -> dict[str, bytes]:
         """Apply ``messages`` to their sites' detectors, each site's readings in stream
-        order: those of a site the batch skips over are read from the stream first."""
+        order: those of a site the batch skips over are read from the stream first. Returns
+        the checkpoints of the sites it changed."""
         touched: set[str] = set()
         decisions: list[AlertDecision] = []
         received_ms = self._clock()
@@ -345,7 +346,7 @@ class DetectorWorker:
                                          received_ms)
             touched.add(site)
         self._apply(decisions)
-        return touched
+        return self._dumps(touched)
 
     def _apply_one(self, state: SiteState, sequence: int, subject: str, data: bytes,
                    received_ms: int) -> list[AlertDecision]:
@@ -400,7 +401,7 @@ class DetectorWorker:
                      site, len(missed), sequence)
         return missed
 
-    def _tick(self, partition: int) -> set[str]:
+    def _tick(self, partition: int) -> dict[str, bytes]:
         """Move the event time of the partition's sites on with the wall clock; fire timers.
         A timer's decision is keyed by what it is and its deadline, which every instance
         computes alike."""
@@ -423,7 +424,7 @@ class DetectorWorker:
         self._apply(decisions)
         if latest:
             self._alerts.tick(latest)
-        return touched
+        return self._dumps(touched)
 
     def _apply(self, decisions: list[AlertDecision]) -> None:
         if decisions:
@@ -486,25 +487,33 @@ class DetectorWorker:
         last_seq, engine = _Unpickler(io.BytesIO(value), self._shared()).load()
         return SiteState(engine, last_seq, revision=revision)
 
-    async def _checkpoint(self, sites: set[str]) -> bool:
-        """Write each site's state; ``False`` when a site was taken over meanwhile."""
+    def _dumps(self, sites: set[str]) -> dict[str, bytes]:
+        """Each site's state as its checkpoint; called in the batch's thread, so that
+        pickling (most of a worker's time) does not hold up the other partitions' I/O."""
+        return {site: self._dump(self._sites[site]) for site in sites if site in self._sites}
+
+    async def _checkpoint(self, dumps: dict[str, bytes]) -> bool:
+        """Write each site's checkpoint, all at once; ``False`` when a site was taken over
+        meanwhile."""
         assert self._bucket is not None
-        written = True
-        for site in sites:
+        bucket = self._bucket
+
+        async def write(site: str, value: bytes) -> bool:
             state = self._sites.get(site)
             if state is None:
-                continue
-            value = self._dump(state)
+                return True
             try:
                 if state.revision == 0:
-                    state.revision = await self._bucket.create(site, value)
+                    state.revision = await bucket.create(site, value)
                 else:
-                    state.revision = await self._bucket.update(site, value, last=state.revision)
+                    state.revision = await bucket.update(site, value, last=state.revision)
             except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.APIError):
                 # Another instance has taken the site over: our copy is stale.
                 log.info("site %s was taken over; dropping its state here", site)
                 self._sites.pop(site, None)
                 for sites_of in self._sites_of.values():
                     sites_of.discard(site)
-                written = False
-        return written
+                return False
+            return True
+
+        return all(await asyncio.gather(*(write(site, value) for site, value in dumps.items())))
