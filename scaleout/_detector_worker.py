@@ -11,7 +11,8 @@ Exactly-once effects from at-least-once delivery, per batch of a partition:
 3. the batch is acknowledged.
 
 A worker that dies anywhere in between leaves the batch unacknowledged; the instance the
-server pins next restores each site from KV and skips what the checkpoint says was applied,
+server pins next restores each site from KV, skips what the checkpoint says was applied
+and reads from the stream what the checkpoint lacks before the batch (see ``_missed``),
 and a decision applied after the last checkpoint is replayed with the same key and changes
 nothing.
 """
@@ -311,7 +312,8 @@ class DetectorWorker:
             if partition in self.pinned:
                 log.info("partition %d: no longer held here", partition)
             self.pinned.discard(partition)
-            self._drop_sites(partition)
+            for site in self._sites_of.pop(partition, set()):
+                self._sites.pop(site, None)
 
     def _unverify(self, partition: int) -> None:
         """Check each site of the partition against the stream before its next reading."""
@@ -319,11 +321,6 @@ class DetectorWorker:
             state = self._sites.get(site)
             if state is not None:
                 state.contiguous = False
-
-    def _drop_sites(self, partition: int) -> None:
-        """Drop the partition's sites here: they are restored from KV when next needed."""
-        for site in self._sites_of.pop(partition, set()):
-            self._sites.pop(site, None)
 
     def _apply_batch(self, partition: int, messages: Sequence[Msg]) -> dict[str, bytes]:
         """Apply ``messages`` to their sites' detectors, each site's readings in stream
