@@ -79,15 +79,6 @@ class SiteState:
     contiguous: bool = False
 
 
-@dataclass(slots=True)
-class _Stall:
-    """What a worker that does not hold a partition last saw of its consumer's progress."""
-
-    ack_floor: int = -1
-    since: float = 0.0
-    next_check: float = 0.0
-
-
 class _Pickler(cloudpickle.Pickler):
     """Pickles a site's engine without the registry, model, config and rules every worker
     has (cloudpickle: the rules' detectors hold lambdas, which plain pickle refuses). Any
@@ -144,7 +135,6 @@ class DetectorWorker:
         self._members = 1
         # Partitions given up to rebalance: not asked for again until then (loop time).
         self._yielded_until: dict[int, float] = {}
-        self._stalls: dict[int, _Stall] = {}
         self.applied = 0
         self.pinned: set[int] = set()
 
@@ -207,8 +197,6 @@ class DetectorWorker:
                 if not pulled.pinned or pulled.new_pin:
                     # Whatever we hold of the partition may be stale: restore from KV.
                     self._forget(partition, force=pulled.new_pin)
-                if not pulled.messages and partition not in self.pinned:
-                    await self._unpin_if_stalled(partition, consumer)
                 # More than our share: give this one up once what we pulled of it is applied
                 # and acknowledged. Handed back unapplied, it would reach the next instance
                 # after newer readings it may already have taken, and be skipped there as
@@ -260,31 +248,6 @@ class DetectorWorker:
         except Exception:
             log.exception("partition %d: detector worker failed", partition)
             raise
-
-    async def _unpin_if_stalled(self, partition: int, consumer: PinnedConsumer) -> None:
-        """Take the partition's pin from its holder when the consumer has made no progress
-        (its acknowledgement floor has not moved, readings waiting) for three pin timeouts:
-        long enough for a pinned worker's batch, its ack wait and the server's own failover.
-        A pin the server kept after its holder died (one such stall lasted 44 s) then moves
-        within that bound."""
-        loop = asyncio.get_running_loop()
-        stall = self._stalls.setdefault(partition, _Stall())
-        now = loop.time()
-        if now < stall.next_check:
-            return
-        stall.next_check = now + self._pin_timeout_s
-        try:
-            ack_floor, left = await consumer.progress()
-        except Exception as exc:
-            log.debug("partition %d: no consumer info (%s)", partition, exc)
-            return
-        if not left or ack_floor != stall.ack_floor:
-            stall.ack_floor, stall.since = ack_floor, now
-        elif now - stall.since >= 3 * self._pin_timeout_s:
-            log.warning("partition %d: no progress for %.0f s with readings waiting; "
-                        "taking the pin from its holder", partition, now - stall.since)
-            await consumer.unpin_holder()
-            stall.since = now
 
     def _surplus(self, partition: int) -> bool:
         """Whether to give ``partition`` up: we hold more than our share of the partitions

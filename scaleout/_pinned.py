@@ -46,7 +46,6 @@ class PinnedConsumer:
         self._client = client
         self._subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         self._unpin_subject = f"$JS.API.CONSUMER.UNPIN.{stream}.{consumer}"
-        self._info_subject = f"$JS.API.CONSUMER.INFO.{stream}.{consumer}"
         self._group = group
         self.pin_id: str | None = None
 
@@ -94,20 +93,6 @@ class PinnedConsumer:
         if self.pin_id is None:
             return
         self.pin_id = None
-        await self.unpin_holder()
-
-    async def unpin_holder(self) -> None:
-        """Take the pin from whichever instance holds it; the server pins a waiting one."""
         with contextlib.suppress(Exception):
             await self._client.request(self._unpin_subject,
                                        orjson.dumps({"group": self._group}), timeout=5)
-
-    async def progress(self) -> tuple[int, int]:
-        """The consumer's acknowledgement floor (a stream sequence) and how many of its
-        messages wait or are out unacknowledged."""
-        reply = await self._client.request(self._info_subject, b"", timeout=5)
-        info = orjson.loads(reply.data)
-        if "error" in info:
-            raise RuntimeError(f"consumer info refused: {info['error']}")
-        return (int(info["ack_floor"]["stream_seq"]),
-                int(info["num_pending"]) + int(info["num_ack_pending"]))
