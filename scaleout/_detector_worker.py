@@ -292,8 +292,17 @@ class DetectorWorker:
         touched: set[str] = set()
         decisions: list[AlertDecision] = []
         received_ms = self._clock()
+        redelivered: bool | None = None
         for message in messages:
-            sequence = message.metadata.sequence.stream
+            metadata = message.metadata
+            sequence = metadata.sequence.stream
+            again = metadata.num_delivered > 1
+            if redelivered is not None and again != redelivered:
+                # Redeliveries and first deliveries in one batch: readings between them
+                # may still be out with another instance (a batch it holds): check each
+                # site against the stream again.
+                self._unverify(partition)
+            redelivered = again
             _, site = reading_topic(message.subject, self._topic_prefix)
             state = self._site(partition, site)
             if sequence <= state.last_seq:
