@@ -6,8 +6,15 @@ Each run drains a backlog of N QoS 1 readings (published first, over MQTT, to on
 ingest's rate is from the first acknowledgement on the stream's ``ingest`` consumer (the
 processes have started) to the last; the detectors' the same over every partition consumer.
 Readings go to the embedded SQLite store (one file shared by the ingest processes, which
-caps their scaling; InfluxDB does not share that limit). The failover gap is the soak test's
-(tests/scaleout, ``-m soak``), which prints it.
+caps their scaling; InfluxDB does not share that limit).
+
+The failover gap: 2 detector processes drain the backlog, one is killed (SIGKILL) halfway;
+the gap is the longest time a partition with readings waiting made no progress (its
+acknowledgement floor did not move), which covers the pin timeout, the ack wait of what the
+dead process held, and the takeover.
+
+Every process here shares the machine's cores (named in the output) with the 3 NATS nodes
+and PostgreSQL: with more worker processes than cores, more workers only add overhead.
 
 Run: ``.venv/bin/python bench/scale_out.py [--messages 20000] [--workers 1 2 4]``.
 """
@@ -15,7 +22,10 @@ Run: ``.venv/bin/python bench/scale_out.py [--messages 20000] [--workers 1 2 4]`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,8 +67,34 @@ def pending(admin: JetStreamConnection, consumer: str) -> int:
     return int(info["num_pending"]) + int(info["num_ack_pending"])
 
 
+def cores() -> str:
+    """The cores this process may run on, and the processor's name."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    usable = sorted(os.sched_getaffinity(0))
+    return f"{len(usable)} cores ({', '.join(map(str, usable))}) of {model}"
+
+
+def ack_floors(admin: JetStreamConnection) -> dict[int, tuple[int, int]]:
+    """Per partition: its consumer's acknowledgement floor and what is left to acknowledge."""
+    out = {}
+    for partition in range(PARTITIONS):
+        info = admin.run(admin.api(f"CONSUMER.INFO.SAFEHOOD_READINGS.detect-{partition}"))
+        out[partition] = (int(info["ack_floor"]["stream_seq"]),
+                          int(info["num_pending"]) + int(info["num_ack_pending"]))
+    return out
+
+
 def nats_rates(workers: int, messages: list[tuple[str, bytes]], devices: int,
-               root: Path, postgres: PostgresServer) -> tuple[float, float]:
+               root: Path, postgres: PostgresServer, *,
+               kill_detector: bool = False) -> tuple[float, float, float | None]:
+    """Ingest and detector rates (msg/s) of ``workers`` processes of each role; with
+    ``kill_detector``, one detector process is killed halfway and the failover gap (s) is
+    returned too."""
     cluster = NatsCluster(root / "nats")
     cluster.start()
     database_url = create_database(postgres.url).render_as_string(hide_password=False)
@@ -93,6 +129,10 @@ def nats_rates(workers: int, messages: list[tuple[str, bytes]], devices: int,
                  "detect": [f"detect-{p}" for p in range(PARTITIONS)]}
         first: dict[str, tuple[float, int]] = {}
         done: dict[str, float] = {}
+        killed = False
+        # Per partition: its acknowledgement floor, when it last moved, the longest stall.
+        moved: dict[int, tuple[int, float]] = {}
+        gap = 0.0
         while len(done) < len(names):
             time.sleep(0.1)
             now = time.perf_counter() - start
@@ -102,6 +142,17 @@ def nats_rates(workers: int, messages: list[tuple[str, bytes]], devices: int,
                     first[role] = (now, left)
                 if role not in done and left == 0:
                     done[role] = now
+                if (kill_detector and role == "detect" and not killed
+                        and left < len(messages) // 2):
+                    processes[1].send_signal(signal.SIGKILL)  # the first detector process
+                    killed = True
+            if killed:
+                for partition, (floor, left) in ack_floors(admin).items():
+                    last = moved.get(partition)
+                    if last is None or floor != last[0] or not left:
+                        moved[partition] = (floor, now)
+                    else:
+                        gap = max(gap, now - last[1])
             if now > 900:
                 raise SystemExit("the workers did not drain the backlog in 15 minutes")
 
@@ -109,7 +160,7 @@ def nats_rates(workers: int, messages: list[tuple[str, bytes]], devices: int,
             began, left = first[role]
             return left / max(done[role] - began, 1e-3)
 
-        return rate("ingest"), rate("detect")
+        return rate("ingest"), rate("detect"), gap if kill_detector else None
     finally:
         for process in processes:
             process.terminate()
@@ -150,6 +201,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--devices", type=int, default=640)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--failovers", type=int, default=3,
+                        help="runs with a detector process killed halfway")
     args = parser.parse_args()
     messages = traffic(args.messages, args.devices)
     bin_dir = postgres_bin_dir()
@@ -161,17 +214,26 @@ def main() -> None:
         postgres.start()
         try:
             single = single_process_rate(messages, args.devices, root)
-            rows = [(n, *nats_rates(n, messages, args.devices, root / f"w{n}", postgres))
+            rows = [(n, *nats_rates(n, messages, args.devices, root / f"w{n}", postgres)[:2])
                     for n in args.workers]
+            gaps = [nats_rates(2, messages, args.devices, root / f"f{i}", postgres,
+                               kill_detector=True)[2] for i in range(args.failovers)]
         finally:
             postgres.stop()
-    print(f"\n{os.cpu_count()} cores; {args.messages:,} readings from {args.devices:,} devices "
-          f"at {SITES} sites, {PARTITIONS} partitions")
+    print(f"\n{cores()}, shared by every process here (3 NATS nodes, PostgreSQL, the "
+          f"workers); {args.messages:,} readings from {args.devices:,} devices at {SITES} "
+          f"sites, {PARTITIONS} partitions")
     print(f"{'mode':<40}{'ingest msg/s':>14}{'detect msg/s':>14}")
     print(f"{'single process (mosquitto)':<40}{single:>14,.0f}{'(same)':>14}")
     for workers, ingest, detect in rows:
         label = f"nats: {workers} ingest + {workers} detector procs"
         print(f"{label:<40}{ingest:>14,.0f}{detect:>14,.0f}")
+    if len(os.sched_getaffinity(0)) < 2 * max(args.workers) + 3:
+        print(f"with {len(os.sched_getaffinity(0))} cores for the NATS nodes and "
+              f"{2 * max(args.workers)} worker processes, more workers than cores is overhead, "
+              "not scaling: each worker needs a core of its own to add throughput")
+    print("failover gap (a detector process killed halfway, 2 detector procs): "
+          + ", ".join(f"{gap:.1f} s" for gap in gaps if gap is not None))
 
 
 if __name__ == "__main__":

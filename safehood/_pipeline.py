@@ -79,6 +79,30 @@ class RegistryHolder:
     def on_change(self, listener: Callable[[Registry], None]) -> None:
         self._listeners.append(listener)
 
+    def reload(self, engine: Engine) -> bool:
+        """Read the registry from the database; replace the current one (and tell the
+        listeners) when it differs. Returns whether it changed."""
+        fresh = load_registry(engine)
+        current = self._registry
+        if (fresh.households, fresh.residents, fresh.devices) == (
+                current.households, current.residents, current.devices):
+            return False
+        self.replace(fresh)
+        return True
+
+    def watch(self, engine: Engine, poll_s: float, stopping: threading.Event) -> None:
+        """Reload from ``engine`` every ``poll_s`` in a daemon thread until ``stopping`` is
+        set, so that changes made by other processes (``safehood registry``, the API of
+        another process) reach this one."""
+        def run() -> None:
+            while not stopping.wait(poll_s):
+                try:
+                    self.reload(engine)
+                except Exception:
+                    log.exception("could not reload the registry; keeping the current one")
+
+        threading.Thread(target=run, name="registry-watcher", daemon=True).start()
+
 
 @dataclass
 class Pipeline:
@@ -114,14 +138,7 @@ class Pipeline:
         self.retention.start()
         if self.api is not None:
             self.api.start()
-        threading.Thread(target=self._watch_registry, name="registry-watcher", daemon=True).start()
-
-    def _watch_registry(self) -> None:
-        while not self._stopping.wait(self.registry_poll_s):
-            try:
-                self.reload_registry()
-            except Exception:
-                log.exception("could not reload the registry; keeping the current one")
+        self.registry.watch(self.engine, self.registry_poll_s, self._stopping)
 
     @property
     def api_url(self) -> str | None:
@@ -148,13 +165,7 @@ class Pipeline:
     def reload_registry(self) -> bool:
         """Read the registry from the database; replace the current one (and tell ingest,
         the detectors and the notifier) when it differs. Returns whether it changed."""
-        fresh = load_registry(self.engine)
-        current = self.registry.get()
-        if (fresh.households, fresh.residents, fresh.devices) == (
-                current.households, current.residents, current.devices):
-            return False
-        self.registry.replace(fresh)
-        return True
+        return self.registry.reload(self.engine)
 
 
 def stop_all(stoppers: Sequence[Callable[[], object]]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
@@ -35,7 +36,7 @@ from safehood.scaleout import (
 )
 from safehood.store import open_store
 
-from ._pipeline import open_database, stop_all
+from ._pipeline import REGISTRY_POLL_S, RegistryHolder, open_database, stop_all
 
 log = logging.getLogger(__name__)
 
@@ -48,28 +49,33 @@ class ScaleOutProcess:
 
     roles: tuple[str, ...]
     connection: JetStreamConnection
+    registry: RegistryHolder
     alerts: AlertManager | None = None
     ingest: IngestService | None = None
     detector: DetectorWorker | None = None
     _starters: list[Callable[[], None]] = field(default_factory=list)
     _stoppers: list[Callable[[], object]] = field(default_factory=list)
     api_url: str | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         for start in self._starters:
             start()
 
     def stop(self) -> None:
+        self._stopping.set()
         stop_all(self._stoppers)
         self.connection.close()
 
 
 def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
-                   notifier: Notifier | None = None) -> ScaleOutProcess:
+                   notifier: Notifier | None = None,
+                   registry_poll_s: float = REGISTRY_POLL_S) -> ScaleOutProcess:
     """Build a process with ``roles`` (some of :data:`ROLES`) from settings. The streams,
     consumers and state bucket are made if missing; the registry file of the settings, if
-    any, is imported into the database first. Notifications go through ``notifier``
-    (default: Apprise)."""
+    any, is imported into the database first, and the database's registry is read again
+    every ``registry_poll_s`` (workers and the API use the new one as the single process
+    does). Notifications go through ``notifier`` (default: Apprise)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
@@ -79,12 +85,14 @@ def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
     engine = open_database(settings)
     if settings.registry_file is not None:
         import_registry(engine, Registry.load(settings.registry_file).to_model())
-    registry = load_registry(engine)
+    holder = RegistryHolder(load_registry(engine))
+    registry = holder.get()
     name = f"safehood-{'-'.join(sorted(roles))}-{socket.gethostname()}-{os.getpid()}"
     connection = JetStreamConnection(settings.nats_url, name)
-    process = ScaleOutProcess(tuple(roles), connection)
+    process = ScaleOutProcess(tuple(roles), connection, holder)
 
     process._stoppers.append(engine.dispose)
+    process._starters.append(lambda: holder.watch(engine, registry_poll_s, process._stopping))
     try:
         ensure_streams(connection, settings)
     except Exception:
@@ -99,15 +107,19 @@ def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
     alerts = AlertManager(repository, build_alert_pipeline(
         policy, repository, exercise="*" in settings.exercise_sites or
         frozenset(settings.exercise_sites)), registry=registry)
+    holder.on_change(alerts.set_registry)
     process.alerts = alerts
     if "ingest" in roles:
         assert store is not None
-        ingest = process.ingest = build_ingest_worker(settings, connection, engine, store)
+        ingest = process.ingest = build_ingest_worker(settings, connection, engine, store,
+                                                      holder.get)
         process._starters.append(ingest.start)
         process._stoppers.append(ingest.stop)
     if "detector" in roles:
+        directory = ContactDirectory(registry, policy)
+        holder.on_change(directory.set_registry)
         notifications = NotificationDispatcher(
-            notifier or AppriseNotifier(), repository, directory=ContactDirectory(registry, policy),
+            notifier or AppriseNotifier(), repository, directory=directory,
             public_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}")
         def notify(change: AlertChange) -> None:
             notifications.submit(change)
@@ -122,6 +134,7 @@ def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
                                   partitions=settings.nats_partitions,
                                   pin_timeout_s=settings.nats_pin_timeout_s,
                                   fall_classifier=fall_classifier)
+        holder.on_change(detector.update_registry)
         process._starters.append(detector.start)
         process._stoppers.append(notifications.close)
         process._stoppers.append(detector.stop)
@@ -129,7 +142,8 @@ def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
         assert store is not None
         app = create_app(ApiContext(
             settings=settings, engine=engine, alerts=alerts, store=store,
-            broker_ready=lambda: connection.client.is_connected))
+            broker_ready=lambda: connection.client.is_connected,
+            on_registry_change=holder.replace))
         api = ApiServer(app, host=settings.api_host, port=settings.api_port)
         process._starters.append(api.start)
         process._stoppers.append(api.stop)

@@ -11,7 +11,8 @@ Exactly-once effects from at-least-once delivery, per batch of a partition:
 3. the batch is acknowledged.
 
 A worker that dies anywhere in between leaves the batch unacknowledged; the instance the
-server pins next restores each site from KV and skips what the checkpoint says was applied,
+server pins next restores each site from KV, skips what the checkpoint says was applied
+and reads from the stream what the checkpoint lacks before the batch (see ``_missed``),
 and a decision applied after the last checkpoint is replayed with the same key and changes
 nothing.
 """
@@ -49,6 +50,9 @@ from ._pinned import PinnedConsumer
 log = logging.getLogger(__name__)
 
 _TICK_S = 1.0
+# A call into the connection's loop from a batch's thread: a loop stopped under it (a killed
+# worker) must not keep that thread, and the process, waiting forever.
+_CALL_TIMEOUT_S = const.JETSTREAM_API_TIMEOUT_S + 5
 _REGISTRY = "registry"
 _CLASSIFIER = "fall-classifier"
 _CONFIG = "detector-config"
@@ -68,17 +72,25 @@ class SiteState:
     # conditional on it, so an instance that lost the partition cannot overwrite the state
     # of the one that took it over.
     revision: int = 0
+    # The registry the engine is bound to (None: restored, bound to none yet).
+    registry: Registry | None = None
+    # Whether the next reading delivered follows last_seq with none of the site's between
+    # (see DetectorWorker._missed): checked after a restore and after a jump in deliveries.
+    contiguous: bool = False
 
 
 class _Pickler(cloudpickle.Pickler):
     """Pickles a site's engine without the registry, model, config and rules every worker
-    has (cloudpickle: the rules' detectors hold lambdas, which plain pickle refuses)."""
+    has (cloudpickle: the rules' detectors hold lambdas, which plain pickle refuses). Any
+    registry, the current or one replaced since, is restored as the current one."""
 
     def __init__(self, file: io.BytesIO, shared: dict[int, str]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._shared = shared
 
     def persistent_id(self, obj: Any) -> str | None:
+        if type(obj) is Registry:
+            return _REGISTRY
         return self._shared.get(id(obj))
 
 
@@ -126,6 +138,11 @@ class DetectorWorker:
         self.applied = 0
         self.pinned: set[int] = set()
 
+    def update_registry(self, registry: Registry) -> None:
+        """Use ``registry`` from now on (thread safe): each site's detectors are rebound
+        to it before their next reading or tick."""
+        self._registry = registry
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
@@ -160,6 +177,11 @@ class DetectorWorker:
     async def _run_partition(self, partition: int, consumer: PinnedConsumer) -> None:
         loop = asyncio.get_running_loop()
         last_tick = loop.time()
+        # The consumer sequence of the last delivery taken here: deliveries are numbered
+        # one by one, so a jump means some went to another instance or were lost on the way
+        # (a connection that dropped with a pull out); they come again later, after the
+        # newer ones of this batch.
+        last_delivery: int | None = None
         try:
             while not self._stopping.is_set():
                 wait = self._yielded_until.get(partition, 0.0) - loop.time()
@@ -182,10 +204,17 @@ class DetectorWorker:
                 surplus = partition in self.pinned and self._surplus(partition)
                 try:
                     if pulled.messages:
+                        first = pulled.messages[0].metadata.sequence
+                        if partition not in self.pinned:
+                            log.info("partition %d: held here from stream sequence %d",
+                                     partition, first.stream)
+                        elif last_delivery is not None and first.consumer != last_delivery + 1:
+                            self._unverify(partition)
+                        last_delivery = pulled.messages[-1].metadata.sequence.consumer
                         self.pinned.add(partition)
-                        touched = await loop.run_in_executor(
+                        dumps = await loop.run_in_executor(
                             None, self._apply_batch, partition, pulled.messages)
-                        if await self._checkpoint(touched):
+                        if await self._checkpoint(dumps):
                             for message in pulled.messages:
                                 await message.ack()
                         else:
@@ -243,36 +272,105 @@ class DetectorWorker:
     def _forget(self, partition: int, force: bool = False) -> None:
         """Another instance holds (or held) the partition: its sites' state here is stale."""
         if partition in self.pinned or force:
+            if partition in self.pinned:
+                log.info("partition %d: no longer held here", partition)
             self.pinned.discard(partition)
             for site in self._sites_of.pop(partition, set()):
                 self._sites.pop(site, None)
 
-    def _apply_batch(self, partition: int, messages: Sequence[Msg]) -> set[str]:
+    def _unverify(self, partition: int) -> None:
+        """Check each site of the partition against the stream before its next reading."""
+        for site in self._sites_of.get(partition, ()):
+            state = self._sites.get(site)
+            if state is not None:
+                state.contiguous = False
+
+    def _apply_batch(self, partition: int, messages: Sequence[Msg]) -> dict[str, bytes]:
+        """Apply ``messages`` to their sites' detectors, each site's readings in stream
+        order: those of a site the batch skips over are read from the stream first. Returns
+        the checkpoints of the sites it changed."""
         touched: set[str] = set()
         decisions: list[AlertDecision] = []
         received_ms = self._clock()
+        redelivered: bool | None = None
         for message in messages:
-            topic, site = reading_topic(message.subject, self._topic_prefix)
-            sequence = message.metadata.sequence.stream
+            metadata = message.metadata
+            sequence = metadata.sequence.stream
+            again = metadata.num_delivered > 1
+            if redelivered is not None and again != redelivered:
+                # Redeliveries and first deliveries in one batch: readings between them
+                # may still be out with another instance (a batch it holds): check each
+                # site against the stream again.
+                self._unverify(partition)
+            redelivered = again
+            _, site = reading_topic(message.subject, self._topic_prefix)
             state = self._site(partition, site)
             if sequence <= state.last_seq:
                 continue  # applied before the last takeover
-            state.last_seq = sequence
+            if not state.contiguous:
+                for missed in self._missed(partition, site, state.last_seq, sequence):
+                    decisions += self._apply_one(state, *missed, received_ms)
+                state.contiguous = True
+            decisions += self._apply_one(state, sequence, message.subject, message.data,
+                                         received_ms)
             touched.add(site)
-            try:
-                reading = parse_message(topic, message.data, received_ms, self._registry,
-                                        self._topic_prefix)
-            except ContractViolation:
-                continue  # ingest dead-letters it
-            decisions += [replace(decision, key=f"{sequence}/{index}")
-                          for index, decision in enumerate(state.engine.process_one(reading))]
-            if not reading.ts_from_receipt and (state.event_ms is None
-                                                or reading.ts_ms >= state.event_ms):
-                state.event_ms, state.wall_ms = reading.ts_ms, received_ms
         self._apply(decisions)
-        return touched
+        return self._dumps(touched)
 
-    def _tick(self, partition: int) -> set[str]:
+    def _apply_one(self, state: SiteState, sequence: int, subject: str, data: bytes,
+                   received_ms: int) -> list[AlertDecision]:
+        state.last_seq = sequence
+        topic, _ = reading_topic(subject, self._topic_prefix)
+        try:
+            reading = parse_message(topic, data, received_ms, self._registry, self._topic_prefix)
+        except ContractViolation:
+            return []  # ingest dead-letters it
+        if not reading.ts_from_receipt and (state.event_ms is None
+                                            or reading.ts_ms >= state.event_ms):
+            state.event_ms, state.wall_ms = reading.ts_ms, received_ms
+        return [replace(decision, key=f"{sequence}/{index}")
+                for index, decision in enumerate(state.engine.process_one(reading))]
+
+    def _missed(self, partition: int, site: str, last_seq: int,
+                sequence: int) -> list[tuple[int, str, bytes]]:
+        """The site's readings in the stream after ``last_seq`` and before ``sequence``
+        (stream sequence, subject, payload). After a takeover there may be some: with fewer
+        than a full batch out, the server hands newer readings to the new holder while the
+        one that had the partition still holds older ones, unacknowledged and maybe not
+        checkpointed; deliveries are lost with a node; a KV leader elected a moment ago may
+        answer with an older state. Applied without them, the site would look silent in
+        between (a false ``site_offline``)."""
+        subject = f"{const.READINGS_SUBJECT}.{partition}.{site}.>"
+
+        async def read() -> list[tuple[int, str, bytes]]:
+            found: list[tuple[int, str, bytes]] = []
+            after = last_seq
+            while True:
+                try:
+                    answer = await self._connection.api(
+                        f"STREAM.MSG.GET.{const.READINGS_STREAM}",
+                        {"seq": after + 1, "next_by_subj": subject})
+                except ScaleOutError as exc:
+                    if "no message found" in str(exc):
+                        # The stream holds ``sequence``: a leader that has not caught up
+                        # answered. The batch is taken again.
+                        raise ScaleOutError(f"{const.READINGS_STREAM} answered from behind "
+                                            f"sequence {sequence}") from exc
+                    raise
+                message = answer["message"]
+                after = int(message["seq"])
+                if after >= sequence:
+                    return found
+                found.append((after, message["subject"],
+                              base64.b64decode(message.get("data", ""))))
+
+        missed = self._connection.run(read(), 4 * _CALL_TIMEOUT_S)
+        if missed:
+            log.info("site %s: %d readings before stream sequence %d read from the stream",
+                     site, len(missed), sequence)
+        return missed
+
+    def _tick(self, partition: int) -> dict[str, bytes]:
         """Move the event time of the partition's sites on with the wall clock; fire timers.
         A timer's decision is keyed by what it is and its deadline, which every instance
         computes alike."""
@@ -284,6 +382,7 @@ class DetectorWorker:
             state = self._sites[site]
             if state.event_ms is None:
                 continue
+            self._bind(state)
             event_now = state.event_ms + max(0, now_ms - state.wall_ms)
             latest = max(latest, event_now)
             fired = state.engine.advance(event_now, site)
@@ -294,7 +393,7 @@ class DetectorWorker:
         self._apply(decisions)
         if latest:
             self._alerts.tick(latest)
-        return touched
+        return self._dumps(touched)
 
     def _apply(self, decisions: list[AlertDecision]) -> None:
         if decisions:
@@ -304,13 +403,25 @@ class DetectorWorker:
     def _site(self, partition: int, site: str) -> SiteState:
         state = self._sites.get(site)
         if state is None:
-            state = self._restore(site) or SiteState(self._new_engine(), 0)
+            state = self._restore(site) or self._new_state()
             self._sites[site] = state
             self._sites_of.setdefault(partition, set()).add(site)
+        self._bind(state)
         return state
 
-    def _new_engine(self) -> DetectorEngine:
-        return DetectorEngine(self._registry, self._config, fall_classifier=self._fall_classifier)
+    def _bind(self, state: SiteState) -> None:
+        """Rebind the site's detectors when the registry changed (or was restored with
+        them) since they were last bound: a new device's readings reach its detectors."""
+        registry = self._registry
+        if state.registry is not registry:
+            state.engine.update_registry(registry)
+            state.registry = registry
+
+    def _new_state(self) -> SiteState:
+        registry = self._registry
+        return SiteState(DetectorEngine(registry, self._config,
+                                        fall_classifier=self._fall_classifier), 0,
+                         registry=registry)
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -339,31 +450,39 @@ class DetectorWorker:
             message = answer["message"]
             return base64.b64decode(message.get("data", "")), int(message["seq"])
 
-        value, revision = self._connection.run(get())
+        value, revision = self._connection.run(get(), _CALL_TIMEOUT_S)
         if not value:
             return None
         last_seq, engine = _Unpickler(io.BytesIO(value), self._shared()).load()
         return SiteState(engine, last_seq, revision=revision)
 
-    async def _checkpoint(self, sites: set[str]) -> bool:
-        """Write each site's state; ``False`` when a site was taken over meanwhile."""
+    def _dumps(self, sites: set[str]) -> dict[str, bytes]:
+        """Each site's state as its checkpoint; called in the batch's thread, so that
+        pickling (most of a worker's time) does not hold up the other partitions' I/O."""
+        return {site: self._dump(self._sites[site]) for site in sites if site in self._sites}
+
+    async def _checkpoint(self, dumps: dict[str, bytes]) -> bool:
+        """Write each site's checkpoint, all at once; ``False`` when a site was taken over
+        meanwhile."""
         assert self._bucket is not None
-        written = True
-        for site in sites:
+        bucket = self._bucket
+
+        async def write(site: str, value: bytes) -> bool:
             state = self._sites.get(site)
             if state is None:
-                continue
-            value = self._dump(state)
+                return True
             try:
                 if state.revision == 0:
-                    state.revision = await self._bucket.create(site, value)
+                    state.revision = await bucket.create(site, value)
                 else:
-                    state.revision = await self._bucket.update(site, value, last=state.revision)
+                    state.revision = await bucket.update(site, value, last=state.revision)
             except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.APIError):
                 # Another instance has taken the site over: our copy is stale.
                 log.info("site %s was taken over; dropping its state here", site)
                 self._sites.pop(site, None)
                 for sites_of in self._sites_of.values():
                     sites_of.discard(site)
-                written = False
-        return written
+                return False
+            return True
+
+        return all(await asyncio.gather(*(write(site, value) for site, value in dumps.items())))

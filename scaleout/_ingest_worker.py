@@ -5,15 +5,15 @@ the stream's ``ingest`` consumer; each reading is acknowledged once the store to
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from sqlalchemy import Engine
 
 from safehood.config import Settings
-from safehood.database import load_registry
 from safehood.ingest import DeadLetterRecorder, IngestService, RawMessage, Received
-from safehood.protocol import deadletter_topic
+from safehood.protocol import Registry, deadletter_topic
 from safehood.store import ReadingStore
 
 from . import const
@@ -60,15 +60,15 @@ class JetStreamSource:
 
 
 def build_ingest_worker(settings: Settings, connection: JetStreamConnection, engine: Engine,
-                        store: ReadingStore) -> IngestService:
+                        store: ReadingStore, registry: Callable[[], Registry]) -> IngestService:
     """An ingest worker on ``connection`` writing to ``store`` and to the database of
-    ``engine`` (dead letters); the caller starts and stops it and closes what it passed."""
+    ``engine`` (dead letters), checking readings against the registry ``registry()`` gives
+    at the time; the caller starts and stops it and closes what it passed."""
     source = JetStreamSource(connection, settings.topic_prefix)
     deadletters = DeadLetterRecorder(
         engine, topic=deadletter_topic(settings.topic_prefix), publish=source.publish,
         max_payload=settings.deadletter_max_payload_bytes)
-    registry = load_registry(engine)
     return IngestService(
-        source, store, deadletters, registry=lambda: registry,
+        source, store, deadletters, registry=registry,
         topic_prefix=settings.topic_prefix, batch_size=settings.store_batch_size,
         dedup_window=settings.dedup_window)
