@@ -96,21 +96,23 @@ class DetectionStage:
         causes: list[int] = []  # receipt times of the messages that caused decisions
         for message in messages:
             made = self.engine.process_one(message)
+            # Receipt time of a message stamped by its device (None: no live receipt).
+            received_ms = None if message.ts_from_receipt else message.received_ms
             if made:
                 decisions += made
-                if message.received_ms is not None and not message.ts_from_receipt:
-                    causes.append(message.received_ms)
-            if message.received_ms is not None and not message.ts_from_receipt:
+                if received_ms is not None:
+                    causes.append(received_ms)
+            if received_ms is not None:
                 site = self._sites.get(message.site)
                 if site is None or message.ts_ms >= site.event_ms:
-                    self._sites[message.site] = SiteTime(message.ts_ms, message.received_ms)
+                    self._sites[message.site] = SiteTime(message.ts_ms, received_ms)
                 self._resumed.pop(message.site, None)
                 self._newest_ms = max(self._newest_ms or message.ts_ms, message.ts_ms)
         if decisions:
             self.alerts.apply(decisions)
             now_ms = time.time_ns() // 1_000_000
-            for received_ms in causes:
-                self.latency.observe(max(0, now_ms - received_ms) / 1000)
+            for cause_ms in causes:
+                self.latency.observe(max(0, now_ms - cause_ms) / 1000)
 
     def site_now_ms(self, site: str, wall_ms: int) -> int | None:
         """The event time of ``site`` at wall time ``wall_ms``: its newest message's ``ts``

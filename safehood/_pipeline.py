@@ -162,11 +162,6 @@ class Pipeline:
         self.store.close()
         self.engine.dispose()
 
-    def reload_registry(self) -> bool:
-        """Read the registry from the database; replace the current one (and tell ingest,
-        the detectors and the notifier) when it differs. Returns whether it changed."""
-        return self.registry.reload(self.engine)
-
 
 def stop_all(stoppers: Sequence[Callable[[], object]]) -> None:
     """Call ``stoppers`` last first, each one even when one before it failed (that failure

@@ -303,7 +303,7 @@ class DetectorWorker:
                 # site against the stream again.
                 self._unverify(partition)
             redelivered = again
-            _, site = reading_topic(message.subject, self._topic_prefix)
+            topic, site = reading_topic(message.subject, self._topic_prefix)
             state = self._site(partition, site)
             if sequence <= state.last_seq:
                 continue  # applied before the last takeover
@@ -311,16 +311,14 @@ class DetectorWorker:
                 for missed in self._missed(partition, site, state.last_seq, sequence):
                     decisions += self._apply_one(state, *missed, received_ms)
                 state.contiguous = True
-            decisions += self._apply_one(state, sequence, message.subject, message.data,
-                                         received_ms)
+            decisions += self._apply_one(state, sequence, topic, message.data, received_ms)
             touched.add(site)
         self._apply(decisions)
         return self._dumps(touched)
 
-    def _apply_one(self, state: SiteState, sequence: int, subject: str, data: bytes,
+    def _apply_one(self, state: SiteState, sequence: int, topic: str, data: bytes,
                    received_ms: int) -> list[AlertDecision]:
         state.last_seq = sequence
-        topic, _ = reading_topic(subject, self._topic_prefix)
         try:
             reading = parse_message(topic, data, received_ms, self._registry, self._topic_prefix)
         except ContractViolation:
@@ -334,7 +332,7 @@ class DetectorWorker:
     def _missed(self, partition: int, site: str, last_seq: int,
                 sequence: int) -> list[tuple[int, str, bytes]]:
         """The site's readings in the stream after ``last_seq`` and before ``sequence``
-        (stream sequence, subject, payload). After a takeover there may be some: with fewer
+        (stream sequence, MQTT topic, payload). After a takeover there may be some: with fewer
         than a full batch out, the server hands newer readings to the new holder while the
         one that had the partition still holds older ones, unacknowledged and maybe not
         checkpointed; deliveries are lost with a node; a KV leader elected a moment ago may
@@ -361,8 +359,8 @@ class DetectorWorker:
                 after = int(message["seq"])
                 if after >= sequence:
                     return found
-                found.append((after, message["subject"],
-                              base64.b64decode(message.get("data", ""))))
+                topic, _ = reading_topic(message["subject"], self._topic_prefix)
+                found.append((after, topic, base64.b64decode(message.get("data", ""))))
 
         missed = self._connection.run(read(), 4 * _CALL_TIMEOUT_S)
         if missed:
