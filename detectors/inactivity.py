@@ -37,7 +37,7 @@ from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decis
 from .community_prior import CommunityPrior
 from .config import DoorConfig, InactivityConfig
 from .const import MS_PER_DAY, MS_PER_S, RULE_INACTIVITY
-from .presence import Presence, SignsOfLife
+from .presence import SIGN_OF_LIFE_KINDS, Presence, SignsOfLife
 
 INACTIVITY_SEVERITY = Severity.SEVERE
 
@@ -99,7 +99,7 @@ class InactivityDetector(Detector):
     (11.5, True)
     """
 
-    kinds = frozenset({"motion", "door", "water", "wearable", "button"})
+    kinds = SIGN_OF_LIFE_KINDS
 
     def __init__(
         self,

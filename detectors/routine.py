@@ -44,7 +44,7 @@ from safehood.protocol import AlertDecision, AlertType, DecisionAction, Device, 
 from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision
 from .config import DoorConfig, InactivityConfig, RoutineConfig
 from .const import MS_PER_HOUR, MS_PER_MIN, MS_PER_S, RULE_ROUTINE
-from .presence import Presence, SignsOfLife
+from .presence import SIGN_OF_LIFE_KINDS, Presence, SignsOfLife
 
 NOT_UP: Final = "not_up"
 NOT_HOME: Final = "not_home"
@@ -416,7 +416,7 @@ class RoutineDetector(Detector):
     [('h1/not_up', '07:00', 'Moderate')]
     """
 
-    kinds = frozenset({"motion", "door", "water", "wearable", "button"})
+    kinds = SIGN_OF_LIFE_KINDS
 
     def __init__(
         self,
