@@ -23,6 +23,7 @@ from safehood.protocol import (
     AlertType,
     DecisionAction,
     Device,
+    DeviceEvent,
     Household,
     Message,
     Registry,
@@ -34,6 +35,7 @@ from safehood.protocol import (
 from .config import DetectorConfig
 
 Decisions = list[AlertDecision]
+R = TypeVar("R")
 
 
 class Detector(abc.ABC):
@@ -137,6 +139,24 @@ def time_before(moment: time, seconds: float) -> time:
     (datetime.time(18, 0), datetime.time(23, 0))
     """
     return (datetime.combine(date(2000, 1, 2), moment) - timedelta(seconds=seconds)).time()
+
+
+def two_state_reader(
+    by_event: Mapping[str, bool], reading_type: type[R], value: Callable[[R], bool]
+) -> Callable[[Message], bool | None]:
+    """The reader of a two-state device (a door open or shut, a leak sensor wet or dry): the
+    state an event names in ``by_event``, else ``value`` of a telemetry reading of
+    ``reading_type``; None when the message says neither."""
+
+    def state(message: Message) -> bool | None:
+        reading = message.reading
+        if isinstance(reading, DeviceEvent):
+            return by_event.get(reading.event)
+        if isinstance(reading, reading_type):
+            return value(reading)
+        return None
+
+    return state
 
 
 def decision(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 from safehood.protocol import (
     AlertDecision,
@@ -15,7 +16,7 @@ from safehood.protocol import (
     Severity,
 )
 
-from .base import Decisions, Detector, RegistryView, Rule, decision
+from .base import Decisions, Detector, RegistryView, Rule, decision, two_state_reader
 from .config import DoorConfig
 from .const import MS_PER_S, RULE_DOOR
 
@@ -23,7 +24,6 @@ FORCED_ENTRY_SEVERITY = Severity.SEVERE
 DOOR_LEFT_OPEN_SEVERITY = Severity.MINOR
 DOOR_LEFT_OPEN_LONG_SEVERITY = Severity.MODERATE
 
-_OPENING = {"open": True, "close": False}
 
 
 class ArrivalTracker:
@@ -60,14 +60,8 @@ class ArrivalTracker:
         return any(-skew_ms <= opened_ms - unlocked <= window_ms for unlocked in self._unlocks)
 
 
-def door_state(message: Message) -> bool | None:
-    """Whether ``message`` says the door is open (True), shut (False), or nothing (None)."""
-    reading = message.reading
-    if isinstance(reading, DeviceEvent):
-        return _OPENING.get(reading.event)
-    if isinstance(reading, DoorReading):
-        return reading.open
-    return None
+#: Whether a message says the door is open (True), shut (False), or nothing (None).
+door_state = two_state_reader({"open": True, "close": False}, DoorReading, attrgetter("open"))
 
 
 class DoorDetector(Detector):

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from safehood.protocol import (
     AlertDecision,
     AlertType,
     DecisionAction,
-    DeviceEvent,
     Message,
     Severity,
     WaterReading,
 )
 
-from .base import Decisions, Detector, RegistryView, Rule, decision
+from .base import Decisions, Detector, RegistryView, Rule, decision, two_state_reader
 from .config import WaterConfig
 from .const import MS_PER_S, RULE_SLOW_LEAK, RULE_WATER_LEAK
 
 WATER_LEAK_SEVERITY = Severity.MODERATE
-_WET_BY_EVENT = {"leak": True, "dry": False}
 
 
 class LeakDetector(Detector):
@@ -69,14 +69,8 @@ class LeakDetector(Detector):
         )]
 
 
-def wet_state(message: Message) -> bool | None:
-    """Whether a leak sensor's message says wet (True), dry (False), or nothing (None)."""
-    reading = message.reading
-    if isinstance(reading, DeviceEvent):
-        return _WET_BY_EVENT.get(reading.event)
-    if isinstance(reading, WaterReading):
-        return reading.leak
-    return None
+#: Whether a leak sensor's message says wet (True), dry (False), or nothing (None).
+wet_state = two_state_reader({"leak": True, "dry": False}, WaterReading, attrgetter("leak"))
 
 
 class SlowLeakDetector(Detector):
