@@ -87,6 +87,34 @@ class Detector(abc.ABC):
         return False
 
 
+class DeviceDetector(Detector):
+    """A detector of one registered device: its decisions are about the device (its id is
+    their subject) in its site and household, and it lives while the device stays in that
+    household (:func:`rebind_device`)."""
+
+    __slots__ = ("device_id", "household", "site")
+
+    def __init__(self, device_id: str, *, site: str, household: str | None) -> None:
+        self.device_id = device_id
+        self.site = site
+        self.household = household
+
+    def device_decision(
+        self, action: DecisionAction, alert_type: AlertType, severity: Severity, ts_ms: int,
+        evidence: Mapping[str, Any],
+    ) -> AlertDecision:
+        """A decision about this device (see :func:`decision`)."""
+        return decision(
+            action, alert_type, severity, subject=self.device_id, site=self.site, ts_ms=ts_ms,
+            household=self.household, device_id=self.device_id, evidence=evidence,
+        )
+
+
+def rebind_device(detector: DeviceDetector, view: RegistryView) -> bool:
+    """Keeps a device's detector while the device is registered in the same household."""
+    return view.still_placed(detector.device_id, detector.household)
+
+
 @dataclass(frozen=True, slots=True)
 class HouseholdScope:
     """A household as the detectors need it: who lives there and its local night."""
