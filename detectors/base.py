@@ -87,32 +87,54 @@ class Detector(abc.ABC):
         return False
 
 
-class DeviceDetector(Detector):
-    """A detector of one registered device: its decisions are about the device (its id is
-    their subject) in its site and household, and it lives while the device stays in that
-    household (:func:`rebind_device`)."""
+class ScopedDetector(Detector):
+    """A detector of one subject in a site and household: a device, or a person across
+    their button and wearable (the resident, or the device when it belongs to no one, see
+    :func:`person_of`). Its decisions are about the subject there."""
 
-    __slots__ = ("device_id", "household", "site")
+    __slots__ = ("household", "site", "subject")
 
-    def __init__(self, device_id: str, *, site: str, household: str | None) -> None:
-        self.device_id = device_id
+    def __init__(self, subject: str, *, site: str, household: str | None) -> None:
+        self.subject = subject
         self.site = site
         self.household = household
+
+    def scoped_decision(
+        self, action: DecisionAction, alert_type: AlertType, severity: Severity, ts_ms: int, *,
+        evidence: Mapping[str, Any], resident: str | None = None, device_id: str | None = None,
+        confirmed: bool = True,
+    ) -> AlertDecision:
+        """A decision about this detector's subject (see :func:`decision`)."""
+        return decision(
+            action, alert_type, severity, subject=self.subject, site=self.site, ts_ms=ts_ms,
+            household=self.household, resident=resident, device_id=device_id,
+            evidence=evidence, confirmed=confirmed,
+        )
+
+
+class DeviceDetector(ScopedDetector):
+    """A detector of one registered device, its subject; it lives while the device stays in
+    the same household (:func:`rebind_device`)."""
+
+    __slots__ = ()
 
     def device_decision(
         self, action: DecisionAction, alert_type: AlertType, severity: Severity, ts_ms: int,
         evidence: Mapping[str, Any],
     ) -> AlertDecision:
-        """A decision about this device (see :func:`decision`)."""
-        return decision(
-            action, alert_type, severity, subject=self.device_id, site=self.site, ts_ms=ts_ms,
-            household=self.household, device_id=self.device_id, evidence=evidence,
-        )
+        """A decision about this device."""
+        return self.scoped_decision(action, alert_type, severity, ts_ms, evidence=evidence,
+                                    device_id=self.subject)
 
 
 def rebind_device(detector: DeviceDetector, view: RegistryView) -> bool:
     """Keeps a device's detector while the device is registered in the same household."""
-    return view.still_placed(detector.device_id, detector.household)
+    return view.still_placed(detector.subject, detector.household)
+
+
+def person_of(device: Device, view: RegistryView) -> str:
+    """The person a device's person detector is about: its resident, else the device."""
+    return device.resident or device.device_id
 
 
 @dataclass(frozen=True, slots=True)
