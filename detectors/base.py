@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from safehood.learning import FallClassifier
@@ -327,6 +327,34 @@ def _building_group(device: Device, households: Mapping[str, HouseholdScope]) ->
     home = households.get(device.household) if device.household is not None else None
     building = device.building or (home.building if home is not None else None)
     return f"{device.site}/{building}" if building else None
+
+
+class _OfHousehold(Protocol):
+    household: HouseholdScope
+
+
+def _every_home(home: HouseholdScope) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedHomes:
+    """Which households a household rule watches (those for which ``watched`` holds): its
+    ``scope_of`` and, for its detectors, a ``rebind`` that points one at its household in the
+    new view, or drops it where the household is gone or no longer watched."""
+
+    watched: Callable[[HouseholdScope], bool] = _every_home
+
+    def scope_of(self, device: Device, view: RegistryView) -> str | None:
+        home = view.household_of(device)
+        return home.id if home is not None and self.watched(home) else None
+
+    def rebind(self, detector: _OfHousehold, view: RegistryView) -> bool:
+        home = view.households.get(detector.household.id)
+        if home is None or not self.watched(home):
+            return False
+        detector.household = home
+        return True
 
 
 def _keep(detector: Detector, view: RegistryView) -> bool:
