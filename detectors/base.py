@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from safehood.learning import FallClassifier
@@ -23,6 +23,7 @@ from safehood.protocol import (
     AlertType,
     DecisionAction,
     Device,
+    DeviceEvent,
     Household,
     Message,
     Registry,
@@ -34,6 +35,7 @@ from safehood.protocol import (
 from .config import DetectorConfig
 
 Decisions = list[AlertDecision]
+R = TypeVar("R")
 
 
 class Detector(abc.ABC):
@@ -83,6 +85,56 @@ class Detector(abc.ABC):
     def blocking(self) -> bool:
         """True while the detectors :attr:`waiting_on` this one must keep waiting."""
         return False
+
+
+class ScopedDetector(Detector):
+    """A detector of one subject in a site and household: a device, or a person across
+    their button and wearable (the resident, or the device when it belongs to no one, see
+    :func:`person_of`). Its decisions are about the subject there."""
+
+    __slots__ = ("household", "site", "subject")
+
+    def __init__(self, subject: str, *, site: str, household: str | None) -> None:
+        self.subject = subject
+        self.site = site
+        self.household = household
+
+    def scoped_decision(
+        self, action: DecisionAction, alert_type: AlertType, severity: Severity, ts_ms: int, *,
+        evidence: Mapping[str, Any], resident: str | None = None, device_id: str | None = None,
+        confirmed: bool = True,
+    ) -> AlertDecision:
+        """A decision about this detector's subject (see :func:`decision`)."""
+        return decision(
+            action, alert_type, severity, subject=self.subject, site=self.site, ts_ms=ts_ms,
+            household=self.household, resident=resident, device_id=device_id,
+            evidence=evidence, confirmed=confirmed,
+        )
+
+
+class DeviceDetector(ScopedDetector):
+    """A detector of one registered device, its subject; it lives while the device stays in
+    the same household (:func:`rebind_device`)."""
+
+    __slots__ = ()
+
+    def device_decision(
+        self, action: DecisionAction, alert_type: AlertType, severity: Severity, ts_ms: int,
+        evidence: Mapping[str, Any],
+    ) -> AlertDecision:
+        """A decision about this device."""
+        return self.scoped_decision(action, alert_type, severity, ts_ms, evidence=evidence,
+                                    device_id=self.subject)
+
+
+def rebind_device(detector: DeviceDetector, view: RegistryView) -> bool:
+    """Keeps a device's detector while the device is registered in the same household."""
+    return view.still_placed(detector.subject, detector.household)
+
+
+def person_of(device: Device, view: RegistryView) -> str:
+    """The person a device's person detector is about: its resident, else the device."""
+    return device.resident or device.device_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +189,24 @@ def time_before(moment: time, seconds: float) -> time:
     (datetime.time(18, 0), datetime.time(23, 0))
     """
     return (datetime.combine(date(2000, 1, 2), moment) - timedelta(seconds=seconds)).time()
+
+
+def two_state_reader(
+    by_event: Mapping[str, bool], reading_type: type[R], value: Callable[[R], bool]
+) -> Callable[[Message], bool | None]:
+    """The reader of a two-state device (a door open or shut, a leak sensor wet or dry): the
+    state an event names in ``by_event``, else ``value`` of a telemetry reading of
+    ``reading_type``; None when the message says neither."""
+
+    def state(message: Message) -> bool | None:
+        reading = message.reading
+        if isinstance(reading, DeviceEvent):
+            return by_event.get(reading.event)
+        if isinstance(reading, reading_type):
+            return value(reading)
+        return None
+
+    return state
 
 
 def decision(
@@ -257,6 +327,34 @@ def _building_group(device: Device, households: Mapping[str, HouseholdScope]) ->
     home = households.get(device.household) if device.household is not None else None
     building = device.building or (home.building if home is not None else None)
     return f"{device.site}/{building}" if building else None
+
+
+class _OfHousehold(Protocol):
+    household: HouseholdScope
+
+
+def _every_home(home: HouseholdScope) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedHomes:
+    """Which households a household rule watches (those for which ``watched`` holds): its
+    ``scope_of`` and, for its detectors, a ``rebind`` that points one at its household in the
+    new view, or drops it where the household is gone or no longer watched."""
+
+    watched: Callable[[HouseholdScope], bool] = _every_home
+
+    def scope_of(self, device: Device, view: RegistryView) -> str | None:
+        home = view.household_of(device)
+        return home.id if home is not None and self.watched(home) else None
+
+    def rebind(self, detector: _OfHousehold, view: RegistryView) -> bool:
+        home = view.households.get(detector.household.id)
+        if home is None or not self.watched(home):
+            return False
+        detector.household = home
+        return True
 
 
 def _keep(detector: Detector, view: RegistryView) -> bool:

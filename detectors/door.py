@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 from safehood.protocol import (
     AlertDecision,
@@ -15,7 +16,7 @@ from safehood.protocol import (
     Severity,
 )
 
-from .base import Decisions, Detector, RegistryView, Rule, decision
+from .base import Decisions, DeviceDetector, RegistryView, Rule, rebind_device, two_state_reader
 from .config import DoorConfig
 from .const import MS_PER_S, RULE_DOOR
 
@@ -23,7 +24,6 @@ FORCED_ENTRY_SEVERITY = Severity.SEVERE
 DOOR_LEFT_OPEN_SEVERITY = Severity.MINOR
 DOOR_LEFT_OPEN_LONG_SEVERITY = Severity.MODERATE
 
-_OPENING = {"open": True, "close": False}
 
 
 class ArrivalTracker:
@@ -60,17 +60,11 @@ class ArrivalTracker:
         return any(-skew_ms <= opened_ms - unlocked <= window_ms for unlocked in self._unlocks)
 
 
-def door_state(message: Message) -> bool | None:
-    """Whether ``message`` says the door is open (True), shut (False), or nothing (None)."""
-    reading = message.reading
-    if isinstance(reading, DeviceEvent):
-        return _OPENING.get(reading.event)
-    if isinstance(reading, DoorReading):
-        return reading.open
-    return None
+#: Whether a message says the door is open (True), shut (False), or nothing (None).
+door_state = two_state_reader({"open": True, "close": False}, DoorReading, attrgetter("open"))
 
 
-class DoorDetector(Detector):
+class DoorDetector(DeviceDetector):
     """One door: ``forced_entry`` at once, ``door_left_open`` when it stays open.
 
     ``forced_entry`` (Severe) is raised on the lock's ``forced`` event; someone has to look,
@@ -114,9 +108,7 @@ class DoorDetector(Detector):
         is_night: Callable[[int], bool] | None = None,
         config: DoorConfig | None = None,
     ) -> None:
-        self.device_id = device_id
-        self.site = site
-        self.household = household
+        super().__init__(device_id, site=site, household=household)
         self.is_night = is_night or (lambda _ts: False)
         self.config = config or DoorConfig()
         self.open_since: int | None = None
@@ -135,12 +127,10 @@ class DoorDetector(Detector):
         self._room = message.room
         reading = message.reading
         if isinstance(reading, DeviceEvent) and reading.event == "forced":
-            return [decision(
+            return [self.device_decision(
                 DecisionAction.RAISE, AlertType.FORCED_ENTRY, FORCED_ENTRY_SEVERITY,
-                subject=self.device_id, site=self.site, ts_ms=message.ts_ms,
-                household=self.household, device_id=self.device_id,
-                evidence={"event": "forced", "room": message.room,
-                          "credential": reading.credential},
+                message.ts_ms, {"event": "forced", "room": message.room,
+                                "credential": reading.credential},
             )]
         is_open = door_state(message)
         if is_open is None or (self._state_ms is not None and message.ts_ms < self._state_ms):
@@ -181,10 +171,7 @@ class DoorDetector(Detector):
             evidence["open_s"] = (ts_ms - opened) / MS_PER_S
         if night:
             evidence["night"] = True
-        return decision(
-            action, AlertType.DOOR_LEFT_OPEN, severity, subject=self.device_id, site=self.site,
-            ts_ms=ts_ms, household=self.household, device_id=self.device_id, evidence=evidence,
-        )
+        return self.device_decision(action, AlertType.DOOR_LEFT_OPEN, severity, ts_ms, evidence)
 
 
 def _door(device_id: str, device: Device, view: RegistryView) -> DoorDetector:
@@ -197,5 +184,5 @@ def _door(device_id: str, device: Device, view: RegistryView) -> DoorDetector:
 
 DOOR_RULE = Rule(
     RULE_DOOR, "device", DoorDetector.kinds, lambda device, view: device.device_id, _door,
-    rebind=lambda detector, view: view.still_placed(detector.device_id, detector.household),
+    rebind=rebind_device,
 )

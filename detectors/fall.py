@@ -44,7 +44,7 @@ from safehood.protocol import (
     WearableWindow,
 )
 
-from .base import Decisions, Detector, Rule, decision
+from .base import Decisions, Rule, ScopedDetector, person_of
 from .config import FallConfig
 from .const import MS_PER_S, RULE_FALL
 
@@ -143,7 +143,7 @@ def _angle_deg(a: tuple[float, float, float], b: tuple[float, float, float]) -> 
     return float(angle_deg(np.array(a), np.array(b)))
 
 
-class FallDetector(Detector):
+class FallDetector(ScopedDetector):
     """Falls of the wearer of one wearable.
 
     A possible fall found in an accelerometer window is raised at once. The band's own
@@ -188,10 +188,8 @@ class FallDetector(Detector):
         self, subject: str, *, site: str, household: str | None, config: FallConfig | None = None,
         classifier: FallClassifier | None = None,
     ) -> None:
-        self.subject = subject
+        super().__init__(subject, site=site, household=household)
         self.classifier = classifier
-        self.site = site
-        self.household = household
         self.config = config or FallConfig()
         self.fall_ms: int | None = None  # the latest possible fall
         self._down = False  # on the floor since fall_ms, as far as the band can tell
@@ -355,15 +353,14 @@ class FallDetector(Detector):
     def _decision(
         self, action: DecisionAction, ts_ms: int, severity: Severity, confirmed: bool
     ) -> AlertDecision:
-        return decision(
-            action, AlertType.FALL, severity, subject=self.subject, site=self.site, ts_ms=ts_ms,
-            household=self.household, resident=self._resident, device_id=self._device_id,
-            evidence=dict(self._evidence), confirmed=confirmed,
+        return self.scoped_decision(
+            action, AlertType.FALL, severity, ts_ms, resident=self._resident,
+            device_id=self._device_id, evidence=dict(self._evidence), confirmed=confirmed,
         )
 
 
 FALL_RULE = Rule(
-    RULE_FALL, "person", FallDetector.kinds, lambda device, view: device.resident or device.device_id,
+    RULE_FALL, "person", FallDetector.kinds, person_of,
     lambda person, device, view: FallDetector(
         person, site=device.site, household=device.household, config=view.config.fall,
         classifier=view.fall_classifier),

@@ -27,17 +27,24 @@ from safehood.protocol import (
     AlertDecision,
     AlertType,
     DecisionAction,
-    Device,
     Message,
     Severity,
     in_window,
 )
 
-from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision, time_before
+from .base import (
+    Decisions,
+    Detector,
+    HouseholdScope,
+    Rule,
+    WatchedHomes,
+    decision,
+    time_before,
+)
 from .community_prior import CommunityPrior
 from .config import DoorConfig, InactivityConfig
 from .const import MS_PER_DAY, MS_PER_S, RULE_INACTIVITY
-from .presence import Presence, SignsOfLife
+from .presence import SIGN_OF_LIFE_KINDS, Presence, SignsOfLife
 
 INACTIVITY_SEVERITY = Severity.SEVERE
 
@@ -99,7 +106,7 @@ class InactivityDetector(Detector):
     (11.5, True)
     """
 
-    kinds = frozenset({"motion", "door", "water", "wearable", "button"})
+    kinds = SIGN_OF_LIFE_KINDS
 
     def __init__(
         self,
@@ -291,23 +298,13 @@ class InactivityDetector(Detector):
         )
 
 
-def _watched_home(device: Device, view: RegistryView) -> str | None:
-    home = view.household_of(device)
-    return home.id if home is not None and home.watch_inactivity else None
-
-
-def _rebind(detector: InactivityDetector, view: RegistryView) -> bool:
-    home = view.households.get(detector.household.id)
-    if home is None or not home.watch_inactivity:
-        return False
-    detector.household = home
-    return True
+_HOMES = WatchedHomes(lambda home: home.watch_inactivity)
 
 
 INACTIVITY_RULE = Rule(
-    RULE_INACTIVITY, "household", InactivityDetector.kinds, _watched_home,
+    RULE_INACTIVITY, "household", InactivityDetector.kinds, _HOMES.scope_of,
     lambda household, device, view: InactivityDetector(
         view.households[household], config=view.config.inactivity, door_config=view.config.door,
         prior=view.site_state(device.site, CommunityPrior)),
-    rebind=_rebind,
+    rebind=_HOMES.rebind,
 )

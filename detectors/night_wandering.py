@@ -18,7 +18,16 @@ from safehood.protocol import (
     in_window,
 )
 
-from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision, time_before
+from .base import (
+    Decisions,
+    Detector,
+    HouseholdScope,
+    RegistryView,
+    Rule,
+    WatchedHomes,
+    decision,
+    time_before,
+)
 from .community_prior import DeparturePrior
 from .config import DoorConfig, NightWanderingConfig
 from .const import MS_PER_S, RULE_NIGHT_WANDERING
@@ -260,9 +269,7 @@ def _smoke_alarm(message: Message, level: float) -> bool:
     return isinstance(reading, SmokeReading) and reading.smoke >= level
 
 
-def _watched_home(device: Device, view: RegistryView) -> str | None:
-    home = view.household_of(device)
-    return home.id if home is not None and home.at_risk_residents else None
+_HOMES = WatchedHomes(lambda home: bool(home.at_risk_residents))
 
 
 def _night_wandering(household: str, device: Device, view: RegistryView) -> NightWanderingDetector:
@@ -276,15 +283,13 @@ def _night_wandering(household: str, device: Device, view: RegistryView) -> Nigh
 
 
 def _rebind(detector: NightWanderingDetector, view: RegistryView) -> bool:
-    home = view.households.get(detector.household.id)
-    if home is None or not home.at_risk_residents:
+    if not _HOMES.rebind(detector, view):
         return False
-    detector.household = home
-    detector.front_doors = view.front_doors.get(home.id, frozenset())
+    detector.front_doors = view.front_doors.get(detector.household.id, frozenset())
     return True
 
 
 NIGHT_WANDERING_RULE = Rule(
-    RULE_NIGHT_WANDERING, "household", NightWanderingDetector.kinds, _watched_home,
+    RULE_NIGHT_WANDERING, "household", NightWanderingDetector.kinds, _HOMES.scope_of,
     _night_wandering, rebind=_rebind,
 )

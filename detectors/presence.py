@@ -26,6 +26,10 @@ def movement_g(message: Message) -> float | None:
     return float(np.std(magnitude))
 
 
+#: Device kinds whose messages may be signs of life (see :meth:`SignsOfLife.is_sign`).
+SIGN_OF_LIFE_KINDS = frozenset({"motion", "door", "water", "wearable", "button"})
+
+
 class SignsOfLife:
     """Tells which messages show someone moving about the home (or wearing a band that moves).
 

@@ -39,12 +39,12 @@ from typing import Any, Final
 
 import numpy as np
 
-from safehood.protocol import AlertDecision, AlertType, DecisionAction, Device, Message, Severity
+from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
-from .base import Decisions, Detector, HouseholdScope, RegistryView, Rule, decision
+from .base import Decisions, Detector, HouseholdScope, Rule, WatchedHomes, decision
 from .config import DoorConfig, InactivityConfig, RoutineConfig
 from .const import MS_PER_HOUR, MS_PER_MIN, MS_PER_S, RULE_ROUTINE
-from .presence import Presence, SignsOfLife
+from .presence import SIGN_OF_LIFE_KINDS, Presence, SignsOfLife
 
 NOT_UP: Final = "not_up"
 NOT_HOME: Final = "not_home"
@@ -416,7 +416,7 @@ class RoutineDetector(Detector):
     [('h1/not_up', '07:00', 'Moderate')]
     """
 
-    kinds = frozenset({"motion", "door", "water", "wearable", "button"})
+    kinds = SIGN_OF_LIFE_KINDS
 
     def __init__(
         self,
@@ -662,23 +662,13 @@ class RoutineDetector(Detector):
         return out
 
 
-def _routine_home(device: Device, view: RegistryView) -> str | None:
-    home = view.household_of(device)
-    return home.id if home is not None else None
-
-
-def _rebind(detector: RoutineDetector, view: RegistryView) -> bool:
-    home = view.households.get(detector.household.id)
-    if home is None:
-        return False
-    detector.household = home
-    return True
+_HOMES = WatchedHomes()
 
 
 ROUTINE_RULE = Rule(
-    RULE_ROUTINE, "household", RoutineDetector.kinds, _routine_home,
+    RULE_ROUTINE, "household", RoutineDetector.kinds, _HOMES.scope_of,
     lambda household, device, view: RoutineDetector(
         view.households[household], config=view.config.routine,
         inactivity_config=view.config.inactivity, door_config=view.config.door),
-    rebind=_rebind,
+    rebind=_HOMES.rebind,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from safehood.protocol import AlertType, DecisionAction, Message, Severity
 
-from .base import Decisions, Detector, Rule, decision
+from .base import Decisions, Rule, ScopedDetector, person_of
 from .config import SosConfig
 from .const import MS_PER_S, RULE_SOS
 
@@ -12,7 +12,7 @@ SOS_SEVERITY = Severity.EXTREME
 """A person asked for help: nothing can confirm or refute it, so it is treated as the worst."""
 
 
-class SosDetector(Detector):
+class SosDetector(ScopedDetector):
     """Raises ``sos`` (Extreme) on every ``sos`` event of a person's button or wearable.
 
     One detector per person (``subject`` is the resident, or the device when it belongs to
@@ -55,9 +55,7 @@ class SosDetector(Detector):
     def __init__(
         self, subject: str, *, site: str, household: str | None, config: SosConfig | None = None
     ) -> None:
-        self.subject = subject
-        self.site = site
-        self.household = household
+        super().__init__(subject, site=site, household=household)
         self.config = config or SosConfig()
         self._last_ms: int | None = None
         self._presses = 0
@@ -72,17 +70,16 @@ class SosDetector(Detector):
         if repeat or latest:
             self._presses = presses
         self._last_ms = message.ts_ms if self._last_ms is None else max(self._last_ms, message.ts_ms)
-        return [decision(
+        return [self.scoped_decision(
             DecisionAction.UPDATE if repeat else DecisionAction.RAISE,
-            AlertType.SOS, SOS_SEVERITY,
-            subject=self.subject, site=self.site, ts_ms=message.ts_ms, household=self.household,
+            AlertType.SOS, SOS_SEVERITY, message.ts_ms,
             resident=message.resident, device_id=message.device_id,
             evidence={"source": message.kind, "event": "sos", "presses": presses},
         )]
 
 
 SOS_RULE = Rule(
-    RULE_SOS, "person", SosDetector.kinds, lambda device, view: device.resident or device.device_id,
+    RULE_SOS, "person", SosDetector.kinds, person_of,
     lambda person, device, view: SosDetector(
         person, site=device.site, household=device.household, config=view.config.sos),
 )

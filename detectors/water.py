@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from safehood.protocol import (
     AlertDecision,
     AlertType,
     DecisionAction,
-    DeviceEvent,
     Message,
     Severity,
     WaterReading,
 )
 
-from .base import Decisions, Detector, RegistryView, Rule, decision
+from .base import Decisions, DeviceDetector, Rule, rebind_device, two_state_reader
 from .config import WaterConfig
 from .const import MS_PER_S, RULE_SLOW_LEAK, RULE_WATER_LEAK
 
 WATER_LEAK_SEVERITY = Severity.MODERATE
-_WET_BY_EVENT = {"leak": True, "dry": False}
 
 
-class LeakDetector(Detector):
+class LeakDetector(DeviceDetector):
     """Raises ``water_leak`` when a leak sensor gets wet; clears it when it is dry again.
 
     Wet is a ``leak`` event or a telemetry ``leak: true``; dry is ``dry`` or ``leak: false``.
@@ -44,9 +44,7 @@ class LeakDetector(Detector):
     kinds = frozenset({"water"})
 
     def __init__(self, device_id: str, *, site: str, household: str | None) -> None:
-        self.device_id = device_id
-        self.site = site
-        self.household = household
+        super().__init__(device_id, site=site, household=household)
         self.wet = False
         self._state_ms: int | None = None
 
@@ -60,26 +58,18 @@ class LeakDetector(Detector):
         if wet == self.wet:
             return []
         self.wet = wet
-        return [decision(
+        return [self.device_decision(
             DecisionAction.RAISE if wet else DecisionAction.CLEAR,
-            AlertType.WATER_LEAK, WATER_LEAK_SEVERITY,
-            subject=self.device_id, site=self.site, ts_ms=message.ts_ms,
-            household=self.household, device_id=self.device_id,
-            evidence={"source": "leak_sensor", "room": message.room, "wet": wet},
+            AlertType.WATER_LEAK, WATER_LEAK_SEVERITY, message.ts_ms,
+            {"source": "leak_sensor", "room": message.room, "wet": wet},
         )]
 
 
-def wet_state(message: Message) -> bool | None:
-    """Whether a leak sensor's message says wet (True), dry (False), or nothing (None)."""
-    reading = message.reading
-    if isinstance(reading, DeviceEvent):
-        return _WET_BY_EVENT.get(reading.event)
-    if isinstance(reading, WaterReading):
-        return reading.leak
-    return None
+#: Whether a leak sensor's message says wet (True), dry (False), or nothing (None).
+wet_state = two_state_reader({"leak": True, "dry": False}, WaterReading, attrgetter("leak"))
 
 
-class SlowLeakDetector(Detector):
+class SlowLeakDetector(DeviceDetector):
     """Raises ``water_leak`` (``slow: true``) when the household meter never stops running.
 
     Water use stops every so often; a meter whose ``flow_lpm`` stays at or above
@@ -110,9 +100,7 @@ class SlowLeakDetector(Detector):
     def __init__(
         self, device_id: str, *, site: str, household: str | None, config: WaterConfig | None = None
     ) -> None:
-        self.device_id = device_id
-        self.site = site
-        self.household = household
+        super().__init__(device_id, site=site, household=household)
         self.config = config or WaterConfig()
         self._running_since: int | None = None
         self._last_ms: int | None = None
@@ -160,28 +148,22 @@ class SlowLeakDetector(Detector):
         return [self._decision(DecisionAction.RAISE, deadline)]
 
     def _decision(self, action: DecisionAction, ts_ms: int) -> AlertDecision:
-        return decision(
-            action, AlertType.WATER_LEAK, WATER_LEAK_SEVERITY,
-            subject=self.device_id, site=self.site, ts_ms=ts_ms, household=self.household,
-            device_id=self.device_id,
-            evidence={"source": "meter", "slow": True, "flow_lpm": self._last_flow,
-                      "running_since_ms": self._running_since},
+        return self.device_decision(
+            action, AlertType.WATER_LEAK, WATER_LEAK_SEVERITY, ts_ms,
+            {"source": "meter", "slow": True, "flow_lpm": self._last_flow,
+             "running_since_ms": self._running_since},
         )
-
-
-def _rebind(detector: LeakDetector | SlowLeakDetector, view: RegistryView) -> bool:
-    return view.still_placed(detector.device_id, detector.household)
 
 
 WATER_LEAK_RULE = Rule(
     RULE_WATER_LEAK, "device", LeakDetector.kinds, lambda device, view: device.device_id,
     lambda device_id, device, view: LeakDetector(
         device_id, site=device.site, household=device.household),
-    rebind=_rebind,
+    rebind=rebind_device,
 )
 SLOW_LEAK_RULE = Rule(
     RULE_SLOW_LEAK, "device", SlowLeakDetector.kinds, lambda device, view: device.device_id,
     lambda device_id, device, view: SlowLeakDetector(
         device_id, site=device.site, household=device.household, config=view.config.water),
-    rebind=_rebind,
+    rebind=rebind_device,
 )

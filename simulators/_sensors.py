@@ -76,14 +76,22 @@ _MOTION_GAP_S: dict[str, tuple[int, int] | None] = {
 }
 
 
-class MotionSensors:
-    """The household's PIR sensors: detections queued per sensor, sent with blind time and
-    the occupancy they imply."""
+class _HouseholdSensors:
+    """What every household sensor group starts from: the household's device ids, the
+    unit's random source and its ``send``."""
 
     def __init__(self, devices: HouseholdDevices, rng: random.Random, send: Send) -> None:
         self.devices = devices
         self.rng = rng
         self.emit = send
+
+
+class MotionSensors(_HouseholdSensors):
+    """The household's PIR sensors: detections queued per sensor, sent with blind time and
+    the occupancy they imply."""
+
+    def __init__(self, devices: HouseholdDevices, rng: random.Random, send: Send) -> None:
+        super().__init__(devices, rng, send)
         self.pending: dict[str, list[int]] = {dev: [] for _, dev in devices.motion}
         self.state: dict[str, tuple[int | None, bool]] = {dev: (None, False) for _, dev in devices.motion}
 
@@ -157,14 +165,12 @@ class MotionSensors:
             self.state[sensor] = (last, occupied)
 
 
-class WaterSensors:
+class WaterSensors(_HouseholdSensors):
     """The main water meter (flow per minute, 15-minute averages) and the leak sensor."""
 
     def __init__(self, devices: HouseholdDevices, rng: random.Random, send: Send, meter_phase_ms: int,
                  leak_phase_ms: int) -> None:
-        self.devices = devices
-        self.rng = rng
-        self.emit = send
+        super().__init__(devices, rng, send)
         self.phase = {devices.meter: meter_phase_ms, devices.leak: leak_phase_ms}
         self.flows: dict[int, float] = {}  # minute -> litres
         self.wet: list[tuple[int, int]] = []
@@ -227,16 +233,14 @@ class WaterSensors:
             t += LEAK_PERIOD_MS
 
 
-class SmokeDetectors:
+class SmokeDetectors(_HouseholdSensors):
     """The kitchen and hall smoke detectors: room air by routine (cooking warms the kitchen),
     and the smoke episodes scenarios add."""
 
     def __init__(self, devices: HouseholdDevices, rng: random.Random, send: Send, zone: ZoneInfo,
                  phases_ms: dict[str, int], warmth: float,
                  cooking_at: Callable[[int], bool]) -> None:
-        self.devices = devices
-        self.rng = rng
-        self.emit = send
+        super().__init__(devices, rng, send)
         self.zone = zone
         self.phase = phases_ms
         self.warmth = warmth
@@ -314,14 +318,12 @@ class SmokeDetectors:
         profile.result["done"] = 1
 
 
-class FrontDoor:
+class FrontDoor(_HouseholdSensors):
     """The front door's contact and its lock: who comes and goes by which credential, and
     when the door stands open so that people walk through without a cycle."""
 
     def __init__(self, devices: HouseholdDevices, rng: random.Random, send: Send) -> None:
-        self.devices = devices
-        self.rng = rng
-        self.emit = send
+        super().__init__(devices, rng, send)
         self.credentials: dict[tuple[str, int], str] = {}  # (resident, arrival) -> credential
         self.holds: list[tuple[int, int]] = []
 

@@ -167,16 +167,22 @@ def test_learned_threshold_never_exceeds_the_ceiling() -> None:
     assert alert.evidence["threshold_s"] == 5 * 3600
 
 
+def through_front_door(reg, credential: str, *meanwhile) -> list:
+    """A passage through h1's front door: unlocked with ``credential`` 8 s before NOON, open
+    at NOON, ``meanwhile`` (messages while it stands open), shut 6 s after NOON."""
+    return [
+        msg(reg, "h1-door", NOON - 8 * S, event="unlock", credential=credential),
+        msg(reg, "h1-door", NOON, event="open"),
+        *meanwhile,
+        msg(reg, "h1-door", NOON + 6 * S, event="close"),
+    ]
+
+
 def test_home_left_by_the_front_door_is_not_watched_until_someone_is_back() -> None:
     reg = registry()
-    noon = NOON
-    leaving = [
-        msg(reg, "h1-motion-hall", noon - 20 * S, event="motion"),
-        msg(reg, "h1-door", noon - 8 * S, event="unlock", credential="inside"),
-        msg(reg, "h1-door", noon, event="open"),
-        msg(reg, "h1-door", noon + 6 * S, event="close"),
-    ]
-    decisions = run_until(reg, leaving, noon + 2 * DAY)
+    leaving = [msg(reg, "h1-motion-hall", NOON - 20 * S, event="motion"),
+               *through_front_door(reg, "inside")]
+    decisions = run_until(reg, leaving, NOON + 2 * DAY)
     assert [d for d in quiet(decisions) if d[2] == "h1"] == []
 
 
@@ -186,27 +192,18 @@ def test_movement_just_after_an_exit_is_the_leavers(after_close_s: int, watched:
     door's: movement within exit_grace_s of the door shutting is the leaver's; movement
     minutes later is someone at home."""
     reg = registry()
-    noon = NOON
-    leaving = [
-        msg(reg, "h1-door", noon - 8 * S, event="unlock", credential="inside"),
-        msg(reg, "h1-door", noon, event="open"),
-        msg(reg, "h1-door", noon + 6 * S, event="close"),
-        msg(reg, "h1-motion-hall", noon + (6 + after_close_s) * S, event="motion"),
-    ]
-    decisions = run_until(reg, leaving, noon + DAY)
+    leaving = [*through_front_door(reg, "inside"),
+               msg(reg, "h1-motion-hall", NOON + (6 + after_close_s) * S, event="motion")]
+    decisions = run_until(reg, leaving, NOON + DAY)
     assert bool([d for d in quiet(decisions) if d[2] == "h1"]) is watched
 
 
 def test_coming_home_and_collapsing_at_once_is_still_watched() -> None:
     reg = registry()
-    noon = NOON
-    arriving = [
-        msg(reg, "h1-door", noon - 8 * S, event="unlock", credential="fingerprint:r1"),
-        msg(reg, "h1-door", noon, event="open"),
-        msg(reg, "h1-motion-hall", noon + 3 * S, event="motion"),
-        msg(reg, "h1-door", noon + 6 * S, event="close"),  # shut after the last movement
-    ]
-    decisions = run_until(reg, arriving, noon + DAY)
+    # the door shuts after the last movement
+    arriving = through_front_door(reg, "fingerprint:r1",
+                                  msg(reg, "h1-motion-hall", NOON + 3 * S, event="motion"))
+    decisions = run_until(reg, arriving, NOON + DAY)
     assert [d[0] for d in quiet(decisions) if d[2] == "h1"] == ["raise"]
 
 

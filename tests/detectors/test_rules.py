@@ -3,8 +3,8 @@ the engine with no change to the engine."""
 
 from __future__ import annotations
 
-from safehood.detectors import Detector, DetectorEngine
-from safehood.detectors.base import Decisions, Rule, decision
+from safehood.detectors import DetectorEngine
+from safehood.detectors.base import Decisions, DeviceDetector, Rule, rebind_device
 from safehood.detectors.rules import RULES
 from safehood.protocol import AlertType, DecisionAction, Message, Severity, SmokeReading
 
@@ -14,13 +14,13 @@ HOT_C = 40.0
 LEFT_ON_MS = 15 * MIN
 
 
-class StoveLeftOnDetector(Detector):
+class StoveLeftOnDetector(DeviceDetector):
     """A kitchen smoke sensor reading ``temp_c`` at or above ``hot_c`` for ``after_ms``."""
 
     kinds = frozenset({"smoke"})
 
     def __init__(self, device_id: str, *, site: str, household: str | None) -> None:
-        self.device_id, self.site, self.household = device_id, site, household
+        super().__init__(device_id, site=site, household=household)
         self._hot_since: int | None = None
         self._raised = False
 
@@ -45,11 +45,8 @@ class StoveLeftOnDetector(Detector):
         if deadline is None or now_ms < deadline:
             return []
         self._raised = True
-        return [decision(
-            DecisionAction.RAISE, AlertType.ABNORMAL_ROUTINE, Severity.SEVERE,
-            subject=self.device_id, site=self.site, ts_ms=deadline, household=self.household,
-            device_id=self.device_id, evidence={"rule": "stove_left_on"},
-        )]
+        return [self.device_decision(DecisionAction.RAISE, AlertType.ABNORMAL_ROUTINE,
+                                     Severity.SEVERE, deadline, {"rule": "stove_left_on"})]
 
 
 STOVE_LEFT_ON_RULE = Rule(
@@ -57,6 +54,7 @@ STOVE_LEFT_ON_RULE = Rule(
     lambda device, view: device.device_id if device.room == "kitchen" else None,
     lambda device_id, device, view: StoveLeftOnDetector(
         device_id, site=device.site, household=device.household),
+    rebind=rebind_device,
 )
 
 
