@@ -60,6 +60,7 @@ from ._replay import (
     read_replay,
     write_jsonl,
 )
+from ._scope import Placement, Scope
 from ._time import format_ts, parse_ts_ms
 from ._topics import DEVICE_ID_RE, SITE_RE, Topic, build_topic, deadletter_topic, parse_topic
 
@@ -89,6 +90,7 @@ __all__ = [
     "Label",
     "Message",
     "MotionReading",
+    "Placement",
     "Reading",
     "Reason",
     "Registry",
@@ -100,6 +102,7 @@ __all__ = [
     "ResponderIn",
     "Sample",
     "Scalar",
+    "Scope",
     "Severity",
     "SiteId",
     "SmokeReading",

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from ._scope import Scope
+
 
 class AlertType(StrEnum):
     FIRE = "fire"
@@ -59,8 +61,8 @@ class DecisionAction(StrEnum):
 _NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class AlertDecision:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertDecision(Scope):
     """What a detector decided about one message: raise, update or clear an alert.
 
     ``subject`` identifies what the alert is about within its type (a device, household or
@@ -74,11 +76,7 @@ class AlertDecision:
     type: AlertType
     severity: Severity
     subject: str
-    site: str
     ts_ms: int
-    household: str | None = None
-    resident: str | None = None
-    device_id: str | None = None
     evidence: Mapping[str, Any] = field(default_factory=lambda: _NO_EVIDENCE)
     confirmed: bool = True
     nuisance: bool = False

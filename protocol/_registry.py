@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, 
 
 from ._errors import ContractViolation, Reason
 from ._messages import Message
+from ._scope import Placement
 from ._topics import DEVICE_ID_RE, SITE_RE
 from .const import DEVICE_KINDS
 
@@ -240,13 +241,8 @@ class Resident:
 
 
 @dataclass(frozen=True, slots=True)
-class Device:
-    device_id: str
-    site: str
+class Device(Placement):
     kind: str
-    household: str | None = None
-    room: str | None = None
-    resident: str | None = None
     building: str | None = None
     source_topic: str | None = None
     dialect: str | None = None
