@@ -61,6 +61,20 @@ class DecisionAction(StrEnum):
 _NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
 
 
+def _omitted_when_none(name: str) -> Any:
+    """A serializer for a model whose optional field ``name`` is left out while it is
+    ``None``, so that the model serialises as it did before the field was added."""
+
+    # No return annotation: with one, pydantic would take it for the serialised schema.
+    def omit(self: BaseModel, handler: SerializerFunctionWrapHandler):
+        data: dict[str, Any] = handler(self)
+        if data.get(name) is None:
+            data.pop(name, None)
+        return data
+
+    return model_serializer(mode="wrap")(omit)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertDecision(Scope):
     """What a detector decided about one message: raise, update or clear an alert.
@@ -95,14 +109,8 @@ class AlertEvent(BaseModel):
     # Structured part of a person's action (incident log): whom, outcome, service, cause.
     detail: dict[str, Any] | None = None
 
-    # No return annotation: with one, pydantic would take it for the serialised schema.
-    @model_serializer(mode="wrap")
-    def _omit_empty_detail(self, handler: SerializerFunctionWrapHandler):
-        # Entries without detail serialise as before the field existed.
-        data: dict[str, Any] = handler(self)
-        if data.get("detail") is None:
-            data.pop("detail", None)
-        return data
+    # Entries without detail serialise as before the field existed.
+    _omit_empty_detail = _omitted_when_none("detail")
 
 
 class AlertNotification(BaseModel):
@@ -157,11 +165,5 @@ class Alert(BaseModel):
     # device_fault (None: not resolved, or resolved without a cause).
     resolution: str | None = None
 
-    # No return annotation: with one, pydantic would take it for the serialised schema.
-    @model_serializer(mode="wrap")
-    def _omit_no_resolution(self, handler: SerializerFunctionWrapHandler):
-        # Alerts resolved without a cause (and open ones) serialise as before the field.
-        data: dict[str, Any] = handler(self)
-        if data.get("resolution") is None:
-            data.pop("resolution", None)
-        return data
+    # Alerts resolved without a cause (and open ones) serialise as before the field.
+    _omit_no_resolution = _omitted_when_none("resolution")
