@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from ._scope import Scope
+from ._scope import Scope, ScopeFields
 
 
 class AlertType(StrEnum):
@@ -130,7 +130,7 @@ class AlertNotification(BaseModel):
     error: str | None = None
 
 
-class Alert(BaseModel):
+class Alert(ScopeFields):
     """An alert as it leaves safehood: the JSON of ``safehood detect`` and of the API."""
 
     model_config = ConfigDict(extra="allow")
@@ -139,10 +139,6 @@ class Alert(BaseModel):
     type: AlertType
     severity: Severity
     status: AlertStatus
-    site: str
-    household: str | None = None
-    resident: str | None = None
-    device_id: str | None = None
     subject: str
     started_at: str
     updated_at: str | None = None

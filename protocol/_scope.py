@@ -1,12 +1,14 @@
 """Where something happened, declared once for the records that say it.
 
-On the wire these stay flat fields of each record (DESIGN.md); inside, the records inherit
-them from one of the two bases here instead of declaring them again.
+On the wire these stay flat fields of each record (DESIGN.md); the records inherit them from
+a base here instead of declaring them again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from pydantic import BaseModel
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -15,6 +17,15 @@ class Scope:
 
     The base of a detector's decision and of alerting's stored alert.
     """
+
+    site: str
+    household: str | None = None
+    resident: str | None = None
+    device_id: str | None = None
+
+
+class ScopeFields(BaseModel):
+    """:class:`Scope` as fields of a pydantic model: the base of the wire's ``Alert``."""
 
     site: str
     household: str | None = None
