@@ -44,25 +44,26 @@ PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{2,31}$", example
 Note = Annotated[str, Field(max_length=500)]
 
 
-class ResponderIn(BaseModel):
-    """Someone to call when the household has an alert (care record)."""
+class ContactIn(BaseModel):
+    """Someone to phone: what a responder and a key holder have in common."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    relation: Relation
     phone: PhoneNumber
+
+
+class ResponderIn(ContactIn):
+    """Someone to call when the household has an alert (care record)."""
+
+    relation: Relation
     note: Note | None = None
 
 
-class KeyHolderIn(BaseModel):
+class KeyHolderIn(ContactIn):
     """Someone who holds a key to the home; ``access_note`` says how to get in (shown to the
     site's officers and admins only)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    phone: PhoneNumber
     access_note: Note | None = None
 
 
@@ -194,18 +195,22 @@ def in_window(moment: time, start: time, end: time) -> bool:
     return moment >= start or moment < end
 
 
-@dataclass(frozen=True, slots=True)
-class Responder:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    """Someone to phone (:class:`ContactIn`, frozen)."""
+
     name: str
-    relation: str
     phone: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Responder(Contact):
+    relation: str
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class KeyHolder:
-    name: str
-    phone: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyHolder(Contact):
     access_note: str | None = None
 
 
