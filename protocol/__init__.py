@@ -34,8 +34,10 @@ from ._readings import (
 )
 from ._registry import (
     Device,
+    DeviceFields,
     DeviceId,
     DeviceIn,
+    DeviceKind,
     EntityId,
     Household,
     HouseholdIn,
@@ -78,8 +80,10 @@ __all__ = [
     "DecisionAction",
     "Device",
     "DeviceEvent",
+    "DeviceFields",
     "DeviceId",
     "DeviceIn",
+    "DeviceKind",
     "DoorReading",
     "DuplicateFilter",
     "EntityId",

@@ -26,6 +26,8 @@ EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 # A concrete topic (no wildcards) that a vendor device publishes on.
 SourceTopic = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^#+\x00]+$")]
 DialectName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+DeviceKind = Annotated[str, Field(json_schema_extra={"enum": list(DEVICE_KINDS)},
+                                  description="device kind of wire contract v1")]
 
 
 def parse_hhmm(value: str) -> time:
@@ -117,33 +119,42 @@ class ResidentIn(BaseModel):
                                  description="BCP 47 tag of the language to speak to them in")
 
 
-class DeviceIn(BaseModel):
+class DeviceFields(BaseModel):
+    """A device's registry entry but for its id: the base of the file's :class:`DeviceIn`
+    and of the API's device bodies (whose update makes ``site`` and ``kind`` optional)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    device_id: DeviceId
     site: SiteId
-    kind: str
+    kind: DeviceKind
     household: EntityId | None = None
-    room: str | None = None
+    room: str | None = Field(default=None, max_length=200)
     resident: EntityId | None = None
-    building: str | None = None
+    building: str | None = Field(default=None, max_length=200)
     # A device that speaks a vendor dialect (see safehood.dialects) instead of contract v1:
     # the MQTT topic it publishes on and the name of the mapping that translates it.
-    source_topic: SourceTopic | None = None
-    dialect: DialectName | None = None
+    source_topic: SourceTopic | None = Field(
+        default=None,
+        description="vendor topic the device publishes on instead of contract v1 (with dialect)")
+    dialect: DialectName | None = Field(
+        default=None, description="vendor dialect mapping, e.g. zigbee2mqtt or shelly")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str | None) -> str | None:
+        if value is not None and value not in DEVICE_KINDS:
+            raise ValueError(f"kind {value!r} is not one of {', '.join(DEVICE_KINDS)}")
+        return value
+
+
+class DeviceIn(DeviceFields):
+    device_id: DeviceId
 
     @model_validator(mode="after")
     def _source_and_dialect(self) -> DeviceIn:
         if (self.source_topic is None) != (self.dialect is None):
             raise ValueError(f"device {self.device_id}: source_topic and dialect go together")
         return self
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, value: str) -> str:
-        if value not in DEVICE_KINDS:
-            raise ValueError(f"kind {value!r} is not one of {', '.join(DEVICE_KINDS)}")
-        return value
 
 
 class RegistryFile(BaseModel):
