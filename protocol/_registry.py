@@ -141,8 +141,9 @@ class DeviceFields(BaseModel):
 
     @field_validator("kind")
     @classmethod
-    def _known_kind(cls, value: str | None) -> str | None:
-        if value is not None and value not in DEVICE_KINDS:
+    def _known_kind(cls, value: str) -> str:
+        # An update's explicit null fails here too: a device always has a kind.
+        if value not in DEVICE_KINDS:
             raise ValueError(f"kind {value!r} is not one of {', '.join(DEVICE_KINDS)}")
         return value
 
