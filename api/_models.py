@@ -284,11 +284,8 @@ class ResidentsPublic(BaseModel):
     count: int
 
 
-# A device's fields are the registry file's (protocol.DeviceFields, DeviceIn).
-
-
 class DeviceCreate(DeviceIn):
-    """POST body of a device."""
+    """POST body of a device: the registry file's device (``protocol.DeviceFields``)."""
 
 
 class DeviceUpdate(DeviceFields):
