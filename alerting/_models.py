@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from safehood.protocol import Alert, AlertStatus, AlertType, Severity, format_ts, parse_hhmm
+from safehood.protocol import Alert, AlertStatus, AlertType, Scope, Severity, format_ts, parse_hhmm
 
 from ._errors import InvalidSilence
 
@@ -18,8 +18,8 @@ _NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
 OPEN_STATUSES = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED)
 
 
-@dataclass(frozen=True, slots=True)
-class AlertRecord:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertRecord(Scope):
     """The stored state of one alert (times in UTC epoch milliseconds, event time).
 
     ``tiers`` holds the escalation tiers already notified; ``escalation_delay_ms`` is how much
@@ -35,14 +35,10 @@ class AlertRecord:
     type: AlertType
     severity: Severity
     status: AlertStatus
-    site: str
     subject: str
     started_ms: int
     updated_ms: int
     last_seen_ms: int
-    household: str | None = None
-    resident: str | None = None
-    device_id: str | None = None
     acknowledged_ms: int | None = None
     resolved_ms: int | None = None
     cleared_ms: int | None = None

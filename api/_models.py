@@ -9,14 +9,21 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from safehood.alerting.const import CALL_OUTCOMES, EMERGENCY_SERVICES, RESOLUTION_CAUSES
-from safehood.protocol import Alert, DeviceId, EntityId, KeyHolderIn, ResponderIn, SiteId
-from safehood.protocol.const import DEVICE_KINDS
+from safehood.protocol import (
+    Alert,
+    DeviceFields,
+    DeviceId,
+    DeviceIn,
+    DeviceKind,
+    EntityId,
+    KeyHolderIn,
+    ResponderIn,
+    SiteId,
+)
 
 from ._roles import Role
 from .const import MAX_NOTE_LENGTH
 
-DeviceKind = Annotated[str, Field(json_schema_extra={"enum": list(DEVICE_KINDS)},
-                                  description="device kind of wire contract v1")]
 HhMm = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}$", examples=["22:00"])]
 ShortText = Annotated[str, Field(max_length=200)]
 Rfc3339 = Annotated[str, Field(description="RFC 3339 time, UTC", examples=["2025-01-01T08:00:00.000Z"])]
@@ -277,22 +284,8 @@ class ResidentsPublic(BaseModel):
     count: int
 
 
-class DeviceFields(ApiModel):
-    site: SiteId
-    kind: DeviceKind
-    household: EntityId | None = None
-    room: ShortText | None = None
-    resident: EntityId | None = None
-    building: ShortText | None = None
-    source_topic: str | None = Field(
-        default=None, max_length=256,
-        description="vendor topic the device publishes on instead of contract v1 (with dialect)")
-    dialect: str | None = Field(default=None, max_length=64,
-                                description="vendor dialect mapping, e.g. zigbee2mqtt or shelly")
-
-
-class DeviceCreate(DeviceFields):
-    device_id: DeviceId
+class DeviceCreate(DeviceIn):
+    """POST body of a device: the registry file's device (``protocol.DeviceFields``)."""
 
 
 class DeviceUpdate(DeviceFields):

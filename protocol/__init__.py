@@ -34,8 +34,10 @@ from ._readings import (
 )
 from ._registry import (
     Device,
+    DeviceFields,
     DeviceId,
     DeviceIn,
+    DeviceKind,
     EntityId,
     Household,
     HouseholdIn,
@@ -60,6 +62,7 @@ from ._replay import (
     read_replay,
     write_jsonl,
 )
+from ._scope import Placement, Scope
 from ._time import format_ts, parse_ts_ms
 from ._topics import DEVICE_ID_RE, SITE_RE, Topic, build_topic, deadletter_topic, parse_topic
 
@@ -77,8 +80,10 @@ __all__ = [
     "DecisionAction",
     "Device",
     "DeviceEvent",
+    "DeviceFields",
     "DeviceId",
     "DeviceIn",
+    "DeviceKind",
     "DoorReading",
     "DuplicateFilter",
     "EntityId",
@@ -89,6 +94,7 @@ __all__ = [
     "Label",
     "Message",
     "MotionReading",
+    "Placement",
     "Reading",
     "Reason",
     "Registry",
@@ -100,6 +106,7 @@ __all__ = [
     "ResponderIn",
     "Sample",
     "Scalar",
+    "Scope",
     "Severity",
     "SiteId",
     "SmokeReading",

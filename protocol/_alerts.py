@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from ._scope import Scope, ScopeFields
+
 
 class AlertType(StrEnum):
     FIRE = "fire"
@@ -59,8 +61,22 @@ class DecisionAction(StrEnum):
 _NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class AlertDecision:
+def _omitted_when_none(name: str) -> Any:
+    """A serializer for a model whose optional field ``name`` is left out while it is
+    ``None``, so that the model serialises as it did before the field was added."""
+
+    # No return annotation: with one, pydantic would take it for the serialised schema.
+    def omit(self: BaseModel, handler: SerializerFunctionWrapHandler):
+        data: dict[str, Any] = handler(self)
+        if data.get(name) is None:
+            data.pop(name, None)
+        return data
+
+    return model_serializer(mode="wrap")(omit)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertDecision(Scope):
     """What a detector decided about one message: raise, update or clear an alert.
 
     ``subject`` identifies what the alert is about within its type (a device, household or
@@ -74,11 +90,7 @@ class AlertDecision:
     type: AlertType
     severity: Severity
     subject: str
-    site: str
     ts_ms: int
-    household: str | None = None
-    resident: str | None = None
-    device_id: str | None = None
     evidence: Mapping[str, Any] = field(default_factory=lambda: _NO_EVIDENCE)
     confirmed: bool = True
     nuisance: bool = False
@@ -97,14 +109,8 @@ class AlertEvent(BaseModel):
     # Structured part of a person's action (incident log): whom, outcome, service, cause.
     detail: dict[str, Any] | None = None
 
-    # No return annotation: with one, pydantic would take it for the serialised schema.
-    @model_serializer(mode="wrap")
-    def _omit_empty_detail(self, handler: SerializerFunctionWrapHandler):
-        # Entries without detail serialise as before the field existed.
-        data: dict[str, Any] = handler(self)
-        if data.get("detail") is None:
-            data.pop("detail", None)
-        return data
+    # Entries without detail serialise as before the field existed.
+    _omit_empty_detail = _omitted_when_none("detail")
 
 
 class AlertNotification(BaseModel):
@@ -124,7 +130,7 @@ class AlertNotification(BaseModel):
     error: str | None = None
 
 
-class Alert(BaseModel):
+class Alert(ScopeFields):
     """An alert as it leaves safehood: the JSON of ``safehood detect`` and of the API."""
 
     model_config = ConfigDict(extra="allow")
@@ -133,10 +139,6 @@ class Alert(BaseModel):
     type: AlertType
     severity: Severity
     status: AlertStatus
-    site: str
-    household: str | None = None
-    resident: str | None = None
-    device_id: str | None = None
     subject: str
     started_at: str
     updated_at: str | None = None
@@ -159,11 +161,5 @@ class Alert(BaseModel):
     # device_fault (None: not resolved, or resolved without a cause).
     resolution: str | None = None
 
-    # No return annotation: with one, pydantic would take it for the serialised schema.
-    @model_serializer(mode="wrap")
-    def _omit_no_resolution(self, handler: SerializerFunctionWrapHandler):
-        # Alerts resolved without a cause (and open ones) serialise as before the field.
-        data: dict[str, Any] = handler(self)
-        if data.get("resolution") is None:
-            data.pop("resolution", None)
-        return data
+    # Alerts resolved without a cause (and open ones) serialise as before the field.
+    _omit_no_resolution = _omitted_when_none("resolution")

@@ -4,10 +4,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._readings import DeviceEvent, Reading, Scalar, StatusReading, scalars
+from ._scope import Placement
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message(Placement):
     """One validated contract message, as every stage after ingest sees it.
 
     ``ts_ms`` is event time in UTC epoch milliseconds (a status without ``ts`` takes its
@@ -18,17 +19,11 @@ class Message:
     contract field (``linkquality`` of a Zigbee device): kept beside the reading, by name.
     """
 
-    site: str
-    device_id: str
     channel: str
     ts_ms: int
     reading: Reading
-    kind: str | None = None
     seq: int | None = None
     battery: float | None = None
-    household: str | None = None
-    room: str | None = None
-    resident: str | None = None
     received_ms: int | None = None
     ts_from_receipt: bool = False
     extras: tuple[tuple[str, Scalar], ...] = ()

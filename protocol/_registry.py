@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, 
 
 from ._errors import ContractViolation, Reason
 from ._messages import Message
+from ._scope import Placement
 from ._topics import DEVICE_ID_RE, SITE_RE
 from .const import DEVICE_KINDS
 
@@ -25,6 +26,8 @@ EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 # A concrete topic (no wildcards) that a vendor device publishes on.
 SourceTopic = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^#+\x00]+$")]
 DialectName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+DeviceKind = Annotated[str, Field(json_schema_extra={"enum": list(DEVICE_KINDS)},
+                                  description="device kind of wire contract v1")]
 
 
 def parse_hhmm(value: str) -> time:
@@ -43,25 +46,26 @@ PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{2,31}$", example
 Note = Annotated[str, Field(max_length=500)]
 
 
-class ResponderIn(BaseModel):
-    """Someone to call when the household has an alert (care record)."""
+class ContactIn(BaseModel):
+    """Someone to phone: what a responder and a key holder have in common."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    relation: Relation
     phone: PhoneNumber
+
+
+class ResponderIn(ContactIn):
+    """Someone to call when the household has an alert (care record)."""
+
+    relation: Relation
     note: Note | None = None
 
 
-class KeyHolderIn(BaseModel):
+class KeyHolderIn(ContactIn):
     """Someone who holds a key to the home; ``access_note`` says how to get in (shown to the
     site's officers and admins only)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    phone: PhoneNumber
     access_note: Note | None = None
 
 
@@ -115,33 +119,43 @@ class ResidentIn(BaseModel):
                                  description="BCP 47 tag of the language to speak to them in")
 
 
-class DeviceIn(BaseModel):
+class DeviceFields(BaseModel):
+    """A device's registry entry but for its id: the base of the file's :class:`DeviceIn`
+    and of the API's device bodies (whose update makes ``site`` and ``kind`` optional)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    device_id: DeviceId
     site: SiteId
-    kind: str
+    kind: DeviceKind
     household: EntityId | None = None
-    room: str | None = None
+    room: str | None = Field(default=None, max_length=200)
     resident: EntityId | None = None
-    building: str | None = None
+    building: str | None = Field(default=None, max_length=200)
     # A device that speaks a vendor dialect (see safehood.dialects) instead of contract v1:
     # the MQTT topic it publishes on and the name of the mapping that translates it.
-    source_topic: SourceTopic | None = None
-    dialect: DialectName | None = None
+    source_topic: SourceTopic | None = Field(
+        default=None,
+        description="vendor topic the device publishes on instead of contract v1 (with dialect)")
+    dialect: DialectName | None = Field(
+        default=None, description="vendor dialect mapping, e.g. zigbee2mqtt or shelly")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        # An update's explicit null fails here too: a device always has a kind.
+        if value not in DEVICE_KINDS:
+            raise ValueError(f"kind {value!r} is not one of {', '.join(DEVICE_KINDS)}")
+        return value
+
+
+class DeviceIn(DeviceFields):
+    device_id: DeviceId
 
     @model_validator(mode="after")
     def _source_and_dialect(self) -> DeviceIn:
         if (self.source_topic is None) != (self.dialect is None):
             raise ValueError(f"device {self.device_id}: source_topic and dialect go together")
         return self
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, value: str) -> str:
-        if value not in DEVICE_KINDS:
-            raise ValueError(f"kind {value!r} is not one of {', '.join(DEVICE_KINDS)}")
-        return value
 
 
 class RegistryFile(BaseModel):
@@ -193,18 +207,22 @@ def in_window(moment: time, start: time, end: time) -> bool:
     return moment >= start or moment < end
 
 
-@dataclass(frozen=True, slots=True)
-class Responder:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    """Someone to phone (:class:`ContactIn`, frozen)."""
+
     name: str
-    relation: str
     phone: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Responder(Contact):
+    relation: str
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class KeyHolder:
-    name: str
-    phone: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyHolder(Contact):
     access_note: str | None = None
 
 
@@ -240,13 +258,8 @@ class Resident:
 
 
 @dataclass(frozen=True, slots=True)
-class Device:
-    device_id: str
-    site: str
+class Device(Placement):
     kind: str
-    household: str | None = None
-    room: str | None = None
-    resident: str | None = None
     building: str | None = None
     source_topic: str | None = None
     dialect: str | None = None

@@ -91,15 +91,14 @@ class ScenarioRequest:
     household: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ScenarioInstance:
-    """One planned incident: which scenario, where, when (the simulator may move it a little
-    later to when it can happen, e.g. when the resident is at home), who and which device."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioInstance(ScenarioRequest):
+    """One planned incident: a request placed, with its household, resident and device
+    chosen (the simulator may move it a little later to when it can happen, e.g. when the
+    resident is at home)."""
 
     index: int
-    name: str
     household: str
-    at_ms: int
     resident: str | None = None
     device: str | None = None
 
@@ -1015,8 +1014,8 @@ def plan_scenarios(
             raise ValueError(f"{request.name} happens in night hours; the time is outside "
                              f"{household.id}'s ({household.night[0]}-{household.night[1]})")
         resident, device = kind.pick(household, rng)
-        instances.append(ScenarioInstance(index, request.name, household.id, request.at_ms,
-                                          resident, device))
+        instances.append(ScenarioInstance(request.name, request.at_ms, household=household.id,
+                                          index=index, resident=resident, device=device))
         index += 1
 
     if not names:
@@ -1058,7 +1057,8 @@ def plan_scenarios(
             if name in ROUTINE_SCENARIOS:
                 changed.add(household.id)  # one routine change at a time
             resident, device = kind.pick(household, rng)
-            instances.append(ScenarioInstance(index, name, household.id, at, resident, device))
+            instances.append(ScenarioInstance(name, at, household=household.id, index=index,
+                                              resident=resident, device=device))
             index += 1
             placed = True
             break

@@ -6,7 +6,16 @@ concerning way. :func:`daily_activity` and :func:`household_digest` are pure;
 :func:`site_digest` reads what they need from a reading store.
 """
 
-from ._digest import METRICS, DigestStatus, HouseholdDigest, Metric, MetricDrift, household_digest, rank
+from ._digest import (
+    METRICS,
+    DigestStatus,
+    Drift,
+    HouseholdDigest,
+    Metric,
+    MetricDrift,
+    household_digest,
+    rank,
+)
 from ._features import DailyActivity, daily_activity
 from ._store_reading import site_digest
 from ._weeks import IsoWeek, week_span
@@ -15,6 +24,7 @@ __all__ = [
     "METRICS",
     "DailyActivity",
     "DigestStatus",
+    "Drift",
     "HouseholdDigest",
     "IsoWeek",
     "Metric",

@@ -83,20 +83,27 @@ class DigestStatus(StrEnum):
     LEARNING = "learning"
 
 
-@dataclass(frozen=True, slots=True)
-class MetricDrift:
-    """One metric of one household: the week's ``value``, its ``baseline`` (median of the
-    previous weeks) and ``spread``, ``z`` (signed), ``score`` (the concerning part of z,
-    capped), ``trend_per_week`` (least-squares slope over every week with a figure) and
-    ``series`` (the figure of each week, oldest first; ``None`` where there was none)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Drift:
+    """A week's figure against a baseline: the week's ``value``, its ``baseline`` (median of
+    the previous weeks) and ``spread``, ``z`` (signed), ``score`` (the concerning part of z,
+    capped) and ``trend_per_week`` (least-squares slope over every week with a figure).
+    The API's public form of a metric inherits these fields."""
 
-    metric: Metric
     value: float | None
     baseline: float | None
     spread: float | None
     z: float | None
     score: float
     trend_per_week: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricDrift(Drift):
+    """One metric of one household: its :class:`Drift` and ``series`` (the figure of each
+    week, oldest first; ``None`` where there was none)."""
+
+    metric: Metric
     series: tuple[float | None, ...]
 
 
@@ -146,7 +153,8 @@ def _drift(metric: Metric, series: Sequence[float | None]) -> MetricDrift:
     trend = _slope([(i, v) for i, v in enumerate(series) if v is not None])
     if value is None or len(baseline_values) < MIN_BASELINE_WEEKS:
         baseline = statistics.median(baseline_values) if baseline_values else None
-        return MetricDrift(metric, value, baseline, None, None, 0.0, trend, tuple(series))
+        return MetricDrift(metric=metric, value=value, baseline=baseline, spread=None, z=None,
+                           score=0.0, trend_per_week=trend, series=tuple(series))
     baseline = statistics.median(baseline_values)
     mad = statistics.median([abs(v - baseline) for v in baseline_values]) * MAD_TO_SD
     spread = max(mad, metric.floor, metric.relative_floor * abs(baseline))
@@ -154,7 +162,8 @@ def _drift(metric: Metric, series: Sequence[float | None]) -> MetricDrift:
         spread = max(spread, math.sqrt(baseline / 7))
     z = (value - baseline) / spread
     score = min(MAX_METRIC_SCORE, max(0.0, metric.concerning * z))
-    return MetricDrift(metric, value, baseline, spread, z, score, trend, tuple(series))
+    return MetricDrift(metric=metric, value=value, baseline=baseline, spread=spread, z=z,
+                       score=score, trend_per_week=trend, series=tuple(series))
 
 
 def household_digest(household: str, site: str, days: Mapping[date, DailyActivity],

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
+import pydantic
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from safehood.protocol import Registry
-from safehood.wellbeing import HouseholdDigest, IsoWeek, site_digest
+from safehood.wellbeing import Drift, HouseholdDigest, IsoWeek, site_digest
 from safehood.wellbeing.const import DEFAULT_WEEKS, MAX_WEEKS, MIN_BASELINE_WEEKS, VISIT_SCORE
 
 from .._context import Services
@@ -39,19 +40,15 @@ WeeksParam = Annotated[int, Query(
     description="weeks shown, the chosen one and those before it (its baseline)")]
 
 
-class MetricPublic(BaseModel):
+# A pydantic dataclass, so that it inherits the figures of the digest's Drift.
+@pydantic.dataclasses.dataclass(frozen=True, kw_only=True)
+class MetricPublic(Drift):
     """One figure of a household's week against its own baseline."""
 
     name: str
     label: str
     unit: str
     concerning: Literal["less", "more"]
-    value: float | None
-    baseline: float | None
-    spread: float | None
-    z: float | None
-    score: float
-    trend_per_week: float | None
     series: list[float | None]
 
 

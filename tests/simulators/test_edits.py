@@ -36,7 +36,8 @@ def test_every_scenario_returns_edits_and_leaves_the_routines_as_they_were() -> 
         routines.ensure(config.end_ms + HOUR_MS)
         before = copy.deepcopy((routines.timelines, routines.visits))
         resident, device = scenario.pick(spec, random.Random(index))
-        inst = ScenarioInstance(index, name, spec.id, at, resident, device)
+        inst = ScenarioInstance(name, at, household=spec.id, index=index, resident=resident,
+                                device=device)
 
         edits = _flat(scenario_edits(routines, inst))
 
