@@ -373,14 +373,13 @@ class DeviceOfflineDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message, SmokeReading
+    >>> from safehood.protocol import Message, Placement, SmokeReading
     >>> from safehood.detectors.config import DeviceHealthConfig
     >>> config = DeviceHealthConfig(heartbeat_budget_s={"smoke": 600}, pending_s=60)
     >>> detector = DeviceOfflineDetector("d1", site="s1", household="h1", kind="smoke",
     ...                                  config=config)
     >>> def beat(ts_ms):
-    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=0.0), site="s1",
-    ...                                 device_id="d1")
+    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=0.0), Placement("d1", "s1"))
     >>> detector.process_one(beat(0)), detector.deadline_ms  # 600 s budget, 60 s pending
     ([], 660001)
     >>> detector.advance(660_000)  # silent for exactly the limit: not yet
@@ -534,10 +533,10 @@ class BatteryDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message, StatusReading
+    >>> from safehood.protocol import Message, Placement, StatusReading
     >>> detector = BatteryDetector("d1", site="s1", household=None)
-    >>> low = Message.from_reading(StatusReading(ts=0, online=True, battery=12.0), site="s1",
-    ...                            device_id="d1")
+    >>> low = Message.from_reading(StatusReading(ts=0, online=True, battery=12.0),
+    ...                            Placement("d1", "s1"))
     >>> [(d.action.value, d.evidence["battery"]) for d in detector.process_one(low)]
     [('raise', 12.0)]
     """

@@ -394,15 +394,15 @@ class RoutineDetector(Detector):
     --------
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
-    >>> from safehood.protocol import DeviceEvent, Message, Resident
+    >>> from safehood.protocol import DeviceEvent, Message, Placement, Resident
     >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
     ...                       (Resident("r1", "h1", "Wang Fang", elderly=True),))
     >>> detector = RoutineDetector(home)
     >>> monday = 1_772_409_600_000  # 2026-03-02 00:00 UTC
     >>> def motion(ts_ms, room="kitchen"):
     ...     reading = DeviceEvent(ts=ts_ms, kind="motion", event="motion")
-    ...     return Message.from_reading(reading, site="s1", device_id=f"m-{room}",
-    ...                                 household="h1", room=room)
+    ...     return Message.from_reading(reading, Placement(f"m-{room}", "s1", household="h1",
+    ...                                                      room=room))
     >>> decisions = []
     >>> for day in range(10):
     ...     start = monday + day * 86_400_000

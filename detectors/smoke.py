@@ -85,11 +85,11 @@ class SmokeDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message, SmokeReading
+    >>> from safehood.protocol import Message, Placement, SmokeReading
     >>> detector = SmokeDetector("h1", site="s1")
     >>> def smoke(device, ts_ms, level):
-    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=level), site="s1",
-    ...                                 device_id=device, household="h1")
+    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=level),
+    ...                                 Placement(device, "s1", household="h1"))
     >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("k", 0, 9.0))]
     [('raise', 'smoke')]
     >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("l", 20_000, 8.5))]
