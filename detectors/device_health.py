@@ -38,7 +38,7 @@ from safehood.protocol import (
     Severity,
 )
 
-from .base import Decisions, Detector, RegistryView, Rule, decision
+from .base import Decisions, Detector, RegistryView, Rule, tidy_evidence
 from .config import DeviceHealthConfig
 from .const import (
     MS_PER_S,
@@ -310,12 +310,12 @@ class GroupHealthDetector(Detector):
         }
         if heard is not None:
             evidence["heard_from"] = heard
-        return decision(
-            action,
-            AlertType.SITE_OFFLINE if site_wide else AlertType.DEVICE_OFFLINE,
-            SITE_OFFLINE_SEVERITY if site_wide else DEVICE_OFFLINE_SEVERITY,
+        return AlertDecision(
+            action=action,
+            type=AlertType.SITE_OFFLINE if site_wide else AlertType.DEVICE_OFFLINE,
+            severity=SITE_OFFLINE_SEVERITY if site_wide else DEVICE_OFFLINE_SEVERITY,
             subject=self.subject, site=self.site, ts_ms=ts_ms, household=self.household,
-            evidence=evidence,
+            evidence=tidy_evidence(evidence),
         )
 
 
@@ -521,10 +521,10 @@ class DeviceOfflineDetector(Detector):
             evidence["limit_s"] = self.silence_limit_ms / MS_PER_S
             evidence["period_s"] = None if period is None else period / MS_PER_S
             evidence["pending_s"] = self.pending_ms / MS_PER_S
-        return decision(
-            action, AlertType.DEVICE_OFFLINE, DEVICE_OFFLINE_SEVERITY, subject=self.device_id,
-            site=self.site, ts_ms=ts_ms, household=self.household, device_id=self.device_id,
-            evidence=evidence,
+        return AlertDecision(
+            action=action, type=AlertType.DEVICE_OFFLINE, severity=DEVICE_OFFLINE_SEVERITY,
+            subject=self.device_id, site=self.site, ts_ms=ts_ms, household=self.household,
+            device_id=self.device_id, evidence=tidy_evidence(evidence),
         )
 
 
@@ -567,10 +567,10 @@ class BatteryDetector(Detector):
             action = DecisionAction.CLEAR
         else:
             return []
-        return [decision(
-            action, AlertType.BATTERY_LOW, BATTERY_LOW_SEVERITY, subject=self.device_id,
-            site=self.site, ts_ms=message.ts_ms, household=self.household,
-            device_id=self.device_id, evidence={"battery": battery, "kind": message.kind},
+        return [AlertDecision(
+            action=action, type=AlertType.BATTERY_LOW, severity=BATTERY_LOW_SEVERITY,
+            subject=self.device_id, site=self.site, ts_ms=message.ts_ms, household=self.household,
+            device_id=self.device_id, evidence=tidy_evidence({"battery": battery, "kind": message.kind}),
         )]
 
 
@@ -587,10 +587,10 @@ class TamperDetector(Detector):
     def process_one(self, message: Message) -> Decisions:
         if message.channel != "event" or message.event != "tamper":
             return []
-        return [decision(
-            DecisionAction.RAISE, AlertType.TAMPER, TAMPER_SEVERITY, subject=self.device_id,
-            site=self.site, ts_ms=message.ts_ms, household=self.household,
-            device_id=self.device_id, evidence={"kind": message.kind, "room": message.room},
+        return [AlertDecision(
+            action=DecisionAction.RAISE, type=AlertType.TAMPER, severity=TAMPER_SEVERITY,
+            subject=self.device_id, site=self.site, ts_ms=message.ts_ms, household=self.household,
+            device_id=self.device_id, evidence=tidy_evidence({"kind": message.kind, "room": message.room}),
         )]
 
 

@@ -38,7 +38,7 @@ from .base import (
     HouseholdScope,
     Rule,
     WatchedHomes,
-    decision,
+    tidy_evidence,
     time_before,
 )
 from .community_prior import CommunityPrior
@@ -291,10 +291,11 @@ class InactivityDetector(Detector):
         if back is not None:
             evidence["activity_from"] = back
         elderly = [r.id for r in self.household.residents if r.elderly]
-        return decision(
-            action, AlertType.INACTIVITY, INACTIVITY_SEVERITY, subject=self.household.id,
-            site=self.household.site, ts_ms=ts_ms, household=self.household.id,
-            resident=elderly[0] if len(elderly) == 1 else None, evidence=evidence,
+        return AlertDecision(
+            action=action, type=AlertType.INACTIVITY, severity=INACTIVITY_SEVERITY,
+            subject=self.household.id, site=self.household.site, ts_ms=ts_ms,
+            household=self.household.id, resident=elderly[0] if len(elderly) == 1 else None,
+            evidence=tidy_evidence(evidence),
         )
 
 

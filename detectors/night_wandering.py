@@ -25,7 +25,7 @@ from .base import (
     RegistryView,
     Rule,
     WatchedHomes,
-    decision,
+    tidy_evidence,
     time_before,
 )
 from .community_prior import DeparturePrior
@@ -253,12 +253,12 @@ class NightWanderingDetector(Detector):
         }
         if back is not None:
             evidence["back_by"] = back
-        return decision(
-            action, AlertType.NIGHT_WANDERING, NIGHT_WANDERING_SEVERITY,
+        return AlertDecision(
+            action=action, type=AlertType.NIGHT_WANDERING, severity=NIGHT_WANDERING_SEVERITY,
             subject=at_risk[0].id if len(at_risk) == 1 else self.household.id,
             site=self.household.site, ts_ms=ts_ms, household=self.household.id,
             resident=at_risk[0].id if len(at_risk) == 1 else None, device_id=outing.door,
-            evidence=evidence,
+            evidence=tidy_evidence(evidence),
         )
 
 

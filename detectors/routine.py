@@ -41,7 +41,7 @@ import numpy as np
 
 from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
-from .base import Decisions, Detector, HouseholdScope, Rule, WatchedHomes, decision
+from .base import Decisions, Detector, HouseholdScope, Rule, WatchedHomes, tidy_evidence
 from .config import DoorConfig, InactivityConfig, RoutineConfig
 from .const import MS_PER_HOUR, MS_PER_MIN, MS_PER_S, RULE_ROUTINE
 from .presence import SIGN_OF_LIFE_KINDS, Presence, SignsOfLife
@@ -592,11 +592,11 @@ class RoutineDetector(Detector):
             self._open.add(reason)
         home = self.household
         residents = home.residents
-        return decision(
-            action, AlertType.ABNORMAL_ROUTINE, SEVERITY[reason], subject=f"{home.id}/{reason}",
-            site=home.site, ts_ms=at, household=home.id,
+        return AlertDecision(
+            action=action, type=AlertType.ABNORMAL_ROUTINE, severity=SEVERITY[reason],
+            subject=f"{home.id}/{reason}", site=home.site, ts_ms=at, household=home.id,
             resident=residents[0].id if len(residents) == 1 else None,
-            evidence={"reason": reason, **evidence},
+            evidence=tidy_evidence({"reason": reason, **evidence}),
         )
 
     # -- messages ---------------------------------------------------------------------

@@ -25,7 +25,7 @@ from safehood.protocol import (
     SmokeReading,
 )
 
-from .base import Decisions, Detector, RegistryView, Rule, decision
+from .base import Decisions, Detector, RegistryView, Rule, tidy_evidence
 from .config import SmokeConfig
 from .const import MS_PER_S, RULE_SMOKE
 
@@ -324,20 +324,20 @@ class SmokeDetector(Detector):
         self, action: DecisionAction, incident: _Incident, ts_ms: int, alarm: _Alarm,
         nuisance: bool = False,
     ) -> AlertDecision:
-        return decision(
-            action, AlertType.SMOKE, SMOKE_SEVERITY, subject=incident.subject, site=self.site,
-            ts_ms=ts_ms, household=incident.household, device_id=incident.first_device,
-            evidence=self._evidence(incident, alarm),
+        return AlertDecision(
+            action=action, type=AlertType.SMOKE, severity=SMOKE_SEVERITY,
+            subject=incident.subject, site=self.site, ts_ms=ts_ms, household=incident.household,
+            device_id=incident.first_device, evidence=tidy_evidence(self._evidence(incident, alarm)),
             confirmed=incident.confirmed_by is not None, nuisance=nuisance,
         )
 
     def _fire(
         self, action: DecisionAction, incident: _Incident, ts_ms: int, alarm: _Alarm
     ) -> AlertDecision:
-        return decision(
-            action, AlertType.FIRE, FIRE_SEVERITY, subject=incident.subject, site=self.site,
-            ts_ms=ts_ms, household=incident.household, device_id=alarm.device_id,
-            evidence=self._evidence(incident, alarm), confirmed=True,
+        return AlertDecision(
+            action=action, type=AlertType.FIRE, severity=FIRE_SEVERITY, subject=incident.subject,
+            site=self.site, ts_ms=ts_ms, household=incident.household, device_id=alarm.device_id,
+            evidence=tidy_evidence(self._evidence(incident, alarm)),
         )
 
 
