@@ -34,6 +34,7 @@ from safehood.protocol import (
     DeviceEvent,
     DoorReading,
     Message,
+    Placement,
     Reading,
     SmokeReading,
     StatusReading,
@@ -72,8 +73,8 @@ def synthetic(n: int, seed: int = 7) -> list[Message]:
         else:
             reading = StatusReading(ts=ts, battery=80.0, online=True, rssi=-60)
         out.append(Message.from_reading(
-            reading, site="bench", device_id=f"{name}-{device}",
-            household=None if pick == 9 else household,
+            reading, Placement(f"{name}-{device}", "bench",
+                               household=None if pick == 9 else household),
         ))
     return out
 

@@ -104,11 +104,11 @@ class ScopedDetector(Detector):
         evidence: Mapping[str, Any], resident: str | None = None, device_id: str | None = None,
         confirmed: bool = True,
     ) -> AlertDecision:
-        """A decision about this detector's subject (see :func:`decision`)."""
-        return decision(
-            action, alert_type, severity, subject=self.subject, site=self.site, ts_ms=ts_ms,
-            household=self.household, resident=resident, device_id=device_id,
-            evidence=evidence, confirmed=confirmed,
+        """A decision about this detector's subject."""
+        return AlertDecision(
+            action=action, type=alert_type, severity=severity, subject=self.subject,
+            site=self.site, ts_ms=ts_ms, household=self.household, resident=resident,
+            device_id=device_id, evidence=tidy_evidence(evidence), confirmed=confirmed,
         )
 
 
@@ -209,30 +209,9 @@ def two_state_reader(
     return state
 
 
-def decision(
-    action: DecisionAction,
-    alert_type: AlertType,
-    severity: Severity,
-    *,
-    subject: str,
-    site: str,
-    ts_ms: int,
-    household: str | None = None,
-    resident: str | None = None,
-    device_id: str | None = None,
-    evidence: Mapping[str, Any] | None = None,
-    confirmed: bool = True,
-    nuisance: bool = False,
-) -> AlertDecision:
-    """Build an :class:`AlertDecision`; evidence values are rounded to keep output readable."""
-    return AlertDecision(
-        action=action, type=alert_type, severity=severity, subject=subject, site=site,
-        ts_ms=ts_ms, household=household, resident=resident, device_id=device_id,
-        evidence=_tidy(evidence or {}), confirmed=confirmed, nuisance=nuisance,
-    )
-
-
-def _tidy(evidence: Mapping[str, Any]) -> dict[str, Any]:
+def tidy_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    """A decision's evidence as it is kept: floats rounded to keep output readable (not a
+    number: None), sequences as lists."""
     out: dict[str, Any] = {}
     for key, value in evidence.items():
         if isinstance(value, float):

@@ -38,7 +38,7 @@ from safehood.protocol import (
     Severity,
 )
 
-from .base import Decisions, Detector, RegistryView, Rule, decision
+from .base import Decisions, Detector, RegistryView, Rule, tidy_evidence
 from .config import DeviceHealthConfig
 from .const import (
     MS_PER_S,
@@ -310,12 +310,12 @@ class GroupHealthDetector(Detector):
         }
         if heard is not None:
             evidence["heard_from"] = heard
-        return decision(
-            action,
-            AlertType.SITE_OFFLINE if site_wide else AlertType.DEVICE_OFFLINE,
-            SITE_OFFLINE_SEVERITY if site_wide else DEVICE_OFFLINE_SEVERITY,
+        return AlertDecision(
+            action=action,
+            type=AlertType.SITE_OFFLINE if site_wide else AlertType.DEVICE_OFFLINE,
+            severity=SITE_OFFLINE_SEVERITY if site_wide else DEVICE_OFFLINE_SEVERITY,
             subject=self.subject, site=self.site, ts_ms=ts_ms, household=self.household,
-            evidence=evidence,
+            evidence=tidy_evidence(evidence),
         )
 
 
@@ -373,14 +373,13 @@ class DeviceOfflineDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message, SmokeReading
+    >>> from safehood.protocol import Message, Placement, SmokeReading
     >>> from safehood.detectors.config import DeviceHealthConfig
     >>> config = DeviceHealthConfig(heartbeat_budget_s={"smoke": 600}, pending_s=60)
     >>> detector = DeviceOfflineDetector("d1", site="s1", household="h1", kind="smoke",
     ...                                  config=config)
     >>> def beat(ts_ms):
-    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=0.0), site="s1",
-    ...                                 device_id="d1")
+    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=0.0), Placement("d1", "s1"))
     >>> detector.process_one(beat(0)), detector.deadline_ms  # 600 s budget, 60 s pending
     ([], 660001)
     >>> detector.advance(660_000)  # silent for exactly the limit: not yet
@@ -522,10 +521,10 @@ class DeviceOfflineDetector(Detector):
             evidence["limit_s"] = self.silence_limit_ms / MS_PER_S
             evidence["period_s"] = None if period is None else period / MS_PER_S
             evidence["pending_s"] = self.pending_ms / MS_PER_S
-        return decision(
-            action, AlertType.DEVICE_OFFLINE, DEVICE_OFFLINE_SEVERITY, subject=self.device_id,
-            site=self.site, ts_ms=ts_ms, household=self.household, device_id=self.device_id,
-            evidence=evidence,
+        return AlertDecision(
+            action=action, type=AlertType.DEVICE_OFFLINE, severity=DEVICE_OFFLINE_SEVERITY,
+            subject=self.device_id, site=self.site, ts_ms=ts_ms, household=self.household,
+            device_id=self.device_id, evidence=tidy_evidence(evidence),
         )
 
 
@@ -534,10 +533,10 @@ class BatteryDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message, StatusReading
+    >>> from safehood.protocol import Message, Placement, StatusReading
     >>> detector = BatteryDetector("d1", site="s1", household=None)
-    >>> low = Message.from_reading(StatusReading(ts=0, online=True, battery=12.0), site="s1",
-    ...                            device_id="d1")
+    >>> low = Message.from_reading(StatusReading(ts=0, online=True, battery=12.0),
+    ...                            Placement("d1", "s1"))
     >>> [(d.action.value, d.evidence["battery"]) for d in detector.process_one(low)]
     [('raise', 12.0)]
     """
@@ -568,10 +567,10 @@ class BatteryDetector(Detector):
             action = DecisionAction.CLEAR
         else:
             return []
-        return [decision(
-            action, AlertType.BATTERY_LOW, BATTERY_LOW_SEVERITY, subject=self.device_id,
-            site=self.site, ts_ms=message.ts_ms, household=self.household,
-            device_id=self.device_id, evidence={"battery": battery, "kind": message.kind},
+        return [AlertDecision(
+            action=action, type=AlertType.BATTERY_LOW, severity=BATTERY_LOW_SEVERITY,
+            subject=self.device_id, site=self.site, ts_ms=message.ts_ms, household=self.household,
+            device_id=self.device_id, evidence=tidy_evidence({"battery": battery, "kind": message.kind}),
         )]
 
 
@@ -588,10 +587,10 @@ class TamperDetector(Detector):
     def process_one(self, message: Message) -> Decisions:
         if message.channel != "event" or message.event != "tamper":
             return []
-        return [decision(
-            DecisionAction.RAISE, AlertType.TAMPER, TAMPER_SEVERITY, subject=self.device_id,
-            site=self.site, ts_ms=message.ts_ms, household=self.household,
-            device_id=self.device_id, evidence={"kind": message.kind, "room": message.room},
+        return [AlertDecision(
+            action=DecisionAction.RAISE, type=AlertType.TAMPER, severity=TAMPER_SEVERITY,
+            subject=self.device_id, site=self.site, ts_ms=message.ts_ms, household=self.household,
+            device_id=self.device_id, evidence=tidy_evidence({"kind": message.kind, "room": message.room}),
         )]
 
 

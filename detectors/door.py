@@ -31,10 +31,10 @@ class ArrivalTracker:
 
     Examples
     --------
-    >>> from safehood.protocol import DeviceEvent, Message
+    >>> from safehood.protocol import DeviceEvent, Message, Placement
     >>> arrivals = ArrivalTracker()
     >>> unlock = DeviceEvent(ts=1_000, kind="door", event="unlock", credential="fingerprint:r1")
-    >>> arrivals.observe(Message.from_reading(unlock, site="s1", device_id="lock"))
+    >>> arrivals.observe(Message.from_reading(unlock, Placement("lock", "s1")))
     >>> arrivals.is_arrival(7_000), arrivals.is_arrival(90_000)
     (True, False)
     """
@@ -85,10 +85,10 @@ class DoorDetector(DeviceDetector):
 
     Examples
     --------
-    >>> from safehood.protocol import DeviceEvent, Message
+    >>> from safehood.protocol import DeviceEvent, Message, Placement
     >>> detector = DoorDetector("h1-door", site="s1", household="h1")
-    >>> opened = Message.from_reading(DeviceEvent(ts=0, kind="door", event="open"), site="s1",
-    ...                               device_id="h1-door", household="h1")
+    >>> opened = Message.from_reading(DeviceEvent(ts=0, kind="door", event="open"),
+    ...                               Placement("h1-door", "s1", household="h1"))
     >>> detector.process_one(opened), detector.deadline_ms
     ([], 600000)
     >>> [(d.action.value, d.severity.value) for d in detector.advance(600_000)]

@@ -168,10 +168,10 @@ class FallDetector(ScopedDetector):
 
     Examples
     --------
-    >>> from safehood.protocol import DeviceEvent, Message
+    >>> from safehood.protocol import DeviceEvent, Message, Placement
     >>> detector = FallDetector("r001", site="s1", household="h1")
     >>> event = Message.from_reading(DeviceEvent(ts=0, kind="wearable", event="fall"),
-    ...                              site="s1", device_id="band", household="h1", resident="r001")
+    ...                              Placement("band", "s1", household="h1", resident="r001"))
     >>> detector.process_one(event), detector.deadline_ms
     ([], 10000)
     >>> [(d.action.value, d.severity.value, d.ts_ms) for d in detector.advance(10_000)]

@@ -38,7 +38,7 @@ from .base import (
     HouseholdScope,
     Rule,
     WatchedHomes,
-    decision,
+    tidy_evidence,
     time_before,
 )
 from .community_prior import CommunityPrior
@@ -85,13 +85,13 @@ class InactivityDetector(Detector):
     >>> import dataclasses
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
-    >>> from safehood.protocol import DeviceEvent, Message, Resident
+    >>> from safehood.protocol import DeviceEvent, Message, Placement, Resident
     >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
     ...                       (Resident("r1", "h1", "Wang Fang", elderly=True),))
     >>> detector = InactivityDetector(home)
     >>> noon = 1_700_049_600_000  # 2023-11-15 12:00 UTC
     >>> motion = Message.from_reading(DeviceEvent(ts=noon, kind="motion", event="motion"),
-    ...                               site="s1", device_id="m1", household="h1")
+    ...                               Placement("m1", "s1", household="h1"))
     >>> detector.process_one(motion), (detector.deadline_ms - noon) / 3_600_000
     ([], 4.0)
     >>> [(d.action.value, d.evidence["quiet_s"]) for d in detector.advance(detector.deadline_ms)]
@@ -291,10 +291,11 @@ class InactivityDetector(Detector):
         if back is not None:
             evidence["activity_from"] = back
         elderly = [r.id for r in self.household.residents if r.elderly]
-        return decision(
-            action, AlertType.INACTIVITY, INACTIVITY_SEVERITY, subject=self.household.id,
-            site=self.household.site, ts_ms=ts_ms, household=self.household.id,
-            resident=elderly[0] if len(elderly) == 1 else None, evidence=evidence,
+        return AlertDecision(
+            action=action, type=AlertType.INACTIVITY, severity=INACTIVITY_SEVERITY,
+            subject=self.household.id, site=self.household.site, ts_ms=ts_ms,
+            household=self.household.id, resident=elderly[0] if len(elderly) == 1 else None,
+            evidence=tidy_evidence(evidence),
         )
 
 

@@ -25,7 +25,7 @@ from .base import (
     RegistryView,
     Rule,
     WatchedHomes,
-    decision,
+    tidy_evidence,
     time_before,
 )
 from .community_prior import DeparturePrior
@@ -85,13 +85,13 @@ class NightWanderingDetector(Detector):
     --------
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
-    >>> from safehood.protocol import DeviceEvent, Message, Resident
+    >>> from safehood.protocol import DeviceEvent, Message, Placement, Resident
     >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
     ...                       (Resident("r1", "h1", "Li Wei", elderly=True, dementia=True),))
     >>> detector = NightWanderingDetector(home, front_doors={"h1-door"})
     >>> three_am = 1_700_017_200_000  # 2023-11-15 03:00 UTC
     >>> opened = Message.from_reading(DeviceEvent(ts=three_am, kind="door", event="open"),
-    ...                               site="s1", device_id="h1-door", household="h1")
+    ...                               Placement("h1-door", "s1", household="h1"))
     >>> detector.process_one(opened), (detector.deadline_ms - three_am) // 60_000
     ([], 10)
     >>> [(d.action.value, d.resident) for d in detector.advance(detector.deadline_ms)]
@@ -253,12 +253,12 @@ class NightWanderingDetector(Detector):
         }
         if back is not None:
             evidence["back_by"] = back
-        return decision(
-            action, AlertType.NIGHT_WANDERING, NIGHT_WANDERING_SEVERITY,
+        return AlertDecision(
+            action=action, type=AlertType.NIGHT_WANDERING, severity=NIGHT_WANDERING_SEVERITY,
             subject=at_risk[0].id if len(at_risk) == 1 else self.household.id,
             site=self.household.site, ts_ms=ts_ms, household=self.household.id,
             resident=at_risk[0].id if len(at_risk) == 1 else None, device_id=outing.door,
-            evidence=evidence,
+            evidence=tidy_evidence(evidence),
         )
 
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
-from .base import Decisions, Detector, HouseholdScope, Rule, WatchedHomes, decision
+from .base import Decisions, Detector, HouseholdScope, Rule, WatchedHomes, tidy_evidence
 from .config import DoorConfig, InactivityConfig, RoutineConfig
 from .const import MS_PER_HOUR, MS_PER_MIN, MS_PER_S, RULE_ROUTINE
 from .presence import SIGN_OF_LIFE_KINDS, Presence, SignsOfLife
@@ -394,15 +394,15 @@ class RoutineDetector(Detector):
     --------
     >>> from datetime import time
     >>> from zoneinfo import ZoneInfo
-    >>> from safehood.protocol import DeviceEvent, Message, Resident
+    >>> from safehood.protocol import DeviceEvent, Message, Placement, Resident
     >>> home = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6),
     ...                       (Resident("r1", "h1", "Wang Fang", elderly=True),))
     >>> detector = RoutineDetector(home)
     >>> monday = 1_772_409_600_000  # 2026-03-02 00:00 UTC
     >>> def motion(ts_ms, room="kitchen"):
     ...     reading = DeviceEvent(ts=ts_ms, kind="motion", event="motion")
-    ...     return Message.from_reading(reading, site="s1", device_id=f"m-{room}",
-    ...                                 household="h1", room=room)
+    ...     return Message.from_reading(reading, Placement(f"m-{room}", "s1", household="h1",
+    ...                                                      room=room))
     >>> decisions = []
     >>> for day in range(10):
     ...     start = monday + day * 86_400_000
@@ -592,11 +592,11 @@ class RoutineDetector(Detector):
             self._open.add(reason)
         home = self.household
         residents = home.residents
-        return decision(
-            action, AlertType.ABNORMAL_ROUTINE, SEVERITY[reason], subject=f"{home.id}/{reason}",
-            site=home.site, ts_ms=at, household=home.id,
+        return AlertDecision(
+            action=action, type=AlertType.ABNORMAL_ROUTINE, severity=SEVERITY[reason],
+            subject=f"{home.id}/{reason}", site=home.site, ts_ms=at, household=home.id,
             resident=residents[0].id if len(residents) == 1 else None,
-            evidence={"reason": reason, **evidence},
+            evidence=tidy_evidence({"reason": reason, **evidence}),
         )
 
     # -- messages ---------------------------------------------------------------------

@@ -25,7 +25,7 @@ from safehood.protocol import (
     SmokeReading,
 )
 
-from .base import Decisions, Detector, RegistryView, Rule, decision
+from .base import Decisions, Detector, RegistryView, Rule, tidy_evidence
 from .config import SmokeConfig
 from .const import MS_PER_S, RULE_SMOKE
 
@@ -85,11 +85,11 @@ class SmokeDetector(Detector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message, SmokeReading
+    >>> from safehood.protocol import Message, Placement, SmokeReading
     >>> detector = SmokeDetector("h1", site="s1")
     >>> def smoke(device, ts_ms, level):
-    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=level), site="s1",
-    ...                                 device_id=device, household="h1")
+    ...     return Message.from_reading(SmokeReading(ts=ts_ms, smoke=level),
+    ...                                 Placement(device, "s1", household="h1"))
     >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("k", 0, 9.0))]
     [('raise', 'smoke')]
     >>> [(d.action.value, d.type.value) for d in detector.process_one(smoke("l", 20_000, 8.5))]
@@ -324,20 +324,20 @@ class SmokeDetector(Detector):
         self, action: DecisionAction, incident: _Incident, ts_ms: int, alarm: _Alarm,
         nuisance: bool = False,
     ) -> AlertDecision:
-        return decision(
-            action, AlertType.SMOKE, SMOKE_SEVERITY, subject=incident.subject, site=self.site,
-            ts_ms=ts_ms, household=incident.household, device_id=incident.first_device,
-            evidence=self._evidence(incident, alarm),
+        return AlertDecision(
+            action=action, type=AlertType.SMOKE, severity=SMOKE_SEVERITY,
+            subject=incident.subject, site=self.site, ts_ms=ts_ms, household=incident.household,
+            device_id=incident.first_device, evidence=tidy_evidence(self._evidence(incident, alarm)),
             confirmed=incident.confirmed_by is not None, nuisance=nuisance,
         )
 
     def _fire(
         self, action: DecisionAction, incident: _Incident, ts_ms: int, alarm: _Alarm
     ) -> AlertDecision:
-        return decision(
-            action, AlertType.FIRE, FIRE_SEVERITY, subject=incident.subject, site=self.site,
-            ts_ms=ts_ms, household=incident.household, device_id=alarm.device_id,
-            evidence=self._evidence(incident, alarm), confirmed=True,
+        return AlertDecision(
+            action=action, type=AlertType.FIRE, severity=FIRE_SEVERITY, subject=incident.subject,
+            site=self.site, ts_ms=ts_ms, household=incident.household, device_id=alarm.device_id,
+            evidence=tidy_evidence(self._evidence(incident, alarm)),
         )
 
 

@@ -38,10 +38,10 @@ class SosDetector(ScopedDetector):
 
     Examples
     --------
-    >>> from safehood.protocol import DeviceEvent, Message
+    >>> from safehood.protocol import DeviceEvent, Message, Placement
     >>> detector = SosDetector("r001", site="s1", household="h001")
     >>> press = Message.from_reading(DeviceEvent(ts=1_000, kind="button", event="sos"),
-    ...                              site="s1", device_id="b1", household="h001", resident="r001")
+    ...                              Placement("b1", "s1", household="h001", resident="r001"))
     >>> [(d.action.value, d.type.value, d.severity.value) for d in detector.process_one(press)]
     [('raise', 'sos', 'Extreme')]
     >>> import dataclasses

@@ -29,14 +29,13 @@ class LeakDetector(DeviceDetector):
 
     Examples
     --------
-    >>> from safehood.protocol import DeviceEvent, Message, WaterReading
+    >>> from safehood.protocol import DeviceEvent, Message, Placement, WaterReading
+    >>> leak = Placement("h1-leak", "s1", household="h1")
     >>> detector = LeakDetector("h1-leak", site="s1", household="h1")
-    >>> wet = Message.from_reading(DeviceEvent(ts=5_000, kind="water", event="leak"), site="s1",
-    ...                            device_id="h1-leak", household="h1")
+    >>> wet = Message.from_reading(DeviceEvent(ts=5_000, kind="water", event="leak"), leak)
     >>> [d.action.value for d in detector.process_one(wet)]
     ['raise']
-    >>> dry = Message.from_reading(WaterReading(ts=9_000, leak=False), site="s1",
-    ...                            device_id="h1-leak", household="h1")
+    >>> dry = Message.from_reading(WaterReading(ts=9_000, leak=False), leak)
     >>> [d.action.value for d in detector.process_one(dry)]
     ['clear']
     """
@@ -80,13 +79,13 @@ class SlowLeakDetector(DeviceDetector):
 
     Examples
     --------
-    >>> from safehood.protocol import Message, WaterReading
+    >>> from safehood.protocol import Message, Placement, WaterReading
     >>> from safehood.detectors.config import WaterConfig
     >>> detector = SlowLeakDetector("h1-meter", site="s1", household="h1",
     ...                             config=WaterConfig(slow_leak_s=3600))
     >>> def meter(ts_ms, flow):
-    ...     return Message.from_reading(WaterReading(ts=ts_ms, flow_lpm=flow), site="s1",
-    ...                                 device_id="h1-meter", household="h1")
+    ...     return Message.from_reading(WaterReading(ts=ts_ms, flow_lpm=flow),
+    ...                                 Placement("h1-meter", "s1", household="h1"))
     >>> for minute in range(0, 61, 10):
     ...     _ = detector.process_one(meter(minute * 60_000, 0.3))
     >>> detector.deadline_ms

@@ -30,20 +30,13 @@ class Message(Placement):
 
     @classmethod
     def from_reading(
-        cls,
-        reading: Reading,
-        *,
-        site: str,
-        device_id: str,
-        received_ms: int | None = None,
-        kind: str | None = None,
-        household: str | None = None,
-        room: str | None = None,
-        resident: str | None = None,
+        cls, reading: Reading, placed: Placement, *, received_ms: int | None = None
     ) -> Message:
-        """The message that carries ``reading``: channel, event time, kind, ``seq`` and
+        """The message that carries ``reading`` from the device ``placed`` there (a registry
+        :class:`Device` is a :class:`Placement`): channel, event time, kind, ``seq`` and
         ``battery`` come from the reading (a status without ``ts`` takes ``received_ms``);
-        ``kind`` is needed only for a status, whose payload does not name it."""
+        ``placed.kind`` is needed only for a status, whose payload does not name it."""
+        kind = placed.kind
         if isinstance(reading, StatusReading):
             channel, seq = "status", None
         else:
@@ -53,9 +46,10 @@ class Message(Placement):
         if ts_ms is None:
             raise ValueError("a status without ts needs received_ms")
         return cls(
-            site=site, device_id=device_id, channel=channel, ts_ms=int(ts_ms), reading=reading,
-            kind=kind, seq=seq, battery=reading.battery, household=household, room=room,
-            resident=resident, received_ms=received_ms, ts_from_receipt=reading.ts is None,
+            site=placed.site, device_id=placed.device_id, channel=channel, ts_ms=int(ts_ms),
+            reading=reading, kind=kind, seq=seq, battery=reading.battery,
+            household=placed.household, room=placed.room, resident=placed.resident,
+            received_ms=received_ms, ts_from_receipt=reading.ts is None,
         )
 
     @property

@@ -11,6 +11,7 @@ from ._errors import ContractViolation, Reason
 from ._messages import Message
 from ._readings import DeviceEvent, EpochMs, Reading, StatusReading, Telemetry
 from ._registry import Registry
+from ._scope import Placement
 from ._time import parse_ts_ms
 from ._topics import parse_topic
 from .const import DEFAULT_TOPIC_PREFIX, EVENTS_BY_KIND, MAX_PAYLOAD_BYTES
@@ -97,12 +98,9 @@ def parse_message(
     reading = decode_reading(place.channel, raw)
     if registry is None:
         return Message.from_reading(
-            reading, site=place.site, device_id=place.device_id, received_ms=received_ms)
+            reading, Placement(place.device_id, place.site), received_ms=received_ms)
     device = registry.placement(
         place.device_id, place.site, None if isinstance(reading, StatusReading) else reading.kind)
     # The registry's own strings (equal to the topic's): what the detectors keep per device
     # refers to them instead of a copy from each message.
-    return Message.from_reading(
-        reading, site=device.site, device_id=device.device_id, received_ms=received_ms,
-        kind=device.kind, household=device.household, room=device.room, resident=device.resident,
-    )
+    return Message.from_reading(reading, device, received_ms=received_ms)

@@ -21,6 +21,7 @@ from safehood.protocol import (
     AlertDecision,
     DecisionAction,
     Message,
+    Placement,
     RegistryFile,
     Severity,
     SmokeReading,
@@ -222,6 +223,6 @@ def api(build_api: ApiBuilder) -> Api:
 
 def write_readings(store: SqliteReadingStore, device_id: str, site: str, kind: str,
                    times_ms: list[int]) -> None:
-    store.write([Message.from_reading(SmokeReading(ts=t, smoke=0.1, temp_c=21.5), site=site,
-                                      device_id=device_id, kind=kind, received_ms=t)
+    placed = Placement(device_id, site, kind)
+    store.write([Message.from_reading(SmokeReading(ts=t, smoke=0.1, temp_c=21.5), placed, received_ms=t)
                  for t in times_ms])

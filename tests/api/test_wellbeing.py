@@ -9,21 +9,20 @@ from datetime import UTC, datetime
 import pytest
 
 from safehood.api.routes.wellbeing import DigestCache
-from safehood.protocol import Message, MotionReading
+from safehood.protocol import Message, MotionReading, Placement
 from safehood.wellbeing import HouseholdDigest, IsoWeek
 
 from .conftest import Api
 
 MINUTE_MS = 60_000
 LAST_WEEK = IsoWeek(2025, 52)  # the last complete week before the tests' clock (2026-01-01)
+MOTION = Placement("h002-motion", "xianlin-3", "motion", household="h002")
 
 
 def _moving(day: datetime, start_h: int, end_h: int) -> list[Message]:
     """h002's motion sensor sees someone every 10 minutes from ``start_h`` to ``end_h``."""
     first = int(day.replace(hour=start_h).timestamp() * 1000)
-    return [Message.from_reading(MotionReading(ts=t, occupancy=True), site="xianlin-3",
-                                 device_id="h002-motion", kind="motion", household="h002",
-                                 received_ms=t)
+    return [Message.from_reading(MotionReading(ts=t, occupancy=True), MOTION, received_ms=t)
             for t in range(first, first + (end_h - start_h) * 60 * MINUTE_MS, 10 * MINUTE_MS)]
 
 

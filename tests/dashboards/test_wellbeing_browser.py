@@ -18,7 +18,7 @@ from safehood._broker import MosquittoBroker, free_port
 from safehood._pipeline import Pipeline, build_pipeline
 from safehood.api import Role, TokenStore
 from safehood.config import Settings
-from safehood.protocol import Message, MotionReading, Registry
+from safehood.protocol import Message, MotionReading, Placement, Registry
 from safehood.wellbeing import IsoWeek
 
 from .conftest import DESKTOP, PHONE, OpenPage
@@ -49,8 +49,8 @@ class Desk:
 
 def _moving(device: str, day: datetime, hours: int) -> list[Message]:
     first = int(day.replace(hour=7).timestamp() * 1000)
-    return [Message.from_reading(MotionReading(ts=t, occupancy=True), site=SITE, device_id=device,
-                                 kind="motion", household=device[:4], received_ms=t)
+    placed = Placement(device, SITE, "motion", household=device[:4])
+    return [Message.from_reading(MotionReading(ts=t, occupancy=True), placed, received_ms=t)
             for t in range(first, first + hours * 3_600_000, 600_000)]
 
 

@@ -96,8 +96,7 @@ def msg(
     ts = None if ts_from_receipt and channel == "status" else ts_ms
     message = Message.from_reading(reading(device.kind, channel, ts, seq=seq, battery=battery,
                                            **fields),
-                                   site=device.site, device_id=device_id,
-                                   received_ms=ts_ms if ts_from_receipt else None)
+                                   device, received_ms=ts_ms if ts_from_receipt else None)
     return reg.enrich(message)
 
 

@@ -17,7 +17,14 @@ from safehood.detectors.routine import (
     RoutineModel,
     RoutineObservation,
 )
-from safehood.protocol import AlertDecision, DeviceEvent, Message, Resident, WaterReading
+from safehood.protocol import (
+    AlertDecision,
+    DeviceEvent,
+    Message,
+    Placement,
+    Resident,
+    WaterReading,
+)
 
 from ._support import DAY, HOUR, MIN, T0
 
@@ -27,13 +34,13 @@ HOME = HouseholdScope("h1", "s1", None, True, ZoneInfo("UTC"), time(22), time(6)
 
 def _motion(ts: int, room: str) -> Message:
     reading = DeviceEvent(ts=ts, kind="motion", event="motion")
-    return Message.from_reading(reading, site="s1", device_id=f"h1-motion-{room}",
-                                household="h1", room=room)
+    return Message.from_reading(reading, Placement(f"h1-motion-{room}", "s1", household="h1",
+                                                 room=room))
 
 
 def _water(ts: int) -> Message:
     reading = WaterReading(ts=ts, flow_lpm=6.0)
-    return Message.from_reading(reading, site="s1", device_id="h1-meter", household="h1")
+    return Message.from_reading(reading, Placement("h1-meter", "s1", household="h1"))
 
 
 def day(n: int, up_h: float | None = 7.0, bed_h: float = 21.0, night_trips: Sequence[float] = (),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from safehood.protocol import Message
+from safehood.protocol import Message, Placement
 from tests._readings import reading
 
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z
@@ -25,7 +25,7 @@ def message(
     if channel == "event":
         values = {"event": event, "credential": credential}
     return Message.from_reading(reading(kind, channel, ts_ms, seq=seq, battery=battery, **values),
-                                site=site, device_id=device_id, kind=kind, **placement)
+                                Placement(device_id, site, kind, **placement))
 
 
 def every_kind(site: str = "xianlin-3", t0: int = T0) -> list[Message]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from safehood.protocol import DeviceEvent, Message
+from safehood.protocol import DeviceEvent, Message, Placement
 from safehood.store import ReadingStore, as_stored
 
 from ._samples import T0
@@ -13,7 +13,7 @@ from ._samples import T0
 def test_extras_and_ts_from_receipt_come_back_as_written(store: ReadingStore) -> None:
     message = dataclasses.replace(
         Message.from_reading(DeviceEvent(ts=T0, kind="smoke", event="alarm", battery=87),
-                             site="xianlin-3", device_id="h1-smoke", household="h1"),
+                             Placement("h1-smoke", "xianlin-3", household="h1")),
         ts_from_receipt=True,
         # Shelly's dotted, coloned paths; a name a contract field holds; a list as JSON text.
         extras=(("linkquality", 120), ("params.smoke:0.mute", False), ("battery", 3),
