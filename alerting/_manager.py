@@ -58,6 +58,8 @@ class AlertManager:
     notification dispatcher). All of it is thread safe, and several managers (processes)
     may share one repository: the repository enforces one open alert per (type, subject)
     and rejects stale writes, and the manager then recomputes from the stored state.
+    A ``tick`` changes at most ``tick_limit`` alerts, the longest open first; the next
+    ``tick`` takes the rest, so that new decisions never wait behind a long backlog.
 
     What happens to an alert is decided by ``pipeline``, built outside the manager
     (:func:`~alerting.build_pipeline`; by default the standard stages with the default
@@ -74,8 +76,12 @@ class AlertManager:
         *,
         registry: Registry | None = None,
         clock: Callable[[], int] = wall_clock_ms,
+        tick_limit: int = const.TICK_CHANGE_LIMIT,
     ) -> None:
+        if tick_limit < 1:
+            raise ValueError("tick_limit must be >= 1")
         self._repository = repository
+        self._tick_limit = tick_limit
         self._pipeline = pipeline or build_pipeline(AlertPolicy(), repository)
         self._registry = registry
         self._clock = clock
@@ -120,12 +126,15 @@ class AlertManager:
 
     def tick(self, now_ms: int) -> ChangeList:
         """Escalations and reminders that have become due at ``now_ms`` (epoch ms); also
-        notices silences that started or ended. Call it regularly (every few seconds)."""
+        notices silences that started or ended. Call it regularly (every few seconds): one
+        call changes at most ``tick_limit`` alerts, those open longest first."""
         with self._lock:
             firing = self._repository.query(
                 AlertQuery(statuses=(AlertStatus.FIRING,), limit=None))
-            batch = [Proposal(now_ms, record, record) for record in firing]
-            committed, _conflicts = self._commit(self._pipeline.time.run(batch, now_ms))
+            # The query gives the newest first.
+            batch = [Proposal(now_ms, record, record) for record in reversed(firing)]
+            due = [p for p in self._pipeline.time.run(batch, now_ms) if _changes_alert(p)]
+            committed, _conflicts = self._commit(due[:self._tick_limit])
             # Lost races are not retried: whoever won changed the alert, and the next tick
             # looks at it again.
             changes = self._changes(committed)
@@ -336,8 +345,7 @@ class AlertManager:
         keys: set[str] = set()
         for proposal in batch:
             before = proposal.before
-            if before is not None and proposal.after == before and not proposal.changes \
-                    and not proposal.events:
+            if not _changes_alert(proposal):
                 continue
             after = replace(proposal.after, revision=(before.revision if before else 0) + 1)
             # An idempotent decision's key goes with the first alert it changes: a commit
@@ -393,6 +401,13 @@ class AlertManager:
         attempts = self._repository.attempts(ids) if ids else {}
         return [to_alert(r, created[r.id] if r.id in created else history.get(r.id, ()),
                          attempts.get(r.id, ())) for r in records]
+
+
+def _changes_alert(proposal: Proposal) -> bool:
+    """Whether committing ``proposal`` would write anything."""
+    before = proposal.before
+    return before is None or proposal.after != before or bool(proposal.changes) \
+        or bool(proposal.events)
 
 
 def to_alert(record: AlertRecord, history: Iterable[HistoryEntry] = (),

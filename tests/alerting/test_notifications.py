@@ -226,6 +226,33 @@ def test_a_full_queue_drops_loudly_and_never_blocks(registry: Registry, policy: 
     assert len(notifier.sent) == 6
 
 
+def test_a_new_alert_is_delivered_before_escalations_queued_ahead_of_it(
+        registry: Registry) -> None:
+    policy = policy_with({"xianlin-3": {"officers": (OFFICERS,),
+                                        "supervisor": ("json://127.0.0.1:9/supervisor",),
+                                        "emergency": ("json://127.0.0.1:9/emergency",)}})
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
+    notifier = BlockingNotifier()
+    first, old = (manager.apply([decision("sos", subject=s)])[0] for s in ("first", "old"))
+    escalations = manager.tick(T0 + 20 * 60_000)  # old's supervisor and emergency tiers
+    [new] = manager.apply([decision("sos", subject="new", ts=T0 + 20 * 60_000)])
+    dispatcher = dispatcher_for(notifier, repository, policy, registry)
+    try:
+        assert dispatcher.submit(first)
+        assert notifier.entered.wait(10)  # the worker is busy while the others queue
+        queued = [c for c in escalations if c.alert.id == old.alert.id]
+        assert [c.kind for c in queued] == ["escalated", "escalated"]
+        for change in (*queued, new):
+            assert dispatcher.submit(change)
+    finally:
+        notifier.release.set()
+        dispatcher.close()
+    order = [(n.alert_id, n.change, n.tier) for n in notifier.sent]
+    assert order == [(first.alert.id, "raised", 0)] * 2 + [(new.alert.id, "raised", 0)] * 2 + [
+        (old.alert.id, "escalated", c.tier) for c in queued]
+
+
 def test_close_delivers_what_is_queued(registry: Registry, policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
     manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
