@@ -37,6 +37,7 @@ from safehood.database import (
     import_registry,
     load_registry,
     migrate,
+    registry_fingerprint,
 )
 from safehood.detectors import DetectorConfig, DetectorEngine
 from safehood.dialects import SourceRouter, load_dialects
@@ -67,6 +68,7 @@ class RegistryHolder:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self._listeners: list[Callable[[Registry], None]] = []
+        self._fingerprint: bytes | None = None
 
     def get(self) -> Registry:
         return self._registry
@@ -82,6 +84,12 @@ class RegistryHolder:
     def reload(self, engine: Engine) -> bool:
         """Read the registry from the database; replace the current one (and tell the
         listeners) when it differs. Returns whether it changed."""
+        # A whole load every poll held the GIL for half a second at 10,000 devices, a stall
+        # of the live path (py-spy of bench/alert_latency.py): load only when rows changed.
+        fingerprint = registry_fingerprint(engine)
+        if fingerprint == self._fingerprint:
+            return False
+        self._fingerprint = fingerprint
         fresh = load_registry(engine)
         current = self._registry
         if (fresh.households, fresh.residents, fresh.devices) == (
