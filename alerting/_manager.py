@@ -82,6 +82,7 @@ class AlertManager:
             raise ValueError("tick_limit must be >= 1")
         self._repository = repository
         self._tick_limit = tick_limit
+        self._tick_backlog = 0
         self._pipeline = pipeline or build_pipeline(AlertPolicy(), repository)
         self._registry = registry
         self._clock = clock
@@ -92,6 +93,11 @@ class AlertManager:
     @property
     def repository(self) -> AlertRepository:
         return self._repository
+
+    @property
+    def tick_backlog(self) -> int:
+        """How many due alerts the last ``tick`` left for the next (over ``tick_limit``)."""
+        return self._tick_backlog
 
     def set_registry(self, registry: Registry | None) -> None:
         """Use a new registry for decisions applied from now on."""
@@ -135,6 +141,7 @@ class AlertManager:
             batch = [Proposal(now_ms, record, record) for record in reversed(firing)]
             due = [p for p in self._pipeline.time.run(batch, now_ms) if _changes_alert(p)]
             committed, _conflicts = self._commit(due[:self._tick_limit])
+            self._tick_backlog = max(0, len(due) - self._tick_limit)
             # Lost races are not retried: whoever won changed the alert, and the next tick
             # looks at it again.
             changes = self._changes(committed)

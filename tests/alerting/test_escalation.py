@@ -116,14 +116,17 @@ def test_a_tick_after_a_jump_takes_its_limit_and_leaves_the_rest_for_the_next(
         manager.apply([decision("sos", subject=f"r{i}", ts=T0 + i * 1000)])
     later = T0 + 7 * 24 * HOUR
     escalated: list[set[str]] = []
+    backlog = []
     for n in range(4):
         changes = manager.tick(later + n * 1000)
         assert all(c.kind == "escalated" for c in changes)
         escalated.append({c.alert.subject for c in changes})
+        backlog.append(manager.tick_backlog)
         if n == 0:
             [raised] = manager.apply([decision("sos", subject="new", ts=later)])
             assert raised.kind == "raised"
     assert escalated == [{"r0", "r1", "r2"}, {"r3", "r4", "r5"}, {"r6"}, set()]
+    assert backlog == [4, 1, 0, 0]
     # Each tier told once: supervisor (5 min) and emergency (15 min), nothing more.
     tiers = [a.tier for a in manager.list() if a.subject != "new"]
     assert tiers == [2] * 7
