@@ -56,6 +56,16 @@ _COUNT_STARTED = select(func.count()).select_from(alerts).where(
 _SELECT_SILENCES = select(silences).order_by(silences.c.starts_ms, silences.c.id)
 _SELECT_ACTIVE_SILENCES = _SELECT_SILENCES.where(
     silences.c.starts_ms <= bindparam("at_ms"), silences.c.ends_ms > bindparam("at_ms"))
+_SELECT_HISTORY = select(alert_history).where(
+    alert_history.c.alert_id.in_(bindparam("ids", expanding=True))).order_by(alert_history.c.id)
+_SELECT_ATTEMPTS = select(notification_attempts).where(
+    notification_attempts.c.alert_id.in_(bindparam("ids", expanding=True))).order_by(
+    notification_attempts.c.id)
+# And the notification worker's, once a notification.
+_INSERT_ATTEMPT = insert(notification_attempts)
+_DELIVERED = select(notification_attempts.c.id).where(
+    notification_attempts.c["key"] == bindparam("key"),
+    notification_attempts.c.ok.is_(True)).limit(1)
 _RECORD_KEY: dict[str, Insert] = {
     name: dialect.insert(applied_decisions).on_conflict_do_nothing().returning(
         applied_decisions.c.key)
@@ -174,10 +184,7 @@ class SqlAlertRepository(AlertRepository):
         result: dict[str, list[HistoryEntry]] = {}
         with self._errors(), self._engine.connect() as connection:
             for chunk in _chunks(alert_ids):
-                rows = connection.execute(
-                    select(alert_history).where(alert_history.c.alert_id.in_(chunk))
-                    .order_by(alert_history.c.id))
-                for row in rows:
+                for row in connection.execute(_SELECT_HISTORY, {"ids": chunk}):
                     result.setdefault(row.alert_id, []).append(
                         HistoryEntry(row.at_ms, row.action, row.actor, row.note, row.detail))
         return result
@@ -216,26 +223,23 @@ class SqlAlertRepository(AlertRepository):
 
     def record_attempt(self, attempt: DeliveryAttempt, event: HistoryEntry | None = None) -> None:
         with self._errors(), self._engine.begin() as connection:
-            connection.execute(insert(notification_attempts).values(
-                alert_id=attempt.alert_id, key=attempt.key, change=attempt.change,
-                revision=attempt.revision, tier=attempt.tier, audience=attempt.audience,
-                target=attempt.target, url=attempt.url, attempt=attempt.attempt,
-                at_ms=attempt.at_ms, ok=attempt.ok, result=attempt.result, error=attempt.error))
+            connection.execute(_INSERT_ATTEMPT, {
+                "alert_id": attempt.alert_id, "key": attempt.key, "change": attempt.change,
+                "revision": attempt.revision, "tier": attempt.tier,
+                "audience": attempt.audience, "target": attempt.target, "url": attempt.url,
+                "attempt": attempt.attempt, "at_ms": attempt.at_ms, "ok": attempt.ok,
+                "result": attempt.result, "error": attempt.error})
             if event is not None:
-                connection.execute(insert(alert_history).values(
-                    alert_id=attempt.alert_id, at_ms=event.at_ms, action=event.action,
-                    actor=event.actor, note=event.note,
-                    detail=dict(event.detail) if event.detail else None))
+                connection.execute(_INSERT_HISTORY, {
+                    "alert_id": attempt.alert_id, "at_ms": event.at_ms, "action": event.action,
+                    "actor": event.actor, "note": event.note,
+                    "detail": dict(event.detail) if event.detail else None})
 
     def attempts(self, alert_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
         result: dict[str, list[DeliveryAttempt]] = {}
-        columns = notification_attempts.c
         with self._errors(), self._engine.connect() as connection:
             for chunk in _chunks(alert_ids):
-                rows = connection.execute(
-                    select(notification_attempts).where(columns.alert_id.in_(chunk))
-                    .order_by(columns.id))
-                for row in rows:
+                for row in connection.execute(_SELECT_ATTEMPTS, {"ids": chunk}):
                     attempt = _attempt(row._mapping)
                     result.setdefault(attempt.alert_id, []).append(attempt)
         return result
@@ -248,10 +252,8 @@ class SqlAlertRepository(AlertRepository):
             return [_attempt(row._mapping) for row in connection.execute(statement)]
 
     def delivered(self, key: str) -> bool:
-        columns = notification_attempts.c
-        statement = select(columns.id).where(columns["key"] == key, columns.ok.is_(True)).limit(1)
         with self._errors(), self._engine.connect() as connection:
-            return connection.execute(statement).first() is not None
+            return connection.execute(_DELIVERED, {"key": key}).first() is not None
 
     def applied(self, key: str) -> bool:
         statement = select(applied_decisions.c.key).where(applied_decisions.c.key == key)
