@@ -4,6 +4,7 @@ connects them. Data flows one way: MQTT -> ingest -> store + detectors -> alerti
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import secrets
 import threading
@@ -138,6 +139,10 @@ class Pipeline:
     def start(self) -> None:
         """Start ingest (raising ``mqtt.BrokerUnreachable``), then the API, and a watcher
         that picks up registry changes made by other processes (``safehood registry``)."""
+        # What start-up built (registry, detectors, modules: 200,000 objects at 10,000
+        # devices) lives as long as the process: kept out of the garbage collector's full
+        # passes, each of which stopped every thread for 0.1 s of CPU (0.3 s of wall here).
+        gc.freeze()
         self.source.start()
         self.ingest.start()
         self._started.set()
