@@ -88,7 +88,9 @@ class NotificationDispatcher:
     """Delivers the notifiable changes of alerts, never on the caller's thread.
 
     ``submit`` puts a change on a bounded queue and returns at once; a full queue drops the
-    change, logs an error and records the drop on the alert. One worker thread routes each
+    change, logs an error and records the drop on the alert. A new alert (``raised``) is
+    delivered before the other changes queued (escalations, reminders, updates), which
+    keep their order. One worker thread routes each
     change to its targets (``directory``), renders the message and calls ``notifier``. A
     retryable failure is tried again after ``backoff_initial_s``, doubling up to
     ``backoff_max_s``, at most ``max_attempts`` times in all; every attempt and its result is
@@ -135,6 +137,9 @@ class NotificationDispatcher:
         self._event_clock = event_clock
         self._cond = threading.Condition()
         self._changes: deque[AlertChange] = deque()
+        # New alerts go before escalations, reminders and updates of alerts already told of:
+        # after a jump of event time hundreds of escalations fall due at once.
+        self._raised: deque[AlertChange] = deque()
         self._retries: list[tuple[float, int, _Job]] = []
         self._sequence = itertools.count()
         self._drops: deque[AlertChange] = deque(maxlen=const.DROP_LOG_SIZE)
@@ -161,14 +166,14 @@ class NotificationDispatcher:
                 if self._closing:
                     logger.error("notification of %s after close: not sent", change.key)
                     return False
-                if len(self._changes) >= self._queue_size:
+                if len(self._changes) + len(self._raised) >= self._queue_size:
                     self._counts["dropped"] += 1
                     self._drops.append(change)
                     logger.error("notification queue full (%d): dropped %s %s of alert %s",
                                  self._queue_size, change.kind, change.audience, change.alert.id)
                     self._cond.notify_all()
                     return False
-                self._changes.append(change)
+                (self._raised if change.kind == const.RAISED else self._changes).append(change)
                 self._counts["queued"] += 1
                 self._cond.notify_all()
                 return True
@@ -180,7 +185,8 @@ class NotificationDispatcher:
         """Wait until nothing is queued, pending a retry or being sent; ``False`` on timeout."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            while self._changes or self._retries or self._drops or self._busy:
+            while (self._raised or self._changes or self._retries or self._drops
+                   or self._busy):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -238,8 +244,8 @@ class NotificationDispatcher:
             if self._retries and self._retries[0][0] <= now:
                 _, _, job = heapq.heappop(self._retries)
                 return lambda: self._deliver(job)
-            if self._changes:
-                change = self._changes.popleft()
+            if self._raised or self._changes:
+                change = (self._raised or self._changes).popleft()
                 return lambda: self._expand(change)
             if self._closing and not self._retries:
                 return None
@@ -343,7 +349,8 @@ class NotificationDispatcher:
     def _abandon(self) -> None:
         with self._cond:
             left = [job for _, _, job in self._retries]
-            changes = list(self._changes)
+            changes = [*self._raised, *self._changes]
+            self._raised.clear()
             self._retries.clear()
             self._changes.clear()
             self._busy = False

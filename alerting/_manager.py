@@ -58,6 +58,8 @@ class AlertManager:
     notification dispatcher). All of it is thread safe, and several managers (processes)
     may share one repository: the repository enforces one open alert per (type, subject)
     and rejects stale writes, and the manager then recomputes from the stored state.
+    A ``tick`` changes at most ``tick_limit`` alerts, the longest open first; the next
+    ``tick`` takes the rest, so that new decisions never wait behind a long backlog.
 
     What happens to an alert is decided by ``pipeline``, built outside the manager
     (:func:`~alerting.build_pipeline`; by default the standard stages with the default
@@ -74,8 +76,13 @@ class AlertManager:
         *,
         registry: Registry | None = None,
         clock: Callable[[], int] = wall_clock_ms,
+        tick_limit: int = const.TICK_CHANGE_LIMIT,
     ) -> None:
+        if tick_limit < 1:
+            raise ValueError("tick_limit must be >= 1")
         self._repository = repository
+        self._tick_limit = tick_limit
+        self._tick_backlog = 0
         self._pipeline = pipeline or build_pipeline(AlertPolicy(), repository)
         self._registry = registry
         self._clock = clock
@@ -86,6 +93,11 @@ class AlertManager:
     @property
     def repository(self) -> AlertRepository:
         return self._repository
+
+    @property
+    def tick_backlog(self) -> int:
+        """How many due alerts the last ``tick`` left for the next (over ``tick_limit``)."""
+        return self._tick_backlog
 
     def set_registry(self, registry: Registry | None) -> None:
         """Use a new registry for decisions applied from now on."""
@@ -120,12 +132,16 @@ class AlertManager:
 
     def tick(self, now_ms: int) -> ChangeList:
         """Escalations and reminders that have become due at ``now_ms`` (epoch ms); also
-        notices silences that started or ended. Call it regularly (every few seconds)."""
+        notices silences that started or ended. Call it regularly (every few seconds): one
+        call changes at most ``tick_limit`` alerts, those open longest first."""
         with self._lock:
             firing = self._repository.query(
                 AlertQuery(statuses=(AlertStatus.FIRING,), limit=None))
-            batch = [Proposal(now_ms, record, record) for record in firing]
-            committed, _conflicts = self._commit(self._pipeline.time.run(batch, now_ms))
+            # The query gives the newest first.
+            batch = [Proposal(now_ms, record, record) for record in reversed(firing)]
+            due = [p for p in self._pipeline.time.run(batch, now_ms) if _changes_alert(p)]
+            committed, _conflicts = self._commit(due[:self._tick_limit])
+            self._tick_backlog = max(0, len(due) - self._tick_limit)
             # Lost races are not retried: whoever won changed the alert, and the next tick
             # looks at it again.
             changes = self._changes(committed)
@@ -336,8 +352,7 @@ class AlertManager:
         keys: set[str] = set()
         for proposal in batch:
             before = proposal.before
-            if before is not None and proposal.after == before and not proposal.changes \
-                    and not proposal.events:
+            if not _changes_alert(proposal):
                 continue
             after = replace(proposal.after, revision=(before.revision if before else 0) + 1)
             # An idempotent decision's key goes with the first alert it changes: a commit
@@ -363,7 +378,10 @@ class AlertManager:
 
     def _changes(self, committed: Sequence[Proposal]) -> ChangeList:
         with_changes = [p for p in committed if p.changes]
-        alerts = self._to_alerts([p.after for p in with_changes])
+        # An alert this commit created has the history it was written with and no
+        # notification yet: read back only the others (two queries fewer a raise).
+        created = {p.after.id: p.events for p in with_changes if p.before is None}
+        alerts = self._to_alerts([p.after for p in with_changes], created)
         return [
             AlertChange(alert=alert, kind=c.kind, notify=c.notify and bool(c.audience),
                         tier=c.tier, audience=c.audience, revision=p.after.revision)
@@ -380,11 +398,23 @@ class AlertManager:
                 except Exception:
                     logger.exception("alert subscriber %r failed on %s", callback, change.key)
 
-    def _to_alerts(self, records: Sequence[AlertRecord]) -> AlertList:
-        ids = [r.id for r in records]
+    def _to_alerts(self, records: Sequence[AlertRecord],
+                   created: Mapping[str, Sequence[HistoryEntry]] | None = None) -> AlertList:
+        """The external form of ``records``; the history of those in ``created`` is given
+        (alerts just inserted: nothing else can have been written of them yet)."""
+        created = created or {}
+        ids = [r.id for r in records if r.id not in created]
         history = self._repository.history(ids) if ids else {}
         attempts = self._repository.attempts(ids) if ids else {}
-        return [to_alert(r, history.get(r.id, ()), attempts.get(r.id, ())) for r in records]
+        return [to_alert(r, created[r.id] if r.id in created else history.get(r.id, ()),
+                         attempts.get(r.id, ())) for r in records]
+
+
+def _changes_alert(proposal: Proposal) -> bool:
+    """Whether committing ``proposal`` would write anything."""
+    before = proposal.before
+    return before is None or proposal.after != before or bool(proposal.changes) \
+        or bool(proposal.events)
 
 
 def to_alert(record: AlertRecord, history: Iterable[HistoryEntry] = (),

@@ -83,6 +83,10 @@ SOS_INCIDENT_WINDOW_S: Final = 3600.0
 
 # A manager retries an optimistic write this many times before giving up on one decision.
 MAX_WRITE_ATTEMPTS: Final = 20
+# At most this many alerts change in one tick; the rest wait for the next. After a jump of
+# event time every open alert is overdue at once: done in one go, their escalation kept
+# the live path from new decisions for seconds (400 alerts: 0.3 s of CPU, 1-2 s of wall).
+TICK_CHANGE_LIMIT: Final = 25
 
 # Dispatcher defaults.
 DEFAULT_QUEUE_SIZE: Final = 1_000

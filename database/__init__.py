@@ -20,6 +20,7 @@ from ._registry_store import (
     RegistryKind,
     import_registry,
     load_registry,
+    registry_fingerprint,
     write_registry_entry,
 )
 from ._retention import DAY_MS, PurgeCounts, RetentionLimits, purge_expired
@@ -59,6 +60,7 @@ __all__ = [
     "migrate",
     "mqtt_accounts",
     "purge_expired",
+    "registry_fingerprint",
     "residents",
     "write_registry_entry",
 ]

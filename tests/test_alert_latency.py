@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import time
+from pathlib import Path
 
+from safehood._broker import MosquittoBroker
 from safehood._detection import AlertLatency, DetectionStage
+from safehood._pipeline import build_pipeline
 from safehood.alerting import AlertManager, InMemoryAlertRepository
+from safehood.config import Settings
 from safehood.detectors import DetectorEngine
 
 from .detectors._support import T0, msg, registry
@@ -32,3 +37,21 @@ def test_percentiles_of_the_newest() -> None:
     for ms in range(1, 201):  # the first hundred fall out
         latency.observe(ms / 1000)
     assert latency.percentiles_ms() == (150.5, 199.0)
+
+
+def test_start_keeps_what_start_up_built_out_of_full_collections(
+        mosquitto: MosquittoBroker, topic_prefix: str, tmp_path: Path) -> None:
+    # A full pass of the garbage collector over the registry and detectors stopped every
+    # thread of the pipeline for a tenth of a second: they are frozen at start.
+    gc.unfreeze()
+    settings = Settings(mqtt_url=mosquitto.url, topic_prefix=topic_prefix, data_dir=tmp_path,
+                        mqtt_client_id=f"gc-{topic_prefix}")
+    pipeline = build_pipeline(settings, registry_file=registry().to_model(), serve_api=False)
+    built = pipeline.detection.engine
+    pipeline.start()
+    try:
+        assert gc.get_freeze_count() > 0
+        assert not gc.is_tracked(built) or built not in gc.get_objects(generation=2)
+    finally:
+        pipeline.stop()
+        gc.unfreeze()

@@ -342,6 +342,11 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 latency = pipeline.detection.latency.percentiles_ms()
                 alert_latency = ("" if latency is None else
                                  f"  alert latency p50 {latency[0]:,.0f} ms p99 {latency[1]:,.0f} ms")
+                # Escalations due beyond one tick's limit wait for the next tick, so that
+                # new alerts never queue behind them (README: "the live path").
+                backlog = pipeline.alerts.tick_backlog
+                if backlog:
+                    alert_latency += f"  escalations left for the next tick {backlog:,}"
                 print(f"[demo] published {simulator.stats.total:,}  ingested {stats.valid:,}  "
                       f"dead letters {stats.dead_letters:,}  duplicates dropped "
                       f"{stats.duplicates:,}  open alerts {open_alerts}  detectors "

@@ -105,6 +105,35 @@ def test_reminders_repeat_while_unacknowledged(manager: AlertManager) -> None:
     assert manager.tick(T0 + 3 * HOUR) == []
 
 
+def test_a_tick_after_a_jump_takes_its_limit_and_leaves_the_rest_for_the_next(
+        repository: AlertRepository, ids: Callable[[], str]) -> None:
+    # A week without ticks (a jump of event time) makes every open alert overdue at once:
+    # one tick escalates at most ``tick_limit`` of them, those open longest first, so that
+    # a new decision is applied before the rest.
+    manager = AlertManager(repository, build_pipeline(AlertPolicy(), repository, id_factory=ids),
+                           tick_limit=3)
+    for i in range(7):
+        manager.apply([decision("sos", subject=f"r{i}", ts=T0 + i * 1000)])
+    later = T0 + 7 * 24 * HOUR
+    escalated: list[set[str]] = []
+    backlog = []
+    for n in range(4):
+        changes = manager.tick(later + n * 1000)
+        assert all(c.kind == "escalated" for c in changes)
+        escalated.append({c.alert.subject for c in changes})
+        backlog.append(manager.tick_backlog)
+        if n == 0:
+            [raised] = manager.apply([decision("sos", subject="new", ts=later)])
+            assert raised.kind == "raised"
+    assert escalated == [{"r0", "r1", "r2"}, {"r3", "r4", "r5"}, {"r6"}, set()]
+    assert backlog == [4, 1, 0, 0]
+    # Each tier told once: supervisor (5 min) and emergency (15 min), nothing more.
+    tiers = [a.tier for a in manager.list() if a.subject != "new"]
+    assert tiers == [2] * 7
+    with pytest.raises(ValueError):
+        AlertManager(repository, tick_limit=0)
+
+
 def test_manual_escalation_goes_to_the_next_tier(manager: AlertManager) -> None:
     [raised] = manager.apply([decision("fall")])
     seen: list = []

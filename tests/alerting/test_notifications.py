@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
 
+import apprise
 import pytest
 from prometheus_client import REGISTRY as METRICS
 
@@ -24,11 +25,12 @@ from safehood.alerting import (
     Notification,
     NotificationDispatcher,
     RecordingNotifier,
+    Target,
     build_pipeline,
     mask_url,
 )
 from safehood.database import SqlAlertRepository
-from safehood.protocol import Registry
+from safehood.protocol import Registry, Severity
 from tests._notifications import NotificationReceiver, serve_notifications
 
 from .conftest import REGISTRY, T0, decision, sqlite_engine
@@ -226,6 +228,33 @@ def test_a_full_queue_drops_loudly_and_never_blocks(registry: Registry, policy: 
     assert len(notifier.sent) == 6
 
 
+def test_a_new_alert_is_delivered_before_escalations_queued_ahead_of_it(
+        registry: Registry) -> None:
+    policy = policy_with({"xianlin-3": {"officers": (OFFICERS,),
+                                        "supervisor": ("json://127.0.0.1:9/supervisor",),
+                                        "emergency": ("json://127.0.0.1:9/emergency",)}})
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
+    notifier = BlockingNotifier()
+    first, old = (manager.apply([decision("sos", subject=s)])[0] for s in ("first", "old"))
+    escalations = manager.tick(T0 + 20 * 60_000)  # old's supervisor and emergency tiers
+    [new] = manager.apply([decision("sos", subject="new", ts=T0 + 20 * 60_000)])
+    dispatcher = dispatcher_for(notifier, repository, policy, registry)
+    try:
+        assert dispatcher.submit(first)
+        assert notifier.entered.wait(10)  # the worker is busy while the others queue
+        queued = [c for c in escalations if c.alert.id == old.alert.id]
+        assert [c.kind for c in queued] == ["escalated", "escalated"]
+        for change in (*queued, new):
+            assert dispatcher.submit(change)
+    finally:
+        notifier.release.set()
+        dispatcher.close()
+    order = [(n.alert_id, n.change, n.tier) for n in notifier.sent]
+    assert order == [(first.alert.id, "raised", 0)] * 2 + [(new.alert.id, "raised", 0)] * 2 + [
+        (old.alert.id, "escalated", c.tier) for c in queued]
+
+
 def test_close_delivers_what_is_queued(registry: Registry, policy: AlertPolicy) -> None:
     repository = InMemoryAlertRepository()
     manager = AlertManager(repository, build_pipeline(policy, repository), registry=registry)
@@ -285,6 +314,31 @@ def receiver() -> Iterator[NotificationReceiver]:
     yield from serve_notifications()
 
 
+
+
+def test_a_send_matches_the_tags_of_its_own_target_only(
+        receiver: NotificationReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With one Apprise for every target, each send matched the tags of all of them: the
+    # notification worker slowed down with every resident who had ever been notified.
+    notifier = AppriseNotifier()
+
+    def notification(n: int) -> Notification:
+        target = Target(id=f"family:r{n}:x", audience="family", url=receiver.url(f"r{n}"))
+        return Notification(key=f"k{n}", alert_id=f"a{n}", change="raised", revision=1,
+                            tier=0, target=target, title="SOS", body="pressed",
+                            severity=Severity.EXTREME, link=None, ack_url=None, alert=None,
+                            site="xianlin-3")
+
+    for n in range(20):
+        assert notifier.send(notification(n)).ok
+    matched = []
+    original = apprise.apprise.is_exclusive_match
+    monkeypatch.setattr(apprise.apprise, "is_exclusive_match",
+                        lambda *args, **kwargs: matched.append(1) or original(*args, **kwargs))
+    assert notifier.send(notification(20)).ok
+    assert notifier.send(notification(3)).ok
+    assert 0 < len(matched) <= 4  # one service a send (Apprise looks at it twice)
+    assert len(receiver.received) == 22
 
 
 def test_apprise_delivers_retries_and_records(receiver: NotificationReceiver, tmp_path: Path) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safehood.database import create_database_engine, import_registry, load_registry, migrate
+from safehood._pipeline import RegistryHolder
+from safehood.database import (
+    create_database_engine,
+    import_registry,
+    load_registry,
+    migrate,
+    registry_fingerprint,
+)
 from tests.protocol.test_contract import REGISTRY
 
 
@@ -20,3 +27,23 @@ def test_registry_import_updates_in_place(tmp_path: Path) -> None:
     assert loaded.households["h001"].lives_alone is False
     assert loaded.devices == REGISTRY.devices
     assert loaded.residents == REGISTRY.residents
+
+
+def test_the_fingerprint_changes_with_any_row_and_only_then(tmp_path: Path) -> None:
+    """A pipeline polls the fingerprint and loads the registry only when it changed."""
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    import_registry(engine, REGISTRY.to_model())
+    holder = RegistryHolder(load_registry(engine))
+    first = registry_fingerprint(engine)
+    assert not holder.reload(engine)  # the first poll loads it: the same registry
+    import_registry(engine, REGISTRY.to_model())
+    assert registry_fingerprint(engine) == first
+    changed = REGISTRY.to_model()
+    changed.residents[0].contacts = [*changed.residents[0].contacts, "mailto://x@example.org"]
+    import_registry(engine, changed)
+    assert registry_fingerprint(engine) != first
+    assert holder.reload(engine)
+    assert not holder.reload(engine)
+    resident = changed.residents[0]
+    assert holder.get().residents[resident.id].contacts[-1] == "mailto://x@example.org"
