@@ -22,7 +22,7 @@ neighbours' load falls on all alike:
   request each, timed together).
 
 Prints p50 / p99 / max in ms per kind, and what the stream clients received. Run:
-``.venv/bin/python bench/api_load.py [--alerts 100000] [--clients 200] [--requests 300]``.
+``.venv/bin/python bench/api_load.py [--alerts 100000] [--clients 200] [--requests 200]``.
 """
 
 from __future__ import annotations
@@ -334,7 +334,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=200, help="live-stream clients")
-    parser.add_argument("--requests", type=int, default=300, help="requests of each kind")
+    parser.add_argument("--requests", type=int, default=200, help="requests of each kind")
     parser.add_argument("--reading-households", type=int, default=40)
     parser.add_argument("--change-rate", type=float, default=5.0,
                         help="alert changes a second while measuring")
