@@ -44,6 +44,7 @@ SPEED = {
     "detect_rate": "safehood detect, ~400k messages, plain and with 10,000 alert changes",
     "registry_scale": "safehood detect with 1,000 and 100,000 registered devices",
     "simulate_rate": "simulator writing a recording of 10,000 households",
+    "api_load": "API alert list and readings with 100,000 alerts and 200 live-stream clients",
 }
 EVALUATIONS = {
     "evaluate_detectors": "detection quality, worst of 20 communities",

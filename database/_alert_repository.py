@@ -158,14 +158,22 @@ class SqlAlertRepository(AlertRepository):
         return True
 
     def query(self, query: AlertQuery) -> list[AlertRecord]:
-        statement = select(alerts).where(*_filters(query))
+        order = [alerts.c.started_ms.desc(), alerts.c.id.desc()]
         if query.order == "severity":
-            statement = statement.order_by(alerts.c.severity_rank.desc())
-        statement = statement.order_by(alerts.c.started_ms.desc(), alerts.c.id.desc())
-        if query.limit is not None:
-            statement = statement.limit(query.limit)
-        if query.offset:
-            statement = statement.offset(query.offset)
+            order.insert(0, alerts.c.severity_rank.desc())
+        statement = select(alerts)
+        if query.limit is None and not query.offset:
+            statement = statement.where(*_filters(query))
+        else:
+            # A page's ids first, from the list-order indexes alone; then only its rows.
+            # Sorting or skipping whole rows (evidence and all) took 0.1-3 s at 100,000.
+            page = select(alerts.c.id).where(*_filters(query)).order_by(*order)
+            if query.limit is not None:
+                page = page.limit(query.limit)
+            if query.offset:
+                page = page.offset(query.offset)
+            statement = statement.where(alerts.c.id.in_(page.scalar_subquery()))
+        statement = statement.order_by(*order)
         with self._errors(), self._engine.connect() as connection:
             return [_record(row) for row in connection.execute(statement)]
 

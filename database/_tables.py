@@ -139,6 +139,9 @@ alerts = Table(
     Index("ix_alerts_household_started", "household", "started_ms"),
     Index("ix_alerts_resident_started", "resident", "started_ms"),
     Index("ix_alerts_type_subject_started", "type", "subject", "started_ms"),
+    # The alert list's order (migration 0007_alert_list_order).
+    Index("ix_alerts_status_order", "status", "severity_rank", "started_ms", "id"),
+    Index("ix_alerts_site_status_order", "site", "status", "severity_rank", "started_ms", "id"),
 )
 
 alert_history = Table(

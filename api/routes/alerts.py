@@ -89,7 +89,7 @@ def get_alerts(
     since: TimeFilter = None, until: TimeFilter = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> AlertsPublic:
+) -> Response:
     """Officers see the alerts of their sites, families those of their resident(s);
     ``since``/``until`` bound ``started_at``."""
     scope = alert_scope(services.context.engine, principal)
@@ -98,8 +98,10 @@ def get_alerts(
                          until=until)
     page, total = list_alerts(services.context.alerts, query, limit=limit, offset=offset,
                               keep=keep)
-    return AlertsPublic(data=[alert_view(a, scope.role) for a in page],
-                        count=total)
+    body = AlertsPublic(data=[alert_view(a, scope.role) for a in page], count=total)
+    # Built from validated alerts: serialised once. Returned as a model, FastAPI would dump
+    # it, validate the dump and dump that: a third of a 500-alert page's time.
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic,
