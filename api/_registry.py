@@ -20,6 +20,7 @@ from safehood.database import (
     devices,
     import_registry,
     load_registry,
+    registry_fingerprint,
     write_registry_entry,
 )
 from safehood.protocol import KeyHolderIn, Registry, RegistryFile
@@ -75,6 +76,7 @@ class RegistryService:
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
         self._cached: tuple[float, Registry] | None = None
+        self._fingerprint: bytes | None = None
         self._refreshing = threading.Lock()
         self._cache_lock = threading.Lock()
 
@@ -95,7 +97,7 @@ class RegistryService:
 
         def refresh() -> None:
             try:
-                self._reload()
+                self._reload_if_changed()
             except Exception:
                 log.exception("reloading the registry failed; serving the previous copy")
             finally:
@@ -103,13 +105,29 @@ class RegistryService:
 
         threading.Thread(target=refresh, name="registry-refresh", daemon=True).start()
 
+    def _reload_if_changed(self) -> None:
+        # Reading the rows raw costs a tenth of a load: a registry nobody changed is only
+        # marked fresh (the API's refresh was 40% of its CPU at 10,000 devices).
+        checked_at = time.monotonic()
+        fingerprint = registry_fingerprint(self.engine)
+        with self._cache_lock:
+            cached = self._cached
+            if cached is not None and fingerprint == self._fingerprint:
+                if cached[0] <= checked_at:
+                    self._cached = (checked_at, cached[1])
+                return
+        self._reload()
+
     def _reload(self) -> Registry:
         loaded_at = time.monotonic()
+        # Taken before the load: a change in between makes the next check load again.
+        fingerprint = registry_fingerprint(self.engine)
         registry = load_registry(self.engine)
         # A background load that began before a change made here must not replace it.
         with self._cache_lock:
             if self._cached is None or self._cached[0] <= loaded_at:
                 self._cached = (loaded_at, registry)
+                self._fingerprint = fingerprint
             return self._cached[1]
 
     def create(self, kind: RegistryKind, entry: dict[str, Any]) -> Registry:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from safehood._pipeline import RegistryHolder
+from safehood.api import RegistryService
 from safehood.database import (
     create_database_engine,
     import_registry,
@@ -47,3 +48,23 @@ def test_the_fingerprint_changes_with_any_row_and_only_then(tmp_path: Path) -> N
     assert not holder.reload(engine)
     resident = changed.residents[0]
     assert holder.get().residents[resident.id].contacts[-1] == "mailto://x@example.org"
+
+
+def test_the_api_reloads_the_registry_only_when_another_process_changed_it(
+    tmp_path: Path,
+) -> None:
+    """The API's copy is refreshed in the background; an unchanged registry is not loaded
+    again (the same object is served), a changed one is."""
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    import_registry(engine, REGISTRY.to_model())
+    service = RegistryService(engine, max_age_s=0)
+    first = service.load()
+    service._reload_if_changed()
+    assert service.load() is first
+    changed = REGISTRY.to_model()
+    changed.households[0].lives_alone = not changed.households[0].lives_alone
+    import_registry(engine, changed)  # as `safehood registry import` in another process
+    service._reload_if_changed()
+    assert service.load() is not first
+    assert service.load().households["h001"].lives_alone is changed.households[0].lives_alone
