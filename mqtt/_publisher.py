@@ -21,6 +21,7 @@ def _limit_queues(client: mqtt.Client) -> None:
 
 class Publisher:
     """One MQTT connection publishing at QoS 1, with a bound on unacknowledged messages.
+    What is published while the connection is down is sent once paho has reconnected.
 
     ``publish`` is called from one thread; paho's network loop runs in its own. Raises
     :class:`BrokerUnreachable` when it cannot connect. :meth:`close` disconnects cleanly;
@@ -44,8 +45,17 @@ class Publisher:
         same broker to spare them the fallback."""
         return "5" if self._client.protocol == mqtt.MQTTv5 else "3.1.1"
 
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to the broker is up now (paho reconnects by itself)."""
+        return self._client.is_connected()
+
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
         info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc == mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN:
+            # The connection is down (a broker node died): paho keeps the message and sends
+            # it once it has reconnected, but its info would raise on every wait.
+            info.rc = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         self.published += 1
         self._inflight.append(info)
         while len(self._inflight) > PUBLISH_WINDOW:
