@@ -202,6 +202,10 @@ class DetectorWorker:
                 # after newer readings it may already have taken, and be skipped there as
                 # applied (a site then looks silent for the whole batch).
                 surplus = partition in self.pinned and self._surplus(partition)
+                # Readings of the partition still waiting in the stream after this batch:
+                # until they are applied, the wall clock must not carry its sites' time past
+                # them (a door's closing on its way would come after its door_left_open).
+                behind = bool(pulled.messages) and pulled.messages[-1].metadata.num_pending > 0
                 try:
                     if pulled.messages:
                         first = pulled.messages[0].metadata.sequence
@@ -227,7 +231,8 @@ class DetectorWorker:
                         await consumer.unpin()
                         self._yielded_until[partition] = loop.time() + 2 * self._pin_timeout_s
                         continue
-                    if partition in self.pinned and loop.time() - last_tick >= _TICK_S:
+                    if partition in self.pinned and not behind \
+                            and loop.time() - last_tick >= _TICK_S:
                         last_tick = loop.time()
                         await self._checkpoint(
                             await loop.run_in_executor(None, self._tick, partition))
