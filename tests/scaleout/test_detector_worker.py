@@ -35,8 +35,11 @@ class Delivery:
     of the partition's readings wait in the stream after it."""
 
     def __init__(self, stream_seq: int, event: str, ts_ms: int, num_pending: int) -> None:
-        self.subject = f"sh.0.{SITE}.{DOOR}.event"
-        self.data = orjson.dumps({"ts": ts_ms, "kind": "door", "event": event})
+        # "open" and "close" are events; "still-open" is the contact's periodic reading.
+        channel = "telemetry" if event == "still-open" else "event"
+        payload = ({"open": True} if channel == "telemetry" else {"event": event})
+        self.subject = f"sh.0.{SITE}.{DOOR}.{channel}"
+        self.data = orjson.dumps({"ts": ts_ms, "kind": "door", **payload})
         self.metadata = SimpleNamespace(
             sequence=SimpleNamespace(stream=stream_seq, consumer=stream_seq),
             num_delivered=1, num_pending=num_pending)
@@ -105,11 +108,13 @@ class Bucket:
 
 
 def run_partition(batches: list[list[Delivery]], wall_clock: Iterator[int],
-                  monkeypatch: pytest.MonkeyPatch) -> AlertManager:
-    """Run the worker's loop over partition 0 until the script ends; returns its alerts."""
+                  monkeypatch: pytest.MonkeyPatch,
+                  alerts: AlertManager | None = None) -> AlertManager:
+    """Run a worker's loop over partition 0 until the script ends, on a site with no
+    checkpoint; returns the alerts (``alerts``, or new ones)."""
     # A tick at every chance the loop gives, not once a second.
     monkeypatch.setattr(_detector_worker, "_TICK_S", 0.0)
-    alerts = AlertManager(InMemoryAlertRepository())
+    alerts = alerts or AlertManager(InMemoryAlertRepository())
     connection = StreamConnection([d for batch in batches for d in batch])
     worker = DetectorWorker(connection, alerts, REGISTRY, DetectorConfig(),  # type: ignore[arg-type]
                             topic_prefix="safehood", partitions=1,
@@ -147,3 +152,23 @@ def test_a_caught_up_partition_ticks_a_silent_site_on_with_the_wall_clock(
     alerts = run_partition(batches, wall_clock, monkeypatch)
 
     assert [a.type.value for a in alerts.list(AlertQuery(limit=None))] == ["door_left_open"]
+
+
+def test_a_replay_from_an_older_checkpoint_opens_no_second_alert(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # One worker: the door is left open; a tick raises door_left_open at its deadline (ten
+    # minutes), a later reading finds it still open, and the closing resolves the alert.
+    # It dies before its checkpoint; the next worker takes the readings again from an
+    # older state (here none), and its engine fires the same timer on the later reading.
+    def readings() -> list[list[Delivery]]:
+        return [[Delivery(1, "open", T0, num_pending=0)],
+                [Delivery(2, "still-open", T0 + 15 * 60_000, num_pending=0)],
+                [Delivery(3, "close", T0 + 20 * 60_000, num_pending=0)]]
+
+    alerts = run_partition(readings(), itertools.count(T0, HOUR_MS), monkeypatch)
+    [first] = alerts.list(AlertQuery(limit=None))
+    assert first.type.value == "door_left_open" and first.status.value == "resolved"
+
+    run_partition(readings(), itertools.repeat(T0), monkeypatch, alerts)
+
+    assert [a.id for a in alerts.list(AlertQuery(limit=None))] == [first.id]
