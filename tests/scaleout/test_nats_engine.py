@@ -33,6 +33,8 @@ from tests._postgres import migrated_database
 
 LATENESS_S = 2.0
 PARTITIONS = 4
+# Pin timeout (5 s) plus the ack wait of the batch the dead worker held (10 s).
+SLOW_FAILOVER_S = 15.0
 
 
 @dataclass
@@ -304,6 +306,8 @@ def test_a_node_and_a_detector_worker_die_mid_stream(
                        what="the survivor to take the victim's partitions over")
             failover_s = time.monotonic() - killed_at
             print(f"detector failover: {failover_s:.1f} s for partitions {sorted(held)}")
+            if failover_s > SLOW_FAILOVER_S:
+                print("timeline of a slow failover:", *timeline.lines, sep="\n")
         finally:
             publisher.join()
             nodes[0].start()
