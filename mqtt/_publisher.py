@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections import deque
 
 import paho.mqtt.client as mqtt
 
 from safehood.config import MqttEndpoint
 
-from ._client import ProtocolChoice, connect
-from .const import MAX_INFLIGHT, PUBLISH_WINDOW
+from ._client import BrokerUnreachable, ProtocolChoice, connect
+from .const import MAX_INFLIGHT, PUBLISH_WINDOW, RECONNECT_WAIT_S
 
 
 def _limit_queues(client: mqtt.Client) -> None:
@@ -21,6 +22,8 @@ def _limit_queues(client: mqtt.Client) -> None:
 
 class Publisher:
     """One MQTT connection publishing at QoS 1, with a bound on unacknowledged messages.
+    When the connection drops, :meth:`publish` waits until paho has reconnected and the
+    broker has taken what was in flight, so that messages arrive in the order published.
 
     ``publish`` is called from one thread; paho's network loop runs in its own. Raises
     :class:`BrokerUnreachable` when it cannot connect. :meth:`close` disconnects cleanly;
@@ -44,14 +47,41 @@ class Publisher:
         same broker to spare them the fallback."""
         return "5" if self._client.protocol == mqtt.MQTTv5 else "3.1.1"
 
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to the broker is up now (paho reconnects by itself)."""
+        return self._client.is_connected()
+
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        if not self._client.is_connected():
+            self._resume()
         info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc == mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN:
+            # The connection dropped just now: paho keeps the message and sends it once it
+            # has reconnected, but its info would raise on every wait.
+            info.rc = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         self.published += 1
         self._inflight.append(info)
         while len(self._inflight) > PUBLISH_WINDOW:
             self._inflight.popleft().wait_for_publish(timeout=30)
         while self._inflight and self._inflight[0].is_published():
             self._inflight.popleft()
+
+    def _resume(self) -> None:
+        """Wait until paho has reconnected and the broker has acknowledged what paho sent
+        again: a message handed to paho before that goes out ahead of older ones (during
+        the handshake, or as the resent ones take their turns), and readings arrive out of
+        order. Raises :class:`BrokerUnreachable` after ``RECONNECT_WAIT_S``."""
+        deadline = time.monotonic() + RECONNECT_WAIT_S
+        while not self._client.is_connected():
+            if time.monotonic() > deadline:
+                raise BrokerUnreachable(
+                    f"{self.endpoint.host}:{self.endpoint.port} did not come back within "
+                    f"{RECONNECT_WAIT_S:.0f} s")
+            time.sleep(0.05)
+        if not self.flush(timeout_s=RECONNECT_WAIT_S):
+            raise BrokerUnreachable(f"{self.endpoint.host}:{self.endpoint.port} did not "
+                                    "acknowledge what was sent again after reconnecting")
 
     def flush(self, timeout_s: float = 30.0) -> bool:
         """Wait until the broker acknowledged everything published; False on timeout."""

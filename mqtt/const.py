@@ -12,6 +12,9 @@ CONNECT_TIMEOUT_S: Final = 5.0
 LOGIN_REFUSED: Final = frozenset({4, 5, 134, 135})
 # Publishes in flight or queued in paho before the publisher waits for acknowledgements.
 PUBLISH_WINDOW: Final = 2_000
+# How long a publisher waits for its broker to come back (a NATS node failing over takes
+# seconds) before it gives up.
+RECONNECT_WAIT_S: Final = 60.0
 MAX_INFLIGHT: Final = 100
 # Packets read at each wake-up of paho's network thread, and the size of its socket reads
 # (see mqtt._client.BurstClient).

@@ -31,6 +31,7 @@ from safehood.protocol import Registry
 from safehood.scaleout import (
     DetectorWorker,
     JetStreamConnection,
+    SourceWatchdog,
     build_ingest_worker,
     ensure_streams,
 )
@@ -115,6 +116,9 @@ def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
                                                       holder.get)
         process._starters.append(ingest.start)
         process._stoppers.append(ingest.stop)
+        watchdog = SourceWatchdog(connection)
+        process._starters.append(watchdog.start)
+        process._stoppers.append(watchdog.stop)
     if "detector" in roles:
         directory = ContactDirectory(registry, policy)
         holder.on_change(directory.set_registry)

@@ -9,12 +9,14 @@ keys. See the README's "Scale-out on NATS JetStream".
 from ._detector_worker import DetectorWorker
 from ._ingest_worker import JetStreamSource, build_ingest_worker
 from ._jetstream import JetStreamConnection, ScaleOutError, ensure_streams
+from ._source_watchdog import SourceWatchdog
 
 __all__ = [
     "DetectorWorker",
     "JetStreamConnection",
     "JetStreamSource",
     "ScaleOutError",
+    "SourceWatchdog",
     "build_ingest_worker",
     "ensure_streams",
 ]

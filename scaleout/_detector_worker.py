@@ -4,8 +4,9 @@ idempotent keys.
 
 Exactly-once effects from at-least-once delivery, per batch of a partition:
 
-1. each reading goes to its site's engine; its decisions get the key
-   ``<stream sequence>/<index>`` and are applied (the alert database skips a key it has);
+1. each reading goes to its site's engine; its decisions get a key by what they are and
+   their event time (see ``_keyed``) and are applied (the alert database skips a key it
+   has);
 2. each site touched is checkpointed in NATS KV: its engine (pickled) and the last stream
    sequence applied;
 3. the batch is acknowledged.
@@ -77,6 +78,16 @@ class SiteState:
     # Whether the next reading delivered follows last_seq with none of the site's between
     # (see DetectorWorker._missed): checked after a restore and after a jump in deliveries.
     contiguous: bool = False
+
+
+def _keyed(decision: AlertDecision) -> AlertDecision:
+    """``decision`` with its idempotent key: what it is and its event time, which every
+    instance computes alike on every path. A timer's decision (its deadline as its time)
+    may come from a tick on one instance and, replayed from an older checkpoint on
+    another, from the reading after the deadline: a key by stream position would differ
+    between the two, and the replayed raise would open a second alert."""
+    return replace(decision, key=f"{decision.type}/{decision.subject}/{decision.action}/"
+                                 f"{decision.ts_ms}/{decision.device_id or ''}")
 
 
 class _Pickler(cloudpickle.Pickler):
@@ -202,6 +213,10 @@ class DetectorWorker:
                 # after newer readings it may already have taken, and be skipped there as
                 # applied (a site then looks silent for the whole batch).
                 surplus = partition in self.pinned and self._surplus(partition)
+                # Readings of the partition still waiting in the stream after this batch:
+                # until they are applied, the wall clock must not carry its sites' time past
+                # them (a door's closing on its way would come after its door_left_open).
+                behind = bool(pulled.messages) and pulled.messages[-1].metadata.num_pending > 0
                 try:
                     if pulled.messages:
                         first = pulled.messages[0].metadata.sequence
@@ -227,7 +242,8 @@ class DetectorWorker:
                         await consumer.unpin()
                         self._yielded_until[partition] = loop.time() + 2 * self._pin_timeout_s
                         continue
-                    if partition in self.pinned and loop.time() - last_tick >= _TICK_S:
+                    if partition in self.pinned and not behind \
+                            and loop.time() - last_tick >= _TICK_S:
                         last_tick = loop.time()
                         await self._checkpoint(
                             await loop.run_in_executor(None, self._tick, partition))
@@ -326,8 +342,7 @@ class DetectorWorker:
         if not reading.ts_from_receipt and (state.event_ms is None
                                             or reading.ts_ms >= state.event_ms):
             state.event_ms, state.wall_ms = reading.ts_ms, received_ms
-        return [replace(decision, key=f"{sequence}/{index}")
-                for index, decision in enumerate(state.engine.process_one(reading))]
+        return [_keyed(decision) for decision in state.engine.process_one(reading)]
 
     def _missed(self, partition: int, site: str, last_seq: int,
                 sequence: int) -> list[tuple[int, str, bytes]]:
@@ -369,9 +384,7 @@ class DetectorWorker:
         return missed
 
     def _tick(self, partition: int) -> dict[str, bytes]:
-        """Move the event time of the partition's sites on with the wall clock; fire timers.
-        A timer's decision is keyed by what it is and its deadline, which every instance
-        computes alike."""
+        """Move the event time of the partition's sites on with the wall clock; fire timers."""
         now_ms = self._clock()
         decisions: list[AlertDecision] = []
         touched: set[str] = set()
@@ -386,8 +399,7 @@ class DetectorWorker:
             fired = state.engine.advance(event_now, site)
             if fired:
                 touched.add(site)
-            decisions += [replace(d, key=f"timer/{d.type.value}/{d.subject}/{d.action.value}/{d.ts_ms}")
-                          for d in fired]
+            decisions += [_keyed(decision) for decision in fired]
         self._apply(decisions)
         if latest:
             self._alerts.tick(latest)

@@ -24,3 +24,7 @@ FETCH_BATCH = 200
 MEMBERS_BUCKET = "safehood_detector_workers"
 HEARTBEAT_S = 1.0
 MEMBER_TTL_S = 5.0
+# The readings stream has taken nothing from MQTT_STREAM while readings wait there for
+# this long: its leader steps down (see _source_watchdog); not again for the cooldown.
+SOURCE_STALL_S = 6.0
+SOURCE_STALL_COOLDOWN_S = 20.0

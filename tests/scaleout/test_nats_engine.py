@@ -14,13 +14,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from safehood._scaleout import ScaleOutProcess, build_scaleout
 from safehood.alerting import AlertChange, AlertManager, AlertQuery, RecordingNotifier
 from safehood.commands.detect import AlertSink, detect
 from safehood.config import Settings
-from safehood.database import SqlAlertRepository, import_registry
+from safehood.database import SqlAlertRepository, import_registry, metadata
 from safehood.detectors import DetectorConfig
 from safehood.ingest import IngestService
 from safehood.protocol import Registry, parse_ts_ms
@@ -33,6 +33,8 @@ from tests._postgres import migrated_database
 
 LATENESS_S = 2.0
 PARTITIONS = 4
+# Pin timeout (5 s) plus the ack wait of the batch the dead worker held (10 s).
+SLOW_FAILOVER_S = 15.0
 
 
 @dataclass
@@ -110,6 +112,22 @@ class Deployment:
         return {(a.type.value, a.subject, a.started_at) for a in alerts
                 if parse_ts_ms(a.started_at) <= self.recording.last_ms}
 
+    def describe(self, subjects: set[tuple[str, str]]) -> str:
+        """Every alert of these (type, subject) with its history and the decision keys
+        applied to it: what tells a replayed decision from a diverging detector."""
+        manager = AlertManager(SqlAlertRepository(self.database))
+        with self.database.connect() as connection:
+            keys = connection.execute(select(metadata.tables["applied_decisions"])).all()
+        lines = []
+        for alert in manager.list(AlertQuery(limit=None)):
+            if (alert.type.value, alert.subject) not in subjects:
+                continue
+            lines.append(f"{alert.type.value} {alert.subject} {alert.id} {alert.status.value} "
+                         f"started {alert.started_at} evidence {dict(alert.evidence)}")
+            lines += [f"  {entry}" for entry in alert.history]
+            lines.append(f"  keys {sorted(key for key, alert_id in keys if alert_id == alert.id)}")
+        return "\n".join(lines)
+
     def stored(self) -> int:
         store = SqliteReadingStore(self.settings.embedded_store_path)
         try:
@@ -146,9 +164,60 @@ def deployment(nats_cluster: NatsCluster, postgres_url: str, recording: Recordin
 
 
 def replay(recording: Recording, port: int, speed: float | None = None) -> int:
-    replayer = Replayer(recording.traffic, f"mqtt://127.0.0.1:{port}", speed=speed,
-                        client_id=f"replay-{port}")
-    return replayer.run().published
+    return replayer_of(recording, port, speed).run().published
+
+
+def replayer_of(recording: Recording, port: int, speed: float | None = None) -> Replayer:
+    return Replayer(recording.traffic, f"mqtt://127.0.0.1:{port}", speed=speed,
+                    client_id=f"replay-{port}")
+
+
+class Timeline(threading.Thread):
+    """Samples, once a second, what the publisher sent and where the readings are in NATS
+    (MQTT stream, readings stream, its source, each detector consumer): printed when the
+    soak test fails, it tells a stalled publisher from a stalled source or consumer."""
+
+    def __init__(self, urls: str, replayer: Replayer, deployment: Deployment) -> None:
+        super().__init__(daemon=True)
+        self._connection = JetStreamConnection(urls, "test-timeline")
+        self._replayer = replayer
+        self._deployment = deployment
+        self._stopping = threading.Event()
+        self._began = time.monotonic()
+        self.lines: list[str] = []
+
+    def run(self) -> None:
+        while not self._stopping.wait(1.0):
+            try:
+                line = self._connection.run(self._sample(), 5)
+            except Exception as exc:
+                line = f"sample failed: {exc!r}"
+            self.lines.append(f"{time.monotonic() - self._began:6.1f} s {line}")
+
+    async def _sample(self) -> str:
+        api = self._connection.api
+        mqtt = (await api("STREAM.INFO.$MQTT_msgs"))["state"]
+        readings = await api("STREAM.INFO.SAFEHOOD_READINGS")
+        source = readings.get("sources", [{}])[0]
+        consumers = []
+        for partition in range(PARTITIONS):
+            info = await api(f"CONSUMER.INFO.SAFEHOOD_READINGS.detect-{partition}")
+            pinned = [g.get("pinned_client_id", "-")[-6:]
+                      for g in info.get("priority_groups", [])]
+            consumers.append(f"p{partition}:pend={info['num_pending']}"
+                             f",ack={info['num_ack_pending']},wait={info['num_waiting']}"
+                             f",pin={pinned}")
+        held = [sorted(d.pinned) for d in self._deployment.detectors]
+        return (f"sent={self._replayer.stats.published} mqtt={mqtt['messages']}/"
+                f"{mqtt['last_seq']} readings={readings['state']['last_seq']} "
+                f"source(lag={source.get('lag')},active={source.get('active', 0) / 1e9:.1f}s"
+                f",error={source.get('error')}) stored={self._deployment.stored()} "
+                f"held={held} {' '.join(consumers)}")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(10)
+        self._connection.close()
 
 
 def test_every_reading_stored_once_and_every_incident_alerted_once(
@@ -212,38 +281,54 @@ def test_a_node_and_a_detector_worker_die_mid_stream(
         deployment.add("ingest", nodes[index].url)
         deployment.add("detector", nodes[index].url)
     # Six hours of readings in about ten seconds, so that the failures land mid-stream.
-    publisher = threading.Thread(target=replay, args=(recording, nodes[2].mqtt_port, 2000.0))
-    publisher.start()
+    replayer = replayer_of(recording, nodes[2].mqtt_port, 2000.0)
+    publisher = threading.Thread(target=replayer.run)
+    timeline = Timeline(nats_cluster.urls, replayer, deployment)
+    timeline.start()
     try:
-        time.sleep(3)
-        nodes[0].kill()
-        time.sleep(2)
-        wait_until(lambda: any(d.pinned for d in deployment.detectors), timeout_s=30,
-                   what="a detector worker to hold a partition")
-        victim_process = next(p for p in deployment.processes if p.detector and p.detector.pinned)
-        victim = victim_process.detector
-        assert victim is not None
-        [survivor] = [d for d in deployment.detectors if d is not victim]
-        held = set(victim.pinned)
-        killed_at = time.monotonic()
-        victim.kill()
-        victim_process.connection.close()
-        wait_until(lambda: held <= survivor.pinned, timeout_s=60,
-                   what="the survivor to take the victim's partitions over")
-        failover_s = time.monotonic() - killed_at
-        print(f"detector failover: {failover_s:.1f} s for partitions {sorted(held)}")
+        publisher.start()
+        try:
+            time.sleep(3)
+            nodes[0].kill()
+            time.sleep(2)
+            wait_until(lambda: any(d.pinned for d in deployment.detectors), timeout_s=30,
+                       what="a detector worker to hold a partition")
+            victim_process = next(p for p in deployment.processes
+                                  if p.detector and p.detector.pinned)
+            victim = victim_process.detector
+            assert victim is not None
+            [survivor] = [d for d in deployment.detectors if d is not victim]
+            held = set(victim.pinned)
+            killed_at = time.monotonic()
+            victim.kill()
+            victim_process.connection.close()
+            wait_until(lambda: held <= survivor.pinned, timeout_s=60,
+                       what="the survivor to take the victim's partitions over")
+            failover_s = time.monotonic() - killed_at
+            print(f"detector failover: {failover_s:.1f} s for partitions {sorted(held)}")
+            if failover_s > SLOW_FAILOVER_S:
+                print("timeline of a slow failover:", *timeline.lines, sep="\n")
+        finally:
+            publisher.join()
+            nodes[0].start()
+        wait_until(lambda: deployment.stored() >= recording.distinct, timeout_s=120,
+                   what="every reading stored")
+        wait_until(lambda: deployment.raised() >= recording.alerts, timeout_s=60,
+                   what="the offline run's alerts")
+        assert deployment.stored() == recording.distinct
+        # No alert missing and none extra: each site's readings reach its detectors in order
+        # through both failovers.
+        raised = deployment.raised()
+        print(f"alerts beyond the offline run's: {sorted(raised - recording.alerts)}")
+        assert raised == recording.alerts
+        assert not [key for key, n in Counter(deployment.notified).items() if n > 1]
+    except BaseException:
+        raised = deployment.raised()
+        differ = raised ^ recording.alerts
+        print(f"alerts missing: {sorted(recording.alerts - raised)}",
+              f"alerts extra: {sorted(raised - recording.alerts)}",
+              deployment.describe({(kind, subject) for kind, subject, _ in differ}),
+              "timeline:", *timeline.lines, sep="\n")
+        raise
     finally:
-        publisher.join()
-        nodes[0].start()
-    wait_until(lambda: deployment.stored() >= recording.distinct, timeout_s=120,
-               what="every reading stored")
-    wait_until(lambda: deployment.raised() >= recording.alerts, timeout_s=60,
-               what="the offline run's alerts")
-    assert deployment.stored() == recording.distinct
-    # No alert missing and none extra: each site's readings reach its detectors in order
-    # through both failovers (a takeover while the previous holder still had a partial
-    # batch, or deliveries lost with a node, once made a site look silent: site_offline).
-    raised = deployment.raised()
-    print(f"alerts beyond the offline run's: {sorted(raised - recording.alerts)}")
-    assert raised == recording.alerts
-    assert not [key for key, n in Counter(deployment.notified).items() if n > 1]
+        timeline.stop()

@@ -1,0 +1,174 @@
+"""The detector worker's loop over one partition, fed a scripted sequence of pulls (stream
+positions, pending counts) instead of a NATS cluster: what it applies, skips and ticks."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+import pytest
+
+from safehood.alerting import AlertManager, AlertQuery, InMemoryAlertRepository
+from safehood.detectors import DetectorConfig
+from safehood.protocol import Registry
+from safehood.scaleout import _detector_worker
+from safehood.scaleout._detector_worker import DetectorWorker
+from safehood.scaleout._jetstream import ScaleOutError
+from safehood.scaleout._pinned import Pulled
+
+SITE = "s1"
+DOOR = "h1-door"
+T0 = 1_772_410_500_000
+HOUR_MS = 3_600_000
+REGISTRY = Registry.from_data({
+    "households": [{"id": "h1", "site": SITE, "lives_alone": False}],
+    "residents": [],
+    "devices": [{"device_id": DOOR, "site": SITE, "kind": "door", "household": "h1"}]})
+
+
+class Delivery:
+    """A message as the pinned consumer hands it out: stream and consumer sequence, how many
+    of the partition's readings wait in the stream after it."""
+
+    def __init__(self, stream_seq: int, event: str, ts_ms: int, num_pending: int) -> None:
+        # "open" and "close" are events; "still-open" is the contact's periodic reading.
+        channel = "telemetry" if event == "still-open" else "event"
+        payload = ({"open": True} if channel == "telemetry" else {"event": event})
+        self.subject = f"sh.0.{SITE}.{DOOR}.{channel}"
+        self.data = orjson.dumps({"ts": ts_ms, "kind": "door", **payload})
+        self.metadata = SimpleNamespace(
+            sequence=SimpleNamespace(stream=stream_seq, consumer=stream_seq),
+            num_delivered=1, num_pending=num_pending)
+        self.acked = False
+
+    async def ack(self) -> None:
+        self.acked = True
+
+    async def nak(self) -> None:
+        pass
+
+
+class ScriptedConsumer:
+    """Hands out one scripted batch per pull, then stops the worker."""
+
+    def __init__(self, worker: DetectorWorker, batches: list[list[Delivery]]) -> None:
+        self._worker = worker
+        self._batches = iter(batches)
+        self.pin_id = "pin"
+
+    async def pull(self, batch: int, expires_s: float) -> Pulled:
+        messages = next(self._batches, None)
+        if messages is None:
+            self._worker._stopping.set()
+            return Pulled([], pinned=True)
+        return Pulled(list(messages), pinned=True)
+
+    async def unpin(self) -> None:
+        pass
+
+
+class StreamConnection:
+    """The JetStream API requests the worker makes: no checkpoint in KV yet, and the
+    readings stream holding ``deliveries``."""
+
+    def __init__(self, deliveries: list[Delivery]) -> None:
+        self._deliveries = deliveries
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, coroutine: Any, timeout_s: float | None = None) -> Any:
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_s)
+
+    async def api(self, subject: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        if subject.startswith("STREAM.MSG.GET.KV_"):
+            raise ScaleOutError("JetStream refused: no message found")
+        assert body is not None
+        after = [d for d in self._deliveries if d.metadata.sequence.stream >= body["seq"]]
+        if not after:
+            raise ScaleOutError("JetStream refused: no message found")
+        first = after[0]
+        return {"message": {"seq": first.metadata.sequence.stream, "subject": first.subject}}
+
+
+class Bucket:
+    """The KV bucket of checkpoints: conditional writes always win here."""
+
+    def __init__(self) -> None:
+        self.revisions = itertools.count(1)
+
+    async def create(self, key: str, value: bytes) -> int:
+        return next(self.revisions)
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        return next(self.revisions)
+
+
+def run_partition(batches: list[list[Delivery]], wall_clock: Iterator[int],
+                  monkeypatch: pytest.MonkeyPatch,
+                  alerts: AlertManager | None = None) -> AlertManager:
+    """Run a worker's loop over partition 0 until the script ends, on a site with no
+    checkpoint; returns the alerts (``alerts``, or new ones)."""
+    # A tick at every chance the loop gives, not once a second.
+    monkeypatch.setattr(_detector_worker, "_TICK_S", 0.0)
+    alerts = alerts or AlertManager(InMemoryAlertRepository())
+    connection = StreamConnection([d for batch in batches for d in batch])
+    worker = DetectorWorker(connection, alerts, REGISTRY, DetectorConfig(),  # type: ignore[arg-type]
+                            topic_prefix="safehood", partitions=1,
+                            clock=lambda: next(wall_clock))
+    worker._bucket = Bucket()  # type: ignore[assignment]
+
+    async def main() -> None:
+        connection.loop = asyncio.get_running_loop()
+        await worker._run_partition(0, ScriptedConsumer(worker, batches))  # type: ignore[arg-type]
+
+    asyncio.run(main())
+    assert all(d.acked for batch in batches for d in batch)
+    return alerts
+
+
+def test_no_tick_carries_a_site_past_readings_still_waiting_in_the_stream(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The door opens; its closing a minute later waits in the stream (a takeover, a slow
+    # batch) while two hours pass on the wall clock.
+    batches = [[Delivery(1, "open", T0, num_pending=1)],
+               [Delivery(2, "close", T0 + 60_000, num_pending=0)]]
+    wall_clock = itertools.count(T0, 2 * HOUR_MS)
+
+    alerts = run_partition(batches, wall_clock, monkeypatch)
+
+    assert alerts.list(AlertQuery(limit=None)) == []
+
+
+def test_a_caught_up_partition_ticks_a_silent_site_on_with_the_wall_clock(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing waits after the opening: the door is open as far as anyone can know.
+    batches = [[Delivery(1, "open", T0, num_pending=0)]]
+    wall_clock = itertools.count(T0, 2 * HOUR_MS)
+
+    alerts = run_partition(batches, wall_clock, monkeypatch)
+
+    assert [a.type.value for a in alerts.list(AlertQuery(limit=None))] == ["door_left_open"]
+
+
+def test_a_replay_from_an_older_checkpoint_opens_no_second_alert(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # One worker: the door is left open; a tick raises door_left_open at its deadline (ten
+    # minutes), a later reading finds it still open, and the closing resolves the alert.
+    # It dies before its checkpoint; the next worker takes the readings again from an
+    # older state (here none), and its engine fires the same timer on the later reading.
+    def readings() -> list[list[Delivery]]:
+        return [[Delivery(1, "open", T0, num_pending=0)],
+                [Delivery(2, "still-open", T0 + 15 * 60_000, num_pending=0)],
+                [Delivery(3, "close", T0 + 20 * 60_000, num_pending=0)]]
+
+    alerts = run_partition(readings(), itertools.count(T0, HOUR_MS), monkeypatch)
+    [first] = alerts.list(AlertQuery(limit=None))
+    assert first.type.value == "door_left_open" and first.status.value == "resolved"
+
+    run_partition(readings(), itertools.repeat(T0), monkeypatch, alerts)
+
+    assert [a.id for a in alerts.list(AlertQuery(limit=None))] == [first.id]
