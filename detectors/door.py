@@ -104,6 +104,7 @@ class DoorDetector(Detector):
     """
 
     kinds = frozenset({"door"})
+    channels = frozenset({"telemetry", "event"})  # a status says nothing it uses
 
     def __init__(
         self,
@@ -198,4 +199,5 @@ def _door(device_id: str, device: Device, view: RegistryView) -> DoorDetector:
 DOOR_RULE = Rule(
     RULE_DOOR, "device", DoorDetector.kinds, lambda device, view: device.device_id, _door,
     rebind=lambda detector, view: view.still_placed(detector.device_id, detector.household),
+    channels=DoorDetector.channels,
 )

@@ -118,10 +118,11 @@ class DetectorEngine:
         Detectors of devices and households that are gone are dropped with their timers.
         """
         self.registry = registry
-        # Per registered device heard from, its detectors' keys and the detectors themselves,
-        # flattened (rule index, scope id, detector, ...): one small tuple a device, where a
-        # tuple per key would double it. Detectors are dropped only here.
-        self._route_cache: dict[str, tuple[int | str | Detector, ...]] = {}
+        # Per channel and registered device heard from on it, its detectors' keys and the
+        # detectors themselves, flattened (rule index, scope id, detector, ...): one small
+        # tuple a device and channel, where a tuple per key would double it. Detectors are
+        # dropped only here.
+        self._route_cache: dict[str, dict[str, tuple[int | str | Detector, ...]]] = {}
         self._view = RegistryView.build(registry, self.config, self._detector_of,
                                         self._site_state, self.fall_classifier)
         for key in list(self._detectors):
@@ -165,7 +166,7 @@ class DetectorEngine:
             clock.observe(message.ts_ms)
             out += self._fire(message.site)
         site, ts_ms = message.site, message.ts_ms
-        routes = iter(self._routes_of(self._device_of(message)))
+        routes = iter(self._routes_of(self._device_of(message), message.channel))
         index: int
         scope: str
         detector: Detector
@@ -194,7 +195,7 @@ class DetectorEngine:
             clock.observe(message.ts_ms)
             self._start_site(message.site, message.ts_ms)
         clock.observe(message.ts_ms)
-        routes = iter(self._routes_of(self._device_of(message)))
+        routes = iter(self._routes_of(self._device_of(message), message.channel))
         index: int
         scope: str
         detector: Detector
@@ -323,20 +324,24 @@ class DetectorEngine:
             message.room, message.resident,
         )
 
-    def _routes_of(self, device: Device) -> tuple[int | str | Detector, ...]:
-        """The keys of the detectors a message of ``device`` goes to, in rule order, each
-        key's two parts followed by its detector (made when missing); worked out once per
-        registered device and registry."""
-        routes = self._route_cache.get(device.device_id)
+    def _routes_of(self, device: Device, channel: str) -> tuple[int | str | Detector, ...]:
+        """The keys of the detectors a message of ``device`` on ``channel`` goes to, in rule
+        order, each key's two parts followed by its detector (made when missing); worked out
+        once per registered device, channel and registry."""
+        by_device = self._route_cache.get(channel)
+        if by_device is None:
+            by_device = self._route_cache[channel] = {}
+        routes = by_device.get(device.device_id)
         if routes is None:
             keys = [
                 self._key(index, rule, device) for index, rule in enumerate(self._rules)
-                if rule.kinds is None or device.kind in rule.kinds
+                if (rule.kinds is None or device.kind in rule.kinds)
+                and (rule.channels is None or channel in rule.channels)
             ]
             routes = tuple(
                 part for key in keys if key is not None
                 for part in (*key, self._detector(key, device))
             )
             if self.registry.devices.get(device.device_id) is device:
-                self._route_cache[device.device_id] = routes
+                by_device[device.device_id] = routes
         return routes

@@ -100,6 +100,7 @@ class InactivityDetector(Detector):
     """
 
     kinds = frozenset({"motion", "door", "water", "wearable", "button"})
+    channels = frozenset({"telemetry", "event"})  # a status says nothing it uses
 
     def __init__(
         self,
@@ -310,4 +311,5 @@ INACTIVITY_RULE = Rule(
         view.households[household], config=view.config.inactivity, door_config=view.config.door,
         prior=view.site_state(device.site, CommunityPrior)),
     rebind=_rebind,
+    channels=InactivityDetector.channels,
 )

@@ -51,6 +51,7 @@ class SosDetector(Detector):
     """
 
     kinds = frozenset({"button", "wearable"})
+    channels = frozenset({"event"})  # a status says nothing it uses
 
     def __init__(
         self, subject: str, *, site: str, household: str | None, config: SosConfig | None = None
@@ -85,4 +86,5 @@ SOS_RULE = Rule(
     RULE_SOS, "person", SosDetector.kinds, lambda device, view: device.resident or device.device_id,
     lambda person, device, view: SosDetector(
         person, site=device.site, household=device.household, config=view.config.sos),
+    channels=SosDetector.channels,
 )

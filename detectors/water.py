@@ -42,6 +42,7 @@ class LeakDetector(Detector):
     """
 
     kinds = frozenset({"water"})
+    channels = frozenset({"telemetry", "event"})  # a status says nothing it uses
 
     def __init__(self, device_id: str, *, site: str, household: str | None) -> None:
         self.device_id = device_id
@@ -106,6 +107,7 @@ class SlowLeakDetector(Detector):
     """
 
     kinds = frozenset({"water"})
+    channels = frozenset({"telemetry"})  # only the meter's flow readings
 
     def __init__(
         self, device_id: str, *, site: str, household: str | None, config: WaterConfig | None = None
@@ -178,10 +180,12 @@ WATER_LEAK_RULE = Rule(
     lambda device_id, device, view: LeakDetector(
         device_id, site=device.site, household=device.household),
     rebind=_rebind,
+    channels=LeakDetector.channels,
 )
 SLOW_LEAK_RULE = Rule(
     RULE_SLOW_LEAK, "device", SlowLeakDetector.kinds, lambda device, view: device.device_id,
     lambda device_id, device, view: SlowLeakDetector(
         device_id, site=device.site, household=device.household, config=view.config.water),
     rebind=_rebind,
+    channels=SlowLeakDetector.channels,
 )
