@@ -433,8 +433,8 @@ class DeviceOfflineDetector(Detector):
     # Slots: one of each per registered device (see the README's memory figures); what
     # follows from the configuration and the kind alone is in the shared ``limits``.
     __slots__ = (
-        '_check_ms', '_will_ms', 'cadence', 'device_id', 'group', 'household', 'last_seen_ms',
-        'limits', 'site', 'state'
+        '_check_ms', '_rhythm_ms', '_will_ms', 'cadence', 'device_id', 'group', 'household',
+        'last_seen_ms', 'limits', 'site', 'state'
     )
 
     def __init__(
@@ -455,7 +455,10 @@ class DeviceOfflineDetector(Detector):
         if limits is None or limits.kind != kind:
             limits = DeviceLimits.of(config or DeviceHealthConfig(), kind)
         self.limits = limits
-        self.cadence = ReportingCadence(limits.cadence)
+        # Made when it first learns: a device heard from once has no rhythm yet, only the
+        # time its next gap will count from (``_rhythm_ms``, the cadence's ``last_ms``).
+        self.cadence: ReportingCadence | None = None
+        self._rhythm_ms: int | None = None
         self.last_seen_ms: int | None = None
         self.state = _State.ONLINE
         self._will_ms: int | None = None
@@ -475,11 +478,13 @@ class DeviceOfflineDetector(Detector):
         limits = self.limits
         config = limits.config
         periods = config.silent_periods
-        period = self.cadence.period_ms
-        if period is None:
-            limit = max(limits.budget_ms, periods * self.cadence.longest_ms)
+        cadence = self.cadence
+        period = None if cadence is None else cadence.period_ms
+        if cadence is None or period is None:
+            longest = 0 if cadence is None else cadence.longest_ms
+            limit = max(limits.budget_ms, periods * longest)
         else:
-            tail = self.cadence.tail_ms or period
+            tail = cadence.tail_ms or period
             limit = max(config.floor_s * MS_PER_S, periods * period, config.tail_periods * tail)
         return int(min(limit, config.ceiling_s * MS_PER_S))
 
@@ -502,7 +507,14 @@ class DeviceOfflineDetector(Detector):
 
     def learn_one(self, message: Message) -> None:
         if not is_last_will(message):
-            self.cadence.learn_one(message.ts_ms)
+            self._learn_rhythm(message.ts_ms)
+
+    def _learn_rhythm(self, ts_ms: int) -> None:
+        cadence = self.cadence
+        if cadence is None:
+            cadence = self.cadence = ReportingCadence(self.limits.cadence)
+            cadence.last_ms = self._rhythm_ms
+        cadence.learn_one(ts_ms)
 
     def process_one(self, message: Message) -> Decisions:
         if is_last_will(message):
@@ -517,13 +529,16 @@ class DeviceOfflineDetector(Detector):
         if self.last_seen_ms is not None and message.ts_ms <= self.last_seen_ms:
             return []
         was = self.state
-        if self._will_ms is None and message.ts_ms - (self.cadence.last_ms or 0) <= self.limits.ceiling_ms:
+        rhythm_ms = self._rhythm_ms if self.cadence is None else self.cadence.last_ms
+        if self._will_ms is None and message.ts_ms - (rhythm_ms or 0) <= self.limits.ceiling_ms:
             # A device that comes back by itself, within the ceiling, was slower than its
             # limit said, not broken: its gap is its rhythm (a device reporting more slowly
             # than its kind's budget would otherwise never be learned and alarm every cycle).
-            self.cadence.learn_one(message.ts_ms)
-        else:
+            self._learn_rhythm(message.ts_ms)
+        elif self.cadence is None:
             # The gap across a last will or a long outage says nothing about its rhythm.
+            self._rhythm_ms = message.ts_ms
+        else:
             self.cadence.last_ms = message.ts_ms
         self.last_seen_ms = message.ts_ms
         self._will_ms = None
@@ -564,7 +579,7 @@ class DeviceOfflineDetector(Detector):
         evidence: dict[str, object] = {"reason": reason, "kind": self.kind,
                                        "last_seen_ms": self.last_seen_ms}
         if reason == "silent":
-            period = self.cadence.period_ms
+            period = None if self.cadence is None else self.cadence.period_ms
             evidence["limit_s"] = self.silence_limit_ms / MS_PER_S
             evidence["period_s"] = None if period is None else period / MS_PER_S
             evidence["pending_s"] = self.limits.pending_ms / MS_PER_S
