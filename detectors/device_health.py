@@ -250,17 +250,20 @@ class GroupHealthDetector(Detector):
 
     @property
     def deadline_ms(self) -> int | None:
-        if self.offline or not self.reportable or self.last_seen_ms is None:
+        # Read before and after every message of the group: kept to plain comparisons.
+        since = self.last_seen_ms
+        if self.offline or since is None or self.size < self.min_devices:
             return None
         if self.covered:
             return None if _down_group(self.parent) is not None else self._check_ms
         # Silence counts from when the group could have been heard again: after its
         # enclosing groups came back. (That only ever moves the deadline later; the engine's
         # earlier timer then just finds nothing due and asks again.)
-        since = self.last_seen_ms
         parent = self.parent
         while parent is not None:
-            since = max(since, parent.returned_ms or since)
+            returned = parent.returned_ms
+            if returned is not None and returned > since:
+                since = returned
             parent = parent.parent
         return since + self.limit_ms + 1
 
