@@ -57,6 +57,9 @@ class Detector(abc.ABC):
 
     #: Device kinds whose messages this detector wants; its rule routes by it.
     kinds: frozenset[str] = frozenset()
+    #: Channels whose messages it uses, where not all; its rule routes by it (see
+    #: :attr:`Rule.channels`).
+    channels: frozenset[str] | None = None
 
     def learn_one(self, message: Message) -> None:  # noqa: B027 - optional hook
         """Update the learned normal pattern with ``message`` without deciding anything."""
@@ -362,6 +365,10 @@ class Rule(Generic[D]):
     start
         For rules that watch silence: called on each registered device's detector when its
         site's event time starts, with that time.
+    channels
+        Channels whose messages go to the rule; None for every channel. The engine routes
+        the others around its detectors, and makes a detector at the first message it
+        uses: a device that only ever sent its status costs the rule nothing.
     """
 
     name: str
@@ -371,3 +378,4 @@ class Rule(Generic[D]):
     build: Callable[[str, Device, RegistryView], D]
     rebind: Callable[[D, RegistryView], bool] = _keep
     start: Callable[[D, int], None] | None = None
+    channels: frozenset[str] | None = None

@@ -68,8 +68,10 @@ class SiteClock:
 class TimerQueue(Generic[K]):
     """Deadlines of detectors, earliest first; each key holds at most one live deadline.
 
-    Rescheduling a key replaces its deadline; stale heap entries are skipped when popped.
-    Ties fire in key order, so the firing order never depends on when deadlines were set.
+    Rescheduling a key replaces its deadline. A deadline moved later (every message moves a
+    device's silence deadline on) adds no heap entry: the key's earlier entry stands in for
+    it and, when popped, is put back at the live deadline. Ties fire in key order, so the
+    firing order never depends on when deadlines were set.
 
     Examples
     --------
@@ -77,12 +79,14 @@ class TimerQueue(Generic[K]):
     >>> timers.schedule("door", 5_000)
     >>> timers.schedule("inactivity", 3_000)
     >>> timers.schedule("door", 4_000)  # moved earlier
+    >>> timers.schedule("inactivity", 4_500)  # moved later
     >>> list(timers.pop_due(4_500))
-    [(3000, 'inactivity'), (4000, 'door')]
+    [(4000, 'door'), (4500, 'inactivity')]
     >>> timers.deadline("door") is None
     True
     """
 
+    # Invariant: each live key has a heap entry at or before its live deadline.
     _heap: list[tuple[int, K]] = field(default_factory=list)
     _live: dict[K, int] = field(default_factory=dict)
 
@@ -97,22 +101,31 @@ class TimerQueue(Generic[K]):
         if deadline_ms is None:
             self._live.pop(key, None)
             return
-        if self._live.get(key) == deadline_ms:
+        live = self._live.get(key)
+        if live == deadline_ms:
             return
         self._live[key] = deadline_ms
+        if live is not None and live < deadline_ms:
+            return  # the entry at ``live`` (or earlier) stands in for the later deadline
         heapq.heappush(self._heap, (deadline_ms, key))
-        # Stale entries pile up when deadlines keep moving (every motion moves the
-        # inactivity deadline); rebuild the heap once they outnumber the live ones.
+        # Stale entries pile up when deadlines keep moving earlier and are cancelled;
+        # rebuild the heap once they outnumber the live ones.
         if len(self._heap) > 64 and len(self._heap) > 4 * len(self._live):
             self._heap = [(d, k) for k, d in self._live.items()]
             heapq.heapify(self._heap)
 
     def next_deadline(self) -> int | None:
-        while self._heap:
-            deadline, key = self._heap[0]
-            if self._live.get(key) == deadline:
+        heap = self._heap
+        while heap:
+            deadline, key = heap[0]
+            live = self._live.get(key)
+            if live == deadline:
                 return deadline
-            heapq.heappop(self._heap)
+            if live is not None and live > deadline:
+                # An entry standing in for a deadline moved later: put it back at that one.
+                heapq.heapreplace(heap, (live, key))
+            else:
+                heapq.heappop(heap)
         return None
 
     def pop_due(self, watermark_ms: int) -> Iterator[tuple[int, K]]:

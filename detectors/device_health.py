@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from safehood.protocol import (
     AlertDecision,
@@ -42,12 +44,10 @@ from .base import Decisions, Detector, RegistryView, Rule, tidy_evidence
 from .config import DeviceHealthConfig
 from .const import (
     MS_PER_S,
-    RULE_BATTERY,
     RULE_BUILDING_HEALTH,
     RULE_DEVICE_HEALTH,
     RULE_GATEWAY_HEALTH,
     RULE_SITE_HEALTH,
-    RULE_TAMPER,
 )
 
 DEVICE_OFFLINE_SEVERITY = Severity.MINOR
@@ -61,6 +61,30 @@ def is_last_will(message: Message) -> bool:
     return message.channel == "status" and message.online is False
 
 
+@dataclass(frozen=True, slots=True)
+class CadenceSettings:
+    """How :class:`ReportingCadence` learns, shared by every device of an engine (one copy
+    per device would be five more slots and two floats each)."""
+
+    quantile: float
+    tail_quantile: float
+    half_life_ms: float
+    min_gaps: int
+    min_span_ms: float
+
+    @classmethod
+    def of(cls, *, quantile: float, half_life_s: float, min_gaps: int, min_span_s: float,
+           tail_quantile: float = 1.0) -> CadenceSettings:
+        return cls(quantile, max(quantile, tail_quantile), half_life_s * MS_PER_S, min_gaps,
+                   min_span_s * MS_PER_S)
+
+    @classmethod
+    def from_config(cls, config: DeviceHealthConfig) -> CadenceSettings:
+        return cls.of(quantile=config.period_quantile, half_life_s=config.cadence_half_life_s,
+                      min_gaps=config.cadence_min_gaps, min_span_s=config.cadence_min_span_s,
+                      tail_quantile=config.tail_quantile)
+
+
 class ReportingCadence:
     """A device's reporting interval, learned online from the event times of its messages.
 
@@ -69,12 +93,13 @@ class ReportingCadence:
     half-life. The interval is the ``quantile`` of that time-weighted distribution: the gap
     length that most of the device's time is spent in. A chatty burst of events adds little
     time and so does not shorten it; a lost message now and then lengthens it a little. It
-    is known once ``min_gaps`` gaps covering at least ``min_span_s`` have been seen.
+    is known once ``min_gaps`` gaps covering at least ``min_span_s`` have been seen (see
+    :class:`CadenceSettings`).
 
     Examples
     --------
-    >>> cadence = ReportingCadence(quantile=0.9, half_life_s=7 * 86400, min_gaps=4,
-    ...                            min_span_s=3600)
+    >>> cadence = ReportingCadence(CadenceSettings.of(
+    ...     quantile=0.9, half_life_s=7 * 86400, min_gaps=4, min_span_s=3600))
     >>> for minute in range(0, 6 * 30, 30):
     ...     cadence.learn_one(minute * 60_000)
     >>> round(cadence.period_ms / 60_000)  # 30 min, rounded up to its bin's edge
@@ -83,27 +108,21 @@ class ReportingCadence:
 
     # Slots: one of each per registered device (see the README's memory figures).
     __slots__ = (
-        '_origin_ms', '_period_bin', '_since_update', '_weights', 'gaps', 'half_life_ms',
-        'last_ms', 'longest_ms', 'min_gaps', 'min_span_ms', 'period_ms', 'quantile', 'span_ms',
-        'tail_ms', 'tail_quantile'
+        '_origin_ms', '_period_bin', '_since_update', '_weights', 'gaps', 'last_ms',
+        'longest_ms', 'period_ms', 'settings', 'span_ms', 'tail_ms'
     )
 
     BINS_PER_OCTAVE = 4
     BINS = 80  # up to 2 ** 20 s, twelve days
 
-    def __init__(self, *, quantile: float, half_life_s: float, min_gaps: int,
-                 min_span_s: float, tail_quantile: float = 1.0) -> None:
-        self.quantile = quantile
-        self.tail_quantile = max(quantile, tail_quantile)
-        self.half_life_ms = half_life_s * MS_PER_S
-        self.min_gaps = min_gaps
-        self.min_span_ms = min_span_s * MS_PER_S
+    def __init__(self, settings: CadenceSettings) -> None:
+        self.settings = settings
         self.last_ms: int | None = None
         self.gaps = 0
         self.span_ms = 0
         self.longest_ms = 0
         # Made at the first gap: until a device is heard twice it needs none.
-        self._weights: list[float] = []
+        self._weights: list[float] | None = None
         self._origin_ms = 0  # weights are scaled by 2 ** ((ts - origin) / half-life)
         self._period_bin: int | None = None
         self._since_update = 0
@@ -114,7 +133,8 @@ class ReportingCadence:
 
     @property
     def learned(self) -> bool:
-        return self.gaps >= self.min_gaps and self.span_ms >= self.min_span_ms
+        settings = self.settings
+        return self.gaps >= settings.min_gaps and self.span_ms >= settings.min_span_ms
 
     def learn_one(self, ts_ms: int) -> None:
         """Count the gap from the previous message to one at ``ts_ms`` (older ones are ignored)."""
@@ -126,19 +146,20 @@ class ReportingCadence:
             self._origin_ms = ts_ms
             return
         gap_ms = ts_ms - last
-        if not self._weights:
-            self._weights = [0.0] * self.BINS
+        weights = self._weights
+        if weights is None:
+            weights = self._weights = [0.0] * self.BINS
         self.gaps += 1
         self.span_ms += gap_ms
         self.longest_ms = max(self.longest_ms, gap_ms)
-        exponent = (ts_ms - self._origin_ms) / self.half_life_ms
+        exponent = (ts_ms - self._origin_ms) / self.settings.half_life_ms
         if exponent > 64:  # rescale before the weights overflow
-            self._weights = [w * 2.0 ** -exponent for w in self._weights]
+            weights = self._weights = [w * 2.0 ** -exponent for w in weights]
             self._origin_ms, exponent = ts_ms, 0.0
         seconds = gap_ms / MS_PER_S
         index = 0 if seconds <= 1 else min(
             self.BINS - 1, math.ceil(math.log2(seconds) * self.BINS_PER_OCTAVE) - 1)
-        self._weights[index] += seconds * 2.0 ** exponent
+        weights[index] += seconds * 2.0 ** exponent
         self._since_update += 1
         # Only a longer gap can move the quantile up (one in its own bin leaves it where it
         # is); shorter ones move it down slowly, so refresh for those now and then.
@@ -149,11 +170,12 @@ class ReportingCadence:
 
     def _update(self) -> None:
         self._since_update = 0
-        total = sum(self._weights)
-        target, tail_target = self.quantile * total, self.tail_quantile * total
+        weights = self._weights or ()
+        total = sum(weights)
+        target, tail_target = self.settings.quantile * total, self.settings.tail_quantile * total
         running = 0.0
         period_bin = tail_bin = None
-        for index, weight in enumerate(self._weights):
+        for index, weight in enumerate(weights):
             running += weight
             if period_bin is None and running >= target and running > 0:
                 period_bin = index
@@ -228,17 +250,20 @@ class GroupHealthDetector(Detector):
 
     @property
     def deadline_ms(self) -> int | None:
-        if self.offline or not self.reportable or self.last_seen_ms is None:
+        # Read before and after every message of the group: kept to plain comparisons.
+        since = self.last_seen_ms
+        if self.offline or since is None or self.size < self.min_devices:
             return None
         if self.covered:
             return None if _down_group(self.parent) is not None else self._check_ms
         # Silence counts from when the group could have been heard again: after its
         # enclosing groups came back. (That only ever moves the deadline later; the engine's
         # earlier timer then just finds nothing due and asks again.)
-        since = self.last_seen_ms
         parent = self.parent
         while parent is not None:
-            since = max(since, parent.returned_ms or since)
+            returned = parent.returned_ms
+            if returned is not None and returned > since:
+                since = returned
             parent = parent.parent
         return since + self.limit_ms + 1
 
@@ -346,6 +371,25 @@ def _down_group(group: GroupHealthDetector | None) -> GroupHealthDetector | None
     return group
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceLimits:
+    """What a device's offline check takes from the configuration and its kind alone: made
+    once per kind and shared by the devices of that kind (see :func:`device_limits`)."""
+
+    kind: str
+    config: DeviceHealthConfig
+    budget_ms: int
+    pending_ms: int
+    ceiling_ms: int
+    cadence: CadenceSettings
+
+    @classmethod
+    def of(cls, config: DeviceHealthConfig, kind: str) -> DeviceLimits:
+        return cls(kind, config, int(config.budget_s(kind) * MS_PER_S),
+                   int(config.pending_s * MS_PER_S), int(config.ceiling_s * MS_PER_S),
+                   CadenceSettings.from_config(config))
+
+
 class _State(StrEnum):
     ONLINE = "online"
     WAITING = "waiting"  # time ran out while a group is down (no timer) or quiet
@@ -388,10 +432,11 @@ class DeviceOfflineDetector(Detector):
     [('raise', 660000, 'silent')]
     """
 
-    # Slots: one of each per registered device (see the README's memory figures).
+    # Slots: one of each per registered device (see the README's memory figures); what
+    # follows from the configuration and the kind alone is in the shared ``limits``.
     __slots__ = (
-        '_check_ms', '_will_ms', 'budget_ms', 'cadence', 'ceiling_ms', 'config', 'device_id',
-        'group', 'household', 'kind', 'last_seen_ms', 'pending_ms', 'site', 'state'
+        '_check_ms', '_rhythm_ms', '_will_ms', 'cadence', 'device_id', 'group', 'household',
+        'last_seen_ms', 'limits', 'site', 'state'
     )
 
     def __init__(
@@ -403,36 +448,45 @@ class DeviceOfflineDetector(Detector):
         kind: str,
         group: GroupHealthDetector | None = None,
         config: DeviceHealthConfig | None = None,
+        limits: DeviceLimits | None = None,
     ) -> None:
         self.device_id = device_id
         self.site = site
         self.household = household
-        self.kind = kind
         self.group = group
-        self.config = config = config or DeviceHealthConfig()
-        self.budget_ms = int(config.budget_s(kind) * MS_PER_S)
-        self.pending_ms = int(config.pending_s * MS_PER_S)
-        self.ceiling_ms = int(config.ceiling_s * MS_PER_S)
-        self.cadence = ReportingCadence(
-            quantile=config.period_quantile, half_life_s=config.cadence_half_life_s,
-            min_gaps=config.cadence_min_gaps, min_span_s=config.cadence_min_span_s,
-            tail_quantile=config.tail_quantile,
-        )
+        if limits is None or limits.kind != kind:
+            limits = DeviceLimits.of(config or DeviceHealthConfig(), kind)
+        self.limits = limits
+        # Made when it first learns: a device heard from once has no rhythm yet, only the
+        # time its next gap will count from (``_rhythm_ms``, the cadence's ``last_ms``).
+        self.cadence: ReportingCadence | None = None
+        self._rhythm_ms: int | None = None
         self.last_seen_ms: int | None = None
         self.state = _State.ONLINE
         self._will_ms: int | None = None
         self._check_ms: int | None = None
 
     @property
+    def kind(self) -> str:
+        return self.limits.kind
+
+    @property
+    def config(self) -> DeviceHealthConfig:
+        return self.limits.config
+
+    @property
     def silence_limit_ms(self) -> int:
         """How long a silence is normal for this device, before the pending period."""
-        config = self.config
+        limits = self.limits
+        config = limits.config
         periods = config.silent_periods
-        period = self.cadence.period_ms
-        if period is None:
-            limit = max(self.budget_ms, periods * self.cadence.longest_ms)
+        cadence = self.cadence
+        period = None if cadence is None else cadence.period_ms
+        if cadence is None or period is None:
+            longest = 0 if cadence is None else cadence.longest_ms
+            limit = max(limits.budget_ms, periods * longest)
         else:
-            tail = self.cadence.tail_ms or period
+            tail = cadence.tail_ms or period
             limit = max(config.floor_s * MS_PER_S, periods * period, config.tail_periods * tail)
         return int(min(limit, config.ceiling_s * MS_PER_S))
 
@@ -451,11 +505,18 @@ class DeviceOfflineDetector(Detector):
         """Start the silence limit at ``now_ms`` for a device not heard from yet."""
         if self.last_seen_ms is None and self.state is _State.ONLINE:
             self.last_seen_ms = now_ms
-            self._check_ms = now_ms + self.silence_limit_ms + self.pending_ms + 1
+            self._check_ms = now_ms + self.silence_limit_ms + self.limits.pending_ms + 1
 
     def learn_one(self, message: Message) -> None:
         if not is_last_will(message):
-            self.cadence.learn_one(message.ts_ms)
+            self._learn_rhythm(message.ts_ms)
+
+    def _learn_rhythm(self, ts_ms: int) -> None:
+        cadence = self.cadence
+        if cadence is None:
+            cadence = self.cadence = ReportingCadence(self.limits.cadence)
+            cadence.last_ms = self._rhythm_ms
+        cadence.learn_one(ts_ms)
 
     def process_one(self, message: Message) -> Decisions:
         if is_last_will(message):
@@ -465,22 +526,25 @@ class DeviceOfflineDetector(Detector):
             if self.state is _State.OFFLINE or self._will_ms is not None:
                 return []
             self._will_ms = message.ts_ms
-            self._check_ms = message.ts_ms + self.pending_ms + 1
+            self._check_ms = message.ts_ms + self.limits.pending_ms + 1
             return []
         if self.last_seen_ms is not None and message.ts_ms <= self.last_seen_ms:
             return []
         was = self.state
-        if self._will_ms is None and message.ts_ms - (self.cadence.last_ms or 0) <= self.ceiling_ms:
+        rhythm_ms = self._rhythm_ms if self.cadence is None else self.cadence.last_ms
+        if self._will_ms is None and message.ts_ms - (rhythm_ms or 0) <= self.limits.ceiling_ms:
             # A device that comes back by itself, within the ceiling, was slower than its
             # limit said, not broken: its gap is its rhythm (a device reporting more slowly
             # than its kind's budget would otherwise never be learned and alarm every cycle).
-            self.cadence.learn_one(message.ts_ms)
-        else:
+            self._learn_rhythm(message.ts_ms)
+        elif self.cadence is None:
             # The gap across a last will or a long outage says nothing about its rhythm.
+            self._rhythm_ms = message.ts_ms
+        else:
             self.cadence.last_ms = message.ts_ms
         self.last_seen_ms = message.ts_ms
         self._will_ms = None
-        self._check_ms = message.ts_ms + self.silence_limit_ms + self.pending_ms + 1
+        self._check_ms = message.ts_ms + self.silence_limit_ms + self.limits.pending_ms + 1
         self.state = _State.ONLINE
         if was is not _State.OFFLINE:
             return []
@@ -490,7 +554,7 @@ class DeviceOfflineDetector(Detector):
         check = self.deadline_ms
         if check is None or now_ms < check:
             return []
-        limit_ms = self.silence_limit_ms + self.pending_ms
+        limit_ms = self.silence_limit_ms + self.limits.pending_ms
         wait = _wait_for(self.group, check)
         if wait is not None:
             # Behind a down group, look again at this check once the group is back.
@@ -517,15 +581,61 @@ class DeviceOfflineDetector(Detector):
         evidence: dict[str, object] = {"reason": reason, "kind": self.kind,
                                        "last_seen_ms": self.last_seen_ms}
         if reason == "silent":
-            period = self.cadence.period_ms
+            period = None if self.cadence is None else self.cadence.period_ms
             evidence["limit_s"] = self.silence_limit_ms / MS_PER_S
             evidence["period_s"] = None if period is None else period / MS_PER_S
-            evidence["pending_s"] = self.pending_ms / MS_PER_S
+            evidence["pending_s"] = self.limits.pending_ms / MS_PER_S
         return AlertDecision(
             action=action, type=AlertType.DEVICE_OFFLINE, severity=DEVICE_OFFLINE_SEVERITY,
             subject=self.device_id, site=self.site, ts_ms=ts_ms, household=self.household,
             device_id=self.device_id, evidence=tidy_evidence(evidence),
         )
+
+
+class _OneDevice(Protocol):
+    """What the battery check needs to know of the detector that runs it."""
+
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def site(self) -> str: ...
+    @property
+    def household(self) -> str | None: ...
+    @property
+    def config(self) -> DeviceHealthConfig: ...
+
+
+def _battery_one(
+    device: _OneDevice, message: Message, low: bool, last_ms: int | None
+) -> tuple[bool, int | None, Decisions]:
+    """``battery_low`` of one device: its new low flag and time of its last battery reading,
+    and the decisions ``message`` leads to."""
+    battery = message.battery
+    if battery is None or (last_ms is not None and message.ts_ms < last_ms):
+        return low, last_ms, []
+    config = device.config
+    if not low and battery < config.battery_low_pct:
+        action = DecisionAction.RAISE
+    elif low and battery >= config.battery_ok_pct:
+        action = DecisionAction.CLEAR
+    else:
+        return low, message.ts_ms, []
+    return action is DecisionAction.RAISE, message.ts_ms, [AlertDecision(
+        action=action, type=AlertType.BATTERY_LOW, severity=BATTERY_LOW_SEVERITY,
+        subject=device.device_id, site=device.site, ts_ms=message.ts_ms,
+        household=device.household, device_id=device.device_id,
+        evidence=tidy_evidence({"battery": battery, "kind": message.kind}),
+    )]
+
+
+def _tamper_one(message: Message, device_id: str, site: str, household: str | None) -> Decisions:
+    if message.event != "tamper" or message.channel != "event":
+        return []
+    return [AlertDecision(
+        action=DecisionAction.RAISE, type=AlertType.TAMPER, severity=TAMPER_SEVERITY,
+        subject=device_id, site=site, ts_ms=message.ts_ms, household=household,
+        device_id=device_id, evidence=tidy_evidence({"kind": message.kind, "room": message.room}),
+    )]
 
 
 class BatteryDetector(Detector):
@@ -541,7 +651,7 @@ class BatteryDetector(Detector):
     [('raise', 12.0)]
     """
 
-    __slots__ = ('_last_ms', 'config', 'device_id', 'household', 'low', 'site')
+    __slots__ = ('_battery_ms', 'battery_low', 'config', 'device_id', 'household', 'site')
 
     def __init__(
         self, device_id: str, *, site: str, household: str | None,
@@ -551,27 +661,13 @@ class BatteryDetector(Detector):
         self.site = site
         self.household = household
         self.config = config or DeviceHealthConfig()
-        self.low = False
-        self._last_ms: int | None = None
+        self.battery_low = False
+        self._battery_ms: int | None = None
 
     def process_one(self, message: Message) -> Decisions:
-        battery = message.battery
-        if battery is None or (self._last_ms is not None and message.ts_ms < self._last_ms):
-            return []
-        self._last_ms = message.ts_ms
-        if not self.low and battery < self.config.battery_low_pct:
-            self.low = True
-            action = DecisionAction.RAISE
-        elif self.low and battery >= self.config.battery_ok_pct:
-            self.low = False
-            action = DecisionAction.CLEAR
-        else:
-            return []
-        return [AlertDecision(
-            action=action, type=AlertType.BATTERY_LOW, severity=BATTERY_LOW_SEVERITY,
-            subject=self.device_id, site=self.site, ts_ms=message.ts_ms, household=self.household,
-            device_id=self.device_id, evidence=tidy_evidence({"battery": battery, "kind": message.kind}),
-        )]
+        self.battery_low, self._battery_ms, out = _battery_one(
+            self, message, self.battery_low, self._battery_ms)
+        return out
 
 
 class TamperDetector(Detector):
@@ -585,13 +681,38 @@ class TamperDetector(Detector):
         self.household = household
 
     def process_one(self, message: Message) -> Decisions:
-        if message.channel != "event" or message.event != "tamper":
-            return []
-        return [AlertDecision(
-            action=DecisionAction.RAISE, type=AlertType.TAMPER, severity=TAMPER_SEVERITY,
-            subject=self.device_id, site=self.site, ts_ms=message.ts_ms, household=self.household,
-            device_id=self.device_id, evidence=tidy_evidence({"kind": message.kind, "room": message.room}),
-        )]
+        return _tamper_one(message, self.device_id, self.site, self.household)
+
+
+class DeviceChecksDetector(DeviceOfflineDetector):
+    """Every check of one device in one object: :class:`DeviceOfflineDetector`, then
+    :class:`BatteryDetector`'s, then :class:`TamperDetector`'s, in that order.
+
+    What the engine runs per registered device: one object, key and timer a device where
+    three separate detectors took three of each (see the README's memory figures).
+    """
+
+    __slots__ = ('_battery_ms', 'battery_low')
+
+    def __init__(
+        self, device_id: str, *, site: str, household: str | None, kind: str,
+        group: GroupHealthDetector | None = None, limits: DeviceLimits | None = None,
+        config: DeviceHealthConfig | None = None,
+    ) -> None:
+        super().__init__(device_id, site=site, household=household, kind=kind, group=group,
+                         config=config, limits=limits)
+        self.battery_low = False
+        self._battery_ms: int | None = None
+
+    def process_one(self, message: Message) -> Decisions:
+        out = super().process_one(message)
+        if message.battery is not None:
+            self.battery_low, self._battery_ms, battery = _battery_one(
+                self, message, self.battery_low, self._battery_ms)
+            out += battery
+        if message.event is not None:
+            out += _tamper_one(message, self.device_id, self.site, self.household)
+        return out
 
 
 # -- rules ------------------------------------------------------------------------------
@@ -653,19 +774,28 @@ def _innermost_group(device: Device, view: RegistryView, rules: Sequence[str]) -
     return None
 
 
-def _device_health(device_id: str, device: Device, view: RegistryView) -> DeviceOfflineDetector:
+def device_limits(view: RegistryView, kind: str) -> DeviceLimits:
+    """The limits of ``kind``'s devices, made once and shared (kept with the engine's
+    shared objects, under a name no site can have)."""
+    key = (f"device-limits:{kind}", DeviceLimits)
+    limits: DeviceLimits | None = view.shared.get(key)
+    if limits is None or limits.config is not view.config.device_health:
+        limits = view.shared[key] = DeviceLimits.of(view.config.device_health, kind)
+    return limits
+
+
+def _device_health(device_id: str, device: Device, view: RegistryView) -> DeviceChecksDetector:
     # Only the innermost group: the enclosing ones are its parent chain.
     group = _innermost_group(
         device, view, (RULE_GATEWAY_HEALTH, RULE_BUILDING_HEALTH, RULE_SITE_HEALTH))
-    return DeviceOfflineDetector(
+    return DeviceChecksDetector(
         device_id, site=device.site, household=device.household, kind=device.kind,
         group=group if isinstance(group, GroupHealthDetector) else None,
-        config=view.config.device_health,
+        limits=device_limits(view, device.kind),
     )
 
 
-def _rebind_device(detector: DeviceOfflineDetector | BatteryDetector | TamperDetector,
-                   view: RegistryView) -> bool:
+def _rebind_device(detector: DeviceChecksDetector, view: RegistryView) -> bool:
     return view.still_placed(detector.device_id, detector.household)
 
 
@@ -688,17 +818,4 @@ GATEWAY_HEALTH_RULE = Rule(
 DEVICE_HEALTH_RULE = Rule(
     RULE_DEVICE_HEALTH, "device", None, _device_scope, _device_health,
     rebind=_rebind_device, start=DeviceOfflineDetector.start,
-)
-BATTERY_RULE = Rule(
-    RULE_BATTERY, "device", None, _device_scope,
-    lambda device_id, device, view: BatteryDetector(
-        device_id, site=device.site, household=device.household,
-        config=view.config.device_health),
-    rebind=_rebind_device,
-)
-TAMPER_RULE = Rule(
-    RULE_TAMPER, "device", None, _device_scope,
-    lambda device_id, device, view: TamperDetector(
-        device_id, site=device.site, household=device.household),
-    rebind=_rebind_device,
 )

@@ -98,6 +98,7 @@ class DoorDetector(DeviceDetector):
     """
 
     kinds = frozenset({"door"})
+    channels = frozenset({"telemetry", "event"})  # a status says nothing it uses
 
     def __init__(
         self,
@@ -185,4 +186,5 @@ def _door(device_id: str, device: Device, view: RegistryView) -> DoorDetector:
 DOOR_RULE = Rule(
     RULE_DOOR, "device", DoorDetector.kinds, lambda device, view: device.device_id, _door,
     rebind=rebind_device,
+    channels=DoorDetector.channels,
 )

@@ -99,6 +99,9 @@ class DetectorEngine:
         self._clocks: dict[str, SiteClock] = {}
         self._timers: dict[str, TimerQueue[Key]] = {}
         self._detectors: dict[Key, Detector] = {}
+        # One tuple object for each live detector's key, which its routes and timers all
+        # hold: a key made anew for each route and deadline took ~150 bytes a device.
+        self._keys: dict[Key, Key] = {}
         # Detectors with no timer that wait on another (see Detector.waiting_on), by the
         # id of the one they wait on: woken when it stops blocking, so that a long silence
         # costs nothing per waiting device, however far event time jumps.
@@ -118,15 +121,16 @@ class DetectorEngine:
         Detectors of devices and households that are gone are dropped with their timers.
         """
         self.registry = registry
-        # Per registered device heard from, its detectors' keys and the detectors themselves,
-        # flattened (rule index, scope id, detector, ...): one small tuple a device, where a
-        # tuple per key would double it. Detectors are dropped only here.
-        self._route_cache: dict[str, tuple[int | str | Detector, ...]] = {}
+        # Per channel and registered device heard from on it, its detectors' keys and the
+        # detectors themselves, flattened (key, detector, key, detector, ...): one small
+        # tuple a device and channel. Detectors are dropped only here.
+        self._route_cache: dict[str, dict[str, tuple[Key | Detector, ...]]] = {}
         self._view = RegistryView.build(registry, self.config, self._detector_of,
                                         self._site_state, self.fall_classifier)
         for key in list(self._detectors):
             if not self._rules[key[0]].rebind(self._detectors[key], self._view):
                 del self._detectors[key]
+                del self._keys[key]
                 # Rare (a device or household left): each site's queue is asked.
                 for timers in self._timers.values():
                     timers.schedule(key, None)
@@ -165,11 +169,10 @@ class DetectorEngine:
             clock.observe(message.ts_ms)
             out += self._fire(message.site)
         site, ts_ms = message.site, message.ts_ms
-        routes = iter(self._routes_of(self._device_of(message)))
-        index: int
-        scope: str
+        routes = iter(self._routes_of(self._device_of(message), message.channel))
+        key: Key
         detector: Detector
-        for index, scope, detector in zip(routes, routes, routes, strict=True):  # type: ignore[assignment]
+        for key, detector in zip(routes, routes, strict=True):  # type: ignore[assignment]
             deadline = detector.deadline_ms
             if deadline is not None and deadline <= ts_ms:
                 # The message is past this detector's deadline: what it asked to be woken for
@@ -178,7 +181,7 @@ class DetectorEngine:
                 # open for too long still was open for too long.
                 out += detector.advance(ts_ms)
             out += detector.process_one(message)
-            self._schedule(site, (index, scope), detector)
+            self._schedule(site, key, detector)
         if out:
             self._count(out)
         return out
@@ -194,13 +197,12 @@ class DetectorEngine:
             clock.observe(message.ts_ms)
             self._start_site(message.site, message.ts_ms)
         clock.observe(message.ts_ms)
-        routes = iter(self._routes_of(self._device_of(message)))
-        index: int
-        scope: str
+        routes = iter(self._routes_of(self._device_of(message), message.channel))
+        key: Key
         detector: Detector
-        for index, scope, detector in zip(routes, routes, routes, strict=True):  # type: ignore[assignment]
+        for key, detector in zip(routes, routes, strict=True):  # type: ignore[assignment]
             detector.learn_one(message)
-            self._schedule(message.site, (index, scope), detector)
+            self._schedule(message.site, key, detector)
 
     def advance(self, now_ms: int, site: str | None = None) -> list[AlertDecision]:
         """Move event time of ``site`` (all sites when None) on to ``now_ms``; fire timers.
@@ -289,7 +291,10 @@ class DetectorEngine:
         detector = self._detectors.get(key)
         if detector is None:
             rule = self._rules[key[0]]
-            detector = self._detectors[key] = rule.build(key[1], device, self._view)
+            detector = rule.build(key[1], device, self._view)
+            # Built first: building a group's detector may make its parent's.
+            self._detectors[key] = detector
+            self._keys[key] = key
         return detector
 
     def _start_site(self, site: str, now_ms: int) -> None:
@@ -301,6 +306,7 @@ class DetectorEngine:
                 key = self._key(index, rule, device)
                 if key is not None:
                     detector = self._detector(key, device)
+                    key = self._keys[key]
                     rule.start(detector, now_ms)
                     self._schedule(site, key, detector)
 
@@ -323,20 +329,26 @@ class DetectorEngine:
             message.room, message.resident,
         )
 
-    def _routes_of(self, device: Device) -> tuple[int | str | Detector, ...]:
-        """The keys of the detectors a message of ``device`` goes to, in rule order, each
-        key's two parts followed by its detector (made when missing); worked out once per
-        registered device and registry."""
-        routes = self._route_cache.get(device.device_id)
+    def _routes_of(self, device: Device, channel: str) -> tuple[Key | Detector, ...]:
+        """The keys of the detectors a message of ``device`` on ``channel`` goes to, in rule
+        order, each followed by its detector (made when missing); worked out once per
+        registered device, channel and registry."""
+        by_device = self._route_cache.get(channel)
+        if by_device is None:
+            by_device = self._route_cache[channel] = {}
+        routes = by_device.get(device.device_id)
         if routes is None:
             keys = [
                 self._key(index, rule, device) for index, rule in enumerate(self._rules)
-                if rule.kinds is None or device.kind in rule.kinds
+                if (rule.kinds is None or device.kind in rule.kinds)
+                and (rule.channels is None or channel in rule.channels)
             ]
-            routes = tuple(
-                part for key in keys if key is not None
-                for part in (*key, self._detector(key, device))
-            )
+            parts: list[Key | Detector] = []
+            for key in keys:
+                if key is not None:
+                    detector = self._detector(key, device)
+                    parts += (self._keys[key], detector)
+            routes = tuple(parts)
             if self.registry.devices.get(device.device_id) is device:
-                self._route_cache[device.device_id] = routes
+                by_device[device.device_id] = routes
         return routes

@@ -183,6 +183,7 @@ class FallDetector(ScopedDetector):
     """
 
     kinds = frozenset({"wearable"})
+    channels = frozenset({"telemetry", "event"})  # a status says nothing it uses
 
     def __init__(
         self, subject: str, *, site: str, household: str | None, config: FallConfig | None = None,
@@ -364,4 +365,5 @@ FALL_RULE = Rule(
     lambda person, device, view: FallDetector(
         person, site=device.site, household=device.household, config=view.config.fall,
         classifier=view.fall_classifier),
+    channels=FallDetector.channels,
 )

@@ -107,6 +107,7 @@ class InactivityDetector(Detector):
     """
 
     kinds = SIGN_OF_LIFE_KINDS
+    channels = frozenset({"telemetry", "event"})  # a status says nothing it uses
 
     def __init__(
         self,
@@ -308,4 +309,5 @@ INACTIVITY_RULE = Rule(
         view.households[household], config=view.config.inactivity, door_config=view.config.door,
         prior=view.site_state(device.site, CommunityPrior)),
     rebind=_HOMES.rebind,
+    channels=InactivityDetector.channels,
 )

@@ -9,12 +9,10 @@ from typing import Any
 
 from .base import Rule
 from .device_health import (
-    BATTERY_RULE,
     BUILDING_HEALTH_RULE,
     DEVICE_HEALTH_RULE,
     GATEWAY_HEALTH_RULE,
     SITE_HEALTH_RULE,
-    TAMPER_RULE,
 )
 from .door import DOOR_RULE
 from .fall import FALL_RULE
@@ -30,8 +28,6 @@ RULES: tuple[Rule[Any], ...] = (
     BUILDING_HEALTH_RULE,
     GATEWAY_HEALTH_RULE,
     DEVICE_HEALTH_RULE,
-    BATTERY_RULE,
-    TAMPER_RULE,
     SMOKE_RULE,
     SOS_RULE,
     FALL_RULE,

@@ -106,6 +106,7 @@ class SmokeDetector(Detector):
     """
 
     kinds = frozenset({"smoke"})
+    channels = frozenset({"telemetry", "event"})  # a status says nothing it uses
 
     def __init__(self, scope: str, *, site: str, config: SmokeConfig | None = None) -> None:
         self.scope = scope
@@ -352,4 +353,5 @@ def _smoke_scope(device: Device, view: RegistryView) -> str:
 SMOKE_RULE = Rule(
     RULE_SMOKE, "building", SmokeDetector.kinds, _smoke_scope,
     lambda scope, device, view: SmokeDetector(scope, site=device.site, config=view.config.smoke),
+    channels=SmokeDetector.channels,
 )

@@ -51,6 +51,7 @@ class SosDetector(ScopedDetector):
     """
 
     kinds = frozenset({"button", "wearable"})
+    channels = frozenset({"event"})  # a status says nothing it uses
 
     def __init__(
         self, subject: str, *, site: str, household: str | None, config: SosConfig | None = None
@@ -82,4 +83,5 @@ SOS_RULE = Rule(
     RULE_SOS, "person", SosDetector.kinds, person_of,
     lambda person, device, view: SosDetector(
         person, site=device.site, household=device.household, config=view.config.sos),
+    channels=SosDetector.channels,
 )

@@ -41,6 +41,7 @@ class LeakDetector(DeviceDetector):
     """
 
     kinds = frozenset({"water"})
+    channels = frozenset({"telemetry", "event"})  # a status says nothing it uses
 
     def __init__(self, device_id: str, *, site: str, household: str | None) -> None:
         super().__init__(device_id, site=site, household=household)
@@ -95,6 +96,7 @@ class SlowLeakDetector(DeviceDetector):
     """
 
     kinds = frozenset({"water"})
+    channels = frozenset({"telemetry"})  # only the meter's flow readings
 
     def __init__(
         self, device_id: str, *, site: str, household: str | None, config: WaterConfig | None = None
@@ -159,10 +161,12 @@ WATER_LEAK_RULE = Rule(
     lambda device_id, device, view: LeakDetector(
         device_id, site=device.site, household=device.household),
     rebind=rebind_device,
+    channels=LeakDetector.channels,
 )
 SLOW_LEAK_RULE = Rule(
     RULE_SLOW_LEAK, "device", SlowLeakDetector.kinds, lambda device, view: device.device_id,
     lambda device_id, device, view: SlowLeakDetector(
         device_id, site=device.site, household=device.household, config=view.config.water),
     rebind=rebind_device,
+    channels=SlowLeakDetector.channels,
 )

@@ -340,6 +340,9 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 # MQTT receipt to alert stored (README: "Performance: the live path").
                 latency = pipeline.detection.latency.percentiles_ms()
+                # Detectors are made as devices need them (README: "Offline detection
+                # throughput and memory per device"): about one a device that reported.
+                engine = pipeline.detection.engine
                 alert_latency = ("" if latency is None else
                                  f"  alert latency p50 {latency[0]:,.0f} ms p99 {latency[1]:,.0f} ms")
                 # Escalations due beyond one tick's limit wait for the next tick, so that
@@ -350,7 +353,8 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 print(f"[demo] published {simulator.stats.total:,}  ingested {stats.valid:,}  "
                       f"dead letters {stats.dead_letters:,}  duplicates dropped "
                       f"{stats.duplicates:,}  open alerts {open_alerts}  detectors "
-                      f"{pipeline.detection.engine.detectors:,}  peak memory {peak_mib:,.0f} MiB"
+                      f"{engine.detectors:,} for {len(engine.registry.devices):,} devices  "
+                      f"peak memory {peak_mib:,.0f} MiB"
                       f"{alert_latency}", flush=True)
             stop.wait(0.5)
     except KeyboardInterrupt:
