@@ -121,6 +121,10 @@ class DeviceDetector(ScopedDetector):
 
     __slots__ = ()
 
+    @property
+    def device_id(self) -> str:
+        return self.subject
+
     def device_decision(
         self, action: DecisionAction, alert_type: AlertType, severity: Severity, ts_ms: int,
         evidence: Mapping[str, Any],

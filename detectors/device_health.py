@@ -40,7 +40,15 @@ from safehood.protocol import (
     Severity,
 )
 
-from .base import Decisions, Detector, RegistryView, Rule, tidy_evidence
+from .base import (
+    Decisions,
+    Detector,
+    DeviceDetector,
+    RegistryView,
+    Rule,
+    rebind_device,
+    tidy_evidence,
+)
 from .config import DeviceHealthConfig
 from .const import (
     MS_PER_S,
@@ -396,7 +404,7 @@ class _State(StrEnum):
     OFFLINE = "offline"  # alert raised
 
 
-class DeviceOfflineDetector(Detector):
+class DeviceOfflineDetector(DeviceDetector):
     """``device_offline`` (Minor) for one device: its last will, or silence past its limit.
 
     The limit is ``silent_periods`` of the device's own learned reporting interval (see
@@ -435,8 +443,8 @@ class DeviceOfflineDetector(Detector):
     # Slots: one of each per registered device (see the README's memory figures); what
     # follows from the configuration and the kind alone is in the shared ``limits``.
     __slots__ = (
-        '_check_ms', '_rhythm_ms', '_will_ms', 'cadence', 'device_id', 'group', 'household',
-        'last_seen_ms', 'limits', 'site', 'state'
+        '_check_ms', '_rhythm_ms', '_will_ms', 'cadence', 'group', 'last_seen_ms', 'limits',
+        'state'
     )
 
     def __init__(
@@ -450,9 +458,7 @@ class DeviceOfflineDetector(Detector):
         config: DeviceHealthConfig | None = None,
         limits: DeviceLimits | None = None,
     ) -> None:
-        self.device_id = device_id
-        self.site = site
-        self.household = household
+        super().__init__(device_id, site=site, household=household)
         self.group = group
         if limits is None or limits.kind != kind:
             limits = DeviceLimits.of(config or DeviceHealthConfig(), kind)
@@ -585,24 +591,19 @@ class DeviceOfflineDetector(Detector):
             evidence["limit_s"] = self.silence_limit_ms / MS_PER_S
             evidence["period_s"] = None if period is None else period / MS_PER_S
             evidence["pending_s"] = self.limits.pending_ms / MS_PER_S
-        return AlertDecision(
-            action=action, type=AlertType.DEVICE_OFFLINE, severity=DEVICE_OFFLINE_SEVERITY,
-            subject=self.device_id, site=self.site, ts_ms=ts_ms, household=self.household,
-            device_id=self.device_id, evidence=tidy_evidence(evidence),
-        )
+        return self.device_decision(action, AlertType.DEVICE_OFFLINE, DEVICE_OFFLINE_SEVERITY,
+                                    ts_ms, evidence)
 
 
 class _OneDevice(Protocol):
     """What the battery check needs to know of the detector that runs it."""
 
     @property
-    def device_id(self) -> str: ...
-    @property
-    def site(self) -> str: ...
-    @property
-    def household(self) -> str | None: ...
-    @property
     def config(self) -> DeviceHealthConfig: ...
+    def device_decision(
+        self, action: DecisionAction, alert_type: AlertType, severity: Severity, ts_ms: int,
+        evidence: Mapping[str, object],
+    ) -> AlertDecision: ...
 
 
 def _battery_one(
@@ -620,25 +621,20 @@ def _battery_one(
         action = DecisionAction.CLEAR
     else:
         return low, message.ts_ms, []
-    return action is DecisionAction.RAISE, message.ts_ms, [AlertDecision(
-        action=action, type=AlertType.BATTERY_LOW, severity=BATTERY_LOW_SEVERITY,
-        subject=device.device_id, site=device.site, ts_ms=message.ts_ms,
-        household=device.household, device_id=device.device_id,
-        evidence=tidy_evidence({"battery": battery, "kind": message.kind}),
+    return action is DecisionAction.RAISE, message.ts_ms, [device.device_decision(
+        action, AlertType.BATTERY_LOW, BATTERY_LOW_SEVERITY, message.ts_ms,
+        {"battery": battery, "kind": message.kind},
     )]
 
 
-def _tamper_one(message: Message, device_id: str, site: str, household: str | None) -> Decisions:
+def _tamper_one(device: DeviceDetector, message: Message) -> Decisions:
     if message.event != "tamper" or message.channel != "event":
         return []
-    return [AlertDecision(
-        action=DecisionAction.RAISE, type=AlertType.TAMPER, severity=TAMPER_SEVERITY,
-        subject=device_id, site=site, ts_ms=message.ts_ms, household=household,
-        device_id=device_id, evidence=tidy_evidence({"kind": message.kind, "room": message.room}),
-    )]
+    return [device.device_decision(DecisionAction.RAISE, AlertType.TAMPER, TAMPER_SEVERITY,
+                                   message.ts_ms, {"kind": message.kind, "room": message.room})]
 
 
-class BatteryDetector(Detector):
+class BatteryDetector(DeviceDetector):
     """``battery_low`` (Minor) below ``battery_low_pct``; clears at or above ``battery_ok_pct``.
 
     Examples
@@ -651,15 +647,13 @@ class BatteryDetector(Detector):
     [('raise', 12.0)]
     """
 
-    __slots__ = ('_battery_ms', 'battery_low', 'config', 'device_id', 'household', 'site')
+    __slots__ = ('_battery_ms', 'battery_low', 'config')
 
     def __init__(
         self, device_id: str, *, site: str, household: str | None,
         config: DeviceHealthConfig | None = None,
     ) -> None:
-        self.device_id = device_id
-        self.site = site
-        self.household = household
+        super().__init__(device_id, site=site, household=household)
         self.config = config or DeviceHealthConfig()
         self.battery_low = False
         self._battery_ms: int | None = None
@@ -670,18 +664,13 @@ class BatteryDetector(Detector):
         return out
 
 
-class TamperDetector(Detector):
+class TamperDetector(DeviceDetector):
     """``tamper`` (Minor) on a device's ``tamper`` event; someone has to check the device."""
 
-    __slots__ = ('device_id', 'household', 'site')
-
-    def __init__(self, device_id: str, *, site: str, household: str | None) -> None:
-        self.device_id = device_id
-        self.site = site
-        self.household = household
+    __slots__ = ()
 
     def process_one(self, message: Message) -> Decisions:
-        return _tamper_one(message, self.device_id, self.site, self.household)
+        return _tamper_one(self, message)
 
 
 class DeviceChecksDetector(DeviceOfflineDetector):
@@ -711,7 +700,7 @@ class DeviceChecksDetector(DeviceOfflineDetector):
                 self, message, self.battery_low, self._battery_ms)
             out += battery
         if message.event is not None:
-            out += _tamper_one(message, self.device_id, self.site, self.household)
+            out += _tamper_one(self, message)
         return out
 
 
@@ -795,10 +784,6 @@ def _device_health(device_id: str, device: Device, view: RegistryView) -> Device
     )
 
 
-def _rebind_device(detector: DeviceChecksDetector, view: RegistryView) -> bool:
-    return view.still_placed(detector.device_id, detector.household)
-
-
 def _device_scope(device: Device, view: RegistryView) -> str:
     return device.device_id
 
@@ -817,5 +802,5 @@ GATEWAY_HEALTH_RULE = Rule(
 )
 DEVICE_HEALTH_RULE = Rule(
     RULE_DEVICE_HEALTH, "device", None, _device_scope, _device_health,
-    rebind=_rebind_device, start=DeviceOfflineDetector.start,
+    rebind=rebind_device, start=DeviceOfflineDetector.start,
 )
