@@ -1,24 +1,25 @@
 """How far a nightly count (trips out of bed) rose above the household's own rate: an exact
 count test, not a spread estimated from a few weekly figures; pure, no I/O.
 
-A week of nights is judged by the exact conditional test of two Poisson rates: given the
-trips of the nights judged and of the baseline nights together, the share that fell on the
-nights judged is binomial with the nights' share as its probability when the rate did not
-change (Przyborowski and Wilenski 1940). Its mid-p value becomes a z (how many standard
-normal spreads up). So the baseline's own uncertainty counts: four weeks of one trip a
-night say more than two weeks of none. Three guards keep it honest:
+A run of nights is judged by the exact Poisson test of its trips against the household's
+rate a night over its baseline weeks; its mid-p value becomes a z (how many standard normal
+spreads up), so a count of a few trips is judged as the count it is. The baseline rate is
+taken as known (four weeks of nights against seven): its own uncertainty is not in the z,
+and the bench's false visits say what that costs. Three guards keep it honest:
 
 - the baseline rate is floored (``COUNT_RATE_FLOOR``, one trip a week): weeks of no trips
   do not make a single trip a change;
 - a household whose weeks swing more than a Poisson count does (their dispersion, shrunk
   towards Poisson's since a few weeks say little about it) has its counts scaled down by it;
-- a week judged a change is kept out of the baseline of the weeks after it (river's
-  filter: anomalies are not learned).
+- a week that looks like a change (``COUNT_LEARN_Z``) is kept out of the baseline of the
+  weeks after it (river's filter: anomalies are not learned).
 
-The nights judged are every 7 nights ending on Thursday to Sunday of the week (the ISO week
-itself and the three runs of 7 that hold at least 4 of its nights), so that a change that
-starts mid-week, split between two ISO weeks, is judged over its own 7 nights too; every
-run of 7 nights belongs to exactly one week, the one that holds most of it.
+The runs judged are the 7 nights ending on Thursday to Sunday of the week (the ISO week
+itself and the three runs that hold at least 4 of its nights), so that a change that starts
+mid-week, split between two ISO weeks, is judged over its own 7 nights too; every run of 7
+nights belongs to exactly one week, the one that holds most of it. The highest of them
+makes a visit from ``COUNT_VISIT_Z``; below that, the week's own z adds to the drift score
+(the highest of four is biased upwards).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .const import (
     COUNT_DISPERSION_PRIOR_WEEKS,
     COUNT_LEARN_Z,
     COUNT_RATE_FLOOR,
+    COUNT_VISIT_Z,
     MIN_BASELINE_WEEKS,
     MIN_DAYS_PER_WEEK,
 )
@@ -114,12 +116,14 @@ def count_drift(counts: Mapping[date, int], weeks: Sequence[IsoWeek],
     for i, week in enumerate(weeks):
         if not scored[i]:
             continue
-        z: float | None = None
+        peak: float | None = None
         if len(baseline) >= MIN_BASELINE_WEEKS:
-            z, rate, dispersion = _judge(counts, [weeks[j] for j in baseline], week)
+            peak, own, rate, dispersion = _judge(counts, [weeks[j] for j in baseline], week)
         if i == len(weeks) - 1:
-            z_last = z
-        elif z is None or z < COUNT_LEARN_Z:
+            # The highest of four runs is biased upwards: below a visit, the week's own z is
+            # what adds to the drift score.
+            z_last = peak if peak is None or peak >= COUNT_VISIT_Z else own
+        elif peak is None or peak < COUNT_LEARN_Z:
             baseline.append(i)
     if z_last is None:
         rate, dispersion = None, 1.0
@@ -129,10 +133,12 @@ def count_drift(counts: Mapping[date, int], weeks: Sequence[IsoWeek],
 
 
 def _judge(counts: Mapping[date, int], baseline: Sequence[IsoWeek],
-           week: IsoWeek) -> tuple[float | None, float, float]:
-    """(the highest z of ``week``'s runs of nights, the baseline's rate and dispersion)."""
+           week: IsoWeek) -> tuple[float | None, float | None, float, float]:
+    """(the highest z of ``week``'s runs of nights, the z of the week itself, the baseline's
+    rate and dispersion)."""
     rate, dispersion = _rate(counts, baseline, set())
     best: float | None = None
+    own: float | None = None
     for run in _runs(week):
         judged = {d for d in run if d in counts}
         if len(judged) < MIN_DAYS_PER_WEEK:
@@ -147,7 +153,9 @@ def _judge(counts: Mapping[date, int], baseline: Sequence[IsoWeek],
         z = count_excess_z(sum(counts[d] for d in judged), len(judged), run_rate,
                            run_dispersion)
         best = z if best is None else max(best, z)
-    return best, rate, dispersion
+        if run[0] == week.monday:
+            own = z
+    return best, own, rate, dispersion
 
 
 def _rate(counts: Mapping[date, int], baseline: Sequence[IsoWeek],
