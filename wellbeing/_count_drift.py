@@ -78,15 +78,13 @@ def count_excess_z(count: float, nights: int, baseline_rate: float,
 
 @dataclass(frozen=True, slots=True)
 class CountDrift:
-    """The count test of the last week: ``z`` of its highest run of nights (``None`` without
-    enough baseline), the baseline's rate per night (``None`` without baseline), a week's
-    sampling ``spread`` of that rate per night, and how many weeks the baseline holds (weeks
-    judged a change are left out)."""
+    """The count test of the last week: ``z`` of its highest run of nights when that makes a
+    visit, else of the week itself (``None`` without enough baseline), the baseline's rate
+    per night (``None`` without baseline) and a week's sampling ``spread`` of that rate."""
 
     z: float | None
     baseline_rate: float | None
     spread: float | None
-    baseline_weeks: int
 
 
 def _dispersion(weeks: Sequence[tuple[int, int]], rate: float) -> float:
@@ -129,7 +127,7 @@ def count_drift(counts: Mapping[date, int], weeks: Sequence[IsoWeek],
         rate, dispersion = None, 1.0
     spread = None if rate is None else math.sqrt(
         dispersion * max(rate, COUNT_RATE_FLOOR) / 7)
-    return CountDrift(z_last, rate, spread, len(baseline))
+    return CountDrift(z_last, rate, spread)
 
 
 def _judge(counts: Mapping[date, int], baseline: Sequence[IsoWeek],
