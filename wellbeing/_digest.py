@@ -8,12 +8,12 @@ for a small wobble. Only the concerning direction counts (less activity, fewer o
 more days at home, less water, more night activity), each metric at most
 ``MAX_METRIC_SCORE``; the household's drift score is their sum. A household needs a visit
 when that sum reaches ``VISIT_SCORE``, or when a nightly count alone is ``COUNT_VISIT_Z``
-spreads up (its spread is a sampling spread, so one figure is evidence enough).
+spreads up by an exact count test (:mod:`._count_drift`: a known risk, so one figure is
+evidence enough).
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
+from ._count_drift import count_drift
 from ._features import DailyActivity
 from ._weeks import IsoWeek
 from .const import (
@@ -37,9 +38,9 @@ from .const import (
 class Metric:
     """One weekly figure: how it is computed from a week's observed days, which way is
     concerning (+1: more is worse, -1: less is worse) and the floor of its spread
-    (``floor`` in its unit, or ``relative_floor`` times the baseline, whichever is larger;
-    for a nightly count, ``counts``, at least the Poisson spread of a week's mean: the
-    household's own nights say how much a week of them wobbles)."""
+    (``floor`` in its unit, or ``relative_floor`` times the baseline, whichever is larger).
+    A nightly count (``count``: a night's count of a day) is judged by a count test
+    instead (:func:`._count_drift.count_drift`), its figure being the week's mean."""
 
     name: str
     label: str
@@ -48,7 +49,7 @@ class Metric:
     floor: float
     relative_floor: float
     value: Callable[[Sequence[DailyActivity]], float | None]
-    counts: bool = False
+    count: Callable[[DailyActivity], int] | None = None
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -63,7 +64,8 @@ METRICS: Final[tuple[Metric, ...]] = (
     Metric("activity_hours", "activity", "h/day", -1, 0.75, 0.1,
            lambda days: _mean([d.active_hours for d in days])),
     Metric("night_bouts", "night activity", "bouts/night", +1, 0.2, 0.0,
-           lambda days: _mean([float(d.night_bouts) for d in days]), counts=True),
+           lambda days: _mean([float(d.night_bouts) for d in days]),
+           count=lambda day: day.night_bouts),
     Metric("outings", "outings", "/week", -1, 1.5, 0.15,
            lambda days: _per_week(sum(d.outings for d in days), len(days))),
     Metric("days_home", "days without leaving home", "days/week", +1, 1.0, 0.0,
@@ -158,12 +160,22 @@ def _drift(metric: Metric, series: Sequence[float | None]) -> MetricDrift:
     baseline = statistics.median(baseline_values)
     mad = statistics.median([abs(v - baseline) for v in baseline_values]) * MAD_TO_SD
     spread = max(mad, metric.floor, metric.relative_floor * abs(baseline))
-    if metric.counts:
-        spread = max(spread, math.sqrt(baseline / 7))
     z = (value - baseline) / spread
     score = min(MAX_METRIC_SCORE, max(0.0, metric.concerning * z))
     return MetricDrift(metric=metric, value=value, baseline=baseline, spread=spread, z=z,
                        score=score, trend_per_week=trend, series=tuple(series))
+
+
+def _count_metric_drift(metric: Metric, count: Callable[[DailyActivity], int],
+                        series: Sequence[float | None], days: Mapping[date, DailyActivity],
+                        weeks: Sequence[IsoWeek]) -> MetricDrift:
+    value = series[-1]
+    trend = _slope([(i, v) for i, v in enumerate(series) if v is not None])
+    drift = count_drift({d: count(a) for d, a in days.items()}, weeks,
+                        [v is not None for v in series])
+    score = 0.0 if drift.z is None else min(MAX_METRIC_SCORE, max(0.0, metric.concerning * drift.z))
+    return MetricDrift(metric, value, drift.baseline_rate, drift.spread, drift.z, score, trend,
+                       tuple(series))
 
 
 def household_digest(household: str, site: str, days: Mapping[date, DailyActivity],
@@ -171,7 +183,10 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
     """The digest of the last of ``weeks`` against the weeks before it (oldest first)."""
     figures = weekly_figures(days, weeks)
     week = weeks[-1]
-    drifts = tuple(_drift(m, [None if (f := figures[w]) is None else f[m.name] for w in weeks])
+    series = {m.name: [None if (f := figures[w]) is None else f[m.name] for w in weeks]
+              for m in METRICS}
+    drifts = tuple(_drift(m, series[m.name]) if m.count is None
+                   else _count_metric_drift(m, m.count, series[m.name], days, weeks)
                    for m in METRICS)
     baseline_weeks = sum(figures[w] is not None for w in weeks[:-1])
     days_observed = sum(IsoWeek.of(d) == week for d in days)
@@ -179,7 +194,7 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
     if figures[week] is None or baseline_weeks < MIN_BASELINE_WEEKS:
         status = DigestStatus.LEARNING
     else:
-        visit = score >= VISIT_SCORE or any(d.metric.counts and d.score >= COUNT_VISIT_Z
+        visit = score >= VISIT_SCORE or any(d.metric.count is not None and d.score >= COUNT_VISIT_Z
                                             for d in drifts)
         status = DigestStatus.VISIT if visit else DigestStatus.STEADY
     return HouseholdDigest(

@@ -47,9 +47,18 @@ MAX_METRIC_SCORE: Final = 6.0
 # A drift score from here on means "needs a visit": two metrics about 2.5 spreads the
 # concerning way, or one very far.
 VISIT_SCORE: Final = 5.0
-# A nightly count (trips out of bed) this many spreads up also needs a visit on its own: its
-# spread is at least the Poisson spread of a week of nights, so this is a known risk (about
-# 1 in 200 weeks of a steady household), unlike the floored spreads of the other figures,
-# which need a second figure to agree. A doubling from one trip a night is 2.6 spreads, from
-# one and a half 3.2, and "twice and one more" from one 5.3.
+# A nightly count (trips out of bed) this many spreads up also needs a visit on its own: it
+# is judged by an exact count test (wellbeing/_count_drift.py), whose z is a known risk
+# (3 is about 1 in 700 runs of nights of a steady household), unlike the floored spreads of
+# the other figures, which need a second figure to agree.
 COUNT_VISIT_Z: Final = 3.0
+# The baseline rate of a nightly count is at least this (one trip a week): weeks without a
+# trip do not make one trip a change.
+COUNT_RATE_FLOOR: Final = 1 / 7
+# A few weeks say little about how much more than a Poisson count a household's weeks
+# swing: their dispersion is shrunk towards Poisson's by this many weeks' worth.
+COUNT_DISPERSION_PRIOR_WEEKS: Final = 2
+# A week whose nightly count is this many spreads up is kept out of the baseline of the weeks
+# after it (river's filter): a change that starts late in one week is not learned as normal
+# before the week that holds most of it is judged.
+COUNT_LEARN_Z: Final = 2.0
