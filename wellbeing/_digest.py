@@ -174,8 +174,9 @@ def _count_metric_drift(metric: Metric, count: Callable[[DailyActivity], int],
     drift = count_drift({d: count(a) for d, a in days.items()}, weeks,
                         [v is not None for v in series])
     score = 0.0 if drift.z is None else min(MAX_METRIC_SCORE, max(0.0, metric.concerning * drift.z))
-    return MetricDrift(metric, value, drift.baseline_rate, drift.spread, drift.z, score, trend,
-                       tuple(series))
+    return MetricDrift(metric=metric, value=value, baseline=drift.baseline_rate,
+                       spread=drift.spread, z=drift.z, score=score, trend_per_week=trend,
+                       series=tuple(series))
 
 
 def household_digest(household: str, site: str, days: Mapping[date, DailyActivity],
