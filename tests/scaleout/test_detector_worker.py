@@ -4,6 +4,7 @@ positions, pending counts) instead of a NATS cluster: what it applies, skips and
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -125,7 +126,10 @@ def run_partition(batches: list[list[Delivery]], wall_clock: Iterator[int],
         connection.loop = asyncio.get_running_loop()
         await worker._run_partition(0, ScriptedConsumer(worker, batches))  # type: ignore[arg-type]
 
-    asyncio.run(main())
+    # On a thread of its own: a session's Playwright (browser tests on the same xdist worker)
+    # keeps an event loop running on the main thread, where asyncio.run refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, main()).result()
     assert all(d.acked for batch in batches for d in batch)
     return alerts
 
