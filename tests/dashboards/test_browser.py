@@ -198,6 +198,8 @@ def test_officer_sees_a_new_sos_live_and_acknowledges_it(live: Live, open_page: 
     page.click("#note-confirm")
 
     page.wait_for_selector(f'.alert-item[data-alert-id="{sos_id}"][data-status="acknowledged"]')
+    # The live stream may show the acknowledgement before the POST's answer closes the dialog.
+    dialog.wait_for(state="hidden")
     assert not dialog.is_visible()
     assert item(p, sos_id).locator(".status").inner_text() == "Acknowledged"
     assert item(p, sos_id).locator(".action-acknowledge").count() == 0
