@@ -116,12 +116,14 @@ class RegistryService:
                 if cached[0] <= checked_at:
                     self._cached = (checked_at, cached[1])
                 return
-        self._reload()
+        self._reload(fingerprint, checked_at)
 
-    def _reload(self) -> Registry:
-        loaded_at = time.monotonic()
-        # Taken before the load: a change in between makes the next check load again.
-        fingerprint = registry_fingerprint(self.engine)
+    def _reload(self, fingerprint: bytes | None = None, loaded_at: float | None = None,
+                ) -> Registry:
+        if fingerprint is None or loaded_at is None:
+            loaded_at = time.monotonic()
+            # Taken before the load: a change in between makes the next check load again.
+            fingerprint = registry_fingerprint(self.engine)
         registry = load_registry(self.engine)
         # A background load that began before a change made here must not replace it.
         with self._cache_lock:
