@@ -19,8 +19,7 @@ from safehood.database import (
     RegistryKind,
     devices,
     import_registry,
-    load_registry,
-    registry_fingerprint,
+    load_registry_if_changed,
     write_registry_entry,
 )
 from safehood.protocol import KeyHolderIn, Registry, RegistryFile
@@ -108,28 +107,23 @@ class RegistryService:
     def _reload_if_changed(self) -> None:
         # Reading the rows raw costs a tenth of a load: a registry nobody changed is only
         # marked fresh (the API's refresh was 40% of its CPU at 10,000 devices).
-        checked_at = time.monotonic()
-        fingerprint = registry_fingerprint(self.engine)
+        self._store(time.monotonic(), *load_registry_if_changed(self.engine, self._fingerprint))
+
+    def _reload(self) -> Registry:
+        return self._store(time.monotonic(), *load_registry_if_changed(self.engine, None))
+
+    def _store(self, loaded_at: float, fingerprint: bytes, registry: Registry | None) -> Registry:
+        """Keep what was read at ``loaded_at`` (``registry`` None: the copy is still right),
+        unless a change made here since has replaced it."""
         with self._cache_lock:
             cached = self._cached
-            if cached is not None and fingerprint == self._fingerprint:
-                if cached[0] <= checked_at:
-                    self._cached = (checked_at, cached[1])
-                return
-        self._reload(fingerprint, checked_at)
-
-    def _reload(self, fingerprint: bytes | None = None, loaded_at: float | None = None,
-                ) -> Registry:
-        if fingerprint is None or loaded_at is None:
-            loaded_at = time.monotonic()
-            # Taken before the load: a change in between makes the next check load again.
-            fingerprint = registry_fingerprint(self.engine)
-        registry = load_registry(self.engine)
-        # A background load that began before a change made here must not replace it.
-        with self._cache_lock:
-            if self._cached is None or self._cached[0] <= loaded_at:
-                self._cached = (loaded_at, registry)
-                self._fingerprint = fingerprint
+            if cached is None or cached[0] <= loaded_at:
+                if registry is None and cached is not None:
+                    registry = cached[1]
+                if registry is not None:
+                    self._cached = (loaded_at, registry)
+                    self._fingerprint = fingerprint
+            assert self._cached is not None
             return self._cached[1]
 
     def create(self, kind: RegistryKind, entry: dict[str, Any]) -> Registry:

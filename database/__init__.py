@@ -20,6 +20,7 @@ from ._registry_store import (
     RegistryKind,
     import_registry,
     load_registry,
+    load_registry_if_changed,
     registry_fingerprint,
     write_registry_entry,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "households",
     "import_registry",
     "load_registry",
+    "load_registry_if_changed",
     "metadata",
     "migrate",
     "mqtt_accounts",

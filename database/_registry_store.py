@@ -58,6 +58,17 @@ def registry_fingerprint(engine: Engine) -> bytes:
     return digest.digest()
 
 
+
+def load_registry_if_changed(engine: Engine, known: bytes | None,
+                             ) -> tuple[bytes, Registry | None]:
+    """The registry's fingerprint, and the registry loaded when the fingerprint is not
+    ``known`` (None when it is). The fingerprint is taken before the load: a change made in
+    between makes the next call load again rather than be missed."""
+    fingerprint = registry_fingerprint(engine)
+    if fingerprint == known:
+        return fingerprint, None
+    return fingerprint, load_registry(engine)
+
 RegistryKind = Literal["households", "residents", "devices"]
 
 REGISTRY_TABLES: dict[RegistryKind, tuple[Table, str]] = {

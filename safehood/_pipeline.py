@@ -37,8 +37,8 @@ from safehood.database import (
     create_database_engine,
     import_registry,
     load_registry,
+    load_registry_if_changed,
     migrate,
-    registry_fingerprint,
 )
 from safehood.detectors import DetectorConfig, DetectorEngine
 from safehood.dialects import SourceRouter, load_dialects
@@ -87,11 +87,9 @@ class RegistryHolder:
         listeners) when it differs. Returns whether it changed."""
         # A whole load every poll held the GIL for half a second at 10,000 devices, a stall
         # of the live path (py-spy of bench/alert_latency.py): load only when rows changed.
-        fingerprint = registry_fingerprint(engine)
-        if fingerprint == self._fingerprint:
+        self._fingerprint, fresh = load_registry_if_changed(engine, self._fingerprint)
+        if fresh is None:
             return False
-        self._fingerprint = fingerprint
-        fresh = load_registry(engine)
         current = self._registry
         if (fresh.households, fresh.residents, fresh.devices) == (
                 current.households, current.residents, current.devices):
