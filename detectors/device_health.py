@@ -29,7 +29,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 from safehood.protocol import (
     AlertDecision,
@@ -595,90 +594,22 @@ class DeviceOfflineDetector(DeviceDetector):
                                     ts_ms, evidence)
 
 
-class _OneDevice(Protocol):
-    """What the battery check needs to know of the detector that runs it."""
+class DeviceChecksDetector(DeviceOfflineDetector):
+    """Every check of one device in one object, in this order: :class:`DeviceOfflineDetector`;
+    ``battery_low`` (Minor) below ``battery_low_pct``, cleared at or above ``battery_ok_pct``;
+    ``tamper`` (Minor) on the device's ``tamper`` event (someone has to check the device).
 
-    @property
-    def config(self) -> DeviceHealthConfig: ...
-    def device_decision(
-        self, action: DecisionAction, alert_type: AlertType, severity: Severity, ts_ms: int,
-        evidence: Mapping[str, object],
-    ) -> AlertDecision: ...
-
-
-def _battery_one(
-    device: _OneDevice, message: Message, low: bool, last_ms: int | None
-) -> tuple[bool, int | None, Decisions]:
-    """``battery_low`` of one device: its new low flag and time of its last battery reading,
-    and the decisions ``message`` leads to."""
-    battery = message.battery
-    if battery is None or (last_ms is not None and message.ts_ms < last_ms):
-        return low, last_ms, []
-    config = device.config
-    if not low and battery < config.battery_low_pct:
-        action = DecisionAction.RAISE
-    elif low and battery >= config.battery_ok_pct:
-        action = DecisionAction.CLEAR
-    else:
-        return low, message.ts_ms, []
-    return action is DecisionAction.RAISE, message.ts_ms, [device.device_decision(
-        action, AlertType.BATTERY_LOW, BATTERY_LOW_SEVERITY, message.ts_ms,
-        {"battery": battery, "kind": message.kind},
-    )]
-
-
-def _tamper_one(device: DeviceDetector, message: Message) -> Decisions:
-    if message.event != "tamper" or message.channel != "event":
-        return []
-    return [device.device_decision(DecisionAction.RAISE, AlertType.TAMPER, TAMPER_SEVERITY,
-                                   message.ts_ms, {"kind": message.kind, "room": message.room})]
-
-
-class BatteryDetector(DeviceDetector):
-    """``battery_low`` (Minor) below ``battery_low_pct``; clears at or above ``battery_ok_pct``.
+    What the engine runs per registered device: one object, key and timer a device where
+    three separate detectors took three of each (see the README's memory figures).
 
     Examples
     --------
     >>> from safehood.protocol import Message, Placement, StatusReading
-    >>> detector = BatteryDetector("d1", site="s1", household=None)
+    >>> detector = DeviceChecksDetector("d1", site="s1", household=None, kind="smoke")
     >>> low = Message.from_reading(StatusReading(ts=0, online=True, battery=12.0),
     ...                            Placement("d1", "s1"))
-    >>> [(d.action.value, d.evidence["battery"]) for d in detector.process_one(low)]
-    [('raise', 12.0)]
-    """
-
-    __slots__ = ('_battery_ms', 'battery_low', 'config')
-
-    def __init__(
-        self, device_id: str, *, site: str, household: str | None,
-        config: DeviceHealthConfig | None = None,
-    ) -> None:
-        super().__init__(device_id, site=site, household=household)
-        self.config = config or DeviceHealthConfig()
-        self.battery_low = False
-        self._battery_ms: int | None = None
-
-    def process_one(self, message: Message) -> Decisions:
-        self.battery_low, self._battery_ms, out = _battery_one(
-            self, message, self.battery_low, self._battery_ms)
-        return out
-
-
-class TamperDetector(DeviceDetector):
-    """``tamper`` (Minor) on a device's ``tamper`` event; someone has to check the device."""
-
-    __slots__ = ()
-
-    def process_one(self, message: Message) -> Decisions:
-        return _tamper_one(self, message)
-
-
-class DeviceChecksDetector(DeviceOfflineDetector):
-    """Every check of one device in one object: :class:`DeviceOfflineDetector`, then
-    :class:`BatteryDetector`'s, then :class:`TamperDetector`'s, in that order.
-
-    What the engine runs per registered device: one object, key and timer a device where
-    three separate detectors took three of each (see the README's memory figures).
+    >>> [(d.type.value, d.action.value, d.evidence["battery"]) for d in detector.process_one(low)]
+    [('battery_low', 'raise', 12.0)]
     """
 
     __slots__ = ('_battery_ms', 'battery_low')
@@ -696,12 +627,26 @@ class DeviceChecksDetector(DeviceOfflineDetector):
     def process_one(self, message: Message) -> Decisions:
         out = super().process_one(message)
         if message.battery is not None:
-            self.battery_low, self._battery_ms, battery = _battery_one(
-                self, message, self.battery_low, self._battery_ms)
-            out += battery
-        if message.event is not None:
-            out += _tamper_one(self, message)
+            out += self._battery(message, message.battery)
+        if message.event == "tamper" and message.channel == "event":
+            out.append(self.device_decision(
+                DecisionAction.RAISE, AlertType.TAMPER, TAMPER_SEVERITY, message.ts_ms,
+                {"kind": message.kind, "room": message.room}))
         return out
+
+    def _battery(self, message: Message, battery: float) -> Decisions:
+        if self._battery_ms is not None and message.ts_ms < self._battery_ms:
+            return []  # an older reading than the one the flag stands on
+        self._battery_ms = message.ts_ms
+        if not self.battery_low and battery < self.config.battery_low_pct:
+            action = DecisionAction.RAISE
+        elif self.battery_low and battery >= self.config.battery_ok_pct:
+            action = DecisionAction.CLEAR
+        else:
+            return []
+        self.battery_low = action is DecisionAction.RAISE
+        return [self.device_decision(action, AlertType.BATTERY_LOW, BATTERY_LOW_SEVERITY,
+                                     message.ts_ms, {"battery": battery, "kind": message.kind})]
 
 
 # -- rules ------------------------------------------------------------------------------

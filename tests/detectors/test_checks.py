@@ -16,10 +16,9 @@ import pytest
 from safehood.detectors import Detector, DetectorConfig
 from safehood.detectors.base import HouseholdScope
 from safehood.detectors.device_health import (
-    BatteryDetector,
+    DeviceChecksDetector,
     DeviceOfflineDetector,
     GroupHealthDetector,
-    TamperDetector,
 )
 from safehood.detectors.door import DoorDetector
 from safehood.detectors.fall import FallDetector
@@ -136,11 +135,16 @@ CASES = [
         config=CONFIG.device_health),
          lambda m: m.device_id == "h1-motion-hall", frozenset({AlertType.DEVICE_OFFLINE})),
     Case("site_health", _site_group, lambda m: True, frozenset({AlertType.SITE_OFFLINE})),
-    Case("battery", lambda: BatteryDetector("h1-leak", site="s1", household="h1",
-                                            config=CONFIG.device_health),
-         lambda m: m.device_id == "h1-leak", frozenset({AlertType.BATTERY_LOW})),
-    Case("tamper", lambda: TamperDetector("h1-smoke-hall", site="s1", household="h1"),
-         lambda m: m.device_id == "h1-smoke-hall", frozenset({AlertType.TAMPER})),
+    Case("device_checks", lambda: DeviceChecksDetector(
+        "h1-leak", site="s1", household="h1", kind="leak", group=_site_group(),
+        config=CONFIG.device_health),
+         lambda m: m.device_id == "h1-leak",
+         frozenset({AlertType.DEVICE_OFFLINE, AlertType.BATTERY_LOW, AlertType.TAMPER})),
+    Case("device_checks_smoke", lambda: DeviceChecksDetector(
+        "h1-smoke-hall", site="s1", household="h1", kind="smoke", group=_site_group(),
+        config=CONFIG.device_health),
+         lambda m: m.device_id == "h1-smoke-hall",
+         frozenset({AlertType.DEVICE_OFFLINE, AlertType.BATTERY_LOW, AlertType.TAMPER})),
 ]
 
 

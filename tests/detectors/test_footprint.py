@@ -5,10 +5,8 @@ with the registry."""
 from __future__ import annotations
 
 from safehood.detectors.device_health import (
-    BatteryDetector,
     DeviceOfflineDetector,
     ReportingCadence,
-    TamperDetector,
 )
 from safehood.protocol import DuplicateFilter
 
@@ -23,7 +21,7 @@ def test_per_device_detectors_have_no_instance_dict() -> None:
     live = engine(reg)
     device = next(d for d in reg.devices.values() if d.kind == "smoke")
     live.process_one(msg(reg, device.device_id, T0, online=True, battery=80))
-    per_device = (DeviceOfflineDetector, BatteryDetector, TamperDetector, ReportingCadence)
+    per_device = (DeviceOfflineDetector, ReportingCadence)
     made = [d for d in live._detectors.values() if isinstance(d, per_device)]
     assert made
     for detector in made:
