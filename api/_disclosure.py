@@ -39,9 +39,9 @@ def alert_view(alert: Alert, role: Role) -> AlertPublic:
     if role is Role.FAMILY:
         # Who else was told, and how, is the staff's business.
         history = [event for event in alert.history if event.actor != NOTIFIER_ACTOR]
-        return AlertFamilyView.from_alert(alert.model_copy(update={"history": history}))
-    notifications = [_notification_view(n, role) for n in alert.notifications]
-    return AlertPublic.from_alert(alert.model_copy(update={"notifications": notifications}))
+        return AlertFamilyView.from_alert(alert, history=history)
+    return AlertPublic.from_alert(
+        alert, notifications=[_notification_view(n, role) for n in alert.notifications])
 
 
 def _notification_view(entry: AlertNotification, role: Role) -> AlertNotification:

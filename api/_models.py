@@ -65,11 +65,12 @@ class AlertPublic(Alert):
     hidden: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
-    def from_alert(cls, alert: Alert) -> Self:
-        # The alert was validated when it was built: copy its values, do not validate again.
-        shown = {name: getattr(alert, name) for name in Alert.model_fields
+    def from_alert(cls, alert: Alert, **changed: Any) -> Self:
+        """``alert`` as this view, with the fields in ``changed`` replaced."""
+        # The alert was typed when it was built: copy its values, do not validate again.
+        shown = {name: value for name, value in alert.__dict__.items()
                  if name not in cls.hidden}
-        return cls.model_construct(**shown, **(alert.model_extra or {}))
+        return cls.model_construct(**(shown | changed), **(alert.model_extra or {}))
 
 
 class AlertFamilyView(AlertPublic):

@@ -65,6 +65,7 @@ from safehood.protocol import (
     AlertType,
     DecisionAction,
     Message,
+    Placement,
     RegistryFile,
     Severity,
     SmokeReading,
@@ -184,7 +185,7 @@ def fill(directory: Path, alerts: int, reading_households: int, now_ms: int) -> 
         for h in range(reading_households):
             batch = [Message.from_reading(
                 SmokeReading(ts=t, seq=n, smoke=round(rng.random() * 0.3, 3), temp_c=21.5),
-                site=site(0), device_id=f"{household(0, h)}-smoke-{i}", kind="smoke",
+                Placement(f"{household(0, h)}-smoke-{i}", site(0), kind="smoke"),
                 received_ms=t)
                 for i in range(SMOKE_PER_HOUSEHOLD)
                 for n, t in enumerate(range(now_ms - DAY_MS, now_ms, READING_INTERVAL_MS))]

@@ -8,7 +8,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
 from ._scope import Scope, ScopeFields
 
@@ -61,18 +61,13 @@ class DecisionAction(StrEnum):
 _NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
 
 
-def _omitted_when_none(name: str) -> Any:
-    """A serializer for a model whose optional field ``name`` is left out while it is
-    ``None``, so that the model serialises as it did before the field was added."""
+def _is_none(value: object) -> bool:
+    return value is None
 
-    # No return annotation: with one, pydantic would take it for the serialised schema.
-    def omit(self: BaseModel, handler: SerializerFunctionWrapHandler):
-        data: dict[str, Any] = handler(self)
-        if data.get(name) is None:
-            data.pop(name, None)
-        return data
 
-    return model_serializer(mode="wrap")(omit)
+# An optional field added to a record after its first release is left out of the JSON
+# while it is None, so that the record serialises as it did before the field was added.
+_OMITTED_WHEN_NONE: Any = Field(default=None, exclude_if=_is_none)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,10 +102,7 @@ class AlertEvent(BaseModel):
     actor: str
     note: str | None = None
     # Structured part of a person's action (incident log): whom, outcome, service, cause.
-    detail: dict[str, Any] | None = None
-
-    # Entries without detail serialise as before the field existed.
-    _omit_empty_detail = _omitted_when_none("detail")
+    detail: dict[str, Any] | None = _OMITTED_WHEN_NONE
 
 
 class AlertNotification(BaseModel):
@@ -159,7 +151,4 @@ class Alert(ScopeFields):
     notifications: list[AlertNotification] = Field(default_factory=list)
     # Why it was resolved, as the officer who resolved it said: real, false_alarm, test,
     # device_fault (None: not resolved, or resolved without a cause).
-    resolution: str | None = None
-
-    # Alerts resolved without a cause (and open ones) serialise as before the field.
-    _omit_no_resolution = _omitted_when_none("resolution")
+    resolution: str | None = _OMITTED_WHEN_NONE

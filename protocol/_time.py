@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from .const import MAX_TS_MS, MIN_TS_MS
 
@@ -46,8 +47,24 @@ def parse_ts_ms(value: object) -> int:
     return ts_ms
 
 
+_MS_PER_DAY = 86_400_000
+
+
+@lru_cache(maxsize=4096)
+def _date_part(day: int) -> str:
+    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+
+
 def format_ts(ts_ms: int) -> str:
-    """Epoch milliseconds as an RFC 3339 UTC string with millisecond precision."""
-    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    """Epoch milliseconds as an RFC 3339 UTC string with millisecond precision.
+
+    >>> format_ts(1_772_409_600_123)
+    '2026-03-02T00:00:00.123Z'
+    """
+    # Arithmetic on the time of day, the date cached: a page of 500 alerts formats
+    # thousands of times, and datetime's own formatting was a tenth of its CPU.
+    day, ms = divmod(int(ts_ms), _MS_PER_DAY)
+    seconds, ms = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{_date_part(day)}{hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}Z"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -219,3 +221,17 @@ def test_registry_file_booleans_are_json_booleans() -> None:
     with pytest.raises(ValueError, match="elderly"):
         Registry.from_data({"households": [{"id": "h1", "site": "s1"}], "residents": [
             {"id": "r1", "household": "h1", "name": "N", "elderly": "yes"}]})
+
+
+def test_formatted_times_are_the_datetime_library_s_and_parse_back() -> None:
+    rng = random.Random(5)
+    # Day and year boundaries, a leap day, the epoch's own, then random times 2000-2100.
+    times = [0, 951_782_400_000, 951_868_799_999, 1_767_225_599_999, 1_767_225_600_000,
+             *(rng.randrange(946_684_800_000, 4_102_444_800_000) for _ in range(2_000))]
+    for ts_ms in times:
+        expected = datetime.fromtimestamp(ts_ms // 1000, tz=UTC).replace(
+            microsecond=ts_ms % 1000 * 1000).isoformat(timespec="milliseconds")
+        assert format_ts(ts_ms) == expected.replace("+00:00", "Z")
+        if ts_ms >= 946_684_800_000:
+            assert parse("telemetry", {"ts": format_ts(ts_ms), "kind": "motion",
+                                       "occupancy": True}).ts_ms == ts_ms
