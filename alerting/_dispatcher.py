@@ -256,17 +256,14 @@ class NotificationDispatcher:
         link = None
         if self._public_url:
             link = const.ALERT_LINK.format(public_url=self._public_url, id=change.alert.id)
+        # Audiences nobody can be told are recorded after the sends: a record is a database
+        # write, and under load it held up the page of a new alert by tens of milliseconds.
+        unreachable: list[str] = []
         for audience, targets in self._router.targets(change).items():
-            title_body = render_message(change, registry, self._public_url, audience)
             if not targets:
-                self._record(DeliveryAttempt(
-                    alert_id=change.alert.id, key=f"{change.key}:{audience}:-",
-                    change=change.kind, revision=change.revision, tier=change.tier,
-                    audience=audience, target="-", url="", attempt=0,
-                    at_ms=self._now_ms(change.alert.site),
-                    ok=False, result=const.NO_TARGET, error=f"no {audience} contact configured"))
-                logger.warning("alert %s: no %s contact to notify", change.alert.id, audience)
+                unreachable.append(audience)
                 continue
+            title_body = render_message(change, registry, self._public_url, audience)
             for target in targets:
                 # A reader whose language is known reads it; the rest the default.
                 title, body = (title_body if target.language is None else render_message(
@@ -281,6 +278,14 @@ class NotificationDispatcher:
                     severity=change.alert.severity, link=link, ack_url=ack_url,
                     alert=change.alert, site=change.alert.site)
                 self._deliver(_Job(notification, audience))
+        for audience in unreachable:
+            self._record(DeliveryAttempt(
+                alert_id=change.alert.id, key=f"{change.key}:{audience}:-",
+                change=change.kind, revision=change.revision, tier=change.tier,
+                audience=audience, target="-", url="", attempt=0,
+                at_ms=self._now_ms(change.alert.site),
+                ok=False, result=const.NO_TARGET, error=f"no {audience} contact configured"))
+            logger.warning("alert %s: no %s contact to notify", change.alert.id, audience)
 
     def _deliver(self, job: _Job) -> None:
         notification = job.notification

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -32,7 +33,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,13 @@ def traffic(prefix: str, n: int, devices: int) -> list[tuple[str, bytes]]:
 
 @dataclass(frozen=True)
 class Rate:
-    """Messages a wall-clock second and a CPU second of the consumer's process."""
+    """Messages a wall-clock second and a CPU second of the consumer's process (and, for
+    safehood, that CPU time by thread name)."""
 
     messages: int
     wall_s: float
     cpu_s: float
+    threads_cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_s(self) -> float:
@@ -101,6 +104,19 @@ def forwarder_process(influx: InfluxServer) -> Iterator[None]:
 def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
+
+
+def threads_cpu_s() -> dict[str, float]:
+    """CPU time of each live thread of this process by its name (Linux ``/proc``)."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/stat") as stat:
+            stat_fields = stat.read().rsplit(")", 1)[1].split()
+        name = names.get(int(task), "other")
+        used[name] = used.get(name, 0.0) + (int(stat_fields[11]) + int(stat_fields[12])) / tick
+    return used
 
 
 def mosquitto_sub_rate(broker: MosquittoBroker, prefix: str, messages: list[tuple[str, bytes]]) -> Rate:
@@ -190,6 +206,7 @@ def ingest_rate(broker: MosquittoBroker, prefix: str, messages: list[tuple[str, 
     pipeline.stop()
     publish_all(broker.host, broker.port, messages)
     pipeline = build_pipeline(settings)
+    threads_before = threads_cpu_s()
     start, cpu = time.perf_counter(), cpu_s()
     pipeline.start()
     last = -1
@@ -203,12 +220,23 @@ def ingest_rate(broker: MosquittoBroker, prefix: str, messages: list[tuple[str, 
         last = now
     received = Rate(len(messages), time.perf_counter() - start, cpu_s() - cpu)
     pipeline.store.flush()
-    in_store = Rate(len(messages), time.perf_counter() - start, cpu_s() - cpu)
+    in_store = Rate(len(messages), time.perf_counter() - start, cpu_s() - cpu, {
+        name: used - threads_before.get(name, 0.0) for name, used in threads_cpu_s().items()})
     stored = pipeline.store.count(site=SITE)
     pipeline.stop()
     if stored != len(messages):
         raise SystemExit(f"ingest stored {stored} of {len(messages)}")
     return received, in_store
+
+
+def by_thread(rate: Rate) -> str:
+    """Where safehood's CPU went: the consumer thread, paho's network thread, the rest."""
+    consumer = rate.threads_cpu_s.get("ingest-consumer", 0.0)
+    network = sum(used for name, used in rate.threads_cpu_s.items()
+                  if name.startswith("paho-mqtt-client-bench-ingest"))
+    rest = rate.cpu_s - consumer - network
+    return ", ".join(f"{what} {used / rate.messages * 1e6:,.0f} us" for what, used in (
+        ("consumer thread", consumer), ("MQTT network thread", network), ("the rest", rest)))
 
 
 def row(name: str, rate: Rate, baseline: Rate) -> str:
@@ -250,12 +278,14 @@ def main() -> None:
     print(row("mosquitto_sub -q 1 (baseline)", raw, raw))
     print(row("safehood ingest: validated+acked", received, raw))
     print(row("safehood ingest: in embedded store", stored, raw))
-    print(f"({args.messages:,} messages from {args.devices:,} devices)")
+    print(f"({args.messages:,} messages from {args.devices:,} devices; CPU a message: "
+          f"{by_thread(stored)})")
     if influx is not None:
         print(row("naive paho+json+sync write (baseline)", naive, naive))
         print(row("safehood ingest: in InfluxDB", into_influx, naive))
         print(f"({naive.messages:,} and {into_influx.messages:,} messages; CPU: this "
-              "process, the /api/v2/write forwarder in its own)")
+              "process, the /api/v2/write forwarder in its own; safehood's a message: "
+              f"{by_thread(into_influx)})")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ acknowledged only once ingest has stored them."""
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from typing import Any
@@ -13,10 +12,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from safehood.config import MqttEndpoint
-from safehood.mqtt import ProtocolChoice, connect
+from safehood.mqtt import BurstClient, ProtocolChoice, Publish, connect
 
 from ._metrics import QUEUE_DEPTH
-from ._source import RawMessage, Received, take
+from ._source import Inbox, RawMessage, Received
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,8 @@ class MqttSource:
     The session survives restarts (fixed client id, clean start off, session expiry), so what
     is published while ingest is down is delivered when it returns. A batch is acknowledged
     by its ``ack`` once the consumer has stored it; paho's network thread never does more
-    than enqueue, and blocks when the queue is full (back-pressure up to the broker).
+    than enqueue (the messages of each socket read at once), and blocks when the queue is
+    full (back-pressure up to the broker).
     """
 
     def __init__(
@@ -51,10 +51,10 @@ class MqttSource:
         self.keepalive_s = keepalive_s
         self.connected = threading.Event()
         self._protocol_choice = protocol
-        self._inbox: queue.Queue[_Delivery] = queue.Queue(maxsize=queue_size)
+        self._inbox: Inbox[_Delivery] = Inbox(queue_size)
         self._generation = 0
         self._stopping = False
-        self._client: mqtt.Client | None = None
+        self._client: BurstClient | None = None
 
     @property
     def protocol(self) -> MQTTProtocolVersion:
@@ -70,14 +70,15 @@ class MqttSource:
             keepalive_s=self.keepalive_s, setup=self._install,
         )
 
-    def _install(self, client: mqtt.Client) -> None:
+    def _install(self, client: BurstClient) -> None:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publishes = self._on_publishes
 
     def receive(self, max_messages: int, timeout_s: float) -> Received:
-        deliveries = take(self._inbox, max_messages, timeout_s)
-        QUEUE_DEPTH.set(self._inbox.qsize())
+        deliveries = self._inbox.take(max_messages, timeout_s)
+        QUEUE_DEPTH.set(len(self._inbox))
         return Received([d[0] for d in deliveries], lambda: self._ack(deliveries))
 
     def _ack(self, deliveries: list[_Delivery]) -> None:
@@ -86,8 +87,11 @@ class MqttSource:
         client = self._client
         if client is None:
             return
-        for _raw, mid, qos, generation in deliveries:
-            if qos > 0 and generation == self._generation:
+        generation = self._generation
+        client.ack_many([mid for _raw, mid, qos, delivered_in in deliveries
+                         if qos == 1 and delivered_in == generation])
+        for _raw, mid, qos, delivered_in in deliveries:
+            if qos == 2 and delivered_in == generation:
                 client.ack(mid, qos)
 
     def subscribe(self, topics: list[str]) -> None:
@@ -125,6 +129,12 @@ class MqttSource:
         if not self._stopping:
             log.warning("lost the broker %s (%s); reconnecting", self.endpoint.url, reason)
 
+    def _on_publishes(self, publishes: list[Publish]) -> None:
+        generation = self._generation
+        self._inbox.put_many([(RawMessage(topic, payload, received_ms), mid, qos, generation)
+                              for topic, payload, mid, qos, received_ms in publishes])
+
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        """What paho decoded itself (see :class:`~safehood.mqtt.BurstClient`)."""
         raw = RawMessage(message.topic, bytes(message.payload), time.time_ns() // 1_000_000)
-        self._inbox.put((raw, message.mid, message.qos, self._generation))
+        self._inbox.put_many([(raw, message.mid, message.qos, self._generation)])

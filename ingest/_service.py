@@ -51,10 +51,20 @@ TickHandler = Callable[[int], None]
 
 @dataclass(slots=True)
 class IngestStats:
+    """Counts since start, and the CPU time the consumer thread spent on batches
+    (``consumer_cpu_s``: validation, store, detectors, acknowledgement; not paho's
+    thread)."""
+
     received: int = 0
     valid: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    consumer_cpu_s: float = 0.0
+
+    @property
+    def cpu_us_per_message(self) -> float | None:
+        """Consumer CPU a received message, in microseconds (None before the first)."""
+        return self.consumer_cpu_s / self.received * 1e6 if self.received else None
 
 
 class IngestService:
@@ -126,9 +136,16 @@ class IngestService:
             self._process(received)
 
     def _process(self, received: Received) -> None:
-        batch = received.messages
-        if not batch:
+        if not received.messages:
             return
+        started_s = time.thread_time()
+        try:
+            self._process_batch(received)
+        finally:
+            self.stats.consumer_cpu_s += time.thread_time() - started_s
+
+    def _process_batch(self, received: Received) -> None:
+        batch = received.messages
         registry = self.registry()
         valid: list[Message] = []
         valid_raw: list[RawMessage] = []

@@ -7,7 +7,7 @@ the detectors import, which must not pull in paho and sockets; not inside ``conf
 holds settings and does no I/O. Being earlier than ingest, the simulators may import it.
 """
 
-from ._client import BrokerUnreachable, ProtocolChoice, connect
+from ._client import BrokerUnreachable, BurstClient, ProtocolChoice, Publish, connect
 from ._publisher import Publisher
 
-__all__ = ["BrokerUnreachable", "ProtocolChoice", "Publisher", "connect"]
+__all__ = ["BrokerUnreachable", "BurstClient", "ProtocolChoice", "Publish", "Publisher", "connect"]

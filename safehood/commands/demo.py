@@ -350,7 +350,11 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 backlog = pipeline.alerts.tick_backlog
                 if backlog:
                     alert_latency += f"  escalations left for the next tick {backlog:,}"
-                print(f"[demo] published {simulator.stats.total:,}  ingested {stats.valid:,}  "
+                # What a message costs the consumer thread (README: "the live path").
+                cpu_us = stats.cpu_us_per_message
+                ingest_cpu = "" if cpu_us is None else f" ({cpu_us:,.0f} us CPU each)"
+                print(f"[demo] published {simulator.stats.total:,}  ingested {stats.valid:,}"
+                      f"{ingest_cpu}  "
                       f"dead letters {stats.dead_letters:,}  duplicates dropped "
                       f"{stats.duplicates:,}  open alerts {open_alerts}  detectors "
                       f"{engine.detectors:,} for {len(engine.registry.devices):,} devices  "
