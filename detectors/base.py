@@ -12,8 +12,8 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -156,6 +156,10 @@ class HouseholdScope:
     night_start: time
     night_end: time
     residents: tuple[Resident, ...]
+    # The last ``local`` answer, [ts_ms, datetime]: a message's detectors (routine,
+    # inactivity, night wandering) each ask it for the same instant, often twice.
+    _last_local: list[Any] = field(default_factory=lambda: [None, None], compare=False,
+                                   repr=False)
 
     @classmethod
     def from_registry(cls, household: Household, registry: Registry) -> HouseholdScope:
@@ -182,7 +186,13 @@ class HouseholdScope:
 
     def local(self, ts_ms: int) -> datetime:
         """``ts_ms`` as local time in the household's zone."""
-        return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(self.zone)
+        last = self._last_local
+        if last[0] == ts_ms:
+            moment: datetime = last[1]
+            return moment
+        moment = datetime.fromtimestamp(ts_ms / 1000, tz=self.zone)
+        last[0], last[1] = ts_ms, moment
+        return moment
 
     def is_night(self, ts_ms: int) -> bool:
         """True when ``ts_ms`` falls in the household's night hours (local time)."""
