@@ -156,10 +156,11 @@ class HouseholdScope:
     night_start: time
     night_end: time
     residents: tuple[Resident, ...]
-    # The last ``local`` answer, [ts_ms, datetime]: a message's detectors (routine,
-    # inactivity, night wandering) each ask it for the same instant, often twice.
-    _last_local: list[Any] = field(default_factory=lambda: [None, None], compare=False,
-                                   repr=False)
+    # The last ``local`` answer and its instant: a message's detectors (routine, inactivity,
+    # night wandering) each ask it for the same instant, often twice. Set past the frozen
+    # guard, as dataclasses' own __init__ does; two slots (not a list): one a household.
+    _local_ms: int | None = field(default=None, init=False, compare=False, repr=False)
+    _local_at: datetime | None = field(default=None, init=False, compare=False, repr=False)
 
     @classmethod
     def from_registry(cls, household: Household, registry: Registry) -> HouseholdScope:
@@ -186,12 +187,11 @@ class HouseholdScope:
 
     def local(self, ts_ms: int) -> datetime:
         """``ts_ms`` as local time in the household's zone."""
-        last = self._last_local
-        if last[0] == ts_ms:
-            moment: datetime = last[1]
-            return moment
-        moment = datetime.fromtimestamp(ts_ms / 1000, tz=self.zone)
-        last[0], last[1] = ts_ms, moment
+        moment = self._local_at
+        if moment is None or self._local_ms != ts_ms:
+            moment = datetime.fromtimestamp(ts_ms / 1000, tz=self.zone)
+            object.__setattr__(self, "_local_ms", ts_ms)
+            object.__setattr__(self, "_local_at", moment)
         return moment
 
     def is_night(self, ts_ms: int) -> bool:
