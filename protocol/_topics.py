@@ -49,9 +49,6 @@ def _topic_re(prefix: str) -> re.Pattern[str]:
         rf"/({channels})")
 
 
-# A community's topics repeat with every reading: the recent ones are parsed once (a Topic
-# is immutable, so all their messages share it). Bad topics raise every time.
-@functools.lru_cache(maxsize=4096)
 def parse_topic(topic: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> Topic:
     """Parse a contract topic or raise :class:`ContractViolation` with reason ``bad_topic``."""
     match = _topic_re(prefix).fullmatch(topic)
