@@ -12,8 +12,8 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -156,6 +156,11 @@ class HouseholdScope:
     night_start: time
     night_end: time
     residents: tuple[Resident, ...]
+    # The last ``local`` answer and its instant: a message's detectors (routine, inactivity,
+    # night wandering) each ask it for the same instant, often twice. Set past the frozen
+    # guard, as dataclasses' own __init__ does; two slots (not a list): one a household.
+    _local_ms: int | None = field(default=None, init=False, compare=False, repr=False)
+    _local_at: datetime | None = field(default=None, init=False, compare=False, repr=False)
 
     @classmethod
     def from_registry(cls, household: Household, registry: Registry) -> HouseholdScope:
@@ -182,7 +187,12 @@ class HouseholdScope:
 
     def local(self, ts_ms: int) -> datetime:
         """``ts_ms`` as local time in the household's zone."""
-        return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(self.zone)
+        moment = self._local_at
+        if moment is None or self._local_ms != ts_ms:
+            moment = datetime.fromtimestamp(ts_ms / 1000, tz=self.zone)
+            object.__setattr__(self, "_local_ms", ts_ms)
+            object.__setattr__(self, "_local_at", moment)
+        return moment
 
     def is_night(self, ts_ms: int) -> bool:
         """True when ``ts_ms`` falls in the household's night hours (local time)."""

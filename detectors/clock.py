@@ -114,6 +114,13 @@ class TimerQueue(Generic[K]):
             self._heap = [(d, k) for k, d in self._live.items()]
             heapq.heapify(self._heap)
 
+    @property
+    def earliest_ms(self) -> int | None:
+        """No deadline falls before this (None: none is set); cheaper than
+        :meth:`next_deadline`, which drops the stale entries it finds first."""
+        heap = self._heap
+        return heap[0][0] if heap else None
+
     def next_deadline(self) -> int | None:
         heap = self._heap
         while heap:

@@ -156,10 +156,13 @@ class ReportingCadence:
         weights = self._weights
         if weights is None:
             weights = self._weights = [0.0] * self.BINS
-        self.gaps += 1
-        self.span_ms += gap_ms
-        self.longest_ms = max(self.longest_ms, gap_ms)
-        exponent = (ts_ms - self._origin_ms) / self.settings.half_life_ms
+        # Runs for nearly every message: locals and plain comparisons, not calls.
+        settings = self.settings
+        gaps = self.gaps = self.gaps + 1
+        span_ms = self.span_ms = self.span_ms + gap_ms
+        if gap_ms > self.longest_ms:
+            self.longest_ms = gap_ms
+        exponent = (ts_ms - self._origin_ms) / settings.half_life_ms
         if exponent > 64:  # rescale before the weights overflow
             weights = self._weights = [w * 2.0 ** -exponent for w in weights]
             self._origin_ms, exponent = ts_ms, 0.0
@@ -171,8 +174,9 @@ class ReportingCadence:
         # Only a longer gap can move the quantile up (one in its own bin leaves it where it
         # is); shorter ones move it down slowly, so refresh for those now and then.
         # Before it is learned the interval stays None whatever the bins say: skip the scan.
-        if self.learned and (self.period_ms is None or self._period_bin is None
-                             or index > self._period_bin or self._since_update >= 16):
+        if (gaps >= settings.min_gaps and span_ms >= settings.min_span_ms
+                and (self.period_ms is None or self._period_bin is None
+                     or index > self._period_bin or self._since_update >= 16)):
             self._update()
 
     def _update(self) -> None:

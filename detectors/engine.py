@@ -23,6 +23,13 @@ Key = tuple[int, str]
 """A detector's key: (its rule's place in the engine's rules, its scope id)."""
 
 
+class _Unread:
+    """The type of :data:`_UNREAD`: a deadline not read yet (None is a deadline's value)."""
+
+
+_UNREAD = _Unread()
+
+
 @dataclass(slots=True)
 class EngineStats:
     """Counters of what the engine has seen, for progress lines and metrics."""
@@ -169,6 +176,7 @@ class DetectorEngine:
             clock.observe(message.ts_ms)
             out += self._fire(message.site)
         site, ts_ms = message.site, message.ts_ms
+        timers = self._timers[site]
         routes = iter(self._routes_of(self._device_of(message), message.channel))
         key: Key
         detector: Detector
@@ -180,8 +188,16 @@ class DetectorEngine:
                 # allowed lateness) has not got there yet. A door shut 5 s after it had been
                 # open for too long still was open for too long.
                 out += detector.advance(ts_ms)
-            out += detector.process_one(message)
-            self._schedule(site, key, detector)
+            made = detector.process_one(message)
+            if made:
+                out += made
+            deadline = detector.deadline_ms
+            if deadline is None or self._waiting:
+                self._schedule(site, key, detector, deadline)
+            else:
+                # What _schedule comes to for a detector with a deadline while none waits:
+                # inline, as it runs for every detector a message goes to.
+                timers.schedule(key, deadline)
         if out:
             self._count(out)
         return out
@@ -254,10 +270,11 @@ class DetectorEngine:
 
     def _fire(self, site: str) -> list[AlertDecision]:
         watermark = self._clocks[site].watermark_ms
-        if watermark is None:
-            return []
-        out: list[AlertDecision] = []
         timers = self._timers[site]
+        earliest = timers.earliest_ms
+        if watermark is None or earliest is None or earliest > watermark:
+            return []  # what most messages find: nothing due
+        out: list[AlertDecision] = []
         for deadline, key in timers.pop_due(watermark):
             detector = self._detectors.get(key)
             if detector is None:
@@ -266,8 +283,12 @@ class DetectorEngine:
             self._schedule(site, key, detector)
         return out
 
-    def _schedule(self, site: str, key: Key, detector: Detector) -> None:
-        deadline = detector.deadline_ms
+    def _schedule(self, site: str, key: Key, detector: Detector,
+                  deadline: int | _Unread | None = _UNREAD) -> None:
+        """Set the timer of ``key`` to the detector's deadline (``deadline``, where the caller
+        has just read it) and keep track of the detectors waiting on others."""
+        if isinstance(deadline, _Unread):
+            deadline = detector.deadline_ms
         self._timers[site].schedule(key, deadline)
         if deadline is None:
             blocker = detector.waiting_on

@@ -131,6 +131,11 @@ class InactivityDetector(Detector):
         # hour of day -> (day, longest gap that started in that hour that day, ms)
         # Made per hour on first use: an empty deque costs over 600 bytes.
         self._gaps: defaultdict[int, deque[tuple[date, int]]] = defaultdict(deque)
+        # By hour of day: the spells of its neighbourhood of hours in ``_gaps`` and, once
+        # asked, their quantile (ms); dropped when a spell is recorded. Each sign of life
+        # asks for two thresholds, and numpy's quantile was a sixth of the engine's time.
+        self._own_spells: dict[int, list[int]] = {}
+        self._own_quantile: dict[int, float] = {}
         self._last_source: str | None = None
         self._presence = Presence(self.config, door_config)
 
@@ -160,9 +165,15 @@ class InactivityDetector(Detector):
                 and self.prior.samples(hours, before=local.date()) >= config.prior_min_samples):
             learned_s = community / MS_PER_S * config.margin
         days = 0.0 if self._first_ms is None else (since_ms - self._first_ms) / MS_PER_DAY
-        own = [gap for h in hours for _, gap in self._gaps.get(h % 24, ())]
+        own = self._own_spells.get(hour)
+        if own is None:
+            own = self._own_spells[hour] = [
+                gap for h in hours for _, gap in self._gaps.get(h % 24, ())]
         if days >= config.warmup_days and len(own) >= config.warmup_days:
-            own_s = float(np.quantile(own, config.quantile)) / MS_PER_S * config.margin
+            own_ms = self._own_quantile.get(hour)
+            if own_ms is None:
+                own_ms = self._own_quantile[hour] = float(np.quantile(own, config.quantile))
+            own_s = own_ms / MS_PER_S * config.margin
             weight = days / (days + config.prior_days)
             learned_s = weight * own_s + (1 - weight) * (
                 default_s if learned_s is None else learned_s)
@@ -234,10 +245,16 @@ class InactivityDetector(Detector):
         if days and days[-1][0] == local.date():
             if gap_ms > days[-1][1]:
                 days[-1] = (local.date(), gap_ms)
+                self._forget_own()
             return
         days.append((local.date(), gap_ms))
+        self._forget_own()
         while len(days) > self.config.history_days:
             days.popleft()
+
+    def _forget_own(self) -> None:
+        self._own_spells.clear()
+        self._own_quantile.clear()
 
     # -- deciding ---------------------------------------------------------------------
 

@@ -185,7 +185,21 @@ class _counting:
         self._progress = progress
 
     def __iter__(self) -> Iterator[bytes]:
+        progress = self._progress
+        if progress is None:
+            yield from self._handle
+            return
+        # Reported by the 64 KiB, not by the line: a call a line cost more than the
+        # decoding of its framing.
+        unreported = 0
         for line in self._handle:
-            if self._progress is not None:
-                self._progress(len(line))
+            unreported += len(line)
+            if unreported >= _PROGRESS_BYTES:
+                progress(unreported)
+                unreported = 0
             yield line
+        if unreported:
+            progress(unreported)
+
+
+_PROGRESS_BYTES = 1 << 16

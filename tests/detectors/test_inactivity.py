@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
 from safehood.detectors import DetectorConfig
+from safehood.detectors.base import HouseholdScope
+from safehood.detectors.inactivity import InactivityDetector
 
 from ._support import (
     DAY,
@@ -155,6 +159,28 @@ def test_learned_threshold_allows_the_usual_afternoon_nap() -> None:
     (alert,) = of_type(decisions, "inactivity")
     # The daily longest quiet spell from 14:00 was 3 h; margin 1.5 gives 4.5 h.
     assert alert.evidence["threshold_s"] == pytest.approx(3 * 3600 * CONFIG.margin)
+
+
+def test_thresholds_kept_between_spells_are_those_worked_out_afresh() -> None:
+    # Naps that grow day by day move the quantile of the afternoon's spells; thresholds
+    # asked every hour along the way must follow each recorded spell.
+    reg = registry()
+    detector = InactivityDetector(HouseholdScope.from_registry(reg.households["h3"], reg))
+    history = [m for day in range(6)
+               for m in routine_days(reg, day + 1, nap_hours=1 + day / 2)[-40:]
+               if T0 + day * DAY <= m.ts_ms < T0 + (day + 1) * DAY]
+    compared = 0
+    for message in history:
+        detector.process_one(message)
+        if message.ts_ms % (3 * HOUR):
+            continue
+        afresh = copy.deepcopy(detector)
+        afresh._forget_own()
+        for hour in range(0, 24, 3):
+            at = message.ts_ms - message.ts_ms % DAY + hour * HOUR
+            assert detector.threshold_ms(at) == afresh.threshold_ms(at), (message.ts_ms, hour)
+            compared += 1
+    assert compared > 50
 
 
 def test_learned_threshold_never_exceeds_the_ceiling() -> None:
