@@ -30,6 +30,7 @@ from .const import (
     ACTIVITY_KINDS,
     ACTIVITY_SLOT_MIN,
     AWAKE_BOUT_MS,
+    BACK_IN_BED_MS,
     DAY_MS,
     DOOR_AFTER_GAP_MS,
     DOOR_BEFORE_GAP_MS,
@@ -54,9 +55,9 @@ class DailyActivity:
     """One local day of a household.
 
     ``active_hours``: hours (in 10-minute slots) with movement outside the night window;
-    ``night_bouts``: bouts of movement outside the bedrooms wholly within the household's
-    sleep hours of the night that starts this evening (trips out of bed, not the evening
-    before it or the morning);
+    ``night_bouts``: trips out of bed in the household's sleep hours of the night that
+    starts this evening: bouts of movement outside the bedrooms that start in them and end
+    back in bed or before the usual waking (not the evening before it or the morning);
     ``outings``: times the home was left empty (door, then quiet, then door) starting today;
     ``water_l``: litres through the main meter (``None`` without a meter reading today).
     """
@@ -144,6 +145,30 @@ def _bouts(times: list[int]) -> list[tuple[int, int]]:
     return bouts
 
 
+def _trips(outside: list[int], in_bedroom: list[int]) -> list[tuple[int, int, bool]]:
+    """(first, last, back in bed) of each trip out of bed: a run of sorted ``outside``
+    movements less than NIGHT_BOUT_GAP_MS apart that ends when the resident is back in bed
+    (a movement in ``in_bedroom``, sorted, then none outside for BACK_IN_BED_MS), whatever
+    the gap to the next trip; the flag says whether it ended so, or by a quiet gap."""
+
+    def back_in_bed(last: int, following: int | None) -> bool:
+        i = bisect.bisect_right(in_bedroom, last)
+        return i < len(in_bedroom) and (
+            following is None or in_bedroom[i] <= following - BACK_IN_BED_MS)
+
+    trips: list[tuple[int, int, bool]] = []
+    first: int | None = None
+    for i, ts in enumerate(outside):
+        if first is None:
+            first = ts
+        following = outside[i + 1] if i + 1 < len(outside) else None
+        back = back_in_bed(ts, following)
+        if back or following is None or following - ts > NIGHT_BOUT_GAP_MS:
+            trips.append((first, ts, back))
+            first = None
+    return trips
+
+
 def _sleep_hours(bouts: list[tuple[int, int]], night_start: int, night_end: int,
                  ) -> tuple[int, int]:
     """The household's usual sleep, as (bedtime, waking) in ms after local noon: the medians
@@ -185,6 +210,7 @@ def daily_activity(
     observed_ms: list[int] = []
     movements: list[int] = []
     up_at_night: list[int] = []  # movements outside bedrooms
+    in_bedroom: list[int] = []
     doors: list[int] = []
     meters: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for reading in readings:
@@ -194,7 +220,9 @@ def daily_activity(
         observed_ms.append(reading.ts_ms)
         if device.kind == "motion" and _is_movement(reading):
             movements.append(reading.ts_ms)
-            if "bedroom" not in (device.room or ""):
+            if "bedroom" in (device.room or ""):
+                in_bedroom.append(reading.ts_ms)
+            else:
                 up_at_night.append(reading.ts_ms)
         elif device.kind == "door" and _is_front_door(reading):
             doors.append(reading.ts_ms)
@@ -202,6 +230,7 @@ def daily_activity(
             meters[reading.device_id].append((reading.ts_ms, flow))
     movements.sort()
     up_at_night.sort()
+    in_bedroom.sort()
     doors.sort()
     observed = {_EPOCH + timedelta(days=day)
                 for day in {clock.local_ms(ts) // DAY_MS for ts in observed_ms}}
@@ -220,20 +249,26 @@ def daily_activity(
         minute = local % DAY_MS // MINUTE_MS
         if not at_night(minute):
             slots[local // DAY_MS].add(minute // ACTIVITY_SLOT_MIN)
-    # A night bout is a bout of movement outside the bedrooms that lies wholly in the
-    # household's sleep hours: up and back to bed. One that runs on past them is the
-    # evening before bed or the morning (an early riser is up before the usual waking).
+    # A trip out of bed starts in the household's sleep hours and ends back in bed, or
+    # before the usual waking; one that starts before bedtime is the evening, and one
+    # that runs on past the waking without going back to bed, or for as long as being up
+    # (AWAKE_BOUT_MS), is the morning (an early riser is up before the usual waking).
     # Times are shifted to local noon, so that a night is one day.
-    from_noon = [clock.local_ms(ts) - _NIGHT_DATE_SHIFT_MS for ts in up_at_night]
-    out_of_bed = _bouts(from_noon)
-    bedtime, waking = _sleep_hours(out_of_bed,
+    def from_noon(times: list[int]) -> list[int]:
+        return [clock.local_ms(ts) - _NIGHT_DATE_SHIFT_MS for ts in times]
+
+    outside = from_noon(up_at_night)
+    bedtime, waking = _sleep_hours(_bouts(outside),
                                    (night_start * MINUTE_MS - _NIGHT_DATE_SHIFT_MS) % DAY_MS,
                                    (night_end * MINUTE_MS - _NIGHT_DATE_SHIFT_MS) % DAY_MS)
     bouts: dict[int, int] = defaultdict(int)
-    for first, last in out_of_bed:
-        if first // DAY_MS == last // DAY_MS and bedtime <= first % DAY_MS \
-                and last % DAY_MS < waking:
-            bouts[first // DAY_MS] += 1
+    for first, last, back_in_bed in _trips(outside, from_noon(in_bedroom)):
+        night = first // DAY_MS
+        if not bedtime <= first % DAY_MS < waking:
+            continue
+        before_waking = last // DAY_MS == night and last % DAY_MS < waking
+        if before_waking or (back_in_bed and last - first < AWAKE_BOUT_MS):
+            bouts[night] += 1
 
     outings: dict[date, int] = defaultdict(int)
     for start in _outing_starts(movements, doors):
