@@ -249,26 +249,38 @@ def daily_activity(
         minute = local % DAY_MS // MINUTE_MS
         if not at_night(minute):
             slots[local // DAY_MS].add(minute // ACTIVITY_SLOT_MIN)
-    # A trip out of bed starts in the household's sleep hours and ends back in bed, or
-    # before the usual waking; one that starts before bedtime is the evening, and one
-    # that runs on past the waking without going back to bed, or for as long as being up
-    # (AWAKE_BOUT_MS), is the morning (an early riser is up before the usual waking).
-    # Times are shifted to local noon, so that a night is one day.
+    # A trip out of bed is short (less than AWAKE_BOUT_MS), starts in the household's
+    # sleep hours and ends back in bed or before the usual waking: one that starts before
+    # bedtime is the evening, one that runs on past the waking without going back to bed
+    # is the morning (an early riser is up before the usual waking). A bout of movement
+    # wholly in the sleep hours is at least one trip, however long. Times are shifted to
+    # local noon, so that a night is one day.
     def from_noon(times: list[int]) -> list[int]:
         return [clock.local_ms(ts) - _NIGHT_DATE_SHIFT_MS for ts in times]
 
+    def asleep(first: int, last: int) -> bool:
+        return bedtime <= first % DAY_MS and last // DAY_MS == first // DAY_MS \
+            and last % DAY_MS < waking
+
     outside = from_noon(up_at_night)
-    bedtime, waking = _sleep_hours(_bouts(outside),
+    out_of_bed = _bouts(outside)
+    bedtime, waking = _sleep_hours(out_of_bed,
                                    (night_start * MINUTE_MS - _NIGHT_DATE_SHIFT_MS) % DAY_MS,
                                    (night_end * MINUTE_MS - _NIGHT_DATE_SHIFT_MS) % DAY_MS)
+    trips = iter(_trips(outside, from_noon(in_bedroom)))
     bouts: dict[int, int] = defaultdict(int)
-    for first, last, back_in_bed in _trips(outside, from_noon(in_bedroom)):
-        night = first // DAY_MS
-        if not bedtime <= first % DAY_MS < waking:
-            continue
-        before_waking = last // DAY_MS == night and last % DAY_MS < waking
-        if before_waking or (back_in_bed and last - first < AWAKE_BOUT_MS):
-            bouts[night] += 1
+    for bout_first, bout_last in out_of_bed:
+        # The trips of one bout: a bout ends where a trip does, or goes on after it.
+        counted = 0
+        for first, last, back_in_bed in trips:
+            if bedtime <= first % DAY_MS < waking and last - first < AWAKE_BOUT_MS \
+                    and (back_in_bed or asleep(first, last)):
+                bouts[first // DAY_MS] += 1
+                counted += 1
+            if last == bout_last:
+                break
+        if not counted and asleep(bout_first, bout_last):
+            bouts[bout_first // DAY_MS] += 1
 
     outings: dict[date, int] = defaultdict(int)
     for start in _outing_starts(movements, doors):
