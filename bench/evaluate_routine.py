@@ -375,6 +375,9 @@ def plot_digest(results: Sequence[dict[str, Any]], d: dict[str, Any], path: Path
     fig.suptitle(title)
     x = range(len(seeds))
     axes[0].bar(x, [100 * found / n if n else 0 for n, found in weekly])
+    for i, (n, _) in enumerate(weekly):
+        if not n:  # nothing to find: not a 0 %
+            axes[0].text(i, 2, "none", ha="center", fontsize=7, rotation=90)
     axes[0].set_ylabel("weekly changes found %\nper community")
     axes[0].set_ylim(0, 105)
     axes[1].bar(x, [r["digest"]["false_per_100hw"] for r in results], color="tab:red")
