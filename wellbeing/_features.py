@@ -56,8 +56,9 @@ class DailyActivity:
 
     ``active_hours``: hours (in 10-minute slots) with movement outside the night window;
     ``night_bouts``: trips out of bed in the household's sleep hours of the night that
-    starts this evening: bouts of movement outside the bedrooms that start in them and end
-    back in bed or before the usual waking (not the evening before it or the morning);
+    starts this evening: short bouts of movement outside the bedrooms that start in them
+    and end back in bed or before the usual waking (not the evening before it or the
+    morning), and at least one for a bout wholly in them;
     ``outings``: times the home was left empty (door, then quiet, then door) starting today;
     ``water_l``: litres through the main meter (``None`` without a meter reading today).
     """
@@ -258,7 +259,7 @@ def daily_activity(
     def from_noon(times: list[int]) -> list[int]:
         return [clock.local_ms(ts) - _NIGHT_DATE_SHIFT_MS for ts in times]
 
-    def asleep(first: int, last: int) -> bool:
+    def in_sleep_hours(first: int, last: int) -> bool:
         return bedtime <= first % DAY_MS and last // DAY_MS == first // DAY_MS \
             and last % DAY_MS < waking
 
@@ -274,12 +275,12 @@ def daily_activity(
         counted = 0
         for first, last, back_in_bed in trips:
             if bedtime <= first % DAY_MS < waking and last - first < AWAKE_BOUT_MS \
-                    and (back_in_bed or asleep(first, last)):
+                    and (back_in_bed or in_sleep_hours(first, last)):
                 bouts[first // DAY_MS] += 1
                 counted += 1
             if last == bout_last:
                 break
-        if not counted and asleep(bout_first, bout_last):
+        if not counted and in_sleep_hours(bout_first, bout_last):
             bouts[bout_first // DAY_MS] += 1
 
     outings: dict[date, int] = defaultdict(int)
