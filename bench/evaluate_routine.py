@@ -157,7 +157,8 @@ def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
     start_ms = SimulationConfig(seed=job.seed).start_ms
     end_ms = start_ms + int(job.days * 86_400_000)
     found: set[int] = set()
-    false_visits = household_weeks = 0
+    false: list[tuple[str, str, float, dict[str, float]]] = []
+    household_weeks = 0
     for household in registry.households.values():
         zone = ZoneInfo(household.timezone)
         devices = {d.device_id: d for d in registry.household_devices(household.id)}
@@ -175,7 +176,11 @@ def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
                 continue
             hits = [i for i, spans in own if week in spans or week.shifted(-1) in spans]
             found.update(hits)
-            false_visits += not hits
+            if not hits:
+                false.append((household.id, str(week), round(digest.score, 1),
+                              {m.metric.name: round(m.z, 1) for m in digest.metrics
+                               if m.z is not None and round(m.z, 1)}))
+    false_visits = len(false)
     names = [str((m.model_extra or {}).get("scenario")) for m in labels]
     return {
         "labels": len(labels), "found": len(found), "false_visits": false_visits,
@@ -185,6 +190,9 @@ def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
         "scenarios": {name: {"labels": names.count(name),
                              "found": sum(names[i] == name for i in found)}
                       for name in sorted(set(names))},
+        "missed": [(str(m.household), names[i]) for i, m in enumerate(labels)
+                   if i not in found and names[i] in WEEKLY_SCENARIOS],
+        "false": false,
     }
 
 
@@ -220,6 +228,10 @@ def digest_summary(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
                                      default=None),
         "scenarios": {n: {"labels": per_scenario[n], "found": per_scenario_found[n]}
                       for n in sorted(per_scenario)},
+        "missed": [f"s{seed} {household} {name}" for seed, d in digests
+                   for household, name in d.get("missed", ())],
+        "false": [f"s{seed} {household} {week} score {score} {z}" for seed, d in digests
+                  for household, week, score, z in d.get("false", ())],
     }
 
 
@@ -312,6 +324,8 @@ def format_digest(d: dict[str, Any]) -> str:
         "  found per scenario: " + ", ".join(
             f"{name} {f['found']}/{f['labels']}" for name, f in d["scenarios"].items())
         + " (a single morning is not a weekly change)",
+        *(f"  missed {m}" for m in d.get("missed", ())),
+        *(f"  false visit {f}" for f in d.get("false", ())),
     ]
     return "\n".join(lines)
 
@@ -346,6 +360,40 @@ def plot(results: Sequence[dict[str, Any]], s: dict[str, Any], path: Path, title
     save_figure(fig, path)
 
 
+def plot_digest(results: Sequence[dict[str, Any]], d: dict[str, Any], path: Path,
+                title: str) -> None:
+    """The digest's recall of weekly changes and false visits per community, and what it
+    found per scenario."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seeds = [r["seed"] for r in results]
+    weekly = [_weekly(r["digest"]) for r in results]
+    fig, axes = plt.subplots(3, 1, figsize=(11, 10))
+    fig.suptitle(title)
+    x = range(len(seeds))
+    axes[0].bar(x, [100 * found / n if n else 0 for n, found in weekly])
+    for i, (n, _) in enumerate(weekly):
+        if not n:  # nothing to find: not a 0 %
+            axes[0].text(i, 2, "none", ha="center", fontsize=7, rotation=90)
+    axes[0].set_ylabel("weekly changes found %\nper community")
+    axes[0].set_ylim(0, 105)
+    axes[1].bar(x, [r["digest"]["false_per_100hw"] for r in results], color="tab:red")
+    axes[1].set_ylabel("false visits / 100 hw\nper community")
+    for ax in axes[:2]:
+        ax.set_xticks(list(x), [f"s{seed}" for seed in seeds], rotation=60, fontsize=7)
+    names = list(d["scenarios"])
+    axes[2].bar(range(len(names)), [100 * f["found"] / f["labels"] if f["labels"] else 0
+                                    for f in d["scenarios"].values()], color="tab:green")
+    axes[2].set_xticks(range(len(names)), [f"{n} ({d['scenarios'][n]['labels']})"
+                                           for n in names])
+    axes[2].set_ylabel("found % per scenario\n(all communities)")
+    axes[2].set_ylim(0, 105)
+    save_figure(fig, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = community_parser(__doc__, households=6, days=28.0, rate=10.0, seed=17,
                               out="bench-out/routine")
@@ -365,12 +413,14 @@ def main(argv: list[str] | None = None) -> int:
                           rules=(RULE_ROUTINE,) if args.routine_only else None)
     if args.digest_only:
         digests = run_communities(digest_only, jobs, args.workers)
-        print(f"== wellbeing digest: {len(digests)} {args.population} communities x "
-              f"{args.households} households x {args.days:g} days ==")
-        print(format_digest(digest_summary(digests)))
+        title = (f"wellbeing digest: {len(digests)} {args.population} communities x "
+                 f"{args.households} households x {args.days:g} days (seed {args.seed})")
+        figures = digest_summary(digests)
+        print(f"== {title} ==")
+        print(format_digest(figures))
+        plot_digest(digests, figures, args.out / "digest.png", title)
         (args.out / "digest.json").write_bytes(orjson.dumps(
-            {"summary": digest_summary(digests), "communities": digests},
-            option=orjson.OPT_INDENT_2))
+            {"summary": figures, "communities": digests}, option=orjson.OPT_INDENT_2))
         return 0
     if args.scores_only:
         results = [scored(job) for job in jobs

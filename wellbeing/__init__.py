@@ -17,10 +17,12 @@ from ._digest import (
     rank,
 )
 from ._features import DailyActivity, daily_activity
-from ._store_reading import site_digest
+from ._store_reading import household_readings, site_digest
 from ._weeks import IsoWeek, week_span
+from .const import DEFAULT_WEEKS
 
 __all__ = [
+    "DEFAULT_WEEKS",
     "METRICS",
     "DailyActivity",
     "DigestStatus",
@@ -31,6 +33,7 @@ __all__ = [
     "MetricDrift",
     "daily_activity",
     "household_digest",
+    "household_readings",
     "rank",
     "site_digest",
     "week_span",

@@ -30,6 +30,7 @@ from .const import (
     ACTIVITY_KINDS,
     ACTIVITY_SLOT_MIN,
     AWAKE_BOUT_MS,
+    BACK_IN_BED_MS,
     DAY_MS,
     DOOR_AFTER_GAP_MS,
     DOOR_BEFORE_GAP_MS,
@@ -54,9 +55,10 @@ class DailyActivity:
     """One local day of a household.
 
     ``active_hours``: hours (in 10-minute slots) with movement outside the night window;
-    ``night_bouts``: bouts of movement outside the bedrooms wholly within the household's
-    sleep hours of the night that starts this evening (trips out of bed, not the evening
-    before it or the morning);
+    ``night_bouts``: trips out of bed in the household's sleep hours of the night that
+    starts this evening: short bouts of movement outside the bedrooms that start in them
+    and end back in bed or before the usual waking (not the evening before it or the
+    morning), and at least one for a bout wholly in them;
     ``outings``: times the home was left empty (door, then quiet, then door) starting today;
     ``water_l``: litres through the main meter (``None`` without a meter reading today).
     """
@@ -144,6 +146,30 @@ def _bouts(times: list[int]) -> list[tuple[int, int]]:
     return bouts
 
 
+def _trips(outside: list[int], in_bedroom: list[int]) -> list[tuple[int, int, bool]]:
+    """(first, last, back in bed) of each trip out of bed: a run of sorted ``outside``
+    movements less than NIGHT_BOUT_GAP_MS apart that ends when the resident is back in bed
+    (a movement in ``in_bedroom``, sorted, then none outside for BACK_IN_BED_MS), whatever
+    the gap to the next trip; the flag says whether it ended so, or by a quiet gap."""
+
+    def back_in_bed(last: int, following: int | None) -> bool:
+        i = bisect.bisect_right(in_bedroom, last)
+        return i < len(in_bedroom) and (
+            following is None or in_bedroom[i] <= following - BACK_IN_BED_MS)
+
+    trips: list[tuple[int, int, bool]] = []
+    first: int | None = None
+    for i, ts in enumerate(outside):
+        if first is None:
+            first = ts
+        following = outside[i + 1] if i + 1 < len(outside) else None
+        back = back_in_bed(ts, following)
+        if back or following is None or following - ts > NIGHT_BOUT_GAP_MS:
+            trips.append((first, ts, back))
+            first = None
+    return trips
+
+
 def _sleep_hours(bouts: list[tuple[int, int]], night_start: int, night_end: int,
                  ) -> tuple[int, int]:
     """The household's usual sleep, as (bedtime, waking) in ms after local noon: the medians
@@ -185,6 +211,7 @@ def daily_activity(
     observed_ms: list[int] = []
     movements: list[int] = []
     up_at_night: list[int] = []  # movements outside bedrooms
+    in_bedroom: list[int] = []
     doors: list[int] = []
     meters: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for reading in readings:
@@ -194,7 +221,9 @@ def daily_activity(
         observed_ms.append(reading.ts_ms)
         if device.kind == "motion" and _is_movement(reading):
             movements.append(reading.ts_ms)
-            if "bedroom" not in (device.room or ""):
+            if "bedroom" in (device.room or ""):
+                in_bedroom.append(reading.ts_ms)
+            else:
                 up_at_night.append(reading.ts_ms)
         elif device.kind == "door" and _is_front_door(reading):
             doors.append(reading.ts_ms)
@@ -202,6 +231,7 @@ def daily_activity(
             meters[reading.device_id].append((reading.ts_ms, flow))
     movements.sort()
     up_at_night.sort()
+    in_bedroom.sort()
     doors.sort()
     observed = {_EPOCH + timedelta(days=day)
                 for day in {clock.local_ms(ts) // DAY_MS for ts in observed_ms}}
@@ -220,20 +250,38 @@ def daily_activity(
         minute = local % DAY_MS // MINUTE_MS
         if not at_night(minute):
             slots[local // DAY_MS].add(minute // ACTIVITY_SLOT_MIN)
-    # A night bout is a bout of movement outside the bedrooms that lies wholly in the
-    # household's sleep hours: up and back to bed. One that runs on past them is the
-    # evening before bed or the morning (an early riser is up before the usual waking).
-    # Times are shifted to local noon, so that a night is one day.
-    from_noon = [clock.local_ms(ts) - _NIGHT_DATE_SHIFT_MS for ts in up_at_night]
-    out_of_bed = _bouts(from_noon)
+    # A trip out of bed is short (less than AWAKE_BOUT_MS), starts in the household's
+    # sleep hours and ends back in bed or before the usual waking: one that starts before
+    # bedtime is the evening, one that runs on past the waking without going back to bed
+    # is the morning (an early riser is up before the usual waking). A bout of movement
+    # wholly in the sleep hours is at least one trip, however long. Times are shifted to
+    # local noon, so that a night is one day.
+    def from_noon(times: list[int]) -> list[int]:
+        return [clock.local_ms(ts) - _NIGHT_DATE_SHIFT_MS for ts in times]
+
+    def in_sleep_hours(first: int, last: int) -> bool:
+        return bedtime <= first % DAY_MS and last // DAY_MS == first // DAY_MS \
+            and last % DAY_MS < waking
+
+    outside = from_noon(up_at_night)
+    out_of_bed = _bouts(outside)
     bedtime, waking = _sleep_hours(out_of_bed,
                                    (night_start * MINUTE_MS - _NIGHT_DATE_SHIFT_MS) % DAY_MS,
                                    (night_end * MINUTE_MS - _NIGHT_DATE_SHIFT_MS) % DAY_MS)
+    trips = iter(_trips(outside, from_noon(in_bedroom)))
     bouts: dict[int, int] = defaultdict(int)
-    for first, last in out_of_bed:
-        if first // DAY_MS == last // DAY_MS and bedtime <= first % DAY_MS \
-                and last % DAY_MS < waking:
-            bouts[first // DAY_MS] += 1
+    for bout_first, bout_last in out_of_bed:
+        # The trips of one bout: a bout ends where a trip does, or goes on after it.
+        counted = 0
+        for first, last, back_in_bed in trips:
+            if bedtime <= first % DAY_MS < waking and last - first < AWAKE_BOUT_MS \
+                    and (back_in_bed or in_sleep_hours(first, last)):
+                bouts[first // DAY_MS] += 1
+                counted += 1
+            if last == bout_last:
+                break
+        if not counted and in_sleep_hours(bout_first, bout_last):
+            bouts[bout_first // DAY_MS] += 1
 
     outings: dict[date, int] = defaultdict(int)
     for start in _outing_starts(movements, doors):

@@ -13,8 +13,14 @@ DAY_MS: Final = 24 * 60 * MINUTE_MS
 # Activity is counted in slots: a slot with any movement is an active one, so that a chatty
 # motion sensor and a sparse one give the same hours.
 ACTIVITY_SLOT_MIN: Final = 10
-# Movements closer than this are one bout (one trip to the bathroom at night).
+# Movements closer than this are one bout (one trip to the bathroom at night), unless the
+# resident went back to bed between them (BACK_IN_BED_MS).
 NIGHT_BOUT_GAP_MS: Final = 15 * MINUTE_MS
+# Back in bed: movement in a bedroom, then none outside the bedrooms for this long. It ends a
+# trip out of bed whatever the gap to the next one; shorter is passing through the bedroom,
+# or two devices' clocks (up to a minute apart) putting the bedroom before the trip's last
+# movement.
+BACK_IN_BED_MS: Final = 5 * MINUTE_MS
 # The household's own sleep hours, learned from its nights: a bout of movement outside the
 # bedrooms this long is being up (the evening, the morning), not a trip to the bathroom; a
 # night's sleep is the longest quiet between two such bouts that overlaps the registered

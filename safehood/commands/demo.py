@@ -42,6 +42,14 @@ from safehood.simulators import (
     SimulationConfig,
 )
 from safehood.store import SqliteReadingStore
+from safehood.wellbeing import (
+    DEFAULT_WEEKS,
+    IsoWeek,
+    daily_activity,
+    household_digest,
+    household_readings,
+    week_span,
+)
 
 from ._common import CommandError, load_settings, positive_float, positive_int
 
@@ -116,12 +124,31 @@ def _write_history(store_path: Path, community: Community, start_ms: int, end_ms
                              withdrawing={withdrawing}, withdrawal_end_ms=withdrawal_end_ms,
                              up_at_night={up_at_night} if up_at_night else set(),
                              progress=progress)
+            counted = (_trips_counted(store, community.registry, up_at_night,
+                                      withdrawal_end_ms) if up_at_night else "")
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the demo stops us
         return
-    nights = (f", {up_at_night} got up twice every night in the last one (seldom before)"
-              if up_at_night else "")
+    nights = (f", {up_at_night} got up twice every night in the last one (seldom before; "
+              f"{counted})" if up_at_night else "")
     print(f"[demo] wellbeing history ready: {withdrawing} withdrew over the last two weeks"
           f"{nights} (see Wellbeing on the dashboard)", flush=True)
+
+
+def _trips_counted(store: SqliteReadingStore, registry: Registry, household_id: str,
+                   week_end_ms: int) -> str:
+    """The trips out of bed the digest counts a night for ``household_id`` in the week
+    ending at ``week_end_ms`` and in the weeks before it, from the stored sensor readings."""
+    household = registry.households[household_id]
+    devices = registry.household_devices(household_id)
+    span = week_span(IsoWeek.at(week_end_ms - 1, ZoneInfo(household.timezone)), DEFAULT_WEEKS)
+    days = daily_activity(household, {d.device_id: d for d in devices},
+                          household_readings(store, household, devices, span))
+    digest = household_digest(household_id, household.site, days, span)
+    (night,) = (m for m in digest.metrics if m.metric.name == "night_bouts")
+    if night.value is None or night.baseline is None:
+        return "the digest is still learning its nights"
+    return (f"the digest counts {night.baseline:.2f} trips out of bed a night before, "
+            f"{night.value:.2f} in {span[-1]}: {digest.status.value}")
 
 
 def _usual_night_trips(weights: tuple[float, float, float]) -> float:

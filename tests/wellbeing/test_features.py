@@ -100,6 +100,49 @@ def test_night_trips_are_counted_in_the_household_own_sleep_hours() -> None:
     assert [days[date(2026, 3, 2 + n)].night_bouts for n in range(4)] == [2, 2, 2, 2]
 
 
+def _trip(start: int, minutes: int = 5) -> list[StoredReading]:
+    """Out of bed to the bathroom at ``start`` and back: hall, hall, then the bedroom."""
+    back = start + minutes * MINUTE_MS
+    return [move("hall", start), move("hall", back), move("bed", back + 5_000)]
+
+
+def test_two_trips_out_of_bed_ten_minutes_apart_are_two() -> None:
+    """Back in bed between them: two trips, though the hall saw movement 10 min apart."""
+    after_midnight = date(2026, 3, 5)
+    readings = [move("bed", at(22, 30)), *_trip(at(2, day=after_midnight)),
+                *_trip(at(2, 15, day=after_midnight))]
+    assert daily_activity(HOME, DEVICES, readings)[DAY].night_bouts == 2
+
+
+def test_passing_the_bedroom_is_not_back_in_bed() -> None:
+    """Up for 10 min, the bedroom sensor seen on the way (or a minute off by its clock):
+    one trip."""
+    after_midnight = date(2026, 3, 5)
+    readings = [move("bed", at(22, 30)),
+                move("hall", at(2, day=after_midnight)), move("bed", at(2, 4, day=after_midnight)),
+                move("hall", at(2, 5, day=after_midnight)),
+                move("hall", at(2, 10, day=after_midnight)),
+                move("bed", at(2, 10, 5, day=after_midnight))]
+    assert daily_activity(HOME, DEVICES, readings)[DAY].night_bouts == 1
+
+
+def test_a_trip_at_the_edge_of_waking_counts() -> None:
+    """Registered (and, without nights to learn from, used) waking 06:00: a trip from
+    05:50, back in bed 15 min before getting up at 06:10, counts; so does one from 05:55
+    that is back in bed at 06:05 (up at 06:40). Getting up at 05:50 for the day does not."""
+    morning = date(2026, 3, 5)
+    in_bed = move("bed", at(22, 30))
+
+    def up_for_the_day(hh: int, mm: int) -> list[StoredReading]:
+        return [move("hall", at(hh, mm, day=morning) + m * MINUTE_MS) for m in range(0, 80, 5)]
+
+    near_waking = [in_bed, *_trip(at(5, 50, day=morning)), *up_for_the_day(6, 10)]
+    across_waking = [in_bed, *_trip(at(5, 55, day=morning), minutes=10), *up_for_the_day(6, 40)]
+    early_riser = [in_bed, *up_for_the_day(5, 50)]
+    assert [daily_activity(HOME, DEVICES, night)[DAY].night_bouts
+            for night in (near_waking, across_waking, early_riser)] == [1, 1, 0]
+
+
 def test_active_hours_are_ten_minute_slots_outside_the_night() -> None:
     readings = [move("hall", at(8, m)) for m in range(0, 60, 2)]  # 30 events, 6 slots
     readings += [move("bed", at(23, 5))]
