@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nats
 import orjson
 import pytest
 from sqlalchemy import Engine, select
@@ -214,6 +215,38 @@ class Timeline(threading.Thread):
                 f",error={source.get('error')}) stored={self._deployment.stored()} "
                 f"held={held} {' '.join(consumers)}")
 
+    def out_of_order(self) -> list[str]:
+        """Readings the readings stream holds after a newer one of their site by more than
+        the allowed lateness (the recording has none): tells readings that reached NATS out
+        of order from a worker that applied them out of order."""
+        async def read() -> list[str]:
+            subscription = await self._connection.jetstream.pull_subscribe(
+                "sh.>", stream="SAFEHOOD_READINGS")
+            newest: dict[str, tuple[int, int]] = {}
+            found: list[str] = []
+            try:
+                while True:
+                    try:
+                        batch = await subscription.fetch(500, timeout=2)
+                    except nats.errors.TimeoutError:
+                        return found
+                    for message in batch:
+                        site = message.subject.split(".")[2]
+                        ts_ms = orjson.loads(message.data).get("ts")
+                        sequence = message.metadata.sequence.stream
+                        if not isinstance(ts_ms, int):
+                            continue
+                        before = newest.get(site)
+                        if before is not None and ts_ms < before[1] - LATENESS_S * 1000:
+                            found.append(f"{message.subject} seq {sequence} ts {ts_ms} after "
+                                         f"seq {before[0]} ts {before[1]}")
+                        if before is None or ts_ms > before[1]:
+                            newest[site] = (sequence, ts_ms)
+            finally:
+                await subscription.unsubscribe()
+
+        return self._connection.run(read(), 60)
+
     def stop(self) -> None:
         self._stopping.set()
         self.join(10)
@@ -331,4 +364,9 @@ def test_a_node_and_a_detector_worker_die_mid_stream(
               "timeline:", *timeline.lines, sep="\n")
         raise
     finally:
+        try:
+            late = timeline.out_of_order()
+            print(f"readings the stream holds out of order: {len(late)}", *late[:20], sep="\n")
+        except Exception as exc:
+            print(f"reading the stream failed: {exc!r}")
         timeline.stop()
