@@ -220,20 +220,27 @@ class Timeline(threading.Thread):
         the allowed lateness (the recording has none): tells readings that reached NATS out
         of order from a worker that applied them out of order."""
         async def read() -> list[str]:
+            info = await self._connection.api("STREAM.INFO.SAFEHOOD_READINGS")
+            last = info["state"]["last_seq"]
             subscription = await self._connection.jetstream.pull_subscribe(
                 "sh.>", stream="SAFEHOOD_READINGS")
             newest: dict[str, tuple[int, int]] = {}
             found: list[str] = []
+            sequence = 0
             try:
-                while True:
+                while sequence < last:
                     try:
-                        batch = await subscription.fetch(500, timeout=2)
+                        batch = await subscription.fetch(500, timeout=5)
                     except nats.errors.TimeoutError:
-                        return found
+                        continue
                     for message in batch:
                         site = message.subject.split(".")[2]
-                        ts_ms = orjson.loads(message.data).get("ts")
                         sequence = message.metadata.sequence.stream
+                        try:
+                            payload = orjson.loads(message.data)
+                        except orjson.JSONDecodeError:
+                            continue
+                        ts_ms = payload.get("ts") if isinstance(payload, dict) else None
                         if not isinstance(ts_ms, int):
                             continue
                         before = newest.get(site)
@@ -242,10 +249,18 @@ class Timeline(threading.Thread):
                                          f"seq {before[0]} ts {before[1]}")
                         if before is None or ts_ms > before[1]:
                             newest[site] = (sequence, ts_ms)
+                return found
             finally:
                 await subscription.unsubscribe()
 
-        return self._connection.run(read(), 60)
+        for attempt in range(3):
+            try:
+                return self._connection.run(read(), 60)
+            except (TimeoutError, nats.errors.Error) as exc:
+                if attempt == 2:
+                    raise
+                print(f"reading the readings stream failed ({exc!r}); again")
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         self._stopping.set()
