@@ -15,6 +15,7 @@ from pathlib import Path
 import nats
 import orjson
 import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
 from sqlalchemy import Engine, select
 
 from safehood._scaleout import ScaleOutProcess, build_scaleout
@@ -222,8 +223,10 @@ class Timeline(threading.Thread):
         async def read() -> list[str]:
             info = await self._connection.api("STREAM.INFO.SAFEHOOD_READINGS")
             last = info["state"]["last_seq"]
+            # Nothing to acknowledge: a consumer that waits for acks stops after 1,000.
             subscription = await self._connection.jetstream.pull_subscribe(
-                "sh.>", stream="SAFEHOOD_READINGS")
+                "sh.>", stream="SAFEHOOD_READINGS",
+                config=ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=60.0))
             newest: dict[str, tuple[int, int]] = {}
             found: list[str] = []
             sequence = 0
