@@ -218,8 +218,9 @@ class Timeline(threading.Thread):
 
     def out_of_order(self) -> list[str]:
         """Readings the readings stream holds after a newer one of their site by more than
-        the allowed lateness (the recording has none): tells readings that reached NATS out
-        of order from a worker that applied them out of order."""
+        the allowed lateness (the recording has none), but for copies of one it holds
+        already (a publish sent again, which the detectors drop): tells readings that
+        reached NATS out of order from a worker that applied them out of order."""
         async def read() -> list[str]:
             info = await self._connection.api("STREAM.INFO.SAFEHOOD_READINGS")
             last = info["state"]["last_seq"]
@@ -228,6 +229,7 @@ class Timeline(threading.Thread):
                 "sh.>", stream="SAFEHOOD_READINGS",
                 config=ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=60.0))
             newest: dict[str, tuple[int, int]] = {}
+            seen: set[tuple[str, bytes]] = set()
             found: list[str] = []
             sequence = 0
             try:
@@ -239,6 +241,9 @@ class Timeline(threading.Thread):
                     for message in batch:
                         site = message.subject.split(".")[2]
                         sequence = message.metadata.sequence.stream
+                        if (message.subject, message.data) in seen:
+                            continue
+                        seen.add((message.subject, message.data))
                         try:
                             payload = orjson.loads(message.data)
                         except orjson.JSONDecodeError:
