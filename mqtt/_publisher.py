@@ -15,11 +15,6 @@ from ._client import BrokerUnreachable, ProtocolChoice, connect
 from .const import MAX_INFLIGHT, PUBLISH_WINDOW, RECONNECT_WAIT_S
 
 
-def _limit_queues(client: mqtt.Client) -> None:
-    client.max_inflight_messages_set(MAX_INFLIGHT)
-    client.max_queued_messages_set(0)
-
-
 class Publisher:
     """One MQTT connection publishing at QoS 1, with a bound on unacknowledged messages.
     When the connection drops, :meth:`publish` waits until paho has reconnected and the
@@ -29,15 +24,27 @@ class Publisher:
     :class:`BrokerUnreachable` when it cannot connect. :meth:`close` disconnects cleanly;
     :meth:`cut` drops the socket without DISCONNECT, so that the broker publishes the
     connection's last will.
+
+    ``max_inflight`` bounds the messages sent and not yet acknowledged. A broker may store
+    them out of order when it fails some and takes later ones (NATS losing a stream leader
+    with several in flight): those it failed come again after the later ones. With one,
+    messages reach the broker in the order published, as from a device that sends its
+    next reading once the last was acknowledged.
     """
 
     def __init__(self, endpoint: MqttEndpoint, client_id: str, *,
                  will: tuple[str, bytes] | None = None, keepalive_s: int = 30,
-                 timeout_s: float = 10.0, protocol: ProtocolChoice = "auto") -> None:
+                 timeout_s: float = 10.0, protocol: ProtocolChoice = "auto",
+                 max_inflight: int = MAX_INFLIGHT) -> None:
         self.endpoint = endpoint
         self.client_id = client_id
+
+        def limit_queues(client: mqtt.Client) -> None:
+            client.max_inflight_messages_set(max_inflight)
+            client.max_queued_messages_set(0)
+
         self._client = connect(endpoint, client_id, protocol=protocol, will=will,
-                               keepalive_s=keepalive_s, timeout_s=timeout_s, setup=_limit_queues)
+                               keepalive_s=keepalive_s, timeout_s=timeout_s, setup=limit_queues)
         self._inflight: deque[mqtt.MQTTMessageInfo] = deque()
         self.published = 0
 

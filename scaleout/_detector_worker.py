@@ -76,7 +76,8 @@ class SiteState:
     # The registry the engine is bound to (None: restored, bound to none yet).
     registry: Registry | None = None
     # Whether the next reading delivered follows last_seq with none of the site's between
-    # (see DetectorWorker._missed): checked after a restore and after a jump in deliveries.
+    # (see DetectorWorker._missed): checked after a restore, a jump in deliveries and a
+    # redelivery.
     contiguous: bool = False
 
 
@@ -146,6 +147,15 @@ class DetectorWorker:
         self._members = 1
         # Partitions given up to rebalance: not asked for again until then (loop time).
         self._yielded_until: dict[int, float] = {}
+        # Per partition, the consumer sequence of the last delivery taken here: deliveries
+        # are numbered one by one, so a jump means some went to another instance or were
+        # lost on the way (a connection that dropped with a pull out); they come again
+        # later, after newer ones.
+        self._last_delivery: dict[int, int] = {}
+        # Partitions whose readings may be out with someone (another instance's batch, a
+        # redelivery on its way) as far as this instance knows: no wall-clock tick until
+        # the consumer says nothing is (see _settled).
+        self._unsettled: set[int] = set()
         self.applied = 0
         self.pinned: set[int] = set()
 
@@ -188,11 +198,7 @@ class DetectorWorker:
     async def _run_partition(self, partition: int, consumer: PinnedConsumer) -> None:
         loop = asyncio.get_running_loop()
         last_tick = loop.time()
-        # The consumer sequence of the last delivery taken here: deliveries are numbered
-        # one by one, so a jump means some went to another instance or were lost on the way
-        # (a connection that dropped with a pull out); they come again later, after the
-        # newer ones of this batch.
-        last_delivery: int | None = None
+        self._unsettled.add(partition)
         try:
             while not self._stopping.is_set():
                 wait = self._yielded_until.get(partition, 0.0) - loop.time()
@@ -208,6 +214,7 @@ class DetectorWorker:
                 if not pulled.pinned or pulled.new_pin:
                     # Whatever we hold of the partition may be stale: restore from KV.
                     self._forget(partition, force=pulled.new_pin)
+                    self._unsettled.add(partition)
                 # More than our share: give this one up once what we pulled of it is applied
                 # and acknowledged. Handed back unapplied, it would reach the next instance
                 # after newer readings it may already have taken, and be skipped there as
@@ -219,13 +226,9 @@ class DetectorWorker:
                 behind = bool(pulled.messages) and pulled.messages[-1].metadata.num_pending > 0
                 try:
                     if pulled.messages:
-                        first = pulled.messages[0].metadata.sequence
                         if partition not in self.pinned:
                             log.info("partition %d: held here from stream sequence %d",
-                                     partition, first.stream)
-                        elif last_delivery is not None and first.consumer != last_delivery + 1:
-                            self._unverify(partition)
-                        last_delivery = pulled.messages[-1].metadata.sequence.consumer
+                                     partition, pulled.messages[0].metadata.sequence.stream)
                         self.pinned.add(partition)
                         dumps = await loop.run_in_executor(
                             None, self._apply_batch, partition, pulled.messages)
@@ -245,13 +248,15 @@ class DetectorWorker:
                     if partition in self.pinned and not behind \
                             and loop.time() - last_tick >= _TICK_S:
                         last_tick = loop.time()
-                        await self._checkpoint(
-                            await loop.run_in_executor(None, self._tick, partition))
+                        if await self._settled(partition):
+                            await self._checkpoint(
+                                await loop.run_in_executor(None, self._tick, partition))
                 except Exception as exc:
                     # NATS failing over, the database away: start the batch again from the
                     # last checkpoint (decisions already applied are keyed: no repeats).
                     log.warning("partition %d: batch failed (%r); taking it again", partition, exc)
                     self._forget(partition, force=True)
+                    self._unsettled.add(partition)
                     # At once, no delay: redeliveries go out before newer readings, so the
                     # site's order holds.
                     for message in pulled.messages:
@@ -264,6 +269,26 @@ class DetectorWorker:
         except Exception:
             log.exception("partition %d: detector worker failed", partition)
             raise
+
+    async def _settled(self, partition: int) -> bool:
+        """Whether no reading of the partition is out with anyone (delivered and not yet
+        acknowledged): only then may the wall clock carry its sites' time on. A batch that
+        failed here, or a dead holder's, comes back after newer readings may have been
+        applied and ticked past it (a door's closing after its ``door_left_open``)."""
+        if partition not in self._unsettled:
+            return True
+        consumer = const.DETECTOR_CONSUMER.format(partition=partition)
+        try:
+            info = await self._connection.api(
+                f"CONSUMER.INFO.{const.READINGS_STREAM}.{consumer}")
+        except (ScaleOutError, nats.errors.Error, OSError) as exc:
+            log.info("partition %d: consumer info failed (%s); no tick yet", partition, exc)
+            return False
+        # Our own acknowledgements may not have reached the consumer yet: asked again at
+        # the next tick.
+        if info.get("num_ack_pending", 0) == 0:
+            self._unsettled.discard(partition)
+        return partition not in self._unsettled
 
     def _surplus(self, partition: int) -> bool:
         """Whether to give ``partition`` up: we hold more than our share of the partitions
@@ -313,20 +338,29 @@ class DetectorWorker:
             metadata = message.metadata
             sequence = metadata.sequence.stream
             again = metadata.num_delivered > 1
-            if redelivered is not None and again != redelivered:
-                # Redeliveries and first deliveries in one batch: readings between them
-                # may still be out with another instance (a batch it holds): check each
-                # site against the stream again.
+            delivery = metadata.sequence.consumer
+            last_delivery = self._last_delivery.get(partition)
+            jumped = last_delivery is not None and delivery != last_delivery + 1
+            self._last_delivery[partition] = delivery
+            if jumped or (redelivered is not None and again != redelivered):
+                # Deliveries that went elsewhere or were lost, or redeliveries and first
+                # deliveries in one batch: readings before this one may still be out with
+                # another instance (a batch it holds): check each site against the stream.
                 self._unverify(partition)
+            if jumped or again:
+                self._unsettled.add(partition)
             redelivered = again
             topic, site = reading_topic(message.subject, self._topic_prefix)
             state = self._site(partition, site)
             if sequence <= state.last_seq:
                 continue  # applied before the last takeover
-            if not state.contiguous:
+            if again or not state.contiguous:
                 for missed in self._missed(partition, site, state.last_seq, sequence):
                     decisions += self._apply_one(state, *missed, received_ms)
-                state.contiguous = True
+            # A redelivery comes from a batch handed back (a failed one, a dead holder's)
+            # in pieces as each one's wait runs out, and newer first deliveries may come
+            # before the rest of it: the site's next reading is checked again.
+            state.contiguous = not again
             decisions += self._apply_one(state, sequence, topic, message.data, received_ms)
             touched.add(site)
         self._apply(decisions)

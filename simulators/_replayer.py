@@ -10,6 +10,7 @@ from pathlib import Path
 
 from safehood.config import MqttEndpoint
 from safehood.mqtt import Publisher
+from safehood.mqtt.const import MAX_INFLIGHT
 from safehood.protocol import parse_ts_ms, read_replay
 
 
@@ -33,7 +34,9 @@ class Replayer:
     Pacing follows the recorded event times (``ts``): gaps are divided by ``speed``
     (``None`` or ``0``: as fast as possible); a line whose ``ts`` goes back in time (a
     duplicate, a retry) goes out at once. With ``topic_prefix`` the recorded prefix is
-    replaced. :meth:`run` blocks; :meth:`start`, :meth:`stop` and :meth:`join` run it in a
+    replaced. ``max_inflight`` bounds the messages sent and not yet acknowledged (see
+    :class:`~safehood.mqtt.Publisher`; 1 keeps their order through a broker's failover).
+    :meth:`run` blocks; :meth:`start`, :meth:`stop` and :meth:`join` run it in a
     thread. Raises :class:`~safehood.mqtt.BrokerUnreachable` when the broker cannot be reached
     and ``ValueError`` for a line that is not a replay record.
     """
@@ -46,6 +49,7 @@ class Replayer:
         speed: float | None = 1.0,
         topic_prefix: str | None = None,
         client_id: str = "safehood-replay",
+        max_inflight: int = MAX_INFLIGHT,
     ) -> None:
         if speed is not None and speed < 0:
             raise ValueError("speed must be positive (or 0 for as fast as possible)")
@@ -56,6 +60,7 @@ class Replayer:
         self.speed = speed or None
         self.topic_prefix = topic_prefix.strip("/") if topic_prefix else None
         self.client_id = client_id
+        self.max_inflight = max_inflight
         self.stats = ReplayStats()
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -80,7 +85,7 @@ class Replayer:
 
     def run(self, progress: Callable[[int], None] | None = None) -> ReplayStats:
         """Publish the whole file (or until :meth:`stop`); ``progress(n)`` after each batch."""
-        connection = Publisher(self.endpoint, self.client_id)
+        connection = Publisher(self.endpoint, self.client_id, max_inflight=self.max_inflight)
         began = time.monotonic()
         stats = self.stats
         base_ts: int | None = None

@@ -101,12 +101,18 @@ class NatsCluster:
     def start(self, timeout_s: float = 60.0) -> None:
         for node in self.nodes:
             node.write_config([n.cluster_port for n in self.nodes if n is not node], self.replicas)
-        for node in self.nodes:
-            node.start()
-        for node in self.nodes:
-            wait_for_port("127.0.0.1", node.client_port, timeout_s)
-            wait_for_port("127.0.0.1", node.mqtt_port, timeout_s)
-        self._wait_for_jetstream(timeout_s)
+        try:
+            for node in self.nodes:
+                node.start()
+            for node in self.nodes:
+                wait_for_port("127.0.0.1", node.client_port, timeout_s)
+                wait_for_port("127.0.0.1", node.mqtt_port, timeout_s)
+            self._wait_for_jetstream(timeout_s)
+        except BaseException:
+            # A node that did not come up (a free port taken meanwhile by another process)
+            # must not leave the others running after the session.
+            self.stop()
+            raise
 
     def _wait_for_jetstream(self, timeout_s: float) -> None:
         """Until the meta group has a leader (JetStream answers account info)."""

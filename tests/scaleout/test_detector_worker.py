@@ -4,6 +4,7 @@ positions, pending counts) instead of a NATS cluster: what it applies, skips and
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import itertools
 from collections.abc import Iterator
@@ -32,18 +33,20 @@ REGISTRY = Registry.from_data({
 
 
 class Delivery:
-    """A message as the pinned consumer hands it out: stream and consumer sequence, how many
-    of the partition's readings wait in the stream after it."""
+    """A message as the pinned consumer hands it out: stream and consumer sequence (the
+    stream's unless told), how many of the partition's readings wait in the stream after
+    it, and whether it was delivered before (to a holder that died or failed)."""
 
-    def __init__(self, stream_seq: int, event: str, ts_ms: int, num_pending: int) -> None:
+    def __init__(self, stream_seq: int, event: str, ts_ms: int, num_pending: int,
+                 redelivered: bool = False, consumer_seq: int | None = None) -> None:
         # "open" and "close" are events; "still-open" is the contact's periodic reading.
         channel = "telemetry" if event == "still-open" else "event"
         payload = ({"open": True} if channel == "telemetry" else {"event": event})
         self.subject = f"sh.0.{SITE}.{DOOR}.{channel}"
         self.data = orjson.dumps({"ts": ts_ms, "kind": "door", **payload})
         self.metadata = SimpleNamespace(
-            sequence=SimpleNamespace(stream=stream_seq, consumer=stream_seq),
-            num_delivered=1, num_pending=num_pending)
+            sequence=SimpleNamespace(stream=stream_seq, consumer=consumer_seq or stream_seq),
+            num_delivered=2 if redelivered else 1, num_pending=num_pending)
         self.acked = False
 
     async def ack(self) -> None:
@@ -54,31 +57,36 @@ class Delivery:
 
 
 class ScriptedConsumer:
-    """Hands out one scripted batch per pull, then stops the worker."""
+    """Hands out one scripted batch per pull, then stops the worker. A redelivery not yet
+    handed out is out with someone (the consumer counts it as waiting for its ack)."""
 
     def __init__(self, worker: DetectorWorker, batches: list[list[Delivery]]) -> None:
         self._worker = worker
-        self._batches = iter(batches)
+        self._batches = list(batches)
         self.pin_id = "pin"
 
+    @property
+    def num_ack_pending(self) -> int:
+        return sum(d.metadata.num_delivered > 1 for batch in self._batches for d in batch)
+
     async def pull(self, batch: int, expires_s: float) -> Pulled:
-        messages = next(self._batches, None)
-        if messages is None:
+        if not self._batches:
             self._worker._stopping.set()
             return Pulled([], pinned=True)
-        return Pulled(list(messages), pinned=True)
+        return Pulled(list(self._batches.pop(0)), pinned=True)
 
     async def unpin(self) -> None:
         pass
 
 
 class StreamConnection:
-    """The JetStream API requests the worker makes: no checkpoint in KV yet, and the
-    readings stream holding ``deliveries``."""
+    """The JetStream API requests the worker makes: no checkpoint in KV yet, the readings
+    stream holding ``deliveries``, and the partition's consumer (set once it exists)."""
 
     def __init__(self, deliveries: list[Delivery]) -> None:
-        self._deliveries = deliveries
+        self._deliveries = sorted(deliveries, key=lambda d: d.metadata.sequence.stream)
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.consumer: ScriptedConsumer | None = None
 
     def run(self, coroutine: Any, timeout_s: float | None = None) -> Any:
         assert self.loop is not None
@@ -87,12 +95,16 @@ class StreamConnection:
     async def api(self, subject: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         if subject.startswith("STREAM.MSG.GET.KV_"):
             raise ScaleOutError("JetStream refused: no message found")
+        if subject.startswith("CONSUMER.INFO."):
+            assert self.consumer is not None
+            return {"num_ack_pending": self.consumer.num_ack_pending}
         assert body is not None
         after = [d for d in self._deliveries if d.metadata.sequence.stream >= body["seq"]]
         if not after:
             raise ScaleOutError("JetStream refused: no message found")
         first = after[0]
-        return {"message": {"seq": first.metadata.sequence.stream, "subject": first.subject}}
+        return {"message": {"seq": first.metadata.sequence.stream, "subject": first.subject,
+                            "data": base64.b64encode(first.data).decode()}}
 
 
 class Bucket:
@@ -124,7 +136,8 @@ def run_partition(batches: list[list[Delivery]], wall_clock: Iterator[int],
 
     async def main() -> None:
         connection.loop = asyncio.get_running_loop()
-        await worker._run_partition(0, ScriptedConsumer(worker, batches))  # type: ignore[arg-type]
+        connection.consumer = ScriptedConsumer(worker, batches)
+        await worker._run_partition(0, connection.consumer)  # type: ignore[arg-type]
 
     # On a thread of its own: a session's Playwright (browser tests on the same xdist worker)
     # keeps an event loop running on the main thread, where asyncio.run refuses to start.
@@ -176,3 +189,44 @@ def test_a_replay_from_an_older_checkpoint_opens_no_second_alert(
     run_partition(readings(), itertools.repeat(T0), monkeypatch, alerts)
 
     assert [a.id for a in alerts.list(AlertQuery(limit=None))] == [first.id]
+
+
+def test_a_redelivery_then_newer_readings_apply_what_is_still_out_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A holder died with the door's opening and closing unacknowledged. Their waits run
+    # out one by one: the opening comes back alone, then the next holder gets a newer
+    # reading (the door opens again, two hours later) before the closing comes back.
+    batches = [[Delivery(1, "open", T0, num_pending=1, redelivered=True, consumer_seq=10)],
+               [Delivery(3, "open", T0 + 2 * HOUR_MS, num_pending=0, consumer_seq=11)],
+               [Delivery(2, "close", T0 + 60_000, num_pending=0, redelivered=True,
+                         consumer_seq=12)]]
+
+    alerts = run_partition(batches, itertools.repeat(T0), monkeypatch)
+
+    assert alerts.list(AlertQuery(limit=None)) == []
+
+
+def test_a_delivery_lost_inside_a_batch_is_read_from_the_stream(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The closing was delivered (consumer sequence 2) but lost on the way, with the pull
+    # it belonged to; it comes again only after its ack wait.
+    batches = [[Delivery(1, "open", T0, num_pending=0, consumer_seq=1),
+                Delivery(3, "open", T0 + 2 * HOUR_MS, num_pending=0, consumer_seq=3)],
+               [Delivery(2, "close", T0 + 60_000, num_pending=0, redelivered=True,
+                         consumer_seq=4)]]
+
+    alerts = run_partition(batches, itertools.repeat(T0), monkeypatch)
+
+    assert alerts.list(AlertQuery(limit=None)) == []
+
+
+def test_no_tick_while_a_reading_of_the_partition_is_out_with_someone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The opening comes back from a batch that failed; the closing, a minute later, is
+    # still out (its redelivery on its way) while two hours pass on the wall clock.
+    batches = [[Delivery(1, "open", T0, num_pending=0, redelivered=True)],
+               [Delivery(2, "close", T0 + 60_000, num_pending=0, redelivered=True)]]
+
+    alerts = run_partition(batches, itertools.count(T0, 2 * HOUR_MS), monkeypatch)
+
+    assert alerts.list(AlertQuery(limit=None)) == []
