@@ -374,10 +374,11 @@ class RoutineConfig:
     day_start_hour
         Local hour at which a household's day starts (everyone asleep, or still up from the
         evening before).
-    up_events, up_window_s
+    up_events, up_window_s, up_span_s
         The household is up at the first sign of life outside a bedroom that begins
-        ``up_events`` of them within ``up_window_s``: a morning, not a night-time trip to
-        the bathroom.
+        ``up_events`` of them within ``up_window_s``, spanning at least ``up_span_s``: a
+        morning, not a trip to the bathroom and back to bed (a few minutes, however many
+        signs it gives).
     late_margin_s
         ``not_up``: nobody is up this long after the latest time the household got up on
         learned days of the same kind (weekdays, or weekends).
@@ -393,7 +394,10 @@ class RoutineConfig:
         ... and needs their mean to be at least ``night_ratio`` times the learned mean and
         ``night_min_extra`` wakings a night above it, ...
     z
-        ... and ``z`` standard deviations above it (``low_activity`` likewise below).
+        ... and their count as unlikely as ``z`` standard deviations above it: the exact
+        Poisson tail of the household's learned rate (a few wakings are far from normal),
+        or its own spread where its nights vary more than that (``low_activity``: ``z``
+        standard deviations below the learned mean).
     water_share
         ``no_water``: a day at home without water drawn, in a household that drew water on at
         least this share of its learned days.
@@ -419,6 +423,7 @@ class RoutineConfig:
     day_start_hour: Annotated[int, Field(ge=0, le=12)] = 3
     up_events: Annotated[int, Field(ge=1)] = 8
     up_window_s: Seconds = 45 * 60.0
+    up_span_s: Seconds = 15 * 60.0
     late_margin_s: Seconds = 2 * 3600.0
     night_gap_s: Seconds = 20 * 60.0
     night_windows: Annotated[tuple[Annotated[int, Field(ge=1, le=14)], ...],

@@ -35,6 +35,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from statistics import NormalDist
 from typing import Any, Final
 
 import numpy as np
@@ -65,6 +66,7 @@ _DAY_END_REASONS: Final = (NO_WATER, LOW_ACTIVITY, STAYED_IN, WITHDRAWN)
 # A day whose first message came this long after it started was not seen from its start.
 _PARTIAL_MS: Final = MS_PER_HOUR
 _MINUTES_PER_DAY: Final = 24 * 60
+_NORMAL: Final = NormalDist()
 
 
 @dataclass(slots=True)
@@ -120,6 +122,28 @@ class ReasonScore:
     reason: str
     score: float
     evidence: Mapping[str, Any]
+
+
+def poisson_z(observed: int, expected: float) -> float:
+    """The chance of at least ``observed`` counts where ``expected`` are expected (Poisson),
+    as standard normal deviations above the mean: 3.0 for a chance of 0.00135.
+
+    >>> round(poisson_z(4, 1.0), 2), round(poisson_z(12, 3.0), 2)
+    (2.08, 3.8)
+    """
+    if observed <= 0:
+        return 0.0
+    if expected <= 0:
+        return math.inf
+    log_term = observed * math.log(expected) - expected - math.lgamma(observed + 1)
+    term, tail, i = math.exp(log_term), 0.0, observed
+    while term > 1e-18 * tail or i < expected:
+        tail += term
+        i += 1
+        term *= expected / i
+    if tail <= 0.0:
+        return math.inf
+    return -_NORMAL.inv_cdf(min(tail, 0.5)) if tail < 0.5 else 0.0
 
 
 def _clock(minutes_after_start: float, day_start_hour: int) -> str:
@@ -234,6 +258,9 @@ class RoutineModel:
         if len(learned) < config.warmup_days:
             return None
         mean, var = float(np.mean(learned)), float(np.var(learned))
+        # A rate learned over n nights is uncertain by about half a waking: a household
+        # never seen up at night is not certain never to get up.
+        rate = (sum(learned) + 0.5) / len(learned)
         best: ReasonScore | None = None
         for window in config.night_windows:
             nights = [d.night_wakings for d in days[-window:]
@@ -243,13 +270,18 @@ class RoutineModel:
                 continue  # a night not seen (or not in the ring): too few to judge
             k = len(recent)
             recent_mean = sum(recent) / k
-            # Counts: at least Poisson spread, and never less than a quarter waking.
-            spread = math.sqrt(max(var, mean, 0.25) / k)
             extra = recent_mean - mean
+            # How unlikely so many wakings are: the exact Poisson tail (the normal
+            # approximation makes 4 wakings in 3 nights, after one a night in three, a
+            # 3-sigma event; it is a 2-in-100 one), or the household's own spread where its
+            # nights vary more than Poisson's.
+            z = poisson_z(sum(recent), rate * k)
+            if var > mean:
+                z = min(z, extra / math.sqrt(var / k))
             score = max(0.0, min(
                 recent_mean / (config.night_ratio * max(mean, 0.25)),
                 extra / config.night_min_extra if config.night_min_extra > 0 else math.inf,
-                extra / (config.z * spread),
+                z / config.z,
             ))
             if best is None or score > best.score:
                 best = ReasonScore(NIGHT_ACTIVITY, score, {
@@ -438,6 +470,7 @@ class RoutineDetector(Detector):
         self.recent: list[RoutineDay] = []  # the last 14 days
         self._up_window: list[int] = []
         self._up_window_ms = int(self.config.up_window_s * MS_PER_S)
+        self._up_span_ms = int(self.config.up_span_s * MS_PER_S)
         self._night_gap_ms = int(self.config.night_gap_s * MS_PER_S)
         self._away_since_ms: int | None = None  # when the home last became empty, if it is
         self._last_sign_ms: int | None = None  # last sign of life outside a bedroom
@@ -537,6 +570,13 @@ class RoutineDetector(Detector):
         else:
             if today.up_min is not None or self._presence.away:
                 return []  # up, or out before getting up (or never came home): not a lie-in
+            window = self._up_window
+            if window and at - window[-1] < self._up_span_ms:
+                # Moving about now: up, or a trip to the bathroom? Known once the stretch
+                # has lasted, or lapsed.
+                self._pending[NOT_UP] = max(window[0] + self._up_window_ms,
+                                            window[-1] + self._up_span_ms)
+                return []
             reason = NOT_UP
         if not decide:
             return []
@@ -654,7 +694,7 @@ class RoutineDetector(Detector):
         window.append(ts)
         while ts - window[0] > self._up_window_ms:
             del window[0]
-        if len(window) >= self.config.up_events:
+        if len(window) >= self.config.up_events and ts - window[0] >= self._up_span_ms:
             today.up_min = (window[0] - self._start_ms) / MS_PER_MIN
             self._pending.pop(NOT_UP, None)
             if NOT_UP in self._open:

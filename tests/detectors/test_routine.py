@@ -254,3 +254,60 @@ def test_withdrawal_is_time_out_falling_not_days_without_an_exit() -> None:
     same = _days(date(2026, 3, 16), 7, out_min=110, activity=290)
     scores = model.score_one(RoutineObservation(same[-1], tuple(same[:-1]), complete=True))
     assert scores["withdrawn"].score < 1
+
+
+def _bathroom_trip(n: int, at_h: float) -> list[Message]:
+    """A trip to the bathroom on day ``n`` at ``at_h``: ten signs of life in under five
+    minutes (motion, water), then back to bed."""
+    start = T0 + n * DAY + int(at_h * HOUR)
+    return [_water(start + i * 30_000) if i % 3 == 2 else _motion(start + i * 30_000, "bathroom")
+            for i in range(10)]
+
+
+def test_a_trip_to_the_bathroom_and_back_to_bed_is_not_getting_up() -> None:
+    """Up at 07:00 every day; one morning a trip to the bathroom at 08:00, back to bed until
+    15:00. Many signs in a few minutes are not a morning."""
+    detector = RoutineDetector(HOME)
+    run(detector, [m for n in range(9) for m in day(n)])
+    morning = sorted(_bathroom_trip(9, 8.0) + day(9, up_h=15.0), key=lambda m: m.ts_ms)
+    late = [d for d in run(detector, morning) if d.subject == "h1/not_up"]
+    assert [d.action.value for d in late] == ["raise", "clear"]
+    assert late[0].ts_ms == T0 + 9 * DAY + 9 * HOUR
+    assert late[1].evidence["up_at"] == "15:00"
+
+
+def test_a_trip_to_the_bathroom_at_the_deadline_puts_the_check_off_until_it_lapses() -> None:
+    detector = RoutineDetector(HOME)
+    run(detector, [m for n in range(9) for m in day(n)])
+    morning = sorted(_bathroom_trip(9, 8.9) + day(9, up_h=15.0), key=lambda m: m.ts_ms)
+    late = [d for d in run(detector, morning) if d.subject == "h1/not_up"]
+    assert [d.action.value for d in late] == ["raise", "clear"]
+    # Put off until 45 min after the trip began (08:54): it did not turn into a morning.
+    assert late[0].ts_ms == T0 + 9 * DAY + int(8.9 * HOUR) + 45 * MIN
+
+
+def test_getting_up_just_before_the_deadline_is_not_flagged() -> None:
+    """Up at 08:45, a quarter of an hour before the latest learned morning plus two hours:
+    at 09:00 it is three moves old, too few to call a morning yet, and it becomes one."""
+    detector = RoutineDetector(HOME)
+    run(detector, [m for n in range(9) for m in day(n)])
+    assert raised(run(detector, day(9, up_h=8.75) + day(10))) == []
+
+
+def test_a_few_wakings_after_seldom_getting_up_are_not_far_more() -> None:
+    """One trip every third night for weeks, then three nights with two, one and two: five
+    wakings where one was expected, a 1-in-200 chance (2.6 sigma), not the 4 sigma a normal
+    approximation makes of it."""
+    detector = RoutineDetector(HOME)
+    nights = [1 if n % 3 == 0 else 0 for n in range(21)] + [2, 1, 2, 0, 0]
+    decisions = run(detector, [m for n, trips in enumerate(nights)
+                               for m in day(n, night_trips=_trips(trips))])
+    assert raised(decisions) == []
+
+
+def test_every_night_broken_after_seldom_getting_up_is_flagged() -> None:
+    detector = RoutineDetector(HOME)
+    nights = [1 if n % 3 == 0 else 0 for n in range(21)] + [2] * 7
+    decisions = run(detector, [m for n, trips in enumerate(nights)
+                               for m in day(n, night_trips=_trips(trips))])
+    assert [s for s, _ in raised(decisions)] == ["h1/night_activity"]
