@@ -331,65 +331,64 @@ def format_digest(d: dict[str, Any]) -> str:
 
 
 def plot(results: Sequence[dict[str, Any]], s: dict[str, Any], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    seeds = [r["seed"] for r in results]
-    recall = [100 * (r["types"].get(TYPE, {}).get("recall") or 0.0) for r in results]
-    false = [r["types"].get(TYPE, {}).get("false_alarms_per_100_household_days", 0.0)
-             for r in results]
-    fig, axes = plt.subplots(3, 1, figsize=(11, 10))
-    fig.suptitle(title)
-    x = range(len(seeds))
-    axes[0].bar(x, recall)
-    axes[0].set_ylabel("recall %\nper community")
-    axes[0].set_ylim(0, 105)
-    axes[1].bar(x, false, color="tab:red")
-    axes[1].set_ylabel("false alarms / 100 hd\nper community")
-    for ax in axes[:2]:
-        ax.set_xticks(list(x), [f"s{seed}" for seed in seeds], rotation=60, fontsize=7)
-    names = list(s["scenarios"])
-    axes[2].bar(range(len(names)), [100 * f["detected"] / f["labels"] if f["labels"] else 0
-                                    for f in s["scenarios"].values()], color="tab:green")
-    axes[2].set_xticks(range(len(names)), [f"{n} ({s['scenarios'][n]['labels']})"
-                                           for n in names])
-    axes[2].set_ylabel("recall % per scenario\n(all communities)")
-    axes[2].set_ylim(0, 105)
-    save_figure(fig, path)
+    """abnormal_routine's recall and false alarms per community, and its recall per
+    scenario."""
+    _plot_communities(
+        path, title, [r["seed"] for r in results],
+        ("recall %\nper community",
+         [100 * (r["types"].get(TYPE, {}).get("recall") or 0.0) for r in results]),
+        ("false alarms / 100 hd\nper community",
+         [r["types"].get(TYPE, {}).get("false_alarms_per_100_household_days", 0.0)
+          for r in results]),
+        "recall % per scenario\n(all communities)",
+        {name: (f["detected"], f["labels"]) for name, f in s["scenarios"].items()})
 
 
 def plot_digest(results: Sequence[dict[str, Any]], d: dict[str, Any], path: Path,
                 title: str) -> None:
     """The digest's recall of weekly changes and false visits per community, and what it
     found per scenario."""
+    weekly = [_weekly(r["digest"]) for r in results]
+    _plot_communities(
+        path, title, [r["seed"] for r in results],
+        ("weekly changes found %\nper community",
+         [100 * found / n if n else None for n, found in weekly]),
+        ("false visits / 100 hw\nper community",
+         [r["digest"]["false_per_100hw"] for r in results]),
+        "found % per scenario\n(all communities)",
+        {name: (f["found"], f["labels"]) for name, f in d["scenarios"].items()})
+
+
+def _plot_communities(
+    path: Path, title: str, seeds: Sequence[int],
+    found: tuple[str, Sequence[float | None]], false: tuple[str, Sequence[float]],
+    scenario_label: str, scenarios: dict[str, tuple[int, int]],
+) -> None:
+    """Three panels: what was found per community (None: nothing to find there, not a
+    0 %), false alarms per community, and what was found per scenario over them all."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seeds = [r["seed"] for r in results]
-    weekly = [_weekly(r["digest"]) for r in results]
     fig, axes = plt.subplots(3, 1, figsize=(11, 10))
     fig.suptitle(title)
     x = range(len(seeds))
-    axes[0].bar(x, [100 * found / n if n else 0 for n, found in weekly])
-    for i, (n, _) in enumerate(weekly):
-        if not n:  # nothing to find: not a 0 %
+    axes[0].bar(x, [value or 0 for value in found[1]])
+    for i, value in enumerate(found[1]):
+        if value is None:
             axes[0].text(i, 2, "none", ha="center", fontsize=7, rotation=90)
-    axes[0].set_ylabel("weekly changes found %\nper community")
+    axes[0].set_ylabel(found[0])
     axes[0].set_ylim(0, 105)
-    axes[1].bar(x, [r["digest"]["false_per_100hw"] for r in results], color="tab:red")
-    axes[1].set_ylabel("false visits / 100 hw\nper community")
+    axes[1].bar(x, false[1], color="tab:red")
+    axes[1].set_ylabel(false[0])
     for ax in axes[:2]:
         ax.set_xticks(list(x), [f"s{seed}" for seed in seeds], rotation=60, fontsize=7)
-    names = list(d["scenarios"])
-    axes[2].bar(range(len(names)), [100 * f["found"] / f["labels"] if f["labels"] else 0
-                                    for f in d["scenarios"].values()], color="tab:green")
-    axes[2].set_xticks(range(len(names)), [f"{n} ({d['scenarios'][n]['labels']})"
-                                           for n in names])
-    axes[2].set_ylabel("found % per scenario\n(all communities)")
+    names = list(scenarios)
+    axes[2].bar(range(len(names)), [100 * got / n if n else 0 for got, n in scenarios.values()],
+                color="tab:green")
+    axes[2].set_xticks(range(len(names)), [f"{n} ({scenarios[n][1]})" for n in names])
+    axes[2].set_ylabel(scenario_label)
     axes[2].set_ylim(0, 105)
     save_figure(fig, path)
 

@@ -110,16 +110,10 @@ class BurstClient(mqtt.Client):
         if (self._in_packet["command"] != 0 or self._received_on is not self._sock
                 or start >= len(received)):
             return super()._packet_read()
-        length, multiplier, at = 0, 1, start + 1
-        while True:  # the remaining length: at most 4 bytes of 7 bits
-            if at >= len(received) or at - start > 4:
-                return super()._packet_read()
-            byte = received[at]
-            length += (byte & 127) * multiplier
-            multiplier *= 128
-            at += 1
-            if not byte & 128:
-                break
+        remaining = _variable_int(received, start + 1)
+        if remaining is None:
+            return super()._packet_read()
+        length, at = remaining
         end = at + length
         if end > len(received):
             return super()._packet_read()
@@ -156,19 +150,10 @@ class BurstClient(mqtt.Client):
         if qos:
             mid, at = packet[at] << 8 | packet[at + 1], at + 2
         if self._protocol == mqtt.MQTTv5:  # skip the properties (a variable byte length)
-            length, multiplier = 0, 1
-            while True:
-                if at >= len(packet) or multiplier > 128 ** 3:
-                    return self._handle_publish_by_paho()
-                byte = packet[at]
-                length += (byte & 127) * multiplier
-                multiplier *= 128
-                at += 1
-                if not byte & 128:
-                    break
-            at += length
-            if at > len(packet):
+            properties = _variable_int(packet, at)
+            if properties is None or sum(properties) > len(packet):
                 return self._handle_publish_by_paho()
+            at = sum(properties)
         self._publishes.append((topic, bytes(packet[at:]), mid, qos, self._received_ms))
         if qos and not self._manual_ack:
             return self._send_puback(mid)
@@ -189,6 +174,18 @@ class BurstClient(mqtt.Client):
         if mids:
             packets = b"".join([_PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in mids])
             self._packet_queue(mqtt.PUBACK, packets, 0, 0)
+
+
+def _variable_int(data: bytes | bytearray, at: int) -> tuple[int, int] | None:
+    """MQTT's variable byte integer at ``at`` (at most 4 bytes of 7 bits) and where it
+    ends; None when ``data`` ends before it does, or it runs longer."""
+    value = 0
+    for position in range(at, min(at + 4, len(data))):
+        byte = data[position]
+        value |= (byte & 127) << 7 * (position - at)
+        if not byte & 128:
+            return value, position + 1
+    return None
 
 
 def connect(

@@ -13,6 +13,7 @@ from paho.mqtt.properties import Properties
 from safehood._broker import MosquittoBroker
 from safehood.config import MqttEndpoint
 from safehood.mqtt import BurstClient, ProtocolChoice, Publish, connect
+from safehood.mqtt._client import _variable_int
 from tests._mqtt import wait_until
 
 COUNT = 3_000
@@ -112,3 +113,16 @@ def test_qos_2_takes_pahos_path(mosquitto: MosquittoBroker, topic_prefix: str) -
     assert by_paho == [topic for topic, _payload, qos in messages if qos == 2]
     client.disconnect()
     client.loop_stop()
+
+
+@pytest.mark.parametrize(("data", "at", "expected"), [
+    (b"\x00", 0, (0, 1)),
+    (b"\x30\x7f", 1, (127, 2)),
+    (b"\x80\x01rest", 0, (128, 2)),
+    (b"\xff\xff\xff\x7f", 0, (268_435_455, 4)),  # the largest MQTT allows
+    (b"\xff\xff\xff\xff\x01", 0, None),  # a fifth byte: malformed
+    (b"\x80\x80", 0, None),  # the rest not read yet
+])
+def test_variable_byte_integers_decode_as_mqtt_defines_them(
+        data: bytes, at: int, expected: tuple[int, int] | None) -> None:
+    assert _variable_int(data, at) == expected
