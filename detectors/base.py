@@ -156,11 +156,12 @@ class HouseholdScope:
     night_start: time
     night_end: time
     residents: tuple[Resident, ...]
-    # The last ``local`` answer and its instant: a message's detectors (routine, inactivity,
+    # The last ``local`` answer with its instant: a message's detectors (routine, inactivity,
     # night wandering) each ask it for the same instant, often twice. Set past the frozen
-    # guard, as dataclasses' own __init__ does; two slots (not a list): one a household.
-    _local_ms: int | None = field(default=None, init=False, compare=False, repr=False)
-    _local_at: datetime | None = field(default=None, init=False, compare=False, repr=False)
+    # guard, as dataclasses' own __init__ does; one tuple, so that a reader on another
+    # thread never sees one instant's time with another's.
+    _last_local: tuple[int, datetime] | None = field(
+        default=None, init=False, compare=False, repr=False)
 
     @classmethod
     def from_registry(cls, household: Household, registry: Registry) -> HouseholdScope:
@@ -187,11 +188,11 @@ class HouseholdScope:
 
     def local(self, ts_ms: int) -> datetime:
         """``ts_ms`` as local time in the household's zone."""
-        moment = self._local_at
-        if moment is None or self._local_ms != ts_ms:
-            moment = datetime.fromtimestamp(ts_ms / 1000, tz=self.zone)
-            object.__setattr__(self, "_local_ms", ts_ms)
-            object.__setattr__(self, "_local_at", moment)
+        last = self._last_local
+        if last is not None and last[0] == ts_ms:
+            return last[1]
+        moment = datetime.fromtimestamp(ts_ms / 1000, tz=self.zone)
+        object.__setattr__(self, "_last_local", (ts_ms, moment))
         return moment
 
     def is_night(self, ts_ms: int) -> bool:
