@@ -39,6 +39,7 @@ from statistics import NormalDist
 from typing import Any, Final
 
 import numpy as np
+from scipy.special import gammainc
 
 from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
@@ -135,12 +136,9 @@ def poisson_z(observed: int, expected: float) -> float:
         return 0.0
     if expected <= 0:
         return math.inf
-    log_term = observed * math.log(expected) - expected - math.lgamma(observed + 1)
-    term, tail, i = math.exp(log_term), 0.0, observed
-    while term > 1e-18 * tail or i < expected:
-        tail += term
-        i += 1
-        term *= expected / i
+    # P(X >= observed), X ~ Poisson(expected): the regularized incomplete gamma function,
+    # as the digest's count test (wellbeing/_count_drift.py) takes it.
+    tail = float(gammainc(observed, expected))
     if tail <= 0.0:
         return math.inf
     return -_NORMAL.inv_cdf(min(tail, 0.5)) if tail < 0.5 else 0.0
