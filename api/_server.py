@@ -59,7 +59,11 @@ class ApiServer(uvicorn.Server):
         await super().shutdown(sockets)
 
     def start(self, timeout_s: float = 30.0) -> None:
-        """Serve in a daemon thread; return once the server accepts connections."""
+        """Load the registry's copy, serve in a daemon thread; return once the server
+        accepts connections."""
+        # At start, not at the first request (seconds at 10,000 devices), and so that it is
+        # built before the process settles its heap (``safehood._heap``).
+        self._services.registry.load()
         self._thread = threading.Thread(target=self.run, name="api-server", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout_s

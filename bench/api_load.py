@@ -47,6 +47,7 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from safehood._broker import free_port
+from safehood._heap import settle_heap
 from safehood.alerting import AlertManager, AlertRecord, HistoryEntry
 from safehood.api import ApiContext, ApiServer, Role, TokenStore, create_app
 from safehood.config import Settings
@@ -207,6 +208,7 @@ def serve(directory: Path, port: int, change_rate: float, started: threading.Eve
                                 broker_ready=lambda: True))
     server = ApiServer(app, port=port)
     server.start()
+    settle_heap()  # as safehood run does once started
     started.set()
     rng = random.Random(7)
     open_ids: deque[str] = deque()

@@ -37,6 +37,7 @@ from safehood.scaleout import (
 )
 from safehood.store import open_store
 
+from ._heap import settle_heap
 from ._pipeline import REGISTRY_POLL_S, RegistryHolder, open_database, stop_all
 
 log = logging.getLogger(__name__)
@@ -152,4 +153,6 @@ def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
         process._starters.append(api.start)
         process._stoppers.append(api.stop)
         process.api_url = api.url
+    # Last: what the roles built at start lives as long as the process.
+    process._starters.append(settle_heap)
     return process

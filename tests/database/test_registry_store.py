@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, update
 
 from safehood._pipeline import RegistryHolder
 from safehood.api import RegistryService
 from safehood.database import (
     create_database_engine,
+    devices,
     import_registry,
     load_registry,
     migrate,
     registry_fingerprint,
 )
+from tests._postgres import empty_tables, migrated_database
 from tests.protocol.test_contract import REGISTRY
 
 
@@ -30,10 +36,30 @@ def test_registry_import_updates_in_place(tmp_path: Path) -> None:
     assert loaded.residents == REGISTRY.residents
 
 
-def test_the_fingerprint_changes_with_any_row_and_only_then(tmp_path: Path) -> None:
-    """A pipeline polls the fingerprint and loads the registry only when it changed."""
-    engine = create_database_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    migrate(engine)
+@pytest.fixture(scope="module")
+def postgres_registry(postgres_url: str) -> Iterator[Engine]:
+    with migrated_database(postgres_url) as engine:
+        yield engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty registry database of each dialect the fingerprint is made in."""
+    if request.param == "sqlite":
+        engine = create_database_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+    else:
+        engine = request.getfixturevalue("postgres_registry")
+        empty_tables(engine)
+        yield engine
+
+
+def test_the_fingerprint_changes_with_any_row_and_only_then(registry_engine: Engine) -> None:
+    """A pipeline polls the fingerprint and loads the registry only when it changed (the
+    database renders the rows as text: SQLite's and PostgreSQL's own SQL)."""
+    engine = registry_engine
     import_registry(engine, REGISTRY.to_model())
     holder = RegistryHolder(load_registry(engine))
     first = registry_fingerprint(engine)
@@ -48,6 +74,17 @@ def test_the_fingerprint_changes_with_any_row_and_only_then(tmp_path: Path) -> N
     assert not holder.reload(engine)
     resident = changed.residents[0]
     assert holder.get().residents[resident.id].contacts[-1] == "mailto://x@example.org"
+    # A value of another table, a NULL that gets a value, and a removed row each show.
+    seen = {registry_fingerprint(engine)}
+    device = changed.devices[0]
+    with engine.begin() as connection:
+        connection.execute(update(devices).where(devices.c.device_id == device.device_id)
+                           .values(room="the fingerprint test's attic"))
+    seen.add(registry_fingerprint(engine))
+    changed.devices = changed.devices[1:]
+    import_registry(engine, changed, replace=True)
+    seen.add(registry_fingerprint(engine))
+    assert len(seen) == 3
 
 
 def test_the_api_reloads_the_registry_only_when_another_process_changed_it(
