@@ -15,6 +15,7 @@ from swagger_ui_bundle import swagger_ui_path
 from ._context import ApiContext, Services
 from ._dashboard import DashboardFiles
 from ._errors import install_error_handlers
+from ._loop_lag import LoopLagMonitor
 from ._metrics import api_registry
 from ._models import ErrorPublic
 from ._provisioning import Provisioner
@@ -88,6 +89,7 @@ def create_app(context: ApiContext) -> FastAPI:
         provisioner=context.provisioner or Provisioner.from_settings(context.settings, engine),
         streams=AlertBroadcaster(),
         auth_failures=FailedAuthLimiter(context.settings.api_auth_failures_per_minute),
+        loop_lag=LoopLagMonitor(),
     )
 
     @asynccontextmanager
@@ -95,9 +97,11 @@ def create_app(context: ApiContext) -> FastAPI:
         services.streams.attach(asyncio.get_running_loop())
         unsubscribe = context.alerts.subscribe(
             lambda change: services.streams.publish(change.kind, change.alert))
+        lag_probe = asyncio.create_task(services.loop_lag.run(), name="loop-lag")
         try:
             yield
         finally:
+            lag_probe.cancel()
             unsubscribe()
             services.streams.close()
 

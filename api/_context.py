@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from safehood.config import Settings
 from safehood.protocol import Registry
 
+from ._loop_lag import LoopLagMonitor
 from ._provisioning import Provisioner
 from ._registry import RegistryService
 from ._security import FailedAuthLimiter
@@ -68,3 +69,4 @@ class Services:
     provisioner: Provisioner
     streams: AlertBroadcaster
     auth_failures: FailedAuthLimiter
+    loop_lag: LoopLagMonitor

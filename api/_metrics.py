@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 class ApiCollector(Collector):
     """``safehood_alerts{type,status}`` (alerts in the database by type and status),
-    ``safehood_dead_letters_stored{reason}``, and the live-stream client gauges."""
+    ``safehood_dead_letters_stored{reason}``, the live-stream client gauges and the event
+    loop's lag."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -60,6 +61,14 @@ class ApiCollector(Collector):
         yield CounterMetricFamily("safehood_api_stream_dropped_clients",
                                 "Live-stream clients dropped for falling behind",
                                 value=streams.dropped_clients)
+        lag = self.services.loop_lag
+        yield GaugeMetricFamily("safehood_api_event_loop_lag_max_seconds",
+                                "The longest pause of the API's event loop in the last minute "
+                                "(garbage collection, the GIL held elsewhere, blocking work)",
+                                value=lag.worst_s)
+        yield CounterMetricFamily("safehood_api_event_loop_lag_seconds",
+                                  "All pauses of the API's event loop added up",
+                                  value=lag.total_s)
 
 
     def _response(self) -> Iterator[Metric]:

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ._context import Services
+from ._loop_lag import LoopLagMonitor
 
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]+")
 
@@ -49,6 +50,11 @@ class ApiServer(uvicorn.Server):
         _redact_access_log()
         self._services: Services = app.state.services
         self._thread: threading.Thread | None = None
+
+    @property
+    def loop_lag(self) -> LoopLagMonitor:
+        """The pauses of the server's event loop (also on ``/metrics``)."""
+        return self._services.loop_lag
 
     @property
     def url(self) -> str:

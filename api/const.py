@@ -57,3 +57,8 @@ DOCS_ASSETS: Final = "/docs/assets"
 
 # Response metrics look back this far by default (the page, and /metrics always).
 RESPONSE_WINDOW_MS: Final = 7 * 24 * 3600 * 1000
+
+# The event-loop lag probe (``/metrics``: safehood_api_event_loop_lag_max_seconds): a wake-up
+# every 0.1 s costs nothing; the worst lag is kept for a minute.
+LOOP_LAG_INTERVAL_S: Final = 0.1
+LOOP_LAG_WINDOW_S: Final = 60.0

@@ -377,6 +377,11 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 backlog = pipeline.alerts.tick_backlog
                 if backlog:
                     alert_latency += f"  escalations left for the next tick {backlog:,}"
+                # The API's longest pause of the last minute (README: "API latency"):
+                # garbage collection, the GIL held elsewhere, blocking work on its loop.
+                if pipeline.api is not None:
+                    alert_latency += (f"  API pauses <= "
+                                      f"{pipeline.api.loop_lag.worst_s * 1000:,.0f} ms")
                 # What a message costs the consumer thread (README: "the live path").
                 cpu_us = stats.cpu_us_per_message
                 ingest_cpu = "" if cpu_us is None else f" ({cpu_us:,.0f} us CPU each)"
