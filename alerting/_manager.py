@@ -256,6 +256,11 @@ class AlertManager:
         """How many alerts match ``query``, ignoring its limit and offset."""
         return self._repository.count(query or AlertQuery())
 
+    def count_by_type_and_status(self) -> dict[tuple[AlertType, AlertStatus], int]:
+        """How many alerts there are of each (type, status); pairs without alerts may be
+        missing."""
+        return self._repository.count_by_type_and_status()
+
     # -- silences ------------------------------------------------------------------------
 
     def add_silence(self, silence: Silence) -> Silence:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from safehood.protocol import AlertType
+from safehood.protocol import AlertStatus, AlertType
 
 from ._models import (
     OPEN_STATUSES,
@@ -77,6 +77,13 @@ class AlertRepository(ABC):
     @abstractmethod
     def count(self, query: AlertQuery) -> int:
         """How many alerts match ``query`` (ignoring its limit and offset)."""
+
+    def count_by_type_and_status(self) -> dict[tuple[AlertType, AlertStatus], int]:
+        """How many alerts there are of each (type, status); pairs without alerts may be
+        missing. A store may count them all in one pass (the SQL repository does)."""
+        counts = {(t, s): self.count(AlertQuery(types=(t,), statuses=(s,)))
+                  for t in AlertType for s in AlertStatus}
+        return {pair: n for pair, n in counts.items() if n}
 
     @abstractmethod
     def count_started(self, alert_type: AlertType, subject: str, since_ms: int) -> int:
@@ -191,6 +198,10 @@ class InMemoryAlertRepository(AlertRepository):
     def count(self, query: AlertQuery) -> int:
         with self._lock:
             return sum(1 for r in self._alerts.values() if query.matches(r))
+
+    def count_by_type_and_status(self) -> dict[tuple[AlertType, AlertStatus], int]:
+        with self._lock:
+            return dict(Counter((r.type, r.status) for r in self._alerts.values()))
 
     def count_started(self, alert_type: AlertType, subject: str, since_ms: int) -> int:
         with self._lock:

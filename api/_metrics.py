@@ -11,7 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from safehood.alerting import AlertQuery, response_metrics
+from safehood.alerting import response_metrics
 from safehood.database import dead_letters
 from safehood.protocol import AlertStatus, AlertType
 
@@ -41,11 +41,11 @@ class ApiCollector(Collector):
                                    "Dead letters kept in the database, by reason",
                                    labels=["reason"])
         try:
-            manager = self.services.context.alerts
+            counts = self.services.context.alerts.count_by_type_and_status()
             for alert_type in AlertType:
                 for status in AlertStatus:
-                    n = manager.count(AlertQuery(types=(alert_type,), statuses=(status,)))
-                    alerts.add_metric([alert_type.value, status.value], n)
+                    alerts.add_metric([alert_type.value, status.value],
+                                      counts.get((alert_type, status), 0))
             query = select(dead_letters.c.reason, func.count()).group_by(dead_letters.c.reason)
             with self.services.context.engine.connect() as connection:
                 for reason, n in connection.execute(query):

@@ -182,6 +182,15 @@ class SqlAlertRepository(AlertRepository):
         with self._errors(), self._engine.connect() as connection:
             return int(connection.execute(statement).scalar_one())
 
+    def count_by_type_and_status(self) -> dict[tuple[AlertType, AlertStatus], int]:
+        # One pass: a count per pair read the resolved alerts' rows 13 times (/metrics took
+        # 4.9 s of CPU at 100,000 alerts).
+        statement = (select(alerts.c.type, alerts.c.status, func.count())
+                     .group_by(alerts.c.type, alerts.c.status))
+        with self._errors(), self._engine.connect() as connection:
+            return {(AlertType(t), AlertStatus(s)): int(n)
+                    for t, s, n in connection.execute(statement)}
+
     def count_started(self, alert_type: AlertType, subject: str, since_ms: int) -> int:
         with self._errors(), self._engine.connect() as connection:
             return int(connection.execute(_COUNT_STARTED, {

@@ -310,6 +310,24 @@ def test_list_filters_orders_and_pages(manager: AlertManager) -> None:
     assert manager.count(AlertQuery(sites=("xianlin-3",), limit=1)) == 3
 
 
+def test_alerts_are_counted_by_type_and_status_in_one_call(manager: AlertManager) -> None:
+    """What /metrics shows: the same figures as a count per pair (the generic way, which
+    the SQL repository replaces by one grouped query)."""
+    manager.apply([
+        decision("fall", ts=T0),
+        decision("battery_low", ts=T0, subject="h002-door", household="h002", resident=None,
+                 device_id="h002-door", severity="Minor"),
+        decision("battery_low", ts=T0, subject="h001-door", severity="Minor",
+                 device_id="h001-door"),
+    ])
+    fall, *_ = manager.list(AlertQuery(types=("fall",)))
+    manager.acknowledge(fall.id, "officer-li", at_ms=T0 + 1000)
+    counts = manager.count_by_type_and_status()
+    assert counts == {(AlertType.FALL, AlertStatus.ACKNOWLEDGED): 1,
+                      (AlertType.BATTERY_LOW, AlertStatus.FIRING): 2}
+    assert AlertRepository.count_by_type_and_status(manager.repository) == counts
+
+
 def test_subscribers_get_every_change_and_cannot_break_apply(manager: AlertManager) -> None:
     seen: list[str] = []
 
