@@ -18,8 +18,8 @@ def settle_heap() -> None:
     young generation grow to :data:`YOUNG_GENERATION_THRESHOLD` before a pass.
 
     Call it once a process has started (it is process-wide). Each full pass of the
-    collector stops every thread: over the 200,000 objects of a started API process one
-    took 40-100 ms of CPU."""
+    collector stops every thread: over the 270,000 objects of the API's process under
+    ``bench/api_load.py`` one took 0.15-0.2 s of CPU, every 3-4 s."""
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
