@@ -7,7 +7,7 @@ from typing import Final
 
 # CPython's default is 700. A 500-alert page holds tens of thousands of objects while it
 # is built: at 700 the collector ran dozens of young passes a request and promoted the
-# page to the old generation, whose full passes (every ~3 s under the API benchmark) then
+# page to the old generation, whose full passes (every 3-5 s under the API benchmark) then
 # scanned it. At 50,000 a request's objects are freed by reference counting first.
 YOUNG_GENERATION_THRESHOLD: Final = 50_000
 
@@ -19,7 +19,7 @@ def settle_heap() -> None:
 
     Call it once a process has started (it is process-wide). Each full pass of the
     collector stops every thread: over the 270,000 objects of the API's process under
-    ``bench/api_load.py`` one took 0.15-0.2 s of CPU, every 3-4 s."""
+    ``bench/api_load.py`` one took 0.15-0.2 s of CPU, every 3-5 s."""
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
