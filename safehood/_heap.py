@@ -13,14 +13,15 @@ YOUNG_GENERATION_THRESHOLD: Final = 50_000
 
 
 def settle_heap() -> None:
-    """Collect once, then keep everything alive now (registry, detectors, modules, the
-    API's routes and cached registry) out of the collector's passes for good, and let the
-    young generation grow to :data:`YOUNG_GENERATION_THRESHOLD` before a pass.
+    """Keep everything alive now (registry, detectors, modules, the API's routes and
+    cached registry) out of the collector's passes for good, and let the young generation
+    grow to :data:`YOUNG_GENERATION_THRESHOLD` before a pass. (No collection first: the
+    few cycles of garbage left from start-up are frozen with the rest; a collection here
+    took up to 0.9 s in the test suite's long-lived processes, at every pipeline start.)
 
     Call it once a process has started (it is process-wide). Each full pass of the
     collector stops every thread: over the 270,000 objects of the API's process under
     ``bench/api_load.py`` one took 0.15-0.2 s of CPU, every 3-5 s."""
-    gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
