@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from ._context import Services
 from ._loop_lag import LoopLagMonitor
 
+log = logging.getLogger(__name__)
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]+")
 
 
@@ -69,7 +70,10 @@ class ApiServer(uvicorn.Server):
         accepts connections."""
         # At start, not at the first request (seconds at 10,000 devices), and so that it is
         # built before the process settles its heap (``safehood._heap``).
-        self._services.registry.load()
+        try:
+            self._services.registry.load()
+        except Exception:  # the database is down: /readyz says so, a request retries
+            log.exception("loading the registry at start failed")
         self._thread = threading.Thread(target=self.run, name="api-server", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout_s
