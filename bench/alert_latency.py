@@ -76,14 +76,14 @@ def wall_ms() -> int:
 
 
 def background(url: str, households: int, rate: float, seconds: float, offset_ms: int,
-               published: Any) -> None:
+               published: Any, stop: Any = None) -> None:
     """Publish smoke telemetry round the households at ``rate`` a second (``math.inf``: as
-    fast as the publisher goes) for ``seconds`` (own process)."""
+    fast as the publisher goes) for ``seconds`` or until ``stop`` is set (own process)."""
     endpoint = MqttEndpoint.from_url(url)
     publisher = Publisher(endpoint, f"bench-load-{os.getpid()}")
     start = time.monotonic()
     sent = 0
-    while (elapsed := time.monotonic() - start) < seconds:
+    while (elapsed := time.monotonic() - start) < seconds and not (stop and stop.is_set()):
         due = sent + 500 if math.isinf(rate) else int(elapsed * rate) + 1
         for _ in range(sent, due):
             h, i = divmod(sent, SMOKE_PER_HOUSEHOLD)
@@ -182,21 +182,33 @@ def received_after(pipeline: Pipeline, count: int, before: int) -> None:
 def sustained_rate(pipeline: Pipeline, url: str, households: int, seconds: float,
                    offset_ms: int) -> Capacity:
     """The highest rate ingest keeps up with on this machine: flood it from another process
-    for ``seconds`` and count what it takes after the first second, while it is behind."""
+    and count what it takes over ``seconds`` once a backlog has built (the publisher
+    faster than ingest), the publisher going on until the count is taken."""
     spawn = multiprocessing.get_context("spawn")
-    published = spawn.Value("q", 0)
+    published, stop = spawn.Value("q", 0), spawn.Event()
     flood = spawn.Process(target=background, args=(
-        url, households, math.inf, seconds + 1, offset_ms, published))
+        url, households, math.inf, math.inf, offset_ms, published, stop))
     before = pipeline.ingest.stats.received
     flood.start()
-    time.sleep(1.5)  # the child starts and the backlog builds
+
+    def behind() -> int:
+        return published.value - (pipeline.ingest.stats.received - before)
+
+    # The child takes seconds to start on a busy machine: wait for a backlog of a second's
+    # worth of its messages (or for the publisher proving the slower, 30 s on).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (published.value < 1_000 or behind() < 1_000):
+        time.sleep(0.05)
     first, start = pipeline.ingest.stats.received, time.monotonic()
-    time.sleep(seconds - 1)
+    time.sleep(seconds)
     last, took = pipeline.ingest.stats.received, time.monotonic() - start
-    behind = published.value - (last - before)
+    left = behind()
+    stop.set()
     flood.join()
     received_after(pipeline, published.value, before)
-    return Capacity((last - first) / took, took, behind)
+    if last == first:
+        raise SystemExit("ingest took nothing while flooded")
+    return Capacity((last - first) / took, took, left)
 
 
 def start_pipeline(broker: MosquittoBroker, data_dir: Path, reg: Registry,
@@ -260,6 +272,9 @@ def main() -> None:
                 broker.url, args.households, load_rate, seconds, jump_ms, published))
             received_before = pipeline.ingest.stats.received
             load.start()
+            deadline = time.monotonic() + 30
+            while published.value == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the child takes seconds to start on a busy machine
             time.sleep(2)  # let the load settle in
             phase = run_probes(publisher, probes, sink, households, args.probes, interval_s,
                                jump_ms, "load")
