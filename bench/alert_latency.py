@@ -4,9 +4,12 @@ stored, and to its notification handed to Apprise (received by a loopback HTTP s
 Phases, one pipeline (`build_pipeline`, as `safehood run`) on its own mosquitto:
 
 - ``idle``: probes alone;
-- ``load``: probes while a background publisher sends smoke telemetry at ``--load-rate``
-  (QoS 1, from another process; the line says what rate it reached and whether ingest kept
-  up, so a rate the machine does not sustain shows);
+- ``capacity`` (no probes): a publisher in another process floods the pipeline with smoke
+  telemetry (QoS 1, as fast as it can) for ``--capacity-s``; the rate at which ingest takes
+  it while it is behind is the highest load the machine sustains, publisher included;
+- ``load``: probes while a background publisher sends smoke telemetry at
+  ``--load-fraction`` of that rate (or at ``--load-rate``; QoS 1, from another process; the
+  line says what rate it reached and whether ingest kept up);
 - ``jump``: the site's event time has run a replay ``--jump-days`` in the past; then the
   same probes come at today's time, the first of them being the first message after the
   jump (every device's silence timer falls due at once).
@@ -14,13 +17,14 @@ Phases, one pipeline (`build_pipeline`, as `safehood run`) on its own mosquitto:
 Each probe is a press of a different household's button (a new ``sos`` alert each), spaced
 ``--interval-ms`` apart and not waited for, so a slow one does not hide the ones behind it.
 Prints p50 / p99 / max per phase and target. Run:
-``.venv/bin/python bench/alert_latency.py [--households 2000] [--load-rate 1000]``.
+``.venv/bin/python bench/alert_latency.py [--households 2000] [--load-fraction 0.8]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import multiprocessing
 import os
 import statistics
@@ -72,14 +76,15 @@ def wall_ms() -> int:
 
 
 def background(url: str, households: int, rate: float, seconds: float, offset_ms: int,
-               published: Any) -> None:
-    """Publish smoke telemetry round the households at ``rate`` a second (own process)."""
+               published: Any, stop: Any = None) -> None:
+    """Publish smoke telemetry round the households at ``rate`` a second (``math.inf``: as
+    fast as the publisher goes) for ``seconds`` or until ``stop`` is set (own process)."""
     endpoint = MqttEndpoint.from_url(url)
     publisher = Publisher(endpoint, f"bench-load-{os.getpid()}")
     start = time.monotonic()
     sent = 0
-    while (elapsed := time.monotonic() - start) < seconds:
-        due = int(elapsed * rate) + 1
+    while (elapsed := time.monotonic() - start) < seconds and not (stop and stop.is_set()):
+        due = sent + 500 if math.isinf(rate) else int(elapsed * rate) + 1
         for _ in range(sent, due):
             h, i = divmod(sent, SMOKE_PER_HOUSEHOLD)
             device = f"h{h % households:05d}-smoke-{i}"
@@ -88,7 +93,8 @@ def background(url: str, households: int, rate: float, seconds: float, offset_ms
                  "kind": "smoke", "smoke": 0.2, "temp_c": 21.5, "battery": 90}))
             sent += 1
         published.value = sent
-        time.sleep(0.002)
+        if not math.isinf(rate):
+            time.sleep(0.002)
     publisher.flush()
     publisher.close()
     published.value = sent
@@ -154,6 +160,57 @@ def run_probes(publisher: Publisher, probes: Probes, sink: NotificationReceiver,
     )
 
 
+@dataclass(frozen=True)
+class Capacity:
+    """What ingest took while flooded: ``rate`` a second over ``seconds``, with ``behind``
+    messages published and not yet taken at the end (none: the publisher was the limit)."""
+
+    rate: float
+    seconds: float
+    behind: int
+
+
+def received_after(pipeline: Pipeline, count: int, before: int) -> None:
+    """Wait until ingest has received ``count`` messages since it had ``before``."""
+    deadline = time.monotonic() + 120
+    while pipeline.ingest.stats.received - before < count:
+        if time.monotonic() > deadline:
+            raise SystemExit("ingest did not catch up with the background load")
+        time.sleep(0.1)
+
+
+def sustained_rate(pipeline: Pipeline, url: str, households: int, seconds: float,
+                   offset_ms: int) -> Capacity:
+    """The highest rate ingest keeps up with on this machine: flood it from another process
+    and count what it takes over ``seconds`` once a backlog has built (the publisher
+    faster than ingest), the publisher going on until the count is taken."""
+    spawn = multiprocessing.get_context("spawn")
+    published, stop = spawn.Value("q", 0), spawn.Event()
+    flood = spawn.Process(target=background, args=(
+        url, households, math.inf, math.inf, offset_ms, published, stop))
+    before = pipeline.ingest.stats.received
+    flood.start()
+
+    def behind() -> int:
+        return published.value - (pipeline.ingest.stats.received - before)
+
+    # The child takes seconds to start on a busy machine: wait for a backlog of a second's
+    # worth of its messages (or for the publisher proving the slower, 30 s on).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (published.value < 1_000 or behind() < 1_000):
+        time.sleep(0.05)
+    first, start = pipeline.ingest.stats.received, time.monotonic()
+    time.sleep(seconds)
+    last, took = pipeline.ingest.stats.received, time.monotonic() - start
+    left = behind()
+    stop.set()
+    flood.join()
+    received_after(pipeline, published.value, before)
+    if last == first:
+        raise SystemExit("ingest took nothing while flooded")
+    return Capacity((last - first) / took, took, left)
+
+
 def start_pipeline(broker: MosquittoBroker, data_dir: Path, reg: Registry,
                    probes: Probes) -> Pipeline:
     settings = Settings(mqtt_url=broker.url, topic_prefix=PREFIX, data_dir=data_dir,
@@ -172,8 +229,14 @@ def main() -> None:
                         help="households of the site (a button and 4 smoke detectors each)")
     parser.add_argument("--probes", type=int, default=100, help="SOS presses per phase")
     parser.add_argument("--interval-ms", type=float, default=50.0)
-    parser.add_argument("--load-rate", type=float, default=1_000.0,
-                        help="background telemetry, messages a second")
+    parser.add_argument("--capacity-s", type=float, default=8.0,
+                        help="how long the flood that finds the sustainable rate lasts")
+    parser.add_argument("--load-fraction", type=float, default=0.8,
+                        help="background telemetry of the load phase, a fraction of the "
+                             "sustainable rate measured in the same run")
+    parser.add_argument("--load-rate", type=float,
+                        help="background telemetry, messages a second (instead of the "
+                             "fraction)")
     parser.add_argument("--jump-days", type=float, default=7.0)
     args = parser.parse_args()
     # The bench's households have family contacts only: "no officers contact" is expected.
@@ -199,13 +262,19 @@ def main() -> None:
             run_probes(publisher, probes, sink, households, 1, interval_s, jump_ms, "warm-up")
             phases.append(run_probes(publisher, probes, sink, households, args.probes,
                                      interval_s, jump_ms, "idle"))
+            capacity = sustained_rate(pipeline, broker.url, args.households,
+                                      args.capacity_s, jump_ms)
+            load_rate = args.load_rate or args.load_fraction * capacity.rate
             spawn = multiprocessing.get_context("spawn")
             published = spawn.Value("q", 0)
             seconds = args.probes * interval_s + 5
             load = spawn.Process(target=background, args=(
-                broker.url, args.households, args.load_rate, seconds, jump_ms, published))
+                broker.url, args.households, load_rate, seconds, jump_ms, published))
             received_before = pipeline.ingest.stats.received
             load.start()
+            deadline = time.monotonic() + 30
+            while published.value == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the child takes seconds to start on a busy machine
             time.sleep(2)  # let the load settle in
             phase = run_probes(publisher, probes, sink, households, args.probes, interval_s,
                                jump_ms, "load")
@@ -216,11 +285,7 @@ def main() -> None:
                                 f"{sent / seconds:,.0f} msg/s background, {behind:,} behind "
                                 "at its end"))
             # Let ingest catch up, then jump the site's event time to today.
-            deadline = time.monotonic() + 120
-            while pipeline.ingest.stats.received - received_before < sent + args.probes:
-                if time.monotonic() > deadline:
-                    raise SystemExit("ingest did not catch up with the background load")
-                time.sleep(0.1)
+            received_after(pipeline, sent + args.probes, received_before)
             engine = pipeline.detection.engine
             phases.append(run_probes(publisher, probes, sink, households, args.probes,
                                      interval_s, 0, "jump",
@@ -237,6 +302,11 @@ def main() -> None:
             p50, p99, top = percentiles(values)
             note = phase.note if target == "stored" else ""
             print(f"{phase.name:<6}{target:<10}{p50:>9.1f}{p99:>9.1f}{top:>9.1f}  {note}")
+    share = f"{load_rate / capacity.rate:.0%}" if args.load_rate else f"{args.load_fraction:.0%}"
+    limit = "" if capacity.behind > 0 else ": the publisher was the limit"
+    print(f"sustainable: {capacity.rate:,.0f} msg/s (ingest flooded for {capacity.seconds:.1f} "
+          f"s, {capacity.behind:,} behind at its end{limit}); load phase at {share} of it, "
+          f"{load_rate:,.0f} msg/s")
     print(f"first alert after the jump: stored {jump_first.stored_ms[0]:.1f} ms, notified "
           f"{jump_first.notified_ms[0]:.1f} ms")
     print(f"({args.probes} probes a phase, {args.interval_ms:g} ms apart; {args.households:,} "

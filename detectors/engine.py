@@ -57,6 +57,10 @@ class DetectorEngine:
         The fall detectors' trained model when ``config.fall.method`` is ``learned``; when
         None it is read here, once, from ``config.fall.model`` (or the shipped model file),
         and a file that cannot be used raises :class:`safehood.learning.ModelError`.
+    drop_duplicates
+        Drop repeated deliveries (``config.time.dedup_window`` keys a device). False where
+        something in front already does, as the live pipeline's ingest: one check a
+        message, with one owner. A recording read offline has only the engine's.
 
     Notes
     -----
@@ -92,6 +96,7 @@ class DetectorEngine:
     def __init__(
         self, registry: Registry, config: DetectorConfig | None = None,
         rules: Iterable[Rule[Any]] | None = None, fall_classifier: FallClassifier | None = None,
+        *, drop_duplicates: bool = True,
     ) -> None:
         self.config = config or DetectorConfig()
         if self.config.fall.method == "rules":
@@ -113,7 +118,8 @@ class DetectorEngine:
         # id of the one they wait on: woken when it stops blocking, so that a long silence
         # costs nothing per waiting device, however far event time jumps.
         self._waiting: dict[int, tuple[Detector, dict[Key, str]]] = {}
-        self._dedup = DuplicateFilter(self.config.time.dedup_window)
+        self._dedup = (DuplicateFilter(self.config.time.dedup_window) if drop_duplicates
+                       else None)
         self.registry = registry
         # Objects a site's detectors share, such as its community priors; they outlive
         # registry changes.
@@ -157,7 +163,8 @@ class DetectorEngine:
         First the timers of the message's site that its event time makes due fire, then the
         message goes to the detectors of its device, household and site.
         """
-        if self._dedup.is_duplicate(message):
+        dedup = self._dedup
+        if dedup is not None and dedup.is_duplicate(message):
             self.stats.duplicates += 1
             return []
         self.stats.messages += 1
@@ -167,17 +174,26 @@ class DetectorEngine:
             # whatever the receiving machine's clock says.
             message = dataclasses.replace(message, ts_ms=clock.latest_ms)
         out: list[AlertDecision] = []
-        if clock.latest_ms is None:
-            clock.observe(message.ts_ms)
-            self._start_site(message.site, message.ts_ms)
-        else:
-            if clock.is_late(message.ts_ms):
-                self.stats.late += 1
-            clock.observe(message.ts_ms)
-            out += self._fire(message.site)
         site, ts_ms = message.site, message.ts_ms
         timers = self._timers[site]
-        routes = iter(self._routes_of(self._device_of(message), message.channel))
+        latest = clock.latest_ms
+        if latest is None:
+            clock.observe(ts_ms)
+            self._start_site(site, ts_ms)
+        else:
+            if clock.is_late(ts_ms):
+                self.stats.late += 1
+            elif ts_ms > latest:
+                clock.latest_ms = latest = ts_ms
+            # What _fire finds for most messages, without the call: nothing due.
+            earliest = timers.earliest_ms
+            if earliest is not None and earliest <= latest - self._lateness_ms:
+                out += self._fire(site)
+        # A registered device's routes are cached by its id: no registry lookup a message.
+        routes_by_device = self._route_cache.get(message.channel)
+        cached = None if routes_by_device is None else routes_by_device.get(message.device_id)
+        routes = iter(cached if cached is not None
+                      else self._routes_of(self._device_of(message), message.channel))
         key: Key
         detector: Detector
         for key, detector in zip(routes, routes, strict=True):  # type: ignore[assignment]

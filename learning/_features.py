@@ -69,6 +69,10 @@ class WindowBatch:
     @classmethod
     def of(cls, windows: Sequence[object], hz: Sequence[float] | np.ndarray | float) -> WindowBatch:
         """Pad ``windows`` (each ``[[x, y, z], ...]`` or an ``(n, 3)`` array) into a batch."""
+        if len(windows) == 1:
+            # The rule path's batch of one, a window a message: nothing to pad.
+            accel = np.array(windows[0], dtype=float).reshape(1, -1, 3)
+            return cls(accel, np.array([accel.shape[1]]), np.array([hz], dtype=float).reshape(1))
         arrays = [np.asarray(w, dtype=float).reshape(-1, 3) for w in windows]
         lengths = np.array([len(a) for a in arrays], dtype=int)
         accel = np.zeros((len(arrays), int(lengths.max(initial=0)), 3))
@@ -125,23 +129,24 @@ def aftermath(batch: WindowBatch, impact_g: float, *, only_impacts: bool = False
     peak = np.where(lengths > 0, np.max(filled, axis=1, initial=-np.inf), 0.0)
     above = valid & (magnitude >= impact_g)
     has_impact = above.any(axis=1)
-    last_above = accel.shape[1] - 1 - np.argmax(above[:, ::-1], axis=1)
-    impact = np.where(has_impact, last_above, peak_index)
-    first_impact = np.where(has_impact, np.argmax(above, axis=1), peak_index)
     settle = np.maximum(1, np.round(IMPACT_SETTLE_S * hz)).astype(int)
     second = np.maximum(1, hz.astype(int))
     head = valid & (position < second[:, None])
     tail = valid & (position >= (lengths - second)[:, None])
     if only_impacts and not has_impact.any():
+        # Without an impact, the impact (first and last) is the peak.
         head_direction, tail_direction = _directions(accel, np.stack([head, tail]))
         unmeasured = np.full(m, np.nan)
         return Aftermath(
             magnitude=magnitude, peak_g=peak, std_g=_masked_std(magnitude, valid),
-            has_impact=has_impact, impact=impact, first_impact=first_impact, settle=settle,
+            has_impact=has_impact, impact=peak_index, first_impact=peak_index, settle=settle,
             after_count=np.zeros(m, int), after_std_g=unmeasured, after_mean_g=unmeasured,
             before_direction=np.full((m, 3), np.nan), after_direction=np.full((m, 3), np.nan),
             head_direction=head_direction, tail_direction=tail_direction,
         )
+    last_above = accel.shape[1] - 1 - np.argmax(above[:, ::-1], axis=1)
+    impact = np.where(has_impact, last_above, peak_index)
+    first_impact = np.where(has_impact, np.argmax(above, axis=1), peak_index)
     after = valid & (position >= (impact + settle)[:, None])
     before = position < np.maximum(0, first_impact - settle)[:, None]
     before_direction, after_direction, head_direction, tail_direction = _directions(

@@ -240,7 +240,8 @@ def build_pipeline(
     if fall_method is not None:
         detector_config = dataclasses.replace(
             detector_config, fall=dataclasses.replace(detector_config.fall, method=fall_method))
-    detectors = DetectorEngine(registry.get(), detector_config)
+    # Ingest drops repeated deliveries (its filter outlives a restart): the engine need not.
+    detectors = DetectorEngine(registry.get(), detector_config, drop_duplicates=False)
     repository = SqlAlertRepository(engine)
     exercise_sites = frozenset(settings.exercise_sites)
     alert_pipeline = build_alert_pipeline(

@@ -30,6 +30,9 @@ def test_only_messages_that_cause_decisions_are_timed() -> None:
     stage([sos])
     latency = stage.latency.percentiles_ms()
     assert latency is not None and latency[0] >= 60_000  # from receipt, not from the call
+    # The detectors' CPU is counted by message, for the demo's status line.
+    assert stage.messages == 2 and stage.cpu_us_per_message is not None
+    assert stage.cpu_us_per_message > 0
 
 
 def test_percentiles_of_the_newest() -> None:

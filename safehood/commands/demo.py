@@ -384,7 +384,12 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                                       f"{pipeline.api.loop_lag.worst_s * 1000:,.0f} ms")
                 # What a message costs the consumer thread (README: "the live path").
                 cpu_us = stats.cpu_us_per_message
-                ingest_cpu = "" if cpu_us is None else f" ({cpu_us:,.0f} us CPU each)"
+                detect_us = pipeline.detection.cpu_us_per_message
+                ingest_cpu = ""
+                if cpu_us is not None:
+                    # Of which the detectors (README: "Offline detection throughput").
+                    detectors = "" if detect_us is None else f", detectors {detect_us:,.0f}"
+                    ingest_cpu = f" ({cpu_us:,.0f} us CPU each{detectors})"
                 print(f"[demo] published {simulator.stats.total:,}  ingested {stats.valid:,}"
                       f"{ingest_cpu}  "
                       f"dead letters {stats.dead_letters:,}  duplicates dropped "

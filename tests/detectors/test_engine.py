@@ -48,6 +48,18 @@ def test_every_message_delivered_twice_changes_nothing(recording: Recording) -> 
     assert sorted(map(key, run(twice))) == sorted(map(key, once))
 
 
+def test_an_engine_behind_ingest_leaves_duplicates_to_it() -> None:
+    # The live pipeline's ingest drops repeats before the engine (one check a message):
+    # an engine built with drop_duplicates=False takes a repeat as a new message.
+    reg = registry()
+    press = msg(reg, "h1-button", T0, event="sos", seq=1)
+    for drop, sos_raised in ((True, 1), (False, 2)):
+        eng = DetectorEngine(reg, drop_duplicates=drop)
+        decisions = eng.process_one(press) + eng.process_one(press)
+        assert len(of_type(decisions, "sos")) == sos_raised
+        assert eng.stats.duplicates == (1 if drop else 0)
+
+
 def test_messages_shuffled_within_seconds_raise_the_same_alerts(recording: Recording) -> None:
     rng = random.Random(1)
     # Reorder by event time jittered by up to 5 s: well within the allowed lateness.
