@@ -144,7 +144,9 @@ class DetectorWorker:
         self._stopping = threading.Event()
         self._pin_timeout_s = pin_timeout_s
         self._id = uuid.uuid4().hex[:12]
-        self._members = 1
+        # The live workers as last counted, and when (loop time); None while this worker's
+        # own heartbeat fails: the count it has may still hold a worker that died since.
+        self._members: tuple[int, float] | None = None
         # Partitions given up to rebalance: not asked for again until then (loop time).
         self._yielded_until: dict[int, float] = {}
         # Per partition, the consumer sequence of the last delivery taken here: deliveries
@@ -219,7 +221,7 @@ class DetectorWorker:
                 # and acknowledged. Handed back unapplied, it would reach the next instance
                 # after newer readings it may already have taken, and be skipped there as
                 # applied (a site then looks silent for the whole batch).
-                surplus = partition in self.pinned and self._surplus(partition)
+                surplus = partition in self.pinned and self._surplus(partition, loop.time())
                 # Readings of the partition still waiting in the stream after this batch:
                 # until they are applied, the wall clock must not carry its sites' time past
                 # them (a door's closing on its way would come after its door_left_open).
@@ -290,10 +292,14 @@ class DetectorWorker:
             self._unsettled.discard(partition)
         return partition not in self._unsettled
 
-    def _surplus(self, partition: int) -> bool:
+    def _surplus(self, partition: int, now: float) -> bool:
         """Whether to give ``partition`` up: we hold more than our share of the partitions
-        among the live workers, and it is our highest-numbered one."""
-        share = -(-self._partitions // max(1, self._members))
+        among the live workers, and it is our highest-numbered one. Only on a count newer
+        than a member key's TTL: an older one (our heartbeat failing while NATS fails over)
+        may hold a worker that died since, and what we gave up would wait for nobody."""
+        if self._members is None or now - self._members[1] > const.MEMBER_TTL_S:
+            return False
+        share = -(-self._partitions // self._members[0])
         return len(self.pinned) > share and partition == max(self.pinned)
 
     async def _heartbeat(self) -> None:
@@ -301,14 +307,20 @@ class DetectorWorker:
         and count the live ones."""
         members = await self._connection.jetstream.key_value(const.MEMBERS_BUCKET)
         while not self._stopping.is_set():
-            try:
-                await members.put(self._id, b"1")
-                self._members = max(1, len(await members.keys()))
-            except Exception as exc:
-                log.warning("membership heartbeat failed: %s", exc)
+            await self._beat(members)
             await asyncio.sleep(const.HEARTBEAT_S)
         with contextlib.suppress(Exception):
             await members.delete(self._id)
+
+    async def _beat(self, members: KeyValue) -> None:
+        """Renew this worker's key and count the live workers; the count is unknown when
+        either fails."""
+        try:
+            await members.put(self._id, b"1")
+            self._members = (max(1, len(await members.keys())), asyncio.get_running_loop().time())
+        except Exception as exc:
+            self._members = None
+            log.warning("membership heartbeat failed: %s", exc)
 
     def _forget(self, partition: int, force: bool = False) -> None:
         """Another instance holds (or held) the partition: its sites' state here is stale."""
