@@ -115,6 +115,13 @@ class _Unpickler(pickle.Unpickler):
         return self._shared[pid]
 
 
+class _WorkerLog(logging.LoggerAdapter[logging.Logger]):
+    """Says which worker logs: several may share a process (the tests) or a log."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"worker {self.extra['worker'] if self.extra else '?'}: {msg}", kwargs
+
+
 class DetectorWorker:
     """One detector worker: call :meth:`start`, then :meth:`stop` (a clean stop unpins its
     partitions at once) or :meth:`kill` (as a crash: nothing more is acknowledged).
@@ -144,6 +151,7 @@ class DetectorWorker:
         self._stopping = threading.Event()
         self._pin_timeout_s = pin_timeout_s
         self._id = uuid.uuid4().hex[:12]
+        self._log = _WorkerLog(log, {"worker": self._id[:6]})
         # The live workers as last counted, and when (loop time); None while this worker's
         # own heartbeat fails: the count it has may still hold a worker that died since.
         self._members: tuple[int, float] | None = None
@@ -160,6 +168,11 @@ class DetectorWorker:
         self._unsettled: set[int] = set()
         self.applied = 0
         self.pinned: set[int] = set()
+
+    @property
+    def id(self) -> str:
+        """This worker's key in the membership bucket; its logs name its first 6 characters."""
+        return self._id
 
     def update_registry(self, registry: Registry) -> None:
         """Use ``registry`` from now on (thread safe): each site's detectors are rebound
@@ -186,7 +199,7 @@ class DetectorWorker:
             try:
                 task.result(timeout=const.FETCH_EXPIRES_S + 15)
             except Exception:
-                log.exception("a partition task of the detector worker failed")
+                self._log.exception("a partition task of the detector worker failed")
 
     def kill(self) -> None:
         """Stop as a crash would: pending work is dropped unacknowledged, pins are kept
@@ -210,7 +223,7 @@ class DetectorWorker:
                 try:
                     pulled = await consumer.pull(const.FETCH_BATCH, const.FETCH_EXPIRES_S)
                 except (nats.errors.Error, OSError) as exc:
-                    log.warning("partition %d: pull failed (%s); asking again", partition, exc)
+                    self._log.warning("partition %d: pull failed (%s); asking again", partition, exc)
                     await asyncio.sleep(0.2)
                     continue
                 if not pulled.pinned or pulled.new_pin:
@@ -229,7 +242,7 @@ class DetectorWorker:
                 try:
                     if pulled.messages:
                         if partition not in self.pinned:
-                            log.info("partition %d: held here from stream sequence %d",
+                            self._log.info("partition %d: held here from stream sequence %d",
                                      partition, pulled.messages[0].metadata.sequence.stream)
                         self.pinned.add(partition)
                         dumps = await loop.run_in_executor(
@@ -242,6 +255,9 @@ class DetectorWorker:
                             for message in pulled.messages:
                                 await message.nak()
                     if surplus:
+                        self._log.info("partition %d: given up, %d held among %s workers",
+                                       partition, len(self.pinned),
+                                       self._members[0] if self._members else "?")
                         # Stay away long enough for a waiting instance to be pinned.
                         self._forget(partition)
                         await consumer.unpin()
@@ -256,7 +272,7 @@ class DetectorWorker:
                 except Exception as exc:
                     # NATS failing over, the database away: start the batch again from the
                     # last checkpoint (decisions already applied are keyed: no repeats).
-                    log.warning("partition %d: batch failed (%r); taking it again", partition, exc)
+                    self._log.warning("partition %d: batch failed (%r); taking it again", partition, exc)
                     self._forget(partition, force=True)
                     self._unsettled.add(partition)
                     # At once, no delay: redeliveries go out before newer readings, so the
@@ -269,7 +285,7 @@ class DetectorWorker:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("partition %d: detector worker failed", partition)
+            self._log.exception("partition %d: detector worker failed", partition)
             raise
 
     async def _settled(self, partition: int) -> bool:
@@ -284,7 +300,7 @@ class DetectorWorker:
             info = await self._connection.api(
                 f"CONSUMER.INFO.{const.READINGS_STREAM}.{consumer}")
         except (ScaleOutError, nats.errors.Error, OSError) as exc:
-            log.info("partition %d: consumer info failed (%s); no tick yet", partition, exc)
+            self._log.info("partition %d: consumer info failed (%s); no tick yet", partition, exc)
             return False
         # Our own acknowledgements may not have reached the consumer yet: asked again at
         # the next tick.
@@ -320,13 +336,13 @@ class DetectorWorker:
             self._members = (max(1, len(await members.keys())), asyncio.get_running_loop().time())
         except Exception as exc:
             self._members = None
-            log.warning("membership heartbeat failed: %s", exc)
+            self._log.warning("membership heartbeat failed: %s", exc)
 
     def _forget(self, partition: int, force: bool = False) -> None:
         """Another instance holds (or held) the partition: its sites' state here is stale."""
         if partition in self.pinned or force:
             if partition in self.pinned:
-                log.info("partition %d: no longer held here", partition)
+                self._log.info("partition %d: no longer held here", partition)
             self.pinned.discard(partition)
             for site in self._sites_of.pop(partition, set()):
                 self._sites.pop(site, None)
@@ -425,7 +441,7 @@ class DetectorWorker:
 
         missed = self._connection.run(read(), 4 * _CALL_TIMEOUT_S)
         if missed:
-            log.info("site %s: %d readings before stream sequence %d read from the stream",
+            self._log.info("site %s: %d readings before stream sequence %d read from the stream",
                      site, len(missed), sequence)
         return missed
 
@@ -534,7 +550,7 @@ class DetectorWorker:
                     state.revision = await bucket.update(site, value, last=state.revision)
             except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.APIError):
                 # Another instance has taken the site over: our copy is stale.
-                log.info("site %s was taken over; dropping its state here", site)
+                self._log.info("site %s was taken over; dropping its state here", site)
                 self._sites.pop(site, None)
                 for sites_of in self._sites_of.values():
                     sites_of.discard(site)

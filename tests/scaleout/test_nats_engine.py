@@ -344,11 +344,10 @@ def test_a_node_and_a_detector_worker_die_mid_stream(
     # after a newer one; at 2000x, a few messages are minutes of event time). NATS then
     # takes them at its own pace: 11-30 s on this loaded machine instead of 11.
     replayer = replayer_of(recording, nodes[2].mqtt_port, 2000.0, max_inflight=1)
-    publisher = threading.Thread(target=replayer.run)
     timeline = Timeline(nats_cluster.urls, replayer, deployment)
     timeline.start()
     try:
-        publisher.start()
+        replayer.start()
         try:
             time.sleep(3)
             nodes[0].kill()
@@ -367,13 +366,15 @@ def test_a_node_and_a_detector_worker_die_mid_stream(
             wait_until(lambda: held <= survivor.pinned, timeout_s=60,
                        what="the survivor to take the victim's partitions over")
             failover_s = time.monotonic() - killed_at
-            print(f"detector failover: {failover_s:.1f} s for partitions {sorted(held)}")
+            print(f"detector failover: {failover_s:.1f} s for partitions {sorted(held)} "
+                  f"(worker {victim.id[:6]} killed, {survivor.id[:6]} left)")
             if failover_s > SLOW_FAILOVER_S:
                 print("timeline of a slow failover:", *timeline.lines, sep="\n")
         finally:
-            publisher.join()
+            replayer.join()
             nodes[0].start()
         print(f"published {replayer.stats.published} readings in {replayer.stats.wall_s:.1f} s")
+        assert replayer.error is None and not replayer.stats.errors
         wait_until(lambda: deployment.stored() >= recording.distinct, timeout_s=120,
                    what="every reading stored")
         wait_until(lambda: deployment.raised() >= recording.alerts, timeout_s=60,
@@ -388,7 +389,12 @@ def test_a_node_and_a_detector_worker_die_mid_stream(
     except BaseException:
         raised = deployment.raised()
         differ = raised ^ recording.alerts
-        print(f"alerts missing: {sorted(recording.alerts - raised)}",
+        print(f"replay: {replayer.stats.published} of {recording.messages} published, "
+              f"error {replayer.error!r}, {replayer.stats.errors}",
+              f"stored {deployment.stored()} of {recording.distinct}; ingest "
+              f"{[worker.stats for worker in deployment.ingest]}; detectors applied "
+              f"{[worker.applied for worker in deployment.detectors]} decisions",
+              f"alerts missing: {sorted(recording.alerts - raised)}",
               f"alerts extra: {sorted(raised - recording.alerts)}",
               deployment.describe({(kind, subject) for kind, subject, _ in differ}),
               "timeline:", *timeline.lines, sep="\n")
