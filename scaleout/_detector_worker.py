@@ -243,7 +243,7 @@ class DetectorWorker:
                     if pulled.messages:
                         if partition not in self.pinned:
                             self._log.info("partition %d: held here from stream sequence %d",
-                                     partition, pulled.messages[0].metadata.sequence.stream)
+                                           partition, pulled.messages[0].metadata.sequence.stream)
                         self.pinned.add(partition)
                         dumps = await loop.run_in_executor(
                             None, self._apply_batch, partition, pulled.messages)
@@ -254,7 +254,7 @@ class DetectorWorker:
                             # Another instance took a site over: the batch goes to it.
                             for message in pulled.messages:
                                 await message.nak()
-                    if surplus:
+                    if surplus and await self._waited_for(partition):
                         self._log.info("partition %d: given up, %d held among %s workers",
                                        partition, len(self.pinned),
                                        self._members[0] if self._members else "?")
@@ -307,6 +307,20 @@ class DetectorWorker:
         if info.get("num_ack_pending", 0) == 0:
             self._unsettled.discard(partition)
         return partition not in self._unsettled
+
+    async def _waited_for(self, partition: int) -> bool:
+        """Whether another worker asks for the partition now (a pull request waits): only
+        then is a surplus given up. A count of members still holds a worker that died
+        until its key's TTL runs out, and a takeover of its partitions comes about then:
+        given up to nobody, a partition would wait twice the pin timeout."""
+        consumer = const.DETECTOR_CONSUMER.format(partition=partition)
+        try:
+            info = await self._connection.api(
+                f"CONSUMER.INFO.{const.READINGS_STREAM}.{consumer}")
+        except (ScaleOutError, nats.errors.Error, OSError) as exc:
+            self._log.info("partition %d: consumer info failed (%s); kept", partition, exc)
+            return False
+        return int(info.get("num_waiting", 0)) > 0
 
     def _surplus(self, partition: int, now: float) -> bool:
         """Whether to give ``partition`` up: we hold more than our share of the partitions
