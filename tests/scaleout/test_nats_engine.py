@@ -363,8 +363,10 @@ def test_a_node_and_a_detector_worker_die_mid_stream(
             killed_at = time.monotonic()
             victim.kill()
             victim_process.connection.close()
-            wait_until(lambda: held <= survivor.pinned, timeout_s=60,
-                       what="the survivor to take the victim's partitions over")
+            # Every partition, not only the victim's: the survivor giving its own away
+            # (counting the dead worker still) would leave them unheld just as long.
+            wait_until(lambda: survivor.pinned == set(range(PARTITIONS)), timeout_s=60,
+                       what="the survivor to hold every partition")
             failover_s = time.monotonic() - killed_at
             print(f"detector failover: {failover_s:.1f} s for partitions {sorted(held)} "
                   f"(worker {victim.id[:6]} killed, {survivor.id[:6]} left)")
