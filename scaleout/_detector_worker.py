@@ -295,16 +295,10 @@ class DetectorWorker:
         applied and ticked past it (a door's closing after its ``door_left_open``)."""
         if partition not in self._unsettled:
             return True
-        consumer = const.DETECTOR_CONSUMER.format(partition=partition)
-        try:
-            info = await self._connection.api(
-                f"CONSUMER.INFO.{const.READINGS_STREAM}.{consumer}")
-        except (ScaleOutError, nats.errors.Error, OSError) as exc:
-            self._log.info("partition %d: consumer info failed (%s); no tick yet", partition, exc)
-            return False
+        info = await self._consumer_info(partition)
         # Our own acknowledgements may not have reached the consumer yet: asked again at
         # the next tick.
-        if info.get("num_ack_pending", 0) == 0:
+        if info is not None and info.get("num_ack_pending", 0) == 0:
             self._unsettled.discard(partition)
         return partition not in self._unsettled
 
@@ -313,14 +307,17 @@ class DetectorWorker:
         then is a surplus given up. A count of members still holds a worker that died
         until its key's TTL runs out, and a takeover of its partitions comes about then:
         given up to nobody, a partition would wait twice the pin timeout."""
+        info = await self._consumer_info(partition)
+        return info is not None and int(info.get("num_waiting", 0)) > 0
+
+    async def _consumer_info(self, partition: int) -> dict[str, Any] | None:
+        """The partition's consumer as the server has it; None when it does not answer."""
         consumer = const.DETECTOR_CONSUMER.format(partition=partition)
         try:
-            info = await self._connection.api(
-                f"CONSUMER.INFO.{const.READINGS_STREAM}.{consumer}")
+            return await self._connection.api(f"CONSUMER.INFO.{const.READINGS_STREAM}.{consumer}")
         except (ScaleOutError, nats.errors.Error, OSError) as exc:
-            self._log.info("partition %d: consumer info failed (%s); kept", partition, exc)
-            return False
-        return int(info.get("num_waiting", 0)) > 0
+            self._log.info("partition %d: consumer info failed (%s)", partition, exc)
+            return None
 
     def _surplus(self, partition: int, now: float) -> bool:
         """Whether to give ``partition`` up: we hold more than our share of the partitions
