@@ -22,14 +22,24 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, timeout_s: float = 15.0) -> None:
-    """Block until a TCP connection to ``host:port`` succeeds, or raise ``TimeoutError``."""
+class ExitedAtStart(RuntimeError):
+    """The server process ended before it listened (its port taken meanwhile, say)."""
+
+
+def wait_for_port(host: str, port: int, timeout_s: float = 15.0,
+                  process: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until a TCP connection to ``host:port`` succeeds, or raise ``TimeoutError``;
+    with ``process`` (the server meant to listen there), raise :class:`ExitedAtStart` as
+    soon as it has ended instead of waiting the timeout out."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
+            if process is not None and process.poll() is not None:
+                raise ExitedAtStart(f"{process.args!r} ended with {process.returncode} "
+                                    f"before listening on {host}:{port}") from None
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s}s") from None
             time.sleep(0.05)

@@ -115,6 +115,13 @@ class _Unpickler(pickle.Unpickler):
         return self._shared[pid]
 
 
+class _WorkerLog(logging.LoggerAdapter[logging.Logger]):
+    """Says which worker logs: several may share a process (the tests) or a log."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"worker {self.extra['worker'] if self.extra else '?'}: {msg}", kwargs
+
+
 class DetectorWorker:
     """One detector worker: call :meth:`start`, then :meth:`stop` (a clean stop unpins its
     partitions at once) or :meth:`kill` (as a crash: nothing more is acknowledged).
@@ -144,7 +151,10 @@ class DetectorWorker:
         self._stopping = threading.Event()
         self._pin_timeout_s = pin_timeout_s
         self._id = uuid.uuid4().hex[:12]
-        self._members = 1
+        self._log = _WorkerLog(log, {"worker": self._id[:6]})
+        # The live workers as last counted, and when (loop time); None while this worker's
+        # own heartbeat fails: the count it has may still hold a worker that died since.
+        self._members: tuple[int, float] | None = None
         # Partitions given up to rebalance: not asked for again until then (loop time).
         self._yielded_until: dict[int, float] = {}
         # Per partition, the consumer sequence of the last delivery taken here: deliveries
@@ -158,6 +168,11 @@ class DetectorWorker:
         self._unsettled: set[int] = set()
         self.applied = 0
         self.pinned: set[int] = set()
+
+    @property
+    def id(self) -> str:
+        """This worker's key in the membership bucket; its logs name its first 6 characters."""
+        return self._id
 
     def update_registry(self, registry: Registry) -> None:
         """Use ``registry`` from now on (thread safe): each site's detectors are rebound
@@ -184,7 +199,7 @@ class DetectorWorker:
             try:
                 task.result(timeout=const.FETCH_EXPIRES_S + 15)
             except Exception:
-                log.exception("a partition task of the detector worker failed")
+                self._log.exception("a partition task of the detector worker failed")
 
     def kill(self) -> None:
         """Stop as a crash would: pending work is dropped unacknowledged, pins are kept
@@ -208,7 +223,7 @@ class DetectorWorker:
                 try:
                     pulled = await consumer.pull(const.FETCH_BATCH, const.FETCH_EXPIRES_S)
                 except (nats.errors.Error, OSError) as exc:
-                    log.warning("partition %d: pull failed (%s); asking again", partition, exc)
+                    self._log.warning("partition %d: pull failed (%s); asking again", partition, exc)
                     await asyncio.sleep(0.2)
                     continue
                 if not pulled.pinned or pulled.new_pin:
@@ -219,7 +234,7 @@ class DetectorWorker:
                 # and acknowledged. Handed back unapplied, it would reach the next instance
                 # after newer readings it may already have taken, and be skipped there as
                 # applied (a site then looks silent for the whole batch).
-                surplus = partition in self.pinned and self._surplus(partition)
+                surplus = partition in self.pinned and self._surplus(partition, loop.time())
                 # Readings of the partition still waiting in the stream after this batch:
                 # until they are applied, the wall clock must not carry its sites' time past
                 # them (a door's closing on its way would come after its door_left_open).
@@ -227,8 +242,8 @@ class DetectorWorker:
                 try:
                     if pulled.messages:
                         if partition not in self.pinned:
-                            log.info("partition %d: held here from stream sequence %d",
-                                     partition, pulled.messages[0].metadata.sequence.stream)
+                            self._log.info("partition %d: held here from stream sequence %d",
+                                           partition, pulled.messages[0].metadata.sequence.stream)
                         self.pinned.add(partition)
                         dumps = await loop.run_in_executor(
                             None, self._apply_batch, partition, pulled.messages)
@@ -239,7 +254,10 @@ class DetectorWorker:
                             # Another instance took a site over: the batch goes to it.
                             for message in pulled.messages:
                                 await message.nak()
-                    if surplus:
+                    if surplus and await self._waited_for(partition):
+                        self._log.info("partition %d: given up, %d held among %s workers",
+                                       partition, len(self.pinned),
+                                       self._members[0] if self._members else "?")
                         # Stay away long enough for a waiting instance to be pinned.
                         self._forget(partition)
                         await consumer.unpin()
@@ -254,7 +272,7 @@ class DetectorWorker:
                 except Exception as exc:
                     # NATS failing over, the database away: start the batch again from the
                     # last checkpoint (decisions already applied are keyed: no repeats).
-                    log.warning("partition %d: batch failed (%r); taking it again", partition, exc)
+                    self._log.warning("partition %d: batch failed (%r); taking it again", partition, exc)
                     self._forget(partition, force=True)
                     self._unsettled.add(partition)
                     # At once, no delay: redeliveries go out before newer readings, so the
@@ -267,7 +285,7 @@ class DetectorWorker:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("partition %d: detector worker failed", partition)
+            self._log.exception("partition %d: detector worker failed", partition)
             raise
 
     async def _settled(self, partition: int) -> bool:
@@ -277,23 +295,38 @@ class DetectorWorker:
         applied and ticked past it (a door's closing after its ``door_left_open``)."""
         if partition not in self._unsettled:
             return True
-        consumer = const.DETECTOR_CONSUMER.format(partition=partition)
-        try:
-            info = await self._connection.api(
-                f"CONSUMER.INFO.{const.READINGS_STREAM}.{consumer}")
-        except (ScaleOutError, nats.errors.Error, OSError) as exc:
-            log.info("partition %d: consumer info failed (%s); no tick yet", partition, exc)
-            return False
+        info = await self._consumer_info(partition)
         # Our own acknowledgements may not have reached the consumer yet: asked again at
         # the next tick.
-        if info.get("num_ack_pending", 0) == 0:
+        if info is not None and info.get("num_ack_pending", 0) == 0:
             self._unsettled.discard(partition)
         return partition not in self._unsettled
 
-    def _surplus(self, partition: int) -> bool:
+    async def _waited_for(self, partition: int) -> bool:
+        """Whether another worker asks for the partition now (a pull request waits): only
+        then is a surplus given up. A count of members still holds a worker that died
+        until its key's TTL runs out, and a takeover of its partitions comes about then:
+        given up to nobody, a partition would wait twice the pin timeout."""
+        info = await self._consumer_info(partition)
+        return info is not None and int(info.get("num_waiting", 0)) > 0
+
+    async def _consumer_info(self, partition: int) -> dict[str, Any] | None:
+        """The partition's consumer as the server has it; None when it does not answer."""
+        consumer = const.DETECTOR_CONSUMER.format(partition=partition)
+        try:
+            return await self._connection.api(f"CONSUMER.INFO.{const.READINGS_STREAM}.{consumer}")
+        except (ScaleOutError, nats.errors.Error, OSError) as exc:
+            self._log.info("partition %d: consumer info failed (%s)", partition, exc)
+            return None
+
+    def _surplus(self, partition: int, now: float) -> bool:
         """Whether to give ``partition`` up: we hold more than our share of the partitions
-        among the live workers, and it is our highest-numbered one."""
-        share = -(-self._partitions // max(1, self._members))
+        among the live workers, and it is our highest-numbered one. Only on a count newer
+        than a member key's TTL: an older one (our heartbeat failing while NATS fails over)
+        may hold a worker that died since, and what we gave up would wait for nobody."""
+        if self._members is None or now - self._members[1] > const.MEMBER_TTL_S:
+            return False
+        share = -(-self._partitions // self._members[0])
         return len(self.pinned) > share and partition == max(self.pinned)
 
     async def _heartbeat(self) -> None:
@@ -301,20 +334,26 @@ class DetectorWorker:
         and count the live ones."""
         members = await self._connection.jetstream.key_value(const.MEMBERS_BUCKET)
         while not self._stopping.is_set():
-            try:
-                await members.put(self._id, b"1")
-                self._members = max(1, len(await members.keys()))
-            except Exception as exc:
-                log.warning("membership heartbeat failed: %s", exc)
+            await self._beat(members)
             await asyncio.sleep(const.HEARTBEAT_S)
         with contextlib.suppress(Exception):
             await members.delete(self._id)
+
+    async def _beat(self, members: KeyValue) -> None:
+        """Renew this worker's key and count the live workers; the count is unknown when
+        either fails."""
+        try:
+            await members.put(self._id, b"1")
+            self._members = (max(1, len(await members.keys())), asyncio.get_running_loop().time())
+        except Exception as exc:
+            self._members = None
+            self._log.warning("membership heartbeat failed: %s", exc)
 
     def _forget(self, partition: int, force: bool = False) -> None:
         """Another instance holds (or held) the partition: its sites' state here is stale."""
         if partition in self.pinned or force:
             if partition in self.pinned:
-                log.info("partition %d: no longer held here", partition)
+                self._log.info("partition %d: no longer held here", partition)
             self.pinned.discard(partition)
             for site in self._sites_of.pop(partition, set()):
                 self._sites.pop(site, None)
@@ -413,7 +452,7 @@ class DetectorWorker:
 
         missed = self._connection.run(read(), 4 * _CALL_TIMEOUT_S)
         if missed:
-            log.info("site %s: %d readings before stream sequence %d read from the stream",
+            self._log.info("site %s: %d readings before stream sequence %d read from the stream",
                      site, len(missed), sequence)
         return missed
 
@@ -522,7 +561,7 @@ class DetectorWorker:
                     state.revision = await bucket.update(site, value, last=state.revision)
             except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.APIError):
                 # Another instance has taken the site over: our copy is stale.
-                log.info("site %s was taken over; dropping its state here", site)
+                self._log.info("site %s was taken over; dropping its state here", site)
                 self._sites.pop(site, None)
                 for sites_of in self._sites_of.values():
                     sites_of.discard(site)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nats
 
-from safehood._broker import free_port, stop_process, wait_for_port
+from safehood._broker import ExitedAtStart, free_port, stop_process, wait_for_port
 
 _NODE_CONFIG = """\
 server_name: {name}
@@ -47,10 +47,12 @@ class NatsNode:
         self.root = root
         self.name = name
         self.executable = executable
-        self.client_port = free_port()
-        self.cluster_port = free_port()
-        self.mqtt_port = free_port()
+        self.client_port = self.cluster_port = self.mqtt_port = 0
+        self.pick_ports()
         self.process: subprocess.Popen[bytes] | None = None
+
+    def pick_ports(self) -> None:
+        self.client_port, self.cluster_port, self.mqtt_port = free_port(), free_port(), free_port()
 
     @property
     def url(self) -> str:
@@ -69,6 +71,18 @@ class NatsNode:
             [self.executable, "-c", str(self.root / "nats.conf")],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
+
+    def wait_listening(self, deadline: float) -> None:
+        """Until the node listens for clients and MQTT; :class:`ExitedAtStart` (with the
+        end of its log) as soon as it has ended instead."""
+        assert self.process is not None
+        try:
+            for port in (self.client_port, self.mqtt_port):
+                wait_for_port("127.0.0.1", port, max(0.0, deadline - time.monotonic()),
+                              self.process)
+        except (ExitedAtStart, TimeoutError) as exc:
+            log = (self.root / "nats.log").read_text(errors="replace")[-1500:]
+            raise type(exc)(f"NATS node {self.name}: {exc}\n{log}") from None
 
     def kill(self) -> None:
         """Die at once, as a crashed machine does."""
@@ -98,21 +112,48 @@ class NatsCluster:
     def urls(self) -> str:
         return ",".join(node.url for node in self.nodes)
 
-    def start(self, timeout_s: float = 60.0) -> None:
+    def start(self, timeout_s: float = 60.0, attempts: int = 3) -> None:
+        """Start every node and wait for JetStream. A port found free may be taken by
+        another process before the node binds it (other test sessions share the machine):
+        the node then ends at once, and the cluster starts again on other ports."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(timeout_s)
+                return
+            except ExitedAtStart as exc:
+                self.stop()
+                if attempt == attempts:
+                    raise
+                print(f"NATS cluster start {attempt} of {attempts} failed ({exc}); "
+                      "again on other ports")
+                for node in self.nodes:
+                    node.pick_ports()
+                    shutil.rmtree(node.root / "js", ignore_errors=True)
+            except BaseException:
+                # A node that did not come up must not leave the others running after the
+                # session.
+                self.stop()
+                raise
+
+    def _start_once(self, timeout_s: float) -> None:
         for node in self.nodes:
             node.write_config([n.cluster_port for n in self.nodes if n is not node], self.replicas)
-        try:
-            for node in self.nodes:
-                node.start()
-            for node in self.nodes:
-                wait_for_port("127.0.0.1", node.client_port, timeout_s)
-                wait_for_port("127.0.0.1", node.mqtt_port, timeout_s)
-            self._wait_for_jetstream(timeout_s)
-        except BaseException:
-            # A node that did not come up (a free port taken meanwhile by another process)
-            # must not leave the others running after the session.
-            self.stop()
-            raise
+        for node in self.nodes:
+            node.start()
+        deadline = time.monotonic() + timeout_s
+        for node in self.nodes:
+            node.wait_listening(deadline)
+        self._wait_for_jetstream(timeout_s)
+        # A node that lost its cluster port to another process ends a moment after it
+        # listens for clients; JetStream answers with two nodes of three.
+        self._check_running()
+
+    def _check_running(self) -> None:
+        for node in self.nodes:
+            assert node.process is not None
+            if node.process.poll() is not None:
+                raise ExitedAtStart(f"NATS node {node.name} ended with "
+                                    f"{node.process.returncode} after starting")
 
     def _wait_for_jetstream(self, timeout_s: float) -> None:
         """Until the meta group has a leader (JetStream answers account info)."""
@@ -134,6 +175,7 @@ class NatsCluster:
 
         deadline = time.monotonic() + timeout_s
         while not ready_now():
+            self._check_running()
             if time.monotonic() > deadline:
                 raise RuntimeError("the NATS cluster has no JetStream leader")
             time.sleep(0.2)

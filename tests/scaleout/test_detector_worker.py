@@ -7,10 +7,11 @@ import asyncio
 import base64
 import concurrent.futures
 import itertools
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
+import nats
 import orjson
 import pytest
 
@@ -64,6 +65,10 @@ class ScriptedConsumer:
         self._worker = worker
         self._batches = list(batches)
         self.pin_id = "pin"
+        # Pull requests of other workers waiting for the partition.
+        self.others_waiting = 0
+        # Times the worker gave the partition up while running (a clean stop does too).
+        self.given_up = 0
 
     @property
     def num_ack_pending(self) -> int:
@@ -76,7 +81,26 @@ class ScriptedConsumer:
         return Pulled(list(self._batches.pop(0)), pinned=True)
 
     async def unpin(self) -> None:
-        pass
+        if not self._worker._stopping.is_set():
+            self.given_up += 1
+
+
+class MembersBucket:
+    """The membership bucket, holding the keys of ``others``; a put fails while
+    ``failing`` (the worker's NATS node is away)."""
+
+    def __init__(self, others: list[str]) -> None:
+        self._keys = set(others)
+        self.failing = False
+
+    async def put(self, key: str, value: bytes) -> int:
+        if self.failing:
+            raise nats.errors.TimeoutError
+        self._keys.add(key)
+        return 1
+
+    async def keys(self) -> list[str]:
+        return sorted(self._keys)
 
 
 class StreamConnection:
@@ -97,7 +121,8 @@ class StreamConnection:
             raise ScaleOutError("JetStream refused: no message found")
         if subject.startswith("CONSUMER.INFO."):
             assert self.consumer is not None
-            return {"num_ack_pending": self.consumer.num_ack_pending}
+            return {"num_ack_pending": self.consumer.num_ack_pending,
+                    "num_waiting": self.consumer.others_waiting}
         assert body is not None
         after = [d for d in self._deliveries if d.metadata.sequence.stream >= body["seq"]]
         if not after:
@@ -122,29 +147,36 @@ class Bucket:
 
 def run_partition(batches: list[list[Delivery]], wall_clock: Iterator[int],
                   monkeypatch: pytest.MonkeyPatch,
-                  alerts: AlertManager | None = None) -> AlertManager:
-    """Run a worker's loop over partition 0 until the script ends, on a site with no
-    checkpoint; returns the alerts (``alerts``, or new ones)."""
+                  alerts: AlertManager | None = None, *, partitions: int = 1,
+                  before: Callable[[DetectorWorker, ScriptedConsumer], Awaitable[None]]
+                  | None = None,
+                  ) -> tuple[AlertManager, ScriptedConsumer]:
+    """Run a worker's loop over its last partition until the script ends, on a site with
+    no checkpoint, after ``before`` (on the loop); returns the alerts (``alerts``, or new
+    ones) and the consumer."""
     # A tick at every chance the loop gives, not once a second.
     monkeypatch.setattr(_detector_worker, "_TICK_S", 0.0)
     alerts = alerts or AlertManager(InMemoryAlertRepository())
     connection = StreamConnection([d for batch in batches for d in batch])
     worker = DetectorWorker(connection, alerts, REGISTRY, DetectorConfig(),  # type: ignore[arg-type]
-                            topic_prefix="safehood", partitions=1,
-                            clock=lambda: next(wall_clock))
+                            topic_prefix="safehood", partitions=partitions,
+                            pin_timeout_s=0.01, clock=lambda: next(wall_clock))
     worker._bucket = Bucket()  # type: ignore[assignment]
+    consumer = ScriptedConsumer(worker, batches)
 
     async def main() -> None:
         connection.loop = asyncio.get_running_loop()
-        connection.consumer = ScriptedConsumer(worker, batches)
-        await worker._run_partition(0, connection.consumer)  # type: ignore[arg-type]
+        connection.consumer = consumer
+        if before is not None:
+            await before(worker, consumer)
+        await worker._run_partition(partitions - 1, consumer)  # type: ignore[arg-type]
 
     # On a thread of its own: a session's Playwright (browser tests on the same xdist worker)
     # keeps an event loop running on the main thread, where asyncio.run refuses to start.
     with concurrent.futures.ThreadPoolExecutor(1) as thread:
         thread.submit(asyncio.run, main()).result()
     assert all(d.acked for batch in batches for d in batch)
-    return alerts
+    return alerts, consumer
 
 
 def test_no_tick_carries_a_site_past_readings_still_waiting_in_the_stream(
@@ -155,7 +187,7 @@ def test_no_tick_carries_a_site_past_readings_still_waiting_in_the_stream(
                [Delivery(2, "close", T0 + 60_000, num_pending=0)]]
     wall_clock = itertools.count(T0, 2 * HOUR_MS)
 
-    alerts = run_partition(batches, wall_clock, monkeypatch)
+    alerts, _ = run_partition(batches, wall_clock, monkeypatch)
 
     assert alerts.list(AlertQuery(limit=None)) == []
 
@@ -166,7 +198,7 @@ def test_a_caught_up_partition_ticks_a_silent_site_on_with_the_wall_clock(
     batches = [[Delivery(1, "open", T0, num_pending=0)]]
     wall_clock = itertools.count(T0, 2 * HOUR_MS)
 
-    alerts = run_partition(batches, wall_clock, monkeypatch)
+    alerts, _ = run_partition(batches, wall_clock, monkeypatch)
 
     assert [a.type.value for a in alerts.list(AlertQuery(limit=None))] == ["door_left_open"]
 
@@ -182,7 +214,7 @@ def test_a_replay_from_an_older_checkpoint_opens_no_second_alert(
                 [Delivery(2, "still-open", T0 + 15 * 60_000, num_pending=0)],
                 [Delivery(3, "close", T0 + 20 * 60_000, num_pending=0)]]
 
-    alerts = run_partition(readings(), itertools.count(T0, HOUR_MS), monkeypatch)
+    alerts, _ = run_partition(readings(), itertools.count(T0, HOUR_MS), monkeypatch)
     [first] = alerts.list(AlertQuery(limit=None))
     assert first.type.value == "door_left_open" and first.status.value == "resolved"
 
@@ -201,7 +233,7 @@ def test_a_redelivery_then_newer_readings_apply_what_is_still_out_first(
                [Delivery(2, "close", T0 + 60_000, num_pending=0, redelivered=True,
                          consumer_seq=12)]]
 
-    alerts = run_partition(batches, itertools.repeat(T0), monkeypatch)
+    alerts, _ = run_partition(batches, itertools.repeat(T0), monkeypatch)
 
     assert alerts.list(AlertQuery(limit=None)) == []
 
@@ -215,7 +247,7 @@ def test_a_delivery_lost_inside_a_batch_is_read_from_the_stream(
                [Delivery(2, "close", T0 + 60_000, num_pending=0, redelivered=True,
                          consumer_seq=4)]]
 
-    alerts = run_partition(batches, itertools.repeat(T0), monkeypatch)
+    alerts, _ = run_partition(batches, itertools.repeat(T0), monkeypatch)
 
     assert alerts.list(AlertQuery(limit=None)) == []
 
@@ -227,6 +259,32 @@ def test_no_tick_while_a_reading_of_the_partition_is_out_with_someone(
     batches = [[Delivery(1, "open", T0, num_pending=0, redelivered=True)],
                [Delivery(2, "close", T0 + 60_000, num_pending=0, redelivered=True)]]
 
-    alerts = run_partition(batches, itertools.count(T0, 2 * HOUR_MS), monkeypatch)
+    alerts, _ = run_partition(batches, itertools.count(T0, 2 * HOUR_MS), monkeypatch)
 
     assert alerts.list(AlertQuery(limit=None)) == []
+
+
+@pytest.mark.parametrize(("heartbeat_fails", "other_waits", "given_up"), [
+    (False, True, 1), (True, True, 0), (False, False, 0)])
+def test_a_worker_gives_a_surplus_partition_only_to_a_worker_that_waits_for_it(
+        monkeypatch: pytest.MonkeyPatch, heartbeat_fails: bool, other_waits: bool,
+        given_up: int) -> None:
+    # Two workers, two partitions: this one counted the other and holds both, the other's
+    # taken over. The other alive and asking for it, the surplus goes to it. Dead, it
+    # asks for nothing, though counted until its key's TTL runs out; and with this worker's
+    # own heartbeat failing (its NATS node went down too), the count is stale: handed back,
+    # the partition would wait for nobody.
+    members = MembersBucket(["the-other-worker"])
+
+    async def count_then_take_over(worker: DetectorWorker, consumer: ScriptedConsumer) -> None:
+        await worker._beat(members)  # type: ignore[arg-type]
+        members.failing = heartbeat_fails
+        await worker._beat(members)  # type: ignore[arg-type]
+        worker.pinned.update({0, 1})
+        consumer.others_waiting = int(other_waits)
+
+    _, consumer = run_partition([[Delivery(1, "open", T0, num_pending=0)]],
+                                itertools.repeat(T0), monkeypatch, partitions=2,
+                                before=count_then_take_over)
+
+    assert consumer.given_up == given_up
