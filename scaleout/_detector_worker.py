@@ -7,12 +7,13 @@ Exactly-once effects from at-least-once delivery, per batch of a partition:
 1. each reading goes to its site's engine; its decisions get a key by what they are and
    their event time (see ``_keyed``) and are applied (the alert database skips a key it
    has);
-2. each site touched is checkpointed in NATS KV: its engine (pickled) and the last stream
-   sequence applied;
+2. each site touched is checkpointed in NATS KV under ``{partition}.{site}``: its engine
+   (pickled), the last stream sequence applied and its event time;
 3. the batch is acknowledged.
 
 A worker that dies anywhere in between leaves the batch unacknowledged; the instance the
-server pins next restores each site from KV, skips what the checkpoint says was applied
+server pins next restores every site of the partition from KV (a site silent since
+before the takeover too: the wall clock carries it on), skips what the checkpoint says was applied
 and reads from the stream what the checkpoint lacks before the batch (see ``_missed``),
 and a decision applied after the last checkpoint is replayed with the same key and changes
 nothing.
@@ -244,10 +245,13 @@ class DetectorWorker:
                         if partition not in self.pinned:
                             self._log.info("partition %d: held here from stream sequence %d",
                                            partition, pulled.messages[0].metadata.sequence.stream)
+                            # Its sites silent since before the takeover send nothing to be
+                            # restored by: without them here, no tick would carry them on.
+                            await loop.run_in_executor(None, self._adopt, partition)
                         self.pinned.add(partition)
                         dumps = await loop.run_in_executor(
                             None, self._apply_batch, partition, pulled.messages)
-                        if await self._checkpoint(dumps):
+                        if await self._checkpoint(partition, dumps):
                             for message in pulled.messages:
                                 await message.ack()
                         else:
@@ -267,8 +271,8 @@ class DetectorWorker:
                             and loop.time() - last_tick >= _TICK_S:
                         last_tick = loop.time()
                         if await self._settled(partition):
-                            await self._checkpoint(
-                                await loop.run_in_executor(None, self._tick, partition))
+                            await self._checkpoint(partition, await loop.run_in_executor(
+                                None, self._tick, partition))
                 except Exception as exc:
                     # NATS failing over, the database away: start the batch again from the
                     # last checkpoint (decisions already applied are keyed: no repeats).
@@ -486,7 +490,7 @@ class DetectorWorker:
     def _site(self, partition: int, site: str) -> SiteState:
         state = self._sites.get(site)
         if state is None:
-            state = self._restore(site) or self._new_state()
+            state = self._restore(partition, site) or self._new_state()
             self._sites[site] = state
             self._sites_of.setdefault(partition, set()).add(site)
         self._bind(state)
@@ -515,17 +519,41 @@ class DetectorWorker:
     def _dump(self, state: SiteState) -> bytes:
         buffer = io.BytesIO()
         shared = {id(value): key for key, value in self._shared().items() if value is not None}
-        _Pickler(buffer, shared).dump((state.last_seq, state.engine))
+        _Pickler(buffer, shared).dump((state.last_seq, state.event_ms, state.wall_ms,
+                                       state.engine))
         return buffer.getvalue()
 
-    def _restore(self, site: str) -> SiteState | None:
+    def _adopt(self, partition: int) -> None:
+        """Restore every site of ``partition`` that has a checkpoint (called in a batch's
+        thread when the partition comes to this instance)."""
+        prefix = f"$KV.{const.STATE_BUCKET}.{partition}."
+
+        async def listed() -> list[str]:
+            sites: list[str] = []
+            while True:
+                # Paged by the server (STREAM.INFO's subjects_filter answers a limit a time).
+                answer = await self._connection.api(
+                    f"STREAM.INFO.KV_{const.STATE_BUCKET}",
+                    {"subjects_filter": f"{prefix}*", "offset": len(sites)})
+                subjects = (answer.get("state") or {}).get("subjects") or {}
+                sites += [subject.removeprefix(prefix) for subject in subjects]
+                if not subjects or len(sites) >= int(answer.get("total", 0)):
+                    return sites
+
+        sites = self._connection.run(listed(), 4 * _CALL_TIMEOUT_S)
+        for site in sites:
+            self._site(partition, site)
+        if sites:
+            self._log.info("partition %d: %d sites restored", partition, len(sites))
+
+    def _restore(self, partition: int, site: str) -> SiteState | None:
         async def get() -> tuple[bytes | None, int]:
             # From the stream's leader, not nats-py's direct get: a replica that lags would
             # hand out an older state than the one the readings were acknowledged against.
             try:
                 answer = await self._connection.api(
                     f"STREAM.MSG.GET.KV_{const.STATE_BUCKET}",
-                    {"last_by_subj": f"$KV.{const.STATE_BUCKET}.{site}"})
+                    {"last_by_subj": f"$KV.{const.STATE_BUCKET}.{partition}.{site}"})
             except ScaleOutError as exc:
                 if "no message found" in str(exc):
                     return None, 0
@@ -536,17 +564,17 @@ class DetectorWorker:
         value, revision = self._connection.run(get(), _CALL_TIMEOUT_S)
         if not value:
             return None
-        last_seq, engine = _Unpickler(io.BytesIO(value), self._shared()).load()
-        return SiteState(engine, last_seq, revision=revision)
+        last_seq, event_ms, wall_ms, engine = _Unpickler(io.BytesIO(value), self._shared()).load()
+        return SiteState(engine, last_seq, event_ms, wall_ms, revision=revision)
 
     def _dumps(self, sites: set[str]) -> dict[str, bytes]:
         """Each site's state as its checkpoint; called in the batch's thread, so that
         pickling (most of a worker's time) does not hold up the other partitions' I/O."""
         return {site: self._dump(self._sites[site]) for site in sites if site in self._sites}
 
-    async def _checkpoint(self, dumps: dict[str, bytes]) -> bool:
-        """Write each site's checkpoint, all at once; ``False`` when a site was taken over
-        meanwhile."""
+    async def _checkpoint(self, partition: int, dumps: dict[str, bytes]) -> bool:
+        """Write each site's checkpoint (sites of ``partition``), all at once; ``False``
+        when a site was taken over meanwhile."""
         assert self._bucket is not None
         bucket = self._bucket
 
@@ -556,9 +584,10 @@ class DetectorWorker:
                 return True
             try:
                 if state.revision == 0:
-                    state.revision = await bucket.create(site, value)
+                    state.revision = await bucket.create(f"{partition}.{site}", value)
                 else:
-                    state.revision = await bucket.update(site, value, last=state.revision)
+                    state.revision = await bucket.update(f"{partition}.{site}", value,
+                                                         last=state.revision)
             except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.APIError):
                 # Another instance has taken the site over: our copy is stale.
                 self._log.info("site %s was taken over; dropping its state here", site)

@@ -25,12 +25,17 @@ from safehood.scaleout._pinned import Pulled
 
 SITE = "s1"
 DOOR = "h1-door"
+OTHER_SITE = "s2"
+OTHER_DOOR = "h2-door"
 T0 = 1_772_410_500_000
 HOUR_MS = 3_600_000
 REGISTRY = Registry.from_data({
-    "households": [{"id": "h1", "site": SITE, "lives_alone": False}],
+    "households": [{"id": "h1", "site": SITE, "lives_alone": False},
+                   {"id": "h2", "site": OTHER_SITE, "lives_alone": False}],
     "residents": [],
-    "devices": [{"device_id": DOOR, "site": SITE, "kind": "door", "household": "h1"}]})
+    "devices": [{"device_id": DOOR, "site": SITE, "kind": "door", "household": "h1"},
+                {"device_id": OTHER_DOOR, "site": OTHER_SITE, "kind": "door",
+                 "household": "h2"}]})
 
 
 class Delivery:
@@ -39,11 +44,12 @@ class Delivery:
     it, and whether it was delivered before (to a holder that died or failed)."""
 
     def __init__(self, stream_seq: int, event: str, ts_ms: int, num_pending: int,
-                 redelivered: bool = False, consumer_seq: int | None = None) -> None:
+                 redelivered: bool = False, consumer_seq: int | None = None,
+                 site: str = SITE, door: str = DOOR) -> None:
         # "open" and "close" are events; "still-open" is the contact's periodic reading.
         channel = "telemetry" if event == "still-open" else "event"
         payload = ({"open": True} if channel == "telemetry" else {"event": event})
-        self.subject = f"sh.0.{SITE}.{DOOR}.{channel}"
+        self.subject = f"sh.0.{site}.{door}.{channel}"
         self.data = orjson.dumps({"ts": ts_ms, "kind": "door", **payload})
         self.metadata = SimpleNamespace(
             sequence=SimpleNamespace(stream=stream_seq, consumer=consumer_seq or stream_seq),
@@ -103,12 +109,30 @@ class MembersBucket:
         return sorted(self._keys)
 
 
-class StreamConnection:
-    """The JetStream API requests the worker makes: no checkpoint in KV yet, the readings
-    stream holding ``deliveries``, and the partition's consumer (set once it exists)."""
+class Bucket:
+    """The KV bucket of checkpoints: conditional writes always win here."""
 
-    def __init__(self, deliveries: list[Delivery]) -> None:
+    def __init__(self) -> None:
+        self.revisions = itertools.count(1)
+        self.values: dict[str, bytes] = {}
+
+    async def create(self, key: str, value: bytes) -> int:
+        self.values[key] = value
+        return next(self.revisions)
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        self.values[key] = value
+        return next(self.revisions)
+
+
+class StreamConnection:
+    """The JetStream API requests the worker makes: the checkpoints in ``bucket``, the
+    readings stream holding ``deliveries``, and the partition's consumer (set once it
+    exists)."""
+
+    def __init__(self, deliveries: list[Delivery], bucket: Bucket) -> None:
         self._deliveries = sorted(deliveries, key=lambda d: d.metadata.sequence.stream)
+        self._bucket = bucket
         self.loop: asyncio.AbstractEventLoop | None = None
         self.consumer: ScriptedConsumer | None = None
 
@@ -117,8 +141,20 @@ class StreamConnection:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_s)
 
     async def api(self, subject: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        kv_subject = f"$KV.{_detector_worker.const.STATE_BUCKET}."
+        if subject.startswith("STREAM.INFO.KV_"):
+            assert body is not None
+            prefix = body["subjects_filter"].removesuffix("*")
+            keys = [f"{kv_subject}{key}" for key in self._bucket.values
+                    if f"{kv_subject}{key}".startswith(prefix)]
+            return {"state": {"subjects": dict.fromkeys(keys[body["offset"]:], 1)},
+                    "total": len(keys)}
         if subject.startswith("STREAM.MSG.GET.KV_"):
-            raise ScaleOutError("JetStream refused: no message found")
+            assert body is not None
+            value = self._bucket.values.get(body["last_by_subj"].removeprefix(kv_subject))
+            if value is None:
+                raise ScaleOutError("JetStream refused: no message found")
+            return {"message": {"seq": 1, "data": base64.b64encode(value).decode()}}
         if subject.startswith("CONSUMER.INFO."):
             assert self.consumer is not None
             return {"num_ack_pending": self.consumer.num_ack_pending,
@@ -132,36 +168,24 @@ class StreamConnection:
                             "data": base64.b64encode(first.data).decode()}}
 
 
-class Bucket:
-    """The KV bucket of checkpoints: conditional writes always win here."""
-
-    def __init__(self) -> None:
-        self.revisions = itertools.count(1)
-
-    async def create(self, key: str, value: bytes) -> int:
-        return next(self.revisions)
-
-    async def update(self, key: str, value: bytes, last: int) -> int:
-        return next(self.revisions)
-
-
 def run_partition(batches: list[list[Delivery]], wall_clock: Iterator[int],
                   monkeypatch: pytest.MonkeyPatch,
                   alerts: AlertManager | None = None, *, partitions: int = 1,
                   before: Callable[[DetectorWorker, ScriptedConsumer], Awaitable[None]]
-                  | None = None,
+                  | None = None, bucket: Bucket | None = None,
                   ) -> tuple[AlertManager, ScriptedConsumer]:
-    """Run a worker's loop over its last partition until the script ends, on a site with
-    no checkpoint, after ``before`` (on the loop); returns the alerts (``alerts``, or new
-    ones) and the consumer."""
+    """Run a worker's loop over its last partition until the script ends, on the
+    checkpoints of ``bucket`` (none if not given), after ``before`` (on the loop); returns
+    the alerts (``alerts``, or new ones) and the consumer."""
     # A tick at every chance the loop gives, not once a second.
     monkeypatch.setattr(_detector_worker, "_TICK_S", 0.0)
     alerts = alerts or AlertManager(InMemoryAlertRepository())
-    connection = StreamConnection([d for batch in batches for d in batch])
+    bucket = bucket or Bucket()
+    connection = StreamConnection([d for batch in batches for d in batch], bucket)
     worker = DetectorWorker(connection, alerts, REGISTRY, DetectorConfig(),  # type: ignore[arg-type]
                             topic_prefix="safehood", partitions=partitions,
                             pin_timeout_s=0.01, clock=lambda: next(wall_clock))
-    worker._bucket = Bucket()  # type: ignore[assignment]
+    worker._bucket = bucket  # type: ignore[assignment]
     consumer = ScriptedConsumer(worker, batches)
 
     async def main() -> None:
@@ -288,3 +312,22 @@ def test_a_worker_gives_a_surplus_partition_only_to_a_worker_that_waits_for_it(
                                 before=count_then_take_over)
 
     assert consumer.given_up == given_up
+
+
+def test_a_new_holder_carries_on_a_site_silent_since_before_the_takeover(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first holder applies the door's opening and dies before its deadline. The site
+    # sends nothing more (its gateway died with the door open); the next holder gets only
+    # another site's readings while two hours pass on the wall clock.
+    bucket = Bucket()
+    alerts, _ = run_partition([[Delivery(1, "open", T0, num_pending=0)]],
+                              itertools.repeat(T0), monkeypatch, bucket=bucket)
+    assert alerts.list(AlertQuery(limit=None)) == []
+
+    other_site = [[Delivery(2, "close", T0 + 60_000, num_pending=0, site=OTHER_SITE,
+                            door=OTHER_DOOR)]]
+    run_partition(other_site, itertools.count(T0 + 2 * HOUR_MS, 60_000), monkeypatch,
+                  alerts, bucket=bucket)
+
+    assert [(a.type.value, a.subject) for a in alerts.list(AlertQuery(limit=None))] == [
+        ("door_left_open", DOOR)]
