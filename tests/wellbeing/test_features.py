@@ -329,3 +329,32 @@ def test_a_visit_ranks_before_a_steady_household_with_a_higher_score() -> None:
                                            water=255), WEEKS)
     assert quieter.status is DigestStatus.STEADY and quieter.score > nights.score
     assert [d.household for d in rank([quieter, nights])] == ["h2", "h1"]
+
+
+def test_a_change_from_the_friday_of_the_second_week_is_judged_against_the_first() -> None:
+    """Four trips a week, then from the Friday of the second week with figures three trips a
+    night: that week, three nights changed, looks like a change against the first and is
+    kept out of the baseline (river's filter), so the third week is judged against the
+    first alone, not against a baseline half of which is the change itself."""
+    weeks = WEEKS[:3]
+    days = (nights_of(weeks[0].monday, [0, 1, 0, 1, 0, 1, 1])
+            | nights_of(weeks[1].monday, [1, 0, 1, 1, 3, 3, 2])
+            | nights_of(weeks[2].monday, [3, 2, 3, 3, 1, 1, 1]))
+    digest = household_digest("h1", "s", days, weeks)
+    (night,) = [m for m in digest.metrics if m.metric.name == "night_bouts"]
+    assert night.baseline == pytest.approx(4 / 7)
+    assert digest.status is DigestStatus.VISIT, digest.metrics
+
+
+def test_a_withdrawal_from_the_end_of_the_second_week_is_judged_against_the_first() -> None:
+    """Out every day, then fewer outings from the second week's end: the second week's drift
+    score is two thirds of a visit, so the third week's baseline is the first week alone."""
+    weeks = WEEKS[:3]
+    days = (week_of(weeks[0].monday, 12, 1, 300)
+            | {d: DailyActivity(d, 12, 1, int(i < 4), 300) for i, d in enumerate(weeks[1].days())}
+            | {d: DailyActivity(d, 12, 1, int(i in (1, 4, 6)), 300)
+               for i, d in enumerate(weeks[2].days())})
+    digest = household_digest("h1", "s", days, weeks)
+    outings = {m.metric.name: m for m in digest.metrics}["outings"]
+    assert outings.baseline == pytest.approx(7.0)
+    assert digest.status is DigestStatus.VISIT, digest.metrics
