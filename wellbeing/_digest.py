@@ -114,7 +114,9 @@ class MetricDrift(Drift):
 @dataclass(frozen=True, slots=True)
 class HouseholdDigest:
     """One household's week: its metrics, drift score and status; ``days_observed`` are
-    the days of the week with readings."""
+    the days of the week with readings, ``baseline_weeks`` the weeks with figures before it
+    and ``kept_out`` those of them left out of its baseline as looking like a change (the
+    week just before it, or none)."""
 
     household: str
     site: str
@@ -125,6 +127,7 @@ class HouseholdDigest:
     score: float
     status: DigestStatus
     metrics: tuple[MetricDrift, ...]
+    kept_out: tuple[IsoWeek, ...] = ()
 
 
 def weekly_figures(days: Mapping[date, DailyActivity],
@@ -205,27 +208,24 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
     """The digest of the last of ``weeks`` against the weeks before it (oldest first).
 
     Its baseline is river's filter over the weeks before it: each week with figures is
-    judged in turn against its own baseline, and the weeks just before the last that looked
-    like a change (a drift score from ``DRIFT_LEARN_SCORE``, or a nightly count's highest
-    run from ``COUNT_LEARN_Z``) are left out of its baseline, so that a change starting late
-    in one week is not the normal the next week is judged against. Once a week looks as
-    usual again, the weeks before it are all learned: a household whose weeks swing learns
-    its swings. The first week with figures is learned unjudged; the last needs
-    ``MIN_BASELINE_WEEKS`` weeks with figures before it."""
+    judged in turn against its own baseline, and the week just before the last, when it
+    looked like a change (a drift score from ``DRIFT_LEARN_SCORE``, or a nightly count's
+    highest run from ``COUNT_LEARN_Z``), is left out of its baseline, so that a change
+    starting late in one week is not the normal the next week is judged against. Only that
+    one week: a week judged against a single odd week looks changed, and so would every
+    week after it, judged against that odd week alone. The first week with figures is
+    learned unjudged; the last needs ``MIN_BASELINE_WEEKS`` weeks with figures before it."""
     figures = weekly_figures(days, weeks)
     week = weeks[-1]
     series = {m.name: [None if (f := figures[w]) is None else f[m.name] for w in weeks]
               for m in METRICS}
     seen: list[int] = []  # the earlier weeks with figures
-    changed: list[int] = []  # those of them since the last week that did not look changed
+    changed: list[int] = []  # the last of them, when it looked like a change
     for n, earlier in enumerate(weeks[:-1]):
         if figures[earlier] is None:
             continue
         learned = [j for j in seen if j not in changed]
-        if learned and _week_drifts(days, weeks, series, n, learned)[1]:
-            changed.append(n)
-        else:
-            changed = []
+        changed = [n] if learned and _week_drifts(days, weeks, series, n, learned)[1] else []
         seen.append(n)
     learned = [j for j in seen if j not in changed]
     baseline_weeks = sum(figures[w] is not None for w in weeks[:-1])
@@ -242,7 +242,7 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
     return HouseholdDigest(
         household=household, site=site, week=week, weeks=tuple(weeks),
         days_observed=days_observed, baseline_weeks=baseline_weeks, score=score,
-        status=status, metrics=drifts,
+        status=status, metrics=drifts, kept_out=tuple(weeks[j] for j in changed),
     )
 
 

@@ -358,3 +358,13 @@ def test_a_withdrawal_from_the_end_of_the_second_week_is_judged_against_the_firs
     outings = {m.metric.name: m for m in digest.metrics}["outings"]
     assert outings.baseline == pytest.approx(7.0)
     assert digest.status is DigestStatus.VISIT, digest.metrics
+
+
+def test_an_odd_first_week_is_not_the_only_baseline_of_every_week_after_it() -> None:
+    """A first week of few trips, then weeks of two a night: the second week looks like a
+    change against the first and is kept out of the third's baseline, but no further; so the
+    household's usual two a night are learned and its fifth week is steady."""
+    days = nightly([[0, 1, 0, 1, 0, 1, 1]] + [[2, 2, 2, 2, 2, 2, 2]] * 4)
+    digest = household_digest("h1", "s", days, WEEKS)
+    assert digest.kept_out == ()
+    assert digest.status is DigestStatus.STEADY, digest.metrics
