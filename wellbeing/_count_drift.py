@@ -12,8 +12,8 @@ and the bench's false visits say what that costs. Three guards keep it honest:
 - a household whose weeks swing more than a Poisson count does (their dispersion, shrunk
   towards Poisson's since a few weeks say little about it) has its counts scaled down by it;
 - a week that looks like a change (its highest run ``COUNT_LEARN_Z`` up) is kept out of
-  the baseline of the weeks after it (river's filter: anomalies are not learned; the
-  digest, :mod:`._digest`, chooses the baseline weeks, for every figure).
+  the next week's baseline (river's filter: anomalies are not learned; the digest,
+  :mod:`._digest`, chooses the baseline weeks, for every figure).
 
 The runs judged are the 7 nights ending on Thursday to Sunday of the week (the ISO week
 itself and the three runs that hold at least 4 of its nights), so that a change that starts

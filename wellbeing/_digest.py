@@ -242,7 +242,8 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
     return HouseholdDigest(
         household=household, site=site, week=week, weeks=tuple(weeks),
         days_observed=days_observed, baseline_weeks=baseline_weeks, score=score,
-        status=status, metrics=drifts, kept_out=tuple(weeks[j] for j in changed),
+        status=status, metrics=drifts,
+        kept_out=() if learning else tuple(weeks[j] for j in changed),
     )
 
 
