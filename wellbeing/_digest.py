@@ -27,7 +27,6 @@ from ._weeks import IsoWeek
 from .const import (
     COUNT_LEARN_Z,
     COUNT_VISIT_Z,
-    DRIFT_LEARN_SCORE,
     MAD_TO_SD,
     MAX_METRIC_SCORE,
     MIN_BASELINE_WEEKS,
@@ -184,9 +183,10 @@ def _week_drifts(days: Mapping[date, DailyActivity], weeks: Sequence[IsoWeek],
                  series: Mapping[str, Sequence[float | None]], n: int,
                  learned: Sequence[int]) -> tuple[tuple[MetricDrift, ...], bool]:
     """Every metric of ``weeks[n]`` against the ``learned`` weeks before it (indices), and
-    whether the week looks like a change, to be kept out of what is learned: its drift
-    score from ``DRIFT_LEARN_SCORE``, or a nightly count's highest run from
-    ``COUNT_LEARN_Z``."""
+    whether the week looks like a change, to be kept out of what is learned: a nightly
+    count's highest run from ``COUNT_LEARN_Z``. Only a count's: its test has a known
+    sampling law, where against a week or two the other figures' spreads are their floors,
+    and a quiet week left out made the next, as quiet, a visit against the week before."""
     drifts: list[MetricDrift] = []
     changed = False
     for m in METRICS:
@@ -199,7 +199,6 @@ def _week_drifts(days: Mapping[date, DailyActivity], weeks: Sequence[IsoWeek],
                             weeks[n])
         changed |= drift.peak is not None and drift.peak >= COUNT_LEARN_Z
         drifts.append(_count_metric_drift(m, own, drift))
-    changed |= sum(d.score for d in drifts) >= DRIFT_LEARN_SCORE
     return tuple(drifts), changed
 
 
@@ -209,8 +208,8 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
 
     Its baseline is river's filter over the weeks before it: each week with figures is
     judged in turn against its own baseline, and the week just before the last, when it
-    looked like a change (a drift score from ``DRIFT_LEARN_SCORE``, or a nightly count's
-    highest run from ``COUNT_LEARN_Z``), is left out of its baseline, so that a change
+    looked like a change (a nightly count's highest run from ``COUNT_LEARN_Z``), is left
+    out of its baseline, for every figure, so that a change
     starting late in one week is not the normal the next week is judged against. Only that
     one week: a week judged against a single odd week looks changed, and so would every
     week after it, judged against that odd week alone. The first week with figures is

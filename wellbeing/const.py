@@ -66,7 +66,6 @@ COUNT_RATE_FLOOR: Final = 1 / 7
 COUNT_DISPERSION_PRIOR_WEEKS: Final = 2
 # A week that looks like a change is kept out of the next week's baseline (river's filter):
 # a change that starts late in one week is not learned as normal before the week that holds
-# most of it is judged. It looks like one from two thirds of a visit's bars: a nightly
-# count's highest run this many spreads up, or a drift score this high.
+# most of it is judged. It looks like one from two thirds of a visit's bar: a nightly
+# count's highest run this many spreads up.
 COUNT_LEARN_Z: Final = 2.0
-DRIFT_LEARN_SCORE: Final = VISIT_SCORE * COUNT_LEARN_Z / COUNT_VISIT_Z

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -346,18 +346,19 @@ def test_a_change_from_the_friday_of_the_second_week_is_judged_against_the_first
     assert digest.status is DigestStatus.VISIT, digest.metrics
 
 
-def test_a_withdrawal_from_the_end_of_the_second_week_is_judged_against_the_first() -> None:
-    """Out every day, then fewer outings from the second week's end: the second week's drift
-    score is two thirds of a visit, so the third week's baseline is the first week alone."""
+def test_a_quiet_second_week_is_learned_not_left_out() -> None:
+    """Out every day, then a second week with three outings: against the first week alone
+    the other figures' spreads are their floors, no evidence to leave a week out by, so a
+    third week as quiet is judged against both and is not a visit."""
     weeks = WEEKS[:3]
-    days = (week_of(weeks[0].monday, 12, 1, 300)
-            | {d: DailyActivity(d, 12, 1, int(i < 4), 300) for i, d in enumerate(weeks[1].days())}
-            | {d: DailyActivity(d, 12, 1, int(i in (1, 4, 6)), 300)
-               for i, d in enumerate(weeks[2].days())})
+    quiet = {d: DailyActivity(d, 12, 1, int(i in (1, 4, 6)), 300)
+             for i, d in enumerate(weeks[1].days())}
+    days = (week_of(weeks[0].monday, 12, 1, 300) | quiet
+            | {d + timedelta(days=7): DailyActivity(d + timedelta(days=7), 12, 1, a.outings, 300)
+               for d, a in quiet.items()})
     digest = household_digest("h1", "s", days, weeks)
-    outings = {m.metric.name: m for m in digest.metrics}["outings"]
-    assert outings.baseline == pytest.approx(7.0)
-    assert digest.status is DigestStatus.VISIT, digest.metrics
+    assert digest.kept_out == ()
+    assert digest.status is DigestStatus.STEADY, digest.metrics
 
 
 def test_an_odd_first_week_is_not_the_only_baseline_of_every_week_after_it() -> None:
