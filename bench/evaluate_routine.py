@@ -41,9 +41,13 @@ missed, ``bench/diagnose_routine.py SEED`` prints its household's days and score
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import pickle
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,7 +69,8 @@ from safehood.evaluation import read_alerts, score
 from safehood.protocol import ContractViolation, Label, Registry, parse_message, read_labels, read_replay
 from safehood.simulators import SimulationConfig
 from safehood.store import StoredReading, as_stored
-from safehood.wellbeing import DigestStatus, IsoWeek, daily_activity, household_digest
+from safehood.wellbeing import DailyActivity, DigestStatus, IsoWeek, daily_activity, household_digest
+from safehood.wellbeing import const as wellbeing_const
 from safehood.wellbeing.const import ACTIVITY_KINDS, DEFAULT_WEEKS, READ_CHANNELS
 
 TYPE = "abnormal_routine"
@@ -147,13 +152,40 @@ def digest_readings(where: Path, registry: Registry,
     return readings
 
 
+def _daily_figures_stamp(where: Path) -> str:
+    """What the daily figures of the recording at ``where`` depend on: the recording and the
+    code that computes them (the ranking is not part of it)."""
+    traffic = (where / "traffic.jsonl").stat()
+    code = b"".join(Path(source).read_bytes() for source in (
+        inspect.getsourcefile(daily_activity) or "", wellbeing_const.__file__ or ""))
+    return f"{traffic.st_size}:{traffic.st_mtime_ns}:{hashlib.sha256(code).hexdigest()}"
+
+
+def daily_figures(where: Path, registry: Registry) -> dict[str, dict[date, DailyActivity]]:
+    """Every household's daily figures of the recording at ``where``; kept beside it
+    (``digest-days.pickle``), so that a change of the ranking alone is scored in seconds,
+    not the minutes of reading the traffic again."""
+    cache = where / "digest-days.pickle"
+    stamp = _daily_figures_stamp(where)
+    if cache.exists():
+        kept_stamp, kept = pickle.loads(cache.read_bytes())
+        if kept_stamp == stamp:
+            return kept  # type: ignore[no-any-return]
+    readings = digest_readings(where, registry)
+    daily = {household.id: daily_activity(
+        household, {d.device_id: d for d in registry.household_devices(household.id)},
+        readings[household.id]) for household in registry.households.values()}
+    cache.write_bytes(pickle.dumps((stamp, daily)))
+    return daily
+
+
 def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
     """The wellbeing digest of ``job``'s recording, every household every week it can be
     scored (not still learning): a routine label is found when its household is "visit" in
     a week overlapping the label or the week after it; any other "visit" is a false one."""
     where = job.out / f"{job.population}-{job.seed}"
     registry = Registry.load(where / "registry.json")
-    readings = digest_readings(where, registry)
+    daily = daily_figures(where, registry)
     start_ms = SimulationConfig(seed=job.seed).start_ms
     end_ms = start_ms + int(job.days * 86_400_000)
     found: set[int] = set()
@@ -161,8 +193,7 @@ def digest_scored(job: Job, labels: Sequence[Label]) -> dict[str, Any]:
     household_weeks = 0
     for household in registry.households.values():
         zone = ZoneInfo(household.timezone)
-        devices = {d.device_id: d for d in registry.household_devices(household.id)}
-        days = daily_activity(household, devices, readings[household.id])
+        days = daily[household.id]
         weeks = _weeks(start_ms, end_ms, zone)
         own = [(i, _weeks(m.start, m.end, zone)) for i, m in enumerate(labels)
                if m.household == household.id]

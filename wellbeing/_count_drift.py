@@ -11,8 +11,9 @@ and the bench's false visits say what that costs. Three guards keep it honest:
   do not make a single trip a change;
 - a household whose weeks swing more than a Poisson count does (their dispersion, shrunk
   towards Poisson's since a few weeks say little about it) has its counts scaled down by it;
-- a week that looks like a change (``COUNT_LEARN_Z``) is kept out of the baseline of the
-  weeks after it (river's filter: anomalies are not learned).
+- a week that looks like a change (its highest run ``COUNT_LEARN_Z`` up) is kept out of
+  the next week's baseline (river's filter: anomalies are not learned; the digest,
+  :mod:`._digest`, chooses the baseline weeks, for every figure).
 
 The runs judged are the 7 nights ending on Thursday to Sunday of the week (the ISO week
 itself and the three runs that hold at least 4 of its nights), so that a change that starts
@@ -35,10 +36,8 @@ from scipy.special import gammainc
 from ._weeks import IsoWeek
 from .const import (
     COUNT_DISPERSION_PRIOR_WEEKS,
-    COUNT_LEARN_Z,
     COUNT_RATE_FLOOR,
     COUNT_VISIT_Z,
-    MIN_BASELINE_WEEKS,
     MIN_DAYS_PER_WEEK,
 )
 
@@ -78,13 +77,22 @@ def count_excess_z(count: float, nights: int, baseline_rate: float,
 
 @dataclass(frozen=True, slots=True)
 class CountDrift:
-    """The count test of the last week: ``z`` of its highest run of nights when that makes a
-    visit, else of the week itself (``None`` without enough baseline), the baseline's rate
-    per night (``None`` without baseline) and a week's sampling ``spread`` of that rate."""
+    """The count test of a week against its baseline weeks: ``peak``, the highest z of its
+    runs of nights, and ``own``, the z of the week itself (both ``None`` without baseline);
+    the baseline's rate per night (``None`` without baseline) and a week's sampling
+    ``spread`` of that rate.
 
-    z: float | None
+    ``z`` is what the week scores: its peak when that makes a visit, else its own z (the
+    highest of four runs is biased upwards)."""
+
+    peak: float | None
+    own: float | None
     baseline_rate: float | None
     spread: float | None
+
+    @property
+    def z(self) -> float | None:
+        return self.peak if self.peak is None or self.peak >= COUNT_VISIT_Z else self.own
 
 
 def _dispersion(weeks: Sequence[tuple[int, int]], rate: float) -> float:
@@ -100,34 +108,18 @@ def _runs(week: IsoWeek) -> list[list[date]]:
     return [[monday + timedelta(days=end - 6 + i) for i in range(7)] for end in _WINDOW_ENDS]
 
 
-def count_drift(counts: Mapping[date, int], weeks: Sequence[IsoWeek],
-                scored: Sequence[bool]) -> CountDrift:
-    """The count test of the last of ``weeks`` (oldest first) against the weeks before it
-    whose ``scored`` is true (weeks with figures), those judged a change left out.
+def count_drift(counts: Mapping[date, int], baseline: Sequence[IsoWeek],
+                week: IsoWeek) -> CountDrift:
+    """The count test of ``week`` against the ``baseline`` weeks (those learned from: which
+    they are is the caller's filter).
 
     ``counts`` holds each observed night's count, keyed by the evening's date.
     """
-    baseline: list[int] = []  # indices of the weeks learned from
-    z_last: float | None = None
-    rate: float | None = None
-    dispersion = 1.0
-    for i, week in enumerate(weeks):
-        if not scored[i]:
-            continue
-        peak: float | None = None
-        if len(baseline) >= MIN_BASELINE_WEEKS:
-            peak, own, rate, dispersion = _judge(counts, [weeks[j] for j in baseline], week)
-        if i == len(weeks) - 1:
-            # The highest of four runs is biased upwards: below a visit, the week's own z is
-            # what adds to the drift score.
-            z_last = peak if peak is None or peak >= COUNT_VISIT_Z else own
-        elif peak is None or peak < COUNT_LEARN_Z:
-            baseline.append(i)
-    if z_last is None:
-        rate, dispersion = None, 1.0
-    spread = None if rate is None else math.sqrt(
-        dispersion * max(rate, COUNT_RATE_FLOOR) / 7)
-    return CountDrift(z_last, rate, spread)
+    if not any(d in counts for w in baseline for d in w.days()):
+        return CountDrift(None, None, None, None)
+    peak, own, rate, dispersion = _judge(counts, baseline, week)
+    spread = math.sqrt(dispersion * max(rate, COUNT_RATE_FLOOR) / 7)
+    return CountDrift(peak, own, rate, spread)
 
 
 def _judge(counts: Mapping[date, int], baseline: Sequence[IsoWeek],

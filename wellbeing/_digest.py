@@ -21,10 +21,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
-from ._count_drift import count_drift
+from ._count_drift import CountDrift, count_drift
 from ._features import DailyActivity
 from ._weeks import IsoWeek
 from .const import (
+    COUNT_LEARN_Z,
     COUNT_VISIT_Z,
     MAD_TO_SD,
     MAX_METRIC_SCORE,
@@ -112,7 +113,9 @@ class MetricDrift(Drift):
 @dataclass(frozen=True, slots=True)
 class HouseholdDigest:
     """One household's week: its metrics, drift score and status; ``days_observed`` are
-    the days of the week with readings."""
+    the days of the week with readings, ``baseline_weeks`` the weeks with figures before it
+    and ``kept_out`` those of them left out of its baseline as looking like a change (the
+    week just before it, or none)."""
 
     household: str
     site: str
@@ -123,6 +126,7 @@ class HouseholdDigest:
     score: float
     status: DigestStatus
     metrics: tuple[MetricDrift, ...]
+    kept_out: tuple[IsoWeek, ...] = ()
 
 
 def weekly_figures(days: Mapping[date, DailyActivity],
@@ -149,11 +153,11 @@ def _slope(points: Sequence[tuple[int, float]]) -> float | None:
     return statistics.linear_regression(xs, ys).slope
 
 
-def _drift(metric: Metric, series: Sequence[float | None]) -> MetricDrift:
-    *history, value = series
-    baseline_values = [v for v in history if v is not None]
+def _drift(metric: Metric, series: Sequence[float | None],
+           baseline_values: Sequence[float]) -> MetricDrift:
+    value = series[-1]
     trend = _slope([(i, v) for i, v in enumerate(series) if v is not None])
-    if value is None or len(baseline_values) < MIN_BASELINE_WEEKS:
+    if value is None or not baseline_values:
         baseline = statistics.median(baseline_values) if baseline_values else None
         return MetricDrift(metric=metric, value=value, baseline=baseline, spread=None, z=None,
                            score=0.0, trend_per_week=trend, series=tuple(series))
@@ -166,33 +170,69 @@ def _drift(metric: Metric, series: Sequence[float | None]) -> MetricDrift:
                        score=score, trend_per_week=trend, series=tuple(series))
 
 
-def _count_metric_drift(metric: Metric, count: Callable[[DailyActivity], int],
-                        series: Sequence[float | None], days: Mapping[date, DailyActivity],
-                        weeks: Sequence[IsoWeek]) -> MetricDrift:
-    value = series[-1]
+def _count_metric_drift(metric: Metric, series: Sequence[float | None], drift: CountDrift,
+                        ) -> MetricDrift:
     trend = _slope([(i, v) for i, v in enumerate(series) if v is not None])
-    drift = count_drift({d: count(a) for d, a in days.items()}, weeks,
-                        [v is not None for v in series])
     score = 0.0 if drift.z is None else min(MAX_METRIC_SCORE, max(0.0, metric.concerning * drift.z))
-    return MetricDrift(metric=metric, value=value, baseline=drift.baseline_rate,
+    return MetricDrift(metric=metric, value=series[-1], baseline=drift.baseline_rate,
                        spread=drift.spread, z=drift.z, score=score, trend_per_week=trend,
                        series=tuple(series))
 
 
+def _week_drifts(days: Mapping[date, DailyActivity], weeks: Sequence[IsoWeek],
+                 series: Mapping[str, Sequence[float | None]], n: int,
+                 learned: Sequence[int]) -> tuple[tuple[MetricDrift, ...], bool]:
+    """Every metric of ``weeks[n]`` against the ``learned`` weeks before it (indices), and
+    whether the week looks like a change, to be kept out of what is learned: a nightly
+    count's highest run from ``COUNT_LEARN_Z``. Only a count's: its test has a known
+    sampling law, where against a week or two the other figures' spreads are their floors,
+    and a quiet week left out made the next, as quiet, a visit against the week before."""
+    drifts: list[MetricDrift] = []
+    changed = False
+    for m in METRICS:
+        own = series[m.name][:n + 1]
+        if m.count is None:
+            drifts.append(_drift(m, own, [v for j in learned if (v := own[j]) is not None]))
+            continue
+        count = m.count
+        drift = count_drift({d: count(a) for d, a in days.items()}, [weeks[j] for j in learned],
+                            weeks[n])
+        changed |= drift.peak is not None and drift.peak >= COUNT_LEARN_Z
+        drifts.append(_count_metric_drift(m, own, drift))
+    return tuple(drifts), changed
+
+
 def household_digest(household: str, site: str, days: Mapping[date, DailyActivity],
                      weeks: Sequence[IsoWeek]) -> HouseholdDigest:
-    """The digest of the last of ``weeks`` against the weeks before it (oldest first)."""
+    """The digest of the last of ``weeks`` against the weeks before it (oldest first).
+
+    Its baseline is river's filter over the weeks before it: each week with figures is
+    judged in turn against its own baseline, and the week just before the last, when it
+    looked like a change (a nightly count's highest run from ``COUNT_LEARN_Z``), is left
+    out of its baseline, for every figure, so that a change
+    starting late in one week is not the normal the next week is judged against. Only that
+    one week: a week judged against a single odd week looks changed, and so would every
+    week after it, judged against that odd week alone. The first week with figures is
+    learned unjudged; the last needs ``MIN_BASELINE_WEEKS`` weeks with figures before it."""
     figures = weekly_figures(days, weeks)
     week = weeks[-1]
     series = {m.name: [None if (f := figures[w]) is None else f[m.name] for w in weeks]
               for m in METRICS}
-    drifts = tuple(_drift(m, series[m.name]) if m.count is None
-                   else _count_metric_drift(m, m.count, series[m.name], days, weeks)
-                   for m in METRICS)
+    seen: list[int] = []  # the earlier weeks with figures
+    changed: list[int] = []  # the last of them, when it looked like a change
+    for n, earlier in enumerate(weeks[:-1]):
+        if figures[earlier] is None:
+            continue
+        learned = [j for j in seen if j not in changed]
+        changed = [n] if learned and _week_drifts(days, weeks, series, n, learned)[1] else []
+        seen.append(n)
+    learned = [j for j in seen if j not in changed]
     baseline_weeks = sum(figures[w] is not None for w in weeks[:-1])
+    learning = figures[week] is None or baseline_weeks < MIN_BASELINE_WEEKS
+    drifts, _ = _week_drifts(days, weeks, series, len(weeks) - 1, [] if learning else learned)
     days_observed = sum(IsoWeek.of(d) == week for d in days)
     score = sum(d.score for d in drifts)
-    if figures[week] is None or baseline_weeks < MIN_BASELINE_WEEKS:
+    if learning:
         status = DigestStatus.LEARNING
     else:
         visit = score >= VISIT_SCORE or any(d.metric.count is not None and d.score >= COUNT_VISIT_Z
@@ -202,6 +242,7 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
         household=household, site=site, week=week, weeks=tuple(weeks),
         days_observed=days_observed, baseline_weeks=baseline_weeks, score=score,
         status=status, metrics=drifts,
+        kept_out=() if learning else tuple(weeks[j] for j in changed),
     )
 
 

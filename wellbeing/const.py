@@ -64,7 +64,8 @@ COUNT_RATE_FLOOR: Final = 1 / 7
 # A few weeks say little about how much more than a Poisson count a household's weeks
 # swing: their dispersion is shrunk towards Poisson's by this many weeks' worth.
 COUNT_DISPERSION_PRIOR_WEEKS: Final = 2
-# A week whose nightly count is this many spreads up is kept out of the baseline of the weeks
-# after it (river's filter): a change that starts late in one week is not learned as normal
-# before the week that holds most of it is judged.
+# A week that looks like a change is kept out of the next week's baseline (river's filter):
+# a change that starts late in one week is not learned as normal before the week that holds
+# most of it is judged. It looks like one from two thirds of a visit's bar: a nightly
+# count's highest run this many spreads up.
 COUNT_LEARN_Z: Final = 2.0

@@ -62,6 +62,8 @@ class HouseholdWellbeing(BaseModel):
     score: float
     days_observed: int
     baseline_weeks: int
+    # Weeks before this one left out of its baseline: they looked like a change themselves.
+    kept_out_weeks: list[str] = []
     metrics: list[MetricPublic]
 
 
@@ -110,6 +112,7 @@ def _public(rank: int, digest: HouseholdDigest, registry: Registry) -> Household
                    for r in registry.household_residents(digest.household)],
         status=digest.status.value, score=round(digest.score, 2),
         days_observed=digest.days_observed, baseline_weeks=digest.baseline_weeks,
+        kept_out_weeks=[str(w) for w in digest.kept_out],
         metrics=[MetricPublic(
             name=m.metric.name, label=m.metric.label, unit=m.metric.unit,
             concerning="more" if m.metric.concerning > 0 else "less",

@@ -147,7 +147,9 @@ def _trips_counted(store: SqliteReadingStore, registry: Registry, household_id: 
     (night,) = (m for m in digest.metrics if m.metric.name == "night_bouts")
     if night.value is None or night.baseline is None:
         return "the digest is still learning its nights"
-    return (f"the digest counts {night.baseline:.2f} trips out of bed a night before, "
+    kept_out = (f", {', '.join(map(str, digest.kept_out))} kept out of that baseline as a "
+                "change already" if digest.kept_out else "")
+    return (f"the digest counts {night.baseline:.2f} trips out of bed a night before{kept_out}, "
             f"{night.value:.2f} in {span[-1]}: {digest.status.value}")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -329,3 +329,43 @@ def test_a_visit_ranks_before_a_steady_household_with_a_higher_score() -> None:
                                            water=255), WEEKS)
     assert quieter.status is DigestStatus.STEADY and quieter.score > nights.score
     assert [d.household for d in rank([quieter, nights])] == ["h2", "h1"]
+
+
+def test_a_change_from_the_friday_of_the_second_week_is_judged_against_the_first() -> None:
+    """Four trips a week, then from the Friday of the second week with figures three trips a
+    night: that week, three nights changed, looks like a change against the first and is
+    kept out of the baseline (river's filter), so the third week is judged against the
+    first alone, not against a baseline half of which is the change itself."""
+    weeks = WEEKS[:3]
+    days = (nights_of(weeks[0].monday, [0, 1, 0, 1, 0, 1, 1])
+            | nights_of(weeks[1].monday, [1, 0, 1, 1, 3, 3, 2])
+            | nights_of(weeks[2].monday, [3, 2, 3, 3, 1, 1, 1]))
+    digest = household_digest("h1", "s", days, weeks)
+    (night,) = [m for m in digest.metrics if m.metric.name == "night_bouts"]
+    assert night.baseline == pytest.approx(4 / 7)
+    assert digest.status is DigestStatus.VISIT, digest.metrics
+
+
+def test_a_quiet_second_week_is_learned_not_left_out() -> None:
+    """Out every day, then a second week with three outings: against the first week alone
+    the other figures' spreads are their floors, no evidence to leave a week out by, so a
+    third week as quiet is judged against both and is not a visit."""
+    weeks = WEEKS[:3]
+    quiet = {d: DailyActivity(d, 12, 1, int(i in (1, 4, 6)), 300)
+             for i, d in enumerate(weeks[1].days())}
+    days = (week_of(weeks[0].monday, 12, 1, 300) | quiet
+            | {d + timedelta(days=7): DailyActivity(d + timedelta(days=7), 12, 1, a.outings, 300)
+               for d, a in quiet.items()})
+    digest = household_digest("h1", "s", days, weeks)
+    assert digest.kept_out == ()
+    assert digest.status is DigestStatus.STEADY, digest.metrics
+
+
+def test_an_odd_first_week_is_not_the_only_baseline_of_every_week_after_it() -> None:
+    """A first week of few trips, then weeks of two a night: the second week looks like a
+    change against the first and is kept out of the third's baseline, but no further; so the
+    household's usual two a night are learned and its fifth week is steady."""
+    days = nightly([[0, 1, 0, 1, 0, 1, 1]] + [[2, 2, 2, 2, 2, 2, 2]] * 4)
+    digest = household_digest("h1", "s", days, WEEKS)
+    assert digest.kept_out == ()
+    assert digest.status is DigestStatus.STEADY, digest.metrics
