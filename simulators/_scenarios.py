@@ -535,6 +535,10 @@ ROUTINE_LEAD_DAYS = 9
 WITHDRAWAL_DAYS = 14
 NIGHT_TRIP_DAYS = 10
 NIGHT_TRIP_RAMP = 4  # nights over which the extra trips come in
+# A night's trips start this far apart at least: 15 minutes back in bed after a trip of up
+# to 6. A draw too close to another is drawn again, this many times at most.
+NIGHT_TRIP_SPACING_MS = 21 * MINUTE_MS
+NIGHT_TRIP_DRAWS = 20
 
 
 def _ahead(home: Routines, resident_id: str, until: int) -> list[Segment]:
@@ -605,10 +609,15 @@ def _night_trips(home: Routines, inst: ScenarioInstance, rng: random.Random,
         trips = [seg.start for seg in night if seg.act == TOILET]
         if rng.random() >= (n + 1) / NIGHT_TRIP_RAMP:
             continue
-        # Twice the usual trips, and at least one more.
+        # Twice the usual trips and one more, each drawn clear of the others: a trip too
+        # close to the one before is dropped below, and the night would fall short.
         for _trip in range(len(trips) + 1):
-            trips.append(bed + int(rng.uniform(45 * MINUTE_MS, max(wake - bed - 40 * MINUTE_MS,
-                                                                     50 * MINUTE_MS))))
+            for _draw in range(NIGHT_TRIP_DRAWS):
+                t = bed + int(rng.uniform(45 * MINUTE_MS, max(wake - bed - 40 * MINUTE_MS,
+                                                              50 * MINUTE_MS)))
+                if all(abs(t - other) >= NIGHT_TRIP_SPACING_MS for other in trips):
+                    break
+            trips.append(t)
         trips.sort()
         segments: list[Segment] = []
         cursor = bed
