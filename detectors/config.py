@@ -387,8 +387,8 @@ class RoutineConfig:
         starts a new night-time waking (a bathroom trip, say).
     night_windows
         ``night_activity`` compares the mean wakings of the last nights, over each of these
-        windows (a few nights, a week), with the household's learned nights before the
-        longest window (nights that double over a few nights are not learned as normal
+        windows (a few nights, a week, ten nights), with the household's learned nights
+        before the window (nights that double over a few nights are not learned as normal
         first), once ``warmup_days`` such nights are learned ...
     night_guard_days
         ... and not in the ``night_guard_days`` nights before that window either: a change

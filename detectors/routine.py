@@ -14,8 +14,9 @@ household's own learned days:
   days of the same kind (weekdays, weekends: looked at once two of the kind are learned);
 - ``not_home`` (Moderate): the home still empty an hour into the night, in a household
   that is (almost) never out then;
-- ``night_activity`` (Minor): the last few nights, or the last week of nights, broken far
-  more often than the learned nights before that week (bathroom trips, wandering about);
+- ``night_activity`` (Minor): the last few nights, the last week or ten of them, broken far
+  more often than the learned nights before them and a guard week (bathroom trips,
+  wandering about);
 - ``no_water`` (Minor): a day at home without water drawn;
 - ``low_activity`` (Minor): far less moving about than on learned days;
 - ``stayed_in`` (Minor): days in a row without going out, in a household whose outings
