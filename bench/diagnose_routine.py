@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from evaluate_routine import _weeks, digest_readings
 
 from safehood.detectors import DetectorConfig
 from safehood.detectors.base import HouseholdScope
-from safehood.detectors.routine import REASONS, RoutineDetector, RoutineObservation, _clock
+from safehood.detectors.routine import REASONS, RoutineDay, RoutineDetector, RoutineObservation, _clock
 from safehood.protocol import (
     AlertDecision,
     ContractViolation,
@@ -78,12 +78,14 @@ def _label_days(label: Label, registry: Registry, messages: Sequence[Message],
     household = registry.households[str(label.household)]
     scope = HouseholdScope.from_registry(household, registry)
     detector = RoutineDetector(scope, config.routine, config.inactivity, config.door)
-    detector.recent = deque(maxlen=64)  # every day, for the table
+    # Every day checked, for the table (the detector keeps only the last two weeks).
+    days: dict[date, RoutineDay] = {}
     checks: dict[object, dict[str, float]] = defaultdict(dict)
     score_one = detector.filter.score_one
 
     def recording(x: RoutineObservation) -> dict[str, object]:
         scores = score_one(x)
+        days[x.today.day] = x.today
         for reason, s in scores.items():
             best = checks[x.today.day].get(reason, 0.0)
             checks[x.today.day][reason] = max(best, s.score)
@@ -103,7 +105,6 @@ def _label_days(label: Label, registry: Registry, messages: Sequence[Message],
              f"{len(detector.model.days)} days learned, {detector.filter.skipped_days} skipped)",
              "  day         wk up     wake   out  act  wat  " + " ".join(
                  f"{_SHORT[r]:>5}" for r in REASONS)]
-    days = {d.day: d for d in detector.recent}
     for day in sorted(days):
         if not first - timedelta(days=7) <= day <= last + timedelta(days=2):
             continue
@@ -116,6 +117,10 @@ def _label_days(label: Label, registry: Registry, messages: Sequence[Message],
             f"{d.night_wakings if d.night_wakings is not None else '-':>4} "
             f"{d.out_min:5.0f} {d.total_activity:>4} {d.total_water:>4}  "
             + " ".join(f"{scores[r]:5.2f}" if r in scores else "    -" for r in REASONS))
+    lines.append("  wakings every night (| label): " + "".join(
+        ("|" if day in (first, last + timedelta(days=1)) else "")
+        + (str(days[day].night_wakings) if days[day].night_wakings is not None else ".")
+        for day in sorted(days)))
     window = (label.start, label.end + 36 * 3_600_000)
     hits = [d for d in raised if d.action.value == "raise"]
     lines.append("  raised: " + (", ".join(

@@ -387,9 +387,13 @@ class RoutineConfig:
         starts a new night-time waking (a bathroom trip, say).
     night_windows
         ``night_activity`` compares the mean wakings of the last nights, over each of these
-        windows (a few nights, a week), with the household's learned nights before the
-        longest window (nights that double over a few nights are not learned as normal
+        windows (a few nights, a week, ten nights), with the household's learned nights
+        before the window (nights that double over a few nights are not learned as normal
         first), once ``warmup_days`` such nights are learned ...
+    night_guard_days
+        ... and not in the ``night_guard_days`` nights before that window either: a change
+        that comes in over a few nights looks normal night by night and is learned before
+        the window is full of it ...
     night_ratio, night_min_extra
         ... and needs their mean to be at least ``night_ratio`` times the learned mean and
         ``night_min_extra`` wakings a night above it, ...
@@ -427,9 +431,10 @@ class RoutineConfig:
     late_margin_s: Seconds = 2 * 3600.0
     night_gap_s: Seconds = 20 * 60.0
     night_windows: Annotated[tuple[Annotated[int, Field(ge=1, le=14)], ...],
-                             Field(min_length=1)] = (3, 7)
+                             Field(min_length=1)] = (3, 7, 10)
+    night_guard_days: Annotated[int, Field(ge=0, le=14)] = 7
     night_ratio: Annotated[float, Field(gt=1)] = 1.8
-    night_min_extra: Annotated[float, Field(ge=0)] = 1.0
+    night_min_extra: Annotated[float, Field(ge=0)] = 0.75
     z: Annotated[float, Field(gt=0)] = 3.0
     water_share: Annotated[float, Field(gt=0, le=1)] = 0.9
     low_activity_ratio: Fraction = 0.4

@@ -14,8 +14,9 @@ household's own learned days:
   days of the same kind (weekdays, weekends: looked at once two of the kind are learned);
 - ``not_home`` (Moderate): the home still empty an hour into the night, in a household
   that is (almost) never out then;
-- ``night_activity`` (Minor): the last few nights, or the last week of nights, broken far
-  more often than the learned nights before that week (bathroom trips, wandering about);
+- ``night_activity`` (Minor): the last few nights, the last week or ten of them, broken far
+  more often than the learned nights before them and a guard week (bathroom trips,
+  wandering about);
 - ``no_water`` (Minor): a day at home without water drawn;
 - ``low_activity`` (Minor): far less moving about than on learned days;
 - ``stayed_in`` (Minor): days in a row without going out, in a household whose outings
@@ -180,6 +181,12 @@ class RoutineModel:
         self.config = config or RoutineConfig()
         # Lists, not deques: an empty deque takes over 600 bytes, a household has three.
         self.days: list[RoutineDay] = []
+        # The learned nights' wakings, (night, wakings), kept longer than the days: the
+        # nights judged and those just before them are not in the baseline, which still
+        # needs ``history_days`` nights.
+        self.nights: list[tuple[date, int]] = []
+        self._nights_kept = (self.config.history_days + max(self.config.night_windows)
+                             + self.config.night_guard_days)
 
     @property
     def n_days(self) -> int:
@@ -191,6 +198,10 @@ class RoutineModel:
         self.days.append(day)
         if len(self.days) > self.config.history_days:
             del self.days[0]
+        if day.night_wakings is not None:
+            self.nights.append((day.day, day.night_wakings))
+            if len(self.nights) > self._nights_kept:
+                del self.nights[0]
 
     def score_one(self, x: RoutineObservation) -> dict[str, ReasonScore]:
         """Score what is known of ``x`` so far, one :class:`ReasonScore` per reason that can
@@ -241,31 +252,31 @@ class RoutineModel:
                                              "days_learned": len(seen)})
 
     def _night(self, x: RoutineObservation) -> ReasonScore | None:
-        """The last few nights, and the last week of them, against the learned nights
-        before the week: a few nights broken far more often show in the short window, nights
-        that break a little more often each night in the long one. The nights judged are
-        never in the baseline: a change that comes in over a few nights looks normal night
-        by night, is learned, and would raise it."""
+        """The last few nights, the last week and the last ten of them, each against the
+        learned nights before it and before ``night_guard_days`` more: a few nights broken
+        far more often show in the short window, nights that break a little more often each
+        night in the long ones. Neither the nights judged nor those just before them are in
+        the baseline: a change that comes in over a few nights looks normal night by night,
+        is learned, and would raise it."""
         config = self.config
         if x.today.night_wakings is None:
             return None
         days = [*x.recent, x.today]
-        before = x.today.day - timedelta(days=max(config.night_windows))
-        learned = [d.night_wakings for d in self.days
-                   if d.night_wakings is not None and d.day <= before]
-        if len(learned) < config.warmup_days:
-            return None
-        mean, var = float(np.mean(learned)), float(np.var(learned))
-        # A rate learned over n nights is uncertain by about half a waking: a household
-        # never seen up at night is not certain never to get up.
-        rate = (sum(learned) + 0.5) / len(learned)
         best: ReasonScore | None = None
         for window in config.night_windows:
+            before = x.today.day - timedelta(days=window + config.night_guard_days)
+            learned = [n for night, n in self.nights if night <= before][-config.history_days:]
+            if len(learned) < config.warmup_days:
+                continue
             nights = [d.night_wakings for d in days[-window:]
                       if d.day > x.today.day - timedelta(days=window)]
             recent = [n for n in nights if n is not None]
             if len(recent) < window:
                 continue  # a night not seen (or not in the ring): too few to judge
+            mean, var = float(np.mean(learned)), float(np.var(learned))
+            # A rate learned over n nights is uncertain by about half a waking: a household
+            # never seen up at night is not certain never to get up.
+            rate = (sum(learned) + 0.5) / len(learned)
             k = len(recent)
             recent_mean = sum(recent) / k
             extra = recent_mean - mean

@@ -311,3 +311,47 @@ def test_every_night_broken_after_seldom_getting_up_is_flagged() -> None:
     decisions = run(detector, [m for n, trips in enumerate(nights)
                                for m in day(n, night_trips=_trips(trips))])
     assert [s for s, _ in raised(decisions)] == ["h1/night_activity"]
+
+
+def test_a_seldom_riser_up_every_night_for_over_a_week_is_flagged() -> None:
+    """The fresh communities' missed night_trips: up one night in three for weeks, then
+    over four nights up every night (twice once), for ten nights: a waking a night more than
+    usual in truth, fewer counted (trips outside the registered night hours, or close
+    together, are not counted apart)."""
+    detector = RoutineDetector(HOME)
+    nights = [1 if n % 3 == 0 else 0 for n in range(21)] + [0, 1, 1, 1] + [1] * 5 + [2] + [1] * 4
+    decisions = run(detector, [m for n, trips in enumerate(nights)
+                               for m in day(n, night_trips=_trips(trips))])
+    assert [s for s, _ in raised(decisions)] == ["h1/night_activity"]
+
+
+def _nights(first: date, wakings: Sequence[int]) -> list[RoutineDay]:
+    return [RoutineDay(first + timedelta(days=n), weekend=False, night_wakings=w)
+            for n, w in enumerate(wakings)]
+
+
+@pytest.mark.parametrize(("guard", "usual"), [(7, 0.0), (0, 4 / 25)])
+def test_the_nights_just_before_the_window_are_not_in_the_baseline(guard: int,
+                                                                   usual: float) -> None:
+    """Three weeks without a waking, then a change that comes in over four nights, each of
+    them too little to keep out of what is learned: judged ten nights later, it is in the
+    baseline unless the guard nights before the window are left out."""
+    model = RoutineModel(RoutineConfig(night_guard_days=guard))
+    days = _nights(date(2026, 3, 2), [0] * 21 + [1] * 14)
+    for learned in days[:25]:
+        model.learn_one(learned)
+    scores = model.score_one(RoutineObservation(days[-1], tuple(days[25:-1])))
+    assert scores["night_activity"].evidence["usual_night_wakings"] == pytest.approx(usual)
+
+
+def test_the_night_baseline_outlasts_the_days_kept() -> None:
+    """The nights judged and the guard nights before them are left out; the baseline still
+    has ``history_days`` nights, older than the days the model keeps."""
+    config = RoutineConfig()
+    model = RoutineModel(config)
+    days = _nights(date(2026, 3, 2), [0] * 60)
+    for learned in days[:-1]:
+        model.learn_one(learned)
+    scores = model.score_one(RoutineObservation(days[-1], tuple(days[-15:-1])))
+    assert model.n_days == config.history_days
+    assert scores["night_activity"].evidence["nights_learned"] == config.history_days
