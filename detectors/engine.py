@@ -176,24 +176,15 @@ class DetectorEngine:
         out: list[AlertDecision] = []
         site, ts_ms = message.site, message.ts_ms
         timers = self._timers[site]
-        latest = clock.latest_ms
-        if latest is None:
+        if clock.latest_ms is None:
             clock.observe(ts_ms)
             self._start_site(site, ts_ms)
         else:
             if clock.is_late(ts_ms):
                 self.stats.late += 1
-            elif ts_ms > latest:
-                clock.latest_ms = latest = ts_ms
-            # What _fire finds for most messages, without the call: nothing due.
-            earliest = timers.earliest_ms
-            if earliest is not None and earliest <= latest - self._lateness_ms:
-                out += self._fire(site)
-        # A registered device's routes are cached by its id: no registry lookup a message.
-        routes_by_device = self._route_cache.get(message.channel)
-        cached = None if routes_by_device is None else routes_by_device.get(message.device_id)
-        routes = iter(cached if cached is not None
-                      else self._routes_of(self._device_of(message), message.channel))
+            clock.observe(ts_ms)
+            out += self._fire(site)
+        routes = iter(self._routes_of(message))
         key: Key
         detector: Detector
         for key, detector in zip(routes, routes, strict=True):  # type: ignore[assignment]
@@ -229,7 +220,7 @@ class DetectorEngine:
             clock.observe(message.ts_ms)
             self._start_site(message.site, message.ts_ms)
         clock.observe(message.ts_ms)
-        routes = iter(self._routes_of(self._device_of(message), message.channel))
+        routes = iter(self._routes_of(message))
         key: Key
         detector: Detector
         for key, detector in zip(routes, routes, strict=True):  # type: ignore[assignment]
@@ -366,15 +357,18 @@ class DetectorEngine:
             message.room, message.resident,
         )
 
-    def _routes_of(self, device: Device, channel: str) -> tuple[Key | Detector, ...]:
-        """The keys of the detectors a message of ``device`` on ``channel`` goes to, in rule
-        order, each followed by its detector (made when missing); worked out once per
-        registered device, channel and registry."""
+    def _routes_of(self, message: Message) -> tuple[Key | Detector, ...]:
+        """The keys of the detectors ``message`` goes to (by its device and channel), in
+        rule order, each followed by its detector (made when missing); worked out once per
+        registered device, channel and registry, and found by the device's id after that
+        (no registry lookup a message)."""
+        channel = message.channel
         by_device = self._route_cache.get(channel)
         if by_device is None:
             by_device = self._route_cache[channel] = {}
-        routes = by_device.get(device.device_id)
+        routes = by_device.get(message.device_id)
         if routes is None:
+            device = self._device_of(message)
             keys = [
                 self._key(index, rule, device) for index, rule in enumerate(self._rules)
                 if (rule.kinds is None or device.kind in rule.kinds)
