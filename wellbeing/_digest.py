@@ -179,27 +179,40 @@ def _count_metric_drift(metric: Metric, series: Sequence[float | None], drift: C
                        series=tuple(series))
 
 
-def _week_drifts(days: Mapping[date, DailyActivity], weeks: Sequence[IsoWeek],
-                 series: Mapping[str, Sequence[float | None]], n: int,
-                 learned: Sequence[int]) -> tuple[tuple[MetricDrift, ...], bool]:
-    """Every metric of ``weeks[n]`` against the ``learned`` weeks before it (indices), and
-    whether the week looks like a change, to be kept out of what is learned: a nightly
-    count's highest run from ``COUNT_LEARN_Z``. Only a count's: its test has a known
-    sampling law, where against a week or two the other figures' spreads are their floors,
-    and a quiet week left out made the next, as quiet, a visit against the week before."""
+def _nightly_counts(days: Mapping[date, DailyActivity]) -> dict[str, dict[date, int]]:
+    """Each count metric's count of every observed night, keyed by the evening's date."""
+    return {m.name: {d: m.count(a) for d, a in days.items()}
+            for m in METRICS if m.count is not None}
+
+
+def _looks_changed(counts: Mapping[str, Mapping[date, int]], weeks: Sequence[IsoWeek], n: int,
+                   learned: Sequence[int]) -> bool:
+    """Whether ``weeks[n]`` looks like a change against the ``learned`` weeks before it
+    (indices), to be kept out of what is learned: a nightly count's highest run from
+    ``COUNT_LEARN_Z``. Only a count's: its test has a known sampling law, where against a
+    week or two the other figures' spreads are their floors, and a quiet week left out made
+    the next, as quiet, a visit against the week before."""
+    baseline = [weeks[j] for j in learned]
+    for by_night in counts.values():
+        peak = count_drift(by_night, baseline, weeks[n]).peak
+        if peak is not None and peak >= COUNT_LEARN_Z:
+            return True
+    return False
+
+
+def _week_drifts(counts: Mapping[str, Mapping[date, int]], weeks: Sequence[IsoWeek],
+                 series: Mapping[str, Sequence[float | None]],
+                 learned: Sequence[int]) -> tuple[MetricDrift, ...]:
+    """Every metric of the last of ``weeks`` against the ``learned`` weeks (indices)."""
     drifts: list[MetricDrift] = []
-    changed = False
     for m in METRICS:
-        own = series[m.name][:n + 1]
+        own = series[m.name]
         if m.count is None:
             drifts.append(_drift(m, own, [v for j in learned if (v := own[j]) is not None]))
-            continue
-        count = m.count
-        drift = count_drift({d: count(a) for d, a in days.items()}, [weeks[j] for j in learned],
-                            weeks[n])
-        changed |= drift.peak is not None and drift.peak >= COUNT_LEARN_Z
-        drifts.append(_count_metric_drift(m, own, drift))
-    return tuple(drifts), changed
+        else:
+            drift = count_drift(counts[m.name], [weeks[j] for j in learned], weeks[-1])
+            drifts.append(_count_metric_drift(m, own, drift))
+    return tuple(drifts)
 
 
 def household_digest(household: str, site: str, days: Mapping[date, DailyActivity],
@@ -218,18 +231,19 @@ def household_digest(household: str, site: str, days: Mapping[date, DailyActivit
     week = weeks[-1]
     series = {m.name: [None if (f := figures[w]) is None else f[m.name] for w in weeks]
               for m in METRICS}
+    counts = _nightly_counts(days)
     seen: list[int] = []  # the earlier weeks with figures
     changed: list[int] = []  # the last of them, when it looked like a change
     for n, earlier in enumerate(weeks[:-1]):
         if figures[earlier] is None:
             continue
         learned = [j for j in seen if j not in changed]
-        changed = [n] if learned and _week_drifts(days, weeks, series, n, learned)[1] else []
+        changed = [n] if learned and _looks_changed(counts, weeks, n, learned) else []
         seen.append(n)
     learned = [j for j in seen if j not in changed]
     baseline_weeks = sum(figures[w] is not None for w in weeks[:-1])
     learning = figures[week] is None or baseline_weeks < MIN_BASELINE_WEEKS
-    drifts, _ = _week_drifts(days, weeks, series, len(weeks) - 1, [] if learning else learned)
+    drifts = _week_drifts(counts, weeks, series, [] if learning else learned)
     days_observed = sum(IsoWeek.of(d) == week for d in days)
     score = sum(d.score for d in drifts)
     if learning:
