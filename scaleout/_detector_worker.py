@@ -490,10 +490,16 @@ class DetectorWorker:
     def _site(self, partition: int, site: str) -> SiteState:
         state = self._sites.get(site)
         if state is None:
-            state = self._restore(partition, site) or self._new_state()
-            self._sites[site] = state
-            self._sites_of.setdefault(partition, set()).add(site)
+            checkpoint = self._connection.run(self._fetch(partition, site), _CALL_TIMEOUT_S)
+            state = self._add_site(partition, site, self._loaded(*checkpoint))
         self._bind(state)
+        return state
+
+    def _add_site(self, partition: int, site: str, restored: SiteState | None) -> SiteState:
+        """Hold ``site`` here: as restored from its checkpoint, or new."""
+        state = restored or self._new_state()
+        self._sites[site] = state
+        self._sites_of.setdefault(partition, set()).add(site)
         return state
 
     def _bind(self, state: SiteState) -> None:
@@ -540,28 +546,37 @@ class DetectorWorker:
                 if not subjects or len(sites) >= int(answer.get("total", 0)):
                     return sites
 
-        sites = self._connection.run(listed(), 4 * _CALL_TIMEOUT_S)
-        for site in sites:
-            self._site(partition, site)
+        sites = [site for site in self._connection.run(listed(), 4 * _CALL_TIMEOUT_S)
+                 if site not in self._sites]
+
+        async def fetched() -> list[tuple[bytes | None, int]]:
+            # All at once: one round trip a site, one after the other, would take seconds
+            # at a few thousand sites a partition.
+            return await asyncio.gather(*(self._fetch(partition, site) for site in sites))
+
+        for site, (value, revision) in zip(
+                sites, self._connection.run(fetched(), 4 * _CALL_TIMEOUT_S), strict=True):
+            self._add_site(partition, site, self._loaded(value, revision))
         if sites:
             self._log.info("partition %d: %d sites restored", partition, len(sites))
 
-    def _restore(self, partition: int, site: str) -> SiteState | None:
-        async def get() -> tuple[bytes | None, int]:
-            # From the stream's leader, not nats-py's direct get: a replica that lags would
-            # hand out an older state than the one the readings were acknowledged against.
-            try:
-                answer = await self._connection.api(
-                    f"STREAM.MSG.GET.KV_{const.STATE_BUCKET}",
-                    {"last_by_subj": f"$KV.{const.STATE_BUCKET}.{partition}.{site}"})
-            except ScaleOutError as exc:
-                if "no message found" in str(exc):
-                    return None, 0
-                raise
-            message = answer["message"]
-            return base64.b64decode(message.get("data", "")), int(message["seq"])
+    async def _fetch(self, partition: int, site: str) -> tuple[bytes | None, int]:
+        """The site's checkpoint and its KV revision (``None, 0`` when it has none)."""
+        # From the stream's leader, not nats-py's direct get: a replica that lags would
+        # hand out an older state than the one the readings were acknowledged against.
+        try:
+            answer = await self._connection.api(
+                f"STREAM.MSG.GET.KV_{const.STATE_BUCKET}",
+                {"last_by_subj": f"$KV.{const.STATE_BUCKET}.{partition}.{site}"})
+        except ScaleOutError as exc:
+            if "no message found" in str(exc):
+                return None, 0
+            raise
+        message = answer["message"]
+        return base64.b64decode(message.get("data", "")), int(message["seq"])
 
-        value, revision = self._connection.run(get(), _CALL_TIMEOUT_S)
+    def _loaded(self, value: bytes | None, revision: int) -> SiteState | None:
+        """The state a checkpoint holds (``None`` for none)."""
         if not value:
             return None
         last_seq, event_ms, wall_ms, engine = _Unpickler(io.BytesIO(value), self._shared()).load()
