@@ -154,8 +154,8 @@ class MosquittoBroker:
         )
         log.close()
         try:
-            wait_for_port(self.host, self.port)
-        except TimeoutError:
+            wait_for_port(self.host, self.port, process=self.process)
+        except (TimeoutError, ExitedAtStart):
             self.stop()
             raise RuntimeError(
                 f"mosquitto did not start: {self.log_path.read_text(errors='replace')[-2000:]}"
