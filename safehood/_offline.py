@@ -79,6 +79,7 @@ class AlertSink:
 
         self._open_query = AlertQuery(
             statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), limit=None)
+        self._open_queries: dict[str, AlertQuery] = {}  # the open alerts of each site
         self._all_query = AlertQuery(limit=None)
         if id_factory is None:
             counter = itertools.count(1)
@@ -106,7 +107,10 @@ class AlertSink:
         if after is None or (next_sweep_ms is not None and now_ms < next_sweep_ms):
             return
         self._next_sweep_ms[site] = now_ms + _SWEEP_MS
-        query = dataclasses.replace(self._open_query, sites=(site,))
+        query = self._open_queries.get(site)
+        if query is None:
+            query = self._open_queries[site] = dataclasses.replace(self._open_query,
+                                                                   sites=(site,))
         for record in self._manager.repository.query(query):
             changed = record.updated_ms
             if changed + after <= now_ms:
