@@ -128,11 +128,14 @@ def detect_partitioned(
         workers.append(worker)
     try:
         results = _collect(connections, progress, len(jobs))
+    except BaseException:
+        # The others may wait for an end of the recording that will not come.
+        for worker in workers:
+            worker.kill()
+        raise
     finally:
         for worker in workers:
-            worker.join(timeout=5)
-            if worker.is_alive():
-                worker.kill()
+            worker.join()
     return _merge(results)
 
 

@@ -52,6 +52,18 @@ def test_detect_in_several_processes_writes_what_one_process_writes(
         assert reason in several
 
 
+def test_a_worker_that_cannot_start_stops_the_run_with_its_reason(
+        sites_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "model.joblib").write_bytes(b"not a model")
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text(f"fall:\n  method: learned\n  model: {tmp_path / 'model.joblib'}\n")
+    code = main(["detect", "--registry", str(sites_dir / "registry.json"),
+                 "--input", str(sites_dir / "traffic.jsonl"), "--output",
+                 str(tmp_path / "a.jsonl"), "--thresholds", str(thresholds), "--jobs", "2"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "model" in err and "\n" not in err
+
+
 def test_sites_are_dealt_out_by_devices_and_a_resident_keeps_hers_together() -> None:
     def home(household: str, site: str) -> dict[str, object]:
         return {"id": household, "site": site}
