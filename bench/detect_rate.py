@@ -2,18 +2,21 @@
 alert storm.
 
     .venv/bin/python bench/detect_rate.py [--households 60] [--days 4] [--storm 10000]
+                                          [--jobs N]
 
-Simulates ``--households`` for ``--days`` (about 400,000 messages at the defaults), then
-times, each in a child process on one core:
+Simulates ``--households`` for ``--days`` (about 400,000 messages at the defaults) over
+``--jobs`` sites (default: the number of cores), then times, each in a child process:
 
 - the baseline: reading the recording and decoding every line with orjson, the floor any
-  detector run pays;
-- ``safehood detect`` over the recording;
-- ``safehood detect`` over the same recording with ``--storm`` tamper events of its smoke
-  alarms mixed in evenly, each an alert change (a raise or an update of an open alert).
+  detector run pays (one core);
+- ``safehood detect --jobs 1`` over the recording (one core);
+- ``safehood detect --jobs N``: the sites dealt out to N worker processes (N cores);
+- ``safehood detect --jobs 1`` over the same recording with ``--storm`` tamper events of its
+  smoke alarms mixed in evenly, each an alert change (a raise or an update of an open alert).
 
-Prints messages per second of wall time and of CPU time (the machine may be shared: CPU
-time is the steadier figure), the ratios to the baseline, and the storm's slowdown.
+Prints messages per second of wall time and of CPU time (all processes'; the machine may
+be shared: CPU time is the steadier figure), the cores each run may use, the ratios to the
+baseline, the storm's slowdown, and checks that N workers wrote what one process wrote.
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def simulate(directory: Path, households: int, days: float) -> None:
+def simulate(directory: Path, households: int, days: float, sites: int) -> None:
     subprocess.run([sys.executable, "-m", "safehood.cli", "simulate", "--households",
-                    str(households), "--days", str(days), "--seed", "1", "--no-progress",
-                    "--out", str(directory)], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+                    str(households), "--days", str(days), "--sites", str(sites), "--seed", "1",
+                    "--no-progress", "--out", str(directory)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def add_storm(traffic: Path, registry: Path, out: Path, changes: int) -> int:
@@ -77,10 +80,12 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=60)
     parser.add_argument("--days", type=float, default=4.0)
     parser.add_argument("--storm", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
+                        help="worker processes of the parallel run, and sites simulated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="safehood-detect-") as tmp:
         directory = Path(tmp)
-        simulate(directory, args.households, args.days)
+        simulate(directory, args.households, args.days, args.jobs)
         registry, traffic = directory / "registry.json", directory / "traffic.jsonl"
         stormy = directory / "storm.jsonl"
         added = add_storm(traffic, registry, stormy, args.storm)
@@ -88,28 +93,36 @@ def main() -> None:
             messages = sum(1 for _ in handle)
         decode = ("import sys, orjson\n"
                   "for line in open(sys.argv[1], 'rb'): orjson.loads(line)")
+        detect = [sys.executable, "-m", "safehood.cli", "detect", "--registry", str(registry)]
+        one, several = directory / "one.jsonl", directory / "several.jsonl"
         runs = {
             "baseline: read + orjson.loads": (
-                [sys.executable, "-c", decode, str(traffic)], messages),
-            "safehood detect": (
-                [sys.executable, "-m", "safehood.cli", "detect", "--registry", str(registry),
-                 "--input", str(traffic), "--output", os.devnull], messages),
-            f"safehood detect, {added:,} alert changes": (
-                [sys.executable, "-m", "safehood.cli", "detect", "--registry", str(registry),
-                 "--input", str(stormy), "--output", os.devnull], messages + added),
+                [sys.executable, "-c", decode, str(traffic)], messages, 1),
+            "safehood detect --jobs 1": (
+                [*detect, "--input", str(traffic), "--output", str(one), "--jobs", "1"],
+                messages, 1),
+            f"safehood detect --jobs {args.jobs}": (
+                [*detect, "--input", str(traffic), "--output", str(several),
+                 "--jobs", str(args.jobs)], messages, args.jobs),
+            f"safehood detect --jobs 1, {added:,} alert changes": (
+                [*detect, "--input", str(stormy), "--output", os.devnull, "--jobs", "1"],
+                messages + added, 1),
         }
-        rates: dict[str, tuple[float, float]] = {}
-        for name, (argv, count) in runs.items():
+        rates: dict[str, tuple[float, float, int]] = {}
+        for name, (argv, count, cores) in runs.items():
             wall, cpu = timed(argv)
-            rates[name] = (count / wall, count / cpu)
-    base_cpu = next(iter(rates.values()))[1]
-    print(f"{'run':<44}{'msg/s wall':>12}{'msg/s CPU':>12}{'vs baseline':>13}")
-    for name, (wall_rate, cpu_rate) in rates.items():
-        print(f"{name:<44}{wall_rate:>12,.0f}{cpu_rate:>12,.0f}{cpu_rate / base_cpu:>12.3f}x")
-    plain, storm = list(rates.values())[1:]
-    print(f"storm slowdown (CPU): {plain[1] / storm[1]:.2f}x  "
-          f"({messages:,} messages, {args.households} households x {args.days:g} days; "
-          f"1 process, 1 core of {os.cpu_count()})")
+            rates[name] = (count / wall, count / cpu, cores)
+        same = one.read_bytes() == several.read_bytes()
+    base_wall = next(iter(rates.values()))[0]
+    print(f"{'run':<48}{'cores':>6}{'msg/s wall':>12}{'msg/s CPU':>12}{'wall vs baseline':>18}")
+    for name, (wall_rate, cpu_rate, cores) in rates.items():
+        print(f"{name:<48}{cores:>6}{wall_rate:>12,.0f}{cpu_rate:>12,.0f}"
+              f"{wall_rate / base_wall:>17.3f}x")
+    _, plain, parallel, storm = rates.values()
+    print(f"storm slowdown (CPU): {plain[1] / storm[1]:.2f}x; --jobs {args.jobs} vs --jobs 1 "
+          f"(wall): {parallel[0] / plain[0]:.2f}x, same alerts: {'yes' if same else 'NO'}  "
+          f"({messages:,} messages, {args.households} households x {args.days:g} days over "
+          f"{args.jobs} sites; {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

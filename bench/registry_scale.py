@@ -114,9 +114,12 @@ def run_detect(registry_path: Path, traffic_path: Path) -> tuple[float, int]:
     (CPU time: on a shared machine wall time says more about the neighbours)."""
     peak_file = traffic_path.with_suffix(".peak")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # One process: the figures are of one engine holding the whole registry (--jobs would
+    # deal the sites out to workers, whose memory VmHWM does not see).
     subprocess.run([sys.executable, "-c", _PEAK_OF_DETECT, str(peak_file), "detect",
                     "--registry", str(registry_path), "--input", str(traffic_path),
-                    "--output", os.devnull], check=True, stderr=subprocess.DEVNULL)
+                    "--output", os.devnull, "--jobs", "1"], check=True,
+                   stderr=subprocess.DEVNULL)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return cpu, int(peak_file.read_text()) * 1024

@@ -49,12 +49,25 @@ def _topic_re(prefix: str) -> re.Pattern[str]:
         rf"/({channels})")
 
 
+# Topics parsed before, by topic: a device publishes on a few topics, over and over, and
+# a Topic is frozen. Emptied when full (a topic a device is at most a few thousand).
+_PARSED: dict[str, Topic] = {}
+_PARSED_MAX = 1 << 16
+
+
 def parse_topic(topic: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> Topic:
     """Parse a contract topic or raise :class:`ContractViolation` with reason ``bad_topic``."""
+    parsed = _PARSED.get(topic)
+    if parsed is not None and parsed.prefix == prefix:
+        return parsed
     match = _topic_re(prefix).fullmatch(topic)
     if match is not None:
         site, device_id, channel = match.groups()
-        return Topic(site, device_id, channel, prefix)
+        parsed = Topic(site, device_id, channel, prefix)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[topic] = parsed
+        return parsed
     # Not a contract topic (or a prefix the pattern misreads): check part by part.
     parts = topic.split("/")
     head = f"{prefix}/{CONTRACT_VERSION}/"

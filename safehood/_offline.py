@@ -3,6 +3,7 @@ the alert lifecycle, in memory, with no broker and no server."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from safehood.protocol import (
     Registry,
     decode_replay_line,
     parse_message,
+    parse_topic,
 )
 from safehood.protocol.const import DEFAULT_TOPIC_PREFIX
 
@@ -63,7 +65,8 @@ class AlertSink:
     """
 
     def __init__(self, registry: Registry,
-                 resolve_after_s: float | None = DEFAULT_RESOLVE_AFTER_S) -> None:
+                 resolve_after_s: float | None = DEFAULT_RESOLVE_AFTER_S, *,
+                 id_factory: Callable[[], str] | None = None) -> None:
         # Imported here: the alerting package pulls in Apprise, which the detectors' own
         # users (tests, benches) need not load.
         from safehood.alerting import (
@@ -76,29 +79,39 @@ class AlertSink:
 
         self._open_query = AlertQuery(
             statuses=(AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), limit=None)
+        self._open_queries: dict[str, AlertQuery] = {}  # the open alerts of each site
         self._all_query = AlertQuery(limit=None)
-        counter = itertools.count(1)
+        if id_factory is None:
+            counter = itertools.count(1)
+            id_factory = lambda: f"a{next(counter):07d}"  # noqa: E731
         repository = InMemoryAlertRepository()
-        pipeline = build_pipeline(AlertPolicy(), repository,
-                                  id_factory=lambda: f"a{next(counter):07d}")
+        pipeline = build_pipeline(AlertPolicy(), repository, id_factory=id_factory)
         self._manager = AlertManager(repository, pipeline, registry=registry, clock=lambda: 0)
         self._resolve_after_ms = None if resolve_after_s is None else int(resolve_after_s * 1000)
-        self._next_sweep_ms: int | None = None
+        # Each site's officer sweeps on the site's own event time: what a site's alerts
+        # become never depends on another site's traffic (so sites may run apart).
+        self._next_sweep_ms: dict[str, int] = {}
 
     def apply(self, decisions: list[AlertDecision]) -> None:
         # A batch may span time (timers fired together): the simulated officer resolves
         # what was due before each decision, not only before the batch.
         for decision in decisions:
-            self.sweep(decision.ts_ms)
+            self.sweep(decision.ts_ms, decision.site)
             self._manager.apply([decision])
 
-    def sweep(self, now_ms: int) -> None:
-        """Resolve the open alerts whose last change is ``resolve_after_s`` before ``now_ms``."""
+    def sweep(self, now_ms: int, site: str) -> None:
+        """Resolve the open alerts of ``site`` whose last change is ``resolve_after_s``
+        before ``now_ms``."""
         after = self._resolve_after_ms
-        if after is None or (self._next_sweep_ms is not None and now_ms < self._next_sweep_ms):
+        next_sweep_ms = self._next_sweep_ms.get(site)
+        if after is None or (next_sweep_ms is not None and now_ms < next_sweep_ms):
             return
-        self._next_sweep_ms = now_ms + _SWEEP_MS
-        for record in self._manager.repository.query(self._open_query):
+        self._next_sweep_ms[site] = now_ms + _SWEEP_MS
+        query = self._open_queries.get(site)
+        if query is None:
+            query = self._open_queries[site] = dataclasses.replace(self._open_query,
+                                                                   sites=(site,))
+        for record in self._manager.repository.query(query):
             changed = record.updated_ms
             if changed + after <= now_ms:
                 self._manager.resolve(record.id, _OFFICER, "resolved by the offline run",
@@ -113,18 +126,142 @@ _SWEEP_MS = 60_000
 _OFFICER = "offline-run"
 
 
-def _records(handle: Iterable[bytes], summary: DetectSummary) -> Iterator[tuple[str, bytes]]:
-    """Each record's topic and payload bytes."""
-    for raw in handle:
-        summary.lines += 1
-        if not raw.strip():
-            continue
-        try:
-            yield decode_replay_line(raw)
-        except orjson.JSONDecodeError:
-            summary.bad["bad_line"] += 1
-        except ValidationError:
-            summary.bad["bad_record"] += 1
+@dataclass(frozen=True, slots=True)
+class SiteShare:
+    """The sites one of several runs over the same recording takes (see
+    :mod:`safehood._offline_jobs`): its own, and, for the run that ``counts_unplaced``, the
+    lines that belong to no run's sites (broken lines, topics of unknown sites)."""
+
+    mine: frozenset[str]
+    others: frozenset[str]
+    counts_unplaced: bool
+
+    def takes(self, site: str) -> bool:
+        return site in self.mine or (self.counts_unplaced and site not in self.others)
+
+
+class RaiseOrder:
+    """Alert ids for one of several runs over the same recording: a placeholder an alert,
+    and where in the recording it was raised (line, site, order in the run), so that the
+    alerts of every run can be numbered as one run over the whole recording numbers them."""
+
+    def __init__(self, run: int) -> None:
+        self._run = run
+        self._count = itertools.count(1)
+        self.position: tuple[int, str] = (0, "")
+        self.keys: dict[str, tuple[int, str, int]] = {}
+
+    def next_id(self) -> str:
+        number = next(self._count)
+        # Zero-padded: a run's placeholders sort as the ids of a single run would.
+        placeholder = f"~alert{self._run}.{number:09d}~"
+        self.keys[placeholder] = (*self.position, number)
+        return placeholder
+
+
+class OfflineRun:
+    """The detectors and the alert lifecycle over the lines of a recording (:func:`detect`).
+
+    With a ``share``, only the lines of its sites are taken (the rest are skipped
+    uncounted) and :meth:`finish` advances only its sites; nothing a run decides for a
+    site depends on another site's lines, so several runs with disjoint shares give the
+    alerts one run gives.
+    """
+
+    def __init__(self, registry: Registry, *, config: DetectorConfig | None = None,
+                 topic_prefix: str = DEFAULT_TOPIC_PREFIX, sink: AlertSink | None = None,
+                 rules: Sequence[Rule[Any]] | None = None, share: SiteShare | None = None,
+                 order: RaiseOrder | None = None) -> None:
+        self.registry = registry
+        self.engine = DetectorEngine(registry, config, rules=rules)
+        self.sink = sink or AlertSink(registry)
+        self.summary = DetectSummary()
+        self._prefix = topic_prefix
+        self._share = share
+        self._order = order
+        # Newest event time of each site: a status without a time (a last will) takes its
+        # site's, as a live run stamps it with the site's "now".
+        self._latest: dict[str, int] = {}
+
+    @property
+    def latest_ms(self) -> int | None:
+        """The newest event time taken, or None before the first message."""
+        return max(self._latest.values(), default=None)
+
+    def feed(self, lines: Iterable[bytes]) -> None:
+        """Take the lines of a recording, in order."""
+        summary, engine, sink, registry = self.summary, self.engine, self.sink, self.registry
+        prefix, share, order, latest = self._prefix, self._share, self._order, self._latest
+        unplaced = share is None or share.counts_unplaced
+        for number, raw in enumerate(lines, 1):
+            if unplaced:
+                summary.lines += 1
+            if not raw.strip():
+                continue
+            try:
+                topic, payload = decode_replay_line(raw)
+            except orjson.JSONDecodeError:
+                if unplaced:
+                    summary.bad["bad_line"] += 1
+                continue
+            except ValidationError:
+                if unplaced:
+                    summary.bad["bad_record"] += 1
+                continue
+            try:
+                site = parse_topic(topic, prefix).site
+            except ContractViolation as exc:
+                if unplaced:
+                    summary.bad[exc.reason.value] += 1
+                continue
+            if share is not None and not share.takes(site):
+                continue
+            site_latest = latest.get(site)
+            try:
+                message = parse_message(topic, payload,
+                                        0 if site_latest is None else site_latest, registry,
+                                        prefix=prefix)
+            except ContractViolation as exc:
+                summary.bad[exc.reason.value] += 1
+                continue
+            if message.ts_from_receipt and site_latest is None:
+                summary.bad["no_time"] += 1
+                continue
+            summary.messages += 1
+            ts_ms = message.ts_ms
+            if site_latest is None or ts_ms > site_latest:
+                latest[site] = ts_ms
+            if summary.first_ms is None or ts_ms < summary.first_ms:
+                summary.first_ms = ts_ms
+            if order is not None:
+                order.position = (number, site)
+            sink.apply(engine.process_one(message))
+            sink.sweep(ts_ms, site)
+
+    def finish(self, end_ms: int | None) -> tuple[list[Alert], DetectSummary]:
+        """Let every timer up to ``end_ms`` (the newest event time of the recording, None
+        when it had no message) fire, as a live run left running for the allowed lateness
+        after the last message would; return the alerts and the summary."""
+        summary, engine = self.summary, self.engine
+        if end_ms is not None:
+            now_ms = end_ms + engine.allowed_lateness_ms
+            if self._share is None:
+                self.sink.apply(engine.advance(now_ms))
+            else:
+                for site in sorted(self._share.mine):
+                    if self._order is not None:
+                        self._order.position = (_END, site)
+                    self.sink.apply(engine.advance(now_ms, site))
+        summary.last_ms = self.latest_ms
+        summary.duplicates = engine.stats.duplicates
+        summary.late = engine.stats.late
+        alerts = self.sink.alerts()
+        summary.alerts.update(alert.type.value for alert in alerts)
+        return alerts, summary
+
+
+_END = 1 << 62
+"""The position of what the end of a recording raises: after every line."""
 
 
 def detect(
@@ -142,39 +279,11 @@ def detect(
     ``progress`` is called with the number of bytes read since the last call; ``rules``
     are the detectors' rules to run (every rule when None).
     """
-    engine = DetectorEngine(registry, config, rules=rules)
-    sink = sink or AlertSink(registry)
-    summary = DetectSummary()
-    latest: int | None = None
+    run = OfflineRun(registry, config=config, topic_prefix=topic_prefix, sink=sink,
+                     rules=rules)
     with open(input_path, "rb") as handle:
-        for topic, payload in _records(_counting(handle, progress), summary):
-            # A status without a time (a last will) is stamped with the recording's time.
-            received = latest if latest is not None else 0
-            try:
-                message = parse_message(topic, payload, received, registry,
-                                        prefix=topic_prefix)
-            except ContractViolation as exc:
-                summary.bad[exc.reason.value] += 1
-                continue
-            if message.ts_from_receipt and latest is None:
-                summary.bad["no_time"] += 1
-                continue
-            summary.messages += 1
-            latest = message.ts_ms if latest is None else max(latest, message.ts_ms)
-            summary.first_ms = message.ts_ms if summary.first_ms is None else min(
-                summary.first_ms, message.ts_ms)
-            sink.apply(engine.process_one(message))
-            sink.sweep(message.ts_ms)
-    if latest is not None:
-        # Let every timer up to the end of the recording fire, as a live run left running
-        # for the allowed lateness after the last message would.
-        sink.apply(engine.advance(latest + engine.allowed_lateness_ms))
-    summary.last_ms = latest
-    summary.duplicates = engine.stats.duplicates
-    summary.late = engine.stats.late
-    alerts = sink.alerts()
-    summary.alerts.update(alert.type.value for alert in alerts)
-    return alerts, summary
+        run.feed(_counting(handle, progress))
+    return run.finish(run.latest_ms)
 
 
 class _counting:

@@ -257,9 +257,10 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
   scale out      one process here; `safehood run --engine nats` spreads ingest and
                  detectors over machines (README: Scale-out on NATS JetStream)
   offline        the same detectors over a recording, with no servers: `safehood simulate
-                 --out rec` then `safehood detect --registry rec/registry.json --input
-                 rec/traffic.jsonl --output alerts.jsonl` (README: Performance: offline
-                 detection throughput and memory per device)
+                 --out rec --sites 2` then `safehood detect --registry rec/registry.json
+                 --input rec/traffic.jsonl --output alerts.jsonl`, its sites dealt out to a
+                 process a core (`--jobs N`; README: Performance: offline detection
+                 throughput and memory per device)
 
   duty officer token ({', '.join(sites)}):
     {officer.token}

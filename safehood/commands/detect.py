@@ -8,10 +8,12 @@ alert, in its final state. Lines that break the contract are counted and skipped
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import IO
 
-from ._common import CommandError, add_file_argument
+from ._common import CommandError, add_file_argument, positive_int
 
 # The heavy modules (detectors, protocol, alerting) are imported by ``run`` and on first use
 # of the names below, so that printing the help loads none of them.
@@ -35,7 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "change, as a duty officer would, so that a later incident of "
                              "the same subject raises a new alert; 0 keeps alerts open "
                              f"(default {DEFAULT_RESOLVE_AFTER_S:g})")
+    parser.add_argument("--jobs", type=positive_int, default=_cores(), metavar="N",
+                        help="worker processes, the sites dealt out between them (output "
+                             "and summary the same as with 1; no more workers than sites; "
+                             "default: the number of cores, here %(default)s)")
     parser.set_defaults(func=run)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from safehood._offline import AlertSink, detect
+    from safehood._offline_jobs import detect_partitioned, partition_sites
     from safehood.detectors import DetectorConfig
     from safehood.learning import ModelError
     from safehood.protocol import Registry, write_jsonl
@@ -60,24 +71,37 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"cannot load thresholds {args.thresholds}: {exc}") from None
     if args.resolve_after < 0:
         raise CommandError("--resolve-after must not be negative")
-    sink = AlertSink(registry, resolve_after_s=args.resolve_after or None)
+    resolve_after_s = args.resolve_after or None
+    topic_prefix = args.topic_prefix or DEFAULT_TOPIC_PREFIX
+    shares = partition_sites(registry, args.jobs)
     size = args.input.stat().st_size
     with tqdm(total=size, unit="B", unit_scale=True, desc="detect", file=sys.stderr,
               disable=None, mininterval=0.5) as bar:
         try:
-            alerts, summary = detect(registry, args.input, config=config,
-                                     topic_prefix=args.topic_prefix or DEFAULT_TOPIC_PREFIX,
-                                      progress=bar.update,
-                                     sink=sink)
+            if len(shares) > 1:
+                lines, summary = detect_partitioned(
+                    registry, args.input, shares, config=config, topic_prefix=topic_prefix,
+                    resolve_after_s=resolve_after_s, progress=bar.update)
+            else:
+                alerts, summary = detect(registry, args.input, config=config,
+                                         topic_prefix=topic_prefix, progress=bar.update,
+                                         sink=AlertSink(registry, resolve_after_s))
+                lines = []
         except ModelError as exc:
             raise CommandError(str(exc)) from None
+    def write(out: IO[bytes]) -> None:
+        if len(shares) > 1:
+            out.writelines(line + b"\n" for line in lines)
+        else:
+            write_jsonl(out, alerts)
+
     try:
         if str(args.output) == "-":
-            write_jsonl(sys.stdout.buffer, alerts)
+            write(sys.stdout.buffer)
             sys.stdout.flush()
         else:
             with open(args.output, "wb") as out:
-                write_jsonl(out, alerts)
+                write(out)
     except OSError as exc:
         raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(f"safehood detect: {summary.line()}", file=sys.stderr)
