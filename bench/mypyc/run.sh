@@ -22,7 +22,7 @@ modules+=(safehood/learning/_features.py)
 start=$(date +%s)
 (cd "$work/compiled" && TIMEFORMAT='mypyc build: %R s wall, %U s user CPU' && \
   time "$root/.venv/bin/mypyc" "${modules[@]}" >"$work/build.log" 2>&1)
-echo "compiled $(find "$work/compiled" -name '*.so' -not -path '*/build/*' | wc -l) extension modules in $(( $(date +%s) - start )) s"
+echo "compiled $(find "$work/compiled" -name '*.so' -not -path '*/build/*' -not -name '*__mypyc*' | wc -l) modules in $(( $(date +%s) - start )) s"
 
 "$py" -m safehood.cli simulate --households "$households" --days "$days" --seed 1 --no-progress \
   --out "$work/rec" >/dev/null 2>&1
