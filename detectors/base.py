@@ -210,7 +210,7 @@ def time_before(moment: time, seconds: float) -> time:
 
 
 def two_state_reader(
-    by_event: Mapping[str, bool], reading_type: type[R], value: Callable[[R], bool]
+    by_event: Mapping[str, bool], reading_type: type[R], value: Callable[[R], bool | None]
 ) -> Callable[[Message], bool | None]:
     """The reader of a two-state device (a door open or shut, a leak sensor wet or dry): the
     state an event names in ``by_event``, else ``value`` of a telemetry reading of
