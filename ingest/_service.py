@@ -31,7 +31,14 @@ from safehood.protocol import (
 from safehood.store import StoreError
 
 from ._deadletters import DeadLetter, DeadLetterRecorder
-from ._metrics import DUPLICATES, HANDLER_ERRORS, INGEST_LAG, MESSAGES, STORE_WRITE_ERRORS
+from ._metrics import (
+    DUPLICATES,
+    HANDLER_ERRORS,
+    INGEST_LAG,
+    MESSAGES,
+    STORE_WRITE_ERRORS,
+    observe_many,
+)
 from ._seen import SeenLog
 from ._source import RawMessage, ReadingSink, ReadingSource, Received
 from .const import (
@@ -230,9 +237,8 @@ class IngestService:
                 (m.channel, m.kind or "unknown") for m in messages).items():
             MESSAGES.labels(channel, kind).inc(count)
         now_s = time.time()
-        for m in messages:
-            if not m.ts_from_receipt:
-                INGEST_LAG.observe(max(0.0, now_s - m.ts_ms / 1000))
+        observe_many(INGEST_LAG, [max(0.0, now_s - m.ts_ms / 1000)
+                                  for m in messages if not m.ts_from_receipt])
 
     def _write(self, messages: list[Message]) -> str:
         """Write to the sink, retrying with backoff until it takes the batch or we stop.

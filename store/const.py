@@ -16,6 +16,11 @@ INT_FIELDS: Final = frozenset({"seq", "samples"})
 # Embedded store.
 SQLITE_SCHEMA_VERSION: Final = 1
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+# The WAL is copied back into the database by a thread of the store's own this often, off
+# the writer's path; SQLite's own checkpoint in the writer's commit is only a backstop, at
+# this many pages of WAL (40 MiB).
+SQLITE_CHECKPOINT_INTERVAL_S: Final = 0.25
+SQLITE_BACKSTOP_CHECKPOINT_PAGES: Final = 10_000
 NO_SEQ: Final = -1  # stands for "no seq" in the embedded store's unique key (seq >= 0)
 
 # InfluxDB writes: batches of the spool's journal, and the backoff while InfluxDB is away.

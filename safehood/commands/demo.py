@@ -392,7 +392,10 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 if cpu_us is not None:
                     # Of which the detectors (README: "Offline detection throughput").
                     detectors = "" if detect_us is None else f", detectors {detect_us:,.0f}"
-                    ingest_cpu = f" ({cpu_us:,.0f} us CPU each{detectors})"
+                    # And paho's network thread beside it (README: "the live path").
+                    network_us = pipeline.source.network_cpu_us_per_message
+                    network = "" if network_us is None else f"; MQTT thread {network_us:,.0f}"
+                    ingest_cpu = f" ({cpu_us:,.0f} us CPU each{detectors}{network})"
                 print(f"[demo] published {simulator.stats.total:,}  ingested {stats.valid:,}"
                       f"{ingest_cpu}  "
                       f"dead letters {stats.dead_letters:,}  duplicates dropped "

@@ -102,6 +102,9 @@ def test_valid_stored_broken_dead_lettered(
     assert pipeline.store.count(site=SITE) == len(valid)
     assert pipeline.store.count(site=SITE, channel="event") == 1
     assert pipeline.ingest.stats.duplicates == 1
+    # paho's network thread counts what it handed on, and its CPU (the demo's status line).
+    assert pipeline.source.network_messages >= len(valid) + 1 + len(broken)
+    assert (pipeline.source.network_cpu_us_per_message or 0) > 0
 
     with pipeline.engine.connect() as connection:
         rows = connection.execute(select(dead_letters)).all()

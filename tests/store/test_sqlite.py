@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from safehood.store import SqliteReadingStore, StoreError
+from tests._mqtt import wait_until
 
 from ._samples import T0, every_kind, message
 
@@ -56,3 +57,18 @@ def test_bad_limit_and_closed_store(tmp_path: Path) -> None:
         s.write(every_kind())
     with pytest.raises(StoreError, match="closed"):
         s.count()
+
+
+def test_the_wal_is_checkpointed_off_the_writers_path(tmp_path: Path) -> None:
+    """Writes leave the WAL to the store's own thread: the database file takes the rows
+    without a write ever checkpointing (SQLite's own checkpoint comes only at 10,000 pages)."""
+    path = tmp_path / "r.db"
+    with SqliteReadingStore(path, checkpoint_interval_s=0.05) as s:
+        empty = path.stat().st_size
+        for batch in range(5):
+            s.write([message(f"d{i}", "telemetry", T0 + batch, kind="smoke", seq=batch,
+                             fields={"smoke": 0.1}) for i in range(1_000)])
+        assert Path(f"{path}-wal").stat().st_size > 100_000
+        wait_until(lambda: path.stat().st_size > empty + 100_000, 10,
+                   "the checkpoint thread to copy the WAL into the database")
+        assert s.count() == 5_000
