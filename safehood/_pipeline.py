@@ -320,7 +320,7 @@ def build_pipeline(
                         alerts=alerts, notifications=notifications, api=api,
                         retention=RetentionTask(settings, engine, store), webhooks=webhooks,
                         home_assistant=home_assistant)
-    pipeline._closers.append(health.flush)
+    pipeline._closers.append(health.close)
     pipeline._closers.append(seen.close)
     if webhook_notifier is not None:
         pipeline._closers.append(webhook_notifier.close)
