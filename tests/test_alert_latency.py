@@ -7,12 +7,15 @@ import gc
 import time
 from pathlib import Path
 
+import pytest
+
 from safehood._broker import MosquittoBroker
 from safehood._detection import AlertLatency, DetectionStage
 from safehood._pipeline import build_pipeline
-from safehood.alerting import AlertManager, InMemoryAlertRepository
+from safehood.alerting import AlertManager, InMemoryAlertRepository, StorageError
 from safehood.config import Settings
 from safehood.detectors import DetectorEngine
+from safehood.protocol import AlertDecision, Message
 
 from .detectors._support import T0, msg, registry
 
@@ -33,6 +36,53 @@ def test_only_messages_that_cause_decisions_are_timed() -> None:
     # The detectors' CPU is counted by message, for the demo's status line.
     assert stage.messages == 2 and stage.cpu_us_per_message is not None
     assert stage.cpu_us_per_message > 0
+
+
+class CountingEngine:
+    """The real engine, counting the messages it was given."""
+
+    def __init__(self, engine: DetectorEngine) -> None:
+        self.engine = engine
+        self.processed = 0
+
+    def process_one(self, message: Message) -> list[AlertDecision]:
+        self.processed += 1
+        return self.engine.process_one(message)
+
+
+def test_a_decision_is_applied_before_the_rest_of_its_batch_is_detected() -> None:
+    # Under load a batch is hundreds of messages: the detectors' time for those after an
+    # SOS was its alert's wait.
+    reg = registry()
+    engine = CountingEngine(DetectorEngine(reg))
+    alerts = AlertManager(InMemoryAlertRepository(), registry=reg)
+    stage = DetectionStage(engine, alerts)  # type: ignore[arg-type]
+    seen_at: list[int] = []
+    alerts.subscribe(lambda change: seen_at.append(engine.processed))
+    sos = msg(reg, "h1-button", T0, event="sos")
+    stage([sos, *(msg(reg, "h1-door", T0 + 1000 * i, event="open") for i in range(1, 6))])
+    assert seen_at == [1]
+
+
+def test_a_failure_to_apply_does_not_stop_the_detectors() -> None:
+    reg = registry()
+    engine = CountingEngine(DetectorEngine(reg))
+    alerts = AlertManager(InMemoryAlertRepository(), registry=reg)
+    stage = DetectionStage(engine, alerts)  # type: ignore[arg-type]
+    applied: list[list[AlertDecision]] = []
+
+    def apply(decisions: list[AlertDecision]) -> None:
+        applied.append(decisions)
+        if len(applied) == 1:
+            raise StorageError("the alert store is down")
+
+    alerts.apply = apply  # type: ignore[method-assign]
+    batch = [msg(reg, "h1-button", T0, event="sos"), msg(reg, "h2-door", T0 + 1000, event="open"),
+             msg(reg, "h1-button", T0 + 2000, event="sos"),
+             msg(reg, "h3-motion-living", T0 + 3000, event="motion")]
+    with pytest.raises(StorageError):
+        stage(batch)
+    assert engine.processed == 4 and len(applied) == 2  # the second SOS was still applied
 
 
 def test_percentiles_of_the_newest() -> None:
