@@ -10,13 +10,21 @@ from pathlib import Path
 import pytest
 
 from safehood._broker import MosquittoBroker
-from safehood._detection import AlertLatency, DetectionStage
+from safehood._detection import AlertLatency, DetectionStage, HandoverTimer
 from safehood._pipeline import build_pipeline
-from safehood.alerting import AlertManager, InMemoryAlertRepository, StorageError
+from safehood.alerting import (
+    AlertManager,
+    InMemoryAlertRepository,
+    RecordingNotifier,
+    StorageError,
+)
+from safehood.alerting import build_pipeline as build_alert_pipeline
 from safehood.config import Settings
 from safehood.detectors import DetectorEngine
-from safehood.protocol import AlertDecision, Message
+from safehood.protocol import AlertDecision, Message, Registry
 
+from .alerting.conftest import REGISTRY, decision
+from .alerting.test_notifications import OFFICERS, dispatcher_for, policy_with
 from .detectors._support import T0, msg, registry
 
 
@@ -83,6 +91,27 @@ def test_a_failure_to_apply_does_not_stop_the_detectors() -> None:
     with pytest.raises(StorageError):
         stage(batch)
     assert engine.processed == 4 and len(applied) == 2  # the second SOS was still applied
+
+
+def test_a_change_is_timed_to_its_first_notification_handed_over() -> None:
+    # The demo's "then notified" figure: commit to the notification worker's hand-over.
+    reg = Registry.from_data(REGISTRY)
+    policy = policy_with({"xianlin-3": {"officers": (OFFICERS, f"{OFFICERS}-2")}})
+    repository = InMemoryAlertRepository()
+    manager = AlertManager(repository, build_alert_pipeline(policy, repository), registry=reg)
+    notifier = RecordingNotifier()
+    timer = HandoverTimer(notifier)
+    with dispatcher_for(notifier, repository, policy, reg) as dispatcher:  # type: ignore[arg-type]
+        dispatcher._notifier = timer
+        manager.subscribe(timer.committed)
+        manager.subscribe(dispatcher.submit)
+        # Two changes: the officers (two of them) told, then the family.
+        changes = manager.apply([decision("fall", confirmed=True)])
+        manager.apply([decision("fall", confirmed=True)])  # a repeat: nobody is told
+        assert dispatcher.wait_idle(10)
+    assert len(notifier.sent) == 3
+    assert [c.notify for c in changes] == [True, True]
+    assert len(timer.latency._recent) == 2  # each change once, at its first notification
 
 
 def test_percentiles_of_the_newest() -> None:
