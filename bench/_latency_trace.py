@@ -44,7 +44,8 @@ class LatencyTrace:
     def __init__(self) -> None:
         self.marks: dict[str, dict[str, float]] = defaultdict(dict)
         self.batch_of: dict[str, int] = {}
-        self.spans: list[tuple[float, float, str, int]] = []
+        # (start, end, what, batch size, thread CPU seconds) of the consumer thread's work
+        self.spans: list[tuple[float, float, str, int, float]] = []
         self._lock = threading.Lock()
         # The source stamps receipt on the wall clock.
         self._wall_to_mono = time.monotonic() - time.time()
@@ -87,11 +88,12 @@ class LatencyTrace:
         process = ingest._process
 
         def traced_process(received: Received) -> None:
-            start = time.monotonic()
+            start, cpu = time.monotonic(), time.thread_time()
             process(received)
             if received.messages:
                 with self._lock:
-                    self.spans.append((start, time.monotonic(), "batch", len(received.messages)))
+                    self.spans.append((start, time.monotonic(), "batch", len(received.messages),
+                                       time.thread_time() - cpu))
 
         ingest._process = traced_process  # type: ignore[method-assign]
 
@@ -111,12 +113,13 @@ class LatencyTrace:
         advance = engine.advance
 
         def traced_advance(now_ms: int, site: str) -> Any:
-            start = time.monotonic()
+            start, cpu = time.monotonic(), time.thread_time()
             try:
                 return advance(now_ms, site)
             finally:
                 with self._lock:
-                    self.spans.append((start, time.monotonic(), "DetectorEngine.advance", 0))
+                    self.spans.append((start, time.monotonic(), "DetectorEngine.advance", 0,
+                                       time.thread_time() - cpu))
 
         engine.advance = traced_advance  # type: ignore[method-assign]
         notifier = pipeline.notifications._notifier
@@ -131,13 +134,14 @@ class LatencyTrace:
 
     def _span(self, call: Callable[..., Any], name: str) -> Callable[..., Any]:
         def traced(arg: Any) -> Any:
-            start = time.monotonic()
+            start, cpu = time.monotonic(), time.thread_time()
             try:
                 return call(arg)
             finally:
                 size = len(arg) if isinstance(arg, Sequence) else 0
                 with self._lock:
-                    self.spans.append((start, time.monotonic(), name, size))
+                    self.spans.append((start, time.monotonic(), name, size,
+                                       time.thread_time() - cpu))
         return traced
 
     def report(self, name: str, households: Sequence[str], published: dict[str, float],
@@ -168,10 +172,21 @@ class LatencyTrace:
                 during = [s for s in self.spans if s[1] > start and s[0] < end]
             busy: dict[str, float] = defaultdict(float)
             sizes = []
-            for s_start, s_end, what, size in during:
+            for s_start, s_end, what, size, _cpu in during:
                 busy[what] += (min(s_end, end) - max(s_start, start)) * 1000
                 if what == "batch":
                     sizes.append(size)
             lines.append(f"    consumer until its alert: batches {sizes} " + ", ".join(
                 f"{what} {ms:.0f}" for what, ms in sorted(busy.items(), key=lambda kv: -kv[1])))
+        first = min(r["published"] for r in rows)
+        last = max(r["alert"] for r in rows)
+        with self._lock:
+            phase = [s for s in self.spans if first <= s[0] <= last]
+        lines.append("  consumer thread over the phase (thread CPU ms: calls, total, max; wall max):")
+        by_name: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for s_start, s_end, what, _size, cpu in phase:
+            by_name[what].append((cpu * 1000, (s_end - s_start) * 1000))
+        for what, spans in sorted(by_name.items(), key=lambda kv: -max(c for c, _ in kv[1])):
+            lines.append(f"    {what:<28}{len(spans):>6}{sum(c for c, _ in spans):>9.0f}"
+                         f"{max(c for c, _ in spans):>8.1f}{max(w for _, w in spans):>9.1f}")
         return "\n".join(lines)
