@@ -263,6 +263,7 @@ def main() -> None:
         reg = registry(args.households, sink)
         probes = Probes()
         pipeline = start_pipeline(broker, Path(tmp) / "data", reg, probes)
+        cpu_start_s = time.process_time()
         publisher = Publisher(MqttEndpoint.from_url(broker.url), "bench-probes")
         trace = LatencyTrace() if args.trace else None
         if trace is not None:
@@ -306,6 +307,7 @@ def main() -> None:
         finally:
             publisher.close()
             pipeline.stop()
+            cpu_s = time.process_time() - cpu_start_s
             sink_server.close()
             broker.stop()
     print(f"\n{'phase':<6}{'to':<10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  note")
@@ -322,6 +324,11 @@ def main() -> None:
     print(f"sustainable: {capacity.rate:,.0f} msg/s (ingest flooded for {capacity.seconds:.1f} "
           f"s, {capacity.behind:,} behind at its end{limit}); load phase at {share} of it, "
           f"{load_rate:,.0f} msg/s")
+    stats = pipeline.ingest.stats
+    print(f"CPU a message received: {cpu_s / stats.received * 1e6:,.0f} us in this process "
+          f"(pipeline and probes; the publishers are processes of their own), "
+          f"{stats.cpu_us_per_message or 0:,.0f} us in ingest's consumer thread "
+          f"({stats.received:,} messages)")
     print(f"first alert after the jump: stored {jump_first.stored_ms[0]:.1f} ms, notified "
           f"{jump_first.notified_ms[0]:.1f} ms")
     print(f"({args.probes} probes a phase, {args.interval_ms:g} ms apart; {args.households:,} "
