@@ -44,6 +44,7 @@ class DeviceHealthRecorder:
         self._pending: dict[str, dict[str, Any]] = {}
         self._last_flush = time.monotonic()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="device-health")
+        self._closed = False
 
     def __call__(self, messages: Sequence[Message]) -> None:
         self._merge(messages)
@@ -83,13 +84,18 @@ class DeviceHealthRecorder:
         """Hand what is pending to the writer thread now (called from the consumer thread)."""
         self._last_flush = time.monotonic()
         rows, self._pending = self._pending, {}
-        if rows:
+        if not rows:
+            return
+        if self._closed:  # a consumer that outlived the shutdown's wait for it
+            self._write(list(rows.values()))
+        else:
             self._writer.submit(self._write, list(rows.values()))
 
     def close(self) -> None:
         """Write what is pending and wait for every write handed over (on shutdown)."""
         self.flush()
         self._writer.shutdown(wait=True)
+        self._closed = True
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         stmt = self._insert(device_health)

@@ -53,3 +53,17 @@ def test_the_upserts_leave_the_consumer_thread_in_short_transactions(tmp_path: P
     assert rows == 1_200 and newest == T0 + 2  # the later flush wrote over the earlier
     assert threading.get_ident() not in written_by
     assert len(commits) == 3 + 1  # 1,200 rows in 500s, then the 3 of the second flush
+
+
+def test_a_flush_after_close_is_written_at_once(tmp_path: Path) -> None:
+    # A consumer that outlived the shutdown's wait for it still gets its rows written.
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    recorder = DeviceHealthRecorder(engine, flush_interval_s=3600)
+    recorder.close()
+    recorder([smoke(7, 1)])
+    recorder.flush()
+    with engine.connect() as connection:
+        rows = connection.execute(select(func.count()).select_from(device_health)).scalar()
+    engine.dispose()
+    assert rows == 1
