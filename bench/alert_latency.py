@@ -40,6 +40,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._latency_trace import LatencyTrace
 from safehood._broker import MosquittoBroker
 from safehood._pipeline import Pipeline, build_pipeline
 from safehood.alerting import AlertChange
@@ -119,6 +120,7 @@ class Phase:
     stored_ms: list[float]
     notified_ms: list[float]
     note: str = ""
+    trace: str = ""
 
 
 def percentiles(values: list[float]) -> tuple[float, float, float]:
@@ -129,7 +131,8 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 def run_probes(publisher: Publisher, probes: Probes, sink: NotificationReceiver,
                households: Iterator[str], count: int, interval_s: float,
-               offset_ms: int, name: str, note: str = "") -> Phase:
+               offset_ms: int, name: str, note: str = "",
+               trace: LatencyTrace | None = None) -> Phase:
     """Press ``count`` buttons ``interval_s`` apart; wait for each alert and notification."""
     pressed = []
     start = time.monotonic()
@@ -157,6 +160,8 @@ def run_probes(publisher: Publisher, probes: Probes, sink: NotificationReceiver,
         [(probes.stored_s[h] - probes.published_s[h]) * 1000 for h in pressed],
         [(notified[h] - probes.published_s[h]) * 1000 for h in pressed],
         note,
+        trace.report(name, pressed, probes.published_s, probes.stored_s, notified)
+        if trace else "",
     )
 
 
@@ -238,6 +243,9 @@ def main() -> None:
                         help="background telemetry, messages a second (instead of the "
                              "fraction)")
     parser.add_argument("--jump-days", type=float, default=7.0)
+    parser.add_argument("--trace", action="store_true",
+                        help="timestamp each probe along its path and print where its time "
+                             "went, step by step (adds a little work to the pipeline)")
     args = parser.parse_args()
     # The bench's households have family contacts only: "no officers contact" is expected.
     logging.getLogger("safehood.alerting").setLevel(logging.ERROR)
@@ -255,13 +263,17 @@ def main() -> None:
         reg = registry(args.households, sink)
         probes = Probes()
         pipeline = start_pipeline(broker, Path(tmp) / "data", reg, probes)
+        cpu_start_s = time.process_time()
         publisher = Publisher(MqttEndpoint.from_url(broker.url), "bench-probes")
+        trace = LatencyTrace() if args.trace else None
+        if trace is not None:
+            trace.install(pipeline)
         try:
             # Until the jump, the site runs a replay of ``jump_ms`` ago, in real time.
             # One probe first, not counted: the first notification loads Apprise's plugins.
             run_probes(publisher, probes, sink, households, 1, interval_s, jump_ms, "warm-up")
             phases.append(run_probes(publisher, probes, sink, households, args.probes,
-                                     interval_s, jump_ms, "idle"))
+                                     interval_s, jump_ms, "idle", trace=trace))
             capacity = sustained_rate(pipeline, broker.url, args.households,
                                       args.capacity_s, jump_ms)
             load_rate = args.load_rate or args.load_fraction * capacity.rate
@@ -277,23 +289,25 @@ def main() -> None:
                 time.sleep(0.05)  # the child takes seconds to start on a busy machine
             time.sleep(2)  # let the load settle in
             phase = run_probes(publisher, probes, sink, households, args.probes, interval_s,
-                               jump_ms, "load")
+                               jump_ms, "load", trace=trace)
             load.join()
             sent = published.value
             behind = sent - (pipeline.ingest.stats.received - received_before - args.probes)
             phases.append(Phase(phase.name, phase.stored_ms, phase.notified_ms,
                                 f"{sent / seconds:,.0f} msg/s background, {behind:,} behind "
-                                "at its end"))
+                                "at its end", phase.trace))
             # Let ingest catch up, then jump the site's event time to today.
             received_after(pipeline, sent + args.probes, received_before)
             engine = pipeline.detection.engine
             phases.append(run_probes(publisher, probes, sink, households, args.probes,
                                      interval_s, 0, "jump",
-                                     f"{args.jump_days:g} days, {engine.detectors:,} detectors"))
+                                     f"{args.jump_days:g} days, {engine.detectors:,} detectors",
+                                     trace=trace))
             jump_first = phases[-1]
         finally:
             publisher.close()
             pipeline.stop()
+            cpu_s = time.process_time() - cpu_start_s
             sink_server.close()
             broker.stop()
     print(f"\n{'phase':<6}{'to':<10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  note")
@@ -302,11 +316,19 @@ def main() -> None:
             p50, p99, top = percentiles(values)
             note = phase.note if target == "stored" else ""
             print(f"{phase.name:<6}{target:<10}{p50:>9.1f}{p99:>9.1f}{top:>9.1f}  {note}")
+    for phase in phases:
+        if phase.trace:
+            print(phase.trace)
     share = f"{load_rate / capacity.rate:.0%}" if args.load_rate else f"{args.load_fraction:.0%}"
     limit = "" if capacity.behind > 0 else ": the publisher was the limit"
     print(f"sustainable: {capacity.rate:,.0f} msg/s (ingest flooded for {capacity.seconds:.1f} "
           f"s, {capacity.behind:,} behind at its end{limit}); load phase at {share} of it, "
           f"{load_rate:,.0f} msg/s")
+    stats = pipeline.ingest.stats
+    print(f"CPU a message received: {cpu_s / stats.received * 1e6:,.0f} us in this process "
+          f"(pipeline and probes; the publishers are processes of their own), "
+          f"{stats.cpu_us_per_message or 0:,.0f} us in ingest's consumer thread "
+          f"({stats.received:,} messages)")
     print(f"first alert after the jump: stored {jump_first.stored_ms[0]:.1f} ms, notified "
           f"{jump_first.notified_ms[0]:.1f} ms")
     print(f"({args.probes} probes a phase, {args.interval_ms:g} ms apart; {args.households:,} "

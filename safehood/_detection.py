@@ -12,31 +12,39 @@ from collections.abc import Mapping, Sequence
 
 from prometheus_client import Histogram
 
-from safehood.alerting import AlertManager
+from safehood.alerting import AlertChange, AlertManager, DeliveryResult, Notification, Notifier
 from safehood.detectors import DetectorEngine
 from safehood.ingest import SiteTime
 from safehood.protocol import AlertDecision, Message, Registry
 
 log = logging.getLogger(__name__)
 
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 ALERT_LATENCY = Histogram(
     "safehood_alert_latency_seconds",
     "MQTT receipt of a message to the alert decisions it caused applied to the alert store",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=_LATENCY_BUCKETS,
+)
+NOTIFICATION_HANDOVER = Histogram(
+    "safehood_notification_handover_seconds",
+    "An alert change committed to the first of its notifications handed to the notifier",
+    buckets=_LATENCY_BUCKETS,
 )
 
 
 class AlertLatency:
     """How long messages that caused alert decisions took from MQTT receipt to the alert
-    store: the newest ``keep``, for percentiles (the demo's status line), and the histogram
-    ``safehood_alert_latency_seconds``. Thread safe."""
+    store (or another step of the alert path, with its own ``histogram``): the newest
+    ``keep``, for percentiles (the demo's status line), and the histogram (by default
+    ``safehood_alert_latency_seconds``). Thread safe."""
 
-    def __init__(self, keep: int = 1_000) -> None:
+    def __init__(self, keep: int = 1_000, histogram: Histogram = ALERT_LATENCY) -> None:
         self._recent: deque[float] = deque(maxlen=keep)
         self._lock = threading.Lock()
+        self._histogram = histogram
 
     def observe(self, seconds: float) -> None:
-        ALERT_LATENCY.observe(seconds)
+        self._histogram.observe(seconds)
         with self._lock:
             self._recent.append(seconds)
 
@@ -47,6 +55,37 @@ class AlertLatency:
         if not recent:
             return None
         return statistics.median(recent) * 1000, recent[int(0.99 * (len(recent) - 1))] * 1000
+
+
+class HandoverTimer:
+    """A :class:`~alerting.Notifier` in front of another that times each notifiable alert
+    change from its commit (subscribe :meth:`committed` to the alert manager) to the first
+    of its notifications handed over: the notification queue and worker, the step after
+    :class:`AlertLatency` (percentiles in :attr:`latency`, the histogram
+    ``safehood_notification_handover_seconds``). Thread safe."""
+
+    def __init__(self, notifier: Notifier, keep: int = 1_000) -> None:
+        self._notifier = notifier
+        self._keep = keep
+        self._committed_s: dict[tuple[str, str, int], float] = {}
+        self._lock = threading.Lock()
+        self.latency = AlertLatency(keep, NOTIFICATION_HANDOVER)
+
+    def committed(self, change: AlertChange) -> None:
+        if not change.notify:
+            return
+        with self._lock:
+            self._committed_s[(change.alert.id, change.kind, change.revision)] = time.monotonic()
+            if len(self._committed_s) > self._keep:  # changes nobody could be told of
+                del self._committed_s[next(iter(self._committed_s))]
+
+    def send(self, notification: Notification) -> DeliveryResult:
+        with self._lock:
+            committed_s = self._committed_s.pop(
+                (notification.alert_id, notification.change, notification.revision), None)
+        if committed_s is not None:
+            self.latency.observe(time.monotonic() - committed_s)
+        return self._notifier.send(notification)
 
 
 class DetectionStage:
@@ -99,31 +138,40 @@ class DetectionStage:
         return self.cpu_s / self.messages * 1e6 if self.messages else None
 
     def __call__(self, messages: Sequence[Message]) -> None:
+        """Run the detectors over a stored batch, applying each message's decisions as soon
+        as they are made: under load a batch is hundreds of messages, and the detectors' time
+        for those after it was an alert's wait (``bench/alert_latency.py --trace``). A
+        failure to apply does not stop the detectors; the first is raised after the batch."""
         self._swap_registry()
         started_s = time.thread_time()
-        decisions: list[AlertDecision] = []
-        causes: list[int] = []  # receipt times of the messages that caused decisions
+        applying_s = 0.0
+        failure: Exception | None = None
         for message in messages:
             made = self.engine.process_one(message)
             # Receipt time of a message stamped by its device (None: no live receipt).
             received_ms = None if message.ts_from_receipt else message.received_ms
-            if made:
-                decisions += made
-                if received_ms is not None:
-                    causes.append(received_ms)
             if received_ms is not None:
                 site = self._sites.get(message.site)
                 if site is None or message.ts_ms >= site.event_ms:
                     self._sites[message.site] = SiteTime(message.ts_ms, received_ms)
                 self._resumed.pop(message.site, None)
                 self._newest_ms = max(self._newest_ms or message.ts_ms, message.ts_ms)
+            if made:
+                applying_from_s = time.thread_time()
+                try:
+                    self._apply(made, received_ms)
+                except Exception as exc:
+                    failure = failure or exc
+                applying_s += time.thread_time() - applying_from_s
         self.messages += len(messages)
-        self.cpu_s += time.thread_time() - started_s
-        if decisions:
-            self.alerts.apply(decisions)
-            now_ms = time.time_ns() // 1_000_000
-            for cause_ms in causes:
-                self.latency.observe(max(0, now_ms - cause_ms) / 1000)
+        self.cpu_s += time.thread_time() - started_s - applying_s
+        if failure is not None:
+            raise failure
+
+    def _apply(self, decisions: list[AlertDecision], received_ms: int | None) -> None:
+        self.alerts.apply(decisions)
+        if received_ms is not None:
+            self.latency.observe(max(0, time.time_ns() // 1_000_000 - received_ms) / 1000)
 
     def site_now_ms(self, site: str, wall_ms: int) -> int | None:
         """The event time of ``site`` at wall time ``wall_ms``: its newest message's ``ts``

@@ -53,7 +53,7 @@ from safehood.ingest import (
 from safehood.protocol import Registry, RegistryFile, deadletter_topic
 from safehood.store import ReadingStore, open_store
 
-from ._detection import DetectionStage
+from ._detection import DetectionStage, HandoverTimer
 from ._heap import settle_heap
 from ._home_assistant import HomeAssistantBridge
 from ._retention import RetentionTask
@@ -130,6 +130,7 @@ class Pipeline:
     registry_poll_s: float = REGISTRY_POLL_S
     webhooks: NotificationDispatcher | None = None
     home_assistant: HomeAssistantBridge | None = None
+    handover: HandoverTimer | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _started: threading.Event = field(default_factory=threading.Event)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -255,11 +256,13 @@ def build_pipeline(
     def event_clock(site: str) -> int | None:
         return detection.site_now_ms(site, time.time_ns() // 1_000_000)
 
+    handover = HandoverTimer(AppriseNotifier())
     notifications = NotificationDispatcher(
-        AppriseNotifier(), repository, directory=directory, public_url=public_url,
+        handover, repository, directory=directory, public_url=public_url,
         ack_links=AckLinks(ack_tokens, public_url), event_clock=event_clock)
 
     def notify(change: AlertChange) -> None:
+        handover.committed(change)
         notifications.submit(change)
         if webhooks is not None:
             webhooks.submit(change)
@@ -319,8 +322,8 @@ def build_pipeline(
                         source=source, ingest=ingest, deadletters=deadletters, detection=detection,
                         alerts=alerts, notifications=notifications, api=api,
                         retention=RetentionTask(settings, engine, store), webhooks=webhooks,
-                        home_assistant=home_assistant)
-    pipeline._closers.append(health.flush)
+                        home_assistant=home_assistant, handover=handover)
+    pipeline._closers.append(health.close)
     pipeline._closers.append(seen.close)
     if webhook_notifier is not None:
         pipeline._closers.append(webhook_notifier.close)

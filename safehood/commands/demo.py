@@ -375,6 +375,12 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 engine = pipeline.detection.engine
                 alert_latency = ("" if latency is None else
                                  f"  alert latency p50 {latency[0]:,.0f} ms p99 {latency[1]:,.0f} ms")
+                # Then to its notification handed to Apprise (the notification worker).
+                handover = (pipeline.handover.latency.percentiles_ms()
+                            if pipeline.handover is not None else None)
+                if handover is not None:
+                    alert_latency += (f", then notified +{handover[0]:,.0f} ms p50 "
+                                      f"+{handover[1]:,.0f} ms p99")
                 # Escalations due beyond one tick's limit wait for the next tick, so that
                 # new alerts never queue behind them (README: "the live path").
                 backlog = pipeline.alerts.tick_backlog
