@@ -10,15 +10,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from safehood.protocol import (
     Alert,
     AlertDecision,
-    AlertEvent,
-    AlertNotification,
     AlertStatus,
     AlertType,
     DecisionAction,
@@ -40,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 Subscriber = Callable[[AlertChange], None]
 AlertList = list[Alert]
+AlertDocumentList = list[dict[str, Any]]
+_Built = TypeVar("_Built")
+_BuiltList = list[_Built]
 ChangeList = list[AlertChange]
 ProposalList = list[Proposal]
 SilenceList = list[Silence]
@@ -252,6 +253,11 @@ class AlertManager:
         """Alerts matching ``query`` (default: the 100 newest), with history."""
         return self._to_alerts(self._repository.query(query or AlertQuery()))
 
+    def list_documents(self, query: AlertQuery | None = None) -> AlertDocumentList:
+        """Like :meth:`list`, each alert as its JSON document (see :func:`alert_document`),
+        for callers that serialise at once: no model is built."""
+        return self._complete(self._repository.query(query or AlertQuery()), alert_document)
+
     def count(self, query: AlertQuery | None = None) -> int:
         """How many alerts match ``query``, ignoring its limit and offset."""
         return self._repository.count(query or AlertQuery())
@@ -407,12 +413,21 @@ class AlertManager:
                    created: Mapping[str, Sequence[HistoryEntry]] | None = None) -> AlertList:
         """The external form of ``records``; the history of those in ``created`` is given
         (alerts just inserted: nothing else can have been written of them yet)."""
+        return self._complete(records, to_alert, created)
+
+    def _complete(self, records: Sequence[AlertRecord],
+                  build: Callable[[AlertRecord, Iterable[HistoryEntry],
+                                   Iterable[DeliveryAttempt]], _Built],
+                  created: Mapping[str, Sequence[HistoryEntry]] | None = None
+                  ) -> _BuiltList[_Built]:
+        """``build`` of each record with its history and notification log, both read in one
+        query each; ``created`` as for :meth:`_to_alerts`."""
         created = created or {}
         ids = [r.id for r in records if r.id not in created]
         history = self._repository.history(ids) if ids else {}
         attempts = self._repository.attempts(ids) if ids else {}
-        return [to_alert(r, created[r.id] if r.id in created else history.get(r.id, ()),
-                         attempts.get(r.id, ())) for r in records]
+        return [build(r, created[r.id] if r.id in created else history.get(r.id, ()),
+                      attempts.get(r.id, ())) for r in records]
 
 
 def _changes_alert(proposal: Proposal) -> bool:
@@ -425,27 +440,50 @@ def _changes_alert(proposal: Proposal) -> bool:
 def to_alert(record: AlertRecord, history: Iterable[HistoryEntry] = (),
              attempts: Iterable[DeliveryAttempt] = ()) -> Alert:
     """The external form of a stored alert (``protocol.Alert``)."""
+    return Alert.model_validate(alert_document(record, history, attempts))
+
+
+def alert_document(record: AlertRecord, history: Iterable[HistoryEntry] = (),
+                   attempts: Iterable[DeliveryAttempt] = ()) -> dict[str, Any]:
+    """A stored alert as the JSON object of ``protocol.Alert``, built without the model:
+    its fields in the model's order, plain JSON values, and what the model leaves out of
+    its JSON (``resolution`` and an event's ``detail`` while None) left out. Serialised as
+    the model serialises (``pydantic_core.to_json(..., inf_nan_mode="null")``), the same
+    bytes as ``to_alert(...).model_dump_json()``; a 500-alert page took twice as long
+    through the model."""
 
     def ts(value: int | None) -> str | None:
         return None if value is None else format_ts(value)
 
     events = list(history)
-    resolution = next((str(e.detail["cause"]) for e in reversed(events)
-                       if e.action == const.RESOLVED and e.detail and "cause" in e.detail), None)
+    document: dict[str, Any] = {
+        "site": record.site, "household": record.household, "resident": record.resident,
+        "device_id": record.device_id, "id": record.id, "type": record.type.value,
+        "severity": record.severity.value, "status": record.status.value,
+        "subject": record.subject, "started_at": format_ts(record.started_ms),
+        "updated_at": format_ts(record.updated_ms), "resolved_at": ts(record.resolved_ms),
+        "count": record.count, "evidence": dict(record.evidence),
+        "history": [_event_document(e) for e in events],
+        "last_seen_at": format_ts(record.last_seen_ms),
+        "acknowledged_at": ts(record.acknowledged_ms), "cleared_at": ts(record.cleared_ms),
+        "confirmed": record.confirmed, "exercise": record.exercise,
+        "flapping": record.flapping, "tier": max(record.tiers) if record.tiers else None,
+        "silenced_by": record.silenced_by, "inhibited_by": record.inhibited_by,
+        "notifications": [a.as_dict() for a in attempts],
+    }
+    if record.status == AlertStatus.RESOLVED:
+        resolution = next((str(e.detail["cause"]) for e in reversed(events)
+                           if e.action == const.RESOLVED and e.detail and "cause" in e.detail),
+                          None)
+        if resolution is not None:
+            document["resolution"] = resolution
+    return document
 
-    return Alert(
-        id=record.id, type=record.type, severity=record.severity, status=record.status,
-        site=record.site, household=record.household, resident=record.resident,
-        device_id=record.device_id, subject=record.subject,
-        started_at=format_ts(record.started_ms), updated_at=format_ts(record.updated_ms),
-        resolved_at=ts(record.resolved_ms), count=record.count, evidence=dict(record.evidence),
-        history=[AlertEvent(at=format_ts(e.at_ms), action=e.action, actor=e.actor, note=e.note,
-                            detail=dict(e.detail) if e.detail else None)
-                 for e in events],
-        last_seen_at=format_ts(record.last_seen_ms), acknowledged_at=ts(record.acknowledged_ms),
-        cleared_at=ts(record.cleared_ms), confirmed=record.confirmed, exercise=record.exercise,
-        flapping=record.flapping, tier=max(record.tiers) if record.tiers else None,
-        silenced_by=record.silenced_by, inhibited_by=record.inhibited_by,
-        notifications=[AlertNotification(**a.as_dict()) for a in attempts],
-        resolution=resolution if record.status == AlertStatus.RESOLVED else None,
-    )
+
+def _event_document(event: HistoryEntry) -> dict[str, Any]:
+    """A history entry as the JSON object of ``protocol.AlertEvent``."""
+    document: dict[str, Any] = {"at": format_ts(event.at_ms), "action": event.action, "actor": event.actor,
+                "note": event.note}
+    if event.detail:
+        document["detail"] = dict(event.detail)
+    return document

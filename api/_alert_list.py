@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from safehood.alerting import AlertManager, AlertQuery
 from safehood.protocol import Alert, AlertStatus
@@ -13,22 +14,44 @@ from safehood.protocol import Alert, AlertStatus
 OPEN = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED)
 CLOSED = (AlertStatus.RESOLVED,)
 
+_Listed = TypeVar("_Listed")
+
 
 def list_alerts(manager: AlertManager, base: AlertQuery, *, limit: int, offset: int,
                 keep: Callable[[Alert], bool] | None = None) -> tuple[list[Alert], int]:
     """One page of the alerts matching ``base`` (its limit, offset and order are ignored)
     that ``keep`` accepts, and how many there are in all."""
+    if keep is not None:
+        found = [a for q in _queries(base) for a in manager.list(q) if keep(a)]
+        return found[offset:offset + limit], len(found)
+    return _page(manager, manager.list, base, limit=limit, offset=offset)
+
+
+def list_alert_documents(manager: AlertManager, base: AlertQuery, *, limit: int, offset: int,
+                         keep: Callable[[Alert], bool] | None = None
+                         ) -> tuple[list[dict[str, Any]], int]:
+    """:func:`list_alerts`' page as the alerts' JSON documents (``AlertManager.list_documents``:
+    without ``keep``, no model is built)."""
+    if keep is not None:
+        page, total = list_alerts(manager, base, limit=limit, offset=offset, keep=keep)
+        return [alert.model_dump(mode="json") for alert in page], total
+    return _page(manager, manager.list_documents, base, limit=limit, offset=offset)
+
+
+def _queries(base: AlertQuery) -> list[AlertQuery]:
+    """``base`` as the list's queries in its order: its open alerts, then its resolved ones."""
     wanted = base.statuses or (*OPEN, *CLOSED)
     parts = [tuple(s for s in group if s in wanted) for group in (OPEN, CLOSED)]
-    queries = [dataclasses.replace(base, statuses=p, order="severity", limit=None, offset=0)
-               for p in parts if p]
-    if keep is not None:
-        found = [a for q in queries for a in manager.list(q) if keep(a)]
-        return found[offset:offset + limit], len(found)
-    page: list[Alert] = []
+    return [dataclasses.replace(base, statuses=p, order="severity", limit=None, offset=0)
+            for p in parts if p]
+
+
+def _page(manager: AlertManager, fetch: Callable[[AlertQuery], list[_Listed]],
+          base: AlertQuery, *, limit: int, offset: int) -> tuple[list[_Listed], int]:
+    page: list[_Listed] = []
     total = 0
     skip = offset
-    for query in queries:
+    for query in _queries(base):
         n = manager.count(query)
         total += n
         if skip >= n:
@@ -36,6 +59,6 @@ def list_alerts(manager: AlertManager, base: AlertQuery, *, limit: int, offset: 
             continue
         room = limit - len(page)
         if room > 0:
-            page.extend(manager.list(dataclasses.replace(query, limit=room, offset=skip)))
+            page.extend(fetch(dataclasses.replace(query, limit=room, offset=skip)))
         skip = 0
     return page, total

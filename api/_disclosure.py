@@ -24,11 +24,13 @@ address, path or query. MQTT passwords and API tokens are shown once, to whoever
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from typing import Any
 
 from safehood.alerting import mask_url
 from safehood.alerting.const import FAMILY, NOTIFIER_ACTOR
-from safehood.protocol import Alert, AlertNotification, HouseholdIn, KeyHolderIn, RegistryFile
+from safehood.protocol import Alert, HouseholdIn, KeyHolderIn, RegistryFile
 
 from ._models import AlertFamilyView, AlertPublic
 from ._roles import Role
@@ -37,18 +39,44 @@ from ._roles import Role
 def alert_view(alert: Alert, role: Role) -> AlertPublic:
     """What ``role`` may see of ``alert`` (the caller checked it may see the alert)."""
     if role is Role.FAMILY:
-        # Who else was told, and how, is the staff's business.
-        history = [event for event in alert.history if event.actor != NOTIFIER_ACTOR]
+        history = [event for event in alert.history if _family_sees(event.actor)]
         return AlertFamilyView.from_alert(alert, history=history)
-    return AlertPublic.from_alert(
-        alert, notifications=[_notification_view(n, role) for n in alert.notifications])
+    return AlertPublic.from_alert(alert, notifications=[
+        entry.model_copy(update=_notification_shown(entry.audience, entry.url, role))
+        for entry in alert.notifications])
 
 
-def _notification_view(entry: AlertNotification, role: Role) -> AlertNotification:
-    if role is not Role.ADMIN and entry.audience == FAMILY:
+# What a family's view leaves at its empty default, found once: FieldInfo.get_default
+# inspects the default factory at every call (1 ms).
+_FAMILY_HIDDEN: dict[str, Any] = {
+    name: AlertFamilyView.model_fields[name].get_default(call_default_factory=True)
+    for name in sorted(AlertFamilyView.hidden)}
+
+
+def alert_document_view(document: dict[str, Any], role: Role) -> dict[str, Any]:
+    """:func:`alert_view` of an alert's JSON document (``Alert``'s JSON object, as
+    ``AlertManager.list_documents`` gives it), as a new document: the view's JSON object."""
+    if role is Role.FAMILY:
+        hidden = {name: copy.copy(empty) for name, empty in _FAMILY_HIDDEN.items()}
+        history = [event for event in document["history"] if _family_sees(event["actor"])]
+        return document | {"history": history} | hidden
+    return document | {"notifications": [
+        entry | _notification_shown(entry["audience"], entry["url"], role)
+        for entry in document["notifications"]]}
+
+
+def _family_sees(actor: str) -> bool:
+    """Whether a family sees a history entry by ``actor``: who else was told, and how, is
+    the staff's business."""
+    return actor != NOTIFIER_ACTOR
+
+
+def _notification_shown(audience: str, url: str | None, role: Role) -> dict[str, Any]:
+    """The fields of a notification log entry to show ``role`` in place of the stored ones."""
+    if role is not Role.ADMIN and audience == FAMILY:
         # Officers learn that the family was (or could not be) told, not where.
-        return entry.model_copy(update={"url": None, "error": None})
-    return entry.model_copy(update={"url": mask_url(entry.url) if entry.url else entry.url})
+        return {"url": None, "error": None}
+    return {"url": mask_url(url) if url else url}
 
 
 def contacts_view(contacts: Sequence[str], role: Role) -> list[str] | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
@@ -16,7 +18,7 @@ from safehood.database import dead_letters
 from safehood.protocol import AlertStatus, AlertType
 
 from ._shifts import alerts_between, site_schedule
-from .const import RESPONSE_WINDOW_MS
+from .const import RESPONSE_GAUGES_MAX_AGE_S, RESPONSE_WINDOW_MS
 
 DAY_MS = 86_400_000
 
@@ -31,8 +33,14 @@ class ApiCollector(Collector):
     ``safehood_dead_letters_stored{reason}``, the live-stream client gauges and the event
     loop's lag."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *,
+                 response_max_age_s: float = RESPONSE_GAUGES_MAX_AGE_S,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.services = services
+        self._response_max_age_s = response_max_age_s
+        self._monotonic = monotonic
+        self._response_lock = threading.Lock()
+        self._response_gauges: tuple[float, list[Metric]] | None = None
 
     def collect(self) -> Iterator[Metric]:
         alerts = GaugeMetricFamily("safehood_alerts", "Alerts in the database by type and status",
@@ -71,41 +79,56 @@ class ApiCollector(Collector):
                                   value=lag.total_s)
 
 
-    def _response(self) -> Iterator[Metric]:
+    def _response(self) -> list[Metric]:
+        """The response gauges as last computed, computed again once older than the
+        collector's ``response_max_age_s`` (a failed computation is not kept)."""
+        with self._response_lock:  # concurrent scrapes compute them once
+            now = self._monotonic()
+            kept = self._response_gauges
+            if kept is not None and now - kept[0] < self._response_max_age_s:
+                return kept[1]
+            try:
+                gauges = self._compute_response()
+            except Exception:  # a scrape must not fail because the database is busy
+                log.exception("computing response metrics failed")
+                return list(_response_families().values())
+            self._response_gauges = (now, gauges)
+            return gauges
+
+    def _compute_response(self) -> list[Metric]:
         """Response times of the last week per site, alert type (``*``: all) and shift
         start, computed as the API's ``/sites/{site}/response`` does."""
-        families = {
-            (measure, kind): GaugeMetricFamily(
-                f"safehood_response_{measure}_{kind}",
-                f"Time to {measure} alerts started in the last {RESPONSE_WINDOW_MS // DAY_MS} days"
-                + (" (seconds; median and p90)" if kind == "seconds" else
-                   ": share of alerts within 60 s"),
-                labels=["site", "type", "shift", *(["quantile"] if kind == "seconds" else [])])
-            for measure in ("acknowledge", "resolve") for kind in ("seconds", "within_60s_ratio")
-        }
-        try:
-            context = self.services.context
-            registry = self.services.registry.load()
-            until = context.clock()
-            for site in registry.sites():
-                schedule = site_schedule(context.settings, registry, site)
-                alerts = alerts_between(context.alerts, (site,),
-                                        until - RESPONSE_WINDOW_MS, until)
-                for row in response_metrics(alerts, {site: schedule}, by_shift="name"):
-                    labels = [row.site, row.type, row.shift]
-                    for measure, figures in (("acknowledge", row.acknowledge),
-                                             ("resolve", row.resolve)):
-                        for quantile, value in (("0.5", figures.median_s),
-                                                ("0.9", figures.p90_s)):
-                            if value is not None:
-                                families[(measure, "seconds")].add_metric(
-                                    [*labels, quantile], value)
-                        if figures.within_60s is not None:
-                            families[(measure, "within_60s_ratio")].add_metric(
-                                labels, figures.within_60s)
-        except Exception:  # a scrape must not fail because the database is busy
-            log.exception("computing response metrics failed")
-        yield from families.values()
+        families = _response_families()
+        context = self.services.context
+        registry = self.services.registry.load()
+        until = context.clock()
+        for site in registry.sites():
+            schedule = site_schedule(context.settings, registry, site)
+            alerts = alerts_between(context.alerts, (site,), until - RESPONSE_WINDOW_MS, until)
+            for row in response_metrics(alerts, {site: schedule}, by_shift="name"):
+                labels = [row.site, row.type, row.shift]
+                for measure, figures in (("acknowledge", row.acknowledge),
+                                         ("resolve", row.resolve)):
+                    for quantile, value in (("0.5", figures.median_s), ("0.9", figures.p90_s)):
+                        if value is not None:
+                            families[(measure, "seconds")].add_metric([*labels, quantile], value)
+                    if figures.within_60s is not None:
+                        families[(measure, "within_60s_ratio")].add_metric(
+                            labels, figures.within_60s)
+        return list(families.values())
+
+
+def _response_families() -> dict[tuple[str, str], GaugeMetricFamily]:
+    """The response gauges, empty."""
+    return {
+        (measure, kind): GaugeMetricFamily(
+            f"safehood_response_{measure}_{kind}",
+            f"Time to {measure} alerts started in the last {RESPONSE_WINDOW_MS // DAY_MS} days"
+            + (" (seconds; median and p90)" if kind == "seconds" else
+               ": share of alerts within 60 s"),
+            labels=["site", "type", "shift", *(["quantile"] if kind == "seconds" else [])])
+        for measure in ("acknowledge", "resolve") for kind in ("seconds", "within_60s_ratio")
+    }
 
 
 def api_registry(services: Services) -> CollectorRegistry:

@@ -365,6 +365,15 @@ class ReadingsPublic(BaseModel):
     data: list[ReadingPublic]
 
 
+class HouseholdReadingsPublic(BaseModel):
+    """The readings of every registered device of a household over one time range."""
+
+    household: str
+    start: Rfc3339
+    end: Rfc3339
+    devices: list[ReadingsPublic] = Field(description="each device of the household, by id")
+
+
 class SitePublic(BaseModel):
     id: str
     households: int

@@ -5,7 +5,7 @@ the event loop (``call_soon_threadsafe``), which puts them on each client's boun
 A client that falls ``queue_size`` events behind is dropped, loudly, rather than holding
 memory or slowing everyone else; its browser's EventSource reconnects and reloads.
 
-Each client receives the alert as its role may see it (``_disclosure.alert_view``, the view
+Each client receives the alert as its role may see it (``_disclosure.alert_document_view``, the view
 the REST routes use too). Revoking a token ends its streams at once (:meth:`end_token`);
 a token revoked or expired elsewhere (another process) is noticed at the next keepalive.
 """
@@ -25,7 +25,7 @@ import orjson
 
 from safehood.protocol import Alert
 
-from ._disclosure import alert_view
+from ._disclosure import alert_document_view
 from ._roles import Role
 from .const import STREAM_KEEPALIVE_S, STREAM_QUEUE_SIZE
 
@@ -87,6 +87,7 @@ class AlertBroadcaster:
 
     def _fan_out(self, event_id: int, kind: str, alert: Alert) -> None:
         messages: dict[Role, str] = {}  # one encoding per role, not per client
+        document = alert.model_dump(mode="json")
         for client in list(self._clients):
             if client.dropped:
                 continue
@@ -98,7 +99,7 @@ class AlertBroadcaster:
                 continue
             message = messages.get(client.role)
             if message is None:
-                view = alert_view(alert, client.role).model_dump(mode="json")
+                view = alert_document_view(document, client.role)
                 data = orjson.dumps({"kind": kind, "alert": view}).decode()
                 message = messages[client.role] = f"id: {event_id}\nevent: alert\ndata: {data}\n\n"
             try:

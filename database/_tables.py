@@ -142,6 +142,11 @@ alerts = Table(
     # The alert list's order (migration 0007_alert_list_order).
     Index("ix_alerts_status_order", "status", "severity_rank", "started_ms", "id"),
     Index("ix_alerts_site_status_order", "site", "status", "severity_rank", "started_ms", "id"),
+    # The alert gauges' counts by type and status (migration 0008_alert_counts).
+    Index("ix_alerts_type_status", "type", "status"),
+    # A household's alerts in the list's order (migration 0008_alert_counts).
+    Index("ix_alerts_household_status_order", "household", "status", "severity_rank",
+          "started_ms", "id"),
 )
 
 alert_history = Table(

@@ -65,6 +65,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             leaks = [r for r in readings if r["fields"].get("leak") is True]
             time.sleep(0.5)
         assert leaks, "the Zigbee leak sensor's leak never reached the store"
+        # A household's devices in one request: the leak sensor's readings among them.
+        assert "/api/v1/households/h0001/readings" in "".join(lines)
+        home = api.get("/api/v1/households/h0001/readings",
+                       params={"start": "946684800000"}).json()
+        sensor = next(d for d in home["devices"] if d["device_id"] == "h0001-leak-kitchen")
+        assert any(r["fields"].get("leak") is True for r in sensor["data"])
         # The community's buildings have floors and flats: the building plan shows them.
         plan = api.get(f"/api/v1/sites/{alerts[0]['site']}/plan").json()
         flats = [u for b in plan["buildings"] for f in b["floors"] for u in f["units"]]

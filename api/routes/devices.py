@@ -1,16 +1,18 @@
-"""Device health and readings from the time-series store."""
+"""Device health, and readings from the time-series store: a device's, or a household's."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
+from pydantic_core import to_json
 
 from safehood.protocol import DEVICE_ID_RE, format_ts
 
-from .._deps import Operators, ServicesDep
+from .._context import Services
+from .._deps import EntityPath, Operators, ServicesDep
 from .._health import health_rows
-from .._models import DeviceHealthList, ReadingPublic, ReadingsPublic
+from .._models import DeviceHealthList, HouseholdReadingsPublic, ReadingsPublic
 from .._roles import Role
 from .._time import parse_time
 from ..const import DEFAULT_READINGS_WINDOW_MS, MAX_READINGS
@@ -48,18 +50,54 @@ def device_readings(
     # at any device id (e.g. one that publishes but is not registered yet).
     if principal.role is Role.OFFICER and (device is None or not principal.sees_site(device.site)):
         raise HTTPException(404, f"no device {device_id!r}")
+    start_ms, end_ms = _time_range(services, start, end)
+    return _json(_readings(services, device_id, start_ms, end_ms, limit))
+
+
+@router.get("/households/{household_id}/readings", response_model=HouseholdReadingsPublic,
+            summary="Readings of every device of a household over a time range "
+                    "(default: the last hour)")
+def household_readings(
+    household_id: EntityPath, services: ServicesDep, principal: Operators,
+    start: TimeParam = None, end: TimeParam = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_READINGS, description="at most this many a device")]
+    = MAX_READINGS,
+) -> Response:
+    """Each registered device of the household, by id, with its readings (at most
+    ``limit`` a device): what one request a device gave, in one request."""
+    registry = services.registry.load()
+    household = registry.households.get(household_id)
+    if household is None or not principal.sees_site(household.site):
+        raise HTTPException(404, f"no household {household_id!r}")
+    start_ms, end_ms = _time_range(services, start, end)
+    devices = sorted(d.device_id for d in registry.household_devices(household_id))
+    return _json({"household": household_id, "start": format_ts(start_ms),
+                  "end": format_ts(end_ms),
+                  "devices": [_readings(services, d, start_ms, end_ms, limit) for d in devices]})
+
+
+def _time_range(services: Services, start: str | None, end: str | None) -> tuple[int, int]:
+    """The range asked for, in epoch ms: ``end`` defaults to now, ``start`` to the
+    default window before it; 422 unless start is before end."""
     end_ms = parse_time(end, "end") or services.context.clock()
     start_ms = parse_time(start, "start")
     if start_ms is None:
         start_ms = end_ms - DEFAULT_READINGS_WINDOW_MS
     if start_ms >= end_ms:
         raise HTTPException(422, "start: must be before end")
+    return start_ms, end_ms
+
+
+def _readings(services: Services, device_id: str, start_ms: int, end_ms: int,
+              limit: int) -> dict[str, Any]:
+    """A device's readings as the JSON object of ``ReadingsPublic``."""
     readings = services.context.store.query(device_id, start_ms, end_ms, limit=limit)
-    body = ReadingsPublic(
-        device_id=device_id, start=format_ts(start_ms), end=format_ts(end_ms),
-        data=[ReadingPublic(ts=format_ts(r.ts_ms), ts_ms=r.ts_ms, channel=r.channel,
-                            fields=dict(r.fields)) for r in readings],
-    )
-    # Validated as built: serialised once (FastAPI would validate it again and dump it
-    # twice: 4.5 of a day's 19 ms of CPU, against 0.8).
-    return Response(body.model_dump_json(), media_type="application/json")
+    return {"device_id": device_id, "start": format_ts(start_ms), "end": format_ts(end_ms),
+            "data": [{"ts": format_ts(r.ts_ms), "ts_ms": r.ts_ms, "channel": r.channel,
+                      "fields": r.fields} for r in readings]}
+
+
+def _json(document: dict[str, Any]) -> Response:
+    # Built from the store's typed readings and serialised as the declared model would be:
+    # a model a reading was a third of a device's day (and FastAPI validated the model again).
+    return Response(to_json(document, inf_nan_mode="null"), media_type="application/json")

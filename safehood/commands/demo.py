@@ -234,6 +234,9 @@ safehood demo is running (simulated traffic; alerts are marked as exercises)
   building plan  {url}/ui/building.html    (flats by floor; a fire outlines those to evacuate)
   response       {url}/ui/metrics.html     (time to acknowledge per shift; shift handover)
   API docs       {url}/docs
+  a home's day   {url}/api/v1/households/{min(registry.households)}/readings?start=<RFC 3339>
+                 (every device of a household in one request; the officer token below as
+                 `Authorization: Bearer ...`)
   metrics        {url}/metrics
   broker         {pipeline.settings.mqtt.url}   (topics: {pipeline.settings.topic_prefix}/v1/#)
   data           {pipeline.settings.data_dir}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic_core import to_json
+
 from safehood.api import AlertFamilyView, AlertPublic, Role
-from safehood.api._disclosure import alert_view
+from safehood.api._disclosure import alert_document_view, alert_view
 from safehood.protocol import Alert
 
 NOTIFIED = Alert.model_validate({
@@ -50,3 +52,11 @@ def test_families_do_not_see_who_else_was_notified() -> None:
 def test_the_views_declare_no_field_of_their_own() -> None:
     assert AlertPublic.model_fields.keys() == AlertFamilyView.model_fields.keys() \
         == Alert.model_fields.keys()
+
+
+def test_a_document_view_is_the_model_view_serialised() -> None:
+    document = NOTIFIED.model_dump(mode="json")
+    for role in (Role.FAMILY, Role.OFFICER, Role.ADMIN):
+        assert to_json(alert_document_view(document, role), inf_nan_mode="null") == \
+            alert_view(NOTIFIED, role).model_dump_json().encode()
+    assert document == NOTIFIED.model_dump(mode="json")  # the given document is not changed

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 
+from prometheus_client import CollectorRegistry, generate_latest
+
+from safehood.api._metrics import ApiCollector
 from safehood.protocol import AlertType, Severity
 
 from .conftest import NOW_MS, Api
@@ -40,6 +43,26 @@ def test_the_plan_highlights_the_fire_floor_and_those_above(api: Api) -> None:
     assert api.client.get("/api/v1/sites/gulou-1/plan",
                           headers=api.headers("officer")).status_code == 404
 
+
+
+def test_the_response_gauges_are_computed_again_once_older_than_their_bound(api: Api) -> None:
+    now_s = [0.0]
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ApiCollector(api.app.state.services, response_max_age_s=60,
+                                   monotonic=lambda: now_s[0]))
+    gauge = ('safehood_response_acknowledge_seconds{quantile="0.5",shift="20:00",'
+             'site="xianlin-3",type="fall"} 40.0')
+
+    def lines() -> list[str]:
+        return generate_latest(registry).decode().splitlines()
+
+    assert gauge not in lines()  # the seed's fall is not acknowledged yet
+    api.manager.acknowledge(api.seed.alert_id, "officer:Li Wei", at_ms=NOW_MS - 560_000)
+    now_s[0] = 59.0
+    assert gauge not in lines()  # kept
+    assert 'safehood_alerts{status="acknowledged",type="fall"} 1.0' in lines()  # not kept
+    now_s[0] = 60.0
+    assert gauge in lines()
 
 def test_response_metrics_handover_and_gauges(api: Api) -> None:
     # The seed's fall started at NOW - 10 min (23:50 UTC, the night shift): acknowledged 40 s

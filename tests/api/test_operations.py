@@ -56,6 +56,35 @@ def test_readings_bad_times_are_422(api: Api) -> None:
         assert response.json()["detail"].startswith(start), response.json()
 
 
+def test_readings_of_a_household_are_its_devices_readings_in_one_request(api: Api) -> None:
+    write_readings(api.store, "h001-smoke", "xianlin-3", "smoke", [NOW_MS - 2 * HOUR, NOW_MS - 60_000])
+    write_readings(api.store, "r001-band", "xianlin-3", "smoke", [NOW_MS - 30_000])
+    write_readings(api.store, "h002-motion", "xianlin-3", "smoke", [NOW_MS - 30_000])
+    officer = api.headers("officer")
+    window = {"start": str(NOW_MS - 3 * HOUR), "end": str(NOW_MS)}
+    body = api.client.get("/api/v1/households/h001/readings", params=window,
+                          headers=officer).json()
+    assert (body["household"], body["start"], body["end"]) == (
+        "h001", "2025-12-31T21:00:00.000Z", "2026-01-01T00:00:00.000Z")
+    assert [d["device_id"] for d in body["devices"]] == ["h001-smoke", "r001-band", "r002-band"]
+    for device in body["devices"]:
+        alone = api.client.get(f"/api/v1/devices/{device['device_id']}/readings",
+                               params=window, headers=officer).json()
+        assert device == alone
+    assert [len(d["data"]) for d in body["devices"]] == [2, 1, 0]
+    limited = api.client.get("/api/v1/households/h001/readings",
+                             params={**window, "limit": "1"}, headers=officer).json()
+    assert [len(d["data"]) for d in limited["devices"]] == [1, 1, 0]
+    for household, headers in [("h404", officer), ("h101", officer),
+                               ("h001", api.headers("officer_gulou"))]:
+        response = api.client.get(f"/api/v1/households/{household}/readings", headers=headers)
+        assert response.status_code == 404, household
+    response = api.client.get("/api/v1/households/h001/readings",
+                              params={"start": str(NOW_MS), "end": str(NOW_MS - 1)},
+                              headers=officer)
+    assert (response.status_code, response.json()) == (422, {"detail": "start: must be before end"})
+
+
 def test_device_health_and_problems(api: Api) -> None:
     _health(api, "h001-smoke", "xianlin-3", last_seen_ms=NOW_MS - 60_000, battery=15)
     _health(api, "r001-band", "xianlin-3", last_seen_ms=NOW_MS - 60_000, online=False)

@@ -73,6 +73,7 @@ ROUTES = [
           {"admin": 200, "officer": 200, "gulou": 404, "family": 404, "integrator": 403}),
     Route("GET", "/api/v1/devices/health", OPERATORS),
     Route("GET", "/api/v1/devices/r001-band/readings", OPERATORS_XIANLIN),
+    Route("GET", "/api/v1/households/h001/readings", OPERATORS_XIANLIN),
     Route("GET", "/api/v1/households", OPERATORS),
     Route("POST", "/api/v1/households", _only(201, "admin", "integrator"), NEW_HOUSEHOLD),
     Route("GET", "/api/v1/households/h001", OPERATORS_XIANLIN),

@@ -41,6 +41,8 @@ def test_a_page_is_read_from_the_list_order_index_and_matches_the_order(tmp_path
          "ix_alerts_status_order"),
         (AlertQuery(sites=("s1",), statuses=(AlertStatus.RESOLVED,), order="severity",
                     limit=5, offset=3), "ix_alerts_site_status_order"),
+        (AlertQuery(households=("h1",), statuses=(AlertStatus.RESOLVED,), order="severity",
+                    limit=3, offset=1), "ix_alerts_household_status_order"),
     ]
     for query, index in pages:
         statements.clear()
