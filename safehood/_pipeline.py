@@ -212,6 +212,9 @@ def build_pipeline(
         registry_file = Registry.load(settings.registry_file).to_model()
     if registry_file is not None:
         import_registry(engine, registry_file)
+        # Dropped before the registry is loaded: freed after it, the file's models left
+        # holes among the loaded registry's objects that no later object filled.
+        registry_file = None
     fingerprint, loaded = load_registry_if_changed(engine, None)
     assert loaded is not None  # always loaded against no known fingerprint
     registry = RegistryHolder(loaded, fingerprint)
