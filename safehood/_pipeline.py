@@ -53,7 +53,7 @@ from safehood.protocol import Registry, RegistryFile, deadletter_topic
 from safehood.store import ReadingStore, open_store
 
 from ._detection import DetectionStage
-from ._heap import settle_heap
+from ._heap import return_large_blocks, settle_heap
 from ._home_assistant import HomeAssistantBridge
 from ._retention import RetentionTask
 
@@ -207,6 +207,7 @@ def build_pipeline(
     those of ``settings.exercise_sites`` are. ``fall_method`` overrides the detector
     settings' ``fall.method``; a fall model that cannot be used raises
     :class:`safehood.learning.ModelError` here, before anything starts."""
+    return_large_blocks()
     engine = open_database(settings)
     if registry_file is None and settings.registry_file is not None:
         registry_file = Registry.load(settings.registry_file).to_model()
