@@ -232,8 +232,8 @@ def main() -> None:
     parser.add_argument("--devices", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--per-household", type=int, default=5)
     # 100,000: the cost of a message is a difference of two runs of 10-15 s at 100,000
-    # devices; over 20,000 messages their noise alone moved it by 20 us (2.26x on a quiet
-    # machine, 0.9-1.4x under load, where the messages timed in one process cost the same).
+    # devices, which over 20,000 messages moved from 0.9x to 2.26x of the 1,000-device
+    # figure from run to run (timed inside one process, the messages cost the same at both).
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--no-live", dest="live", action="store_false",
                         help="measure `safehood detect` only, not the live pipeline")
