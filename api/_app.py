@@ -85,7 +85,8 @@ def create_app(context: ApiContext) -> FastAPI:
     services = Services(
         context=context,
         tokens=TokenStore(engine, clock=context.clock),
-        registry=RegistryService(engine, context.on_registry_change),
+        registry=RegistryService(engine, context.on_registry_change,
+                                 loaded=context.loaded_registry),
         provisioner=context.provisioner or Provisioner.from_settings(context.settings, engine),
         streams=AlertBroadcaster(),
         auth_failures=FailedAuthLimiter(context.settings.api_auth_failures_per_minute),

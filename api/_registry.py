@@ -66,16 +66,22 @@ class RegistryService:
     needs it); changes made here replace it at once. A copy older than ``max_age_s`` is
     reloaded by a background thread while requests go on reading it, so changes made by
     another process (``safehood registry import``) show within ``max_age_s`` plus a load.
+    The copy starts as ``loaded`` (a fingerprint and the registry loaded after it was read)
+    when the process has one already.
     """
 
     def __init__(self, engine: Engine, on_change: Callable[[Registry], None] | None = None,
-                 *, max_age_s: float = REGISTRY_MAX_AGE_S) -> None:
+                 *, max_age_s: float = REGISTRY_MAX_AGE_S,
+                 loaded: tuple[bytes, Registry] | None = None) -> None:
         self.engine = engine
         self.on_change = on_change
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
         self._cached: tuple[float, Registry] | None = None
         self._fingerprint: bytes | None = None
+        if loaded is not None:
+            self._fingerprint, registry = loaded
+            self._cached = (time.monotonic(), registry)
         self._refreshing = threading.Lock()
         self._cache_lock = threading.Lock()
 

@@ -43,7 +43,7 @@ SPEED = {
     "alert_latency": "publish to alert stored and notified: idle, at 80% of the rate ingest "
                      "sustains (measured in the same run), after a jump",
     "detect_rate": "safehood detect, ~400k messages, 1 and N processes, and 10,000 alert changes",
-    "registry_scale": "safehood detect with 1,000 and 100,000 registered devices",
+    "registry_scale": "live pipeline and safehood detect with 1,000 and 100,000 registered devices",
     "simulate_rate": "simulator writing a recording of 10,000 households",
     "api_load": "API alert list and readings with 100,000 alerts and 200 live-stream clients",
 }

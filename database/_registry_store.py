@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, Update, bindparam, delete, insert, select, update
 
 from safehood.protocol import Registry, RegistryFile
 
@@ -123,6 +123,28 @@ def import_registry(engine: Engine, registry: RegistryFile, *, replace: bool = F
                 gone = existing[kind] - {e[key] for e in data[kind]}
                 if gone:
                     connection.execute(delete(table).where(table.c[key].in_(gone)))
-        for kind, (_, key) in REGISTRY_TABLES.items():
-            for entry in data[kind]:
-                write_registry_entry(connection, kind, entry, exists=entry[key] in existing[kind])
+        for kind, (table, key) in REGISTRY_TABLES.items():
+            # One statement for the new entries and one for the changed, each run over all
+            # of its rows (executemany): a statement built an entry took 0.7 ms of CPU,
+            # 70 s of start-up at 100,000 devices. Every row of a kind has the same columns.
+            rows = data.pop(kind)  # made here by model_dump: changed in place, not copied
+            if kind == "households":
+                for row in rows:
+                    row["night_start"], row["night_end"] = row.pop("night")
+            new = [row for row in rows if row[key] not in existing[kind]]
+            if new:
+                connection.execute(insert(table), new)
+            changed = [{f"_{column}": value for column, value in row.items()}
+                       for row in rows if row[key] in existing[kind]]
+            if changed:
+                connection.execute(_update_by_key(table, key, rows[0]), changed)
+
+
+def _update_by_key(table: Table, key: str, row: dict[str, Any]) -> Update:
+    """An update of ``row``'s columns but the key, found by the key; each value bound as
+    ``_`` and its column's name (a column's own name is reserved for its bound value). The
+    key is not set again: set, even to itself, SQLite checked every child row's foreign key
+    against it, a scan of the child table for each entry (quadratic: 24 s at 20,000
+    devices)."""
+    return (update(table).where(table.c[key] == bindparam(f"_{key}"))
+            .values({column: bindparam(f"_{column}") for column in row if column != key}))

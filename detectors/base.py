@@ -262,7 +262,6 @@ class RegistryView:
     site_devices: Mapping[str, Sequence[Device]]
     household_devices: Mapping[str, Sequence[Device]]
     building_devices: Mapping[str, Sequence[Device]]
-    front_doors: Mapping[str, frozenset[str]]
     detector_of: Callable[[str, Device], Detector | None]
     shared: MutableMapping[tuple[str, type], Any]
     fall_classifier: FallClassifier | None = None
@@ -278,25 +277,23 @@ class RegistryView:
             h.id: HouseholdScope.from_registry(h, registry) for h in registry.households.values()
         }
         site_devices: dict[str, list[Device]] = {}
-        household_devices: dict[str, list[Device]] = {}
         building_devices: dict[str, list[Device]] = {}
         for device in registry.devices.values():
             site_devices.setdefault(device.site, []).append(device)
-            if device.household is not None:
-                household_devices.setdefault(device.household, []).append(device)
             building = _building_group(device, households)
             if building is not None:
                 building_devices.setdefault(building, []).append(device)
-        rooms = set(config.night_wandering.front_door_rooms)
-        front_doors = {
-            household: frozenset(
-                d.device_id for d in devices
-                if d.kind == "door" and (d.room is None or d.room in rooms)
-            )
-            for household, devices in household_devices.items()
-        }
-        return cls(registry, config, households, site_devices, household_devices,
-                   building_devices, front_doors, detector_of, shared, fall_classifier)
+        # The registry's own index of devices by household, not a copy (50 bytes a device).
+        return cls(registry, config, households, site_devices, registry.devices_by_household,
+                   building_devices, detector_of, shared, fall_classifier)
+
+    def front_doors(self, household: str) -> frozenset[str]:
+        """Device ids of the household's doors to the outside (asked for the few homes
+        watched for night wandering, not kept for every household)."""
+        rooms = self.config.night_wandering.front_door_rooms
+        return frozenset(
+            d.device_id for d in self.household_devices.get(household, ())
+            if d.kind == "door" and (d.room is None or d.room in rooms))
 
     def site_state(self, site: str, kind: type[S]) -> S:
         """The one ``kind()`` object that the detectors of ``site`` share (its community

@@ -275,7 +275,7 @@ _HOMES = WatchedHomes(lambda home: bool(home.at_risk_residents))
 def _night_wandering(household: str, device: Device, view: RegistryView) -> NightWanderingDetector:
     config = view.config
     return NightWanderingDetector(
-        view.households[household], view.front_doors.get(household, frozenset()),
+        view.households[household], view.front_doors(household),
         config=config.night_wandering, door_config=config.door,
         smoke_alarm_level=config.smoke.alarm_obscuration,
         prior=view.site_state(device.site, DeparturePrior),
@@ -285,7 +285,7 @@ def _night_wandering(household: str, device: Device, view: RegistryView) -> Nigh
 def _rebind(detector: NightWanderingDetector, view: RegistryView) -> bool:
     if not _HOMES.rebind(detector, view):
         return False
-    detector.front_doors = view.front_doors.get(detector.household.id, frozenset())
+    detector.front_doors = view.front_doors(detector.household.id)
     return True
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -32,8 +33,10 @@ DeviceKind = Annotated[str, Field(json_schema_extra={"enum": list(DEVICE_KINDS)}
                                   description="device kind of wire contract v1")]
 
 
+@functools.lru_cache(maxsize=2048)
 def parse_hhmm(value: str) -> time:
-    """``"HH:MM"`` as a :class:`datetime.time`; ValueError otherwise."""
+    """``"HH:MM"`` as a :class:`datetime.time`; ValueError otherwise. Cached: the households
+    of a registry share a few night hours, and a time object each took 26 bytes a device."""
     try:
         hours, minutes = value.split(":")
         return time(int(hours), int(minutes))
@@ -418,6 +421,12 @@ class Registry:
 
     def household_devices(self, household_id: str) -> list[Device]:
         return list(self._devices_of.get(household_id, ()))
+
+    @property
+    def devices_by_household(self) -> Mapping[str, Sequence[Device]]:
+        """Each household's devices, in registry order, by household id (read only: the
+        registry's own index)."""
+        return self._devices_of
 
     def building_households(self, site: str, building: str) -> list[Household]:
         """The households of one building of a site."""

@@ -35,7 +35,6 @@ from safehood.database import (
     SqlAlertRepository,
     create_database_engine,
     import_registry,
-    load_registry,
     load_registry_if_changed,
     migrate,
 )
@@ -54,7 +53,7 @@ from safehood.protocol import Registry, RegistryFile, deadletter_topic
 from safehood.store import ReadingStore, open_store
 
 from ._detection import DetectionStage, HandoverTimer
-from ._heap import settle_heap
+from ._heap import return_large_blocks, settle_heap
 from ._home_assistant import HomeAssistantBridge
 from ._retention import RetentionTask
 
@@ -66,10 +65,11 @@ REGISTRY_POLL_S = 15.0
 class RegistryHolder:
     """The current registry; replaced whole when it changes (readers never see half)."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, fingerprint: bytes | None = None) -> None:
+        """``fingerprint``: the database's, read before ``registry`` was loaded from it."""
         self._registry = registry
         self._listeners: list[Callable[[Registry], None]] = []
-        self._fingerprint: bytes | None = None
+        self._fingerprint = fingerprint
 
     def get(self) -> Registry:
         return self._registry
@@ -208,12 +208,18 @@ def build_pipeline(
     those of ``settings.exercise_sites`` are. ``fall_method`` overrides the detector
     settings' ``fall.method``; a fall model that cannot be used raises
     :class:`safehood.learning.ModelError` here, before anything starts."""
+    return_large_blocks()
     engine = open_database(settings)
     if registry_file is None and settings.registry_file is not None:
         registry_file = Registry.load(settings.registry_file).to_model()
     if registry_file is not None:
         import_registry(engine, registry_file)
-    registry = RegistryHolder(load_registry(engine))
+        # Dropped before the registry is loaded: freed after it, the file's models left
+        # holes among the loaded registry's objects that no later object filled.
+        registry_file = None
+    fingerprint, loaded = load_registry_if_changed(engine, None)
+    assert loaded is not None  # always loaded against no known fingerprint
+    registry = RegistryHolder(loaded, fingerprint)
     dialects = load_dialects(settings.dialects_dir)
 
     def vendor_topics(current: Registry) -> list[str]:
@@ -314,6 +320,8 @@ def build_pipeline(
         app = create_app(ApiContext(
             settings=settings, engine=engine, alerts=alerts, store=store,
             broker_ready=source.connected.is_set, on_registry_change=registry.replace,
+            # One registry in the process: the API's copy is the pipeline's (until changed).
+            loaded_registry=(fingerprint, loaded),
             ack_tokens=ack_tokens,
             event_clock=event_clock, simulated=exercise,
         ))

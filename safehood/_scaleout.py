@@ -37,7 +37,7 @@ from safehood.scaleout import (
 )
 from safehood.store import open_store
 
-from ._heap import settle_heap
+from ._heap import return_large_blocks, settle_heap
 from ._pipeline import REGISTRY_POLL_S, RegistryHolder, open_database, stop_all
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
     if not settings.sqlalchemy_url.startswith("postgresql"):
         log.warning("the scale-out engine shares its alerts across processes: "
                     "use PostgreSQL (SAFEHOOD_DATABASE_URL), not %s", settings.sqlalchemy_url)
+    return_large_blocks()
     engine = open_database(settings)
     if settings.registry_file is not None:
         import_registry(engine, Registry.load(settings.registry_file).to_model())

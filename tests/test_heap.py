@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import platform
 
-from safehood._heap import YOUNG_GENERATION_THRESHOLD, settle_heap
+import pytest
+
+from safehood._heap import YOUNG_GENERATION_THRESHOLD, return_large_blocks, settle_heap
 
 
 def test_settling_freezes_what_lives_and_raises_the_young_threshold() -> None:
@@ -19,3 +22,9 @@ def test_settling_freezes_what_lives_and_raises_the_young_threshold() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc setting")
+def test_glibc_takes_the_large_block_threshold() -> None:
+    # Process-wide and permanent, as in every long-running safehood process.
+    assert return_large_blocks()
