@@ -48,10 +48,12 @@ def test_publishes_arrive_whole_and_in_order_and_batch_acks_hold(
 
     def setup(client: BurstClient) -> None:
         def on_publishes(publishes: list[Publish]) -> None:
-            received.extend(publishes)
             # The broker sends 100 unacknowledged messages at most: all arrive only if
-            # these acknowledgements reach it.
+            # these acknowledgements reach it. Queued before the messages are counted:
+            # the test disconnects once it counts them all, and acks queued after the
+            # DISCONNECT never reach the broker, which then delivers them again.
             client.ack_many([mid for _topic, _payload, mid, qos, _ms in publishes if qos])
+            received.extend(publishes)
 
         client.on_publishes = on_publishes
         client.on_message = lambda _c, _u, message: by_paho.append(message)
