@@ -8,19 +8,11 @@ from typing import Any
 
 from sqlalchemy import event
 
-from safehood.alerting import InMemoryAlertRepository
-from safehood.database import SqlAlertRepository, create_database_engine, migrate
-
-from .test_alert_list_order import record
+from .test_alert_list_order import filled_repositories
 
 
 def test_counts_by_type_and_status_are_read_from_the_index_alone(tmp_path: Path) -> None:
-    engine = create_database_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    migrate(engine)
-    sql = SqlAlertRepository(engine)
-    memory = InMemoryAlertRepository()
-    for n in range(30):
-        assert sql.commit(None, record(n)) and memory.commit(None, record(n))
+    engine, sql, memory = filled_repositories(tmp_path, 30)
     statements: list[str] = []
 
     @event.listens_for(engine, "before_cursor_execute")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from safehood.alerting import AlertQuery, AlertRecord, InMemoryAlertRepository
 from safehood.database import SqlAlertRepository, create_database_engine, migrate
@@ -23,13 +23,21 @@ def record(n: int) -> AlertRecord:
         last_seen_ms=0, household=f"h{n % 5}")
 
 
-def test_a_page_is_read_from_the_list_order_index_and_matches_the_order(tmp_path: Path) -> None:
+def filled_repositories(tmp_path: Path, count: int
+                        ) -> tuple[Engine, SqlAlertRepository, InMemoryAlertRepository]:
+    """A migrated SQLite database and an in-memory repository, each holding ``count``
+    records."""
     engine = create_database_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     migrate(engine)
     sql = SqlAlertRepository(engine)
     memory = InMemoryAlertRepository()
-    for n in range(60):
+    for n in range(count):
         assert sql.commit(None, record(n)) and memory.commit(None, record(n))
+    return engine, sql, memory
+
+
+def test_a_page_is_read_from_the_list_order_index_and_matches_the_order(tmp_path: Path) -> None:
+    engine, sql, memory = filled_repositories(tmp_path, 60)
     statements: list[tuple[str, Any]] = []
 
     @event.listens_for(engine, "before_cursor_execute")
