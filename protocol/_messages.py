@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -46,16 +45,12 @@ class Message(Placement):
         ts_ms = reading.ts if reading.ts is not None else received_ms
         if ts_ms is None:
             raise ValueError("a status without ts needs received_ms")
-        # Made slot by slot, in _FIELDS' order: a message is made a reading, and the frozen
-        # dataclass's __init__ (an object.__setattr__ a field, by keyword) was half its cost.
-        message = _new(cls)
-        for set_slot, value in zip(_SET_SLOTS, (
-            placed.device_id, placed.site, kind, placed.household, placed.room, placed.resident,
-            channel, int(ts_ms), reading, seq, reading.battery, received_ms, reading.ts is None,
-            (),
-        ), strict=True):
-            set_slot(message, value)
-        return message
+        return cls(
+            site=placed.site, device_id=placed.device_id, channel=channel, ts_ms=int(ts_ms),
+            reading=reading, kind=kind, seq=seq, battery=reading.battery,
+            household=placed.household, room=placed.room, resident=placed.resident,
+            received_ms=received_ms, ts_from_receipt=reading.ts is None,
+        )
 
     @property
     def event(self) -> str | None:
@@ -73,12 +68,3 @@ class Message(Placement):
     def fields(self) -> Mapping[str, Scalar]:
         """The scalar readings present, by name (``smoke``, ``leak``, ``online`` ...)."""
         return scalars(self.reading)
-
-
-_FIELDS = ("device_id", "site", "kind", "household", "room", "resident", "channel", "ts_ms",
-           "reading", "seq", "battery", "received_ms", "ts_from_receipt", "extras")
-if {f.name for f in dataclasses.fields(Message)} != set(_FIELDS):
-    raise TypeError("Message.from_reading sets _FIELDS: add the new field there")
-# Each slot's own setter, past the frozen guard as the dataclass's __init__ goes.
-_SET_SLOTS = tuple(getattr(Message, name).__set__ for name in _FIELDS)
-_new = object.__new__
