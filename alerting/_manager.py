@@ -40,7 +40,7 @@ Subscriber = Callable[[AlertChange], None]
 AlertList = list[Alert]
 AlertDocumentList = list[dict[str, Any]]
 _Built = TypeVar("_Built")
-_BuiltList = list[_Built]
+_BuiltList = list[_Built]  # inside AlertManager, ``list`` is its method
 ChangeList = list[AlertChange]
 ProposalList = list[Proposal]
 SilenceList = list[Silence]
@@ -482,8 +482,8 @@ def alert_document(record: AlertRecord, history: Iterable[HistoryEntry] = (),
 
 def _event_document(event: HistoryEntry) -> dict[str, Any]:
     """A history entry as the JSON object of ``protocol.AlertEvent``."""
-    document: dict[str, Any] = {"at": format_ts(event.at_ms), "action": event.action, "actor": event.actor,
-                "note": event.note}
+    document: dict[str, Any] = {"at": format_ts(event.at_ms), "action": event.action,
+                                "actor": event.actor, "note": event.note}
     if event.detail:
         document["detail"] = dict(event.detail)
     return document

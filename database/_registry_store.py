@@ -100,13 +100,18 @@ def write_registry_entry(connection: Connection, kind: RegistryKind, entry: dict
     """Insert or update one entry (a ``RegistryFile`` item as a dict) in place; never
     delete-and-insert, which would cascade to the household's residents and devices."""
     table, key = REGISTRY_TABLES[kind]
-    row = dict(entry)
-    if kind == "households":
-        row["night_start"], row["night_end"] = row.pop("night")
+    row = _table_row(kind, dict(entry))
     if exists:
-        connection.execute(update(table).where(table.c[key] == row[key]).values(**row))
+        connection.execute(_update_by_key(table, key, row), _bound(row))
     else:
         connection.execute(insert(table).values(**row))
+
+
+def _table_row(kind: RegistryKind, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` (a ``RegistryFile`` item as a dict) changed in place into its table's row."""
+    if kind == "households":
+        row["night_start"], row["night_end"] = row.pop("night")
+    return row
 
 
 def import_registry(engine: Engine, registry: RegistryFile, *, replace: bool = False) -> None:
@@ -127,17 +132,19 @@ def import_registry(engine: Engine, registry: RegistryFile, *, replace: bool = F
             # One statement for the new entries and one for the changed, each run over all
             # of its rows (executemany): a statement built an entry took 0.7 ms of CPU,
             # 70 s of start-up at 100,000 devices. Every row of a kind has the same columns.
-            rows = data.pop(kind)  # made here by model_dump: changed in place, not copied
-            if kind == "households":
-                for row in rows:
-                    row["night_start"], row["night_end"] = row.pop("night")
+            # Made here by model_dump: changed in place, not copied.
+            rows = [_table_row(kind, row) for row in data.pop(kind)]
             new = [row for row in rows if row[key] not in existing[kind]]
             if new:
                 connection.execute(insert(table), new)
-            changed = [{f"_{column}": value for column, value in row.items()}
-                       for row in rows if row[key] in existing[kind]]
+            changed = [_bound(row) for row in rows if row[key] in existing[kind]]
             if changed:
                 connection.execute(_update_by_key(table, key, rows[0]), changed)
+
+
+def _bound(row: dict[str, Any]) -> dict[str, Any]:
+    """``row``'s values under the names :func:`_update_by_key` binds them to."""
+    return {f"_{column}": value for column, value in row.items()}
 
 
 def _update_by_key(table: Table, key: str, row: dict[str, Any]) -> Update:

@@ -54,6 +54,11 @@ class DetectSummary:
         )
 
 
+def offline_alert_id(number: int) -> str:
+    """The id of the ``number``-th alert an offline run raises (from 1)."""
+    return f"a{number:07d}"
+
+
 class AlertSink:
     """Turns decisions into alerts through the alerting package's lifecycle, in memory.
 
@@ -83,7 +88,7 @@ class AlertSink:
         self._all_query = AlertQuery(limit=None)
         if id_factory is None:
             counter = itertools.count(1)
-            id_factory = lambda: f"a{next(counter):07d}"  # noqa: E731
+            id_factory = lambda: offline_alert_id(next(counter))  # noqa: E731
         repository = InMemoryAlertRepository()
         pipeline = build_pipeline(AlertPolicy(), repository, id_factory=id_factory)
         self._manager = AlertManager(repository, pipeline, registry=registry, clock=lambda: 0)

@@ -34,6 +34,7 @@ from safehood._offline import (
     RaiseOrder,
     SiteShare,
     _counting,
+    offline_alert_id,
 )
 from safehood.detectors import DetectorConfig
 from safehood.protocol import Registry, write_jsonl
@@ -196,7 +197,7 @@ _PLACEHOLDER = re.compile(rb"~alert\d+\.\d+~")
 
 def _merge(results: list[_Result]) -> tuple[list[bytes], DetectSummary]:
     keys = {placeholder: key for result in results for placeholder, key in result.keys.items()}
-    ids = {placeholder: f"a{rank:07d}"
+    ids = {placeholder: offline_alert_id(rank)
            for rank, placeholder in enumerate(sorted(keys, key=keys.__getitem__), 1)}
 
     def number(match: re.Match[bytes]) -> bytes:

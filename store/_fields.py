@@ -37,14 +37,12 @@ def stored_fields(message: Message) -> dict[str, Scalar]:
     field of the message already uses.
     """
     reading = message.reading
-    fields: dict[str, Scalar] = {}
-    # ``message.fields`` read inline, and floats and bools (most readings) kept as they are
-    # without a call: this runs for every message stored (a tenth of the embedded store's
-    # write, py-spy of bench/ingest_rate.py).
-    for name in reading.scalar_names:
-        value = getattr(reading, name)
-        if value is not None:
-            fields[name] = value if value.__class__ in _KEPT else stable(value)
+    # Floats and bools (most readings) kept as they are without a call: this runs for every
+    # message stored (py-spy of bench/ingest_rate.py).
+    fields: dict[str, Scalar] = {
+        name: value if value.__class__ in _KEPT else stable(value)
+        for name, value in message.fields.items()
+    }
     if isinstance(reading, WearableWindow):
         fields["hz"] = float(reading.hz)
         fields["samples"] = len(reading.accel)
