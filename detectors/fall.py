@@ -92,7 +92,14 @@ def window_features(
     >>> features.after_std_g  # a perfectly still body: no real wearer is
     0.0
     """
-    batch = WindowBatch.of([samples], hz)
+    return _features(WindowBatch.of([samples], hz), hz, config, previous_direction)
+
+
+def _features(
+    batch: WindowBatch, hz: float, config: FallConfig,
+    previous_direction: tuple[float, float, float] | None,
+) -> WindowFeatures:
+    """:func:`window_features` of a batch of one window sampled at ``hz``."""
     if batch.lengths[0] == 0:
         return WindowFeatures(0.0, None, 0.0, None, None, None, previous_direction)
     found = aftermath(batch, config.impact_g, only_impacts=True)
@@ -129,6 +136,12 @@ def accelerometer_says_fall(features: WindowFeatures, config: FallConfig) -> boo
         return False
     posture = features.posture_change_deg
     return posture is None or posture >= config.posture_change_deg
+
+
+def _tail_direction(batch: WindowBatch, config: FallConfig) -> tuple[float, float, float] | None:
+    """:attr:`WindowFeatures.tail_direction` of a batch of one window without an impact:
+    the same computation as :func:`window_features`, so the same bits."""
+    return _vector(aftermath(batch, config.impact_g, only_impacts=True).tail_direction[0])
 
 
 def _vector(row: np.ndarray) -> tuple[float, float, float] | None:
@@ -203,7 +216,9 @@ class FallDetector(ScopedDetector):
         self._device_id: str | None = None
         self._resident: str | None = None
         self._evidence: dict[str, object] = {}
-        self._direction: tuple[float, float, float] | None = None
+        # The direction of gravity at the end of the last window, or that window itself
+        # while nothing has needed it yet (see _previous_direction).
+        self._direction: tuple[float, float, float] | WindowBatch | None = None
         self._last_window_ms: int | None = None
         self._reports_hr = False
         self._dropped_ms: list[int] = []
@@ -230,8 +245,14 @@ class FallDetector(ScopedDetector):
         has_hr = window.hr_bpm is not None
         self._reports_hr = self._reports_hr or has_hr
         stale = self._last_window_ms is not None and message.ts_ms < self._last_window_ms
-        features = window_features(window.accel, window.hz, self.config,
-                                   None if stale else self._direction)
+        batch = WindowBatch.of([window.accel], window.hz)
+        if not self._down and self._passes_over(batch):
+            if not stale:
+                self._last_window_ms = message.ts_ms
+                self._direction = batch
+            return []
+        features = _features(batch, window.hz, self.config,
+                             None if stale else self._previous_direction())
         if not stale:
             self._last_window_ms = message.ts_ms
             self._direction = features.tail_direction
@@ -267,6 +288,31 @@ class FallDetector(ScopedDetector):
                 and self._moved(features):
             return self._got_up(message) if self._in_incident(message.ts_ms) else self._over()
         return []
+
+    def _passes_over(self, batch: WindowBatch) -> bool:
+        """Whether a window of a wearer not down can be passed over unmeasured: one whose
+        every sample's magnitude (the features' own) is below the impact level, and below
+        the level from which the classifier scores a window above 0.
+
+        Such a window has no impact, so neither the rules nor the dropped-band check can
+        find anything in it; the classifier scores it 0, under any threshold above 0; and
+        what else process_one reads of it (stillness, turning) matters only to a wearer
+        down. Most windows of a band are like this: measuring each cost ~170 us.
+        """
+        gate_g = self.config.impact_g
+        if self.classifier is not None:
+            if self.classifier.threshold <= 0:
+                return False
+            gate_g = min(gate_g, FEATURE_IMPACT_G)
+        # NaN is never below: such a window is measured as before.
+        return bool(batch.magnitude().max() < gate_g)
+
+    def _previous_direction(self) -> tuple[float, float, float] | None:
+        """The direction of gravity at the end of the last window (None: unknown)."""
+        previous = self._direction
+        if isinstance(previous, WindowBatch):
+            previous = self._direction = _tail_direction(previous, self.config)
+        return previous
 
     def _fall_event(self, message: Message) -> Decisions:
         ts = message.ts_ms

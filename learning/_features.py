@@ -84,6 +84,10 @@ class WindowBatch:
     def __len__(self) -> int:
         return len(self.lengths)
 
+    def magnitude(self) -> np.ndarray:
+        """Acceleration magnitude (g) of every sample, ``(m, n)``; 0 past each window's end."""
+        return np.sqrt(np.einsum("mnk,mnk->mn", self.accel, self.accel))
+
 
 @dataclass(frozen=True, slots=True)
 class Aftermath:
@@ -123,12 +127,12 @@ def aftermath(batch: WindowBatch, impact_g: float, *, only_impacts: bool = False
     m = len(lengths)
     position = np.arange(accel.shape[1])[None, :]
     valid = position < lengths[:, None]
-    magnitude = np.sqrt(np.einsum("mnk,mnk->mn", accel, accel))
+    magnitude = batch.magnitude()
     filled = np.where(valid, magnitude, -np.inf)
     peak_index = np.argmax(filled, axis=1) if accel.shape[1] else np.zeros(m, int)
     peak = np.where(lengths > 0, np.max(filled, axis=1, initial=-np.inf), 0.0)
     above = valid & (magnitude >= impact_g)
-    has_impact = above.any(axis=1)
+    has_impact = np.asarray(above.any(axis=1))
     settle = np.maximum(1, np.round(IMPACT_SETTLE_S * hz)).astype(int)
     second = np.maximum(1, hz.astype(int))
     head = valid & (position < second[:, None])

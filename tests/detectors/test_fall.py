@@ -107,6 +107,24 @@ def test_posture_change_threshold(angle: float, raised: bool) -> None:
     assert bool(falls(engine(reg).process_one(message))) is raised
 
 
+def test_a_window_passed_over_still_gives_the_next_its_posture_before_the_impact() -> None:
+    # The first window has no impact, so the detector does not measure it; the second opens
+    # with one, so its posture before the impact is the first window's last second.
+    reg = registry()
+    rng = np.random.default_rng(3)
+    upright = (np.tile([0.3, 0.95, 0.0], (50, 1)) + rng.normal(0, 0.02, (50, 3))).tolist()
+    after = np.tile([1.0, 0.0, 0.0], (75, 1)) + rng.normal(0, 0.015, (75, 3))
+    impact_first = np.vstack([[[0.0, 3.0, 0.0]], after]).tolist()
+    detector = engine(reg)
+    assert detector.process_one(msg(reg, "r1-band", T0, accel=upright, hz=25.0, hr_bpm=90)) == []
+    (fall,) = falls(detector.process_one(
+        msg(reg, "r1-band", T0 + 2 * S, accel=impact_first, hz=25.0, hr_bpm=90)))
+    expected = window_features(
+        impact_first, 25.0, FALL, window_features(upright, 25.0, FALL).tail_direction)
+    assert fall.evidence["posture_change_deg"] == round(expected.posture_change_deg, 3)
+    assert window_features(impact_first, 25.0, FALL).posture_change_deg is None
+
+
 def lying_windows(reg, start_ms, count, posture):
     rng = np.random.default_rng(11)
     return [band(reg, start_ms + i * 2 * MIN, physics.lying(rng, posture=posture), hr=60)
