@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-import numpy as np
+from .quantiles import linear_quantile
 
 
 class CommunityPrior:
@@ -80,7 +80,7 @@ class CommunityPrior:
         key = (tuple(hours), before, q)
         if key in self._quantiles:
             return self._quantiles[key]
-        figure = float(np.quantile(spells, q)) if spells else None
+        figure = linear_quantile(spells, q) if spells else None
         if self._cacheable(before):
             self._quantiles[key] = figure
         return figure

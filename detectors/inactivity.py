@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from datetime import date, datetime, timedelta
 
-import numpy as np
-
 from safehood.protocol import (
     AlertDecision,
     AlertType,
@@ -45,6 +43,7 @@ from .community_prior import CommunityPrior
 from .config import DoorConfig, InactivityConfig
 from .const import MS_PER_DAY, MS_PER_S, RULE_INACTIVITY
 from .presence import SIGN_OF_LIFE_KINDS, Presence, SignsOfLife
+from .quantiles import linear_quantile
 
 INACTIVITY_SEVERITY = Severity.SEVERE
 
@@ -133,7 +132,7 @@ class InactivityDetector(Detector):
         self._gaps: defaultdict[int, deque[tuple[date, int]]] = defaultdict(deque)
         # By hour of day: the spells of its neighbourhood of hours in ``_gaps`` and, once
         # asked, their quantile (ms); dropped when a spell is recorded. Each sign of life
-        # asks for two thresholds, and numpy's quantile was a sixth of the engine's time.
+        # asks for two thresholds, and a quantile was once a sixth of the engine's time.
         self._own_spells: dict[int, list[int]] = {}
         self._own_quantile: dict[int, float] = {}
         self._last_source: str | None = None
@@ -172,7 +171,7 @@ class InactivityDetector(Detector):
         if days >= config.warmup_days and len(own) >= config.warmup_days:
             own_ms = self._own_quantile.get(hour)
             if own_ms is None:
-                own_ms = self._own_quantile[hour] = float(np.quantile(own, config.quantile))
+                own_ms = self._own_quantile[hour] = linear_quantile(own, config.quantile)
             own_s = own_ms / MS_PER_S * config.margin
             weight = days / (days + config.prior_days)
             learned_s = weight * own_s + (1 - weight) * (
@@ -186,6 +185,13 @@ class InactivityDetector(Detector):
             seconds = min(max(seconds, (self._wake_by_ms(since_ms) - since_ms) / MS_PER_S),
                           config.ceiling_s)
         return int(seconds * MS_PER_S)
+
+    def _least_threshold_ms(self) -> int:
+        """What :meth:`threshold_ms` returns at least, whatever has been learned: each of its
+        ways ends at or above a floor, a warm-up figure or the ceiling."""
+        config = self.config
+        return int(min(config.floor_s, config.night_floor_s, config.warmup_day_s,
+                       config.warmup_night_s, config.ceiling_s) * MS_PER_S)
 
     def _wake_by_ms(self, since_ms: int) -> int:
         """When someone asleep at ``since_ms`` is up at the latest: the end of the night
@@ -222,7 +228,9 @@ class InactivityDetector(Detector):
         last = self.last_activity_ms
         if last is not None and ts_ms > last:
             gap = ts_ms - last
-            if gap <= _LEARN_LIMIT * self.threshold_ms(last, self.asleep):
+            # Most gaps are far shorter than any threshold can be: no need to work it out.
+            if (gap <= _LEARN_LIMIT * self._least_threshold_ms()
+                    or gap <= _LEARN_LIMIT * self.threshold_ms(last, self.asleep)):
                 self._record(last, gap, self.asleep)
         if last is None or ts_ms > last:
             if message.kind == "motion":

@@ -7,6 +7,7 @@ import pytest
 
 from safehood.detectors import DetectorConfig
 from safehood.detectors.base import HouseholdScope
+from safehood.detectors.config import InactivityConfig
 from safehood.detectors.inactivity import InactivityDetector
 
 from ._support import (
@@ -181,6 +182,34 @@ def test_thresholds_kept_between_spells_are_those_worked_out_afresh() -> None:
             assert detector.threshold_ms(at) == afresh.threshold_ms(at), (message.ts_ms, hour)
             compared += 1
     assert compared > 50
+
+
+@pytest.mark.parametrize("smallest", ["floor_s", "night_floor_s", "warmup_day_s",
+                                      "warmup_night_s"])
+def test_what_is_learned_is_the_same_without_working_out_each_gaps_threshold(
+        smallest: str) -> None:
+    # A gap under twice the least threshold any state can give is learned without working
+    # out its threshold: each figure of the configuration in turn the smallest (the ceiling
+    # is never below the floors). The nap is too long to learn.
+    bounds = {"floor_s": 2 * HOUR / S, "night_floor_s": 3 * HOUR / S,
+              "warmup_day_s": 3 * HOUR / S, "warmup_night_s": 4 * HOUR / S,
+              "ceiling_s": 5 * HOUR / S, smallest: 0.75 * HOUR / S}
+    config = InactivityConfig(**bounds, warmup_days=1, prior_days=0.5)
+    reg = registry()
+    home = HouseholdScope.from_registry(reg.households["h3"], reg)
+    shortcut = InactivityDetector(home, config=config)
+    plain = InactivityDetector(home, config=config)
+    plain._least_threshold_ms = lambda: 0  # type: ignore[method-assign]
+    for message in routine_days(reg, 4, nap_hours=3):
+        shortcut.process_one(message)
+        plain.process_one(message)
+        if message.ts_ms % (2 * HOUR) == 0:
+            for asleep in (False, True):
+                threshold = shortcut.threshold_ms(message.ts_ms, asleep)
+                assert threshold >= shortcut._least_threshold_ms()
+                assert threshold == plain.threshold_ms(message.ts_ms, asleep)
+    assert shortcut._gaps == plain._gaps
+    assert len(shortcut._gaps) > 12
 
 
 def test_learned_threshold_never_exceeds_the_ceiling() -> None:
