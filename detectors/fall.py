@@ -33,6 +33,7 @@ from safehood.learning import (
     FallClassifier,
     WindowBatch,
     aftermath,
+    tail_directions,
 )
 from safehood.protocol import (
     AlertDecision,
@@ -138,12 +139,6 @@ def accelerometer_says_fall(features: WindowFeatures, config: FallConfig) -> boo
     return posture is None or posture >= config.posture_change_deg
 
 
-def _tail_direction(batch: WindowBatch, config: FallConfig) -> tuple[float, float, float] | None:
-    """:attr:`WindowFeatures.tail_direction` of a batch of one window without an impact:
-    the same computation as :func:`window_features`, so the same bits."""
-    return _vector(aftermath(batch, config.impact_g, only_impacts=True).tail_direction[0])
-
-
 def _vector(row: np.ndarray) -> tuple[float, float, float] | None:
     # In plain floats: numpy's per-element calls cost more than the window's own features.
     x, y, z = row.tolist()
@@ -216,9 +211,8 @@ class FallDetector(ScopedDetector):
         self._device_id: str | None = None
         self._resident: str | None = None
         self._evidence: dict[str, object] = {}
-        # The direction of gravity at the end of the last window, or that window itself
-        # while nothing has needed it yet (see _previous_direction).
-        self._direction: tuple[float, float, float] | WindowBatch | None = None
+        # The direction of gravity at the end of the last window.
+        self._direction: tuple[float, float, float] | None = None
         self._last_window_ms: int | None = None
         self._reports_hr = False
         self._dropped_ms: list[int] = []
@@ -249,10 +243,12 @@ class FallDetector(ScopedDetector):
         if not self._down and self._passes_over(batch):
             if not stale:
                 self._last_window_ms = message.ts_ms
-                self._direction = batch
+                # Only the direction is kept: a window's samples held for every band
+                # would cost ~1.8 KiB a wearable.
+                self._direction = _vector(tail_directions(batch)[0])
             return []
         features = _features(batch, window.hz, self.config,
-                             None if stale else self._previous_direction())
+                             None if stale else self._direction)
         if not stale:
             self._last_window_ms = message.ts_ms
             self._direction = features.tail_direction
@@ -306,13 +302,6 @@ class FallDetector(ScopedDetector):
             gate_g = min(gate_g, FEATURE_IMPACT_G)
         # NaN is never below: such a window is measured as before.
         return bool(batch.magnitude().max() < gate_g)
-
-    def _previous_direction(self) -> tuple[float, float, float] | None:
-        """The direction of gravity at the end of the last window (None: unknown)."""
-        previous = self._direction
-        if isinstance(previous, WindowBatch):
-            previous = self._direction = _tail_direction(previous, self.config)
-        return previous
 
     def _fall_event(self, message: Message) -> Decisions:
         ts = message.ts_ms

@@ -17,6 +17,7 @@ from ._features import (
     aftermath,
     angle_deg,
     feature_matrix,
+    tail_directions,
 )
 from ._model import FallClassifier, ModelError, shipped_model_path
 
@@ -32,4 +33,5 @@ __all__ = [
     "angle_deg",
     "feature_matrix",
     "shipped_model_path",
+    "tail_directions",
 ]

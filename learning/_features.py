@@ -136,7 +136,7 @@ def aftermath(batch: WindowBatch, impact_g: float, *, only_impacts: bool = False
     settle = np.maximum(1, np.round(IMPACT_SETTLE_S * hz)).astype(int)
     second = np.maximum(1, hz.astype(int))
     head = valid & (position < second[:, None])
-    tail = valid & (position >= (lengths - second)[:, None])
+    tail = _last_second(batch, position, valid)
     if only_impacts and not has_impact.any():
         # Without an impact, the impact (first and last) is the peak.
         head_direction, tail_direction = _directions(accel, np.stack([head, tail]))
@@ -171,6 +171,20 @@ def aftermath(batch: WindowBatch, impact_g: float, *, only_impacts: bool = False
         head_direction=head_direction,
         tail_direction=tail_direction,
     )
+
+
+def tail_directions(batch: WindowBatch) -> np.ndarray:
+    """:attr:`Aftermath.tail_direction` alone, ``(m, 3)``: the same masks and sums, so the
+    same bits, for a window whose other features nobody reads."""
+    position = np.arange(batch.accel.shape[1])[None, :]
+    valid = position < batch.lengths[:, None]
+    return _directions(batch.accel, _last_second(batch, position, valid)[None])[0]
+
+
+def _last_second(batch: WindowBatch, position: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Mask of each window's last second of samples (at least one)."""
+    second = np.maximum(1, batch.hz.astype(int))
+    return valid & (position >= (batch.lengths - second)[:, None])
 
 
 def feature_matrix(batch: WindowBatch) -> np.ndarray:

@@ -31,6 +31,7 @@ PINNED = {
     "learning": [
         "FEATURE_IMPACT_G", "FEATURE_NAMES", "FEATURE_VERSION", "Aftermath", "FallClassifier", "ModelError",
         "WindowBatch", "aftermath", "angle_deg", "feature_matrix", "shipped_model_path",
+        "tail_directions",
     ],
     "detectors": ["Detector", "DetectorConfig", "DetectorEngine", "EngineStats"],
     "api": [

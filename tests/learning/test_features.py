@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from safehood.learning import FEATURE_NAMES, WindowBatch, feature_matrix
+from safehood.learning import FEATURE_NAMES, WindowBatch, aftermath, feature_matrix, tail_directions
 from safehood.simulators import _physics as physics
 
 
@@ -75,3 +75,15 @@ def test_docstring_examples_run() -> None:
 
     result = doctest.testmod(_features, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_tail_directions_alone_are_aftermaths_to_the_bit() -> None:
+    # The fall detector keeps only this of a window without an impact; the next window's
+    # posture change is measured from it, so it must be the very same floats.
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        samples = int(rng.integers(1, 120))
+        window = rng.normal(0.0, rng.choice([0.01, 1.0, 3.0]), (samples, 3)) + rng.normal(0, 1, 3)
+        batch = WindowBatch.of([window], float(rng.choice([10.0, 12.5, 25.0, 50.0])))
+        whole = aftermath(batch, 3.0, only_impacts=True).tail_direction
+        assert np.array_equal(tail_directions(batch), whole, equal_nan=True)
