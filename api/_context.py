@@ -56,7 +56,7 @@ class ApiContext:
     broker_ready: Callable[[], bool]
     provisioner: Provisioner | None = None
     on_registry_change: Callable[[Registry], None] | None = None
-    loaded_registry: tuple[int, Registry] | None = None
+    loaded_registry: tuple[int | None, Registry] | None = None
     clock: Callable[[], int] = wall_clock_ms
     event_clock: Callable[[str], int | None] | None = None
     simulated: bool = False

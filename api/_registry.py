@@ -73,7 +73,7 @@ class RegistryService:
 
     def __init__(self, engine: Engine, on_change: Callable[[Registry], None] | None = None,
                  *, max_age_s: float = REGISTRY_MAX_AGE_S,
-                 loaded: tuple[int, Registry] | None = None) -> None:
+                 loaded: tuple[int | None, Registry] | None = None) -> None:
         self.engine = engine
         self.on_change = on_change
         self.max_age_s = max_age_s
