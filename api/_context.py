@@ -36,9 +36,9 @@ class ApiContext:
     - ``on_registry_change``: called with the new registry after every registry change made
       through the API (reload ingest and the detectors there);
     - ``loaded_registry``: the registry the process has already loaded and the registry's
-      version read before it (``database.load_registry_if_changed``): the API serves it until the
-      database's registry changes, instead of loading a copy of its own (at 100,000 devices
-      a copy is 30 MB);
+      version read before it (``database.load_registry_if_changed``): the API serves it
+      until the database's registry changes, instead of loading a copy of its own (at
+      100,000 devices a copy is 30 MB);
     - ``ack_tokens``: checks the tokens of acknowledge links (``/ack/{alert_id}``; without
       it those links are refused);
     - ``clock``: wall clock in epoch ms (tests pin it);

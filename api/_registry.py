@@ -67,8 +67,7 @@ class RegistryService:
     reloaded by a background thread while requests go on reading it, so changes made by
     another process (``safehood registry import``) show within ``max_age_s`` plus a load.
     The copy starts as ``loaded`` (the registry's version and the registry loaded after it
-    was read)
-    when the process has one already.
+    was read) when the process has one already.
     """
 
     def __init__(self, engine: Engine, on_change: Callable[[Registry], None] | None = None,

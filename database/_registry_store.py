@@ -65,6 +65,7 @@ def load_registry_if_changed(engine: Engine, known: int | None,
         return version, None
     return version, load_registry(engine)
 
+
 RegistryKind = Literal["households", "residents", "devices"]
 
 REGISTRY_TABLES: dict[RegistryKind, tuple[Table, str]] = {
