@@ -48,17 +48,22 @@ def _queries(base: AlertQuery) -> list[AlertQuery]:
 
 def _page(manager: AlertManager, fetch: Callable[[AlertQuery], list[_Listed]],
           base: AlertQuery, *, limit: int, offset: int) -> tuple[list[_Listed], int]:
+    # The total is one count of ``base``, and the last part's size follows from it: the
+    # resolved part counted on its own (97,000 index entries of 100,000 alerts) was 8 ms of
+    # a 500-alert page, where SQLite counts every alert in 1.3 ms.
+    total = manager.count(base)
+    queries = _queries(base)
     page: list[_Listed] = []
-    total = 0
     skip = offset
-    for query in _queries(base):
-        n = manager.count(query)
-        total += n
+    before = 0  # alerts in the parts already passed
+    for query in queries:
+        if len(page) == limit:
+            break
+        n = total - before if query is queries[-1] else manager.count(query)
+        before += n
         if skip >= n:
             skip -= n
             continue
-        room = limit - len(page)
-        if room > 0:
-            page.extend(fetch(dataclasses.replace(query, limit=room, offset=skip)))
+        page.extend(fetch(dataclasses.replace(query, limit=limit - len(page), offset=skip)))
         skip = 0
     return page, total

@@ -35,10 +35,10 @@ class ApiContext:
       reloading the broker only when ``broker_reload_command`` is set);
     - ``on_registry_change``: called with the new registry after every registry change made
       through the API (reload ingest and the detectors there);
-    - ``loaded_registry``: the registry the process has already loaded and the fingerprint
-      read before it (``database.load_registry_if_changed``): the API serves it until the
-      database's registry changes, instead of loading a copy of its own (at 100,000 devices
-      a copy is 30 MB);
+    - ``loaded_registry``: the registry the process has already loaded and the registry's
+      version read before it (``database.load_registry_if_changed``): the API serves it
+      until the database's registry changes, instead of loading a copy of its own (at
+      100,000 devices a copy is 30 MB);
     - ``ack_tokens``: checks the tokens of acknowledge links (``/ack/{alert_id}``; without
       it those links are refused);
     - ``clock``: wall clock in epoch ms (tests pin it);
@@ -56,7 +56,7 @@ class ApiContext:
     broker_ready: Callable[[], bool]
     provisioner: Provisioner | None = None
     on_registry_change: Callable[[Registry], None] | None = None
-    loaded_registry: tuple[bytes, Registry] | None = None
+    loaded_registry: tuple[int | None, Registry] | None = None
     clock: Callable[[], int] = wall_clock_ms
     event_clock: Callable[[str], int | None] | None = None
     simulated: bool = False

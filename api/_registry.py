@@ -66,21 +66,21 @@ class RegistryService:
     needs it); changes made here replace it at once. A copy older than ``max_age_s`` is
     reloaded by a background thread while requests go on reading it, so changes made by
     another process (``safehood registry import``) show within ``max_age_s`` plus a load.
-    The copy starts as ``loaded`` (a fingerprint and the registry loaded after it was read)
-    when the process has one already.
+    The copy starts as ``loaded`` (the registry's version and the registry loaded after it
+    was read) when the process has one already.
     """
 
     def __init__(self, engine: Engine, on_change: Callable[[Registry], None] | None = None,
                  *, max_age_s: float = REGISTRY_MAX_AGE_S,
-                 loaded: tuple[bytes, Registry] | None = None) -> None:
+                 loaded: tuple[int | None, Registry] | None = None) -> None:
         self.engine = engine
         self.on_change = on_change
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
         self._cached: tuple[float, Registry] | None = None
-        self._fingerprint: bytes | None = None
+        self._version: int | None = None
         if loaded is not None:
-            self._fingerprint, registry = loaded
+            self._version, registry = loaded
             self._cached = (time.monotonic(), registry)
         self._refreshing = threading.Lock()
         self._cache_lock = threading.Lock()
@@ -111,14 +111,14 @@ class RegistryService:
         threading.Thread(target=refresh, name="registry-refresh", daemon=True).start()
 
     def _reload_if_changed(self) -> None:
-        # Reading the rows raw costs a tenth of a load: a registry nobody changed is only
-        # marked fresh (the API's refresh was 40% of its CPU at 10,000 devices).
-        self._store(time.monotonic(), *load_registry_if_changed(self.engine, self._fingerprint))
+        # A registry nobody changed is only marked fresh (loaded every time, the API's
+        # refresh was 40% of its CPU at 10,000 devices).
+        self._store(time.monotonic(), *load_registry_if_changed(self.engine, self._version))
 
     def _reload(self) -> Registry:
         return self._store(time.monotonic(), *load_registry_if_changed(self.engine, None))
 
-    def _store(self, loaded_at: float, fingerprint: bytes, registry: Registry | None) -> Registry:
+    def _store(self, loaded_at: float, version: int, registry: Registry | None) -> Registry:
         """Keep what was read at ``loaded_at`` (``registry`` None: the copy is still right),
         unless a change made here since has replaced it."""
         with self._cache_lock:
@@ -128,7 +128,7 @@ class RegistryService:
                     registry = cached[1]
                 if registry is not None:
                     self._cached = (loaded_at, registry)
-                    self._fingerprint = fingerprint
+                    self._version = version
             assert self._cached is not None
             return self._cached[1]
 

@@ -205,6 +205,7 @@ def serve(directory: Path, port: int, change_rate: float, started: threading.Eve
     """The API as ``safehood run`` serves it, raising and resolving alerts at
     ``change_rate`` changes a second (own process)."""
     engine = create_database_engine(f"sqlite:///{directory / 'safehood.db'}")
+    migrate(engine)  # as safehood run does at start: a kept fill may be older than the code
     manager = AlertManager(SqlAlertRepository(engine))
     store = SqliteReadingStore(directory / "readings.db")
     settings = Settings(data_dir=directory / "data", api_auth_failures_per_minute=1_000_000)

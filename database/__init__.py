@@ -21,7 +21,7 @@ from ._registry_store import (
     import_registry,
     load_registry,
     load_registry_if_changed,
-    registry_fingerprint,
+    read_registry_version,
     write_registry_entry,
 )
 from ._retention import DAY_MS, PurgeCounts, RetentionLimits, purge_expired
@@ -62,7 +62,7 @@ __all__ = [
     "migrate",
     "mqtt_accounts",
     "purge_expired",
-    "registry_fingerprint",
+    "read_registry_version",
     "residents",
     "write_registry_entry",
 ]

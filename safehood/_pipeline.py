@@ -65,14 +65,29 @@ REGISTRY_POLL_S = 15.0
 class RegistryHolder:
     """The current registry; replaced whole when it changes (readers never see half)."""
 
-    def __init__(self, registry: Registry, fingerprint: bytes | None = None) -> None:
-        """``fingerprint``: the database's, read before ``registry`` was loaded from it."""
+    def __init__(self, registry: Registry, version: int | None = None) -> None:
+        """``version``: the database's registry version, read before ``registry`` was loaded
+        from it."""
         self._registry = registry
         self._listeners: list[Callable[[Registry], None]] = []
-        self._fingerprint = fingerprint
+        self._version = version
+        self.poll_cpu_s: float | None = None
+        """Thread CPU of the watcher's last poll (None: no poll yet)."""
+
+    @classmethod
+    def from_database(cls, engine: Engine) -> RegistryHolder:
+        """The registry loaded from ``engine``, with the version read before it."""
+        version, loaded = load_registry_if_changed(engine, None)
+        assert loaded is not None  # always loaded against no known version
+        return cls(loaded, version)
 
     def get(self) -> Registry:
         return self._registry
+
+    @property
+    def version(self) -> int | None:
+        """The database's registry version last read (None: not read from a database)."""
+        return self._version
 
     def replace(self, registry: Registry) -> None:
         self._registry = registry
@@ -86,8 +101,9 @@ class RegistryHolder:
         """Read the registry from the database; replace the current one (and tell the
         listeners) when it differs. Returns whether it changed."""
         # A whole load every poll held the GIL for half a second at 10,000 devices, a stall
-        # of the live path (py-spy of bench/alert_latency.py): load only when rows changed.
-        self._fingerprint, fresh = load_registry_if_changed(engine, self._fingerprint)
+        # of the live path (py-spy of bench/alert_latency.py): load only when the version
+        # moved.
+        self._version, fresh = load_registry_if_changed(engine, self._version)
         if fresh is None:
             return False
         current = self._registry
@@ -103,8 +119,10 @@ class RegistryHolder:
         another process) reach this one."""
         def run() -> None:
             while not stopping.wait(poll_s):
+                started_s = time.thread_time()
                 try:
                     self.reload(engine)
+                    self.poll_cpu_s = time.thread_time() - started_s
                 except Exception:
                     log.exception("could not reload the registry; keeping the current one")
 
@@ -217,9 +235,7 @@ def build_pipeline(
         # Dropped before the registry is loaded: freed after it, the file's models left
         # holes among the loaded registry's objects that no later object filled.
         registry_file = None
-    fingerprint, loaded = load_registry_if_changed(engine, None)
-    assert loaded is not None  # always loaded against no known fingerprint
-    registry = RegistryHolder(loaded, fingerprint)
+    registry = RegistryHolder.from_database(engine)
     dialects = load_dialects(settings.dialects_dir)
 
     def vendor_topics(current: Registry) -> list[str]:
@@ -321,7 +337,7 @@ def build_pipeline(
             settings=settings, engine=engine, alerts=alerts, store=store,
             broker_ready=source.connected.is_set, on_registry_change=registry.replace,
             # One registry in the process: the API's copy is the pipeline's (until changed).
-            loaded_registry=(fingerprint, loaded),
+            loaded_registry=(registry.version, registry.get()),
             ack_tokens=ack_tokens,
             event_clock=event_clock, simulated=exercise,
         ))

@@ -24,7 +24,7 @@ from safehood.alerting import (
 from safehood.alerting import build_pipeline as build_alert_pipeline
 from safehood.api import ApiContext, ApiServer, create_app
 from safehood.config import Settings
-from safehood.database import SqlAlertRepository, import_registry, load_registry
+from safehood.database import SqlAlertRepository, import_registry
 from safehood.detectors import DetectorConfig, DetectorEngine
 from safehood.ingest import IngestService
 from safehood.protocol import Registry
@@ -88,7 +88,7 @@ def build_scaleout(settings: Settings, roles: Collection[str] = ROLES, *,
     engine = open_database(settings)
     if settings.registry_file is not None:
         import_registry(engine, Registry.load(settings.registry_file).to_model())
-    holder = RegistryHolder(load_registry(engine))
+    holder = RegistryHolder.from_database(engine)
     registry = holder.get()
     name = f"safehood-{'-'.join(sorted(roles))}-{socket.gethostname()}-{os.getpid()}"
     connection = JetStreamConnection(settings.nats_url, name)

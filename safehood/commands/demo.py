@@ -399,6 +399,12 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 if pipeline.api is not None:
                     alert_latency += (f"  API pauses <= "
                                       f"{pipeline.api.loop_lag.worst_s * 1000:,.0f} ms")
+                # Changes made by other processes are seen by reading the registry's
+                # version, one row (README: "API latency").
+                poll_s = pipeline.registry.poll_cpu_s
+                if poll_s is not None:
+                    alert_latency += (f"  registry v{pipeline.registry.version} polled in "
+                                      f"{poll_s * 1000:,.1f} ms CPU")
                 # What a message costs the consumer thread (README: "the live path").
                 cpu_us = stats.cpu_us_per_message
                 detect_us = pipeline.detection.cpu_us_per_message

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, insert, text, update
 
 from safehood._pipeline import RegistryHolder
 from safehood.api import RegistryService
@@ -15,8 +15,9 @@ from safehood.database import (
     devices,
     import_registry,
     load_registry,
+    load_registry_if_changed,
     migrate,
-    registry_fingerprint,
+    read_registry_version,
 )
 from tests._postgres import empty_tables, migrated_database
 from tests.protocol.test_contract import REGISTRY
@@ -44,7 +45,8 @@ def postgres_registry(postgres_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def registry_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated, empty registry database of each dialect the fingerprint is made in."""
+    """A migrated, empty registry database of each dialect the version's triggers are made
+    in."""
     if request.param == "sqlite":
         engine = create_database_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
         migrate(engine)
@@ -56,35 +58,42 @@ def registry_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         yield engine
 
 
-def test_the_fingerprint_changes_with_any_row_and_only_then(registry_engine: Engine) -> None:
-    """A pipeline polls the fingerprint and loads the registry only when it changed (the
-    database renders the rows as text: SQLite's and PostgreSQL's own SQL)."""
+def test_the_version_rises_with_every_write_and_a_poll_loads_only_then(
+        registry_engine: Engine) -> None:
+    """A pipeline polls the registry's version (one row, raised by the database's triggers
+    whoever writes) and loads the registry only when it changed."""
     engine = registry_engine
     import_registry(engine, REGISTRY.to_model())
     holder = RegistryHolder(load_registry(engine))
-    first = registry_fingerprint(engine)
     assert not holder.reload(engine)  # the first poll loads it: the same registry
-    import_registry(engine, REGISTRY.to_model())
-    assert registry_fingerprint(engine) == first
+    first = read_registry_version(engine)
+    assert load_registry_if_changed(engine, first) == (first, None)
+    import_registry(engine, REGISTRY.to_model())  # the same rows written again
+    assert read_registry_version(engine) > first
+    assert not holder.reload(engine)  # loaded, and the same: nobody is told
     changed = REGISTRY.to_model()
     changed.residents[0].contacts = [*changed.residents[0].contacts, "mailto://x@example.org"]
     import_registry(engine, changed)
-    assert registry_fingerprint(engine) != first
     assert holder.reload(engine)
     assert not holder.reload(engine)
     resident = changed.residents[0]
     assert holder.get().residents[resident.id].contacts[-1] == "mailto://x@example.org"
-    # A value of another table, a NULL that gets a value, and a removed row each show.
-    seen = {registry_fingerprint(engine)}
+    # A row updated, removed or added by any writer, and a table emptied, each show.
     device = changed.devices[0]
-    with engine.begin() as connection:
-        connection.execute(update(devices).where(devices.c.device_id == device.device_id)
-                           .values(room="the fingerprint test's attic"))
-    seen.add(registry_fingerprint(engine))
-    changed.devices = changed.devices[1:]
-    import_registry(engine, changed, replace=True)
-    seen.add(registry_fingerprint(engine))
-    assert len(seen) == 3
+    writes = [
+        update(devices).where(devices.c.device_id == device.device_id)
+        .values(room="the version test's attic"),
+        delete(devices).where(devices.c.device_id == device.device_id),
+        insert(devices).values(device_id="stair-smoke-2", site=device.site, kind="smoke"),
+        text("DELETE FROM devices" if engine.dialect.name == "sqlite"
+             else "TRUNCATE devices"),
+    ]
+    for write in writes:
+        before = read_registry_version(engine)
+        with engine.begin() as connection:
+            connection.execute(write)
+        assert read_registry_version(engine) > before, write
+        assert holder.reload(engine), write
 
 
 def test_the_api_reloads_the_registry_only_when_another_process_changed_it(

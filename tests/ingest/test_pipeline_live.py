@@ -11,15 +11,25 @@ from typing import Any
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from safehood._broker import AmqttBroker, MosquittoBroker
 from safehood._pipeline import Pipeline, build_pipeline
+from safehood.alerting import AlertManager
+from safehood.api import ApiContext, Role, TokenStore, create_app
 from safehood.config import MqttEndpoint, Settings
-from safehood.database import create_database_engine, dead_letters, device_health, import_registry
+from safehood.database import (
+    SqlAlertRepository,
+    create_database_engine,
+    dead_letters,
+    device_health,
+    import_registry,
+)
 from safehood.mqtt import Publisher
 from safehood.protocol import DeviceIn, Registry, parse_message
 from safehood.simulators import Community, LiveSimulator, SimulationConfig
+from safehood.store import SqliteReadingStore
 from tests._mqtt import Subscriber, publish_all, wait_until
 
 T0 = 1772410500000
@@ -208,25 +218,42 @@ def test_falls_back_to_mqtt_311_on_a_broker_without_mqtt5(
 def test_registry_changed_by_another_process_is_picked_up(
     mosquitto: MosquittoBroker, topic_prefix: str, tmp_path: Path
 ) -> None:
-    """A device registered through `safehood registry import` (another process, the same
-    database) is accepted by a running pipeline without a restart."""
+    """A device registered by another process on the same database, through `safehood
+    registry import` or through the API, is accepted by a running pipeline without a
+    restart: the registry's version, raised by the database's triggers, tells it."""
     settings = Settings(mqtt_url=mosquitto.url, topic_prefix=topic_prefix, data_dir=tmp_path,
                         mqtt_client_id=f"ingest-{topic_prefix}")
     pipeline = build_pipeline(settings, registry_file=REGISTRY.to_model(), serve_api=False)
     pipeline.registry_poll_s = 0.2
     pipeline.start()
+    other_process = create_database_engine(settings.sqlalchemy_url)
     try:
         newcomer = REGISTRY.to_model()
         newcomer.devices.append(DeviceIn(device_id="h001-leak", site=SITE, kind="water",
                                          household="h001"))
-        other_process = create_database_engine(settings.sqlalchemy_url)
         import_registry(other_process, newcomer)
-        other_process.dispose()
-        wait_until(lambda: pipeline.registry.get().device("h001-leak") is not None,
-                   what="the running pipeline to see the new device")
-        publish_all(mosquitto.host, mosquitto.port, [(topic(topic_prefix, "h001-leak", "event"),
-                    orjson.dumps({"ts": T0, "kind": "water", "event": "leak"}))])
-        wait_until(lambda: pipeline.ingest.stats.valid == 1, what="the new device's message")
+        api_store = SqliteReadingStore(tmp_path / "api-readings.db")
+        app = create_app(ApiContext(
+            settings=settings, engine=other_process, store=api_store, broker_ready=lambda: True,
+            alerts=AlertManager(SqlAlertRepository(other_process))))
+        admin = TokenStore(other_process).create(name="Ada", role=Role.ADMIN).token
+        with TestClient(app) as client:
+            created = client.post("/api/v1/devices", params={"provision": "false"},
+                                  headers={"Authorization": f"Bearer {admin}"}, json={
+                                      "device_id": "h001-button", "site": SITE,
+                                      "kind": "button", "household": "h001"})
+        api_store.close()
+        assert created.status_code == 201, created.text
+        wait_until(lambda: None not in (pipeline.registry.get().device("h001-leak"),
+                                        pipeline.registry.get().device("h001-button")),
+                   what="the running pipeline to see the new devices")
+        publish_all(mosquitto.host, mosquitto.port, [
+            (topic(topic_prefix, "h001-leak", "event"),
+             orjson.dumps({"ts": T0, "kind": "water", "event": "leak"})),
+            (topic(topic_prefix, "h001-button", "event"),
+             orjson.dumps({"ts": T0, "kind": "button", "event": "sos"}))])
+        wait_until(lambda: pipeline.ingest.stats.valid == 2, what="the new devices' messages")
         assert pipeline.ingest.stats.dead_letters == 0
     finally:
+        other_process.dispose()
         pipeline.stop()
