@@ -44,6 +44,7 @@ from scipy.special import gammainc
 
 from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
+from ._slotted import Slotted
 from .base import Decisions, Detector, HouseholdScope, Rule, WatchedHomes, tidy_evidence
 from .config import DoorConfig, InactivityConfig, RoutineConfig
 from .const import MS_PER_HOUR, MS_PER_MIN, MS_PER_S, RULE_ROUTINE
@@ -150,7 +151,7 @@ def _clock(minutes_after_start: float, day_start_hour: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-class RoutineModel:
+class RoutineModel(Slotted):
     """A household's normal day, learned online from its own complete days.
 
     Keeps the last ``history_days`` learned :class:`RoutineDay` (a ring) and works out of
@@ -176,6 +177,8 @@ class RoutineModel:
     >>> round(scores["not_up"].score, 2), scores["not_up"].evidence["usual_up"]
     (2.0, '07:00')
     """
+
+    __slots__ = ("_nights_kept", "config", "days", "nights")
 
     def __init__(self, config: RoutineConfig | None = None) -> None:
         self.config = config or RoutineConfig()
@@ -365,7 +368,7 @@ class RoutineModel:
             "days": len(week), "days_learned_before": len(before)})
 
 
-class RoutineFilter:
+class RoutineFilter(Slotted):
     """Turns a :class:`RoutineModel`'s scores into decisions, river's ``ThresholdFilter``
     style: a reason whose score reaches ``threshold`` is abnormal, and a day with an
     abnormal reason is not learned (one bad day must not teach the model that it is normal).
@@ -379,6 +382,8 @@ class RoutineFilter:
     threshold
         Score at and above which a reason is abnormal.
     """
+
+    __slots__ = ("model", "skipped_days", "threshold", "warmup_days")
 
     def __init__(self, model: RoutineModel, warmup_days: int, threshold: float = 1.0) -> None:
         self.model = model
@@ -414,7 +419,7 @@ class RoutineFilter:
         return True
 
 
-class RoutineDetector(Detector):
+class RoutineDetector(Slotted, Detector):
     """One household's routine: counts its day, checks it against what it learned.
 
     Checks happen at the deadline for getting up (``not_up``), at the end of the night
@@ -458,6 +463,13 @@ class RoutineDetector(Detector):
     """
 
     kinds = SIGN_OF_LIFE_KINDS
+    # One a household: slotted (no ``__dict__``), as are the objects it holds.
+    __slots__ = (
+        "_away_since_ms", "_end_ms", "_last_sign_ms", "_night_gap_ms", "_open", "_pending",
+        "_presence", "_raised", "_signs", "_start_ms", "_up_span_ms", "_up_window",
+        "_up_window_ms", "_waking_night", "_wakings", "config", "filter", "household", "model",
+        "recent", "today",
+    )
 
     def __init__(
         self,
