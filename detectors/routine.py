@@ -33,9 +33,11 @@ are learned.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import cache, lru_cache
 from statistics import NormalDist
 from typing import Any, Final
 
@@ -70,6 +72,7 @@ _DAY_END_REASONS: Final = (NO_WATER, LOW_ACTIVITY, STAYED_IN, WITHDRAWN)
 _PARTIAL_MS: Final = MS_PER_HOUR
 _MINUTES_PER_DAY: Final = 24 * 60
 _NORMAL: Final = NormalDist()
+_NO_COUNTS: Final = array("I", [0]) * 24
 
 
 @dataclass(slots=True)
@@ -86,8 +89,10 @@ class RoutineDay:
 
     day: date
     weekend: bool
-    activity: list[int] = field(default_factory=lambda: [0] * 24)
-    water: list[int] = field(default_factory=lambda: [0] * 24)
+    # Arrays of C ints, not lists: a household keeps ``history_days`` days of them (a list
+    # of 24 takes 256 bytes, the array 185).
+    activity: array[int] = field(default_factory=lambda: _NO_COUNTS[:])
+    water: array[int] = field(default_factory=lambda: _NO_COUNTS[:])
     up_min: float | None = None
     went_out: bool = False
     out_min: float = 0.0
@@ -490,9 +495,9 @@ class RoutineDetector(Slotted, Detector):
         self._end_ms = 0
         self.recent: list[RoutineDay] = []  # the last 14 days
         self._up_window: list[int] = []
-        self._up_window_ms = int(self.config.up_window_s * MS_PER_S)
-        self._up_span_ms = int(self.config.up_span_s * MS_PER_S)
-        self._night_gap_ms = int(self.config.night_gap_s * MS_PER_S)
+        self._up_window_ms = _ms(self.config.up_window_s)
+        self._up_span_ms = _ms(self.config.up_span_s)
+        self._night_gap_ms = _ms(self.config.night_gap_s)
         self._away_since_ms: int | None = None  # when the home last became empty, if it is
         self._last_sign_ms: int | None = None  # last sign of life outside a bedroom
         self._waking_night: date | None = None  # the night whose waking that sign is part of
@@ -511,10 +516,7 @@ class RoutineDetector(Slotted, Detector):
     def _at(self, day: date, moment: time) -> int:
         """Epoch ms of local ``moment`` within the routine day ``day`` (which starts at
         ``day_start_hour``: earlier times of day fall on the next calendar date)."""
-        when = datetime.combine(day, moment, tzinfo=self.household.zone)
-        if moment.hour < self.config.day_start_hour:
-            when += timedelta(days=1)
-        return int(when.timestamp() * MS_PER_S)
+        return _local_ms(day, moment, self.household.zone, self.config.day_start_hour)
 
     def _open_day(self, day: date, first_ms: int) -> None:
         self.today = RoutineDay(day, weekend=day.weekday() >= 5)
@@ -722,6 +724,20 @@ class RoutineDetector(Slotted, Detector):
                 out.append(self._decision(DecisionAction.CLEAR, NOT_UP, ts, {
                     "up_at": _clock(today.up_min, self.config.day_start_hour)}))
         return out
+
+
+# Cached: the households of a zone share these ints (32 bytes each, every household).
+@cache
+def _ms(seconds: float) -> int:
+    return int(seconds * MS_PER_S)
+
+
+@lru_cache(maxsize=1024)
+def _local_ms(day: date, moment: time, zone: tzinfo, day_start_hour: int) -> int:
+    when = datetime.combine(day, moment, tzinfo=zone)
+    if moment.hour < day_start_hour:
+        when += timedelta(days=1)
+    return int(when.timestamp() * MS_PER_S)
 
 
 _HOMES = WatchedHomes()
