@@ -16,6 +16,7 @@ from safehood.protocol import (
     Severity,
 )
 
+from ._slotted import Slotted
 from .base import Decisions, DeviceDetector, RegistryView, Rule, rebind_device, two_state_reader
 from .config import DoorConfig
 from .const import MS_PER_S, RULE_DOOR
@@ -26,7 +27,7 @@ DOOR_LEFT_OPEN_LONG_SEVERITY = Severity.MODERATE
 
 
 
-class ArrivalTracker:
+class ArrivalTracker(Slotted):
     """Remembers the household's recent unlocks from outside, to tell arrivals from exits.
 
     Examples
@@ -38,6 +39,8 @@ class ArrivalTracker:
     >>> arrivals.is_arrival(7_000), arrivals.is_arrival(90_000)
     (True, False)
     """
+
+    __slots__ = ("_unlocks", "config")
 
     def __init__(self, config: DoorConfig | None = None) -> None:
         self.config = config or DoorConfig()

@@ -327,6 +327,9 @@ class DetectorEngine:
 
     def _start_site(self, site: str, now_ms: int) -> None:
         """Start the silence budgets of a site's registered devices at ``now_ms``."""
+        # The devices of a kind start with equal deadlines: one int object a value, which
+        # the timers keep once the devices' own deadlines have moved on (32 bytes a device).
+        deadlines: dict[int, int] = {}
         for device in self._view.site_devices.get(site, ()):
             for index, rule in enumerate(self._rules):
                 if rule.start is None:
@@ -336,7 +339,10 @@ class DetectorEngine:
                     detector = self._detector(key, device)
                     key = self._keys[key]
                     rule.start(detector, now_ms)
-                    self._schedule(site, key, detector)
+                    deadline = detector.deadline_ms
+                    if deadline is not None:
+                        deadline = deadlines.setdefault(deadline, deadline)
+                    self._schedule(site, key, detector, deadline)
 
     def _key(self, index: int, rule: Rule[Any], device: Device) -> Key | None:
         """The key of ``rule``'s detector for ``device``, or None where the rule does not

@@ -13,6 +13,7 @@ import numpy as np
 
 from safehood.protocol import Message, MotionReading, WaterReading, WearableWindow
 
+from ._slotted import Slotted
 from .config import DoorConfig, InactivityConfig
 from .const import MS_PER_S
 from .door import ArrivalTracker, door_state
@@ -36,7 +37,7 @@ def movement_g(message: Message) -> float | None:
 SIGN_OF_LIFE_KINDS = frozenset({"motion", "door", "water", "wearable", "button"})
 
 
-class SignsOfLife:
+class SignsOfLife(Slotted):
     """Tells which messages show someone moving about the home (or wearing a band that moves).
 
     Keeps what it needs to tell a change from a repeat: each door's last state, and whether
@@ -48,6 +49,8 @@ class SignsOfLife:
         :class:`~detectors.config.InactivityConfig`: ``flow_lpm``, ``move_std_g`` and
         ``leak_flow_grace_s``.
     """
+
+    __slots__ = ("_door_open", "_dried_ms", "_wet", "config")
 
     def __init__(self, config: InactivityConfig) -> None:
         self.config = config
@@ -95,7 +98,7 @@ class SignsOfLife:
         return False
 
 
-class Presence:
+class Presence(Slotted):
     """Follows who comes and goes: movement inside, and front-door cycles that are exits.
 
     Feed it the household's signs of life (:meth:`observe`); :attr:`away` says whether the
@@ -108,6 +111,9 @@ class Presence:
     door_config
         :class:`~detectors.config.DoorConfig`: how the lock tells arrivals from exits.
     """
+
+    __slots__ = ("_arrivals", "_arriving", "_exit_grace_ms", "_opened_ms", "config", "exit_ms",
+                 "last_inside_ms")
 
     def __init__(self, config: InactivityConfig, door_config: DoorConfig | None = None) -> None:
         self.config = config

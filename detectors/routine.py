@@ -33,9 +33,11 @@ are learned.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import cache, lru_cache
 from statistics import NormalDist
 from typing import Any, Final
 
@@ -44,6 +46,7 @@ from scipy.special import gammainc
 
 from safehood.protocol import AlertDecision, AlertType, DecisionAction, Message, Severity
 
+from ._slotted import Slotted
 from .base import Decisions, Detector, HouseholdScope, Rule, WatchedHomes, tidy_evidence
 from .config import DoorConfig, InactivityConfig, RoutineConfig
 from .const import MS_PER_HOUR, MS_PER_MIN, MS_PER_S, RULE_ROUTINE
@@ -69,6 +72,7 @@ _DAY_END_REASONS: Final = (NO_WATER, LOW_ACTIVITY, STAYED_IN, WITHDRAWN)
 _PARTIAL_MS: Final = MS_PER_HOUR
 _MINUTES_PER_DAY: Final = 24 * 60
 _NORMAL: Final = NormalDist()
+_NO_COUNTS: Final = array("I", [0]) * 24
 
 
 @dataclass(slots=True)
@@ -85,8 +89,10 @@ class RoutineDay:
 
     day: date
     weekend: bool
-    activity: list[int] = field(default_factory=lambda: [0] * 24)
-    water: list[int] = field(default_factory=lambda: [0] * 24)
+    # Arrays of C ints, not lists: a household keeps ``history_days`` days of them (a list
+    # of 24 takes 256 bytes, the array 185).
+    activity: array[int] = field(default_factory=lambda: _NO_COUNTS[:])
+    water: array[int] = field(default_factory=lambda: _NO_COUNTS[:])
     up_min: float | None = None
     went_out: bool = False
     out_min: float = 0.0
@@ -150,7 +156,7 @@ def _clock(minutes_after_start: float, day_start_hour: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-class RoutineModel:
+class RoutineModel(Slotted):
     """A household's normal day, learned online from its own complete days.
 
     Keeps the last ``history_days`` learned :class:`RoutineDay` (a ring) and works out of
@@ -176,6 +182,8 @@ class RoutineModel:
     >>> round(scores["not_up"].score, 2), scores["not_up"].evidence["usual_up"]
     (2.0, '07:00')
     """
+
+    __slots__ = ("_nights_kept", "config", "days", "nights")
 
     def __init__(self, config: RoutineConfig | None = None) -> None:
         self.config = config or RoutineConfig()
@@ -365,7 +373,7 @@ class RoutineModel:
             "days": len(week), "days_learned_before": len(before)})
 
 
-class RoutineFilter:
+class RoutineFilter(Slotted):
     """Turns a :class:`RoutineModel`'s scores into decisions, river's ``ThresholdFilter``
     style: a reason whose score reaches ``threshold`` is abnormal, and a day with an
     abnormal reason is not learned (one bad day must not teach the model that it is normal).
@@ -379,6 +387,8 @@ class RoutineFilter:
     threshold
         Score at and above which a reason is abnormal.
     """
+
+    __slots__ = ("model", "skipped_days", "threshold", "warmup_days")
 
     def __init__(self, model: RoutineModel, warmup_days: int, threshold: float = 1.0) -> None:
         self.model = model
@@ -414,7 +424,7 @@ class RoutineFilter:
         return True
 
 
-class RoutineDetector(Detector):
+class RoutineDetector(Slotted, Detector):
     """One household's routine: counts its day, checks it against what it learned.
 
     Checks happen at the deadline for getting up (``not_up``), at the end of the night
@@ -458,6 +468,13 @@ class RoutineDetector(Detector):
     """
 
     kinds = SIGN_OF_LIFE_KINDS
+    # One a household: slotted (no ``__dict__``), as are the objects it holds.
+    __slots__ = (
+        "_away_since_ms", "_end_ms", "_last_sign_ms", "_night_gap_ms", "_open", "_pending",
+        "_presence", "_raised", "_signs", "_start_ms", "_up_span_ms", "_up_window",
+        "_up_window_ms", "_waking_night", "_wakings", "config", "filter", "household", "model",
+        "recent", "today",
+    )
 
     def __init__(
         self,
@@ -478,9 +495,9 @@ class RoutineDetector(Detector):
         self._end_ms = 0
         self.recent: list[RoutineDay] = []  # the last 14 days
         self._up_window: list[int] = []
-        self._up_window_ms = int(self.config.up_window_s * MS_PER_S)
-        self._up_span_ms = int(self.config.up_span_s * MS_PER_S)
-        self._night_gap_ms = int(self.config.night_gap_s * MS_PER_S)
+        self._up_window_ms = _ms(self.config.up_window_s)
+        self._up_span_ms = _ms(self.config.up_span_s)
+        self._night_gap_ms = _ms(self.config.night_gap_s)
         self._away_since_ms: int | None = None  # when the home last became empty, if it is
         self._last_sign_ms: int | None = None  # last sign of life outside a bedroom
         self._waking_night: date | None = None  # the night whose waking that sign is part of
@@ -499,10 +516,7 @@ class RoutineDetector(Detector):
     def _at(self, day: date, moment: time) -> int:
         """Epoch ms of local ``moment`` within the routine day ``day`` (which starts at
         ``day_start_hour``: earlier times of day fall on the next calendar date)."""
-        when = datetime.combine(day, moment, tzinfo=self.household.zone)
-        if moment.hour < self.config.day_start_hour:
-            when += timedelta(days=1)
-        return int(when.timestamp() * MS_PER_S)
+        return _local_ms(day, moment, self.household.zone, self.config.day_start_hour)
 
     def _open_day(self, day: date, first_ms: int) -> None:
         self.today = RoutineDay(day, weekend=day.weekday() >= 5)
@@ -710,6 +724,20 @@ class RoutineDetector(Detector):
                 out.append(self._decision(DecisionAction.CLEAR, NOT_UP, ts, {
                     "up_at": _clock(today.up_min, self.config.day_start_hour)}))
         return out
+
+
+# Cached: the households of a zone share these ints (32 bytes each, every household).
+@cache
+def _ms(seconds: float) -> int:
+    return int(seconds * MS_PER_S)
+
+
+@lru_cache(maxsize=1024)
+def _local_ms(day: date, moment: time, zone: tzinfo, day_start_hour: int) -> int:
+    when = datetime.combine(day, moment, tzinfo=zone)
+    if moment.hour < day_start_hour:
+        when += timedelta(days=1)
+    return int(when.timestamp() * MS_PER_S)
 
 
 _HOMES = WatchedHomes()
