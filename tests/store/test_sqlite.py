@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import orjson
 import pytest
 
-from safehood.store import SqliteReadingStore, StoreError
+from safehood.store import SqliteReadingStore, StoreError, as_stored
 from tests._mqtt import wait_until
 
 from ._samples import T0, every_kind, message
@@ -72,3 +73,18 @@ def test_the_wal_is_checkpointed_off_the_writers_path(tmp_path: Path) -> None:
         wait_until(lambda: path.stat().st_size > empty + 100_000, 10,
                    "the checkpoint thread to copy the WAL into the database")
         assert s.count() == 5_000
+
+
+def test_each_row_holds_the_fields_as_orjson_writes_them(tmp_path: Path) -> None:
+    # The batch goes to SQLite as one JSON document; each row's fields must come out of it
+    # byte for byte as orjson wrote them (no number re-rendered, no escape changed).
+    written = [*every_kind(),
+               message("odd", "telemetry", T0, kind="smoke", credential=None,
+                       fields={"smoke": 1e-7, "temp_c": 0.1 + 0.2, "co_ppm": 1e4})]
+    with SqliteReadingStore(tmp_path / "r.db") as store:
+        store.write(written)
+    with sqlite3.connect(tmp_path / "r.db") as conn:
+        rows = conn.execute("SELECT device_id, ts_ms, channel, seq, site, kind, household,"
+                            " fields FROM readings ORDER BY rowid").fetchall()
+    assert rows == [(m.device_id, m.ts_ms, m.channel, -1 if m.seq is None else m.seq, m.site,
+                     m.kind, m.household, orjson.dumps(as_stored(m).fields)) for m in written]
