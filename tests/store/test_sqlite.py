@@ -75,14 +75,14 @@ def test_the_wal_is_checkpointed_off_the_writers_path(tmp_path: Path) -> None:
         assert s.count() == 5_000
 
 
-def test_each_row_holds_the_fields_as_orjson_writes_them(tmp_path: Path) -> None:
-    # The batch goes to SQLite as one JSON document; each row's fields must come out of it
-    # byte for byte as orjson wrote them (no number re-rendered, no escape changed).
+def test_a_batch_of_any_size_is_stored_whole_and_in_order(tmp_path: Path) -> None:
+    # A batch goes in by multi-row statements: full chunks of 1,000, then powers of two.
     written = [*every_kind(),
-               message("odd", "telemetry", T0, kind="smoke", credential=None,
-                       fields={"smoke": 1e-7, "temp_c": 0.1 + 0.2, "co_ppm": 1e4})]
+               *(message(f"d{i % 50}", "telemetry", T0 + i, kind="smoke", fields={"smoke": 0.5})
+                 for i in range(2_490))]
     with SqliteReadingStore(tmp_path / "r.db") as store:
-        store.write(written)
+        for batch in (written[:1], written[1:1_000], written[1_000:]):
+            store.write(batch)
     with sqlite3.connect(tmp_path / "r.db") as conn:
         rows = conn.execute("SELECT device_id, ts_ms, channel, seq, site, kind, household,"
                             " fields FROM readings ORDER BY rowid").fetchall()
