@@ -11,14 +11,16 @@ while the store refuses a batch, ingest waits for it with backoff and acknowledg
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from safehood.dialects import Dialect, SourceRouter
 from safehood.protocol import (
@@ -59,6 +61,35 @@ TickHandler = Callable[[int], None]
 
 
 WriteOutcome = Literal["stored", "rejected", "stopped"]
+T = TypeVar("T")
+
+
+class _StoreWriter:
+    """One daemon thread that runs the calls submitted to it in order. A daemon, unlike a
+    ``ThreadPoolExecutor``'s thread, so that a write retrying against a store that is down
+    never holds the process at its exit (the consumer thread is a daemon too)."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
+            queue.SimpleQueue())
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, call: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._calls.put((future, call))
+        return future
+
+    def close(self) -> None:
+        """End the thread once the calls already submitted have run."""
+        self._calls.put(None)
+
+    def _run(self) -> None:
+        while (item := self._calls.get()) is not None:
+            future, call = item
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)
 
 
 @dataclass(slots=True)
@@ -145,12 +176,12 @@ class IngestService:
         self._contract_head = f"{topic_prefix}/"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._writer: ThreadPoolExecutor | None = None
+        self._writer: _StoreWriter | None = None
         self._last_tick = 0.0
         self._last_prune = 0.0
 
     def start(self) -> None:
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-store-writer")
+        self._writer = _StoreWriter("ingest-store-writer")
         self._thread = threading.Thread(target=self._run, name="ingest-consumer", daemon=True)
         self._thread.start()
 
@@ -161,7 +192,7 @@ class IngestService:
             self._thread.join(timeout_s)
         # A consumer that outlived the wait keeps its writer.
         if self._writer is not None and not (self._thread and self._thread.is_alive()):
-            self._writer.shutdown()
+            self._writer.close()
 
     def _run(self) -> None:
         """Validate batch N+1 while the writer stores batch N, then hand N on while the
@@ -185,7 +216,7 @@ class IngestService:
                     # again after the restart, in order.
                     return
             if batch is not None and batch.valid:
-                batch.stored = self._writer.submit(self._store, batch.valid)
+                batch.stored = self._writer.submit(functools.partial(self._store, batch.valid))
             elif batch is not None:  # nothing to store (dead letters, duplicates)
                 batch.stored.set_result(("stored", 0.0))
             if writing is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -161,6 +162,9 @@ def test_a_batch_reaches_the_handlers_once_written_and_in_order(
     service.start()
     try:
         wait_until(lambda: len(source.acknowledged) == 6, what="every batch acknowledged")
+        # A write retrying against a store that is down must never hold the process at exit.
+        writers = [t.daemon for t in threading.enumerate() if t.name == "ingest-store-writer"]
+        assert writers and all(writers)
     finally:
         service.stop()
     handled = [seq for what, seq in log if what == "handled"]
