@@ -25,7 +25,7 @@ STEPS = (
     ("published", ""),
     ("received", "broker + MQTT network thread"),
     ("taken", "inbox: waiting for the consumer"),
-    ("stored", "its batch validated and stored"),
+    ("stored", "its batch validated and stored (by the store's writer thread)"),
     ("decided", "handlers (device health, detectors) on its batch"),
     ("alert", "alert manager: decision committed"),
     ("handed", "notification queue + worker up to Apprise"),
@@ -85,17 +85,12 @@ class LatencyTrace:
         ingest.handlers = [self._span(h, type(h).__name__) for h in ingest.handlers]
         ingest.tick_handlers = [self._span(t, getattr(t, "__qualname__", repr(t)))
                                 for t in ingest.tick_handlers]
-        process = ingest._process
-
-        def traced_process(received: Received) -> None:
-            start, cpu = time.monotonic(), time.thread_time()
-            process(received)
-            if received.messages:
-                with self._lock:
-                    self.spans.append((start, time.monotonic(), "batch", len(received.messages),
-                                       time.thread_time() - cpu))
-
-        ingest._process = traced_process  # type: ignore[method-assign]
+        # The consumer validates a batch, then hands on the one before it (stored meanwhile
+        # by the store's writer thread).
+        ingest._validate = self._batch_span(  # type: ignore[method-assign]
+            ingest._validate, "validate", lambda received: len(received.messages))
+        ingest._hand_on = self._batch_span(  # type: ignore[method-assign]
+            ingest._hand_on, "hand on", lambda batch: len(batch.received.messages))
 
         apply = pipeline.alerts.apply
 
@@ -131,6 +126,20 @@ class LatencyTrace:
             return send(notification)
 
         notifier.send = traced_send  # type: ignore[method-assign]
+
+    def _batch_span(self, call: Callable[..., Any], what: str,
+                    size_of: Callable[[Any], int]) -> Callable[..., Any]:
+        """``call`` (a method taking a batch first), recording a span with the batch's size."""
+        def traced(batch: Any, *args: Any) -> Any:
+            start, cpu = time.monotonic(), time.thread_time()
+            try:
+                return call(batch, *args)
+            finally:
+                with self._lock:
+                    self.spans.append((start, time.monotonic(), what, size_of(batch),
+                                       time.thread_time() - cpu))
+
+        return traced
 
     def _span(self, call: Callable[..., Any], name: str) -> Callable[..., Any]:
         def traced(arg: Any) -> Any:
@@ -174,7 +183,7 @@ class LatencyTrace:
             sizes = []
             for s_start, s_end, what, size, _cpu in during:
                 busy[what] += (min(s_end, end) - max(s_start, start)) * 1000
-                if what == "batch":
+                if what == "validate":
                     sizes.append(size)
             lines.append(f"    consumer until its alert: batches {sizes} " + ", ".join(
                 f"{what} {ms:.0f}" for what, ms in sorted(busy.items(), key=lambda kv: -kv[1])))

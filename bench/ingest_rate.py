@@ -230,13 +230,18 @@ def ingest_rate(broker: MosquittoBroker, prefix: str, messages: list[tuple[str, 
 
 
 def by_thread(rate: Rate) -> str:
-    """Where safehood's CPU went: the consumer thread, paho's network thread, the rest."""
-    consumer = rate.threads_cpu_s.get("ingest-consumer", 0.0)
-    network = sum(used for name, used in rate.threads_cpu_s.items()
-                  if name.startswith("paho-mqtt-client-bench-ingest"))
-    rest = rate.cpu_s - consumer - network
+    """Where safehood's CPU went: the consumer thread, the store writer's thread, paho's
+    network thread, the rest."""
+    def named(prefix: str) -> float:
+        return sum(used for name, used in rate.threads_cpu_s.items() if name.startswith(prefix))
+
+    consumer = named("ingest-consumer")
+    writer = named("ingest-store-writer")
+    network = named("paho-mqtt-client-bench-ingest")
+    rest = rate.cpu_s - consumer - writer - network
     return ", ".join(f"{what} {used / rate.messages * 1e6:,.0f} us" for what, used in (
-        ("consumer thread", consumer), ("MQTT network thread", network), ("the rest", rest)))
+        ("consumer thread", consumer), ("store writer thread", writer),
+        ("MQTT network thread", network), ("the rest", rest)))
 
 
 def row(name: str, rate: Rate, baseline: Rate) -> str:

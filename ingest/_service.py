@@ -11,12 +11,16 @@ while the store refuses a batch, ingest waits for it with backoff and acknowledg
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 from safehood.dialects import Dialect, SourceRouter
 from safehood.protocol import (
@@ -56,22 +60,70 @@ TickHandler = Callable[[int], None]
 """Called about once a second on the consumer thread with the wall clock (epoch ms)."""
 
 
+WriteOutcome = Literal["stored", "rejected", "stopped"]
+T = TypeVar("T")
+
+
+class _StoreWriter:
+    """One daemon thread that runs the calls submitted to it in order. A daemon, unlike a
+    ``ThreadPoolExecutor``'s thread, so that a write retrying against a store that is down
+    never holds the process at its exit (the consumer thread is a daemon too)."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
+            queue.SimpleQueue())
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, call: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._calls.put((future, call))
+        return future
+
+    def close(self) -> None:
+        """End the thread once the calls already submitted have run."""
+        self._calls.put(None)
+
+    def _run(self) -> None:
+        while (item := self._calls.get()) is not None:
+            future, call = item
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+
 @dataclass(slots=True)
 class IngestStats:
-    """Counts since start, and the CPU time the consumer thread spent on batches
-    (``consumer_cpu_s``: validation, store, detectors, acknowledgement; not paho's
-    thread)."""
+    """Counts since start, and the CPU time ingest spent on batches: ``consumer_cpu_s`` on
+    the consumer thread (validation, detectors, acknowledgement), ``store_cpu_s`` on the
+    store writer's (not paho's thread)."""
 
     received: int = 0
     valid: int = 0
     duplicates: int = 0
     dead_letters: int = 0
     consumer_cpu_s: float = 0.0
+    store_cpu_s: float = 0.0
 
     @property
     def cpu_us_per_message(self) -> float | None:
-        """Consumer CPU a received message, in microseconds (None before the first)."""
-        return self.consumer_cpu_s / self.received * 1e6 if self.received else None
+        """Ingest's CPU a received message (consumer and store writer), in microseconds
+        (None before the first)."""
+        if not self.received:
+            return None
+        return (self.consumer_cpu_s + self.store_cpu_s) / self.received * 1e6
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A received batch once validated: what goes to the store and what was dead-lettered,
+    and the store writer's outcome once submitted."""
+
+    received: Received
+    valid: list[Message]
+    valid_raw: list[RawMessage]
+    letters: list[DeadLetter]
+    stored: Future[tuple[WriteOutcome, float]] = field(default_factory=Future)
 
 
 class IngestService:
@@ -81,6 +133,9 @@ class IngestService:
 
     The caller starts and stops the source. Handlers run on the consumer thread, one batch
     at a time; an exception in one is logged and counted, never allowed to stop ingest.
+    The sink writes on a thread of its own, a batch ahead: while the handlers have batch N,
+    batch N+1 is being written (SQLite's b-tree work, half of a write, runs without the GIL,
+    beside the detectors); a batch reaches the handlers only once it is written, in order.
     With a ``seen`` log the duplicate filter outlives a restart: it starts from the log, and
     each batch is recorded there once the handlers had it, before it is acknowledged.
     With ``dialects``, a message on a vendor topic is first translated into contract
@@ -121,10 +176,12 @@ class IngestService:
         self._contract_head = f"{topic_prefix}/"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._writer: _StoreWriter | None = None
         self._last_tick = 0.0
         self._last_prune = 0.0
 
     def start(self) -> None:
+        self._writer = _StoreWriter("ingest-store-writer")
         self._thread = threading.Thread(target=self._run, name="ingest-consumer", daemon=True)
         self._thread.start()
 
@@ -133,41 +190,58 @@ class IngestService:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        # A consumer that outlived the wait keeps its writer.
+        if self._writer is not None and not (self._thread and self._thread.is_alive()):
+            self._writer.close()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            self._process(self.source.receive(self.batch_size, IDLE_TICK_S))
-            self._maybe_tick()
-        # Finish what already arrived so a clean stop acknowledges everything it received.
-        while (received := self.source.receive(self.batch_size, 0)).messages:
-            self._process(received)
-
-    def _process(self, received: Received) -> None:
-        if not received.messages:
-            return
-        started_s = time.thread_time()
-        try:
-            self._process_batch(received)
-        finally:
+        """Validate batch N+1 while the writer stores batch N, then hand N on while the
+        writer stores N+1. Once stopping, finish what already arrived, so that a clean stop
+        acknowledges everything it received."""
+        assert self._writer is not None
+        writing: _Batch | None = None
+        while True:
+            stopping = self._stop.is_set()
+            # Wait for news only when nothing is being written: a lone message goes on at once.
+            received = self.source.receive(
+                self.batch_size, 0 if writing is not None or stopping else IDLE_TICK_S)
+            started_s = time.thread_time()
+            batch = self._validate(received) if received.messages else None
+            outcome: WriteOutcome = "stored"
+            if writing is not None:
+                outcome, store_cpu_s = writing.stored.result()
+                self.stats.store_cpu_s += store_cpu_s
+                if outcome == "stopped":
+                    # Neither this batch nor any after it is acknowledged: all are delivered
+                    # again after the restart, in order.
+                    return
+            if batch is not None and batch.valid:
+                batch.stored = self._writer.submit(functools.partial(self._store, batch.valid))
+            elif batch is not None:  # nothing to store (dead letters, duplicates)
+                batch.stored.set_result(("stored", 0.0))
+            if writing is not None:
+                self._hand_on(writing, outcome)
             self.stats.consumer_cpu_s += time.thread_time() - started_s
+            writing = batch
+            if writing is None and stopping:
+                return
+            self._maybe_tick()
 
-    def _process_batch(self, received: Received) -> None:
-        batch = received.messages
+    def _validate(self, received: Received) -> _Batch:
+        batch = _Batch(received, [], [], [])
         registry = self.registry()
-        valid: list[Message] = []
-        valid_raw: list[RawMessage] = []
-        letters: list[DeadLetter] = []
-        for raw in batch:
+        for raw in received.messages:
             if raw.topic in self._ignored_topics:
                 continue
             try:
                 messages = self._parse(raw, registry)
             except ContractViolation as error:
-                letters.append(self.deadletters.make(raw.topic, raw.payload, raw.received_ms, error))
+                batch.letters.append(
+                    self.deadletters.make(raw.topic, raw.payload, raw.received_ms, error))
                 continue
             except Exception as exc:  # a bug in validation must not stop ingest
                 log.exception("validation failed unexpectedly on %s", raw.topic)
-                letters.append(self.deadletters.make(
+                batch.letters.append(self.deadletters.make(
                     raw.topic, raw.payload, raw.received_ms,
                     ContractViolation(Reason.BAD_TYPE, f"unexpected validation error: {exc}")))
                 continue
@@ -176,15 +250,23 @@ class IngestService:
                     self.stats.duplicates += 1
                     DUPLICATES.inc()
                     continue
-                valid.append(message)
-                valid_raw.append(raw)
-        outcome = self._write(valid)
-        if outcome == "stopped":
-            return  # not acknowledged: delivered again after the restart
+                batch.valid.append(message)
+                batch.valid_raw.append(raw)
+        return batch
+
+    def _store(self, messages: list[Message]) -> tuple[WriteOutcome, float]:
+        """On the writer thread: :meth:`_write`'s outcome and the CPU it took."""
+        started_s = time.thread_time()
+        outcome = self._write(messages)
+        return outcome, time.thread_time() - started_s
+
+    def _hand_on(self, batch: _Batch, outcome: WriteOutcome) -> None:
+        """Dead-letter, measure, run the handlers on and acknowledge a written batch."""
+        valid, letters = batch.valid, batch.letters
         if outcome == "rejected":
             rejected = ContractViolation(Reason.STORE_REJECTED, "the store refused the batch")
             letters.extend(self.deadletters.make(r.topic, r.payload, r.received_ms, rejected)
-                           for r in valid_raw)
+                           for r in batch.valid_raw)
             valid = []
         self._record_deadletters(letters)
         self._measure(valid)
@@ -195,8 +277,8 @@ class IngestService:
                 HANDLER_ERRORS.labels(getattr(handler, "__qualname__", repr(handler))).inc()
                 log.exception("handler %r failed on a batch of %d", handler, len(valid))
         self._remember(valid)
-        received.ack()
-        self.stats.received += len(batch)
+        batch.received.ack()
+        self.stats.received += len(batch.received.messages)
         self.stats.valid += len(valid)
         self.stats.dead_letters += len(letters)
 
@@ -240,7 +322,7 @@ class IngestService:
         observe_many(INGEST_LAG, [max(0.0, now_s - m.ts_ms / 1000)
                                   for m in messages if not m.ts_from_receipt])
 
-    def _write(self, messages: list[Message]) -> str:
+    def _write(self, messages: list[Message]) -> WriteOutcome:
         """Write to the sink, retrying with backoff until it takes the batch or we stop.
         Returns ``stored``, ``rejected`` (never storable: dead-lettered) or ``stopped``."""
         delay = STORE_RETRY_MIN_DELAY_S

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import queue
 import sqlite3
 import threading
@@ -47,7 +49,34 @@ CREATE UNIQUE INDEX IF NOT EXISTS readings_identity
     ON readings (device_id, ts_ms, channel, seq, site);
 DROP INDEX IF EXISTS readings_by_site_channel;
 """
-_INSERT = "INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+# A batch is inserted by multi-row statements (a batch of 1,000, ingest's under load, by
+# one), each run in one call without the GIL. executemany takes the GIL back after every
+# row, and while the ingest consumer runs Python a thread waits up to a switch interval
+# (5 ms) each time it wants the GIL back: a write on a thread of its own advanced a row per
+# 5 ms. A statement's rows: a full chunk, or a power of two for the rest, so that SQLite's
+# statement cache holds every text used (11).
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?)"
+_ROW_PARAMS = 8
+_CHUNK_ROWS = 1_000
+_SMALLER_CHUNKS = tuple(1 << bit for bit in reversed(range(_CHUNK_ROWS.bit_length())))
+
+
+def _chunk_sizes(rows: int, chunk_rows: int) -> Iterator[int]:
+    """Row counts of the statements that insert ``rows`` rows: full chunks, then the rest
+    in powers of two, largest first."""
+    full, rest = divmod(rows, chunk_rows)
+    yield from [chunk_rows] * full
+    for size in _SMALLER_CHUNKS:
+        if rest >= size:
+            rest -= size
+            yield size
+
+
+@functools.cache
+def _insert_rows(rows: int) -> str:
+    return "INSERT OR IGNORE INTO readings VALUES " + ", ".join([_ROW] * rows)
+
+
 _RETRYABLE_HINTS = ("locked", "busy", "disk i/o", "full", "unable to open")
 
 
@@ -108,6 +137,9 @@ class SqliteReadingStore(ReadingStore):
                     retryable=False,
                 )
             self._writer.executescript(_SCHEMA)
+            # An older SQLite allows fewer variables a statement (999 before 3.32).
+            limit = self._writer.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self._chunk_rows = min(_CHUNK_ROWS, limit // _ROW_PARAMS)
             self._writer.execute(f"PRAGMA user_version={SQLITE_SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -156,26 +188,30 @@ class SqliteReadingStore(ReadingStore):
         """Store a batch in one transaction; messages already stored are skipped."""
         if not messages:
             return
-        rows = [
+        params = list(itertools.chain.from_iterable(
             (
                 m.device_id, m.ts_ms, m.channel, NO_SEQ if m.seq is None else m.seq, m.site,
                 m.kind, m.household, orjson.dumps(stored_fields(m)),
             )
             for m in messages
-        ]
+        ))
         with self._write_lock:
             self._check_open()
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
                 try:
-                    self._writer.executemany(_INSERT, rows)
+                    start = 0
+                    for rows in _chunk_sizes(len(messages), self._chunk_rows):
+                        end = start + rows * _ROW_PARAMS
+                        self._writer.execute(_insert_rows(rows), params[start:end])
+                        start = end
                     self._writer.execute("COMMIT")
                 except BaseException:
                     self._writer.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise _translate(exc, f"write {len(rows)} messages") from None
-        _metrics.WRITTEN.labels("sqlite").inc(len(rows))
+                raise _translate(exc, f"write {len(messages)} messages") from None
+        _metrics.WRITTEN.labels("sqlite").inc(len(messages))
 
     def flush(self, timeout_s: float | None = None) -> None:
         """Nothing to wait for: :meth:`write` returns once the batch is committed."""

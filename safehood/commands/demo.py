@@ -405,13 +405,16 @@ def _report_until_stopped(pipeline: Pipeline, simulator: LiveSimulator, duration
                 if poll_s is not None:
                     alert_latency += (f"  registry v{pipeline.registry.version} polled in "
                                       f"{poll_s * 1000:,.1f} ms CPU")
-                # What a message costs the consumer thread (README: "the live path").
+                # What a message costs ingest (README: "the live path").
                 cpu_us = stats.cpu_us_per_message
                 detect_us = pipeline.detection.cpu_us_per_message
                 ingest_cpu = ""
                 if cpu_us is not None:
-                    # Of which the detectors (README: "Offline detection throughput").
+                    # Of which the detectors (README: "Offline detection throughput") and
+                    # the store's writer thread, a batch ahead of them (README: "the live path").
                     detectors = "" if detect_us is None else f", detectors {detect_us:,.0f}"
+                    store_us = stats.store_cpu_s / stats.received * 1e6
+                    detectors += f", store writer {store_us:,.0f}"
                     # And paho's network thread beside it (README: "the live path").
                     network_us = pipeline.source.network_cpu_us_per_message
                     network = "" if network_us is None else f"; MQTT thread {network_us:,.0f}"

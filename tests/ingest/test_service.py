@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -136,3 +137,65 @@ def test_the_seen_log_restores_the_filter_and_forgets_from_its_newest_key(tmp_pa
     assert reopened.site_times() == {"xianlin-3": SiteTime(event_ms=T0 + 2, wall_ms=T0 + 90_000)}
     reopened.close()
     assert [restored.is_duplicate(message(seq, T0)) for seq in (0, 1, 2)] == [False, True, True]
+
+
+class LoggingSink(ListSink):
+    """Records each write in ``log`` beside the handler's calls."""
+
+    def __init__(self, log: list[tuple[str, int]]) -> None:
+        super().__init__()
+        self.log = log
+
+    def write(self, messages: Sequence[Message]) -> None:
+        super().write(messages)
+        self.log.extend(("written", m.seq or 0) for m in messages)
+
+
+def test_a_batch_reaches_the_handlers_once_written_and_in_order(
+        deadletters: DeadLetterRecorder) -> None:
+    log: list[tuple[str, int]] = []
+    source = ListSource([raw(seq) for seq in range(6)])
+    service = IngestService(source, LoggingSink(log), deadletters, registry=lambda: None,
+                            topic_prefix=PREFIX, batch_size=2,
+                            handlers=[lambda batch: log.extend(("handled", m.seq or 0)
+                                                               for m in batch)])
+    service.start()
+    try:
+        wait_until(lambda: len(source.acknowledged) == 6, what="every batch acknowledged")
+        # A write retrying against a store that is down must never hold the process at exit.
+        writers = [t.daemon for t in threading.enumerate() if t.name == "ingest-store-writer"]
+        assert writers and all(writers)
+    finally:
+        service.stop()
+    handled = [seq for what, seq in log if what == "handled"]
+    assert handled == list(range(6))
+    assert all(log.index(("written", seq)) < log.index(("handled", seq)) for seq in handled)
+
+
+class RefusingFirstSink(ListSink):
+    """Refuses (retryably) every batch that holds seq 0, takes the others."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def write(self, messages: Sequence[Message]) -> None:
+        if any(m.seq == 0 for m in messages):
+            self.refused += 1
+            raise StoreError("down", retryable=True)
+        super().write(messages)
+
+
+def test_nothing_after_a_batch_left_unwritten_at_stop_is_acknowledged(
+        deadletters: DeadLetterRecorder) -> None:
+    # Acknowledging seq 1 but not seq 0 would have the broker deliver 0 after 1 next time.
+    handled: list[Message] = []
+    source = ListSource([raw(0), raw(1)])
+    sink = RefusingFirstSink()
+    service = IngestService(source, sink, deadletters, registry=lambda: None,
+                            topic_prefix=PREFIX, batch_size=1, handlers=[handled.extend])
+    service.start()
+    wait_until(lambda: sink.refused >= 1, what="a refused write")
+    service.stop()
+    assert source.acknowledged == []
+    assert handled == []

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import orjson
 import pytest
 
-from safehood.store import SqliteReadingStore, StoreError
+from safehood.store import SqliteReadingStore, StoreError, as_stored
 from tests._mqtt import wait_until
 
 from ._samples import T0, every_kind, message
@@ -72,3 +73,18 @@ def test_the_wal_is_checkpointed_off_the_writers_path(tmp_path: Path) -> None:
         wait_until(lambda: path.stat().st_size > empty + 100_000, 10,
                    "the checkpoint thread to copy the WAL into the database")
         assert s.count() == 5_000
+
+
+def test_a_batch_of_any_size_is_stored_whole_and_in_order(tmp_path: Path) -> None:
+    # A batch goes in by multi-row statements: full chunks of 1,000, then powers of two.
+    written = [*every_kind(),
+               *(message(f"d{i % 50}", "telemetry", T0 + i, kind="smoke", fields={"smoke": 0.5})
+                 for i in range(2_490))]
+    with SqliteReadingStore(tmp_path / "r.db") as store:
+        for batch in (written[:1], written[1:1_000], written[1_000:]):
+            store.write(batch)
+    with sqlite3.connect(tmp_path / "r.db") as conn:
+        rows = conn.execute("SELECT device_id, ts_ms, channel, seq, site, kind, household,"
+                            " fields FROM readings ORDER BY rowid").fetchall()
+    assert rows == [(m.device_id, m.ts_ms, m.channel, -1 if m.seq is None else m.seq, m.site,
+                     m.kind, m.household, orjson.dumps(as_stored(m).fields)) for m in written]
