@@ -169,8 +169,9 @@ class Settings(BaseSettings):
     store_flush_interval_s: float = 0.5
     deadletter_max_payload_bytes: int = 4_096
     dedup_window: int = 4_096
-    # How long (of ingest's own activity, not wall time) the duplicate filter's keys are
-    # kept on disk for a restart: redeliveries come within minutes of the original.
+    # How long the duplicate filter's keys are kept: on disk for a restart (of ingest's own
+    # activity, not wall time), and in memory (of each device's event time): redeliveries
+    # come within minutes of the original.
     dedup_retention_s: float = 600.0
 
     # Retention (README, "Retention"): days after which the live pipeline's hourly task

@@ -154,6 +154,7 @@ class IngestService:
         tick_handlers: Sequence[TickHandler] = (),
         batch_size: int = 1000,
         dedup_window: int = 256,
+        dedup_retention_s: float | None = None,
         seen: SeenLog | None = None,
         dialects: Mapping[str, Dialect] | None = None,
     ) -> None:
@@ -165,7 +166,9 @@ class IngestService:
         self.handlers = list(handlers)
         self.tick_handlers = list(tick_handlers)
         self.batch_size = batch_size
-        self.dedup = DuplicateFilter(window=dedup_window)
+        self.dedup = DuplicateFilter(
+            window=dedup_window,
+            retention_ms=None if dedup_retention_s is None else int(dedup_retention_s * 1000))
         self.seen = seen
         self.dialects = dict(dialects or {})
         self._router: tuple[Registry | None, SourceRouter | None] = (None, None)

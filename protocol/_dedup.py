@@ -15,12 +15,18 @@ class DuplicateFilter:
     keyed on the rest, so an exact repeat of an event is still caught; a status stamped on
     receipt has no identity of its own and always passes. Keeps the last ``window`` keys per
     device, for at most ``max_devices`` devices (the least recently heard forgotten first).
+    With ``retention_ms``, a device's keys more than that behind the event time of its key
+    just heard are forgotten too (oldest heard first): redeliveries come within minutes, and
+    ``window`` keys held for every device of a large registry cost gigabytes.
     Not thread safe.
     """
 
-    def __init__(self, window: int = 256, max_devices: int = 1_000_000) -> None:
+    def __init__(
+        self, window: int = 256, max_devices: int = 1_000_000, retention_ms: int | None = None,
+    ) -> None:
         self.window = window
         self.max_devices = max_devices
+        self.retention_ms = retention_ms
         # Per device, least recently heard first: its one key, or once it has sent two, its
         # last keys in arrival order (one dict is both the set and the order). Most devices
         # of a large registry are heard a few times, and a dict costs over 200 bytes.
@@ -60,4 +66,11 @@ class DuplicateFilter:
         keys[key] = None
         if len(keys) > self.window:
             del keys[next(iter(keys))]
+        if self.retention_ms is not None:
+            horizon = key[2] - self.retention_ms
+            oldest = next(iter(keys))
+            # Stops at the key just heard at the latest: its time is past the horizon.
+            while oldest[2] < horizon:
+                del keys[oldest]
+                oldest = next(iter(keys))
         return False

@@ -328,6 +328,7 @@ def build_pipeline(
         tick_handlers=[detection.tick, health.tick, *(extra_tick_handlers or [])],
         batch_size=settings.store_batch_size,
         dedup_window=settings.dedup_window,
+        dedup_retention_s=settings.dedup_retention_s,
         seen=seen,
         dialects=dialects,
     )

@@ -71,4 +71,4 @@ def build_ingest_worker(settings: Settings, connection: JetStreamConnection, eng
     return IngestService(
         source, store, deadletters, registry=registry,
         topic_prefix=settings.topic_prefix, batch_size=settings.store_batch_size,
-        dedup_window=settings.dedup_window)
+        dedup_window=settings.dedup_window, dedup_retention_s=settings.dedup_retention_s)

@@ -49,3 +49,15 @@ def test_duplicate_filter_forgets_only_past_its_window() -> None:
     # The last three are remembered, the first two forgotten (oldest first).
     assert [dedup.is_duplicate(m) for m in messages[2:]] == [True] * 3
     assert dedup.is_duplicate(messages[0]) is False
+
+
+def test_duplicate_filter_forgets_keys_past_its_retention() -> None:
+    # A device heard once a minute for an hour: ingest keeps its last ten minutes of keys,
+    # not the window's thousands (at 100,000 devices, gigabytes after a few days).
+    reg = registry()
+    device = next(iter(reg.devices))
+    dedup = DuplicateFilter(window=4_096, retention_ms=600_000)
+    minutes = [msg(reg, device, T0 + i * 60_000, online=True) for i in range(60)]
+    assert [dedup.is_duplicate(m) for m in minutes] == [False] * 60
+    assert [dedup.is_duplicate(m) for m in minutes[49:]] == [True] * 11
+    assert dedup.is_duplicate(minutes[48]) is False
