@@ -33,9 +33,8 @@ are learned.
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import cache, lru_cache
 from statistics import NormalDist
@@ -72,13 +71,11 @@ _DAY_END_REASONS: Final = (NO_WATER, LOW_ACTIVITY, STAYED_IN, WITHDRAWN)
 _PARTIAL_MS: Final = MS_PER_HOUR
 _MINUTES_PER_DAY: Final = 24 * 60
 _NORMAL: Final = NormalDist()
-_NO_COUNTS: Final = array("I", [0]) * 24
 
 
 @dataclass(slots=True)
 class RoutineDay:
-    """One household's routine day: counts in hourly bins (by local hour) and what the
-    detector made of them.
+    """One household's routine day: its counts and what the detector made of them.
 
     ``activity`` counts signs of life outside bedrooms, ``water`` the meter readings showing
     water drawn. ``up_min`` is when the household got up (minutes after the day started),
@@ -89,10 +86,10 @@ class RoutineDay:
 
     day: date
     weekend: bool
-    # Arrays of C ints, not lists: a household keeps ``history_days`` days of them (a list
-    # of 24 takes 256 bytes, the array 185).
-    activity: array[int] = field(default_factory=lambda: _NO_COUNTS[:])
-    water: array[int] = field(default_factory=lambda: _NO_COUNTS[:])
+    # Totals, not hourly bins: nothing reads the hours, and a household keeps
+    # ``history_days`` days (two arrays of 24 were 370 bytes a day).
+    activity: int = 0
+    water: int = 0
     up_min: float | None = None
     went_out: bool = False
     out_min: float = 0.0
@@ -104,11 +101,18 @@ class RoutineDay:
 
     @property
     def total_activity(self) -> int:
-        return sum(self.activity)
+        return self.activity
 
     @property
     def total_water(self) -> int:
-        return sum(self.water)
+        return self.water
+
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        for name, value in state[1].items():
+            if name in ("activity", "water") and not isinstance(value, int):
+                # A checkpoint written when days kept hourly bins (a list or an array).
+                value = sum(value)  # type: ignore[call-overload]
+            object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +179,7 @@ class RoutineModel(Slotted):
     >>> for n in range(7):  # a week of getting up at 07:00 (4 h after the day starts at 03:00)
     ...     day = RoutineDay(date(2026, 3, 2) + timedelta(days=n), weekend=n >= 5, up_min=240,
     ...                      night_wakings=1, went_out=True, out_at_night=False)
-    ...     day.activity[9], day.water[8], day.away_all_day = 100, 5, False
+    ...     day.activity, day.water, day.away_all_day = 100, 5, False
     ...     model.learn_one(day)
     >>> late = RoutineDay(date(2026, 3, 9), weekend=False, elapsed_min=480)  # 11:00, nobody up
     >>> scores = model.score_one(RoutineObservation(late))
@@ -700,10 +704,9 @@ class RoutineDetector(Slotted, Detector):
                 out.append(self._decision(DecisionAction.CLEAR, NOT_HOME, ts, {"back": True}))
         if message.kind == "wearable" or (message.room or "").startswith("bedroom"):
             return out
-        hour = self.household.local(ts).hour
-        today.activity[hour] += 1
+        today.activity += 1
         if message.kind == "water":
-            today.water[hour] += 1
+            today.water += 1
         last, self._last_sign_ms = self._last_sign_ms, ts
         if self.household.is_night(ts):
             if last is None or ts - last >= self._night_gap_ms:

@@ -240,7 +240,7 @@ def _days(first: date, n: int, out_min: float, activity: int) -> list[RoutineDay
         d = RoutineDay(first + timedelta(days=i), weekend=False, up_min=240, went_out=True,
                        out_min=out_min, night_wakings=1, out_at_night=False,
                        away_all_day=False)
-        d.activity[9], d.water[8] = activity, 5
+        d.activity, d.water = activity, 5
         days.append(d)
     return days
 
@@ -400,3 +400,14 @@ def test_a_checkpoint_pickled_before_the_routine_was_slotted_still_loads() -> No
     expected = run(detector, rest)
     assert raised(expected) == [("h1/not_up", 9.38)]
     assert run(restored, rest) == expected == run(also, rest)
+
+
+def test_a_day_pickled_with_hourly_bins_loads_as_its_totals() -> None:
+    # Checkpoints written before days kept totals hold 24 bins in the same slots.
+    old = RoutineDay(date(2026, 3, 2), weekend=False, up_min=240)
+    hours = [0] * 24
+    hours[9], hours[20] = 100, 7
+    old.activity, old.water = hours, [5] + [0] * 23  # type: ignore[assignment]
+    loaded = pickle.loads(pickle.dumps(old))
+    assert (loaded.activity, loaded.water) == (107, 5)
+    assert (loaded.total_activity, loaded.up_min) == (107, 240)
