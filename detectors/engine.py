@@ -163,35 +163,30 @@ class DetectorEngine:
         First the timers of the message's site that its event time makes due fire, then the
         message goes to the detectors of its device, household and site.
         """
-        dedup, stats = self._dedup, self.stats
+        dedup = self._dedup
         if dedup is not None and dedup.is_duplicate(message):
-            stats.duplicates += 1
+            self.stats.duplicates += 1
             return []
-        stats.messages += 1
-        site = message.site
-        clock = self._clocks.get(site) or self._clock(site)
-        latest_ms = clock.latest_ms
-        if message.ts_from_receipt and latest_ms is not None:
+        self.stats.messages += 1
+        clock = self._clock(message.site)
+        if message.ts_from_receipt and clock.latest_ms is not None:
             # A last will carries no time of its own: it happened "now" in the site's time,
             # whatever the receiving machine's clock says.
-            message = dataclasses.replace(message, ts_ms=latest_ms)
+            message = dataclasses.replace(message, ts_ms=clock.latest_ms)
         out: list[AlertDecision] = []
-        ts_ms = message.ts_ms
+        site, ts_ms = message.site, message.ts_ms
         timers = self._timers[site]
-        if latest_ms is None:
+        if clock.latest_ms is None:
             clock.observe(ts_ms)
             self._start_site(site, ts_ms)
         else:
             if clock.is_late(ts_ms):
-                stats.late += 1
+                self.stats.late += 1
             clock.observe(ts_ms)
-            earliest = timers.earliest_ms
-            if earliest is not None and earliest <= max(latest_ms, ts_ms) - self._lateness_ms:
-                out += self._fire(site)  # most messages find nothing due: no call
+            out += self._fire(site)
         routes = iter(self._routes_of(message))
         key: Key
         detector: Detector
-        schedule, waiting = timers.schedule, self._waiting
         for key, detector in zip(routes, routes, strict=True):  # type: ignore[assignment]
             deadline = detector.deadline_ms
             if deadline is not None and deadline <= ts_ms:
@@ -204,12 +199,12 @@ class DetectorEngine:
             if made:
                 out += made
             deadline = detector.deadline_ms
-            if deadline is None or waiting:
+            if deadline is None or self._waiting:
                 self._schedule(site, key, detector, deadline)
             else:
                 # What _schedule comes to for a detector with a deadline while none waits:
                 # inline, as it runs for every detector a message goes to.
-                schedule(key, deadline)
+                timers.schedule(key, deadline)
         if out:
             self._count(out)
         return out
