@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import UTC, datetime
@@ -12,9 +13,11 @@ import pytest
 
 from safehood.protocol import (
     ContractViolation,
+    Message,
     Reason,
     Registry,
     build_topic,
+    decode_reading,
     format_ts,
     parse_message,
     parse_topic,
@@ -130,6 +133,32 @@ def test_registry_checks_and_enriches() -> None:
         with pytest.raises(ContractViolation) as info:
             parse("telemetry", payload, device=device, registry=REGISTRY)
         assert info.value.reason is reason
+
+
+@pytest.mark.parametrize(("channel", "payload", "received_ms"), [
+    ("telemetry", {"ts": TS, "seq": 3, "battery": 61, "kind": "smoke", "smoke": 0.4}, TS_MS + 5),
+    ("event", {"ts": TS, "kind": "smoke", "event": "tamper"}, None),
+    ("status", {"online": True, "battery": 12}, TS_MS),
+    ("status", {"ts": TS, "online": False}, TS_MS),
+])
+def test_a_message_is_the_one_its_dataclass_makes(
+    channel: str, payload: dict, received_ms: int | None
+) -> None:
+    # Message.from_reading sets the frozen dataclass's slots itself (it is made a message);
+    # a field it misses is an unset slot here.
+    reading = decode_reading(channel, orjson.dumps(payload))
+    device = REGISTRY.placement("h001-smoke-kitchen", "xianlin-3", None)
+    message = Message.from_reading(reading, device, received_ms=received_ms)
+    built = Message(
+        device_id=device.device_id, site=device.site, kind="smoke", household="h001",
+        room="kitchen", resident=None, channel=channel, ts_ms=reading.ts or TS_MS,
+        reading=reading, seq=payload.get("seq"), battery=reading.battery,
+        received_ms=received_ms, ts_from_receipt="ts" not in payload,
+    )
+    assert message == built and hash(message) == hash(built)
+    assert repr(message) == repr(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        message.ts_ms = 0  # type: ignore[misc]
 
 
 def test_topics_round_trip() -> None:
