@@ -39,10 +39,15 @@ class EventTimeConfig:
     dedup_window
         How many recent ``(channel, seq, ts)`` keys are remembered per device to drop
         repeated deliveries.
+    dedup_retention_s
+        Keys more than this behind the event time of a device's newest are forgotten too:
+        repeats come within minutes, and ``dedup_window`` keys a device over a long
+        recording would hold tens of kilobytes a device.
     """
 
     allowed_lateness_s: Annotated[float, Field(ge=0, le=3600)] = 10.0
     dedup_window: Annotated[int, Field(ge=1, le=100_000)] = 256
+    dedup_retention_s: Annotated[float, Field(gt=0)] = 600.0
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)

@@ -58,9 +58,9 @@ class DetectorEngine:
         None it is read here, once, from ``config.fall.model`` (or the shipped model file),
         and a file that cannot be used raises :class:`safehood.learning.ModelError`.
     drop_duplicates
-        Drop repeated deliveries (``config.time.dedup_window`` keys a device). False where
-        something in front already does, as the live pipeline's ingest: one check a
-        message, with one owner. A recording read offline has only the engine's.
+        Drop repeated deliveries (``config.time``'s window and retention of keys a
+        device). False where something in front already does, as the live pipeline's
+        ingest: one check a message, with one owner. A recording read offline has only the engine's.
 
     Notes
     -----
@@ -118,8 +118,10 @@ class DetectorEngine:
         # id of the one they wait on: woken when it stops blocking, so that a long silence
         # costs nothing per waiting device, however far event time jumps.
         self._waiting: dict[int, tuple[Detector, dict[Key, str]]] = {}
-        self._dedup = (DuplicateFilter(self.config.time.dedup_window) if drop_duplicates
-                       else None)
+        timing = self.config.time
+        self._dedup = (DuplicateFilter(timing.dedup_window,
+                                       retention_ms=int(timing.dedup_retention_s * MS_PER_S))
+                       if drop_duplicates else None)
         self.registry = registry
         # Objects a site's detectors share, such as its community priors; they outlive
         # registry changes.
