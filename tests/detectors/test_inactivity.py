@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import copy
+import pickle
+from collections import deque
+from datetime import date
 
 import numpy as np
 import pytest
@@ -356,3 +359,26 @@ def test_new_household_borrows_the_communitys_usual_quiet(neighbour_days: int,
     decisions += feed(eng, napping_days(reg, "h1-motion-living", neighbour_days, 1))
     h1 = [d for d in of_type(decisions, "inactivity") if d.household == "h1"]
     assert bool(h1) is raised
+
+
+def test_a_checkpoint_with_each_hours_spells_in_a_deque_still_loads() -> None:
+    # Scale-out workers restore detectors pickled by older code, whose spells were
+    # (day, gap) tuples in a deque per hour.
+    config = InactivityConfig(warmup_days=1, prior_days=0.5)
+    reg = registry()
+    home = HouseholdScope.from_registry(reg.households["h3"], reg)
+    learned = InactivityDetector(home, config=config)
+    for message in routine_days(reg, 3, nap_hours=1):
+        learned.process_one(message)
+    old = copy.copy(learned)
+    old.__dict__["_gaps"] = {
+        hour: deque((date.fromordinal(day), gap)
+                    for day, gap in zip(days, learned._gaps[hour], strict=True))
+        for hour, days in learned._gap_days.items()}
+    del old.__dict__["_gap_days"]
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded._gaps == learned._gaps and len(loaded._gaps) > 12
+    assert loaded._gap_days == learned._gap_days
+    since = learned.last_activity_ms
+    assert since is not None
+    assert loaded.threshold_ms(since) == learned.threshold_ms(since)
