@@ -41,6 +41,9 @@ def load_registry(engine: Engine) -> Registry:
     return Registry.from_data(data)
 
 
+_SELECT_VERSION = select(registry_version.c.version)
+
+
 def read_registry_version(engine: Engine) -> int:
     """The registry's version: raised by the database with every write of a household,
     resident or device (triggers; see migration 0009_registry_version), whoever makes it.
@@ -50,9 +53,6 @@ def read_registry_version(engine: Engine) -> int:
     write that changes nothing (an import of the same file) raises it all the same."""
     with engine.connect() as connection:
         return int(connection.execute(_SELECT_VERSION).scalar_one())
-
-
-_SELECT_VERSION = select(registry_version.c.version)
 
 
 def load_registry_if_changed(engine: Engine, known: int | None,

@@ -119,8 +119,7 @@ class DetectorEngine:
         # costs nothing per waiting device, however far event time jumps.
         self._waiting: dict[int, tuple[Detector, dict[Key, str]]] = {}
         timing = self.config.time
-        self._dedup = (DuplicateFilter(timing.dedup_window,
-                                       retention_ms=int(timing.dedup_retention_s * MS_PER_S))
+        self._dedup = (DuplicateFilter(timing.dedup_window, retention_s=timing.dedup_retention_s)
                        if drop_duplicates else None)
         self.registry = registry
         # Objects a site's detectors share, such as its community priors; they outlive

@@ -74,7 +74,7 @@ _NORMAL: Final = NormalDist()
 
 
 @dataclass(slots=True)
-class RoutineDay:
+class RoutineDay(Slotted):
     """One household's routine day: its counts and what the detector made of them.
 
     ``activity`` counts signs of life outside bedrooms, ``water`` the meter readings showing
@@ -107,12 +107,13 @@ class RoutineDay:
     def total_water(self) -> int:
         return self.water
 
-    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        for name, value in state[1].items():
-            if name in ("activity", "water") and not isinstance(value, int):
+    def __setstate__(self, state: dict[str, Any] | tuple[None, dict[str, Any]]) -> None:
+        values = dict(state[1] if isinstance(state, tuple) else state)
+        for name in ("activity", "water"):
+            if not isinstance(values.get(name, 0), int):
                 # A checkpoint written when days kept hourly bins (a list or an array).
-                value = sum(value)  # type: ignore[call-overload]
-            object.__setattr__(self, name, value)
+                values[name] = sum(values[name])
+        Slotted.__setstate__(self, values)
 
 
 @dataclass(frozen=True, slots=True)

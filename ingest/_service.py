@@ -166,9 +166,7 @@ class IngestService:
         self.handlers = list(handlers)
         self.tick_handlers = list(tick_handlers)
         self.batch_size = batch_size
-        self.dedup = DuplicateFilter(
-            window=dedup_window,
-            retention_ms=None if dedup_retention_s is None else int(dedup_retention_s * 1000))
+        self.dedup = DuplicateFilter(window=dedup_window, retention_s=dedup_retention_s)
         self.seen = seen
         self.dialects = dict(dialects or {})
         self._router: tuple[Registry | None, SourceRouter | None] = (None, None)

@@ -15,18 +15,18 @@ class DuplicateFilter:
     keyed on the rest, so an exact repeat of an event is still caught; a status stamped on
     receipt has no identity of its own and always passes. Keeps the last ``window`` keys per
     device, for at most ``max_devices`` devices (the least recently heard forgotten first).
-    With ``retention_ms``, a device's keys more than that behind the event time of its key
+    With ``retention_s``, a device's keys more than that behind the event time of its key
     just heard are forgotten too (oldest heard first): redeliveries come within minutes, and
     ``window`` keys held for every device of a large registry cost gigabytes.
     Not thread safe.
     """
 
     def __init__(
-        self, window: int = 256, max_devices: int = 1_000_000, retention_ms: int | None = None,
+        self, window: int = 256, max_devices: int = 1_000_000, retention_s: float | None = None,
     ) -> None:
         self.window = window
         self.max_devices = max_devices
-        self.retention_ms = retention_ms
+        self.retention_ms = None if retention_s is None else int(retention_s * 1000)
         # Per device, least recently heard first: its one key, or once it has sent two, its
         # last keys in arrival order (one dict is both the set and the order). Most devices
         # of a large registry are heard a few times, and a dict costs over 200 bytes.

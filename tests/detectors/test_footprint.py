@@ -56,7 +56,7 @@ def test_duplicate_filter_forgets_keys_past_its_retention() -> None:
     # not the window's thousands (at 100,000 devices, gigabytes after a few days).
     reg = registry()
     device = next(iter(reg.devices))
-    dedup = DuplicateFilter(window=4_096, retention_ms=600_000)
+    dedup = DuplicateFilter(window=4_096, retention_s=600)
     minutes = [msg(reg, device, T0 + i * 60_000, online=True) for i in range(60)]
     assert [dedup.is_duplicate(m) for m in minutes] == [False] * 60
     assert [dedup.is_duplicate(m) for m in minutes[49:]] == [True] * 11
